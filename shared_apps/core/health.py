@@ -1,0 +1,84 @@
+"""Liveness and readiness, answered on any host before routing, so load balancers can probe by IP.
+
+- `/healthz`: the process is up. No database, no cache. Always 200.
+- `/readyz`: every dependency answers: database, cache, and (when configured) storage and the Celery broker.
+  503 names the failing part.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+Check = Callable[[], None]
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache = caches["shared"]
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value just written")
+    cache.delete(key)
+
+
+def _check_broker() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _check_storage() -> None:
+    from django.core.files.storage import default_storage
+
+    default_storage.exists("readyz-probe")
+
+
+def readiness_checks() -> dict[str, Check]:
+    checks: dict[str, Check] = {"database": _check_database, "cache": _check_cache}
+    if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.InMemoryStorage":
+        checks["storage"] = _check_storage
+    if settings.CELERY_BROKER_URL:
+        checks["broker"] = _check_broker
+    return checks
+
+
+def readiness() -> tuple[bool, dict[str, dict[str, object]]]:
+    results: dict[str, dict[str, object]] = {}
+    for name, check in readiness_checks().items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001  (any failure means "not ready"; the reason is reported)
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return all(r["ok"] for r in results.values()), results
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info.rstrip("/")
+        if path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if path == "/readyz":
+            ok, checks = readiness()
+            failing = [name for name, result in checks.items() if not result["ok"]]
+            body = {"status": "ok" if ok else "unavailable", "failing": failing, "checks": checks}
+            return JsonResponse(body, status=200 if ok else 503)
+        return self.get_response(request)

@@ -1,0 +1,34 @@
+"""`manage.py seed_demo`: the public tenant, plus a `demo` workspace with an owner account. Idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from tenants import selectors, services
+from tenants.errors import TenantNotFound
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "owner@demo.localhost"
+DEMO_PASSWORD = "atrium-demo-password"  # noqa: S105  (a published development credential)
+
+
+class Command(BaseCommand):
+    help = "Create the public tenant and the demo workspace (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        services.public_tenant_ensure()
+        try:
+            tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
+            self.stdout.write(f"Demo workspace exists: {tenant.name}")
+        except TenantNotFound:
+            services.tenant_create(
+                slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD
+            )
+            self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
+        url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
+        self.stdout.write(
+            f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
+            f"  Sign in as:   {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+        )

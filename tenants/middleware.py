@@ -1,0 +1,58 @@
+"""Request routing: Host → tenant schema and URLconf, then the tenant-state gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tenants import routing
+from tenants.models import TenantStatus
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+class TenantRoutingMiddleware:
+    """Points the connection at the request's tenant schema and picks the URLconf.
+
+    Unknown hosts get the "no workspace here" page, never the public site. The root domain gets the public URLconf.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = routing.normalise_host(request.get_host())
+        route = routing.resolve(host)
+        if route is None or route.status == TenantStatus.SPARE:
+            connection.set_schema_to_public()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            return render(request, "errors/unknown_host.html", {"host": host}, status=404)
+        request.route = route  # type: ignore[attr-defined]
+        request.tenant = route.tenant()  # type: ignore[attr-defined]
+        if route.is_public:
+            connection.set_schema_to_public()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+        else:
+            connection.set_tenant(request.tenant)  # type: ignore[attr-defined]
+            request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+class TenantStatusMiddleware:
+    """Tenant state gates the request (DESIGN §2): suspended → suspension page; scheduled deletion → 410."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        route: routing.Route | None = getattr(request, "route", None)
+        if route is not None and not route.is_public:
+            if route.status == TenantStatus.SUSPENDED:
+                return render(request, "errors/suspended.html", status=403)
+            if route.status == TenantStatus.SCHEDULED_DELETION:
+                return render(request, "errors/scheduled_deletion.html", status=410)
+        return self.get_response(request)

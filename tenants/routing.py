@@ -1,0 +1,162 @@
+"""Host → tenant resolution through two cache levels: zero queries on a warm cache (DESIGN §2).
+
+1. A per-process LRU with a short TTL (`TENANT_ROUTING_LOCAL_TTL`), read without any I/O.
+2. The shared cache (`CACHES["shared"]`, Redis in production), invalidated whenever a Tenant or Domain changes.
+3. The database, once per host per shared-cache lifetime. Unknown hosts are cached too (briefly), so a flood of
+   random hosts cannot turn into a flood of queries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
+
+_MISSING_TTL = 30
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a request needs to know about the tenant behind a host."""
+
+    tenant_id: int
+    schema_name: str
+    name: str
+    status: str
+    host: str
+    primary_host: str
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == PUBLIC_SCHEMA
+
+    def tenant(self) -> Tenant:
+        """A Tenant instance built from the cached fields, without a query."""
+        tenant = Tenant(id=self.tenant_id, schema_name=self.schema_name, name=self.name, status=self.status)
+        tenant._state.adding = False
+        tenant.domain_url = self.host  # type: ignore[attr-defined]  # django-tenants convention
+        return tenant
+
+
+class _LocalCache:
+    """A small thread-safe LRU with per-entry expiry."""
+
+    def __init__(self, maxsize: int = 2048) -> None:
+        self._data: OrderedDict[str, tuple[float, Route | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.maxsize = maxsize
+
+    def get(self, host: str) -> tuple[bool, Route | None]:
+        with self._lock:
+            item = self._data.get(host)
+            if item is None:
+                return False, None
+            expires, route = item
+            if expires < time.monotonic():
+                del self._data[host]
+                return False, None
+            self._data.move_to_end(host)
+            return True, route
+
+    def set(self, host: str, route: Route | None, ttl: float) -> None:
+        with self._lock:
+            self._data[host] = (time.monotonic() + ttl, route)
+            self._data.move_to_end(host)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def discard(self, hosts: list[str]) -> None:
+        with self._lock:
+            for host in hosts:
+                self._data.pop(host, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+local_cache = _LocalCache()
+
+
+def normalise_host(raw_host: str) -> str:
+    """`Acme.Example.com:8000` → `acme.example.com` (port and trailing dot dropped)."""
+    host = raw_host.strip().lower()
+    if host.startswith("["):  # IPv6 literal
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0].rstrip(".") if ":" in host else host.rstrip(".")
+
+
+def _shared_key(host: str) -> str:
+    return f"route:{host}"
+
+
+def _public_route(host: str) -> Route:
+    return Route(
+        tenant_id=0, schema_name=PUBLIC_SCHEMA, name="Atrium", status="active", host=host, primary_host=host
+    )
+
+
+def _load(host: str) -> Route | None:
+    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    if domain is None:
+        return None
+    tenant = domain.tenant
+    primary_host = host
+    if not domain.is_primary:
+        primary = Domain.objects.filter(tenant_id=tenant.pk, is_primary=True).values_list("domain", flat=True).first()
+        primary_host = primary or host
+    return Route(
+        tenant_id=tenant.pk,
+        schema_name=tenant.schema_name,
+        name=tenant.name,
+        status=tenant.status,
+        host=host,
+        primary_host=primary_host,
+    )
+
+
+def resolve(host: str) -> Route | None:
+    """The route for a normalised host, or None for a host no tenant owns."""
+    if host == settings.BASE_DOMAIN:
+        return _public_route(host)
+    found, route = local_cache.get(host)
+    if found:
+        return route
+    shared = caches["shared"]
+    cached: dict[str, Any] | None | str = shared.get(_shared_key(host), version=_CACHE_VERSION)
+    if cached is None:
+        route = _load(host)
+        shared.set(
+            _shared_key(host),
+            asdict(route) if route else "missing",
+            timeout=settings.TENANT_ROUTING_SHARED_TTL if route else _MISSING_TTL,
+            version=_CACHE_VERSION,
+        )
+    elif cached == "missing":
+        route = None
+    else:
+        assert isinstance(cached, dict)
+        route = Route(**cached)
+    local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL if route else min(_MISSING_TTL, 5.0))
+    return route
+
+
+def invalidate(hosts: list[str]) -> None:
+    """Forget the routes of these hosts everywhere (this process now, other processes within the local TTL)."""
+    if not hosts:
+        return
+    local_cache.discard(hosts)
+    caches["shared"].delete_many([_shared_key(h) for h in hosts], version=_CACHE_VERSION)
+
+
+def clear() -> None:
+    """Drop every cached route in this process (tests; the shared entries expire or are invalidated on change)."""
+    local_cache.clear()

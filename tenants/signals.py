@@ -1,0 +1,42 @@
+"""Routing-cache invalidation: any change to a Tenant or Domain forgets the routes of its hosts.
+
+Invalidation runs on commit, so a rolled-back change never leaves the cache ahead of the database, and once more
+immediately, so the current process never serves the old route inside the transaction that changed it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from tenants import routing
+from tenants.models import Domain, Tenant
+
+
+def _forget(hosts: list[str]) -> None:
+    routing.invalidate(hosts)
+    transaction.on_commit(lambda: routing.invalidate(hosts))
+
+
+@receiver([post_save, post_delete], sender=Tenant)
+def _tenant_changed(sender: type[Tenant], instance: Tenant, **kwargs: Any) -> None:
+    _forget(list(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True)))
+
+
+@receiver(pre_save, sender=Domain)
+def _domain_renaming(sender: type[Domain], instance: Domain, **kwargs: Any) -> None:
+    if instance.pk:
+        old = Domain.objects.filter(pk=instance.pk).values_list("domain", flat=True).first()
+        if old and old != instance.domain:
+            _forget([old])
+
+
+@receiver([post_save, post_delete], sender=Domain)
+def _domain_changed(sender: type[Domain], instance: Domain, **kwargs: Any) -> None:
+    # A primary-flag change alters the routes of the tenant's other hosts too.
+    hosts = set(Domain.objects.filter(tenant_id=instance.tenant_id).values_list("domain", flat=True))
+    hosts.add(instance.domain)
+    _forget(sorted(hosts))

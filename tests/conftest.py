@@ -1,0 +1,116 @@
+"""The test harness.
+
+Two tenants, `acme` and `globex`, are created once per session (schemas migrated once) and shared by every test;
+each test runs in a transaction that is rolled back, so tenant data never leaks from one test to the next. Fixtures:
+
+- `tenant` / `other_tenant`: acme / globex (fresh instances), `in_tenant(t)`: point the connection at a schema.
+- `owner` / `member`: users with that role in `tenant`; `tenant_client` / `other_tenant_client` / `public_client`:
+  Django clients whose requests carry that host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from shared_apps.accounts.models import Membership, Role, User
+from tenants import routing
+from tenants.models import Domain, Tenant, new_schema_name
+from tenants.services import public_tenant_ensure
+from tests.factories import MembershipFactory, UserFactory
+
+TENANTS = {"acme": "Acme Inc", "globex": "Globex Corporation"}
+
+
+def _make_tenant(slug: str, name: str) -> Tenant:
+    from django.conf import settings
+
+    tenant = Tenant(schema_name=new_schema_name(), name=name)
+    tenant.save(verbosity=0)
+    connection.set_schema_to_public()
+    Domain.objects.create(tenant=tenant, domain=f"{slug}.{settings.BASE_DOMAIN}", is_primary=True)
+    return tenant
+
+
+@pytest.fixture(scope="session")
+def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        return {slug: _make_tenant(slug, name) for slug, name in TENANTS.items()}
+
+
+@pytest.fixture(autouse=True)
+def _reset_between_tests() -> Iterator[None]:
+    routing.clear()
+    caches["shared"].clear()
+    caches["default"].clear()
+    yield
+    connection.set_schema_to_public()
+    routing.clear()
+
+
+@pytest.fixture
+def tenant(db: None, _session_tenants: dict[str, Tenant]) -> Tenant:
+    return Tenant.objects.get(pk=_session_tenants["acme"].pk)
+
+
+@pytest.fixture
+def other_tenant(db: None, _session_tenants: dict[str, Tenant]) -> Tenant:
+    return Tenant.objects.get(pk=_session_tenants["globex"].pk)
+
+
+@pytest.fixture
+def in_tenant() -> Any:
+    """`with in_tenant(t):` runs the block in t's schema and returns to the previous one after."""
+
+    def enter(t: Tenant) -> AbstractContextManager[None]:
+        return tenant_context(t)  # type: ignore[no-any-return]
+
+    return enter
+
+
+def host_of(t: Tenant) -> str:
+    return Domain.objects.get(tenant=t, is_primary=True).domain
+
+
+@pytest.fixture
+def owner(tenant: Tenant) -> User:
+    return MembershipFactory(tenant=tenant, role=Role.OWNER, user__email="owner@acme.test").user
+
+
+@pytest.fixture
+def member(tenant: Tenant) -> User:
+    return MembershipFactory(tenant=tenant, role=Role.MEMBER, user__email="member@acme.test").user
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant) -> User:
+    """An owner of globex with no membership in acme."""
+    return MembershipFactory(tenant=other_tenant, role=Role.OWNER, user__email="owner@globex.test").user
+
+
+@pytest.fixture
+def tenant_client(tenant: Tenant) -> Client:
+    return Client(HTTP_HOST=host_of(tenant))
+
+
+@pytest.fixture
+def other_tenant_client(other_tenant: Tenant) -> Client:
+    return Client(HTTP_HOST=host_of(other_tenant))
+
+
+@pytest.fixture
+def public_client(db: None, _session_tenants: dict[str, Tenant]) -> Client:
+    from django.conf import settings
+
+    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+__all__ = ["Membership", "UserFactory", "host_of"]

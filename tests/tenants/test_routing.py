@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tenants import routing
+from tenants.models import Domain, Tenant
+from tests.conftest import host_of
+
+
+def test_root_domain_serves_the_public_site(public_client: Client) -> None:
+    response = public_client.get("/")
+
+    assert response.status_code == 200
+    assert b"Create your workspace" in response.content
+    assert response.wsgi_request.urlconf == "config.urls_public"  # type: ignore[attr-defined]
+
+
+def test_tenant_host_serves_the_tenant_urlconf(tenant_client: Client, owner: object) -> None:
+    tenant_client.force_login(owner)  # type: ignore[arg-type]
+
+    response = tenant_client.get("/")
+
+    assert response.status_code == 200
+    assert response.wsgi_request.urlconf == "config.urls_tenants"  # type: ignore[attr-defined]
+    assert b"Acme Inc" in response.content
+
+
+@pytest.mark.usefixtures("tenant")
+def test_unknown_host_gets_the_404_page_never_the_public_site() -> None:
+    client = Client(HTTP_HOST="nope.localhost")
+
+    response = client.get("/")
+
+    assert response.status_code == 404
+    assert b"nope.localhost" in response.content
+    assert b"Create your workspace" in response.content  # the page offers a way out...
+    assert response.wsgi_request.urlconf == "config.urls_public"  # type: ignore[attr-defined]
+    assert client.get("/admin/").status_code == 404  # ...but serves nothing of the public site
+
+
+@pytest.mark.usefixtures("tenant")
+def test_a_host_outside_allowed_hosts_is_refused() -> None:
+    assert Client(HTTP_HOST="evil.example.com").get("/").status_code == 400
+
+
+def test_tenant_page_issues_zero_routing_queries_on_a_warm_cache(tenant_client: Client, owner: object) -> None:
+    # given a warm routing cache
+    tenant_client.force_login(owner)  # type: ignore[arg-type]
+    tenant_client.get("/")
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        response = tenant_client.get("/")
+
+    # then
+    assert response.status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in statements if "tenants_" in s], statements
+    # session, user, membership, projects — plus one SET search_path for the schema switch
+    assert len(statements) == 5, statements
+
+
+def test_a_cold_cache_costs_one_routing_query(tenant_client: Client) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        tenant_client.get("/login/")
+
+    assert len([q for q in queries.captured_queries if "tenants_domain" in q["sql"]]) == 1
+
+
+def test_the_shared_cache_serves_other_processes_without_a_query(tenant_client: Client) -> None:
+    tenant_client.get("/login/")
+    routing.clear()  # a new process: empty local cache, warm shared cache
+
+    with CaptureQueriesContext(connection) as queries:
+        tenant_client.get("/login/")
+
+    assert not [q for q in queries.captured_queries if "tenants_" in q["sql"]]
+
+
+def test_unknown_hosts_are_cached_too(db: None, _session_tenants: object) -> None:
+    client = Client(HTTP_HOST="ghost.localhost")
+    client.get("/")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 404
+
+    assert queries.captured_queries == []
+
+
+def test_renaming_a_domain_invalidates_the_route(tenant: Tenant, tenant_client: Client) -> None:
+    tenant_client.get("/login/")
+    domain = Domain.objects.get(tenant=tenant, is_primary=True)
+
+    domain.domain = "acme-renamed.localhost"
+    domain.save()
+
+    assert tenant_client.get("/login/").status_code == 404
+    assert Client(HTTP_HOST="acme-renamed.localhost").get("/login/").status_code == 200
+
+
+def test_a_new_domain_is_routable_at_once_even_after_a_cached_miss(tenant: Tenant) -> None:
+    client = Client(HTTP_HOST="acme-extra.localhost")
+    assert client.get("/login/").status_code == 404
+
+    Domain.objects.create(tenant=tenant, domain="acme-extra.localhost", is_primary=False)
+
+    assert client.get("/login/").status_code == 200
+
+
+def test_renaming_a_tenant_updates_its_pages(tenant: Tenant, tenant_client: Client, owner: object) -> None:
+    tenant_client.force_login(owner)  # type: ignore[arg-type]
+    tenant_client.get("/")
+
+    tenant.name = "Acme Renamed"
+    tenant.save()
+
+    assert b"Acme Renamed" in tenant_client.get("/").content
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Acme.Localhost:8000", "acme.localhost"),
+        ("acme.localhost.", "acme.localhost"),
+        ("acme.localhost", "acme.localhost"),
+        ("[::1]:8000", "[::1]"),
+    ],
+)
+def test_normalise_host(raw: str, expected: str) -> None:
+    assert routing.normalise_host(raw) == expected
+
+
+def test_each_host_is_routed_to_its_own_tenant(tenant: Tenant, other_tenant: Tenant) -> None:
+    assert routing.resolve(host_of(tenant)).schema_name == tenant.schema_name  # type: ignore[union-attr]
+    assert routing.resolve(host_of(other_tenant)).schema_name == other_tenant.schema_name  # type: ignore[union-attr]
