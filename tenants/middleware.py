@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tenants import routing
+from tenants.db import connection
 from tenants.models import TenantStatus
 
 GetResponse = Callable[[HttpRequest], HttpResponse]

@@ -42,7 +42,7 @@ class Route:
         """A Tenant instance built from the cached fields, without a query."""
         tenant = Tenant(id=self.tenant_id, schema_name=self.schema_name, name=self.name, status=self.status)
         tenant._state.adding = False
-        tenant.domain_url = self.host  # type: ignore[attr-defined]  # django-tenants convention
+        tenant.domain_url = self.host  # django-tenants convention
         return tenant
 
 
@@ -99,9 +99,7 @@ def _shared_key(host: str) -> str:
 
 
 def _public_route(host: str) -> Route:
-    return Route(
-        tenant_id=0, schema_name=PUBLIC_SCHEMA, name="Atrium", status="active", host=host, primary_host=host
-    )
+    return Route(tenant_id=0, schema_name=PUBLIC_SCHEMA, name="Atrium", status="active", host=host, primary_host=host)
 
 
 def _load(host: str) -> Route | None:
@@ -131,7 +129,7 @@ def resolve(host: str) -> Route | None:
     if found:
         return route
     shared = caches["shared"]
-    cached: dict[str, Any] | None | str = shared.get(_shared_key(host), version=_CACHE_VERSION)
+    cached: dict[str, Any] | str | None = shared.get(_shared_key(host), version=_CACHE_VERSION)
     if cached is None:
         route = _load(host)
         shared.set(
@@ -143,8 +141,7 @@ def resolve(host: str) -> Route | None:
     elif cached == "missing":
         route = None
     else:
-        assert isinstance(cached, dict)
-        route = Route(**cached)
+        route = Route(**cached)  # type: ignore[arg-type]
     local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL if route else min(_MISSING_TTL, 5.0))
     return route
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.accounts.services import membership_create, user_get_or_create
 from tenant_apps.audit.services import audit_record
+from tenants.db import connection
 from tenants.errors import SubdomainTaken, TenantError
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantStatus, new_schema_name
 from tenants.selectors import host_for_slug
@@ -76,10 +77,14 @@ def tenant_create(
 
 
 def _enqueue_welcome(tenant: Tenant, owner_email: str) -> None:
+    """Runs after commit: the workspace exists whatever happens here, so a broker hiccup is logged, not raised."""
     from tenant_apps.workspace.tasks import workspace_welcome
 
-    with tenant_context(tenant):
-        workspace_welcome.delay(owner_email=owner_email)
+    try:
+        with tenant_context(tenant):
+            workspace_welcome.delay(owner_email=owner_email)
+    except Exception:
+        logger.exception("could not enqueue the welcome task", extra={"tenant": tenant.schema_name})
 
 
 def _status_set(*, tenant: Tenant, status: str, action: str, acting_user: User | None, reason: str = "") -> Tenant:
@@ -90,9 +95,7 @@ def _status_set(*, tenant: Tenant, status: str, action: str, acting_user: User |
         tenant.status_changed_at = timezone.now()
         tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
         with tenant_context(tenant):
-            audit_record(
-                action=action, actor=acting_user, target=tenant, metadata={"from": previous, "reason": reason}
-            )
+            audit_record(action=action, actor=acting_user, target=tenant, metadata={"from": previous, "reason": reason})
     return tenant
 
 
@@ -116,6 +119,9 @@ def tenant_delete(*, tenant: Tenant, acting_user: User | None) -> None:
     if tenant.is_public:
         raise TenantError("The public schema cannot be deleted.")
     schema = tenant.schema_name
+    with connection.cursor() as cursor:
+        # Deferred FK checks queued earlier in this transaction would block DROP SCHEMA ("pending trigger events").
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     tenant.delete(force_drop=True)
     connection.set_schema_to_public()
     # The tenant's own audit log went with its schema; the platform log keeps the record of the deletion.

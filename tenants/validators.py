@@ -30,7 +30,7 @@ def validate_subdomain(value: str) -> str:
     if len(slug) > MAX_LENGTH:
         raise SubdomainInvalid(f"Subdomains can have at most {MAX_LENGTH} characters.")
     if not _LABEL.match(slug):
-        raise SubdomainInvalid("Use only lower-case letters a–z, digits and hyphens.")
+        raise SubdomainInvalid("Use only lower-case letters a-z, digits and hyphens.")
     if slug.startswith("-") or slug.endswith("-"):
         raise SubdomainInvalid("A subdomain cannot start or end with a hyphen.")
     if slug.startswith("xn--"):

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, Role, User
 from tenants import routing
+from tenants.db import connection
 from tenants.models import Domain, Tenant, new_schema_name
 from tenants.services import public_tenant_ensure
 from tests.factories import MembershipFactory, UserFactory
@@ -71,7 +71,7 @@ def in_tenant() -> Any:
     """`with in_tenant(t):` runs the block in t's schema and returns to the previous one after."""
 
     def enter(t: Tenant) -> AbstractContextManager[None]:
-        return tenant_context(t)  # type: ignore[no-any-return]
+        return tenant_context(t)
 
     return enter
 
@@ -82,18 +82,18 @@ def host_of(t: Tenant) -> str:
 
 @pytest.fixture
 def owner(tenant: Tenant) -> User:
-    return MembershipFactory(tenant=tenant, role=Role.OWNER, user__email="owner@acme.test").user
+    return MembershipFactory.create(tenant=tenant, role=Role.OWNER, user__email="owner@acme.test").user
 
 
 @pytest.fixture
 def member(tenant: Tenant) -> User:
-    return MembershipFactory(tenant=tenant, role=Role.MEMBER, user__email="member@acme.test").user
+    return MembershipFactory.create(tenant=tenant, role=Role.MEMBER, user__email="member@acme.test").user
 
 
 @pytest.fixture
 def outsider(other_tenant: Tenant) -> User:
     """An owner of globex with no membership in acme."""
-    return MembershipFactory(tenant=other_tenant, role=Role.OWNER, user__email="owner@globex.test").user
+    return MembershipFactory.create(tenant=other_tenant, role=Role.OWNER, user__email="owner@globex.test").user
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="Workspaces", ordering="workspace_count")
     def workspaces(self, obj: User) -> int:
-        return obj.workspace_count  # type: ignore[attr-defined, no-any-return]
+        return obj.workspace_count  # type: ignore[attr-defined]
 
 
 @admin.register(Membership)

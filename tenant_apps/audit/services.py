@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest
 
 from shared_apps.accounts.models import User
 from tenant_apps.audit.models import AuditEntry
+from tenants.db import connection
 from tenants.models import PUBLIC_SCHEMA
 
 

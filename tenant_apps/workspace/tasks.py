@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.template.loader import render_to_string
 
 from config.celery import TenantScopedTask, app
 from shared_apps.accounts.selectors import user_get_by_email
 from tenant_apps.workspace.services import welcome_project_ensure
+from tenants.db import connection
 from tenants.selectors import primary_domain, tenant_url
 
 
@@ -19,14 +19,14 @@ def workspace_welcome(*, owner_email: str) -> dict[str, object]:
     tenant = connection.tenant
     owner = user_get_by_email(email=owner_email)
     project = welcome_project_ensure(acting_user=owner)
-    domain = primary_domain(tenant)  # type: ignore[arg-type]
+    domain = primary_domain(tenant)
     context = {
-        "tenant_name": tenant.name,  # type: ignore[union-attr]
+        "tenant_name": tenant.name,
         "url": tenant_url(domain.domain) if domain else "",
         "owner_name": owner.get_short_name() if owner else "",
     }
     message = EmailMultiAlternatives(
-        subject=f"Welcome to {tenant.name} on Atrium",  # type: ignore[union-attr]
+        subject=f"Welcome to {tenant.name} on Atrium",
         body=render_to_string("email/welcome.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[owner_email],

@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 
 from shared_apps.accounts.models import Membership, Role, User
@@ -8,16 +10,14 @@ PASSWORD = "correct-horse-battery-staple"
 class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = PASSWORD
 
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
-        if create:
-            obj.save()
+    @classmethod
+    def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
+        return model_class.objects.create_user(*args, **kwargs)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):

@@ -80,7 +80,8 @@ def test_the_shared_cache_serves_other_processes_without_a_query(tenant_client: 
     assert not [q for q in queries.captured_queries if "tenants_" in q["sql"]]
 
 
-def test_unknown_hosts_are_cached_too(db: None, _session_tenants: object) -> None:
+@pytest.mark.usefixtures("tenant")
+def test_unknown_hosts_are_cached_too() -> None:
     client = Client(HTTP_HOST="ghost.localhost")
     client.get("/")
 

@@ -23,9 +23,7 @@ class Command(BaseCommand):
             tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
             self.stdout.write(f"Demo workspace exists: {tenant.name}")
         except TenantNotFound:
-            services.tenant_create(
-                slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD
-            )
+            services.tenant_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
         self.stdout.write(

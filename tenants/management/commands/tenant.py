@@ -71,9 +71,11 @@ class Command(BaseCommand):
             primary = next((d for d in domains if d.is_primary), domains[0] if domains else None)
             slug = (primary.slug or primary.domain) if primary else "—"
             created = timezone.localtime(tenant.created_at).strftime("%Y-%m-%d %H:%M")
-            rows.append((slug, tenant.name, tenant.status, str(tenant.member_count), created))  # type: ignore[attr-defined]
+            rows.append((slug, tenant.name, tenant.status, str(tenant.member_count), created))
         if len(rows) == 1:
-            self.stdout.write("No workspaces yet. Create one: manage.py tenant create --slug S --name N --owner-email E")
+            self.stdout.write(
+                "No workspaces yet. Create one: manage.py tenant create --slug S --name N --owner-email E"
+            )
             return
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:

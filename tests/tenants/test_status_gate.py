@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.test import Client
+
+from shared_apps.accounts.models import User
+from tenants.models import Tenant, TenantStatus
+from tenants.services import tenant_resume, tenant_suspend
+
+
+def test_a_suspended_tenant_shows_the_suspension_page(tenant: Tenant, tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    tenant_client.get("/")  # warm the routing cache: suspension must invalidate it
+
+    tenant_suspend(tenant=tenant, acting_user=None, reason="abuse report")
+
+    response = tenant_client.get("/")
+    assert response.status_code == 403
+    assert b"suspended" in response.content
+
+
+def test_resuming_lets_members_back_in(tenant: Tenant, tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    tenant_suspend(tenant=tenant, acting_user=None)
+
+    tenant_resume(tenant=tenant, acting_user=None)
+
+    assert tenant_client.get("/").status_code == 200
+
+
+def test_scheduled_deletion_answers_410(tenant: Tenant, tenant_client: Client) -> None:
+    tenant.status = TenantStatus.SCHEDULED_DELETION
+    tenant.save()
+
+    response = tenant_client.get("/")
+
+    assert response.status_code == 410
+    assert b"scheduled for deletion" in response.content
+
+
+def test_suspending_one_tenant_leaves_the_other_alone(
+    tenant: Tenant, other_tenant_client: Client, outsider: User
+) -> None:
+    other_tenant_client.force_login(outsider)
+
+    tenant_suspend(tenant=tenant, acting_user=None)
+
+    assert other_tenant_client.get("/").status_code == 200

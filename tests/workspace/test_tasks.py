@@ -1,0 +1,116 @@
+"""Tasks run in the schema of the tenant that enqueued them; a tenant task without a tenant is refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+
+from config.celery import TenantRequired
+from config.celery import app as celery_app
+from tenant_apps.audit.models import AuditEntry
+from tenant_apps.workspace.models import Project
+from tenant_apps.workspace.services import WELCOME_PROJECT_NAME
+from tenant_apps.workspace.tasks import workspace_welcome
+from tenants.db import connection
+from tenants.models import Tenant
+from tests.helpers import subprocess_env, test_database_url
+
+
+def test_a_task_enqueued_in_a_tenant_runs_in_that_schema(tenant: Tenant, other_tenant: Tenant, in_tenant) -> None:
+    with in_tenant(tenant):
+        result = workspace_welcome.delay(owner_email="owner@acme.test").get()
+
+    assert result["schema"] == tenant.schema_name
+    with in_tenant(tenant):
+        assert Project.objects.filter(name=WELCOME_PROJECT_NAME).count() == 1
+    with in_tenant(other_tenant):
+        assert Project.objects.count() == 0
+    assert mail.outbox[-1].subject == "Welcome to Acme Inc on Atrium"
+    assert mail.outbox[-1].to == ["owner@acme.test"]
+    assert "http://acme.localhost" in mail.outbox[-1].body
+
+
+def test_the_welcome_email_has_html_and_text(tenant: Tenant, in_tenant) -> None:
+    with in_tenant(tenant):
+        workspace_welcome.delay(owner_email="owner@acme.test")
+
+    message = mail.outbox[-1]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert message.alternatives
+    assert message.alternatives[0][1] == "text/html"
+    assert "Acme Inc" in str(message.alternatives[0][0])
+
+
+@pytest.mark.usefixtures("tenant")
+def test_a_tenant_task_without_a_tenant_is_refused() -> None:
+    connection.set_schema_to_public()
+
+    with pytest.raises(TenantRequired):
+        workspace_welcome.delay(owner_email="owner@acme.test")
+
+    assert mail.outbox == []
+
+
+@pytest.fixture
+def committed_cleanup(_session_tenants: dict[str, Tenant]) -> Iterator[None]:
+    """Removes what a real worker committed in the session tenants, after the test's own transaction is gone."""
+    yield
+    with psycopg.connect(test_database_url(), autocommit=True) as conn:
+        for t in _session_tenants.values():
+            conn.execute(f'TRUNCATE "{t.schema_name}".workspace_project, "{t.schema_name}".audit_auditentry')
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: runs a real Celery worker over Redis")
+def test_a_real_worker_runs_the_task_in_the_enqueuing_tenants_schema(
+    committed_cleanup: None, tenant: Tenant, other_tenant: Tenant, in_tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    celery = shutil.which("celery", path=os.path.dirname(sys.executable))
+    worker = subprocess.Popen(
+        [
+            celery or "celery",
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            queue,
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "-l",
+            "WARNING",
+        ],
+        env=subprocess_env(REDIS_URL=os.environ["REDIS_URL"]),
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
+    try:
+        with in_tenant(tenant):
+            async_result = workspace_welcome.apply_async(kwargs={"owner_email": "owner@acme.test"}, queue=queue)
+        result = async_result.get(timeout=60)
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+
+    assert result["schema"] == tenant.schema_name, output
+    with in_tenant(tenant):  # committed by the worker's own connection, visible here
+        assert Project.objects.filter(name=WELCOME_PROJECT_NAME).exists()
+        assert AuditEntry.objects.filter(action="project.created").exists()
+    with in_tenant(other_tenant):
+        assert not Project.objects.exists()
