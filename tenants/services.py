@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -87,30 +88,53 @@ def _enqueue_welcome(tenant: Tenant, owner_email: str) -> None:
         logger.exception("could not enqueue the welcome task", extra={"tenant": tenant.schema_name})
 
 
-def _status_set(*, tenant: Tenant, status: str, action: str, acting_user: User | None, reason: str = "") -> Tenant:
-    previous = tenant.status
+def _status_set(
+    *,
+    tenant: Tenant,
+    status: str,
+    action: str,
+    acting_user: User | None,
+    refuse_when: Callable[[Tenant], str | None],
+    reason: str = "",
+) -> Tenant:
+    """Lock the row, check the transition on what the database says now, change it, and audit it."""
     with transaction.atomic():
-        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        tenant.status = status
-        tenant.status_changed_at = timezone.now()
-        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
-        with tenant_context(tenant):
-            audit_record(action=action, actor=acting_user, target=tenant, metadata={"from": previous, "reason": reason})
-    return tenant
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        refusal = refuse_when(locked)
+        if refusal:
+            raise TenantError(refusal)
+        previous = locked.status
+        locked.status = status
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+        with tenant_context(locked):
+            audit_record(action=action, actor=acting_user, target=locked, metadata={"from": previous, "reason": reason})
+    return locked
 
 
 def tenant_suspend(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
-    if tenant.status == TenantStatus.SUSPENDED:
-        raise TenantError(f"{tenant.name} is already suspended.")
     return _status_set(
-        tenant=tenant, status=TenantStatus.SUSPENDED, action="tenant.suspended", acting_user=acting_user, reason=reason
+        tenant=tenant,
+        status=TenantStatus.SUSPENDED,
+        action="tenant.suspended",
+        acting_user=acting_user,
+        reason=reason,
+        refuse_when=lambda t: f"{t.name} is already suspended." if t.status == TenantStatus.SUSPENDED else None,
     )
 
 
 def tenant_resume(*, tenant: Tenant, acting_user: User | None) -> Tenant:
-    if tenant.status != TenantStatus.SUSPENDED:
-        raise TenantError(f"{tenant.name} is not suspended (its status is {tenant.get_status_display().lower()}).")
-    return _status_set(tenant=tenant, status=TenantStatus.ACTIVE, action="tenant.resumed", acting_user=acting_user)
+    return _status_set(
+        tenant=tenant,
+        status=TenantStatus.ACTIVE,
+        action="tenant.resumed",
+        acting_user=acting_user,
+        refuse_when=lambda t: (
+            None
+            if t.status == TenantStatus.SUSPENDED
+            else f"{t.name} is not suspended (its status is {t.get_status_display().lower()})."
+        ),
+    )
 
 
 @transaction.atomic

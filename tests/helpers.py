@@ -8,7 +8,7 @@ from urllib.parse import quote
 from django.db import connection
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     """A DATABASE_URL for the database this test session uses (pytest-django's test_ database)."""
     s = connection.settings_dict
     host = s.get("HOST") or ""
@@ -23,6 +23,6 @@ def test_database_url() -> str:
 
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url()})
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url_for_tests()})
     env.update(extra)
     return env

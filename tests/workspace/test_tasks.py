@@ -23,7 +23,7 @@ from tenant_apps.workspace.services import WELCOME_PROJECT_NAME
 from tenant_apps.workspace.tasks import workspace_welcome
 from tenants.db import connection
 from tenants.models import Tenant
-from tests.helpers import subprocess_env, test_database_url
+from tests.helpers import database_url_for_tests, subprocess_env
 
 
 def test_a_task_enqueued_in_a_tenant_runs_in_that_schema(tenant: Tenant, other_tenant: Tenant, in_tenant) -> None:
@@ -65,7 +65,7 @@ def test_a_tenant_task_without_a_tenant_is_refused() -> None:
 def committed_cleanup(_session_tenants: dict[str, Tenant]) -> Iterator[None]:
     """Removes what a real worker committed in the session tenants, after the test's own transaction is gone."""
     yield
-    with psycopg.connect(test_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         for t in _session_tenants.values():
             conn.execute(f'TRUNCATE "{t.schema_name}".workspace_project, "{t.schema_name}".audit_auditentry')
 
@@ -99,7 +99,7 @@ def test_a_real_worker_runs_the_task_in_the_enqueuing_tenants_schema(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     try:
         with in_tenant(tenant):
             async_result = workspace_welcome.apply_async(kwargs={"owner_email": "owner@acme.test"}, queue=queue)
