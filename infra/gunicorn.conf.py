@@ -17,7 +17,7 @@ One image runs in every environment, so every value below can be overridden from
 
 Each worker thread may hold its own database connection (CONN_MAX_AGE), so one container opens up to
 workers x threads connections: size PostgreSQL's max_connections or the pooler for that (infra/README.md).
-Access lines are JSON objects on stdout that carry the X-Request-ID nginx sets, like the application's own logs.
+Access lines are JSON objects on stdout, shaped like the application's log lines, with the X-Request-ID nginx sets.
 """
 
 from __future__ import annotations

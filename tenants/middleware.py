@@ -14,6 +14,9 @@ from tenants.models import TenantStatus
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
+# Reachable whatever the tenant's state: signing out, and the files the state pages themselves use.
+_ALWAYS_OPEN = ("/logout/", "/static/")
+
 
 class TenantRoutingMiddleware:
     """Points the connection at the request's tenant schema and picks the URLconf.
@@ -50,7 +53,7 @@ class TenantStatusMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         route: routing.Route | None = getattr(request, "route", None)
-        if route is not None and not route.is_public:
+        if route is not None and not route.is_public and not request.path.startswith(_ALWAYS_OPEN):
             if route.status == TenantStatus.SUSPENDED:
                 return render(request, "errors/suspended.html", status=403)
             if route.status == TenantStatus.SCHEDULED_DELETION:

@@ -77,6 +77,7 @@ TENANT_ROUTING_SHARED_TTL: int = env.int("TENANT_ROUTING_SHARED_TTL", default=30
 # ---------------------------------------------------------------------------------------------------------------------
 MIDDLEWARE: list[str] = [
     "shared_apps.core.health.HealthCheckMiddleware",  # /healthz and /readyz answer on any host, before routing
+    "shared_apps.core.logging.RequestIdMiddleware",  # X-Request-ID on every log line and response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",

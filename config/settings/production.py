@@ -17,7 +17,7 @@ from config.settings.base import BASE_DOMAIN  # noqa: E402
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-SITE_SCHEME = "https"
+SITE_SCHEME = env.str("SITE_SCHEME", default="https")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -40,3 +40,38 @@ def test_readyz_names_the_failing_part(db: None, monkeypatch: pytest.MonkeyPatch
     assert body["failing"] == ["cache"]
     assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError: redis is down"}
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_responses_echo_a_safe_request_id_or_make_one(tenant_client: Client) -> None:
+    assert tenant_client.get("/login/", HTTP_X_REQUEST_ID="req-123")["X-Request-ID"] == "req-123"
+    made = tenant_client.get("/login/", HTTP_X_REQUEST_ID="bad id\nwith newline")["X-Request-ID"]
+    assert len(made) == 32
+    assert made.isalnum()
+
+
+def test_log_lines_carry_tenant_request_id_and_user(tenant, owner, rf, in_tenant) -> None:
+    import json
+    import logging
+
+    from django.utils.functional import SimpleLazyObject
+
+    from shared_apps.core.logging import JsonFormatter, RequestContextFilter, current_request
+
+    request = rf.get("/")
+    request.request_id = "req-456"
+    request.user = SimpleLazyObject(lambda: owner)
+    _ = request.user.pk  # the request has loaded its user
+    record = logging.LogRecord("atrium", logging.INFO, __file__, 1, "hello", None, None)
+
+    token = current_request.set(request)
+    try:
+        with in_tenant(tenant):
+            RequestContextFilter().filter(record)
+    finally:
+        current_request.reset(token)
+
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello"
+    assert line["request_id"] == "req-456"
+    assert line["user_id"] == owner.pk
+    assert line["tenant"] == tenant.schema_name

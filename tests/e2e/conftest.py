@@ -103,7 +103,8 @@ def live_site(_session_tenants: Any) -> Iterator[LiveSite]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(live_site: LiveSite) -> Iterator[Any]:
+    # Depends on live_site so that the database work happens before Playwright starts its event loop.
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
     from playwright.sync_api import sync_playwright

@@ -45,3 +45,13 @@ def test_suspending_one_tenant_leaves_the_other_alone(
     tenant_suspend(tenant=tenant, acting_user=None)
 
     assert other_tenant_client.get("/").status_code == 200
+
+
+def test_a_member_of_a_suspended_tenant_can_still_sign_out(tenant: Tenant, tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    tenant_suspend(tenant=tenant, acting_user=None)
+
+    response = tenant_client.post("/logout/")
+
+    assert response.status_code == 302
+    assert "_auth_user_id" not in tenant_client.session
