@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
-        from tenants import signals  # noqa: F401  (routing-cache invalidation)
+        from tenants import checks, signals  # noqa: F401  (system checks, routing-cache invalidation)

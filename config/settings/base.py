@@ -99,7 +99,7 @@ MIDDLEWARE: list[str] = [
 
 def database_config(url: str) -> dict[str, Any]:
     config: dict[str, Any] = env.db_url_config(url)
-    config["ENGINE"] = "django_tenants.postgresql_backend"
+    config["ENGINE"] = "tenants.postgresql_backend"  # django-tenants' backend + search_path tracking
     options = config.setdefault("OPTIONS", {})
     if "host" in options:  # postgresql://user@/db?host=/socket/dir
         config["HOST"] = options.pop("host")

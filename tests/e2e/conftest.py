@@ -57,7 +57,8 @@ def _manage(*args: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's event loop must be gone before later tests touch the database from this thread.
+@pytest.fixture(scope="module")
 def live_site(_session_tenants: Any) -> Iterator[LiveSite]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
@@ -102,7 +103,7 @@ def live_site(_session_tenants: Any) -> Iterator[LiveSite]:
         _manage("tenant", "delete", "e2e-co", "--yes", env=env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live_site: LiveSite) -> Iterator[Any]:
     # Depends on live_site so that the database work happens before Playwright starts its event loop.
     if not Path(CHROMIUM).exists():
