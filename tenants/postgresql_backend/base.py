@@ -43,7 +43,10 @@ def _search_path_for(schema_name: str, include_public: bool) -> list[str]:
     return paths
 
 
-class DatabaseWrapper(tenants_base.DatabaseWrapper):  # type: ignore[misc]
+class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    search_path_set_schemas: list[str] | None  # the path the server has now; None when unknown
+    _setting_search_path: bool
+
     def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
         """Point the connection at a tenant. Sends nothing: the next cursor sets the path only if it changed."""
         self.tenant = tenant

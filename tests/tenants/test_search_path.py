@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -118,7 +119,7 @@ def committed_tenants(_session_tenants: dict[str, Tenant]) -> dict[str, Tenant]:
 def own_connection(committed_tenants: dict[str, Tenant], django_db_blocker) -> Iterator:
     """A second connection outside the test transaction, to exercise real commits, rollbacks and reconnects."""
     with django_db_blocker.unblock():
-        conn = connections.create_connection("default")
+        conn: Any = connections.create_connection("default")
         conn.set_schema_to_public()
         try:
             yield conn
