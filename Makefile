@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint fmt lock db-stop clean help
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff, mypy and the missing-migrations check"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
+	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -47,6 +48,10 @@ fmt: install
 
 lock: install
 	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --no-header -o requirements.lock
+
+bench-routing: install
+	@command -v wrk >/dev/null || echo "(wrk not found: the gunicorn+wrk part is skipped; Debian: apt-get install wrk)"
+	$(PY) bench/routing.py $(BENCH_ARGS)
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"

@@ -28,7 +28,7 @@ class TenantRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        host = routing.normalise_host(request.get_host())
+        host = routing.request_host(request)
         route = routing.resolve(host)
         if route is None or route.status == TenantStatus.SPARE:
             connection.set_schema_to_public()

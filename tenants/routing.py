@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.http import HttpRequest
 
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
 
@@ -39,11 +41,17 @@ class Route:
         return self.schema_name == PUBLIC_SCHEMA
 
     def tenant(self) -> Tenant:
-        """A Tenant instance built from the cached fields, without a query."""
-        tenant = Tenant(id=self.tenant_id, schema_name=self.schema_name, name=self.name, status=self.status)
-        tenant._state.adding = False
-        tenant.domain_url = self.host  # django-tenants convention
-        return tenant
+        """A Tenant built from the cached fields, without a query: a read-only snapshot shared by the requests of
+        this route (services that change a tenant load and lock their own row)."""
+        return _tenant_for(self)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_for(route: Route) -> Tenant:
+    tenant = Tenant(id=route.tenant_id, schema_name=route.schema_name, name=route.name, status=route.status)
+    tenant._state.adding = False
+    tenant.domain_url = route.host  # django-tenants convention
+    return tenant
 
 
 class _LocalCache:
@@ -84,6 +92,25 @@ class _LocalCache:
 
 
 local_cache = _LocalCache()
+
+
+_validated_hosts: dict[str, str] = {}
+
+
+def request_host(request: HttpRequest) -> str:
+    """The request's normalised host. `get_host()` (the ALLOWED_HOSTS check) runs once per distinct Host header per
+    process; a header that passed it once maps straight to its normalised form after that."""
+    raw = request.META.get("HTTP_HOST")
+    if raw is not None:
+        host = _validated_hosts.get(raw)
+        if host is not None:
+            return host
+    host = normalise_host(request.get_host())  # raises DisallowedHost → 400, as Django would
+    if raw is not None and not settings.USE_X_FORWARDED_HOST:
+        if len(_validated_hosts) > 10_000:
+            _validated_hosts.clear()
+        _validated_hosts[raw] = host
+    return host
 
 
 def normalise_host(raw_host: str) -> str:
@@ -157,3 +184,5 @@ def invalidate(hosts: list[str]) -> None:
 def clear() -> None:
     """Drop every cached route in this process (tests; the shared entries expire or are invalidated on change)."""
     local_cache.clear()
+    _validated_hosts.clear()
+    _tenant_for.cache_clear()

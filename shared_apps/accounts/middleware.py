@@ -20,7 +20,10 @@ class TenantMembershipMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]
         route = getattr(request, "route", None)
-        if route is None or route.is_public or not request.user.is_authenticated:
+        if route is None or route.is_public or not request.session.session_key:
+            # No session cookie: certainly anonymous, and no need to load the session or the user to know it.
+            return self.get_response(request)
+        if not request.user.is_authenticated:
             return self.get_response(request)
         membership = membership_for(user_id=request.user.pk, tenant_id=route.tenant_id)
         if membership is None and not request.path.startswith(_OPEN_PREFIXES):

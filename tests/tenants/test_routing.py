@@ -137,3 +137,23 @@ def test_normalise_host(raw: str, expected: str) -> None:
 def test_each_host_is_routed_to_its_own_tenant(tenant: Tenant, other_tenant: Tenant) -> None:
     assert routing.resolve(host_of(tenant)).schema_name == tenant.schema_name  # type: ignore[union-attr]
     assert routing.resolve(host_of(other_tenant)).schema_name == other_tenant.schema_name  # type: ignore[union-attr]
+
+
+def test_an_anonymous_page_on_a_warm_tenant_sends_no_statement(tenant_client: Client) -> None:
+    from shared_apps.core.statements import count_statements
+
+    tenant_client.get("/login/")
+
+    with count_statements() as log:
+        response = tenant_client.get("/login/")
+
+    assert response.status_code == 200
+    assert log.statements == []  # no routing query, no SET, no session or user load without a session cookie
+
+
+@pytest.mark.usefixtures("tenant")
+def test_a_refused_host_stays_refused_after_good_hosts_were_cached(tenant_client: Client) -> None:
+    tenant_client.get("/login/")
+
+    assert Client(HTTP_HOST="evil.example.com").get("/").status_code == 400
+    assert Client(HTTP_HOST="evil.example.com").get("/").status_code == 400
