@@ -15,3 +15,11 @@ class SubdomainTaken(TenantError):
 
 class TenantNotFound(TenantError):
     pass
+
+
+class DomainInvalid(TenantError):
+    pass
+
+
+class DomainTaken(TenantError):
+    pass

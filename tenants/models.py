@@ -18,6 +18,7 @@ def new_schema_name() -> str:
 
 
 class TenantStatus(models.TextChoices):
+    TEMPLATE = "template", "Template (schema the fast path copies)"
     SPARE = "spare", "Spare (warm pool)"
     ACTIVE = "active", "Active"
     PAST_DUE = "past_due", "Past due"
@@ -31,10 +32,14 @@ class Tenant(TenantMixin):
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=32, choices=TenantStatus.choices, default=TenantStatus.ACTIVE, db_index=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # While scheduled for deletion: when the purge becomes due, and the status a restore goes back to.
+    deletion_scheduled_at = models.DateTimeField(null=True, blank=True)
+    status_before_deletion = models.CharField(max_length=32, choices=TenantStatus.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Schemas are created explicitly by the provisioning services, and dropped only by `tenant_delete`.
+    # Schemas are created explicitly by the provisioning services (tenants.provisioning: pool claim, template replay,
+    # or migrations), and dropped only by `tenant_delete` / `tenant_purge`.
     auto_create_schema = True
     auto_drop_schema = False
 
@@ -52,6 +57,8 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     """A host name that routes to a tenant: `<slug>.<BASE_DOMAIN>` (primary) or a custom domain."""
 
+    # Set on a host the tenant was renamed away from: it only redirects to the primary host until then.
+    redirect_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,3 +72,27 @@ class Domain(DomainMixin):
         """The subdomain when this host is `<slug>.<BASE_DOMAIN>`, else None (custom domain)."""
         suffix = "." + settings.BASE_DOMAIN
         return self.domain.removesuffix(suffix) if self.domain.endswith(suffix) else None
+
+
+class TenantEvent(models.Model):
+    """The platform's own record of events on tenants (public schema). Outlives the tenant: no foreign key to it.
+
+    A tenant's audit log lives in its schema and goes with it; what must survive a purge is written here.
+    """
+
+    tenant_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    schema_name = models.CharField(max_length=63, db_index=True)
+    tenant_name = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.schema_name}"

@@ -1,10 +1,13 @@
-"""The one subdomain validator, used by signup, the `tenant` command, the API and the admin."""
+"""The one subdomain validator, used by signup, the `tenant` command, the API and the admin; and the custom-domain
+validator next to it."""
 
 from __future__ import annotations
 
 import re
 
-from tenants.errors import SubdomainInvalid
+from django.conf import settings
+
+from tenants.errors import DomainInvalid, SubdomainInvalid
 
 MIN_LENGTH = 3
 MAX_LENGTH = 40
@@ -16,6 +19,14 @@ RESERVED_SUBDOMAINS: frozenset[str] = frozenset(
         "media", "assets", "cdn", "files", "billing", "status", "help", "support", "docs", "blog", "dev", "staging",
         "test", "root", "system", "security", "auth", "login", "logout", "signup", "register", "account", "accounts",
         "dashboard", "console", "internal", "ns1", "ns2", "dns", "mx", "webmail", "public", "template", "atrium",
+        "www1", "www2", "ww", "wwww", "web", "ws", "wss", "graphql", "oauth", "sso", "saml", "oidc", "callback",
+        "webhook", "webhooks", "stripe", "pay", "payment", "payments", "invoice", "invoices", "checkout", "portal",
+        "pool", "spare", "localhost", "postmaster", "hostmaster", "abuse", "noreply", "no-reply", "info", "news",
+        "about", "pricing", "legal", "privacy", "terms", "community", "forum", "careers", "jobs", "mobile", "beta",
+        "alpha", "preview", "sandbox", "prod", "production", "stage", "uat", "qa", "img", "images", "download",
+        "downloads", "upload", "uploads", "s3", "storage", "health", "healthz", "readyz", "metrics", "monitor",
+        "analytics", "tracking", "ads", "ftp2", "vpn", "git", "ci", "cd", "build", "deploy", "ops", "superadmin",
+        "sysadmin", "operator", "operators", "staff", "team", "teams", "workspace", "workspaces", "home", "www-data",
     }
 )  # fmt: skip
 
@@ -40,3 +51,37 @@ def validate_subdomain(value: str) -> str:
     if slug in RESERVED_SUBDOMAINS:
         raise SubdomainInvalid(f"“{slug}” is reserved. Choose another subdomain.")
     return slug
+
+
+_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def validate_custom_domain(value: str) -> str:
+    """A workspace's own host name (e.g. `projects.acme.com`), normalised, or DomainInvalid saying what to change."""
+    host = value.strip().lower().rstrip(".")
+    if not host:
+        raise DomainInvalid("Enter a domain name, e.g. projects.example.com.")
+    if "://" in host or "/" in host or ":" in host:
+        raise DomainInvalid("Enter the host name only, without a scheme, port or path (e.g. projects.example.com).")
+    if len(host) > 253:
+        raise DomainInvalid("Domain names can have at most 253 characters.")
+    labels = host.split(".")
+    if len(labels) < 2:
+        raise DomainInvalid("Enter a full domain name with a dot, e.g. projects.example.com.")
+    for label in labels:
+        if not label:
+            raise DomainInvalid("A domain name cannot have empty parts (two dots in a row).")
+        if len(label) > 63:
+            raise DomainInvalid("Each part of a domain name can have at most 63 characters.")
+        if label.startswith("xn--"):
+            raise DomainInvalid("Internationalised (xn--) domains are not supported.")
+        if not _HOST_LABEL.match(label):
+            raise DomainInvalid(
+                "Use only letters a-z, digits and hyphens, and no hyphen at the start or end of a part."
+            )
+    if labels[-1].isdigit():
+        raise DomainInvalid("IP addresses cannot be workspace domains; enter a domain name.")
+    base = settings.BASE_DOMAIN
+    if host == base or host.endswith("." + base):
+        raise DomainInvalid(f"Hosts under {base} are subdomains: rename the workspace's subdomain instead.")
+    return host

@@ -1,6 +1,7 @@
 """The test harness.
 
-Two tenants, `acme` and `globex`, are created once per session (schemas migrated once) and shared by every test;
+Two tenants, `acme` and `globex`, are created once per session by the production fast path (the template schema is
+migrated once, then copied) and shared by every test;
 each test runs in a transaction that is rolled back, so tenant data never leaks from one test to the next. Fixtures:
 
 - `tenant` / `other_tenant`: acme / globex (fresh instances), `in_tenant(t)`: point the connection at a schema.
@@ -16,13 +17,14 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.db import transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, Role, User
-from tenants import routing
+from tenants import provisioning, routing
 from tenants.db import connection
-from tenants.models import Domain, Tenant, new_schema_name
+from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import public_tenant_ensure
 from tests.factories import MembershipFactory, UserFactory
 
@@ -30,19 +32,23 @@ TENANTS = {"acme": "Acme Inc", "globex": "Globex Corporation"}
 
 
 def _make_tenant(slug: str, name: str) -> Tenant:
+    """A workspace by the production fast path (the template's snapshot replayed), with its primary domain."""
     from django.conf import settings
 
-    tenant = Tenant(schema_name=new_schema_name(), name=name)
-    tenant.save(verbosity=0)
-    connection.set_schema_to_public()
-    Domain.objects.create(tenant=tenant, domain=f"{slug}.{settings.BASE_DOMAIN}", is_primary=True)
+    with transaction.atomic():
+        tenant, _via = provisioning.tenant_with_schema(
+            name=name, status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
+        )
+        Domain.objects.create(tenant=tenant, domain=f"{slug}.{settings.BASE_DOMAIN}", is_primary=True)
     return tenant
 
 
 @pytest.fixture(scope="session")
 def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
+    """The template is migrated once per session; acme and globex are copies of it, as signup makes them."""
     with django_db_blocker.unblock():
         public_tenant_ensure()
+        provisioning.template_ensure()
         return {slug: _make_tenant(slug, name) for slug, name in TENANTS.items()}
 
 

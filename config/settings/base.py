@@ -72,6 +72,22 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 TENANT_ROUTING_LOCAL_TTL: float = env.float("TENANT_ROUTING_LOCAL_TTL", default=5.0)
 TENANT_ROUTING_SHARED_TTL: int = env.int("TENANT_ROUTING_SHARED_TTL", default=300)
 
+# Provisioning and lifecycle (tenants.provisioning, tenants.services; DESIGN §4).
+# Spare, fully migrated tenants kept ready for signup (0 disables the warm pool).
+TENANT_POOL_SIZE: int = env.int("TENANT_POOL_SIZE", default=5)
+# The schema the fast path copies; `migrate_schemas` migrates it with every tenant (it is a Tenant row).
+TENANT_TEMPLATE_SCHEMA: str = env.str("TENANT_TEMPLATE_SCHEMA", default="tenant_template")
+# Days a workspace scheduled for deletion can be restored before it is purged.
+TENANT_DELETION_GRACE_DAYS: int = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
+# Days an old subdomain keeps redirecting to the new one after a rename.
+TENANT_RENAME_REDIRECT_DAYS: int = env.int("TENANT_RENAME_REDIRECT_DAYS", default=30)
+# Where `manage.py tenant export` writes archives when no --output is given.
+TENANT_EXPORT_DIR: str = env.str("TENANT_EXPORT_DIR", default=str(BASE_DIR / ".data" / "exports"))
+# `migrate_schemas` runs through tenants.schema_migrate: up-to-date schemas are recognised in bulk from their recorded
+# migrations, and a plan is built once per group of identical schemas and replayed into each, in parallel.
+GET_EXECUTOR_FUNCTION = "tenants.schema_migrate.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES: int = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Middleware
 # ---------------------------------------------------------------------------------------------------------------------
@@ -234,6 +250,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "tenants-pool-refill": {"task": "tenants.pool_refill", "schedule": 300.0},
+    "tenants-purge-due": {"task": "tenants.purge_due", "schedule": 3600.0},
+    "tenants-expire-redirects": {"task": "tenants.expire_redirect_domains", "schedule": 3600.0},
+}
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Logging: JSON lines carrying tenant, user id and request id (DESIGN §8).

