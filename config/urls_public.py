@@ -1,18 +1,30 @@
-"""URLs of the root domain: the public site and the operators' admin."""
+"""URLs of the root domain: the public site, sign-up, accounts (allauth), the workspace switcher, operators' admin."""
 
+from allauth.account import views as allauth_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from shared_apps.accounts import views as account_views
 from shared_apps.core import views
+from shared_apps.signup import views as signup_views
 
 admin.site.site_header = "Atrium operators"
 admin.site.site_title = "Atrium operators"
 admin.site.index_title = "Platform"
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("workspaces/", views.workspaces, name="workspaces"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("signup/", signup_views.start, name="signup"),
+    path("signup/workspace/", signup_views.workspace, name="signup_workspace"),
+    path("signup/check/", signup_views.check_subdomain, name="signup_check"),
+    path("workspaces/", account_views.workspaces, name="workspaces"),
+    path("workspaces/continue/", account_views.workspaces_continue, name="workspaces_continue"),
+    path("workspaces/<slug:slug>/open/", account_views.workspace_open, name="workspace_open"),
+    path("login/", allauth_views.login, name="login"),
+    path("logout/", allauth_views.logout, name="logout"),
+    path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,12 +1,19 @@
-"""URLs of a tenant host (<slug>.<BASE_DOMAIN> or a custom domain). There is no /admin/ here."""
+"""URLs of a workspace host (<slug>.<BASE_DOMAIN> or a custom domain). There is no /admin/ and no sign-up here;
+social login runs on the root domain (one OAuth callback URL per provider) and comes back through /auth/handoff/."""
 
-from django.urls import path
+from allauth.account import views as allauth_views
+from django.urls import include, path
 
-from shared_apps.core import views as core_views
+from shared_apps.accounts import views as account_views
 from tenant_apps.workspace import views as workspace_views
 
 urlpatterns = [
     path("", workspace_views.home, name="home"),
-    path("login/", core_views.LoginView.as_view(), name="login"),
-    path("logout/", core_views.LogoutView.as_view(), name="logout"),
+    path("login/", allauth_views.login, name="login"),
+    path("logout/", allauth_views.logout, name="logout"),
+    path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
+    path("accounts/", include("allauth.account.urls")),
+    path("accounts/2fa/", include("allauth.mfa.urls")),
+    path("accounts/sessions/", include("allauth.usersessions.urls")),
 ]

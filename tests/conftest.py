@@ -22,6 +22,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from tenants import provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
@@ -102,21 +103,43 @@ def outsider(other_tenant: Tenant) -> User:
     return MembershipFactory.create(tenant=other_tenant, role=Role.OWNER, user__email="owner@globex.test").user
 
 
-@pytest.fixture
-def tenant_client(tenant: Tenant) -> Client:
-    return Client(HTTP_HOST=host_of(tenant))
+class HostClient(Client):
+    """A test client whose requests carry one host, and whose `force_login` makes a session for that host, as a real
+    sign-in there would (sessions record the host they were made for, DESIGN §3)."""
+
+    def __init__(self, host: str, **defaults: Any) -> None:
+        super().__init__(HTTP_HOST=host, **defaults)
+        self.host = host
+
+    def force_login(self, user: Any, backend: str | None = None) -> None:
+        from tenants.routing import resolve
+
+        super().force_login(user, backend)
+        route = resolve(self.host)
+        session = self.session
+        session[SESSION_TENANT_KEY] = route.tenant_id if route else -1
+        session.save()
+
+
+def client_for(t: Tenant) -> HostClient:
+    return HostClient(host_of(t))
 
 
 @pytest.fixture
-def other_tenant_client(other_tenant: Tenant) -> Client:
-    return Client(HTTP_HOST=host_of(other_tenant))
+def tenant_client(tenant: Tenant) -> HostClient:
+    return client_for(tenant)
 
 
 @pytest.fixture
-def public_client(db: None, _session_tenants: dict[str, Tenant]) -> Client:
+def other_tenant_client(other_tenant: Tenant) -> HostClient:
+    return client_for(other_tenant)
+
+
+@pytest.fixture
+def public_client(db: None, _session_tenants: dict[str, Tenant]) -> HostClient:
     from django.conf import settings
 
-    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+    return HostClient(settings.BASE_DOMAIN)
 
 
 __all__ = ["Membership", "UserFactory", "host_of"]

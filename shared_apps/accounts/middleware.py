@@ -1,29 +1,48 @@
-"""A signed-in user without a membership in the current tenant is not let in, whatever their session says."""
+"""Who may use a host: a session only on the host it was made for, and on a tenant host only members."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from shared_apps.accounts.selectors import membership_for
+from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
 # Paths a non-member may still reach on a tenant host: signing out, and the static files the 403 page uses.
-_OPEN_PREFIXES = ("/logout/", "/static/")
+_OPEN_PREFIXES = ("/logout/", "/accounts/logout/", "/static/")
 
 
 class TenantMembershipMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]
         route = getattr(request, "route", None)
-        if route is None or route.is_public or not request.session.session_key:
+        if route is None or not request.session.session_key:
             # No session cookie: certainly anonymous, and no need to load the session or the user to know it.
             return self.get_response(request)
         if not request.user.is_authenticated:
+            return self.get_response(request)
+        if request.session.get(SESSION_TENANT_KEY) != route.tenant_id:
+            # A session made for another host (a replayed cookie): this request is anonymous, and the session it
+            # presented is left untouched for the host it belongs to.
+            request.session = self.session_store()
+            anonymous = AnonymousUser()
+            request.user = anonymous
+
+            async def auser() -> AnonymousUser:
+                return anonymous
+
+            request.auser = auser
+            return self.get_response(request)
+        if route.is_public:
             return self.get_response(request)
         membership = membership_for(user_id=request.user.pk, tenant_id=route.tenant_id)
         if membership is None and not request.path.startswith(_OPEN_PREFIXES):

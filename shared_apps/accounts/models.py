@@ -81,3 +81,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.tenant_id} as {self.role}"
+
+
+class LoginHandoff(models.Model):
+    """A single-use ticket that carries a sign-in from the root domain to one workspace host (DESIGN §3).
+
+    The token the browser carries is signed and expires after LOGIN_HANDOFF_MAX_AGE seconds; this row makes it
+    single-use (`used_at` is set by one conditional UPDATE) and binds it to one user and one tenant.
+    """
+
+    nonce = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    next_path = models.CharField(max_length=512, default="/")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["expires_at"], name="accounts_handoff_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"handoff {self.pk} for user {self.user_id} to tenant {self.tenant_id}"

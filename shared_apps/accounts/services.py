@@ -17,8 +17,14 @@ class AccountError(ApplicationError):
     pass
 
 
-def user_get_or_create(*, email: str, password: str | None = None, name: str = "") -> tuple[User, bool]:
-    """The account for this email, created (with `password`, or an unusable one) if there is none."""
+def user_get_or_create(
+    *, email: str, password: str | None = None, name: str = "", email_verified: bool = True
+) -> tuple[User, bool]:
+    """The account for this email, created (with `password`, or an unusable one) if there is none.
+
+    Accounts made here come from an operator (`manage.py tenant create`, the demo seed), who vouches for the address,
+    so it is recorded as verified unless `email_verified=False`; self-service sign-up goes through allauth instead.
+    """
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -32,7 +38,11 @@ def user_get_or_create(*, email: str, password: str | None = None, name: str = "
             validate_password(password, User(email=email, name=name))
         except ValidationError as exc:
             raise AccountError(" ".join(exc.messages)) from exc
-    return User.objects.create_user(email=email, password=password, name=name), True
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email=email, password=password, name=name)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    return user, True
 
 
 @transaction.atomic
@@ -41,3 +51,13 @@ def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) ->
     if not created:
         raise AccountError(f"{user.email} is already a member of {tenant.name}.")
     return membership
+
+
+def sessions_end_all(*, user: User) -> int:
+    """Sign the account out everywhere: every session on every host ends now. Returns how many ended."""
+    from allauth.usersessions.models import UserSession
+
+    sessions = list(UserSession.objects.filter(user=user))
+    for session in sessions:
+        session.end()
+    return len(sessions)

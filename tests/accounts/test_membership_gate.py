@@ -45,14 +45,14 @@ def test_anonymous_visitors_are_sent_to_the_tenant_login(tenant_client: Client) 
 
 
 def test_login_on_the_tenant_page_with_email_and_password(tenant_client: Client, member: User) -> None:
-    response = tenant_client.post("/login/", {"username": member.email, "password": "correct-horse-battery-staple"})
+    response = tenant_client.post("/login/", {"login": member.email, "password": "correct-horse-battery-staple"})
 
     assert response.status_code == 302
     assert tenant_client.get("/").status_code == 200
 
 
 def test_wrong_password_keeps_the_email_and_says_why(tenant_client: Client, member: User) -> None:
-    response = tenant_client.post("/login/", {"username": member.email, "password": "wrong"})
+    response = tenant_client.post("/login/", {"login": member.email, "password": "wrong"})
 
     assert response.status_code == 200
     assert member.email.encode() in response.content
@@ -60,7 +60,7 @@ def test_wrong_password_keeps_the_email_and_says_why(tenant_client: Client, memb
 
 
 def test_a_non_member_logging_in_on_a_tenant_page_is_refused(other_tenant_client: Client, member: User) -> None:
-    other_tenant_client.post("/login/", {"username": member.email, "password": "correct-horse-battery-staple"})
+    other_tenant_client.post("/login/", {"login": member.email, "password": "correct-horse-battery-staple"})
 
     assert other_tenant_client.get("/").status_code == 403
 

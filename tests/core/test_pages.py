@@ -26,8 +26,8 @@ def test_workspaces_page_lists_the_users_workspaces_with_links(
 
     assert "Acme Inc" in content
     assert "Globex Corporation" in content
-    assert "http://acme.localhost" in content
-    assert "http://globex.localhost" in content
+    assert "/workspaces/acme/open/" in content
+    assert "/workspaces/globex/open/" in content
 
 
 def test_workspaces_page_query_count_does_not_grow_with_workspaces(

@@ -42,7 +42,7 @@ def test_a_wrong_password_is_explained_and_the_email_kept(page: Any, live_site: 
     page.get_by_role("button", name="Sign in").click()
 
     assert page.get_by_label("Email").input_value() == "owner@e2e.test"
-    assert "correct email" in page.locator("body").inner_text().lower()
+    assert "not correct" in page.locator("body").inner_text().lower()
     shoot(page, "04-login-error")
 
 

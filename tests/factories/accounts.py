@@ -17,7 +17,13 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
-        return model_class.objects.create_user(*args, **kwargs)
+        """A user whose email is verified (allauth's EmailAddress), as everyone past sign-up is."""
+        from allauth.account.models import EmailAddress
+
+        verified = kwargs.pop("email_verified", True)
+        user = model_class.objects.create_user(*args, **kwargs)
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+        return user
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):

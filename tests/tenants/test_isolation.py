@@ -13,6 +13,7 @@ from shared_apps.accounts.models import User
 from tenant_apps.workspace.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
+from tests.conftest import HostClient
 from tests.factories import ProjectFactory, UserFactory
 
 
@@ -33,7 +34,7 @@ def test_tenant_pages_show_only_their_own_projects(
         ProjectFactory.create(name="Acme secret plan")
     with in_tenant(other_tenant):
         ProjectFactory.create(name="Globex launch")
-    other_client = Client(HTTP_HOST="globex.localhost")
+    other_client = HostClient("globex.localhost")
     tenant_client.force_login(owner)
     other_client.force_login(outsider)
 

@@ -16,7 +16,7 @@ from shared_apps.core.statements import count_statements
 from tenant_apps.workspace.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
-from tests.conftest import host_of
+from tests.conftest import client_for
 from tests.factories import MembershipFactory, ProjectFactory
 
 
@@ -52,7 +52,7 @@ def test_alternating_tenants_on_one_connection_reads_only_each_tenants_rows(
         ProjectFactory.create(name="Acme only")
     with in_tenant(other_tenant):
         ProjectFactory.create(name="Globex only")
-    acme, globex = Client(HTTP_HOST=host_of(tenant)), Client(HTTP_HOST=host_of(other_tenant))
+    acme, globex = client_for(tenant), client_for(other_tenant)
     acme.force_login(both_member)
     globex.force_login(both_member)
     connection.set_tenant(tenant)

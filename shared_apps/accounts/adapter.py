@@ -1,0 +1,48 @@
+"""allauth adapters: where people land after signing in or up, and who may sign up where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.http import HttpRequest
+
+
+def _on_root(request: HttpRequest) -> bool:
+    route = getattr(request, "route", None)
+    return route is None or route.is_public
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # Organizations sign up on the root domain; a workspace's own pages offer sign-in only.
+        return _on_root(request)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # On the root: straight into the only workspace, or the list, or "create one". On a workspace: its home.
+        return "/workspaces/continue/" if _on_root(request) else "/"
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        return "/signup/workspace/"
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth keys failed logins by site domain + login, and on this platform every subdomain is its own
+        # "site": an attacker would get a fresh allowance per workspace host. One key per account instead.
+        login = str(credentials.get("email", credentials.get("username", ""))).lower()
+        return f"atrium:{login}"
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        return _on_root(request)
+
+    def list_apps(self, request: HttpRequest, provider: Any = None, client_id: Any = None) -> list[Any]:
+        """Providers come from the environment only (SOCIALACCOUNT_PROVIDERS), never from database rows: no query
+        on every sign-in page, and no provider an operator could add by hand without it being in the config."""
+        from allauth.socialaccount.adapter import _build_apps_from_settings
+
+        apps: list[Any] = []
+        for provider_apps in _build_apps_from_settings(provider=provider, client_id=client_id).values():
+            apps.extend(provider_apps)
+        return apps

@@ -1,0 +1,26 @@
+"""Each session records the host it was made for; presented on another host, it is worth nothing (DESIGN §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+SESSION_TENANT_KEY = "atrium_tenant_id"
+
+
+def session_tenant_id(request: HttpRequest) -> int | None:
+    """The tenant a request's host belongs to (0 for the root domain), or None outside routing."""
+    route = getattr(request, "route", None)
+    return route.tenant_id if route is not None else None
+
+
+@receiver(user_logged_in, dispatch_uid="atrium.bind_session_to_host")
+def bind_session_to_host(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is None or not hasattr(request, "session"):
+        return
+    tenant_id = session_tenant_id(request)
+    if tenant_id is not None:
+        request.session[SESSION_TENANT_KEY] = tenant_id

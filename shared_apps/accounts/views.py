@@ -1,0 +1,89 @@
+"""Workspaces list and the login handoff between the root domain and workspace hosts. Thin: logic in services."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from shared_apps.accounts import handoff
+from shared_apps.accounts.selectors import membership_list_for_user
+from shared_apps.accounts.services import sessions_end_all
+from shared_apps.core.errors import ApplicationError
+from tenant_apps.audit.services import audit_record
+from tenants.selectors import tenant_get_by_slug, tenant_url
+
+
+def _workspace_items(request: HttpRequest) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    for membership in membership_list_for_user(user=request.user):  # type: ignore[arg-type]
+        domains = sorted(membership.tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain))
+        slug = domains[0].slug if domains else None
+        items.append(
+            {
+                "membership": membership,
+                "url": tenant_url(domains[0].domain) if domains else None,
+                "open_url": f"/workspaces/{slug}/open/" if slug else None,
+            }
+        )
+    return items
+
+
+@login_required
+def workspaces(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/workspaces.html", {"items": _workspace_items(request)})
+
+
+@login_required
+def workspaces_continue(request: HttpRequest) -> HttpResponse:
+    """Where the root sends a person who just signed in: their only workspace, their list, or "create one"."""
+    items = _workspace_items(request)
+    if not items:
+        return redirect("/signup/workspace/")
+    if len(items) == 1 and items[0]["open_url"]:
+        return redirect(str(items[0]["open_url"]))
+    return redirect("/workspaces/")
+
+
+@never_cache
+@login_required
+@require_GET
+def workspace_open(request: HttpRequest, slug: str) -> HttpResponse:
+    """Mint a handoff ticket and send the browser to the workspace host, which signs the person in there."""
+    try:
+        tenant = tenant_get_by_slug(slug=slug)
+        url = handoff.handoff_create(
+            user=request.user,  # type: ignore[arg-type]
+            tenant=tenant,
+            next_path=request.GET.get("next", "/"),
+        )
+    except ApplicationError:
+        # Unknown workspace and not-a-member look the same: nothing is learnt about other workspaces.
+        reason = "You are not a member of that workspace."
+        return render(request, "errors/handoff_refused.html", {"reason": reason}, status=404)
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@require_GET
+def handoff_consume(request: HttpRequest) -> HttpResponse:
+    """On a workspace host: redeem the ticket and start this host's own session."""
+    route = request.route  # type: ignore[attr-defined]
+    try:
+        user, next_path = handoff.handoff_consume(token=request.GET.get("token", ""), tenant_id=route.tenant_id)
+    except handoff.HandoffRefused as exc:
+        return render(request, "errors/handoff_refused.html", {"reason": exc.message}, status=403)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    audit_record(action="auth.handoff", actor=user, target=user, request=request)
+    return redirect(next_path)
+
+
+@login_required
+@require_POST
+def logout_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session of this account, on every host."""
+    sessions_end_all(user=request.user)  # type: ignore[arg-type]
+    return redirect("/")
