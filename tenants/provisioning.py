@@ -98,21 +98,20 @@ def fingerprint_of(applied: set[tuple[str, str]]) -> str:
     return hashlib.sha256(",".join(sorted(f"{a}.{n}" for a, n in applied)).encode()).hexdigest()[:32]
 
 
-def migrations_fingerprint(schema: str) -> str | None:
-    """A digest of the schema's applied migrations computed by the server (one short query), None without the table.
+# The digest of a django_migrations table, computed by the server; equal to `fingerprint_of` of its rows.
+FINGERPRINT_SQL = (
+    "SELECT left(encode(sha256(convert_to(coalesce(string_agg(app || '.' || name, ','"
+    " ORDER BY (app || '.' || name) COLLATE \"C\"), ''), 'UTF8')), 'hex'), 32) FROM {table}"
+)
 
-    Uses the same digest as `fingerprint_of`, so it can be compared with one computed in Python.
-    """
+
+def migrations_fingerprint(schema: str) -> str | None:
+    """A digest of the schema's applied migrations (one short query), None when it has no django_migrations."""
+    table = f"{quote(schema)}.django_migrations"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT CASE WHEN to_regclass(%s) IS NULL THEN NULL ELSE (
-                SELECT left(encode(sha256(convert_to(
-                    coalesce(string_agg(app || '.' || name, ',' ORDER BY (app || '.' || name) COLLATE "C"), ''),
-                    'UTF8')), 'hex'), 32)
-                FROM {quote(schema)}.django_migrations) END
-            """,  # noqa: S608
-            [f"{quote(schema)}.django_migrations"],
+            f"SELECT CASE WHEN to_regclass(%s) IS NULL THEN NULL ELSE ({FINGERPRINT_SQL.format(table=table)}) END",
+            [table],
         )
         row = cursor.fetchone()
     return row[0] if row else None
