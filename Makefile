@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -52,6 +52,12 @@ lock: install
 bench-routing: install
 	@command -v wrk >/dev/null || echo "(wrk not found: the gunicorn+wrk part is skipped; Debian: apt-get install wrk)"
 	$(PY) bench/routing.py $(BENCH_ARGS)
+
+bench-provisioning: install
+	$(PY) bench/provisioning.py $(BENCH_ARGS)
+
+bench-migrate: install
+	$(PY) bench/migrate.py $(BENCH_ARGS)
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"

@@ -1,0 +1,148 @@
+"""Provisioning benchmark (`make bench-provisioning`): a signup's workspace, three ways, side by side in one run.
+
+On the project's real TENANT_APPS, in a throwaway database (`atrium_bench_provisioning`) on the server DATABASE_URL
+names (the embedded development server when it is unset), dropped at the end. N tenants (default 20) each way, the
+ways interleaved round by round (the order rotates), each one a full `tenants.services.tenant_create` (validation,
+owner account, tenant, domain, owner membership, audit entry, one transaction):
+
+  pool     a warm-pool spare claimed (`SELECT … FOR UPDATE SKIP LOCKED`); the spares are made beforehand, untimed
+  fast     the pool bypassed: the template's snapshot replayed into a new schema in one round trip
+  migrate  django-tenants' path: CREATE SCHEMA, then every migration
+
+What signup queues to run after commit (the welcome task, the pool refill) runs in a worker in production and is left
+out of the timings; owners get no password (hashing is the login's cost, not provisioning's). The last line is
+
+  provisioning: pool_p50_ms=… fast_p50_ms=… migrate_p50_ms=… speedup_pool=…x speedup_fast=…x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "atrium_bench_provisioning"
+WAYS = ("pool", "fast", "migrate")
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        return url
+    from config.embedded_db import embedded_database_url
+
+    return embedded_database_url()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def recreate_database(url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--tenants", type=int, default=20, help="tenants per way")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    n = args.tenants
+
+    base_url = server_url()
+    recreate_database(base_url, BENCH_DB)
+    os.environ["DATABASE_URL"] = with_database(base_url, BENCH_DB)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from tenants import provisioning, services
+    from tenants.models import Tenant, TenantStatus
+    from tenants.provisioning import Method
+
+    try:
+        settings.TENANT_POOL_SIZE = 0  # no refill queued after commit: it would run in a worker
+        services._enqueue_welcome = lambda tenant, owner_email: None  # type: ignore[assignment]  (a worker's job)
+        log(f"database {BENCH_DB} (PostgreSQL {connection.pg_version // 10000}); {os.cpu_count()} cores")
+        log(f"tenant apps: {', '.join(settings.TENANT_APPS)}")
+        t0 = time.perf_counter()
+        call_command("migrate_schemas", interactive=False, verbosity=0)
+        services.public_tenant_ensure()
+        provisioning.template_ensure()
+        log(f"public schema and template migrated in {time.perf_counter() - t0:.1f}s")
+
+        t0 = time.perf_counter()
+        filled = services.pool_fill(size=n + 1)
+        log(f"warm pool: {filled.spares} spares made in {time.perf_counter() - t0:.1f}s (untimed)")
+
+        method = {"pool": Method.POOL, "fast": Method.FAST, "migrate": Method.MIGRATIONS}
+        for way in WAYS:  # warm-up, untimed: imports, the template's snapshot, the migration graph
+            services.tenant_create(
+                slug=f"warmup-{way}", name="Warm-up", owner_email=f"warmup-{way}@bench.test", method=method[way]
+            )
+
+        timings: dict[str, list[float]] = {way: [] for way in WAYS}
+        for i in range(n):
+            order = WAYS[i % 3 :] + WAYS[: i % 3]
+            for way in order:
+                slug = f"{way}-{i:03d}"
+                t0 = time.perf_counter()
+                tenant, _owner = services.tenant_create(
+                    slug=slug, name=f"Bench {way} {i}", owner_email=f"{slug}@bench.test", method=method[way]
+                )
+                timings[way].append((time.perf_counter() - t0) * 1000)
+                if tenant.status != TenantStatus.ACTIVE:
+                    raise RuntimeError(f"{slug} is {tenant.status}")
+        spares_left = Tenant.objects.filter(status=TenantStatus.SPARE).count()
+
+        log(f"\n{n} tenants each way (ms, one full tenant_create each):")
+        log(f"  {'way':<8} {'p50':>8} {'p95':>8} {'min':>8} {'max':>8}")
+        p50 = {}
+        for way in WAYS:
+            values = timings[way]
+            p50[way] = statistics.median(values)
+            log(f"  {way:<8} {p50[way]:8.1f} {percentile(values, 95):8.1f} {min(values):8.1f} {max(values):8.1f}")
+        log(f"  (spares left unclaimed: {spares_left})")
+        speedup_pool = p50["migrate"] / p50["pool"]
+        speedup_fast = p50["migrate"] / p50["fast"]
+        log(
+            f"provisioning: pool_p50_ms={p50['pool']:.1f} fast_p50_ms={p50['fast']:.1f}"
+            f" migrate_p50_ms={p50['migrate']:.1f} speedup_pool={speedup_pool:.1f}x speedup_fast={speedup_fast:.1f}x"
+        )
+        return 0
+    finally:
+        connections.close_all()
+        if not args.keep:
+            recreate_database(base_url, BENCH_DB, drop_only=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
