@@ -8,9 +8,16 @@ from tenants.selectors import root_url
 
 def atrium(request: HttpRequest) -> dict[str, object]:
     route = getattr(request, "route", None)
-    return {
+    on_tenant = route is not None and not route.is_public
+    context: dict[str, object] = {
         "root_url": root_url(),
         "base_domain": settings.BASE_DOMAIN,
-        "current_tenant": getattr(request, "tenant", None) if route and not route.is_public else None,
+        "current_tenant": getattr(request, "tenant", None) if on_tenant else None,
         "membership": getattr(request, "membership", None),
     }
+    if on_tenant:
+        # Social sign-in runs on the root (one callback URL per provider) and comes back here through a handoff.
+        suffix = "." + settings.BASE_DOMAIN
+        slug = route.primary_host.removesuffix(suffix) if route.primary_host.endswith(suffix) else None
+        context["workspace_return_path"] = f"/workspaces/{slug}/open/" if slug else "/workspaces/"
+    return context
