@@ -23,7 +23,6 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
-from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from tenants import provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus

@@ -117,8 +117,6 @@ MIDDLEWARE: list[str] = [
     "django_htmx.middleware.HtmxMiddleware",
     "shared_apps.accounts.middleware.TenantMembershipMiddleware",  # session bound to its host; members only
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",  # session bound to its host; members only
-    "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "tenants.middleware.TenantStatusMiddleware",
 ]
@@ -238,72 +236,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# allauth (DESIGN §3). Email is the login; verification is mandatory and done inline with a code, which is what lets
-# signup, password reset and login-by-code answer identically for known and unknown addresses (one email each).
-ACCOUNT_ADAPTER = "shared_apps.accounts.adapter.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "shared_apps.accounts.adapter.SocialAccountAdapter"
-ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
-ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
-ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
-ACCOUNT_LOGIN_BY_CODE_ENABLED = True
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Atrium] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
-ACCOUNT_SIGNUP_REDIRECT_URL = "/signup/workspace/"
-# allauth's defaults, spelled out: they count per IP and per email on the "default" cache, whose allauth keys are
-# global (tenants.cache.make_key), so trying more subdomains does not buy more attempts.
-ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
-    "signup": "20/m/ip",
-    "confirm_email": "1/3m/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
-    "change_password": "5/m/user",
-    "manage_email": "10/m/user",
-    "request_login_code": "20/m/ip,3/m/key",
-}
-SOCIALACCOUNT_LOGIN_ON_GET = False
-SOCIALACCOUNT_AUTO_SIGNUP = True
-SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # an email the provider verified may sign in to the matching account…
-SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True  # …and connects it; unverified emails never link
-SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
-SOCIALACCOUNT_STORE_TOKENS = False
-SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
-for _provider, _prefix in (("google", "GOOGLE"), ("github", "GITHUB"), ("microsoft", "MICROSOFT")):
-    _client_id, _secret = env.str(f"{_prefix}_CLIENT_ID", default=""), env.str(f"{_prefix}_CLIENT_SECRET", default="")
-    if _client_id and _secret:
-        SOCIALACCOUNT_PROVIDERS[_provider] = {
-            "APPS": [{"client_id": _client_id, "secret": _secret, "settings": {}}],
-            "SCOPE": ["user:email"] if _provider == "github" else ["openid", "email", "profile"],
-            "EMAIL_AUTHENTICATION": True,
-        }
-if env.str("OIDC_CLIENT_ID", default="") and env.str("OIDC_SERVER_URL", default=""):
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "APPS": [
-            {
-                "provider_id": env.str("OIDC_PROVIDER_ID", default="oidc"),
-                "name": env.str("OIDC_NAME", default="Single sign-on"),
-                "client_id": env.str("OIDC_CLIENT_ID"),
-                "secret": env.str("OIDC_CLIENT_SECRET", default=""),
-                "settings": {"server_url": env.str("OIDC_SERVER_URL"), "oauth_pkce_enabled": True},
-            }
-        ],
-        "EMAIL_AUTHENTICATION": True,
-    }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "Atrium"
-USERSESSIONS_TRACK_ACTIVITY = False
-# Login handoff from the root domain to a workspace (DESIGN §3): signed, single use, short-lived.
-LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
-
 # allauth (DESIGN §3). Email is the login; verification is mandatory and done inline with a code, which is what lets
 # signup, password reset and login-by-code answer identically for known and unknown addresses (one email each).
 ACCOUNT_ADAPTER = "shared_apps.accounts.adapter.AccountAdapter"
