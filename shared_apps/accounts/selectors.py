@@ -1,10 +1,13 @@
-"""Reads about accounts and memberships."""
+"""Reads about accounts, memberships and invitations."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
-from shared_apps.accounts.models import Membership, User
+from shared_apps.accounts.errors import NotFound
+from shared_apps.accounts.models import Invitation, Membership, Role, User
 
 
 def membership_for(*, user_id: int, tenant_id: int) -> Membership | None:
@@ -25,3 +28,127 @@ def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
 
 def user_get_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()
+
+
+# --- members -----------------------------------------------------------------------------------------------------
+
+ROLE_RANK = Case(
+    When(role=Role.OWNER, then=Value(0)),
+    When(role=Role.ADMIN, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def member_list(*, tenant_id: int, search: str = "") -> QuerySet[Membership]:
+    """The workspace's members with their accounts and whether they use MFA, owners first: one query per page
+    whatever the number of members (the MFA flag is an EXISTS, not a query per row)."""
+    from allauth.mfa.models import Authenticator
+
+    mfa = Authenticator.objects.filter(
+        user_id=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    )
+    members = (
+        Membership.objects.filter(tenant_id=tenant_id)
+        .select_related("user")
+        .only("id", "role", "created_at", "tenant_id", "user__id", "user__email", "user__name", "user__last_login")
+        .annotate(mfa_enabled=Exists(mfa), role_rank=ROLE_RANK)
+    )
+    search = search.strip()
+    if search:
+        members = members.filter(Q(user__email__icontains=search) | Q(user__name__icontains=search))
+    return members.order_by("role_rank", Lower("user__name"), "user__email", "id")
+
+
+def membership_get(*, tenant_id: int, membership_id: int) -> Membership:
+    """One membership of this workspace with its account; NotFound for another workspace's id."""
+    membership = Membership.objects.select_related("user").filter(pk=membership_id, tenant_id=tenant_id).first()
+    if membership is None:
+        raise NotFound("There is no such member in this workspace.")
+    return membership
+
+
+def owner_count(*, tenant_id: int) -> int:
+    return Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).count()
+
+
+# --- invitations -------------------------------------------------------------------------------------------------
+
+
+def invitation_list(*, tenant_id: int) -> QuerySet[Invitation]:
+    """Open invitations (pending and expired), newest first, with who sent them."""
+    return (
+        Invitation.objects.open()
+        .filter(tenant_id=tenant_id)
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invitation_get(*, tenant_id: int, invitation_id: int) -> Invitation:
+    invitation = Invitation.objects.filter(pk=invitation_id, tenant_id=tenant_id).first()
+    if invitation is None:
+        raise NotFound("There is no such invitation in this workspace.")
+    return invitation
+
+
+def invitation_find_by_token(*, token: str) -> Invitation | None:
+    """The invitation a link's token belongs to (any state), with its workspace and inviter; None if unknown."""
+    if not token or len(token) > 128:
+        return None
+    return (
+        Invitation.objects.select_related("tenant", "invited_by")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+
+
+# --- seats -------------------------------------------------------------------------------------------------------
+
+
+def seat_limit(*, tenant_id: int) -> int:
+    """Seats the workspace's plan allows. Plans arrive with billing; until then one setting for every workspace."""
+    return int(settings.TENANT_DEFAULT_SEAT_LIMIT)
+
+
+def seats_used(*, tenant_id: int) -> int:
+    """Members plus pending (unexpired) invitations: an invitation holds a seat until it is used, revoked or
+    expires."""
+    members = Membership.objects.filter(tenant_id=tenant_id).count()
+    return members + Invitation.objects.pending().filter(tenant_id=tenant_id).count()
+
+
+def user_has_verified_email(*, user: User, email: str) -> bool:
+    """Whether `email` is one of the user's addresses and verified (allauth's EmailAddress)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=email.strip(), verified=True).exists()
+
+
+# --- profile & security ------------------------------------------------------------------------------------------
+
+
+def user_security_overview(*, user: User, current_session_key: str | None) -> dict[str, object]:
+    """What the profile page shows about an account: its addresses, whether it has a password, its two-factor
+    methods and its active sessions (the current one first). Three queries."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    emails = list(EmailAddress.objects.filter(user=user).order_by("-primary", "email"))
+    authenticators = list(Authenticator.objects.filter(user=user).only("id", "type", "created_at", "last_used_at"))
+    sessions = sorted(
+        UserSession.objects.filter(user=user).only(
+            "id", "ip", "user_agent", "created_at", "last_seen_at", "session_key"
+        ),
+        key=lambda s: (s.session_key != current_session_key, -s.last_seen_at.timestamp()),
+    )
+    types = {a.type for a in authenticators}
+    return {
+        "email_addresses": emails,
+        "has_password": user.has_usable_password(),
+        "mfa_enabled": bool(types & {Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN}),
+        "authenticators": authenticators,
+        "user_sessions": [{"session": s, "current": s.session_key == current_session_key} for s in sessions],
+        "other_session_count": sum(1 for s in sessions if s.session_key != current_session_key),
+    }

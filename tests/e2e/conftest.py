@@ -25,6 +25,10 @@ from tests.helpers import subprocess_env
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "e2e" / "artifacts"
 
+# Playwright's sync API keeps an event loop running in this thread, which trips Django's async-safety guard on the
+# (synchronous) database work the test harness does around these tests. Nothing here runs Django code in that loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 pytestmark = pytest.mark.e2e
 
 
@@ -32,9 +36,28 @@ pytestmark = pytest.mark.e2e
 class LiveSite:
     port: int
     root: str
+    mail_dir: Path
 
     def url(self, host: str, path: str = "/") -> str:
         return f"http://{host}:{self.port}{path}"
+
+    def mails_to(self, address: str) -> list[str]:
+        """The server's emails to `address`, oldest first, as raw text (file-based email backend)."""
+        found = []
+        for path in sorted(self.mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime):
+            for message in path.read_text().split("-" * 79):
+                if f"To: {address}" in message:
+                    found.append(message)
+        return found
+
+    def wait_for_mail(self, address: str, count: int = 1, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.mails_to(address)
+            if len(mails) >= count:
+                return mails[count - 1]
+            time.sleep(0.1)
+        raise AssertionError(f"no email #{count} to {address} within {timeout}s")
 
 
 def _free_port() -> int:
@@ -59,11 +82,16 @@ def _manage(*args: str, env: dict[str, str]) -> str:
 
 # Module scope: Playwright's event loop must be gone before later tests touch the database from this thread.
 @pytest.fixture(scope="module")
-def live_site(_session_tenants: Any) -> Iterator[LiveSite]:
+def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
     port = _free_port()
-    env = subprocess_env(SITE_PORT=str(port))
+    mail_dir = tmp_path_factory.mktemp("mail")
+    env = subprocess_env(
+        SITE_PORT=str(port),
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
+    )
     _manage(
         "tenant",
         "create",
@@ -96,7 +124,7 @@ def live_site(_session_tenants: Any) -> Iterator[LiveSite]:
         server.kill()
         pytest.fail("runserver did not start: " + (server.stdout.read() if server.stdout else ""))
     try:
-        yield LiveSite(port=port, root=f"http://localhost:{port}")
+        yield LiveSite(port=port, root=f"http://localhost:{port}", mail_dir=mail_dir)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.conftest import LiveSite, shoot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 
 def test_the_public_site_invites_you_to_create_a_workspace(page: Any, live_site: LiveSite) -> None:

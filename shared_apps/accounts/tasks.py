@@ -1,0 +1,50 @@
+"""Account tasks: the invitation email."""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from config.celery import app
+from shared_apps.accounts.services import invitation_token_issue
+from tenants.selectors import root_url
+
+
+@app.task(
+    name="accounts.invitation_send",
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def invitation_send(*, invitation_id: int) -> bool:
+    """Email an invitation with a freshly minted link. The token is made here and exists only in the email (the
+    database keeps its hash), so it never travels through the broker. False when the invitation is no longer open."""
+    issued = invitation_token_issue(invitation_id=invitation_id)
+    if issued is None:
+        return False
+    invitation, token = issued
+    tenant = invitation.tenant
+    inviter = invitation.invited_by
+    context = {
+        "tenant_name": tenant.name,
+        "inviter_name": (inviter.get_full_name() if inviter else "") or "",
+        "inviter_email": inviter.email if inviter else "",
+        "role": invitation.get_role_display(),
+        "email": invitation.email,
+        "url": f"{root_url()}/invitations/{token}/",
+        "expires_at": invitation.expires_at,
+        "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+    }
+    who = context["inviter_name"] or context["inviter_email"] or "Someone"
+    message = EmailMultiAlternatives(
+        subject=f"{who} invited you to join {tenant.name} on Atrium",
+        body=render_to_string("email/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitation.email],
+    )
+    message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
+    message.send()
+    return True
