@@ -337,8 +337,9 @@ def _capture(schema: str) -> Snapshot:
         cursor.execute(_INDEXES_SQL, p)
         indexes = cursor.fetchall()
         seed = _seed_rows(cursor, q, tables, columns)
+        owned_max = _owned_sequence_positions(cursor, q, tables, sequences)
         cursor.execute("SELECT set_config('search_path', current_setting('atrium.search_path_before'), true)")
-    body = _render(tables, columns, sequences, constraints, indexes, seed)
+    body = _render(tables, columns, sequences, constraints, indexes, seed, owned_max)
     return Snapshot(fingerprint=fingerprint_of(applied), applied=frozenset(applied), body=body, tables=len(tables))
 
 
@@ -368,6 +369,26 @@ def _seed_rows(cursor: Any, q: str, tables: list[Any], columns: list[Any]) -> li
     return statements
 
 
+def _owned_sequence_positions(cursor: Any, q: str, tables: list[Any], sequences: list[Any]) -> dict[int, int | None]:
+    """For sequences owned by a column (identity, serial): the column's largest value in the template's rows.
+
+    That, not the sequence's own position, is what a freshly migrated schema has: nextval() is not transactional,
+    so anything once inserted into the template and rolled back (a failed migration, a test) has moved the template's
+    sequences without leaving a row.
+    """
+    table_names = {oid: name for oid, name, *_ in tables}
+    owned = [(seq[0], seq[10], seq[11]) for seq in sequences if seq[9] in ("i", "a") and seq[10] in table_names]
+    if not owned:
+        return {}
+    cursor.execute(
+        " UNION ALL ".join(
+            f"SELECT {oid}::oid, max({column})::numeric FROM {q}.{table_names[rel]}"  # noqa: S608  (quoted names)
+            for oid, rel, column in owned
+        )
+    )
+    return {oid: (int(value) if value is not None else None) for oid, value in cursor.fetchall()}
+
+
 def _render(
     tables: list[Any],
     columns: list[Any],
@@ -375,6 +396,7 @@ def _render(
     constraints: list[Any],
     indexes: list[Any],
     seed: list[str],
+    owned_max: dict[int, int | None],
 ) -> str:
     table_names = {oid: name for oid, name, *_ in tables}
     identity: dict[tuple[int, str], Any] = {}
@@ -382,7 +404,9 @@ def _render(
     owned: list[str] = []
     positions: list[str] = []
     for seq in sequences:
-        (_oid, name, typ, start, inc, mn, mx, cache, cycle, deptype, refobjid, attname, persistence, last) = seq
+        (oid, name, typ, start, inc, mn, mx, cache, cycle, deptype, refobjid, attname, persistence, last) = seq
+        if oid in owned_max:
+            last = owned_max[oid]
         options = (
             f"INCREMENT BY {inc} MINVALUE {mn} MAXVALUE {mx} START WITH {start} CACHE {cache}"
             f" {'CYCLE' if cycle else 'NO CYCLE'}"
@@ -555,8 +579,12 @@ def pool_claim(*, name: str) -> Tenant | None:
 
 
 def provision(*, name: str, method: Method = Method.AUTO) -> tuple[Tenant, Via]:
-    """An active tenant row with a ready schema (no domain yet), by the method asked for. Call inside a transaction."""
-    if method in (Method.AUTO, Method.POOL):
+    """An active tenant row with a ready schema (no domain yet), by the method asked for. Call inside a transaction,
+    before it writes to the public tables tenant schemas reference (see `tenant_create`).
+
+    AUTO claims a spare unless the pool is disabled (TENANT_POOL_SIZE = 0), then takes the fast path, then migrations.
+    """
+    if method == Method.POOL or (method == Method.AUTO and settings.TENANT_POOL_SIZE > 0):
         claimed = pool_claim(name=name)
         if claimed is not None:
             return claimed, Via.POOL

@@ -354,6 +354,8 @@ def migrate_schemas_in_bulk(
     """Bring every schema up to the code's migrations. See the module docstring for how."""
     started = time.monotonic()
     workers = max(1, workers or int(getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2)))
+    if connections[database].in_atomic_block:
+        workers = 1  # other connections could neither see this transaction's work nor get past its locks
     schemas = _ordered(schemas, database)
     report = Report(total=len(schemas))
     progress = _Progress(len(schemas), stdout, verbosity)

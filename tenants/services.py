@@ -74,8 +74,11 @@ def tenant_create(
             raise SubdomainTaken(f"The subdomain “{slug}” is taken.")
         try:
             with transaction.atomic():
-                owner, _ = user_get_or_create(email=owner_email, password=owner_password)
+                # The schema first: creating one takes SHARE ROW EXCLUSIVE locks on the public tables its foreign
+                # keys point at (accounts_user, …). Taken before this transaction writes to any of them, two
+                # concurrent creations queue on those locks instead of deadlocking. A pool claim runs no DDL at all.
                 tenant, via = provisioning.provision(name=name, method=method)
+                owner, _ = user_get_or_create(email=owner_email, password=owner_password)
                 Domain.objects.create(domain=host, tenant=tenant, is_primary=True)
                 membership_create(user=owner, tenant=tenant, role=Role.OWNER)
                 with tenant_context(tenant):
