@@ -24,3 +24,8 @@ def bind_session_to_host(sender: Any, request: HttpRequest | None, user: Any, **
     tenant_id = session_tenant_id(request)
     if tenant_id is not None:
         request.session[SESSION_TENANT_KEY] = tenant_id
+        # allauth's session list hears only its own login signal; sign-ins it did not run (the handoff) are recorded
+        # here, so "sign out everywhere" and the sessions page see them too. Idempotent (keyed by session).
+        from allauth.usersessions.models import UserSession
+
+        UserSession.objects.create_from_request(request)

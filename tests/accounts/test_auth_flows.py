@@ -387,3 +387,16 @@ def test_the_operators_admin_requires_a_full_login(public_client: HostClient, db
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/?next=")
+
+
+def test_a_session_started_by_a_handoff_is_listed_and_ended_with_the_others(
+    public_client: HostClient, tenant_client: HostClient, owner: User
+) -> None:
+    from allauth.usersessions.models import UserSession
+
+    public_client.force_login(owner)
+    tenant_client.get(handoff_path(open_workspace(public_client, "acme")))
+
+    assert UserSession.objects.filter(user=owner, session_key=tenant_client.session.session_key).exists()
+    public_client.post("/logout/everywhere/")
+    assert tenant_client.get("/").status_code == 302

@@ -3,6 +3,8 @@ redirect → sign-in and consent at the provider → callback (code exchanged ov
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,7 +71,14 @@ def test_social_login_from_a_workspace_comes_back_to_it_through_a_handoff(oidc: 
     MembershipFactory.create(user=member, tenant=tenant, role=Role.MEMBER)
     root = HostClient("localhost")
 
-    # the workspace's login page sends the social sign-in through the root, asking to come back to acme
+    # the workspace's own sign-in page offers the provider; its button starts the flow on the root and asks to come
+    # back to acme
+    page = HostClient("acme.localhost").get("/login/").content.decode()
+    button = re.search(r'href="(http://localhost/accounts/oidc/oidc/login/\?[^"]+)"', page)
+    assert button, page
+    start = html.unescape(button.group(1))
+    assert "next=%2Fworkspaces%2Facme%2Fopen%2F" in start
+    assert root.get(local(start)).status_code == 200  # allauth's "continue with…" confirmation page
     response = sign_in_at_provider(oidc, root, next_path="/workspaces/acme/open/")
 
     assert response["Location"] == "/workspaces/acme/open/"

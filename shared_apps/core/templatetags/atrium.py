@@ -1,0 +1,29 @@
+"""Template tags shared by Atrium's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.urls import get_urlconf, set_urlconf
+
+from tenants.selectors import root_url
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def root_social_login_url(context: template.Context, provider: Any, next_path: str = "/") -> str:
+    """The root domain's "continue with <provider>" URL, for a workspace's sign-in page.
+
+    Providers have one callback URL, on the root, so a workspace's buttons start the flow there; `next_path` (e.g.
+    /workspaces/acme/open/) brings the person back through a login handoff.
+    """
+    previous = get_urlconf()
+    set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
+    try:
+        path = provider.get_login_url(context.get("request"), process="login", next=next_path)
+    finally:
+        set_urlconf(previous)
+    return f"{root_url()}{path}"
