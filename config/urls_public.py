@@ -5,6 +5,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
 from shared_apps.core import views
 from shared_apps.signup import views as signup_views
@@ -27,4 +28,5 @@ urlpatterns = [
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", invitation_views.invitation_landing, name="invitation_landing"),
 ]

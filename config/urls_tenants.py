@@ -4,6 +4,7 @@ social login runs on the root domain (one OAuth callback URL per provider) and c
 from allauth.account import views as allauth_views
 from django.urls import include, path
 
+from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
 from tenant_apps.workspace import views as workspace_views
 
@@ -16,4 +17,6 @@ urlpatterns = [
     path("accounts/", include("allauth.account.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),
+    path("settings/", include("tenant_apps.workspace_settings.urls")),
+    path("invitations/<str:token>/", invitation_views.invitation_on_workspace_host, name="invitation_on_host"),
 ]

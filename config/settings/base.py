@@ -301,6 +301,10 @@ MFA_TOTP_ISSUER = "Atrium"
 USERSESSIONS_TRACK_ACTIVITY = False
 # Login handoff from the root domain to a workspace (DESIGN §3): signed, single use, short-lived.
 LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
+# Invitations to a workspace: days a link stays valid (single use, resend mints a new one), and the seats every
+# workspace has until plans arrive with billing (members and pending invitations both hold a seat).
+INVITATION_MAX_AGE_DAYS: int = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+TENANT_DEFAULT_SEAT_LIMIT: int = env.int("TENANT_DEFAULT_SEAT_LIMIT", default=25)
 
 # guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
 ANONYMOUS_USER_NAME = None

@@ -122,8 +122,14 @@ def sessions_end_others(
     for session in sessions:
         session.end()
     if tenant is not None:
-        _audit(tenant=tenant, action="auth.sessions_ended", actor=user, target=user, request=request,
-               metadata={"count": len(sessions)})
+        _audit(
+            tenant=tenant,
+            action="auth.sessions_ended",
+            actor=user,
+            target=user,
+            request=request,
+            metadata={"count": len(sessions)},
+        )
     return len(sessions)
 
 
@@ -150,8 +156,13 @@ def _audit(
 ) -> None:
     """An entry in `tenant`'s own audit log, from whichever schema the connection is on (the root's invitation
     pages run in the public schema)."""
-    kwargs: dict[str, Any] = {"action": action, "actor": actor, "target": target, "request": request,
-                              "metadata": metadata}
+    kwargs: dict[str, Any] = {
+        "action": action,
+        "actor": actor,
+        "target": target,
+        "request": request,
+        "metadata": metadata,
+    }
     if connection.schema_name == tenant.schema_name:
         audit_record(**kwargs)
     else:
@@ -235,8 +246,14 @@ def member_role_change(
     previous = target.role
     target.role = role
     target.save(update_fields=["role"])
-    _audit(tenant=tenant, action="member.role_changed", actor=acting_user, target=target.user, request=request,
-           metadata={"from": previous, "to": role})
+    _audit(
+        tenant=tenant,
+        action="member.role_changed",
+        actor=acting_user,
+        target=target.user,
+        request=request,
+        metadata={"from": previous, "to": role},
+    )
     return target
 
 
@@ -255,8 +272,14 @@ def member_remove(
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
     target.delete()
-    _audit(tenant=tenant, action="member.removed", actor=acting_user, target=user, request=request,
-           metadata={"role": target.role})
+    _audit(
+        tenant=tenant,
+        action="member.removed",
+        actor=acting_user,
+        target=user,
+        request=request,
+        metadata={"role": target.role},
+    )
 
 
 @transaction.atomic
@@ -270,8 +293,7 @@ def member_leave(*, tenant: Tenant, user: User, request: HttpRequest | None = No
         f"You're the last owner of {tenant.name}. Make someone else an owner before you leave.",
     )
     own.delete()
-    _audit(tenant=tenant, action="member.left", actor=user, target=user, request=request,
-           metadata={"role": own.role})
+    _audit(tenant=tenant, action="member.left", actor=user, target=user, request=request, metadata={"role": own.role})
 
 
 @transaction.atomic
@@ -291,8 +313,14 @@ def ownership_transfer(
     target.save(update_fields=["role"])
     actor.role = Role.ADMIN
     actor.save(update_fields=["role"])
-    _audit(tenant=tenant, action="ownership.transferred", actor=acting_user, target=target.user, request=request,
-           metadata={"from": acting_user.email, "to": target.user.email, "previous_role": previous})
+    _audit(
+        tenant=tenant,
+        action="ownership.transferred",
+        actor=acting_user,
+        target=target.user,
+        request=request,
+        metadata={"from": acting_user.email, "to": target.user.email, "previous_role": previous},
+    )
     return target
 
 
@@ -448,11 +476,23 @@ def invitations_create(
         for email in to_create
     )
     for invitation in result.created:
-        _audit(tenant=tenant, action="invitation.created", actor=acting_user, target=invitation, request=request,
-               metadata={"email": invitation.email, "role": role})
+        _audit(
+            tenant=tenant,
+            action="invitation.created",
+            actor=acting_user,
+            target=invitation,
+            request=request,
+            metadata={"email": invitation.email, "role": role},
+        )
     for invitation in result.renewed:
-        _audit(tenant=tenant, action="invitation.resent", actor=acting_user, target=invitation, request=request,
-               metadata={"email": invitation.email, "role": role, "renewed": True})
+        _audit(
+            tenant=tenant,
+            action="invitation.resent",
+            actor=acting_user,
+            target=invitation,
+            request=request,
+            metadata={"email": invitation.email, "role": role, "renewed": True},
+        )
     if result.sent:
         _enqueue_send([inv.pk for inv in result.sent])
     return result
@@ -488,8 +528,14 @@ def invitation_resend(
         _ensure_seats(tenant, 1)  # an expired invitation held no seat; sending it again takes one
     locked.expires_at = timezone.now() + _max_age()
     locked.save(update_fields=["expires_at"])
-    _audit(tenant=tenant, action="invitation.resent", actor=acting_user, target=locked, request=request,
-           metadata={"email": locked.email, "role": locked.role})
+    _audit(
+        tenant=tenant,
+        action="invitation.resent",
+        actor=acting_user,
+        target=locked,
+        request=request,
+        metadata={"email": locked.email, "role": locked.role},
+    )
     _enqueue_send([locked.pk])
     return locked
 
@@ -504,8 +550,14 @@ def invitation_revoke(
     locked.revoked_at = timezone.now()
     locked.revoked_by = acting_user
     locked.save(update_fields=["revoked_at", "revoked_by"])
-    _audit(tenant=tenant, action="invitation.revoked", actor=acting_user, target=locked, request=request,
-           metadata={"email": locked.email, "role": locked.role})
+    _audit(
+        tenant=tenant,
+        action="invitation.revoked",
+        actor=acting_user,
+        target=locked,
+        request=request,
+        metadata={"email": locked.email, "role": locked.role},
+    )
     return locked
 
 
@@ -568,9 +620,21 @@ def invitation_accept(*, token: str, user: User, request: HttpRequest | None = N
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _audit(tenant=tenant, action="invitation.accepted", actor=user, target=invitation, request=request,
-           metadata={"email": invitation.email, "role": invitation.role})
+    _audit(
+        tenant=tenant,
+        action="invitation.accepted",
+        actor=user,
+        target=invitation,
+        request=request,
+        metadata={"email": invitation.email, "role": invitation.role},
+    )
     if created:
-        _audit(tenant=tenant, action="member.joined", actor=user, target=user, request=request,
-               metadata={"role": membership.role, "invited_by": invitation.invited_by_id})
+        _audit(
+            tenant=tenant,
+            action="member.joined",
+            actor=user,
+            target=user,
+            request=request,
+            metadata={"role": membership.role, "invited_by": invitation.invited_by_id},
+        )
     return membership

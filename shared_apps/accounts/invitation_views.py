@@ -1,0 +1,83 @@
+"""Accepting an invitation. The emailed link points at the root domain, where accounts live: sign-up is open there
+(it is closed on workspace hosts) and a signed-in root session can join at once. After joining, the person is
+handed to the workspace's host with a login handoff (DESIGN §3), so they land in it signed in.
+
+A workspace host answers `/invitations/<token>/` too (someone may type the workspace's address): its own
+invitations are sent on to the root, anything else gets "not for this workspace".
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from shared_apps.accounts.errors import InvitationUnusable
+from shared_apps.accounts.handoff import HandoffRefused, handoff_create
+from shared_apps.accounts.models import Invitation, User
+from shared_apps.accounts.selectors import (
+    invitation_find_by_token,
+    membership_for,
+    user_get_by_email,
+    user_has_verified_email,
+)
+from shared_apps.accounts.services import invitation_accept, invitation_check
+from tenants.selectors import primary_domain, root_url
+
+
+def _unusable(request: HttpRequest, exc: InvitationUnusable, invitation: Invitation | None) -> HttpResponse:
+    context: dict[str, object] = {"error": exc, "reason": exc.reason}
+    if invitation is not None and exc.reason != "invalid":
+        context["invitation"] = invitation
+        user = request.user
+        if user.is_authenticated and membership_for(user_id=user.pk, tenant_id=invitation.tenant_id) is not None:
+            domain = primary_domain(invitation.tenant)
+            context["open_url"] = f"/workspaces/{domain.slug}/open/" if domain and domain.slug else None
+    return render(request, "invitations/unusable.html", context, status=exc.status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
+    """Root domain: who invited you to what, then sign up / sign in / join, depending on who is here."""
+    invitation = invitation_find_by_token(token=token)
+    try:
+        invitation = invitation_check(invitation)
+    except InvitationUnusable as exc:
+        return _unusable(request, exc, invitation)
+    here = request.path
+    context: dict[str, object] = {"invitation": invitation, "path": here}
+    if not request.user.is_authenticated:
+        context.update(
+            account_exists=user_get_by_email(email=invitation.email) is not None,
+            signup_url="/accounts/signup/?" + urlencode({"email": invitation.email, "next": here}),
+            login_url="/login/?" + urlencode({"next": here}),
+        )
+        return render(request, "invitations/accept.html", context)
+    user: User = request.user
+    if not user_has_verified_email(user=user, email=invitation.email):
+        return render(request, "invitations/wrong_email.html", context, status=403)
+    if request.method == "POST":
+        try:
+            invitation_accept(token=token, user=user, request=request)
+        except InvitationUnusable as exc:
+            return _unusable(request, exc, invitation)
+        try:
+            return HttpResponseRedirect(handoff_create(user=user, tenant=invitation.tenant, next_path="/"))
+        except HandoffRefused:  # joined, but the workspace has no address right now
+            return HttpResponseRedirect("/workspaces/")
+    return render(request, "invitations/accept.html", context)
+
+
+@never_cache
+@require_GET
+def invitation_on_workspace_host(request: HttpRequest, token: str) -> HttpResponse:
+    """Workspace host: this workspace's invitations continue on the root; others are not this host's business."""
+    invitation = invitation_find_by_token(token=token)
+    if invitation is None or invitation.tenant_id != request.route.tenant_id:  # type: ignore[attr-defined]
+        exc = InvitationUnusable("This invitation isn't for this workspace.", reason="other_workspace", status=404)
+        return render(request, "invitations/unusable.html", {"error": exc, "reason": exc.reason}, status=404)
+    return HttpResponseRedirect(f"{root_url()}/invitations/{token}/")

@@ -1,0 +1,68 @@
+"""Forms of the workspace settings pages: parsing and field-level messages only; the rules live in the services."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from shared_apps.accounts.models import Role
+from shared_apps.accounts.services import normalise_emails
+
+MAX_INVITATIONS_AT_ONCE = 50
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class InviteForm(forms.Form):
+    emails = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "ada@example.com, grace@example.com"}),
+        help_text="Separate addresses with commas, spaces or new lines; up to 50 at once.",
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        help_text="Admins manage members and invitations; members use the workspace.",
+    )
+
+    def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)  # noqa: S101
+        role.choices = [(r.value, r.label) for r in roles]
+        role.initial = Role.MEMBER
+
+    def clean_emails(self) -> list[str]:
+        raw = [part for part in _SEPARATORS.split(self.cleaned_data["emails"]) if part]
+        valid, invalid = normalise_emails(raw)
+        if invalid:
+            listed = ", ".join(f"“{item}”" for item in invalid[:5])
+            more = f" and {len(invalid) - 5} more" if len(invalid) > 5 else ""
+            raise forms.ValidationError(
+                f"{'This is not an email address' if len(invalid) == 1 else 'These are not email addresses'}: "
+                f"{listed}{more}."
+            )
+        if not valid:
+            raise forms.ValidationError("Enter at least one email address.")
+        if len(valid) > MAX_INVITATIONS_AT_ONCE:
+            raise forms.ValidationError(f"Invite at most {MAX_INVITATIONS_AT_ONCE} people at once.")
+        return valid
+
+    def address_count(self) -> int:
+        """How many addresses the field holds (for the button: "Send 3 invitations"), valid or not yet."""
+        value = self.data.get("emails", "") if self.is_bound else ""
+        return len([p for p in _SEPARATORS.split(str(value)) if "@" in p])
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=150,
+        required=False,
+        help_text="How your teammates see you across your workspaces.",
+        widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
+    )

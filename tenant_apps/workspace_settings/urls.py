@@ -1,0 +1,21 @@
+"""/settings/ on a workspace host."""
+
+from django.urls import include, path
+
+from tenant_apps.workspace_settings import views
+
+urlpatterns = [
+    path("", views.general, name="settings_general"),
+    path("leave/", views.leave, name="settings_leave"),
+    path("members/", views.members, name="settings_members"),
+    path("members/<int:membership_id>/role/", views.member_role, name="settings_member_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="settings_member_remove"),
+    path("members/<int:membership_id>/transfer/", views.member_transfer, name="settings_member_transfer"),
+    path("invitations/", views.invitations, name="settings_invitations"),
+    path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="settings_invitation_resend"),
+    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="settings_invitation_revoke"),
+    path("billing/", views.billing, name="settings_billing"),
+    path("audit/", include("tenant_apps.audit.urls")),
+    path("profile/", views.profile, name="settings_profile"),
+    path("profile/sessions/end-others/", views.sessions_end_others, name="settings_sessions_end_others"),
+]

@@ -1,0 +1,345 @@
+"""A workspace's settings pages (tenant host): general, members, invitations, billing (placeholder), profile.
+
+Thin: each view parses input, calls a selector or a service, and renders. Who may do what is the permission matrix's
+answer (`action_required` for the page, the service again for the change); an id from another workspace is "not
+found" because every selector filters on this workspace.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shared_apps.accounts import selectors, services
+from shared_apps.accounts.decorators import action_required
+from shared_apps.accounts.errors import AccountError, NotFound, SeatLimitReached
+from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.permissions import (
+    Action,
+    NotAllowed,
+    allowed_actions,
+    assignable_roles,
+    can,
+    can_manage,
+)
+from tenant_apps.workspace_settings.forms import InviteForm, ProfileForm
+from tenants.models import Tenant
+from tenants.selectors import root_url
+
+MEMBERS_PER_PAGE = 50
+
+
+def _tenant(request: HttpRequest) -> Tenant:
+    return request.tenant  # type: ignore[attr-defined]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _role(request: HttpRequest) -> str:
+    return request.membership.role  # type: ignore[attr-defined]
+
+
+def _context(request: HttpRequest, section: str, **extra: object) -> dict[str, object]:
+    return {"section": section, "allowed": {str(a) for a in allowed_actions(_role(request))}, **extra}
+
+
+def _page(request: HttpRequest, items: object, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+
+
+def _forbidden(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+    return render(request, "tenant/settings/forbidden.html", {"reason": exc.message}, status=403)
+
+
+def _membership(request: HttpRequest, membership_id: int) -> Membership:
+    try:
+        return selectors.membership_get(tenant_id=_tenant(request).pk, membership_id=membership_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+# --- general -----------------------------------------------------------------------------------------------------
+
+
+@action_required(Action.SETTINGS_VIEW)
+def general(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    context = _context(
+        request,
+        "general",
+        host=request.route.primary_host,  # type: ignore[attr-defined]
+        seats_used=selectors.seats_used(tenant_id=tenant.pk),
+        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+    )
+    return render(request, "tenant/settings/general.html", context)
+
+
+@action_required(Action.MEMBERS_LEAVE)
+@require_http_methods(["GET", "POST"])
+def leave(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    if request.method == "POST":
+        try:
+            services.member_leave(tenant=tenant, user=_user(request), request=request)
+        except AccountError as exc:
+            messages.error(request, exc.message)
+            return redirect("/settings/")
+        logout(request)  # this host's session served only this workspace
+        return HttpResponseRedirect(f"{root_url()}/workspaces/")
+    return render(request, "tenant/settings/leave.html", _context(request, "general"))
+
+
+# --- members -----------------------------------------------------------------------------------------------------
+
+
+@action_required(Action.MEMBERS_VIEW)
+def members(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    role = _role(request)
+    query = request.GET.get("q", "").strip()[:100]
+    page = _page(request, selectors.member_list(tenant_id=tenant.pk, search=query), MEMBERS_PER_PAGE)
+    me = _user(request).pk
+    rows = [
+        {
+            "membership": m,
+            "is_me": m.user_id == me,
+            "manageable": m.user_id != me and can_manage(role, m.role),
+            "roles": [r for r in assignable_roles(role) if r != Role.OWNER or can_manage(role, Role.OWNER)],
+        }
+        for m in page.object_list
+    ]
+    context = _context(
+        request,
+        "members",
+        page=page,
+        rows=rows,
+        query=query,
+        show_security=can(role, Action.MEMBERS_VIEW_SECURITY),
+        seats_used=selectors.seats_used(tenant_id=tenant.pk),
+        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+    )
+    return render(request, "tenant/settings/members.html", context)
+
+
+@action_required(Action.MEMBERS_CHANGE_ROLE)
+@require_POST
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _membership(request, membership_id)
+    try:
+        changed = services.member_role_change(
+            tenant=_tenant(request),
+            membership=membership,
+            role=request.POST.get("role", ""),
+            acting_user=_user(request),
+            request=request,
+        )
+    except NotAllowed as exc:
+        return _forbidden(request, exc)
+    except AccountError as exc:
+        messages.error(request, exc.message)
+    else:
+        who = changed.user.get_full_name()
+        messages.success(request, f"{who} is now {changed.get_role_display().lower()}.")
+    return redirect(_back(request))
+
+
+@action_required(Action.MEMBERS_REMOVE)
+@require_http_methods(["GET", "POST"])
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _membership(request, membership_id)
+    if request.method == "POST":
+        try:
+            services.member_remove(
+                tenant=_tenant(request), membership=membership, acting_user=_user(request), request=request
+            )
+        except NotAllowed as exc:
+            return _forbidden(request, exc)
+        except AccountError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{membership.user.get_full_name()} was removed from {_tenant(request).name}.")
+        return redirect("/settings/members/")
+    return render(request, "tenant/settings/member_remove.html", _context(request, "members", target=membership))
+
+
+@action_required(Action.OWNERSHIP_TRANSFER)
+@require_http_methods(["GET", "POST"])
+def member_transfer(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _membership(request, membership_id)
+    if request.method == "POST":
+        try:
+            services.ownership_transfer(
+                tenant=_tenant(request), membership=membership, acting_user=_user(request), request=request
+            )
+        except NotAllowed as exc:
+            return _forbidden(request, exc)
+        except AccountError as exc:
+            messages.error(request, exc.message)
+        else:
+            who, workspace = membership.user.get_full_name(), _tenant(request).name
+            messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
+        return redirect("/settings/members/")
+    return render(request, "tenant/settings/member_transfer.html", _context(request, "members", target=membership))
+
+
+def _back(request: HttpRequest) -> str:
+    """Where to return after a row action: the members list, keeping its search and page."""
+    query = request.POST.get("return_query", "")
+    return f"/settings/members/?{query}" if query and "//" not in query and "\n" not in query else "/settings/members/"
+
+
+# --- invitations -------------------------------------------------------------------------------------------------
+
+
+@action_required(Action.INVITATIONS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def invitations(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    roles = assignable_roles(_role(request))
+    form = InviteForm(request.POST or None, roles=roles)
+    seat_error: SeatLimitReached | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.invitations_create(
+                tenant=tenant,
+                emails=form.cleaned_data["emails"],
+                role=form.cleaned_data["role"],
+                acting_user=_user(request),
+                request=request,
+            )
+        except NotAllowed as exc:
+            return _forbidden(request, exc)
+        except SeatLimitReached as exc:
+            seat_error = exc
+        except AccountError as exc:
+            form.add_error("emails", exc.message)
+        else:
+            _report(request, result)
+            return redirect("/settings/invitations/")
+    pending = list(selectors.invitation_list(tenant_id=tenant.pk)[:200])
+    context = _context(
+        request,
+        "invitations",
+        form=form,
+        seat_error=seat_error,
+        invitations=pending,
+        count=form.address_count(),
+        max_age_days=settings.INVITATION_MAX_AGE_DAYS,
+        seats_used=selectors.seats_used(tenant_id=tenant.pk),
+        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+    )
+    return render(request, "tenant/settings/invitations.html", context, status=200 if seat_error is None else 409)
+
+
+def _report(request: HttpRequest, result: services.InvitationsResult) -> None:
+    def listed(items: list[str]) -> str:
+        return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+    if result.sent:
+        n = len(result.sent)
+        messages.success(
+            request, f"{n} invitation{'s' if n != 1 else ''} sent: {listed([i.email for i in result.sent])}."
+        )
+    if result.already_members:
+        n = len(result.already_members)
+        messages.info(
+            request,
+            f"Already {'a member' if n == 1 else 'members'}, nothing sent: {listed(result.already_members)}.",
+        )
+    if result.already_invited:
+        messages.info(
+            request,
+            f"Already invited and the invitation is still valid, nothing sent: {listed(result.already_invited)}. "
+            "Use “Resend” to send it again.",
+        )
+
+
+def _invitation_action(request: HttpRequest, invitation_id: int, *, revoke: bool) -> HttpResponse:
+    tenant = _tenant(request)
+    try:
+        invitation = selectors.invitation_get(tenant_id=tenant.pk, invitation_id=invitation_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    change = services.invitation_revoke if revoke else services.invitation_resend
+    try:
+        change(tenant=tenant, invitation=invitation, acting_user=_user(request), request=request)
+    except NotAllowed as exc:
+        return _forbidden(request, exc)
+    except AccountError as exc:
+        messages.error(request, exc.message)
+    else:
+        if revoke:
+            messages.success(request, f"The invitation to {invitation.email} was revoked; its link no longer works.")
+        else:
+            messages.success(request, f"A new invitation link was sent to {invitation.email}.")
+    return redirect("/settings/invitations/")
+
+
+@action_required(Action.INVITATIONS_MANAGE)
+@require_POST
+def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    return _invitation_action(request, invitation_id, revoke=False)
+
+
+@action_required(Action.INVITATIONS_MANAGE)
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    return _invitation_action(request, invitation_id, revoke=True)
+
+
+# --- billing (placeholder until the billing issue) ---------------------------------------------------------------
+
+
+@action_required(Action.BILLING_MANAGE)
+def billing(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    context = _context(
+        request,
+        "billing",
+        seats_used=selectors.seats_used(tenant_id=tenant.pk),
+        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+    )
+    return render(request, "tenant/settings/billing.html", context)
+
+
+# --- profile & security ------------------------------------------------------------------------------------------
+
+
+@action_required(Action.SETTINGS_VIEW)
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = ProfileForm(request.POST or None, initial={"name": user.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(user=user, name=form.cleaned_data["name"])
+        except AccountError as exc:
+            form.add_error("name", exc.message)
+        else:
+            messages.success(request, "Your profile was saved.")
+            return redirect("/settings/profile/")
+    security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
+    return render(request, "tenant/settings/profile.html", _context(request, "profile", form=form, **security))
+
+
+@action_required(Action.SETTINGS_VIEW)
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    ended = services.sessions_end_others(
+        user=_user(request),
+        current_session_key=request.session.session_key,
+        tenant=_tenant(request),
+        request=request,
+    )
+    if ended:
+        messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    else:
+        messages.info(request, "There were no other sessions to sign out of.")
+    return redirect("/settings/profile/#sessions")
