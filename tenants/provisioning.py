@@ -304,12 +304,12 @@ def _capture(schema: str) -> Snapshot:
 
     Runs with `search_path` set to the schema alone (transaction-local), so that the server's own deparsers
     (`pg_get_constraintdef`, `pg_get_expr`, `format_type`) write same-schema names unqualified and public ones
-    qualified. The template's django_migrations is share-locked for the capture: a migration of the template
-    cannot commit halfway through it.
+    qualified. No lock is taken (a signup must not queue behind a template migration, nor the other way round):
+    the recorded migrations are read first and again last, and a migration commits its DDL and its row together,
+    so equal reads mean no migration committed in between and the catalogs read are the state those rows describe.
     """
     q = quote(schema)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {q}.django_migrations IN SHARE MODE")
         cursor.execute(f"SELECT app, name FROM {q}.django_migrations")  # noqa: S608
         applied = {(a, n) for a, n in cursor.fetchall()}
         cursor.execute(
@@ -339,6 +339,9 @@ def _capture(schema: str) -> Snapshot:
         seed = _seed_rows(cursor, q, tables, columns)
         owned_max = _owned_sequence_positions(cursor, q, tables, sequences)
         cursor.execute("SELECT set_config('search_path', current_setting('atrium.search_path_before'), true)")
+        cursor.execute(f"SELECT app, name FROM {q}.django_migrations")  # noqa: S608
+        if {(a, n) for a, n in cursor.fetchall()} != applied:
+            raise FastPathUnavailable("the template was migrated during the capture")
     body = _render(tables, columns, sequences, constraints, indexes, seed, owned_max)
     return Snapshot(fingerprint=fingerprint_of(applied), applied=frozenset(applied), body=body, tables=len(tables))
 
@@ -485,7 +488,7 @@ def snapshot_for_template() -> Snapshot:
     snapshot = _snapshots.get(fingerprint)
     if snapshot is None:
         snapshot = _capture(schema)
-        if snapshot.fingerprint != fingerprint:  # migrated between the two reads: capture again next time
+        if snapshot.fingerprint != fingerprint:  # migrated since the first read: capture again next time
             raise FastPathUnavailable("the template was migrated during the capture")
         with _snapshots_lock:
             _snapshots[fingerprint] = snapshot
