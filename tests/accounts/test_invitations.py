@@ -1,0 +1,484 @@
+"""Invitations: sending (one email each, a hashed single-use token), accepting (signed in, new person, wrong address),
+resend and revoke, the pages for unusable links, seat limits, and isolation between workspaces."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.test import override_settings
+from django.utils import timezone
+
+from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.services import invitations_create
+from shared_apps.accounts.tasks import invitation_send
+from tenant_apps.audit.models import AuditEntry
+from tenants.models import Tenant
+from tests.conftest import HostClient, client_for
+from tests.factories import MembershipFactory, UserFactory
+from tests.factories.people import InvitationFactory, invite
+
+LINK = re.compile(r"http://localhost/invitations/([A-Za-z0-9_\-]+)/")
+
+
+def token_from(message: Any) -> str:
+    match = LINK.search(str(message.body))
+    assert match, message.body
+    return match.group(1)
+
+
+def send_invites(client: HostClient, capture: Any, emails: str, role: str = "member") -> Any:
+    with capture(execute=True):
+        return client.post("/settings/invitations/", {"emails": emails, "role": role})
+
+
+@pytest.fixture
+def admin(tenant: Tenant) -> User:
+    return MembershipFactory.create(tenant=tenant, role=Role.ADMIN, user__email="admin@acme.test").user
+
+
+# --- sending ---------------------------------------------------------------------------------------------------------
+
+
+def test_an_admin_invites_several_people_and_each_gets_one_email(
+    tenant_client: HostClient, admin: User, tenant: Tenant, django_capture_on_commit_callbacks: Any, in_tenant: Any
+) -> None:
+    tenant_client.force_login(admin)
+
+    response = send_invites(
+        tenant_client, django_capture_on_commit_callbacks, "ada@example.com, Grace@Example.com\nlinus@example.com"
+    )
+
+    assert response.status_code == 302
+    invitations = Invitation.objects.filter(tenant=tenant).order_by("email")
+    assert [i.email for i in invitations] == ["ada@example.com", "grace@example.com", "linus@example.com"]
+    assert {i.role for i in invitations} == {Role.MEMBER}
+    assert all(i.send_count == 1 and i.sent_at is not None for i in invitations)
+    assert sorted(m.to[0] for m in mail.outbox) == ["ada@example.com", "grace@example.com", "linus@example.com"]
+    message = mail.outbox[0]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert "Acme Inc" in message.subject
+    html = str(message.alternatives[0][0])
+    token = token_from(message)
+    assert html.count(f'href="http://localhost/invitations/{token}/"') == 2  # one button, and the plain link below it
+    assert ">Join Acme Inc</a>" in html
+    assert "expires on" in str(message.body)
+    # only a hash of the token is stored
+    assert token not in str(list(Invitation.objects.values()))
+    assert Invitation.objects.get(email=message.to[0]).token_hash == Invitation.hash_token(token)
+    with in_tenant(tenant):
+        entry = AuditEntry.objects.filter(action="invitation.created").first()
+        assert AuditEntry.objects.filter(action="invitation.created").count() == 3
+    assert entry is not None
+    assert entry.actor == admin
+    assert entry.ip_address == "127.0.0.1"
+    messages = [str(m) for m in tenant_client.get("/settings/invitations/").context["messages"]]
+    assert any("3 invitations sent" in m for m in messages)
+
+
+def test_the_button_says_what_happens_and_mistakes_are_explained_next_to_the_field(
+    tenant_client: HostClient, owner: User
+) -> None:
+    tenant_client.force_login(owner)
+
+    page = tenant_client.get("/settings/invitations/").content.decode()
+    assert "Send invitations" in page
+    assert '<label class="label" for="id_emails">Email addresses</label>' in page
+
+    response = tenant_client.post(
+        "/settings/invitations/", {"emails": "ada@example.com grace@ not-an-email", "role": "admin"}
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Send 2 invitations" in content  # the two entries with an "@", as the page counts them
+    assert "These are not email addresses: “grace@”, “not-an-email”." in content
+    assert 'id="form-errors"' in content  # summarised at the top too
+    assert "ada@example.com grace@ not-an-email</textarea>" in content  # what was typed is kept
+    assert '<option value="admin" selected>' in content
+    assert Invitation.objects.count() == 0
+
+
+def test_inviting_a_member_or_a_pending_address_again_is_a_clear_no_op(
+    tenant_client: HostClient, owner: User, member: User, tenant: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    tenant_client.force_login(owner)
+    invite(tenant, "pending@example.com", invited_by=owner)
+    before = list(Invitation.objects.values_list("id", "token_hash", "expires_at"))
+
+    response = send_invites(
+        tenant_client, django_capture_on_commit_callbacks, f"{member.email.upper()}, pending@example.com"
+    )
+
+    assert response.status_code == 302
+    assert list(Invitation.objects.values_list("id", "token_hash", "expires_at")) == before
+    assert mail.outbox == []
+    messages = [str(m) for m in tenant_client.get("/settings/invitations/").context["messages"]]
+    assert any("Already a member, nothing sent: member@acme.test" in m for m in messages)
+    assert any(
+        "Already invited and the invitation is still valid, nothing sent: pending@example.com" in m for m in messages
+    )
+
+
+def test_an_expired_invitation_is_renewed_when_the_address_is_invited_again(
+    tenant: Tenant, owner: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    old = InvitationFactory.create(
+        tenant=tenant, email="late@example.com", expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = invitations_create(tenant=tenant, emails=["late@example.com"], role=Role.ADMIN, acting_user=owner)
+
+    assert [i.pk for i in result.renewed] == [old.pk]
+    old.refresh_from_db()
+    assert old.status == Invitation.Status.PENDING
+    assert old.role == Role.ADMIN
+    assert len(mail.outbox) == 1
+
+
+def test_only_owners_invite_owners(
+    tenant_client: HostClient, admin: User, tenant: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    tenant_client.force_login(admin)
+
+    response = send_invites(tenant_client, django_capture_on_commit_callbacks, "boss@example.com", role="owner")
+
+    assert response.status_code == 200  # the form refuses the choice: admins are not offered "Owner"
+    assert b"Select a valid choice" in response.content
+    assert Invitation.objects.count() == 0
+    assert b'value="owner"' not in tenant_client.get("/settings/invitations/").content
+
+
+def test_the_service_refuses_an_owner_invitation_from_an_admin_too(tenant: Tenant, admin: User) -> None:
+    from shared_apps.accounts.permissions import NotAllowed
+
+    with pytest.raises(NotAllowed):
+        invitations_create(tenant=tenant, emails=["boss@example.com"], role=Role.OWNER, acting_user=admin)
+    assert Invitation.objects.count() == 0
+
+
+# --- accepting -------------------------------------------------------------------------------------------------------
+
+
+def handoff_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_a_signed_in_user_whose_verified_email_matches_joins_and_lands_in_the_workspace(
+    public_client: HostClient, tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    person = UserFactory.create(email="ada@example.com")
+    token = invite(tenant, "ada@example.com", role=Role.ADMIN, invited_by=owner)
+    public_client.force_login(person)
+
+    page = public_client.get(f"/invitations/{token}/")
+    assert page.status_code == 200
+    assert b"Join Acme Inc" in page.content
+    response = public_client.post(f"/invitations/{token}/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("http://acme.localhost/auth/handoff/?token=")
+    assert Membership.objects.get(user=person, tenant=tenant).role == Role.ADMIN
+    invitation = Invitation.objects.get()
+    assert invitation.accepted_by == person
+    assert invitation.status == Invitation.Status.ACCEPTED
+    acme = client_for(tenant)
+    assert acme.get(handoff_path(response["Location"])).status_code == 302
+    home = acme.get("/")
+    assert home.status_code == 200
+    assert b"Acme Inc" in home.content
+    with in_tenant(tenant):
+        assert set(AuditEntry.objects.filter(actor=person).values_list("action", flat=True)) >= {
+            "invitation.accepted",
+            "member.joined",
+            "auth.handoff",
+        }
+
+
+def _code_from(message: Any) -> str:
+    match = re.search(r"^\s*([A-Z0-9]{4}-?[A-Z0-9]{4}|[A-Z0-9]{6})\s*$", str(message.body), re.MULTILINE)
+    assert match, message.body
+    return match.group(1)
+
+
+def test_a_new_person_signs_up_with_the_email_prefilled_verifies_it_and_joins(
+    tenant: Tenant, owner: User, public_client: HostClient
+) -> None:
+    token = invite(tenant, "newbie@example.com", invited_by=owner)
+
+    landing = public_client.get(f"/invitations/{token}/")
+    assert landing.status_code == 200
+    signup_url = re.search(r'href="(/accounts/signup/\?[^"]+)"', landing.content.decode())
+    assert signup_url, landing.content
+    url = signup_url.group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(url).query) == {"email": ["newbie@example.com"], "next": [f"/invitations/{token}/"]}
+    signup = public_client.get(url)
+    assert b'value="newbie@example.com"' in signup.content  # prefilled
+
+    response = public_client.post(url, {"email": "newbie@example.com", "password1": "a-strong-passphrase-42"})
+    assert response.status_code == 302
+    assert "/accounts/confirm-email/" in response["Location"]
+    assert not Membership.objects.filter(tenant=tenant, user__email="newbie@example.com").exists()  # not yet
+    response = public_client.post(response["Location"], {"code": _code_from(mail.outbox[-1])})
+    assert response.status_code == 302
+    assert response["Location"] == f"/invitations/{token}/"  # back to the invitation, signed in and verified
+
+    response = public_client.post(f"/invitations/{token}/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("http://acme.localhost/auth/handoff/")
+    assert Membership.objects.get(tenant=tenant, user__email="newbie@example.com").role == Role.MEMBER
+
+
+def test_an_anonymous_visitor_with_an_account_is_offered_to_sign_in(
+    public_client: HostClient, tenant: Tenant, owner: User
+) -> None:
+    UserFactory.create(email="known@example.com")
+    token = invite(tenant, "known@example.com", invited_by=owner)
+
+    content = public_client.get(f"/invitations/{token}/").content.decode()
+
+    assert "Sign in to join" in content
+    assert f"/login/?next=%2Finvitations%2F{token}%2F" in content
+
+
+def test_a_different_signed_in_email_is_told_clearly_and_not_joined(
+    public_client: HostClient, tenant: Tenant, owner: User
+) -> None:
+    someone = UserFactory.create(email="someone@example.com")
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+    public_client.force_login(someone)
+
+    for method in ("get", "post"):
+        response = getattr(public_client, method)(f"/invitations/{token}/")
+        assert response.status_code == 403
+        content = response.content.decode()
+        assert "This invitation is for ada@example.com" in content
+        assert "signed in as <strong>someone@example.com</strong>" in content
+    assert not Membership.objects.filter(user=someone, tenant=tenant).exists()
+    assert Invitation.objects.get().status == Invitation.Status.PENDING  # still usable by the right person
+
+
+def test_an_unverified_matching_address_does_not_join(public_client: HostClient, tenant: Tenant, owner: User) -> None:
+    from allauth.account.models import EmailAddress
+
+    person = UserFactory.create(email="main@example.com")
+    EmailAddress.objects.create(user=person, email="second@example.com", verified=False, primary=False)
+    token = invite(tenant, "second@example.com", invited_by=owner)
+    public_client.force_login(person)
+
+    response = public_client.post(f"/invitations/{token}/")
+
+    assert response.status_code == 403
+    assert not Membership.objects.filter(user=person, tenant=tenant).exists()
+
+
+# --- tokens that cannot be used --------------------------------------------------------------------------------------
+
+
+def test_an_expired_token_gets_a_clear_page(public_client: HostClient, tenant: Tenant, owner: User) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    public_client.force_login(UserFactory.create(email="ada@example.com"))
+
+    for method in ("get", "post"):
+        response = getattr(public_client, method)(f"/invitations/{token}/")
+        assert response.status_code == 410
+        assert b"This invitation has expired." in response.content
+    assert Membership.objects.filter(tenant=tenant).count() == 1
+
+
+def test_a_revoked_token_gets_a_clear_page(
+    tenant_client: HostClient, public_client: HostClient, tenant: Tenant, owner: User
+) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+    tenant_client.force_login(owner)
+    assert tenant_client.post(f"/settings/invitations/{Invitation.objects.get().pk}/revoke/").status_code == 302
+    public_client.force_login(UserFactory.create(email="ada@example.com"))
+
+    response = public_client.post(f"/invitations/{token}/")
+
+    assert response.status_code == 410
+    assert b"This invitation was withdrawn." in response.content
+    assert Membership.objects.filter(tenant=tenant).count() == 1
+
+
+def test_a_used_token_cannot_be_used_again(public_client: HostClient, tenant: Tenant, owner: User) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+    ada = UserFactory.create(email="ada@example.com")
+    public_client.force_login(ada)
+    assert public_client.post(f"/invitations/{token}/").status_code == 302
+
+    # the same person again: told they are in, with a way into the workspace
+    again = public_client.post(f"/invitations/{token}/")
+    assert again.status_code == 410
+    assert b"already used" in again.content
+    assert b"/workspaces/acme/open/" in again.content
+    # someone else holding the link
+    other = HostClient("localhost")
+    other.force_login(UserFactory.create(email="mallory@example.com"))
+    response = other.get(f"/invitations/{token}/")
+    assert response.status_code == 410
+    assert b"/workspaces/acme/open/" not in response.content
+    assert Membership.objects.filter(tenant=tenant).count() == 2
+
+
+def test_an_unknown_or_mangled_token_is_not_valid(public_client: HostClient, tenant: Tenant, owner: User) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+
+    for bad in (token[:-2] + "xx", "nope", "a" * 200):
+        response = public_client.get(f"/invitations/{bad}/")
+        assert response.status_code == 404
+        assert b"This invitation link is not valid." in response.content
+        assert b"Acme" not in response.content
+
+
+def test_a_token_for_another_workspace_is_refused_on_that_host_and_forwarded_on_its_own(
+    tenant: Tenant, other_tenant: Tenant, owner: User
+) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+
+    on_globex = client_for(other_tenant).get(f"/invitations/{token}/")
+    on_acme = client_for(tenant).get(f"/invitations/{token}/")
+
+    assert on_globex.status_code == 404
+    assert "isn't for this workspace" in unescape(on_globex.content.decode())
+    assert b"Acme" not in on_globex.content
+    assert on_acme.status_code == 302
+    assert on_acme["Location"] == f"http://localhost/invitations/{token}/"
+
+
+def test_accepting_joins_only_the_inviting_workspace(
+    public_client: HostClient, tenant: Tenant, other_tenant: Tenant, owner: User
+) -> None:
+    token = invite(tenant, "ada@example.com", invited_by=owner)
+    ada = UserFactory.create(email="ada@example.com")
+    public_client.force_login(ada)
+
+    public_client.post(f"/invitations/{token}/")
+
+    assert list(Membership.objects.filter(user=ada).values_list("tenant_id", flat=True)) == [tenant.pk]
+
+
+# --- resend and revoke -----------------------------------------------------------------------------------------------
+
+
+def test_resend_mails_a_new_link_and_the_old_one_stops_working(
+    tenant_client: HostClient,
+    public_client: HostClient,
+    tenant: Tenant,
+    owner: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    old_token = invite(tenant, "ada@example.com", invited_by=owner)
+    invitation = Invitation.objects.get()
+    Invitation.objects.update(expires_at=timezone.now() + timedelta(hours=1))
+    tenant_client.force_login(owner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tenant_client.post(f"/settings/invitations/{invitation.pk}/resend/")
+
+    assert response.status_code == 302
+    new_token = token_from(mail.outbox[-1])
+    assert new_token != old_token
+    invitation.refresh_from_db()
+    assert invitation.send_count == 2
+    assert invitation.expires_at > timezone.now() + timedelta(days=6)
+    assert public_client.get(f"/invitations/{old_token}/").status_code == 404
+    assert public_client.get(f"/invitations/{new_token}/").status_code == 200
+
+
+def test_revoking_frees_the_seat_and_is_audited(
+    tenant_client: HostClient, tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    invite(tenant, "ada@example.com", invited_by=owner)
+    tenant_client.force_login(owner)
+
+    tenant_client.post(f"/settings/invitations/{Invitation.objects.get().pk}/revoke/")
+
+    invitation = Invitation.objects.get()
+    assert invitation.revoked_by == owner
+    assert invitation.status == Invitation.Status.REVOKED
+    assert "ada@example.com</td>" not in tenant_client.get("/settings/invitations/").content.decode()
+    with in_tenant(tenant):
+        assert AuditEntry.objects.filter(action="invitation.revoked", target_label="ada@example.com").count() == 1
+
+
+def test_the_task_sends_nothing_for_a_revoked_invitation(tenant: Tenant, owner: User) -> None:
+    invitation = InvitationFactory.create(tenant=tenant, email="x@example.com", revoked_at=timezone.now())
+
+    assert invitation_send.delay(invitation_id=invitation.pk).get() is False
+    assert mail.outbox == []
+
+
+# --- seats -----------------------------------------------------------------------------------------------------------
+
+
+@override_settings(TENANT_DEFAULT_SEAT_LIMIT=3)
+def test_invitations_beyond_the_seats_are_refused_with_a_link_to_billing(
+    tenant_client: HostClient, tenant: Tenant, owner: User, member: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    tenant_client.force_login(owner)
+
+    response = send_invites(tenant_client, django_capture_on_commit_callbacks, "a@example.com b@example.com")
+
+    assert response.status_code == 409
+    content = response.content.decode()
+    assert "Not enough seats: nothing was sent." in content
+    assert "Acme Inc has 3 seats and 2 are taken" in content
+    assert 'href="/settings/billing/"' in content
+    assert "a@example.com b@example.com</textarea>" in content
+    assert Invitation.objects.count() == 0
+    assert mail.outbox == []
+    billing = tenant_client.get("/settings/billing/")
+    assert b"placeholder" in billing.content.lower()
+
+
+@override_settings(TENANT_DEFAULT_SEAT_LIMIT=3)
+def test_pending_invitations_hold_seats_until_revoked(
+    tenant_client: HostClient, tenant: Tenant, owner: User, member: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    tenant_client.force_login(owner)
+    assert send_invites(tenant_client, django_capture_on_commit_callbacks, "a@example.com").status_code == 302
+
+    assert send_invites(tenant_client, django_capture_on_commit_callbacks, "b@example.com").status_code == 409
+
+    tenant_client.post(f"/settings/invitations/{Invitation.objects.get(email='a@example.com').pk}/revoke/")
+    assert send_invites(tenant_client, django_capture_on_commit_callbacks, "b@example.com").status_code == 302
+
+
+# --- isolation -------------------------------------------------------------------------------------------------------
+
+
+def test_an_admin_of_acme_cannot_see_invite_to_or_touch_globex(
+    tenant: Tenant, other_tenant: Tenant, owner: User, outsider: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    """owner@acme.test runs acme; globex's invitation ids, host and pages are out of reach."""
+    globex_invitation = InvitationFactory.create(tenant=other_tenant, email="g@example.com", invited_by=outsider)
+    acme = client_for(tenant)
+    acme.force_login(owner)
+    before = list(Invitation.objects.values_list("id", "expires_at", "revoked_at", "send_count"))
+
+    # by id, from acme's host
+    assert acme.post(f"/settings/invitations/{globex_invitation.pk}/revoke/").status_code == 404
+    assert acme.post(f"/settings/invitations/{globex_invitation.pk}/resend/").status_code == 404
+    assert b"g@example.com" not in acme.get("/settings/invitations/").content
+    # by host: acme's session means nothing on globex, and a globex session of a non-member is refused
+    globex = client_for(other_tenant)
+    globex.cookies["sessionid"] = acme.cookies["sessionid"].value
+    assert globex.post("/settings/invitations/", {"emails": "x@example.com", "role": "member"}).status_code == 302
+    globex.force_login(owner)
+    assert globex.get("/settings/invitations/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        assert globex.post("/settings/invitations/", {"emails": "x@example.com", "role": "member"}).status_code == 403
+
+    assert list(Invitation.objects.values_list("id", "expires_at", "revoked_at", "send_count")) == before
+    assert mail.outbox == []
