@@ -7,12 +7,16 @@ found" because every selector filters on this workspace.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts import selectors, services
@@ -112,6 +116,7 @@ def members(request: HttpRequest) -> HttpResponse:
             "is_me": m.user_id == me,
             "manageable": m.user_id != me and can_manage(role, m.role),
             "roles": [r for r in assignable_roles(role) if r != Role.OWNER or can_manage(role, Role.OWNER)],
+            "last_seen": _ago(m.user.last_login),
         }
         for m in page.object_list
     ]
@@ -187,6 +192,14 @@ def member_transfer(request: HttpRequest, membership_id: int) -> HttpResponse:
             messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
         return redirect("/settings/members/")
     return render(request, "tenant/settings/member_transfer.html", _context(request, "members", target=membership))
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "Never"
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "Just now"
+    return f"{timesince(moment, depth=1)} ago"
 
 
 def _back(request: HttpRequest) -> str:

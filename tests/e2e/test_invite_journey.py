@@ -1,0 +1,87 @@
+"""An owner invites a teammate; the teammate accepts from the email link, creates an account (verifying the address
+with a code), joins, and lands in the workspace signed in (issue 5)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveSite, shoot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+
+
+def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_workspace(
+    browser: Any, live_site: LiveSite
+) -> None:
+    invitee = f"newbie-{uuid.uuid4().hex[:8]}@e2e.test"
+    owner_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    invitee_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        # the owner signs in on the workspace and opens Members → Invite people
+        owner = owner_ctx.new_page()
+        owner.goto(live_site.url("e2e-co.localhost", "/login/"))
+        owner.get_by_label("Email").fill("owner@e2e.test")
+        owner.get_by_label("Password").fill("e2e-owner-password")
+        owner.get_by_role("button", name="Sign in").click()
+        owner.wait_for_url(live_site.url("e2e-co.localhost", "/"))
+        owner.get_by_role("link", name="Members").click()
+        owner.wait_for_url(live_site.url("e2e-co.localhost", "/settings/members/"))
+        shoot(owner, "20-members-before")
+        owner.get_by_role("link", name="Invite people").click()
+        owner.get_by_label("Email addresses").fill(invitee)
+        button = owner.get_by_role("button", name="Send 1 invitation")  # the label follows what is typed
+        shoot(owner, "21-invite-form")
+        button.click()
+        owner.get_by_text("1 invitation sent").wait_for()
+        assert invitee in owner.locator("table").inner_text()
+        shoot(owner, "22-invitation-sent")
+
+        # the email carries a link to the root domain
+        mail = live_site.wait_for_mail(invitee)
+        assert "Subject: owner@e2e.test invited you to join E2E Company on Atrium" in mail
+        link = re.search(r"http://localhost:\d+/invitations/[A-Za-z0-9_\-]+/", mail)
+        assert link, mail
+
+        # the invitee opens it, creates an account with the address prefilled, verifies it with a code
+        page = invitee_ctx.new_page()
+        page.goto(link.group(0))
+        assert "Join E2E Company" in page.locator("h1").inner_text()
+        shoot(page, "23-invitation-landing")
+        page.get_by_role("link", name="Create account and join").click()
+        page.wait_for_url(re.compile(r"/accounts/signup/"))
+        assert page.locator("input[name=email]").input_value() == invitee
+        page.fill("input[name=password1]", "a-strong-passphrase-42")
+        shoot(page, "24-invitee-signup")
+        page.press("input[name=password1]", "Enter")
+        page.wait_for_url(re.compile(r"/accounts/confirm-email/"))
+        code = re.search(r"^\s*([A-Z0-9]{4}-?[A-Z0-9]{4})\s*$", live_site.wait_for_mail(invitee, count=2), re.M)
+        assert code
+        page.fill("input[name=code]", code.group(1))
+        page.press("input[name=code]", "Enter")
+
+        # back on the invitation, signed in with the verified address: one click to join
+        page.wait_for_url(re.compile(r"/invitations/"))
+        shoot(page, "25-invitation-join")
+        page.get_by_role("button", name="Join E2E Company").click()
+        page.wait_for_url(live_site.url("e2e-co.localhost", "/"))
+        body = page.locator("body").inner_text()
+        assert "E2E Company" in body
+        assert invitee in body
+        shoot(page, "26-invitee-in-workspace")
+
+        # the owner sees the new member, and the audit log tells the story
+        owner.goto(live_site.url("e2e-co.localhost", "/settings/members/"))
+        assert invitee in owner.locator("table").inner_text()
+        shoot(owner, "27-members-after")
+        owner.goto(live_site.url("e2e-co.localhost", "/settings/audit/"))
+        log = owner.locator("table").inner_text()
+        assert "Invitation accepted" in log
+        assert "Member joined" in log
+        shoot(owner, "28-audit-log")
+    finally:
+        owner_ctx.close()
+        invitee_ctx.close()
