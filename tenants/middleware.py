@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
 from tenants import routing
 from tenants.db import connection
 from tenants.models import TenantStatus
+from tenants.selectors import tenant_url
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
 # Reachable whatever the tenant's state: signing out, and the files the state pages themselves use.
 _ALWAYS_OPEN = ("/logout/", "/static/")
+# Also reachable while a deletion is pending: signing in (so an owner can get to the restore button) and restoring.
+_OPEN_DURING_DELETION = ("/login/", "/accounts/", "/auth/handoff/", "/restore/")
 
 
 class TenantRoutingMiddleware:
@@ -34,6 +38,10 @@ class TenantRoutingMiddleware:
             connection.set_schema_to_public()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
             return render(request, "errors/unknown_host.html", {"host": host}, status=404)
+        if route.redirect_until and route.redirect_until > time.time():
+            # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the
+            # old name may belong to someone else later).
+            return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
         request.route = route  # type: ignore[attr-defined]
         request.tenant = route.tenant()  # type: ignore[attr-defined]
         if route.is_public:
@@ -56,6 +64,6 @@ class TenantStatusMiddleware:
         if route is not None and not route.is_public and not request.path.startswith(_ALWAYS_OPEN):
             if route.status == TenantStatus.SUSPENDED:
                 return render(request, "errors/suspended.html", status=403)
-            if route.status == TenantStatus.SCHEDULED_DELETION:
+            if route.status == TenantStatus.SCHEDULED_DELETION and not request.path.startswith(_OPEN_DURING_DELETION):
                 return render(request, "errors/scheduled_deletion.html", status=410)
         return self.get_response(request)

@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
 
 _MISSING_TTL = 30
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Route:
     status: str
     host: str
     primary_host: str
+    redirect_until: float = 0.0  # POSIX time until which this (renamed-away) host only redirects to primary_host
 
     @property
     def is_public(self) -> bool:
@@ -145,6 +146,7 @@ def _load(host: str) -> Route | None:
         status=tenant.status,
         host=host,
         primary_host=primary_host,
+        redirect_until=domain.redirect_until.timestamp() if domain.redirect_until and not domain.is_primary else 0.0,
     )
 
 

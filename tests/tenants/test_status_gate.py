@@ -55,3 +55,50 @@ def test_a_member_of_a_suspended_tenant_can_still_sign_out(tenant: Tenant, tenan
 
     assert response.status_code == 302
     assert "_auth_user_id" not in tenant_client.session
+
+
+def test_an_owner_restores_a_workspace_scheduled_for_deletion(
+    tenant: Tenant, tenant_client: Client, owner: User, in_tenant
+) -> None:
+    from tenant_apps.audit.models import AuditEntry
+    from tenants.services import tenant_schedule_deletion
+
+    tenant_schedule_deletion(tenant=tenant, acting_user=owner)
+    tenant_client.force_login(owner)
+    page = tenant_client.get("/")
+    assert page.status_code == 410
+    assert b'action="/restore/"' in page.content
+
+    response = tenant_client.post("/restore/")
+
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.ACTIVE
+    assert tenant_client.get("/").status_code == 200
+    with in_tenant(tenant):
+        assert AuditEntry.objects.filter(action="tenant.restored", actor=owner).exists()
+
+
+def test_a_member_cannot_restore_and_nothing_changes(tenant: Tenant, tenant_client: Client, member: User) -> None:
+    from tenants.services import tenant_schedule_deletion
+
+    tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    tenant_client.force_login(member)
+    assert b'action="/restore/"' not in tenant_client.get("/").content
+
+    response = tenant_client.post("/restore/")
+
+    assert response.status_code == 403
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.SCHEDULED_DELETION
+
+
+def test_a_signed_out_owner_can_reach_the_sign_in_page_of_a_workspace_pending_deletion(
+    tenant: Tenant, tenant_client: Client
+) -> None:
+    from tenants.services import tenant_schedule_deletion
+
+    tenant_schedule_deletion(tenant=tenant, acting_user=None)
+
+    assert tenant_client.get("/").status_code == 410
+    assert tenant_client.get("/login/").status_code == 200
