@@ -21,7 +21,6 @@ from shared_apps.accounts.models import Invitation, User
 from shared_apps.accounts.selectors import (
     invitation_find_by_token,
     membership_for,
-    user_get_by_email,
     user_has_verified_email,
 )
 from shared_apps.accounts.services import invitation_accept, invitation_check
@@ -51,8 +50,8 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
     here = request.path
     context: dict[str, object] = {"invitation": invitation, "path": here}
     if not request.user.is_authenticated:
+        # The same page whether or not an account exists for the address: no enumeration through a leaked link.
         context.update(
-            account_exists=user_get_by_email(email=invitation.email) is not None,
             signup_url="/accounts/signup/?" + urlencode({"email": invitation.email, "next": here}),
             login_url="/login/?" + urlencode({"next": here}),
         )

@@ -36,6 +36,7 @@ from tenants.models import Tenant
 from tenants.selectors import root_url
 
 MEMBERS_PER_PAGE = 50
+INVITATIONS_PER_PAGE = 50
 
 
 def _tenant(request: HttpRequest) -> Tenant:
@@ -236,13 +237,14 @@ def invitations(request: HttpRequest) -> HttpResponse:
         else:
             _report(request, result)
             return redirect("/settings/invitations/")
-    pending = list(selectors.invitation_list(tenant_id=tenant.pk)[:200])
+    page = _page(request, selectors.invitation_list(tenant_id=tenant.pk), INVITATIONS_PER_PAGE)
     context = _context(
         request,
         "invitations",
         form=form,
         seat_error=seat_error,
-        invitations=pending,
+        page=page,
+        invitations=page.object_list,
         count=form.address_count(),
         max_age_days=settings.INVITATION_MAX_AGE_DAYS,
         seats_used=selectors.seats_used(tenant_id=tenant.pk),

@@ -3,6 +3,7 @@ resend and revoke, the pages for unusable links, seat limits, and isolation betw
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import timedelta
 from html import unescape
@@ -238,16 +239,22 @@ def test_a_new_person_signs_up_with_the_email_prefilled_verifies_it_and_joins(
     assert Membership.objects.get(tenant=tenant, user__email="newbie@example.com").role == Role.MEMBER
 
 
-def test_an_anonymous_visitor_with_an_account_is_offered_to_sign_in(
+def test_anonymous_visitors_are_offered_sign_up_and_sign_in_alike_whether_or_not_an_account_exists(
     public_client: HostClient, tenant: Tenant, owner: User
 ) -> None:
     UserFactory.create(email="known@example.com")
-    token = invite(tenant, "known@example.com", invited_by=owner)
+    known = invite(tenant, "known@example.com", invited_by=owner)
+    unknown = invite(tenant, "unknown@example.com", invited_by=owner)
 
-    content = public_client.get(f"/invitations/{token}/").content.decode()
+    pages = {t: public_client.get(f"/invitations/{t}/").content.decode() for t in (known, unknown)}
 
-    assert "Sign in to join" in content
-    assert f"/login/?next=%2Finvitations%2F{token}%2F" in content
+    for token, content in pages.items():
+        assert "Sign in to join" in content
+        assert "Create account and join" in content
+        assert f"/login/?next=%2Finvitations%2F{token}%2F" in content
+    pattern = r"[\w.-]+(?:@|%40)example\.com|/invitations/[^/]+/|%2Finvitations%2F[^%]+%2F"
+    first, second = (re.sub(pattern, "X", c).splitlines() for c in pages.values())
+    assert first == second, "\n".join(difflib.unified_diff(first, second))  # the address and link aside
 
 
 def test_a_different_signed_in_email_is_told_clearly_and_not_joined(
