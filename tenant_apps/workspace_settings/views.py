@@ -341,6 +341,8 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your profile was saved.")
             return redirect("/settings/profile/")
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
+    for item in security["user_sessions"]:  # type: ignore[attr-defined]
+        item["last_seen"] = _ago(item["session"].last_seen_at)
     return render(request, "tenant/settings/profile.html", _context(request, "profile", form=form, **security))
 
 

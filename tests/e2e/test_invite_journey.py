@@ -72,6 +72,14 @@ def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_works
         assert "E2E Company" in body
         assert invitee in body
         shoot(page, "26-invitee-in-workspace")
+        page.get_by_role("link", name="Profile & security").click()
+        page.get_by_role("heading", name="Active sessions").wait_for()
+        assert "This session" in page.locator("#sessions").inner_text()
+        shoot(page, "26b-invitee-profile")
+        response = page.goto(live_site.url("e2e-co.localhost", "/settings/audit/"))
+        assert response is not None
+        assert response.status == 403  # a member: the audit log is for owners and admins
+        shoot(page, "26c-member-refused-audit")
 
         # the owner sees the new member, and the audit log tells the story
         owner.goto(live_site.url("e2e-co.localhost", "/settings/members/"))
