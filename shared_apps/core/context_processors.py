@@ -15,7 +15,7 @@ def atrium(request: HttpRequest) -> dict[str, object]:
         "current_tenant": getattr(request, "tenant", None) if on_tenant else None,
         "membership": getattr(request, "membership", None),
     }
-    if on_tenant:
+    if route is not None and on_tenant:
         # Social sign-in runs on the root (one callback URL per provider) and comes back here through a handoff.
         suffix = "." + settings.BASE_DOMAIN
         slug = route.primary_host.removesuffix(suffix) if route.primary_host.endswith(suffix) else None
