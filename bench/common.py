@@ -1,0 +1,34 @@
+"""What every benchmark shares: output, and a throwaway database on the server the settings point at."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def server_url() -> str:
+    """DATABASE_URL, or the embedded development server's (started if needed)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        return url
+    from config.embedded_db import embedded_database_url
+
+    return embedded_database_url()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def recreate_database(url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
