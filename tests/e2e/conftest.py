@@ -25,10 +25,6 @@ from tests.helpers import subprocess_env
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "tests" / "e2e" / "artifacts"
 
-# Playwright's sync API keeps an event loop running in this thread, which trips Django's async-safety guard on the
-# (synchronous) database work the test harness does around these tests. Nothing here runs Django code in that loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = pytest.mark.e2e
 
 
@@ -131,9 +127,10 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
         _manage("tenant", "delete", "e2e-co", "--yes", env=env)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(live_site: LiveSite) -> Iterator[Any]:
-    # Depends on live_site so that the database work happens before Playwright starts its event loop.
+    # Function scope, started after the test's database fixtures: Playwright's sync API runs an event loop in this
+    # thread while it lives, and Django refuses database work inside one (and would leak connections made there).
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
     from playwright.sync_api import sync_playwright
