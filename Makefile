@@ -30,8 +30,8 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate_schemas --noinput -v 0
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_PORT=$(PORT) $(PY) manage.py seed_demo
+	SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
