@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from django.db import connection
@@ -26,3 +28,34 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url_for_tests()})
     env.update(extra)
     return env
+
+
+def committed_sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
+    """Run SQL on a connection of its own, committed at once, outside the test's transaction (race-test setup and
+    clean-up)."""
+    import psycopg
+
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def in_own_connection(call: Callable[[], Any]) -> Any:
+    """Run ORM code in a thread with a connection of its own (autocommit: it commits), outside the test's
+    transaction; returns what `call` returned (None if it raised)."""
+    import threading
+
+    from django.db import connections
+
+    result: list[Any] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    return result[0] if result else None

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
@@ -20,30 +19,10 @@ from shared_apps.accounts.errors import LastOwner
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.core.errors import ApplicationError
 from tenants.models import Tenant
-from tests.helpers import database_url_for_tests
+from tests.helpers import committed_sql as _sql
+from tests.helpers import in_own_connection
 
 EMAILS = ("race-a@race.test", "race-b@race.test")
-
-
-def _sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
-        cur = conn.execute(query, params)
-        return cur.fetchall() if cur.description else []
-
-
-def in_own_connection(call: Callable[[], Any]) -> Any:
-    result: list[Any] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    return result[0] if result else None
 
 
 @pytest.fixture

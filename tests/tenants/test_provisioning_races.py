@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connections
 
@@ -22,15 +21,10 @@ from tenants import provisioning, services
 from tenants.errors import SubdomainTaken
 from tenants.models import Tenant, TenantStatus
 from tenants.provisioning import Method
-from tests.helpers import database_url_for_tests
+from tests.helpers import committed_sql as _sql
+from tests.helpers import in_own_connection
 
 OWNER = "racer@race.test"
-
-
-def _sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
-        cur = conn.execute(query, params)
-        return cur.fetchall() if cur.description else []
 
 
 def _schemas() -> set[str]:
@@ -70,22 +64,6 @@ def committed(_session_tenants: dict[str, Tenant], django_db_blocker: Any) -> It
     for table in _TABLES:
         _sql(f"DELETE FROM {table} WHERE id > %s", [state.max_ids[table]])  # noqa: S608
     _sql("DELETE FROM accounts_user WHERE email = %s", [OWNER])  # raw: the ORM's cascade would look for tenant tables
-
-
-def in_own_connection(call: Callable[[], Any]) -> Any:
-    """Run ORM code on a connection of its own (autocommit: it commits), outside the test's transaction."""
-    result: list[Any] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    return result[0] if result else None
 
 
 def race(*calls: Callable[[], Any], wait: str = "", monkeypatch: pytest.MonkeyPatch) -> list[Any]:
