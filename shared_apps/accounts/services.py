@@ -94,6 +94,15 @@ def user_get_or_create(
     return user, True
 
 
+def operator_ensure(*, email: str, password: str) -> User:
+    """A platform operator (staff + superuser, verified email) for the Django admin. Idempotent; development seed."""
+    user, _ = user_get_or_create(email=email, password=password, name="Platform operator")
+    if not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
 @transaction.atomic
 def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) -> Membership:
     membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})

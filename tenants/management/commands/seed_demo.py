@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the public tenant, plus a `demo` workspace with an owner account. Idempotent."""
+"""`manage.py seed_demo`: the public tenant, a `demo` workspace with an owner, and an operator. Idempotent."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from shared_apps.accounts.services import operator_ensure
 from tenants import selectors, services
 from tenants.errors import TenantNotFound
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.localhost"
 DEMO_PASSWORD = "atrium-demo-password"  # noqa: S105  (a published development credential)
+OPERATOR_EMAIL = "operator@demo.localhost"
 
 
 class Command(BaseCommand):
@@ -25,8 +27,10 @@ class Command(BaseCommand):
         except TenantNotFound:
             services.tenant_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
+        operator_ensure(email=OPERATOR_EMAIL, password=DEMO_PASSWORD)
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
         self.stdout.write(
             f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
             f"  Sign in as:   {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Operators:    {selectors.root_url()}/admin/  as {OPERATOR_EMAIL} / {DEMO_PASSWORD}\n"
         )
