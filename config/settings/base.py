@@ -339,6 +339,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tenants-pool-refill": {"task": "tenants.pool_refill", "schedule": 300.0},
     "tenants-purge-due": {"task": "tenants.purge_due", "schedule": 3600.0},
     "tenants-expire-redirects": {"task": "tenants.expire_redirect_domains", "schedule": 3600.0},
+    "accounts-handoff-purge": {"task": "accounts.handoff_purge_expired", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Account tasks: the invitation email."""
+"""Account tasks: the invitation email; purging spent login-handoff tickets."""
 
 from __future__ import annotations
 
@@ -48,3 +48,11 @@ def invitation_send(*, invitation_id: int) -> bool:
     message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
     message.send()
     return True
+
+
+@app.task(name="accounts.handoff_purge_expired")
+def handoff_purge_expired() -> int:
+    """Delete login-handoff tickets well past their expiry (beat); they are single-use and live seconds anyway."""
+    from shared_apps.accounts.handoff import handoff_purge_expired as purge
+
+    return purge()

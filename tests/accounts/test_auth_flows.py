@@ -400,3 +400,21 @@ def test_a_session_started_by_a_handoff_is_listed_and_ended_with_the_others(
     assert UserSession.objects.filter(user=owner, session_key=tenant_client.session.session_key).exists()
     public_client.post("/logout/everywhere/")
     assert tenant_client.get("/").status_code == 302
+
+
+def test_spent_handoff_tickets_are_purged_by_the_beat_task(public_client: HostClient, owner: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shared_apps.accounts.tasks import handoff_purge_expired
+
+    public_client.force_login(owner)
+    open_workspace(public_client, "acme")
+    open_workspace(public_client, "acme")
+    LoginHandoff.objects.filter(pk=LoginHandoff.objects.order_by("pk").first().pk).update(  # type: ignore[union-attr]
+        expires_at=timezone.now() - timedelta(hours=2)
+    )
+
+    assert handoff_purge_expired.delay().get() == 1
+    assert LoginHandoff.objects.count() == 1
