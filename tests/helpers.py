@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -59,3 +59,30 @@ def in_own_connection(call: Callable[[], Any]) -> Any:
     thread.start()
     thread.join(timeout=60)
     return result[0] if result else None
+
+
+def run_concurrently(calls: Sequence[Callable[[], Any]], *, before_each: Callable[[], Any] | None = None) -> list[Any]:
+    """Run each call in its own thread and connection, all at once; returns each result, or the exception it raised.
+    `before_each` runs in the thread first (e.g. a barrier wait, so the calls start together)."""
+    import threading
+
+    from django.db import connections
+
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        try:
+            if before_each is not None:
+                before_each()
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001  (the outcome under test)
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

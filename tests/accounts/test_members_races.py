@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connections
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts import services
@@ -20,7 +19,7 @@ from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.core.errors import ApplicationError
 from tenants.models import Tenant
 from tests.helpers import committed_sql as _sql
-from tests.helpers import in_own_connection
+from tests.helpers import in_own_connection, run_concurrently
 
 EMAILS = ("race-a@race.test", "race-b@race.test")
 
@@ -55,22 +54,7 @@ def race(monkeypatch: pytest.MonkeyPatch, *calls: Callable[[], Any]) -> list[Any
         return real(**kwargs)
 
     monkeypatch.setattr(services, "_lock_members", lock_at_the_barrier)
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001  (the outcome under test)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return run_concurrently(calls)
 
 
 def _owners(tenant: Tenant) -> list[str]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from shared_apps.accounts.models import User
 from tenants import provisioning, services
@@ -22,7 +21,7 @@ from tenants.errors import SubdomainTaken
 from tenants.models import Tenant, TenantStatus
 from tenants.provisioning import Method
 from tests.helpers import committed_sql as _sql
-from tests.helpers import in_own_connection
+from tests.helpers import in_own_connection, run_concurrently
 
 OWNER = "racer@race.test"
 
@@ -87,24 +86,7 @@ def race(*calls: Callable[[], Any], wait: str = "", monkeypatch: pytest.MonkeyPa
     # in a process-wide global, which two eager tasks in two threads at once can leave set for good.
     monkeypatch.setattr("tenants.services._enqueue_welcome", lambda tenant, owner_email: None)
     monkeypatch.setattr("tenants.services._enqueue_pool_refill", lambda: None)
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            if not wait:
-                barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001  (the outcome under test)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return run_concurrently(calls, before_each=None if wait else barrier.wait)
 
 
 def create(slug: str, method: Method = Method.AUTO) -> Callable[[], Any]:
