@@ -6,7 +6,7 @@ server when it is unset), dropped at the end:
 1. `migrate_schemas` (public + the template), then N tenants (default 1,000) provisioned by the fast path.
 2. A no-op `migrate_schemas`, timed end to end (public included) and divided by N. Side by side, in the same run,
    django-tenants' standard executor on a sample of tenants, for the ratio.
-3. A migration that adds a column to a tenant table (workspace_project), given to Django through MIGRATION_MODULES (a
+3. A migration that adds a column to a tenant table (projects_project), given to Django through MIGRATION_MODULES (a
    temporary copy of the workspace migrations plus one more; the source tree is not touched), then `migrate_schemas`
    timed the same way and checked: every tenant schema has the column.
 
@@ -39,7 +39,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("workspace", "{previous}")]
+    dependencies = [("projects", "{previous}")]
     operations = [
         migrations.AddField(
             model_name="project", name="bench_archived", field=models.BooleanField(default=False)
@@ -128,7 +128,7 @@ def standard_noop_sample(schemas: list[str]) -> list[float]:
 
 def addcol_migration_package(tmp: Path) -> str:
     """A copy of the workspace app's migrations plus one that adds a column, importable as a top-level package."""
-    source = ROOT / "tenant_apps" / "workspace" / "migrations"
+    source = ROOT / "tenant_apps" / "projects" / "migrations"
     package = tmp / "bench_workspace_migrations"
     package.mkdir()
     names = sorted(p.stem for p in source.glob("[0-9][0-9][0-9][0-9]_*.py"))
@@ -147,7 +147,7 @@ def column_count(schemas: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_schema = ANY(%s)"
-            " AND table_name = 'workspace_project' AND column_name = 'bench_archived'",
+            " AND table_name = 'projects_project' AND column_name = 'bench_archived'",
             [schemas],
         )
         return int(cursor.fetchone()[0])
@@ -201,7 +201,7 @@ def main() -> int:
             f" (median of {len(sample)}) -> {standard_ms / noop_ms:.0f}x"
         )
 
-        settings.MIGRATION_MODULES = {"workspace": addcol_migration_package(tmp)}
+        settings.MIGRATION_MODULES = {"projects": addcol_migration_package(tmp)}
         provisioning.snapshots_clear()
         addcol_s, addcol_summary = timed_migrate()
         log(addcol_summary)

@@ -2,7 +2,7 @@
 
 On the project's real TENANT_APPS, in a throwaway database (`atrium_bench_provisioning`) on the server DATABASE_URL
 names (the embedded development server when it is unset), dropped at the end. N tenants (default 20) each way, the
-ways interleaved round by round (the order rotates), each one a full `tenants.services.tenant_create` (validation,
+ways interleaved round by round (the order rotates), each one a full `shared_apps.workspaces.services.workspace_create` (validation,
 owner account, tenant, domain, owner membership, audit entry, one transaction):
 
   pool     a warm-pool spare claimed (`SELECT … FOR UPDATE SKIP LOCKED`); the spares are made beforehand, untimed
@@ -58,6 +58,8 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connections
 
+    from shared_apps.workspaces.services import workspace_create
+    from shared_apps.workspaces.tasks import workspace_welcome
     from tenants import provisioning, services
     from tenants.db import connection
     from tenants.models import Tenant, TenantStatus
@@ -66,7 +68,7 @@ def main() -> int:
     try:
         settings.TENANT_POOL_SIZE = 0  # no refill queued after commit: it would run in a worker
         # The welcome task is a worker's job, queued after commit: not part of the signup's own time.
-        services._enqueue_welcome = lambda tenant, owner_email: None
+        workspace_welcome.delay = lambda **kwargs: None
         log(f"database {BENCH_DB} (PostgreSQL {connection.pg_version // 10000}); {os.cpu_count()} cores")
         log(f"tenant apps: {', '.join(settings.TENANT_APPS)}")
         t0 = time.perf_counter()
@@ -81,7 +83,7 @@ def main() -> int:
 
         method = {"pool": Method.POOL, "fast": Method.FAST, "migrate": Method.MIGRATIONS}
         for way in WAYS:  # warm-up, untimed: imports, the template's snapshot, the migration graph
-            services.tenant_create(
+            workspace_create(
                 slug=f"warmup-{way}", name="Warm-up", owner_email=f"warmup-{way}@bench.test", method=method[way]
             )
 
@@ -91,7 +93,7 @@ def main() -> int:
             for way in order:
                 slug = f"{way}-{i:03d}"
                 t0 = time.perf_counter()
-                tenant, _owner = services.tenant_create(
+                tenant, _owner = workspace_create(
                     slug=slug, name=f"Bench {way} {i}", owner_email=f"{slug}@bench.test", method=method[way]
                 )
                 timings[way].append((time.perf_counter() - t0) * 1000)

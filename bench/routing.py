@@ -50,7 +50,8 @@ def setup_tenants(count: int) -> None:
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
-    from tenant_apps.workspace.models import Project
+    from tenant_apps.projects.models import Project
+    from shared_apps.workspaces.services import workspace_create
     from tenants import selectors, services
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
@@ -59,7 +60,7 @@ def setup_tenants(count: int) -> None:
     started = time.perf_counter()
     for i in range(count):
         slug = f"bench{i:03d}"
-        tenant, _ = services.tenant_create(slug=slug, name=f"Bench {i}", owner_email=f"owner{i}@bench.test")
+        tenant, _ = workspace_create(slug=slug, name=f"Bench {i}", owner_email=f"owner{i}@bench.test")
         with tenant_context(tenant):
             Project.objects.bulk_create([Project(name=f"{slug} project {n}") for n in range(20)])
         hosts.append(selectors.host_for_slug(slug))

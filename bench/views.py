@@ -1,6 +1,6 @@
 from django.http import HttpRequest, JsonResponse
 
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 
 
 def two_queries(request: HttpRequest) -> JsonResponse:

@@ -1,34 +1,18 @@
-"""Celery application. Every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery).
+"""The Celery application. Tasks are declared in the apps with `celery.shared_task` and bound here; every task runs
+in the schema of the tenant that enqueued it (tenant-schemas-celery, see `shared_apps.core.tasks`).
 
-Tasks that work on tenant data derive from `TenantScopedTask`: enqueued outside a tenant, they are refused rather
-than run against the public schema. Without REDIS_URL, tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER).
+Without REDIS_URL (local and test settings only), tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from tenant_schemas_celery.app import CeleryApp
-from tenant_schemas_celery.task import TenantTask
 
-from tenants.db import connection
+import shared_apps.core.tasks  # noqa: F401  (carries the request context into tasks)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-
-
-class TenantRequired(RuntimeError):
-    pass
-
-
-class TenantScopedTask(TenantTask):
-    abstract = True
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if connection.schema_name == "public":
-            raise TenantRequired(f"Task {self.name} works on a tenant's data and was enqueued outside any tenant.")
-        return super().__call__(*args, **kwargs)
-
 
 app = CeleryApp("atrium")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -7,8 +7,8 @@ from django.urls import include, path
 
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
-from shared_apps.core import views
 from shared_apps.signup import views as signup_views
+from shared_apps.web import views
 
 admin.site.site_header = "Atrium operators"
 admin.site.site_title = "Atrium operators"

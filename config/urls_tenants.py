@@ -6,16 +6,16 @@ from django.urls import include, path
 
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
-from tenant_apps.workspace import views as workspace_views
-from tenants import views as tenants_views
+from shared_apps.workspaces import views as workspace_views
+from tenant_apps.projects import views as project_views
 
 urlpatterns = [
-    path("", workspace_views.home, name="home"),
+    path("", project_views.home, name="home"),
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
-    path("restore/", tenants_views.restore, name="tenant_restore"),
+    path("restore/", workspace_views.restore, name="tenant_restore"),
     path("accounts/", include("allauth.account.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),

@@ -23,3 +23,7 @@ class DomainInvalid(TenantError):
 
 class DomainTaken(TenantError):
     pass
+
+
+class TenantNameInvalid(TenantError):
+    pass

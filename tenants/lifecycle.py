@@ -195,13 +195,13 @@ def _table_counts(schema: str) -> dict[str, int]:
     return counts
 
 
-def tenant_archive_write(*, tenant: Tenant, output: Path | None) -> Path:
+def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[dict[str, str]]) -> Path:
     """`<output>` (default TENANT_EXPORT_DIR/<slug>-<timestamp>.tar.gz) holding schema.sql, files/ and
-    manifest.json. Written to a temporary name first, so a failure never leaves a partial archive."""
+    manifest.json (`members` are listed in it as given). Written to a temporary name first, so a failure never
+    leaves a partial archive."""
     schema = tenant.schema_name
     with schema_context(PUBLIC_SCHEMA):
         domains = list(Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain"))
-        members = list(tenant.memberships.select_related("user").order_by("created_at"))
     primary = next((d for d in domains if d.is_primary), None)
     label = (primary.slug or primary.domain) if primary else schema
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
@@ -228,7 +228,7 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None) -> Path:
                 "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
             },
             "domains": [{"domain": d.domain, "is_primary": d.is_primary} for d in domains],
-            "members": [{"email": m.user.email, "role": m.role} for m in members],
+            "members": members,
             "database": {
                 "dump": "schema.sql",
                 "sha256": digest,

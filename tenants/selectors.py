@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from tenants.errors import TenantNotFound
-from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantEvent, TenantStatus
+from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantStatus
 
 
 def host_for_slug(slug: str) -> str:
@@ -28,17 +29,6 @@ def tenant_url(host: str) -> str:
     return _origin(host)
 
 
-def tenant_list() -> QuerySet[Tenant]:
-    """Every workspace (not the public tenant, the template or warm-pool spares), with member counts and domains,
-    in two queries."""
-    return (
-        workspaces()
-        .annotate(member_count=Count("memberships"))
-        .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("-is_primary", "domain")))
-        .order_by("created_at")
-    )
-
-
 def workspaces() -> QuerySet[Tenant]:
     """Tenant rows that are workspaces: not the public tenant, the template, or warm-pool spares."""
     return Tenant.objects.exclude(schema_name=PUBLIC_SCHEMA).exclude(
@@ -58,18 +48,15 @@ def primary_domain(tenant: Tenant) -> Domain | None:
     return Domain.objects.filter(tenant=tenant, is_primary=True).first()
 
 
-def tenant_get_by_host(*, host: str) -> Tenant:
-    """The workspace a host (subdomain or custom domain) belongs to; TenantNotFound otherwise."""
-    host = host.strip().lower().rstrip(".")
-    if "." not in host:
-        host = host_for_slug(host)
-    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
-    if domain is None or domain.tenant.is_public or domain.tenant.status in (TenantStatus.TEMPLATE, TenantStatus.SPARE):
-        raise TenantNotFound(f"No workspace at “{host}”.")
-    return domain.tenant
+def redirect_domains_expired() -> list[Domain]:
+    """Old subdomains whose redirect grace period is over, with their tenants."""
+    return list(Domain.objects.select_related("tenant").filter(redirect_until__lte=timezone.now(), is_primary=False))
 
 
-def tenant_events(*, schema_name: str | None = None) -> QuerySet[TenantEvent]:
-    """The platform's record of events on tenants (purges, immediate deletions), newest first."""
-    events = TenantEvent.objects.all()
-    return events.filter(schema_name=schema_name) if schema_name else events
+def deletions_due() -> list[Tenant]:
+    """Workspaces scheduled for deletion whose grace period is over, the longest overdue first."""
+    return list(
+        Tenant.objects.filter(
+            status=TenantStatus.SCHEDULED_DELETION, deletion_scheduled_at__lte=timezone.now()
+        ).order_by("deletion_scheduled_at")
+    )

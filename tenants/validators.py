@@ -7,7 +7,7 @@ import re
 
 from django.conf import settings
 
-from tenants.errors import DomainInvalid, SubdomainInvalid
+from tenants.errors import DomainInvalid, SubdomainInvalid, TenantNameInvalid
 
 MIN_LENGTH = 3
 MAX_LENGTH = 40
@@ -85,3 +85,21 @@ def validate_custom_domain(value: str) -> str:
     if host == base or host.endswith("." + base):
         raise DomainInvalid(f"Hosts under {base} are subdomains: rename the workspace's subdomain instead.")
     return host
+
+
+NAME_MAX_LENGTH = 100
+# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: a name travels into email headers,
+# CSV cells and log lines, where any of them breaks or forges structure.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_tenant_name(value: str) -> str:
+    """A workspace's display name: trimmed, 1 to 100 characters, no control characters. Returns it trimmed."""
+    name = value.strip()
+    if not name:
+        raise TenantNameInvalid("Give the workspace a name.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise TenantNameInvalid(f"Workspace names can have at most {NAME_MAX_LENGTH} characters.")
+    if _CONTROL.search(name):
+        raise TenantNameInvalid("Workspace names cannot contain line breaks or control characters.")
+    return name

@@ -45,7 +45,9 @@ SHARED_APPS: list[str] = [
     "django.contrib.admin",  # the operators' superadmin, root domain only
     "django_htmx",
     "shared_apps.core",
+    "shared_apps.web",
     "shared_apps.accounts",
+    "shared_apps.workspaces",
     # allauth lives in the public schema: one login, one OAuth callback URL per provider, rate limits on global keys.
     "allauth",
     "allauth.account",
@@ -64,7 +66,7 @@ TENANT_APPS: list[str] = [
     # guardian's object permissions live in each tenant's schema: object_pk "42" can only mean a row of this tenant.
     "guardian",
     "tenant_apps.audit",
-    "tenant_apps.workspace",
+    "tenant_apps.projects",
 ]
 
 INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -104,7 +106,8 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES: int = env.int("TENANT_MULTIPROCESSING_MAX_
 # ---------------------------------------------------------------------------------------------------------------------
 MIDDLEWARE: list[str] = [
     "shared_apps.core.health.HealthCheckMiddleware",  # /healthz and /readyz answer on any host, before routing
-    "shared_apps.core.logging.RequestIdMiddleware",  # X-Request-ID on every log line and response
+    # X-Request-ID, client IP and user agent: on every log line and audit entry, and the request id on the response
+    "shared_apps.core.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
@@ -212,7 +215,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "shared_apps.core.context_processors.atrium",
+                "shared_apps.web.context_processors.atrium",
             ],
         },
     },
@@ -337,8 +340,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tenants-pool-refill": {"task": "tenants.pool_refill", "schedule": 300.0},
-    "tenants-purge-due": {"task": "tenants.purge_due", "schedule": 3600.0},
-    "tenants-expire-redirects": {"task": "tenants.expire_redirect_domains", "schedule": 3600.0},
+    "workspaces-purge-due": {"task": "workspaces.purge_due", "schedule": 3600.0},
+    "workspaces-expire-redirects": {"task": "workspaces.expire_redirect_domains", "schedule": 3600.0},
     "accounts-handoff-purge": {"task": "accounts.handoff_purge_expired", "schedule": 3600.0},
 }
 

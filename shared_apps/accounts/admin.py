@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -11,11 +11,20 @@ from shared_apps.accounts.models import Membership, User
 
 
 class MembershipInline(admin.TabularInline[Membership, User]):
+    """Read-only: memberships change on the workspace's own settings pages, through the services that keep the
+    last-owner rule, the seat limit and the audit log."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ("tenant",)
     fields = ("tenant", "role", "created_at")
-    readonly_fields = ("created_at",)
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -39,14 +48,25 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="Workspaces", ordering="workspace_count")
     def workspaces(self, obj: User) -> int:
-        return obj.workspace_count  # type: ignore[attr-defined]
+        return int(getattr(obj, "workspace_count", 0))
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):
+    """Who belongs where, for operators to look up. Read-only: see MembershipInline."""
+
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("role", "created_at")
     search_fields = ("user__email", "user__name", "tenant__name", "tenant__domains__domain")
     list_select_related = ("user", "tenant")
-    autocomplete_fields = ("user", "tenant")
+    readonly_fields = ("user", "tenant", "role", "created_at")
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        return False

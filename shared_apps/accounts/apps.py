@@ -7,4 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from shared_apps.accounts import sessions  # noqa: F401  (binds each session to its host at login)
+        from shared_apps.accounts import (  # noqa: F401
+            receivers,  # security events (sign-in, MFA, password, email) into the audit log
+            sessions,  # binds each session to its host at login
+        )

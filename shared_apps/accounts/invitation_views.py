@@ -24,6 +24,7 @@ from shared_apps.accounts.selectors import (
     user_has_verified_email,
 )
 from shared_apps.accounts.services import invitation_accept, invitation_check
+from tenants.http import RoutedRequest
 from tenants.selectors import primary_domain, root_url
 
 
@@ -61,7 +62,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "invitations/wrong_email.html", context, status=403)
     if request.method == "POST":
         try:
-            invitation_accept(token=token, user=user, request=request)
+            invitation_accept(token=token, user=user)
         except InvitationUnusable as exc:
             return _unusable(request, exc, invitation)
         try:
@@ -73,10 +74,10 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_GET
-def invitation_on_workspace_host(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_on_workspace_host(request: RoutedRequest, token: str) -> HttpResponse:
     """Workspace host: this workspace's invitations continue on the root; others are not this host's business."""
     invitation = invitation_find_by_token(token=token)
-    if invitation is None or invitation.tenant_id != request.route.tenant_id:  # type: ignore[attr-defined]
+    if invitation is None or invitation.tenant_id != request.route.tenant_id:
         exc = InvitationUnusable("This invitation isn't for this workspace.", reason="other_workspace", status=404)
         return render(request, "invitations/unusable.html", {"error": exc, "reason": exc.reason}, status=404)
     return HttpResponseRedirect(f"{root_url()}/invitations/{token}/")

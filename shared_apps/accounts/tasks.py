@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from smtplib import SMTPException
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from config.celery import app
 from shared_apps.accounts.services import invitation_token_issue
 from tenants.selectors import root_url
 
 
-@app.task(
+@shared_task(
     name="accounts.invitation_send",
     autoretry_for=(SMTPException, OSError),
     retry_backoff=True,
@@ -50,7 +50,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     return True
 
 
-@app.task(name="accounts.handoff_purge_expired")
+@shared_task(name="accounts.handoff_purge_expired")
 def handoff_purge_expired() -> int:
     """Delete login-handoff tickets well past their expiry (beat); they are single-use and live seconds anyway."""
     from shared_apps.accounts.handoff import handoff_purge_expired as purge

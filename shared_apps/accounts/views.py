@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts import handoff
+from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.accounts.selectors import membership_list_for_user
 from shared_apps.accounts.services import sessions_end_all
 from shared_apps.core.errors import ApplicationError
+from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
+from tenants.http import RoutedRequest
 from tenants.selectors import tenant_get_by_slug, tenant_url
 
 
-def _workspace_items(request: HttpRequest) -> list[dict[str, object]]:
+def _workspace_items(request: AuthenticatedRequest) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
-    for membership in membership_list_for_user(user=request.user):  # type: ignore[arg-type]
+    for membership in membership_list_for_user(user=request.user):
         domains = sorted(membership.tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain))
         slug = domains[0].slug if domains else None
         items.append(
@@ -33,12 +36,12 @@ def _workspace_items(request: HttpRequest) -> list[dict[str, object]]:
 
 
 @login_required
-def workspaces(request: HttpRequest) -> HttpResponse:
+def workspaces(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "public/workspaces.html", {"items": _workspace_items(request)})
 
 
 @login_required
-def workspaces_continue(request: HttpRequest) -> HttpResponse:
+def workspaces_continue(request: AuthenticatedRequest) -> HttpResponse:
     """Where the root sends a person who just signed in: their only workspace, their list, or "create one"."""
     items = _workspace_items(request)
     if not items:
@@ -51,12 +54,12 @@ def workspaces_continue(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def workspace_open(request: HttpRequest, slug: str) -> HttpResponse:
+def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Mint a handoff ticket and send the browser to the workspace host, which signs the person in there."""
     try:
         tenant = tenant_get_by_slug(slug=slug)
         url = handoff.handoff_create(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             tenant=tenant,
             next_path=request.GET.get("next", "/"),
         )
@@ -69,21 +72,21 @@ def workspace_open(request: HttpRequest, slug: str) -> HttpResponse:
 
 @never_cache
 @require_GET
-def handoff_consume(request: HttpRequest) -> HttpResponse:
+def handoff_consume(request: RoutedRequest) -> HttpResponse:
     """On a workspace host: redeem the ticket and start this host's own session."""
-    route = request.route  # type: ignore[attr-defined]
+    route = request.route
     try:
         user, next_path = handoff.handoff_consume(token=request.GET.get("token", ""), tenant_id=route.tenant_id)
     except handoff.HandoffRefused as exc:
         return render(request, "errors/handoff_refused.html", {"reason": exc.message}, status=403)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    audit_record(action="auth.handoff", actor=user, target=user, request=request)
+    audit_record(tenant=route, action=AuditAction.AUTH_HANDOFF, actor=user, target=user)
     return redirect(next_path)
 
 
 @login_required
 @require_POST
-def logout_everywhere(request: HttpRequest) -> HttpResponse:
+def logout_everywhere(request: AuthenticatedRequest) -> HttpResponse:
     """End every session of this account, on every host."""
-    sessions_end_all(user=request.user)  # type: ignore[arg-type]
+    sessions_end_all(user=request.user)
     return redirect("/")

@@ -1,42 +1,18 @@
-"""JSON log lines that carry the tenant, user id and request id (DESIGN §8)."""
+"""JSON log lines that carry the tenant (the connection's schema), the user id and the request id."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-import uuid
-from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.db import connection
+from django.http import HttpRequest
 from django.utils.functional import empty
 
-from tenants.db import connection
+from shared_apps.core import context
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
-
-
-class RequestIdMiddleware:
-    """Takes the proxy's X-Request-ID (or makes one), exposes it to log lines, and echoes it on the response."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
-        token = current_request.set(request)
-        try:
-            response = self.get_response(request)
-        finally:
-            current_request.reset(token)
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
-        return response
 
 
 def _user_id(request: HttpRequest) -> int | None:
@@ -50,9 +26,11 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "tenant"):
             record.tenant = getattr(connection, "schema_name", None)
-        request = current_request.get()
+        request_id = context.current().request_id
+        if request_id:
+            record.request_id = request_id
+        request = context.current_request.get()
         if request is not None:
-            record.request_id = getattr(request, "request_id", None)
             record.user_id = _user_id(request)
         return True
 

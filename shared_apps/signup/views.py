@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from shared_apps.accounts.handoff import handoff_create
+from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.signup.forms import WorkspaceForm
 from shared_apps.signup.selectors import subdomain_availability
+from shared_apps.workspaces.services import workspace_create
 from tenants.errors import SubdomainTaken, TenantError
-from tenants.services import tenant_create
 
 
 def start(request: HttpRequest) -> HttpResponse:
@@ -22,22 +23,22 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 @login_required(login_url="/accounts/signup/")
-def workspace(request: HttpRequest) -> HttpResponse:
+def workspace(request: AuthenticatedRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant, _ = tenant_create(
+            tenant, _ = workspace_create(
                 slug=form.cleaned_data["subdomain"],
                 name=form.cleaned_data["name"],
-                owner_email=request.user.email,  # type: ignore[union-attr]
-                acting_user=request.user,  # type: ignore[arg-type]
+                owner_email=request.user.email,
+                acting_user=request.user,
             )
         except SubdomainTaken as exc:
             form.add_error("subdomain", exc.message)
         except TenantError as exc:
             form.add_error(None, exc.message)
         else:
-            return HttpResponseRedirect(handoff_create(user=request.user, tenant=tenant))  # type: ignore[arg-type]
+            return HttpResponseRedirect(handoff_create(user=request.user, tenant=tenant))
     return render(request, "signup/workspace.html", {"form": form})
 
 

@@ -5,6 +5,3 @@ class AuditConfig(AppConfig):
     name = "tenant_apps.audit"
     label = "audit"
     verbose_name = "Audit log"
-
-    def ready(self) -> None:
-        from tenant_apps.audit import receivers  # noqa: F401  (security events: sign-in, MFA, password, email)

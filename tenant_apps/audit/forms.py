@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from tenant_apps.audit.catalog import filter_choices
+from tenant_apps.audit.actions import filter_choices
 
 
 class AuditFilterForm(forms.Form):

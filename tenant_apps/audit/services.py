@@ -1,52 +1,69 @@
-"""Writing the audit log. Call inside the tenant's schema (request, task, or `tenant_context`)."""
+"""Writing the audit log: `audit_record(tenant=…)` writes into that tenant's own log from whichever schema the code
+runs in (a workspace's page, the root domain's invitation pages, an operator's admin action, a command, a task).
+
+Where the change came from (client IP, user agent) is read from the request context that the middleware (and Celery,
+for tasks) sets, never from a `request` threaded through services. The actor is `settings.AUTH_USER_MODEL`, referenced
+lazily: the audit log imports no account code, so account services can audit their own writes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest
+from django_tenants.utils import schema_context
 
-from shared_apps.accounts.models import User
+from shared_apps.core.context import current
+from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import AuditEntry
 from tenants.db import connection
 from tenants.models import PUBLIC_SCHEMA
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as allauth sees it (its rate limits and the sessions list): REMOTE_ADDR, or the
-    trusted proxy header / X-Forwarded-For position when the deployment configures one."""
-    from allauth.account.adapter import get_adapter
 
-    try:
-        return get_adapter(request).get_client_ip(request) or None
-    except (ImproperlyConfigured, PermissionDenied):  # a proxy count that does not match must not cost the entry
-        return request.META.get("REMOTE_ADDR") or None
+class HasSchema(Protocol):
+    """A tenant as audit needs it: a Tenant row or a request's route snapshot."""
+
+    @property
+    def schema_name(self) -> str: ...
+
+
+class UnknownAuditAction(ValueError):
+    pass
 
 
 def audit_record(
     *,
-    action: str,
-    actor: User | None,
+    tenant: HasSchema,
+    action: AuditAction,
+    actor: AbstractBaseUser | None,
     target: Model | None = None,
-    request: HttpRequest | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    if connection.schema_name == PUBLIC_SCHEMA:
-        raise RuntimeError("audit_record() writes to a tenant's audit log; call it inside that tenant's schema.")
-    ip = user_agent = None
-    if request is not None:
-        ip = client_ip(request)
-        user_agent = request.META.get("HTTP_USER_AGENT", "")[:512]
-    return AuditEntry.objects.create(
-        action=action,
-        actor=actor,
-        actor_label=actor.email if actor else "system",
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_label=str(target)[:254] if target is not None else "",
-        ip_address=ip,
-        user_agent=user_agent or "",
-        metadata=metadata or {},
-    )
+    """Append an entry to `tenant`'s audit log (inside the caller's transaction, if any)."""
+    if not isinstance(action, AuditAction):
+        try:
+            action = AuditAction(action)
+        except ValueError as exc:
+            raise UnknownAuditAction(f"{action!r} is not an AuditAction; add it (with its label) first.") from exc
+    schema = tenant.schema_name
+    if not schema or schema == PUBLIC_SCHEMA:
+        raise ValueError("The public schema has no audit log; give the workspace the entry belongs to.")
+    context = current()
+    fields: dict[str, Any] = {
+        "action": action.value,
+        "actor": actor,
+        "actor_label": (actor.get_username() if actor is not None else "system")[:254],
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": str(target.pk) if target is not None else "",
+        "target_label": str(target)[:254] if target is not None else "",
+        "ip_address": context.ip,
+        "user_agent": context.user_agent,
+        "metadata": metadata or {},
+    }
+    if connection.schema_name == schema:
+        return AuditEntry.objects.create(**fields)
+    with schema_context(schema):
+        return AuditEntry.objects.create(**fields)

@@ -1,8 +1,8 @@
 """/settings/ on a workspace host."""
 
-from django.urls import include, path
+from django.urls import path
 
-from tenant_apps.workspace_settings import views
+from tenant_apps.workspace_settings import audit_views, views
 
 urlpatterns = [
     path("", views.general, name="settings_general"),
@@ -15,7 +15,8 @@ urlpatterns = [
     path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="settings_invitation_resend"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="settings_invitation_revoke"),
     path("billing/", views.billing, name="settings_billing"),
-    path("audit/", include("tenant_apps.audit.urls")),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("profile/", views.profile, name="settings_profile"),
     path("profile/sessions/end-others/", views.sessions_end_others, name="settings_sessions_end_others"),
 ]

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from shared_apps.accounts import selectors, services
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.errors import AccountError, NotFound, SeatLimitReached
+from shared_apps.accounts.http import MemberRequest
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import (
     Action,
@@ -39,31 +40,31 @@ MEMBERS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    return request.tenant  # type: ignore[attr-defined]
+def _tenant(request: MemberRequest) -> Tenant:
+    return request.tenant
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
+def _user(request: MemberRequest) -> User:
+    return request.user
 
 
-def _role(request: HttpRequest) -> str:
-    return request.membership.role  # type: ignore[attr-defined]
+def _role(request: MemberRequest) -> str:
+    return request.membership.role
 
 
-def _context(request: HttpRequest, section: str, **extra: object) -> dict[str, object]:
+def _context(request: MemberRequest, section: str, **extra: object) -> dict[str, object]:
     return {"section": section, "allowed": {str(a) for a in allowed_actions(_role(request))}, **extra}
 
 
-def _page(request: HttpRequest, items: object, per_page: int) -> Page:
+def _page(request: MemberRequest, items: object, per_page: int) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))  # type: ignore[arg-type]
 
 
-def _forbidden(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+def _forbidden(request: MemberRequest, exc: NotAllowed) -> HttpResponse:
     return render(request, "tenant/settings/forbidden.html", {"reason": exc.message}, status=403)
 
 
-def _membership(request: HttpRequest, membership_id: int) -> Membership:
+def _membership(request: MemberRequest, membership_id: int) -> Membership:
     try:
         return selectors.membership_get(tenant_id=_tenant(request).pk, membership_id=membership_id)
     except NotFound as exc:
@@ -74,12 +75,12 @@ def _membership(request: HttpRequest, membership_id: int) -> Membership:
 
 
 @action_required(Action.SETTINGS_VIEW)
-def general(request: HttpRequest) -> HttpResponse:
+def general(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     context = _context(
         request,
         "general",
-        host=request.route.primary_host,  # type: ignore[attr-defined]
+        host=request.route.primary_host,
         seats_used=selectors.seats_used(tenant_id=tenant.pk),
         seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
     )
@@ -88,11 +89,11 @@ def general(request: HttpRequest) -> HttpResponse:
 
 @action_required(Action.MEMBERS_LEAVE)
 @require_http_methods(["GET", "POST"])
-def leave(request: HttpRequest) -> HttpResponse:
+def leave(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     if request.method == "POST":
         try:
-            services.member_leave(tenant=tenant, user=_user(request), request=request)
+            services.member_leave(tenant=tenant, user=_user(request))
         except AccountError as exc:
             messages.error(request, exc.message)
             return redirect("/settings/")
@@ -105,7 +106,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 
 
 @action_required(Action.MEMBERS_VIEW)
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     role = _role(request)
     query = request.GET.get("q", "").strip()[:100]
@@ -136,7 +137,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @action_required(Action.MEMBERS_CHANGE_ROLE)
 @require_POST
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     try:
         changed = services.member_role_change(
@@ -144,7 +145,6 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             membership=membership,
             role=request.POST.get("role", ""),
             acting_user=_user(request),
-            request=request,
         )
     except NotAllowed as exc:
         return _forbidden(request, exc)
@@ -158,13 +158,11 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @action_required(Action.MEMBERS_REMOVE)
 @require_http_methods(["GET", "POST"])
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     if request.method == "POST":
         try:
-            services.member_remove(
-                tenant=_tenant(request), membership=membership, acting_user=_user(request), request=request
-            )
+            services.member_remove(tenant=_tenant(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
             return _forbidden(request, exc)
         except AccountError as exc:
@@ -177,13 +175,11 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @action_required(Action.OWNERSHIP_TRANSFER)
 @require_http_methods(["GET", "POST"])
-def member_transfer(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     if request.method == "POST":
         try:
-            services.ownership_transfer(
-                tenant=_tenant(request), membership=membership, acting_user=_user(request), request=request
-            )
+            services.ownership_transfer(tenant=_tenant(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
             return _forbidden(request, exc)
         except AccountError as exc:
@@ -203,7 +199,7 @@ def _ago(moment: datetime | None) -> str:
     return f"{timesince(moment, depth=1)} ago"
 
 
-def _back(request: HttpRequest) -> str:
+def _back(request: MemberRequest) -> str:
     """Where to return after a row action: the members list, keeping its search and page."""
     query = request.POST.get("return_query", "")
     return f"/settings/members/?{query}" if query and "//" not in query and "\n" not in query else "/settings/members/"
@@ -214,7 +210,7 @@ def _back(request: HttpRequest) -> str:
 
 @action_required(Action.INVITATIONS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def invitations(request: HttpRequest) -> HttpResponse:
+def invitations(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     roles = assignable_roles(_role(request))
     form = InviteForm(request.POST or None, roles=roles)
@@ -226,7 +222,6 @@ def invitations(request: HttpRequest) -> HttpResponse:
                 emails=form.cleaned_data["emails"],
                 role=form.cleaned_data["role"],
                 acting_user=_user(request),
-                request=request,
             )
         except NotAllowed as exc:
             return _forbidden(request, exc)
@@ -253,7 +248,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
     return render(request, "tenant/settings/invitations.html", context, status=200 if seat_error is None else 409)
 
 
-def _report(request: HttpRequest, result: services.InvitationsResult) -> None:
+def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
     def listed(items: list[str]) -> str:
         return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
 
@@ -276,7 +271,7 @@ def _report(request: HttpRequest, result: services.InvitationsResult) -> None:
         )
 
 
-def _invitation_action(request: HttpRequest, invitation_id: int, *, revoke: bool) -> HttpResponse:
+def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bool) -> HttpResponse:
     tenant = _tenant(request)
     try:
         invitation = selectors.invitation_get(tenant_id=tenant.pk, invitation_id=invitation_id)
@@ -284,7 +279,7 @@ def _invitation_action(request: HttpRequest, invitation_id: int, *, revoke: bool
         raise Http404(exc.message) from exc
     change = services.invitation_revoke if revoke else services.invitation_resend
     try:
-        change(tenant=tenant, invitation=invitation, acting_user=_user(request), request=request)
+        change(tenant=tenant, invitation=invitation, acting_user=_user(request))
     except NotAllowed as exc:
         return _forbidden(request, exc)
     except AccountError as exc:
@@ -299,13 +294,13 @@ def _invitation_action(request: HttpRequest, invitation_id: int, *, revoke: bool
 
 @action_required(Action.INVITATIONS_MANAGE)
 @require_POST
-def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_resend(request: MemberRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(request, invitation_id, revoke=False)
 
 
 @action_required(Action.INVITATIONS_MANAGE)
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: MemberRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(request, invitation_id, revoke=True)
 
 
@@ -313,7 +308,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @action_required(Action.BILLING_MANAGE)
-def billing(request: HttpRequest) -> HttpResponse:
+def billing(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     context = _context(
         request,
@@ -329,7 +324,7 @@ def billing(request: HttpRequest) -> HttpResponse:
 
 @action_required(Action.SETTINGS_VIEW)
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: MemberRequest) -> HttpResponse:
     user = _user(request)
     form = ProfileForm(request.POST or None, initial={"name": user.name})
     if request.method == "POST" and form.is_valid():
@@ -348,12 +343,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @action_required(Action.SETTINGS_VIEW)
 @require_POST
-def sessions_end_others(request: HttpRequest) -> HttpResponse:
+def sessions_end_others(request: MemberRequest) -> HttpResponse:
     ended = services.sessions_end_others(
         user=_user(request),
         current_session_key=request.session.session_key,
         tenant=_tenant(request),
-        request=request,
     )
     if ended:
         messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")

@@ -14,6 +14,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts import services
+from shared_apps.accounts.services import members as members_services
 from shared_apps.accounts.errors import LastOwner
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.core.errors import ApplicationError
@@ -47,13 +48,13 @@ def two_owners(_session_tenants: dict[str, Tenant], django_db_blocker: Any) -> I
 def race(monkeypatch: pytest.MonkeyPatch, *calls: Callable[[], Any]) -> list[Any]:
     """Run the calls at once; each reaches the locking read only when all of them are about to."""
     barrier = threading.Barrier(len(calls), timeout=20)
-    real = services._lock_members
+    real = members_services._lock_members
 
     def lock_at_the_barrier(**kwargs: Any) -> Any:
         barrier.wait()
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "_lock_members", lock_at_the_barrier)
+    monkeypatch.setattr(members_services, "_lock_members", lock_at_the_barrier)
     return run_concurrently(calls)
 
 

@@ -55,17 +55,17 @@ def test_log_lines_carry_tenant_request_id_and_user(tenant, owner, rf, in_tenant
 
     from django.utils.functional import SimpleLazyObject
 
-    from shared_apps.core.logging import JsonFormatter, RequestContextFilter, current_request
+    from shared_apps.core.context import RequestContext, bound, current_request
+    from shared_apps.core.logging import JsonFormatter, RequestContextFilter
 
     request = rf.get("/")
-    request.request_id = "req-456"
     request.user = SimpleLazyObject(lambda: owner)
     _ = request.user.pk  # the request has loaded its user
     record = logging.LogRecord("atrium", logging.INFO, __file__, 1, "hello", None, None)
 
     token = current_request.set(request)
     try:
-        with in_tenant(tenant):
+        with in_tenant(tenant), bound(RequestContext(request_id="req-456")):
             RequestContextFilter().filter(record)
     finally:
         current_request.reset(token)

@@ -1,4 +1,4 @@
 from tests.factories.accounts import MembershipFactory, UserFactory
-from tests.factories.workspace import ProjectFactory
+from tests.factories.projects import ProjectFactory
 
 __all__ = ["MembershipFactory", "ProjectFactory", "UserFactory"]

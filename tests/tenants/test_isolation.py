@@ -10,7 +10,7 @@ from django.test import Client
 from guardian.shortcuts import assign_perm, get_perms
 
 from shared_apps.accounts.models import User
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
 from tests.conftest import HostClient

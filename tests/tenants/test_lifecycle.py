@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.workspaces import services
 from tenant_apps.audit.models import AuditEntry
-from tenants import provisioning, routing, services
+from tenants import provisioning, routing
 from tenants.errors import DomainInvalid, DomainTaken, SubdomainInvalid, SubdomainTaken, TenantError
 from tenants.models import Domain, Tenant, TenantEvent, TenantStatus
 from tests.factories import MembershipFactory
@@ -65,16 +66,16 @@ def test_rename_moves_the_workspace_and_the_old_host_redirects(tenant: Tenant, i
 
 
 def test_the_old_subdomain_is_released_when_its_redirect_expires(tenant: Tenant, in_tenant: Any) -> None:
-    services.tenant_rename_subdomain(tenant=tenant, new_slug="acme-corp", acting_user=None)
+    services.workspace_rename_subdomain(tenant=tenant, new_slug="acme-corp", acting_user=None)
     with pytest.raises(SubdomainTaken):  # still held during the grace period
-        services.tenant_create(slug="acme", name="Squatter", owner_email="s@s.test")
+        services.workspace_create(slug="acme", name="Squatter", owner_email="s@s.test")
     Domain.objects.filter(domain="acme.localhost").update(redirect_until=timezone.now() - timedelta(seconds=1))
 
     assert services.domains_expire_redirects() == 1
 
     assert not Domain.objects.filter(domain="acme.localhost").exists()
     assert actions(tenant, in_tenant)[-1] == "tenant.redirect_expired"
-    other, _ = services.tenant_create(slug="acme", name="New Acme", owner_email="n@n.test")
+    other, _ = services.workspace_create(slug="acme", name="New Acme", owner_email="n@n.test")
     assert other.pk != tenant.pk
 
 
@@ -93,7 +94,7 @@ def test_rename_refuses_bad_or_taken_subdomains_and_changes_nothing(
     before = sorted(Domain.objects.values_list("domain", "is_primary", "tenant_id"))
 
     with pytest.raises(error) as excinfo:
-        services.tenant_rename_subdomain(tenant=tenant, new_slug=new_slug, acting_user=None)
+        services.workspace_rename_subdomain(tenant=tenant, new_slug=new_slug, acting_user=None)
 
     assert excinfo.value.message == message  # type: ignore[attr-defined]
     assert sorted(Domain.objects.values_list("domain", "is_primary", "tenant_id")) == before
@@ -122,7 +123,7 @@ def test_add_and_remove_a_custom_domain(tenant: Tenant, in_tenant: Any) -> None:
 
 def test_a_custom_domain_is_served_not_redirected(tenant: Tenant, owner: User, settings: Any) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "projects.acme.com"]
-    services.domain_add(tenant=tenant, domain="projects.acme.com", acting_user=None)
+    services.workspace_domain_add(tenant=tenant, domain="projects.acme.com", acting_user=None)
 
     response = Client(HTTP_HOST="projects.acme.com").get("/")
 
@@ -131,16 +132,16 @@ def test_a_custom_domain_is_served_not_redirected(tenant: Tenant, owner: User, s
 
 
 def test_custom_domain_errors_are_clear(tenant: Tenant, other_tenant: Tenant) -> None:
-    services.domain_add(tenant=other_tenant, domain="globex.com", acting_user=None)
+    services.workspace_domain_add(tenant=other_tenant, domain="globex.com", acting_user=None)
 
     with pytest.raises(DomainTaken, match=r"globex\.com is already in use\."):
-        services.domain_add(tenant=tenant, domain="globex.com", acting_user=None)
+        services.workspace_domain_add(tenant=tenant, domain="globex.com", acting_user=None)
     with pytest.raises(DomainInvalid, match="subdomains"):
-        services.domain_add(tenant=tenant, domain="other.localhost", acting_user=None)
+        services.workspace_domain_add(tenant=tenant, domain="other.localhost", acting_user=None)
     with pytest.raises(TenantError, match="is the primary host"):
-        services.domain_remove(tenant=tenant, domain="acme.localhost", acting_user=None)
+        services.workspace_domain_remove(tenant=tenant, domain="acme.localhost", acting_user=None)
     with pytest.raises(TenantError, match=r"globex\.com is not a domain of Acme Inc\."):
-        services.domain_remove(tenant=tenant, domain="globex.com", acting_user=None)
+        services.workspace_domain_remove(tenant=tenant, domain="globex.com", acting_user=None)
     with pytest.raises(CommandError, match="No workspace with the subdomain “nobody”") as excinfo:
         run("add-domain", "nobody", "nobody.com")
     assert excinfo.value.returncode == 2
@@ -173,20 +174,20 @@ def test_schedule_deletion_shows_410_and_restore_brings_the_workspace_back(
 
 
 def test_restore_returns_to_the_status_before_deletion(tenant: Tenant) -> None:
-    services.tenant_suspend(tenant=tenant, acting_user=None, reason="abuse")
-    services.tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    services.workspace_suspend(tenant=tenant, acting_user=None, reason="abuse")
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=None)
 
-    restored = services.tenant_restore(tenant=tenant, acting_user=None)
+    restored = services.workspace_restore(tenant=tenant, acting_user=None)
 
     assert restored.status == TenantStatus.SUSPENDED  # scheduling and restoring is no way out of a suspension
 
 
 def test_owners_can_restore_members_cannot(tenant: Tenant, owner: User, member: User) -> None:
-    services.tenant_schedule_deletion(tenant=tenant, acting_user=owner)
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=owner)
 
     with pytest.raises(TenantError, match=r"Only an owner of Acme Inc can restore it\."):
-        services.tenant_restore(tenant=tenant, acting_user=member)
-    assert services.tenant_restore(tenant=tenant, acting_user=owner).status == TenantStatus.ACTIVE
+        services.workspace_restore(tenant=tenant, acting_user=member)
+    assert services.workspace_restore(tenant=tenant, acting_user=owner).status == TenantStatus.ACTIVE
 
 
 def test_lifecycle_transitions_refuse_with_clear_messages(tenant: Tenant) -> None:
@@ -195,7 +196,7 @@ def test_lifecycle_transitions_refuse_with_clear_messages(tenant: Tenant) -> Non
     assert excinfo.value.returncode == 2
     with pytest.raises(CommandError, match="not scheduled for deletion; schedule it first"):
         run("purge", "acme", "--yes")
-    services.tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=None)
     with pytest.raises(CommandError, match="already scheduled for deletion"):
         run("schedule-deletion", "acme")
     with pytest.raises(CommandError, match="restore it first"):
@@ -211,8 +212,8 @@ def test_lifecycle_transitions_refuse_with_clear_messages(tenant: Tenant) -> Non
 @pytest.fixture
 def doomed(db: None, _session_tenants: dict[str, Tenant], settings: Any) -> Tenant:
     settings.TENANT_POOL_SIZE = 0
-    tenant, _owner = services.tenant_create(slug="doomed", name="Doomed Ltd", owner_email="d@doomed.test")
-    services.domain_add(tenant=tenant, domain="doomed.example.com", acting_user=None)
+    tenant, _owner = services.workspace_create(slug="doomed", name="Doomed Ltd", owner_email="d@doomed.test")
+    services.workspace_domain_add(tenant=tenant, domain="doomed.example.com", acting_user=None)
     return tenant
 
 
@@ -226,7 +227,7 @@ def test_purge_drops_schema_files_cache_and_keeps_a_public_record(
         caches["default"].set("greeting", "hello")
     with in_tenant(other_tenant):
         caches["default"].set("greeting", "hello")
-    services.tenant_schedule_deletion(tenant=doomed, acting_user=None)
+    services.workspace_schedule_deletion(tenant=doomed, acting_user=None)
 
     with django_capture_on_commit_callbacks(execute=True):
         output = run("purge", "doomed", "--yes")
@@ -250,10 +251,10 @@ def test_purge_drops_schema_files_cache_and_keeps_a_public_record(
 
 
 def test_the_beat_task_purges_only_workspaces_past_their_grace_period(doomed: Tenant, tenant: Tenant) -> None:
-    from tenants.tasks import purge_due
+    from shared_apps.workspaces.tasks import purge_due
 
-    services.tenant_schedule_deletion(tenant=doomed, acting_user=None)
-    services.tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    services.workspace_schedule_deletion(tenant=doomed, acting_user=None)
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=None)
     Tenant.objects.filter(pk=doomed.pk).update(deletion_scheduled_at=timezone.now() - timedelta(minutes=1))
 
     purged = purge_due.delay().get()
@@ -265,14 +266,14 @@ def test_the_beat_task_purges_only_workspaces_past_their_grace_period(doomed: Te
 
 
 def test_a_failing_purge_leaves_everything_in_place(doomed: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    services.tenant_schedule_deletion(tenant=doomed, acting_user=None)
+    services.workspace_schedule_deletion(tenant=doomed, acting_user=None)
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated failure while dropping")
 
     monkeypatch.setattr(Tenant, "delete", explode)
     with pytest.raises(RuntimeError):
-        services.tenant_purge(tenant=doomed, acting_user=None)
+        services.workspace_purge(tenant=doomed, acting_user=None)
 
     assert schema_exists(doomed.schema_name)
     assert Tenant.objects.filter(pk=doomed.pk, status=TenantStatus.SCHEDULED_DELETION).exists()
@@ -293,11 +294,11 @@ def test_the_template_and_spares_are_not_workspaces_to_change(tenant: Tenant, se
 
     for row in (spare, template):
         with pytest.raises(TenantError, match="is not a workspace"):
-            services.tenant_schedule_deletion(tenant=row, acting_user=None)
+            services.workspace_schedule_deletion(tenant=row, acting_user=None)
         with pytest.raises(TenantError, match="is not a workspace"):
-            services.domain_add(tenant=row, domain="x.example.com", acting_user=None)
+            services.workspace_domain_add(tenant=row, domain="x.example.com", acting_user=None)
     with pytest.raises(TenantError, match="not a workspace"):
-        services.tenant_delete(tenant=template, acting_user=None)
+        services.workspace_delete(tenant=template, acting_user=None)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -351,4 +352,4 @@ def test_members_cannot_schedule_deletion(tenant: Tenant, member: User) -> None:
     with transaction.atomic():
         MembershipFactory.create(tenant=tenant, role=Role.ADMIN, user__email="admin@acme.test")
     with pytest.raises(TenantError, match=r"Only an owner of Acme Inc can delete it\."):
-        services.tenant_schedule_deletion(tenant=tenant, acting_user=member)
+        services.workspace_schedule_deletion(tenant=tenant, acting_user=member)

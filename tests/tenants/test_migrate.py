@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.test.utils import CaptureQueriesContext
 
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 from tenants import provisioning
 from tenants.db import connection
 from tenants.models import Tenant, TenantStatus
@@ -27,7 +27,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("workspace", "{previous}")]
+    dependencies = [("projects", "{previous}")]
     operations = [
         migrations.AddField(model_name="project", name="archived", field=models.BooleanField(default=False)),
         migrations.AddIndex(
@@ -41,11 +41,11 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    apps.get_model("workspace", "Project").objects.create(name="Seeded by a data migration")
+    apps.get_model("projects", "Project").objects.create(name="Seeded by a data migration")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("workspace", "{previous}")]
+    dependencies = [("projects", "{previous}")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
 """
 
@@ -58,11 +58,11 @@ def schemas(tenant: Tenant, other_tenant: Tenant) -> list[str]:
 
 
 @pytest.fixture
-def new_workspace_migration(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Point the workspace app at a copy of its migrations plus one more (the source tree is untouched)."""
+def new_product_migration(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point the product app at a copy of its migrations plus one more (the source tree is untouched)."""
 
     def install(body: str) -> str:
-        source = Path(django_settings.BASE_DIR) / "tenant_apps" / "workspace" / "migrations"
+        source = Path(django_settings.BASE_DIR) / "tenant_apps" / "projects" / "migrations"
         package = f"atrium_test_migrations_{uuid.uuid4().hex[:8]}"
         target = tmp_path / package
         shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
@@ -70,7 +70,7 @@ def new_workspace_migration(settings: Any, tmp_path: Path, monkeypatch: pytest.M
         name = f"{int(previous[:4]) + 1:04d}_extra"
         (target / f"{name}.py").write_text(body.format(previous=previous))
         monkeypatch.syspath_prepend(str(tmp_path))
-        settings.MIGRATION_MODULES = {"workspace": package}
+        settings.MIGRATION_MODULES = {"projects": package}
         provisioning.snapshots_clear()
         return name
 
@@ -82,7 +82,7 @@ def columns(schema: str) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
-            [schema, "workspace_project"],
+            [schema, "projects_project"],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -91,7 +91,7 @@ def recorded(schema: str, name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT count(*) FROM "{schema}".django_migrations WHERE app = %s AND name = %s',  # noqa: S608
-            ["workspace", name],
+            ["projects", name],
         )
         return cursor.fetchone()[0] == 1
 
@@ -116,7 +116,7 @@ def test_digests_group_schemas_by_their_recorded_migrations(schemas: list[str]) 
     digests = migrations_digests(schemas)
     assert len(set(digests.values())) == 1
     with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{schemas[2]}".django_migrations WHERE app = %s', ["workspace"])  # noqa: S608
+        cursor.execute(f'DELETE FROM "{schemas[2]}".django_migrations WHERE app = %s', ["projects"])  # noqa: S608
 
     digests = migrations_digests([*schemas, "no_such_schema"])
 
@@ -126,9 +126,9 @@ def test_digests_group_schemas_by_their_recorded_migrations(schemas: list[str]) 
 
 
 def test_a_new_migration_is_built_once_and_replayed_into_every_schema(
-    schemas: list[str], new_workspace_migration: Any
+    schemas: list[str], new_product_migration: Any
 ) -> None:
-    name = new_workspace_migration(ADD_COLUMN)
+    name = new_product_migration(ADD_COLUMN)
 
     report = migrate_schemas_in_bulk(schemas, workers=1, stdout=StringIO())
 
@@ -145,8 +145,8 @@ def test_a_new_migration_is_built_once_and_replayed_into_every_schema(
     assert again.count("current") == 3
 
 
-def test_the_fast_path_copies_the_migrated_template(schemas: list[str], new_workspace_migration: Any) -> None:
-    new_workspace_migration(ADD_COLUMN)
+def test_the_fast_path_copies_the_migrated_template(schemas: list[str], new_product_migration: Any) -> None:
+    new_product_migration(ADD_COLUMN)
     migrate_schemas_in_bulk(schemas[:1], workers=1, stdout=StringIO())
 
     tenant, via = provisioning.provision(name="After the migration", method=provisioning.Method.FAST)
@@ -155,17 +155,17 @@ def test_the_fast_path_copies_the_migrated_template(schemas: list[str], new_work
     assert "archived" in columns(tenant.schema_name)
 
 
-def test_a_template_not_yet_migrated_is_not_copied(schemas: list[str], new_workspace_migration: Any) -> None:
-    new_workspace_migration(ADD_COLUMN)
+def test_a_template_not_yet_migrated_is_not_copied(schemas: list[str], new_product_migration: Any) -> None:
+    new_product_migration(ADD_COLUMN)
 
     with pytest.raises(provisioning.FastPathUnavailable, match="behind"):
         provisioning.provision(name="Too early", method=provisioning.Method.FAST)
 
 
 def test_data_migrations_run_in_each_schema_on_a_shared_state(
-    schemas: list[str], new_workspace_migration: Any, in_tenant: Any, tenant: Tenant, other_tenant: Tenant
+    schemas: list[str], new_product_migration: Any, in_tenant: Any, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    new_workspace_migration(RUN_PYTHON)
+    new_product_migration(RUN_PYTHON)
 
     report = migrate_schemas_in_bulk(schemas, workers=1, stdout=StringIO())
 
@@ -176,12 +176,12 @@ def test_data_migrations_run_in_each_schema_on_a_shared_state(
 
 
 def test_a_failing_schema_is_named_and_the_others_are_migrated(
-    schemas: list[str], new_workspace_migration: Any, settings: Any
+    schemas: list[str], new_product_migration: Any, settings: Any
 ) -> None:
-    name = new_workspace_migration(ADD_COLUMN)
+    name = new_product_migration(ADD_COLUMN)
     broken = schemas[2]
     with connection.cursor() as cursor:  # drift: this schema already has a column of that name
-        cursor.execute(f'ALTER TABLE "{broken}".workspace_project ADD COLUMN archived text')
+        cursor.execute(f'ALTER TABLE "{broken}".projects_project ADD COLUMN archived text')
     out = StringIO()
 
     report = migrate_schemas_in_bulk(schemas, workers=1, stdout=out)
@@ -201,12 +201,12 @@ def test_a_failing_schema_is_named_and_the_others_are_migrated(
 
 
 def test_migrate_schemas_uses_the_bulk_executor_and_exits_non_zero_naming_failures(
-    schemas: list[str], new_workspace_migration: Any, capsys: pytest.CaptureFixture[str]
+    schemas: list[str], new_product_migration: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    new_workspace_migration(ADD_COLUMN)
+    new_product_migration(ADD_COLUMN)
     broken = schemas[1]
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{broken}".workspace_project ADD COLUMN archived text')
+        cursor.execute(f'ALTER TABLE "{broken}".projects_project ADD COLUMN archived text')
 
     with pytest.raises(CommandError, match=f"schemas failed to migrate: {broken}"):
         call_command("migrate_schemas", interactive=False, verbosity=1)

@@ -14,9 +14,11 @@ from django_tenants.utils import schema_exists
 from guardian.shortcuts import assign_perm
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.workspaces import services
 from tenant_apps.audit.models import AuditEntry
-from tenant_apps.workspace.models import Project
-from tenants import provisioning, services
+from tenant_apps.projects.models import Project
+from tenants import provisioning
+from tenants import services as tenancy
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.provisioning import Method, Via
@@ -167,7 +169,7 @@ def empty_pool(db: None, _session_tenants: dict[str, Tenant], settings: Any) -> 
 
 @pytest.mark.usefixtures("empty_pool")
 def test_signup_uses_the_fast_path_when_the_pool_is_empty(in_tenant) -> None:
-    tenant, owner = services.tenant_create(slug="fastco", name="Fast Co", owner_email="o@fast.test")
+    tenant, owner = services.workspace_create(slug="fastco", name="Fast Co", owner_email="o@fast.test")
 
     assert tenant.status == TenantStatus.ACTIVE
     assert schema_exists(tenant.schema_name)
@@ -184,7 +186,7 @@ def test_signup_claims_a_spare_when_the_pool_has_one(tenant: Tenant, in_tenant, 
     spare = provisioning.spare_create()
     Tenant.objects.filter(status=TenantStatus.SPARE).exclude(pk=spare.pk).update(status=TenantStatus.SUSPENDED)
 
-    created, _owner = services.tenant_create(slug="poolco", name="Pool Co", owner_email="o@pool.test")
+    created, _owner = services.workspace_create(slug="poolco", name="Pool Co", owner_email="o@pool.test")
 
     assert created.pk == spare.pk
     assert created.schema_name == spare.schema_name
@@ -198,12 +200,12 @@ def test_signup_claims_a_spare_when_the_pool_has_one(tenant: Tenant, in_tenant, 
 def test_a_pool_claim_is_one_short_transaction(tenant: Tenant, settings: Any) -> None:
     settings.TENANT_POOL_SIZE = 5
     provisioning.spare_create()
-    services.tenant_create(slug="warmup", name="Warm-up", owner_email="w@pool.test", method=Method.POOL)
+    services.workspace_create(slug="warmup", name="Warm-up", owner_email="w@pool.test", method=Method.POOL)
     provisioning.spare_create()
     UserFactory.create(email="o@pool.test")
 
     with CaptureQueriesContext(connection) as ctx:
-        services.tenant_create(slug="poolco", name="Pool Co", owner_email="o@pool.test", method=Method.POOL)
+        services.workspace_create(slug="poolco", name="Pool Co", owner_email="o@pool.test", method=Method.POOL)
 
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     assert len(statements) <= 15, statements
@@ -216,7 +218,7 @@ def test_asking_for_the_pool_when_it_is_empty_is_a_clear_error() -> None:
     before, schemas = _counts(), _schemas()
 
     with pytest.raises(provisioning.PoolEmpty, match="no spare"):
-        services.tenant_create(slug="poolco", name="Pool Co", owner_email="o@pool.test", method=Method.POOL)
+        services.workspace_create(slug="poolco", name="Pool Co", owner_email="o@pool.test", method=Method.POOL)
 
     assert _counts() == before
     assert _schemas() == schemas
@@ -234,9 +236,9 @@ def test_a_failure_between_schema_creation_and_domain_insert_leaves_nothing(monk
         made.append(tenant.schema_name)
         raise RuntimeError("simulated failure before the domain insert")
 
-    monkeypatch.setattr("tenants.services.provisioning.provision", provision_then_fail)
+    monkeypatch.setattr("tenants.tenancy.provisioning.provision", provision_then_fail)
     with pytest.raises(RuntimeError, match="simulated"):
-        services.tenant_create(slug="halfway", name="Halfway", owner_email="h@h.test")
+        services.workspace_create(slug="halfway", name="Halfway", owner_email="h@h.test")
 
     assert made
     assert not schema_exists(made[0])  # ...and gone with the transaction
@@ -258,7 +260,7 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
 
     monkeypatch.setattr("tenants.services.membership_create", explode)
     with pytest.raises(RuntimeError, match="simulated"):
-        services.tenant_create(slug="halfway", name="Halfway", owner_email="h@h.test")
+        services.workspace_create(slug="halfway", name="Halfway", owner_email="h@h.test")
 
     spare.refresh_from_db()
     assert (spare.status, spare.name) == (TenantStatus.SPARE, "Spare")
@@ -274,7 +276,7 @@ def test_a_template_behind_the_code_is_never_copied(monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(provisioning.FastPathUnavailable, match="behind"):
         provisioning.snapshot_for_template()
-    tenant, _owner = services.tenant_create(slug="slowco", name="Slow Co", owner_email="o@slow.test")
+    tenant, _owner = services.workspace_create(slug="slowco", name="Slow Co", owner_email="o@slow.test")
 
     assert schema_exists(tenant.schema_name)  # made by migrations instead
     with connection.cursor() as cursor:
@@ -292,7 +294,7 @@ def test_a_template_with_objects_the_snapshot_cannot_copy_falls_back_to_migratio
     try:
         with pytest.raises(provisioning.FastPathUnavailable, match="oddity"):
             provisioning.snapshot_for_template()
-        tenant, _owner = services.tenant_create(slug="oddco", name="Odd Co", owner_email="o@odd.test")
+        tenant, _owner = services.workspace_create(slug="oddco", name="Odd Co", owner_email="o@odd.test")
         assert schema_exists(tenant.schema_name)
     finally:
         provisioning.snapshots_clear()
@@ -322,9 +324,9 @@ def test_pool_fill_and_status_commands_show_progress_and_counts() -> None:
 
 @pytest.mark.usefixtures("empty_pool")
 def test_a_full_pool_is_not_filled_again() -> None:
-    services.pool_fill(size=2)
+    tenancy.pool_fill(size=2)
 
-    result = services.pool_fill(size=2)
+    result = tenancy.pool_fill(size=2)
 
     assert (result.created, result.spares) == (0, 2)
 
@@ -336,7 +338,7 @@ def test_signup_queues_a_pool_refill_after_commit(
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.tenant_create(slug="refillco", name="Refill Co", owner_email="o@refill.test")
+        services.workspace_create(slug="refillco", name="Refill Co", owner_email="o@refill.test")
 
     assert Tenant.objects.filter(status=TenantStatus.SPARE).count() == 2  # refilled by the (eager) task
 

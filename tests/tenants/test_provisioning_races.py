@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from shared_apps.accounts.models import User
-from tenants import provisioning, services
+from shared_apps.workspaces import services
+from tenants import provisioning
 from tenants.errors import SubdomainTaken
 from tenants.models import Tenant, TenantStatus
 from tenants.provisioning import Method
@@ -81,7 +82,7 @@ def race(*calls: Callable[[], Any], wait: str = "", monkeypatch: pytest.MonkeyPa
                 barrier.wait()
             return result
 
-        monkeypatch.setattr("tenants.services.provisioning.provision", provision_at_the_barrier)
+        monkeypatch.setattr("tenants.tenancy.provisioning.provision", provision_at_the_barrier)
     # What signup queues after commit stays out of the threads: Celery's eager mode keeps its "inside a task" flag
     # in a process-wide global, which two eager tasks in two threads at once can leave set for good.
     monkeypatch.setattr("tenants.services._enqueue_welcome", lambda tenant, owner_email: None)
@@ -90,7 +91,7 @@ def race(*calls: Callable[[], Any], wait: str = "", monkeypatch: pytest.MonkeyPa
 
 
 def create(slug: str, method: Method = Method.AUTO) -> Callable[[], Any]:
-    return lambda: services.tenant_create(slug=slug, name=slug.title(), owner_email=OWNER, method=method)
+    return lambda: services.workspace_create(slug=slug, name=slug.title(), owner_email=OWNER, method=method)
 
 
 @pytest.fixture

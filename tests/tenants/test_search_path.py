@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.core.statements import count_statements
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
 from tests.conftest import client_for

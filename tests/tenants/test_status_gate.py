@@ -3,15 +3,15 @@ from __future__ import annotations
 from django.test import Client
 
 from shared_apps.accounts.models import User
+from shared_apps.workspaces.services import workspace_resume, workspace_suspend
 from tenants.models import Tenant, TenantStatus
-from tenants.services import tenant_resume, tenant_suspend
 
 
 def test_a_suspended_tenant_shows_the_suspension_page(tenant: Tenant, tenant_client: Client, owner: User) -> None:
     tenant_client.force_login(owner)
     tenant_client.get("/")  # warm the routing cache: suspension must invalidate it
 
-    tenant_suspend(tenant=tenant, acting_user=None, reason="abuse report")
+    workspace_suspend(tenant=tenant, acting_user=None, reason="abuse report")
 
     response = tenant_client.get("/")
     assert response.status_code == 403
@@ -20,9 +20,9 @@ def test_a_suspended_tenant_shows_the_suspension_page(tenant: Tenant, tenant_cli
 
 def test_resuming_lets_members_back_in(tenant: Tenant, tenant_client: Client, owner: User) -> None:
     tenant_client.force_login(owner)
-    tenant_suspend(tenant=tenant, acting_user=None)
+    workspace_suspend(tenant=tenant, acting_user=None)
 
-    tenant_resume(tenant=tenant, acting_user=None)
+    workspace_resume(tenant=tenant, acting_user=None)
 
     assert tenant_client.get("/").status_code == 200
 
@@ -42,14 +42,14 @@ def test_suspending_one_tenant_leaves_the_other_alone(
 ) -> None:
     other_tenant_client.force_login(outsider)
 
-    tenant_suspend(tenant=tenant, acting_user=None)
+    workspace_suspend(tenant=tenant, acting_user=None)
 
     assert other_tenant_client.get("/").status_code == 200
 
 
 def test_a_member_of_a_suspended_tenant_can_still_sign_out(tenant: Tenant, tenant_client: Client, owner: User) -> None:
     tenant_client.force_login(owner)
-    tenant_suspend(tenant=tenant, acting_user=None)
+    workspace_suspend(tenant=tenant, acting_user=None)
 
     response = tenant_client.post("/logout/")
 
@@ -60,10 +60,10 @@ def test_a_member_of_a_suspended_tenant_can_still_sign_out(tenant: Tenant, tenan
 def test_an_owner_restores_a_workspace_scheduled_for_deletion(
     tenant: Tenant, tenant_client: Client, owner: User, in_tenant
 ) -> None:
+    from shared_apps.workspaces.services import workspace_schedule_deletion
     from tenant_apps.audit.models import AuditEntry
-    from tenants.services import tenant_schedule_deletion
 
-    tenant_schedule_deletion(tenant=tenant, acting_user=owner)
+    workspace_schedule_deletion(tenant=tenant, acting_user=owner)
     tenant_client.force_login(owner)
     page = tenant_client.get("/")
     assert page.status_code == 410
@@ -80,9 +80,9 @@ def test_an_owner_restores_a_workspace_scheduled_for_deletion(
 
 
 def test_a_member_cannot_restore_and_nothing_changes(tenant: Tenant, tenant_client: Client, member: User) -> None:
-    from tenants.services import tenant_schedule_deletion
+    from shared_apps.workspaces.services import workspace_schedule_deletion
 
-    tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    workspace_schedule_deletion(tenant=tenant, acting_user=None)
     tenant_client.force_login(member)
     assert b'action="/restore/"' not in tenant_client.get("/").content
 
@@ -96,9 +96,9 @@ def test_a_member_cannot_restore_and_nothing_changes(tenant: Tenant, tenant_clie
 def test_a_signed_out_owner_can_reach_the_sign_in_page_of_a_workspace_pending_deletion(
     tenant: Tenant, tenant_client: Client
 ) -> None:
-    from tenants.services import tenant_schedule_deletion
+    from shared_apps.workspaces.services import workspace_schedule_deletion
 
-    tenant_schedule_deletion(tenant=tenant, acting_user=None)
+    workspace_schedule_deletion(tenant=tenant, acting_user=None)
 
     assert tenant_client.get("/").status_code == 410
     assert tenant_client.get("/login/").status_code == 200

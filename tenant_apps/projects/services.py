@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from shared_apps.accounts.models import User
+from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
+from tenants.db import connection
 
 WELCOME_PROJECT_NAME = "Getting started"
 WELCOME_PROJECT_DESCRIPTION = (
@@ -15,7 +17,7 @@ WELCOME_PROJECT_DESCRIPTION = (
 @transaction.atomic
 def project_create(*, name: str, description: str = "", acting_user: User | None) -> Project:
     project = Project.objects.create(name=name.strip(), description=description, created_by=acting_user)
-    audit_record(action="project.created", actor=acting_user, target=project)
+    audit_record(tenant=connection, action=AuditAction.PROJECT_CREATED, actor=acting_user, target=project)
     return project
 
 

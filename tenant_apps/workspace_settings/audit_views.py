@@ -8,15 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context
 
 from shared_apps.accounts.decorators import action_required
+from shared_apps.accounts.http import MemberRequest
 from shared_apps.accounts.permissions import Action, allowed_actions
-from tenant_apps.audit.catalog import action_label
+from tenant_apps.audit.actions import AuditAction, action_label
 from tenant_apps.audit.forms import AuditFilterForm
 from tenant_apps.audit.selectors import audit_entry_list
 from tenant_apps.audit.services import audit_record
@@ -27,14 +28,14 @@ CSV_COLUMNS = ["time", "action", "description", "actor", "target_type", "target"
 
 @action_required(Action.AUDIT_VIEW)
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: MemberRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     entries = audit_entry_list(**form.filters())
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     rows = [{"entry": e, "label": action_label(e.action)} for e in page.object_list]
     context = {
         "section": "audit",
-        "allowed": {str(a) for a in allowed_actions(request.membership.role)},  # type: ignore[attr-defined]
+        "allowed": {str(a) for a in allowed_actions(request.membership.role)},
         "form": form,
         "page": page,
         "rows": rows,
@@ -57,22 +58,22 @@ def _safe(value: Any) -> str:
 
 @action_required(Action.AUDIT_EXPORT)
 @require_GET
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: MemberRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed from a server-side cursor: memory stays flat whatever the log's size."""
     form = AuditFilterForm(request.GET or None)
     filters = form.filters()
-    tenant = request.tenant  # type: ignore[attr-defined]
+    schema = request.route.schema_name
     exported = audit_record(
-        action="audit.exported",
-        actor=request.user,  # type: ignore[arg-type]
-        request=request,
+        tenant=request.route,
+        action=AuditAction.AUDIT_EXPORTED,
+        actor=request.user,
         metadata={k: str(v) for k, v in filters.items() if v},
     )
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
         yield writer.writerow(CSV_COLUMNS)
-        with tenant_context(tenant):  # streamed after the view returns: pin the schema for the cursor
+        with schema_context(schema):  # streamed after the view returns: pin the schema for the cursor
             for e in audit_entry_list(**filters).exclude(pk=exported.pk).iterator(chunk_size=2000):
                 yield writer.writerow(
                     [

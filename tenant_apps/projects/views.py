@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tenant_apps.workspace.selectors import project_list
+from tenant_apps.projects.selectors import project_list
 
 
 @login_required

@@ -7,8 +7,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from shared_apps.accounts.services import operator_ensure
-from tenants import selectors, services
+from shared_apps.workspaces.services import workspace_create
+from tenants import selectors
 from tenants.errors import TenantNotFound
+from tenants.services import public_tenant_ensure
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.localhost"
@@ -20,12 +22,12 @@ class Command(BaseCommand):
     help = "Create the public tenant and the demo workspace (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        services.public_tenant_ensure()
+        public_tenant_ensure()
         try:
             tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
             self.stdout.write(f"Demo workspace exists: {tenant.name}")
         except TenantNotFound:
-            services.tenant_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
+            workspace_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
         operator_ensure(email=OPERATOR_EMAIL, password=DEMO_PASSWORD)
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))

@@ -1,4 +1,4 @@
-"""Security events into the audit log: sign-ins, MFA changes, password and email changes (DESIGN §3).
+"""Security events into the audit log: sign-ins, MFA changes, password and email changes.
 
 Where an event lands:
 - on a workspace host, in that workspace's log only (and only if the person is a member there);
@@ -20,26 +20,26 @@ from django.contrib.auth.signals import user_logged_in
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, User
-from tenant_apps.audit.services import audit_record
-from tenants.db import connection
-from tenants.models import Tenant, TenantStatus
+from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.services import HasSchema, audit_record
+from tenants.models import TenantStatus
+from tenants.routing import Route
 
 logger = logging.getLogger(__name__)
 
 _HANDOFF_PATH = "/auth/handoff/"
 
 
-def _workspace_tenant(request: HttpRequest | None) -> Tenant | None:
-    route = getattr(request, "route", None)
+def _workspace_route(request: HttpRequest | None) -> Route | None:
+    route: Route | None = getattr(request, "route", None)
     if route is None or route.is_public:
         return None
-    return getattr(request, "tenant", None)
+    return route
 
 
-def _workspaces_of(user: User) -> list[Tenant]:
+def _workspaces_of(user: User) -> list[HasSchema]:
     """The workspaces `user` belongs to: where an account-wide change made on the root is recorded."""
     return [
         m.tenant
@@ -49,32 +49,26 @@ def _workspaces_of(user: User) -> list[Tenant]:
     ]
 
 
-def _is_member(tenant: Tenant, user: User) -> bool:
-    return Membership.objects.filter(user_id=user.pk, tenant_id=tenant.pk).exists()
+def _is_member(route: Route, user: User) -> bool:
+    return Membership.objects.filter(user_id=user.pk, tenant_id=route.tenant_id).exists()
 
 
-def _record(
-    tenants: list[Tenant], *, action: str, user: User, request: HttpRequest | None, metadata: dict[str, Any]
-) -> None:
+def _record(tenants: list[HasSchema], *, action: AuditAction, user: User, metadata: dict[str, Any]) -> None:
     for tenant in tenants:
         try:
             with transaction.atomic():
-                if connection.schema_name == tenant.schema_name:
-                    audit_record(action=action, actor=user, target=user, request=request, metadata=metadata)
-                else:
-                    with tenant_context(tenant):
-                        audit_record(action=action, actor=user, target=user, request=request, metadata=metadata)
+                audit_record(tenant=tenant, action=action, actor=user, target=user, metadata=metadata)
         except DatabaseError:
             logger.exception("could not record a security event", extra={"action": action})
 
 
-def _security_event(action: str, request: HttpRequest | None, user: Any, **metadata: Any) -> None:
+def _security_event(action: AuditAction, request: HttpRequest | None, user: Any, **metadata: Any) -> None:
     if user is None or not getattr(user, "pk", None):
         return
-    tenant = _workspace_tenant(request)
-    targets = _workspaces_of(user) if tenant is None else [tenant] if _is_member(tenant, user) else []
+    route = _workspace_route(request)
+    targets = _workspaces_of(user) if route is None else [route] if _is_member(route, user) else []
     if targets:
-        _record(targets, action=action, user=user, request=request, metadata={**metadata, "host": _host(request)})
+        _record(targets, action=action, user=user, metadata={**metadata, "host": _host(request)})
 
 
 def _host(request: HttpRequest | None) -> str:
@@ -84,53 +78,53 @@ def _host(request: HttpRequest | None) -> str:
 
 @receiver(user_logged_in, dispatch_uid="atrium.audit.login")
 def on_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
-    tenant = _workspace_tenant(request)
-    if tenant is None or request is None or request.path.startswith(_HANDOFF_PATH):
+    route = _workspace_route(request)
+    if route is None or request is None or request.path.startswith(_HANDOFF_PATH):
         return  # root sign-ins are recorded when the handoff arrives; the handoff view records itself
-    if _is_member(tenant, user):
-        _record([tenant], action="auth.login", user=user, request=request, metadata={"host": _host(request)})
+    if _is_member(route, user):
+        _record([route], action=AuditAction.AUTH_LOGIN, user=user, metadata={"host": _host(request)})
 
 
 @receiver(mfa_signals.authenticator_added, dispatch_uid="atrium.audit.mfa_added")
 def on_authenticator_added(sender: Any, request: HttpRequest | None, user: User, authenticator: Any, **kw: Any) -> None:
-    _security_event("mfa.authenticator_added", request, user, type=str(authenticator.type))
+    _security_event(AuditAction.MFA_AUTHENTICATOR_ADDED, request, user, type=str(authenticator.type))
 
 
 @receiver(mfa_signals.authenticator_removed, dispatch_uid="atrium.audit.mfa_removed")
 def on_authenticator_removed(
     sender: Any, request: HttpRequest | None, user: User, authenticator: Any, **kw: Any
 ) -> None:
-    _security_event("mfa.authenticator_removed", request, user, type=str(authenticator.type))
+    _security_event(AuditAction.MFA_AUTHENTICATOR_REMOVED, request, user, type=str(authenticator.type))
 
 
 @receiver(mfa_signals.authenticator_reset, dispatch_uid="atrium.audit.mfa_reset")
 def on_authenticator_reset(sender: Any, request: HttpRequest | None, user: User, authenticator: Any, **kw: Any) -> None:
-    _security_event("mfa.recovery_codes_regenerated", request, user, type=str(authenticator.type))
+    _security_event(AuditAction.MFA_RECOVERY_CODES_REGENERATED, request, user, type=str(authenticator.type))
 
 
 @receiver(account_signals.password_changed, dispatch_uid="atrium.audit.password_changed")
 def on_password_changed(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
-    _security_event("account.password_changed", request, user)
+    _security_event(AuditAction.ACCOUNT_PASSWORD_CHANGED, request, user)
 
 
 @receiver(account_signals.password_set, dispatch_uid="atrium.audit.password_set")
 def on_password_set(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
-    _security_event("account.password_set", request, user)
+    _security_event(AuditAction.ACCOUNT_PASSWORD_SET, request, user)
 
 
 @receiver(account_signals.password_reset, dispatch_uid="atrium.audit.password_reset")
 def on_password_reset(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
-    _security_event("account.password_reset", request, user)
+    _security_event(AuditAction.ACCOUNT_PASSWORD_RESET, request, user)
 
 
 @receiver(account_signals.email_added, dispatch_uid="atrium.audit.email_added")
 def on_email_added(sender: Any, request: HttpRequest | None, user: User, email_address: Any, **kw: Any) -> None:
-    _security_event("account.email_added", request, user, email=email_address.email)
+    _security_event(AuditAction.ACCOUNT_EMAIL_ADDED, request, user, email=email_address.email)
 
 
 @receiver(account_signals.email_removed, dispatch_uid="atrium.audit.email_removed")
 def on_email_removed(sender: Any, request: HttpRequest | None, user: User, email_address: Any, **kw: Any) -> None:
-    _security_event("account.email_removed", request, user, email=email_address.email)
+    _security_event(AuditAction.ACCOUNT_EMAIL_REMOVED, request, user, email=email_address.email)
 
 
 @receiver(account_signals.email_changed, dispatch_uid="atrium.audit.email_changed")
@@ -138,7 +132,7 @@ def on_email_changed(
     sender: Any, request: HttpRequest | None, user: User, from_email_address: Any, to_email_address: Any, **kw: Any
 ) -> None:
     _security_event(
-        "account.email_changed",
+        AuditAction.ACCOUNT_EMAIL_CHANGED,
         request,
         user,
         from_email=getattr(from_email_address, "email", ""),

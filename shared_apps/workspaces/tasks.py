@@ -1,19 +1,21 @@
-"""Workspace tasks. Each runs in the schema of the tenant that enqueued it."""
+"""Workspace tasks: the welcome (in the new workspace's schema), and the lifecycle's scheduled work (public schema)."""
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from config.celery import TenantScopedTask, app
 from shared_apps.accounts.selectors import user_get_by_email
-from tenant_apps.workspace.services import welcome_project_ensure
+from shared_apps.core.tasks import TenantScopedTask
+from shared_apps.workspaces import services
+from tenant_apps.projects.services import welcome_project_ensure
 from tenants.db import connection
 from tenants.selectors import primary_domain, tenant_url
 
 
-@app.task(base=TenantScopedTask, name="workspace.welcome")
+@shared_task(base=TenantScopedTask, name="workspaces.welcome")
 def workspace_welcome(*, owner_email: str) -> dict[str, object]:
     """Seed the new workspace's onboarding project and email its owner a link to it."""
     tenant = connection.tenant
@@ -34,3 +36,13 @@ def workspace_welcome(*, owner_email: str) -> dict[str, object]:
     message.attach_alternative(render_to_string("email/welcome.html", context), "text/html")
     message.send()
     return {"schema": connection.schema_name, "project_id": project.pk}
+
+
+@shared_task(name="workspaces.purge_due")
+def purge_due() -> list[str]:
+    return services.workspaces_purge_due()
+
+
+@shared_task(name="workspaces.expire_redirect_domains")
+def expire_redirect_domains() -> int:
+    return services.domains_expire_redirects()

@@ -17,7 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from shared_apps.core.errors import ApplicationError
-from tenants import provisioning, selectors, services
+from shared_apps.workspaces import selectors as workspace_selectors
+from shared_apps.workspaces import services
+from tenants import provisioning, selectors
+from tenants import services as tenancy
 
 ACTIONS = (
     "create",
@@ -112,7 +115,7 @@ class Command(BaseCommand):
             from django.utils.crypto import get_random_string
 
             generated = password = get_random_string(16)
-        tenant, owner = services.tenant_create(
+        tenant, owner = services.workspace_create(
             slug=options["slug"], name=options["name"], owner_email=options["owner_email"], owner_password=password
         )
         host = selectors.host_for_slug(options["slug"].strip().lower())
@@ -124,7 +127,7 @@ class Command(BaseCommand):
 
     def _list(self, options: dict[str, Any]) -> None:
         rows = [("SLUG", "NAME", "STATUS", "MEMBERS", "CREATED")]
-        for tenant in selectors.tenant_list():
+        for tenant in workspace_selectors.workspace_list():
             domains = list(tenant.domains.all())
             primary = next((d for d in domains if d.is_primary), domains[0] if domains else None)
             slug = (primary.slug or primary.domain) if primary else "—"
@@ -141,12 +144,12 @@ class Command(BaseCommand):
 
     def _suspend(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        services.tenant_suspend(tenant=tenant, acting_user=None, reason=options["reason"])
+        services.workspace_suspend(tenant=tenant, acting_user=None, reason=options["reason"])
         self.stdout.write(self.style.SUCCESS(f"Suspended {tenant.name}."))
 
     def _resume(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        services.tenant_resume(tenant=tenant, acting_user=None)
+        services.workspace_resume(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Resumed {tenant.name}."))
 
     def _confirm(self, options: dict[str, Any], question: str, verb: str) -> None:
@@ -161,12 +164,12 @@ class Command(BaseCommand):
     def _delete(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
         self._confirm(options, f"Delete {tenant.name} ({options['slug']}) and ALL its data?", "delete")
-        services.tenant_delete(tenant=tenant, acting_user=None)
+        services.workspace_delete(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Deleted {tenant.name} and its schema."))
 
     def _rename_subdomain(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        domain = services.tenant_rename_subdomain(tenant=tenant, new_slug=options["new_slug"], acting_user=None)
+        domain = services.workspace_rename_subdomain(tenant=tenant, new_slug=options["new_slug"], acting_user=None)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{tenant.name} is now at {selectors.tenant_url(domain.domain)}/ ; "
@@ -177,17 +180,17 @@ class Command(BaseCommand):
 
     def _add_domain(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        domain = services.domain_add(tenant=tenant, domain=options["domain"], acting_user=None)
+        domain = services.workspace_domain_add(tenant=tenant, domain=options["domain"], acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Added {domain.domain} to {tenant.name}."))
 
     def _remove_domain(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        services.domain_remove(tenant=tenant, domain=options["domain"], acting_user=None)
+        services.workspace_domain_remove(tenant=tenant, domain=options["domain"], acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Removed {options['domain'].strip().lower()} from {tenant.name}."))
 
     def _schedule_deletion(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        tenant = services.tenant_schedule_deletion(tenant=tenant, acting_user=None, reason=options["reason"])
+        tenant = services.workspace_schedule_deletion(tenant=tenant, acting_user=None, reason=options["reason"])
         when = timezone.localtime(tenant.deletion_scheduled_at).strftime("%Y-%m-%d %H:%M")
         self.stdout.write(
             self.style.SUCCESS(f"{tenant.name} is scheduled for deletion on {when} (restorable until then).")
@@ -195,18 +198,18 @@ class Command(BaseCommand):
 
     def _restore(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        tenant = services.tenant_restore(tenant=tenant, acting_user=None)
+        tenant = services.workspace_restore(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Restored {tenant.name} ({tenant.status})."))
 
     def _purge(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
         self._confirm(options, f"Purge {tenant.name} ({options['slug']}): its schema, files and cache?", "purge")
-        services.tenant_purge(tenant=tenant, acting_user=None)
+        services.workspace_purge(tenant=tenant, acting_user=None)
         self.stdout.write(self.style.SUCCESS(f"Purged {tenant.name}: schema, files and cache entries are gone."))
 
     def _export(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
-        archive = services.tenant_export(tenant=tenant, acting_user=None, output=options["output"])
+        archive = services.workspace_export(tenant=tenant, acting_user=None, output=options["output"])
         self.stdout.write(self.style.SUCCESS(f"Exported {tenant.name} to {archive}"))
 
     def _pool(self, options: dict[str, Any]) -> None:
@@ -234,7 +237,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\r[{bar}] {done}/{total} spares  {rate:.1f}/s", ending=end)
             self.stdout.flush()
 
-        result = services.pool_fill(size=size, progress=progress)
+        result = tenancy.pool_fill(size=size, progress=progress)
         if result.skipped:
             self.stdout.write(f"Another process is filling the pool; {result.spares} spares now.")
             return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 
 
 def project_list() -> QuerySet[Project]:

@@ -1,6 +1,6 @@
 import factory
 
-from tenant_apps.workspace.models import Project
+from tenant_apps.projects.models import Project
 
 
 class ProjectFactory(factory.django.DjangoModelFactory[Project]):

@@ -15,12 +15,12 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from config.celery import TenantRequired
 from config.celery import app as celery_app
+from shared_apps.core.tasks import TenantRequired
+from shared_apps.workspaces.tasks import workspace_welcome
 from tenant_apps.audit.models import AuditEntry
-from tenant_apps.workspace.models import Project
-from tenant_apps.workspace.services import WELCOME_PROJECT_NAME
-from tenant_apps.workspace.tasks import workspace_welcome
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.services import WELCOME_PROJECT_NAME
 from tenants.db import connection
 from tenants.models import Tenant
 from tests.helpers import database_url_for_tests, subprocess_env
@@ -67,7 +67,7 @@ def committed_cleanup(_session_tenants: dict[str, Tenant]) -> Iterator[None]:
     yield
     with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         for t in _session_tenants.values():
-            conn.execute(f'TRUNCATE "{t.schema_name}".workspace_project, "{t.schema_name}".audit_auditentry')
+            conn.execute(f'TRUNCATE "{t.schema_name}".projects_project, "{t.schema_name}".audit_auditentry')
 
 
 @pytest.mark.redis

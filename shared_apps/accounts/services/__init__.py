@@ -1,0 +1,42 @@
+"""Writes about accounts, memberships, roles, sessions and invitations, one module per concern."""
+
+from shared_apps.accounts.services.invitations import (
+    InvitationsResult,
+    invitation_accept,
+    invitation_check,
+    invitation_resend,
+    invitation_revoke,
+    invitation_token_issue,
+    invitations_create,
+    normalise_emails,
+)
+from shared_apps.accounts.services.members import (
+    member_leave,
+    member_remove,
+    member_role_change,
+    membership_create,
+    ownership_transfer,
+)
+from shared_apps.accounts.services.sessions import sessions_end_all, sessions_end_others
+from shared_apps.accounts.services.users import operator_ensure, user_get_or_create, user_profile_update
+
+__all__ = [
+    "InvitationsResult",
+    "invitation_accept",
+    "invitation_check",
+    "invitation_resend",
+    "invitation_revoke",
+    "invitation_token_issue",
+    "invitations_create",
+    "member_leave",
+    "member_remove",
+    "member_role_change",
+    "membership_create",
+    "normalise_emails",
+    "operator_ensure",
+    "ownership_transfer",
+    "sessions_end_all",
+    "sessions_end_others",
+    "user_get_or_create",
+    "user_profile_update",
+]

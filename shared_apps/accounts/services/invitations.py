@@ -1,0 +1,317 @@
+"""Writes about invitations: sending (seat-checked, all or nothing), resending, revoking, minting the emailed
+token, and accepting one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
+from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.selectors import seat_limit, seats_used, user_has_verified_email
+from shared_apps.accounts.services.members import role_of
+from shared_apps.core.transactions import enqueue_on_commit
+from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.services import audit_record
+from tenants.models import Tenant
+
+
+@dataclass
+class InvitationsResult:
+    created: list[Invitation] = field(default_factory=list)
+    renewed: list[Invitation] = field(default_factory=list)  # expired invitations sent again
+    already_members: list[str] = field(default_factory=list)
+    already_invited: list[str] = field(default_factory=list)
+
+    @property
+    def sent(self) -> list[Invitation]:
+        return self.created + self.renewed
+
+
+def _max_age() -> timedelta:
+    return timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+
+def _unguessable_hash() -> str:
+    """A token hash nobody holds the token for: a new invitation is not usable until its email is sent."""
+    return Invitation.hash_token(secrets.token_urlsafe(32))
+
+
+def normalise_emails(raw: list[str]) -> tuple[list[str], list[str]]:
+    """(valid addresses lower-cased, deduplicated, in order; invalid entries as typed)."""
+    valid: list[str] = []
+    invalid: list[str] = []
+    for item in raw:
+        email = item.strip().strip(",;").strip().lower()
+        if not email:
+            continue
+        try:
+            validate_email(email)
+        except ValidationError:
+            invalid.append(item.strip())
+            continue
+        if email not in valid:
+            valid.append(email)
+    return valid, invalid
+
+
+def _lock_tenant(tenant: Tenant) -> None:
+    """Serialise seat checks of one workspace: two admins inviting at once cannot both take the last seat."""
+    list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
+
+
+def _ensure_seats(tenant: Tenant, needed: int) -> None:
+    if needed <= 0:
+        return
+    limit = seat_limit(tenant_id=tenant.pk)
+    used = seats_used(tenant_id=tenant.pk)
+    if used + needed > limit:
+        free = max(limit - used, 0)
+        asked = f"{needed} invitation{'s' if needed != 1 else ''}"
+        raise SeatLimitReached(
+            f"{tenant.name} has {limit} seats and {used} are taken (members and pending invitations), "
+            f"so {asked} would not fit ({free} seat{'s' if free != 1 else ''} free). "
+            "Upgrade the plan on the billing page to add seats, or revoke pending invitations.",
+            extra={"limit": limit, "used": used, "needed": needed},
+        )
+
+
+@transaction.atomic
+def invitations_create(
+    *,
+    tenant: Tenant,
+    emails: list[str],
+    role: str,
+    acting_user: User,
+) -> InvitationsResult:
+    """Invite addresses to the workspace with one role; each gets its own email (sent by a task after commit).
+
+    Members and addresses with a pending invitation are reported back and left alone; an expired invitation to the
+    same address is renewed and sent again. All or nothing on seats: if the new invitations do not fit in the plan's
+    seats, none is made.
+    """
+    actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
+    require(actor_role, Action.MEMBERS_INVITE)
+    if role not in Role.values:
+        raise AccountError("Choose owner, admin or member.")
+    if role == Role.OWNER:
+        require(actor_role, Action.OWNERS_MANAGE, "Only owners can invite someone as owner.")
+    valid, invalid = normalise_emails(emails)
+    if invalid:
+        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+    if not valid:
+        raise AccountError("Enter at least one email address.")
+    _lock_tenant(tenant)
+
+    from allauth.account.models import EmailAddress
+
+    member_emails = set(
+        Membership.objects.filter(tenant=tenant, user__email__in=valid).values_list("user__email", flat=True)
+    ) | set(
+        EmailAddress.objects.filter(email__in=valid, verified=True, user__memberships__tenant=tenant).values_list(
+            "email", flat=True
+        )
+    )
+    open_invitations = {
+        inv.email.lower(): inv
+        for inv in Invitation.objects.open().select_for_update().filter(tenant=tenant, email__in=valid)
+    }
+    member_emails = {e.lower() for e in member_emails}
+    result = InvitationsResult()
+    now = timezone.now()
+    to_create: list[str] = []
+    for email in valid:
+        existing = open_invitations.get(email)
+        if email in member_emails:
+            result.already_members.append(email)
+        elif existing is not None and existing.expires_at > now:
+            result.already_invited.append(email)
+        elif existing is not None:
+            result.renewed.append(existing)
+        else:
+            to_create.append(email)
+    _ensure_seats(tenant, len(to_create) + len(result.renewed))
+
+    for invitation in result.renewed:
+        invitation.role = role
+        invitation.invited_by = acting_user
+        invitation.expires_at = now + _max_age()
+        invitation.save(update_fields=["role", "invited_by", "expires_at"])
+    result.created = Invitation.objects.bulk_create(
+        Invitation(
+            tenant=tenant,
+            email=email,
+            role=role,
+            token_hash=_unguessable_hash(),
+            invited_by=acting_user,
+            expires_at=now + _max_age(),
+        )
+        for email in to_create
+    )
+    for invitation in result.created:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.INVITATION_CREATED,
+            actor=acting_user,
+            target=invitation,
+            metadata={"email": invitation.email, "role": role},
+        )
+    for invitation in result.renewed:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.INVITATION_RESENT,
+            actor=acting_user,
+            target=invitation,
+            metadata={"email": invitation.email, "role": role, "renewed": True},
+        )
+    if result.sent:
+        from shared_apps.accounts.tasks import invitation_send
+
+        for invitation in result.sent:
+            enqueue_on_commit(invitation_send, invitation_id=invitation.pk)
+    return result
+
+
+def _lock_open_invitation(*, tenant: Tenant, invitation: Invitation) -> Invitation:
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
+    if locked is None:
+        raise NotFound("There is no such invitation in this workspace.")
+    if locked.accepted_at is not None:
+        raise AccountError(f"The invitation to {locked.email} was already accepted.")
+    if locked.revoked_at is not None:
+        raise AccountError(f"The invitation to {locked.email} was already revoked.")
+    return locked
+
+
+def _require_invitation_manager(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> None:
+    actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
+    require(actor_role, Action.INVITATIONS_MANAGE)
+    if invitation.role == Role.OWNER:
+        require(actor_role, Action.OWNERS_MANAGE, "Only owners can manage an invitation to become owner.")
+
+
+@transaction.atomic
+def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> Invitation:
+    """Send the invitation again with a new link (the old one stops working) valid for another full period."""
+    _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
+    _lock_tenant(tenant)
+    locked = _lock_open_invitation(tenant=tenant, invitation=invitation)
+    if locked.expires_at <= timezone.now():
+        _ensure_seats(tenant, 1)  # an expired invitation held no seat; sending it again takes one
+    locked.expires_at = timezone.now() + _max_age()
+    locked.save(update_fields=["expires_at"])
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.INVITATION_RESENT,
+        actor=acting_user,
+        target=locked,
+        metadata={"email": locked.email, "role": locked.role},
+    )
+    from shared_apps.accounts.tasks import invitation_send
+
+    enqueue_on_commit(invitation_send, invitation_id=locked.pk)
+    return locked
+
+
+@transaction.atomic
+def invitation_revoke(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> Invitation:
+    """Withdraw an invitation: its link stops working and its seat is free again."""
+    _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
+    locked = _lock_open_invitation(tenant=tenant, invitation=invitation)
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = acting_user
+    locked.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.INVITATION_REVOKED,
+        actor=acting_user,
+        target=locked,
+        metadata={"email": locked.email, "role": locked.role},
+    )
+    return locked
+
+
+@transaction.atomic
+def invitation_token_issue(*, invitation_id: int) -> tuple[Invitation, str] | None:
+    """Mint the token for the email about to be sent: only its hash is kept, any earlier link stops working, and
+    the invitation is valid for a full period from now. None when the invitation is no longer open."""
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.accepted_at is not None or invitation.revoked_at is not None:
+        return None
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    invitation.token_hash = Invitation.hash_token(token)
+    invitation.sent_at = now
+    invitation.expires_at = now + _max_age()
+    invitation.send_count += 1
+    invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])
+    return invitation, token
+
+
+def invitation_check(invitation: Invitation | None) -> Invitation:
+    """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not."""
+    if invitation is None:
+        raise InvitationUnusable("This invitation link is not valid.", reason="invalid", status=404)
+    if invitation.revoked_at is not None:
+        raise InvitationUnusable("This invitation was withdrawn.", reason="revoked", status=410)
+    if invitation.accepted_at is not None:
+        raise InvitationUnusable("This invitation was already used.", reason="used", status=410)
+    if invitation.expires_at <= timezone.now():
+        raise InvitationUnusable("This invitation has expired.", reason="expired", status=410)
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Join the workspace with the invitation's role. The signed-in account must hold the invited address, verified;
+    the link then stops working (single use, under a row lock)."""
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+        if token and len(token) <= 128
+        else None
+    )
+    invitation = invitation_check(invitation)
+    if not user_has_verified_email(user=user, email=invitation.email):
+        raise InvitationUnusable(
+            f"This invitation is for {invitation.email}, and you're signed in as {user.email}.",
+            reason="wrong_email",
+            status=403,
+        )
+    tenant = invitation.tenant
+    membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": invitation.role})
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.INVITATION_ACCEPTED,
+        actor=user,
+        target=invitation,
+        metadata={"email": invitation.email, "role": invitation.role},
+    )
+    if created:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.MEMBER_JOINED,
+            actor=user,
+            target=user,
+            metadata={"role": membership.role, "invited_by": invitation.invited_by_id},
+        )
+    return membership

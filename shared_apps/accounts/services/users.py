@@ -1,0 +1,57 @@
+"""Writes about accounts: creating one for an address, operators, profile."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from shared_apps.accounts.errors import AccountError
+from shared_apps.accounts.models import User
+from shared_apps.accounts.selectors import user_get_by_email
+
+
+def user_get_or_create(
+    *, email: str, password: str | None = None, name: str = "", email_verified: bool = True
+) -> tuple[User, bool]:
+    """The account for this email, created (with `password`, or an unusable one) if there is none.
+
+    Accounts made here come from an operator (`manage.py tenant create`, the demo seed), who vouches for the address,
+    so it is recorded as verified unless `email_verified=False`; self-service sign-up goes through allauth instead.
+    """
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise AccountError(f"“{email}” is not a valid email address.") from exc
+    existing = user_get_by_email(email=email)
+    if existing is not None:
+        return existing, False
+    if password is not None:
+        try:
+            validate_password(password, User(email=email, name=name))
+        except ValidationError as exc:
+            raise AccountError(" ".join(exc.messages)) from exc
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email=email, password=password, name=name)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    return user, True
+
+
+def operator_ensure(*, email: str, password: str) -> User:
+    """A platform operator (staff + superuser, verified email) for the Django admin. Idempotent; development seed."""
+    user, _ = user_get_or_create(email=email, password=password, name="Platform operator")
+    if not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+def user_profile_update(*, user: User, name: str) -> User:
+    name = name.strip()
+    if len(name) > 150:
+        raise AccountError("Names can have at most 150 characters.")
+    user.name = name
+    user.save(update_fields=["name"])
+    return user

@@ -1,0 +1,383 @@
+"""Workspaces: the orchestration layer. A workspace is a tenant (schema, hosts, status) plus its people and its log.
+
+Every function here checks who may act (`_authorize`: the permission matrix for members, a Django model permission
+for platform operators, nobody else), runs the tenancy core's change and its audit entry in one transaction, and
+queues side effects after commit. Signup, the `tenant` command, the admin, the workspace's own pages (and, later,
+the superadmin and billing) all call these, so none of them can skip a rule or an audit entry.
+
+`acting_user=None` is the platform itself: the command line and scheduled tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.permissions import Action, NotAllowed, can
+from shared_apps.accounts.services import membership_create, user_get_or_create
+from shared_apps.accounts.services.members import role_of
+from shared_apps.core.transactions import enqueue_on_commit
+from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.services import audit_record
+from tenants import lifecycle, selectors
+from tenants import services as tenancy
+from tenants.errors import DomainTaken, SubdomainTaken, TenantError
+from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantStatus
+from tenants.provisioning import Method
+from tenants.services import Transition
+from tenants.validators import validate_subdomain
+
+logger = logging.getLogger(__name__)
+
+
+class OperatorPermission:
+    """The Django model permissions that let a platform operator act on workspaces they do not belong to."""
+
+    VIEW = "tenants.view_tenant"
+    CHANGE = "tenants.change_tenant"  # suspend, resume, rename, domains, export
+    DELETE = "tenants.delete_tenant"  # schedule deletion, restore, delete now, purge
+
+
+def is_operator_with(user: User, permission: str) -> bool:
+    """An active staff account holding `permission` (superusers hold every permission)."""
+    return bool(user.is_active and user.is_staff and user.has_perm(permission))
+
+
+def _authorize(
+    *, tenant: Tenant, acting_user: User | None, operator_permission: str, member_action: Action | None, verb: str
+) -> None:
+    if acting_user is None:
+        return
+    if is_operator_with(acting_user, operator_permission):
+        return
+    if member_action is not None and can(role_of(tenant_id=tenant.pk, user=acting_user), member_action):
+        return
+    raise NotAllowed(f"You are not allowed to {verb} {tenant.name}.")
+
+
+def _actor_label(acting_user: User | None) -> str:
+    return acting_user.email if acting_user is not None else "system"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Creation
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def workspace_create(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    owner_password: str | None = None,
+    acting_user: User | None = None,
+    method: Method = Method.AUTO,
+) -> tuple[Tenant, User]:
+    """Create a workspace at <slug>.<BASE_DOMAIN> with its owner, in one transaction.
+
+    A failure at any step leaves no tenant row, no domain, no membership and no schema — or, for a pool claim, the
+    spare as it was. Two signups racing for one subdomain: the unique index on the domain decides, the loser gets
+    SubdomainTaken. After commit: the welcome task (onboarding project + email) and a pool refill are queued.
+    """
+    slug = validate_subdomain(slug)
+    taken = SubdomainTaken(f"The subdomain “{slug}” is taken.")
+    with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
+        tenant, via = tenancy.tenant_provision(slug=slug, name=name, method=method)
+        owner, _ = user_get_or_create(email=owner_email, password=owner_password)
+        membership_create(user=owner, tenant=tenant, role=Role.OWNER)
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.TENANT_CREATED,
+            actor=acting_user,
+            target=tenant,
+            metadata={"subdomain": slug, "owner": owner.email, "provisioned_via": str(via)},
+        )
+        from shared_apps.workspaces.tasks import workspace_welcome
+        from tenants.tasks import pool_refill
+
+        enqueue_on_commit(workspace_welcome, schema_name=tenant.schema_name, owner_email=owner.email)
+        if settings.TENANT_POOL_SIZE > 0:
+            enqueue_on_commit(pool_refill, schema_name=PUBLIC_SCHEMA)
+    logger.info("workspace created", extra={"tenant": tenant.schema_name, "subdomain": slug, "via": str(via)})
+    return tenant, owner
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Status
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _transition(
+    *, tenant: Tenant, transition: Transition, action: AuditAction, acting_user: User | None, metadata: dict[str, str]
+) -> Tenant:
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        change = tenancy.tenant_transition(tenant=tenant, transition=transition)
+        changed = change.tenant
+        extra = {"purge_after": changed.deletion_scheduled_at.isoformat()} if changed.deletion_scheduled_at else {}
+        if transition == Transition.RESTORE:
+            details = {"to": changed.status}
+        else:
+            details = {"from": change.previous, **metadata, **extra}
+        audit_record(tenant=changed, action=action, actor=acting_user, target=changed, metadata=details)
+    return changed
+
+
+def workspace_suspend(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
+    """Suspend a workspace (operators): its pages answer with the suspension page until it is resumed."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=None,
+        verb="suspend",
+    )
+    return _transition(
+        tenant=tenant,
+        transition=Transition.SUSPEND,
+        action=AuditAction.TENANT_SUSPENDED,
+        acting_user=acting_user,
+        metadata={"reason": reason},
+    )
+
+
+def workspace_resume(*, tenant: Tenant, acting_user: User | None) -> Tenant:
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=None,
+        verb="resume",
+    )
+    return _transition(
+        tenant=tenant,
+        transition=Transition.RESUME,
+        action=AuditAction.TENANT_RESUMED,
+        acting_user=acting_user,
+        metadata={"reason": ""},
+    )
+
+
+def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
+    """Start the grace period (TENANT_DELETION_GRACE_DAYS): the workspace answers 410 and can be restored."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.DELETE,
+        member_action=Action.WORKSPACE_DELETE,
+        verb="delete",
+    )
+    return _transition(
+        tenant=tenant,
+        transition=Transition.SCHEDULE_DELETION,
+        action=AuditAction.TENANT_DELETION_SCHEDULED,
+        acting_user=acting_user,
+        metadata={"reason": reason},
+    )
+
+
+def workspace_restore(*, tenant: Tenant, acting_user: User | None) -> Tenant:
+    """Cancel a scheduled deletion: the workspace returns to the status it had before."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.DELETE,
+        member_action=Action.WORKSPACE_DELETE,
+        verb="restore",
+    )
+    return _transition(
+        tenant=tenant,
+        transition=Transition.RESTORE,
+        action=AuditAction.TENANT_RESTORED,
+        acting_user=acting_user,
+        metadata={},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Domains
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: User | None) -> Domain:
+    """Move the workspace to <new_slug>.<BASE_DOMAIN>; the old host redirects for TENANT_RENAME_REDIRECT_DAYS."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.DOMAINS_MANAGE,
+        verb="rename",
+    )
+    taken = SubdomainTaken(f"The subdomain “{new_slug.strip().lower()}” is taken.")
+    with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
+        rename = tenancy.tenant_rename_subdomain(tenant=tenant, new_slug=new_slug)
+        audit_record(
+            tenant=rename.tenant,
+            action=AuditAction.TENANT_SUBDOMAIN_RENAMED,
+            actor=acting_user,
+            target=rename.tenant,
+            metadata={
+                "from": rename.old_host,
+                "to": rename.domain.domain,
+                "redirect_until": rename.redirect_until.isoformat() if rename.redirect_until else "",
+            },
+        )
+    return rename.domain
+
+
+def workspace_domain_add(*, tenant: Tenant, domain: str, acting_user: User | None) -> Domain:
+    """Attach a custom domain (served as the workspace, never primary: links keep using the subdomain)."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.DOMAINS_MANAGE,
+        verb="add a domain to",
+    )
+    taken = DomainTaken(f"{domain.strip().lower().rstrip('.')} is already in use.")
+    with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
+        created = tenancy.domain_add(tenant=tenant, domain=domain)
+        audit_record(
+            tenant=created.tenant,
+            action=AuditAction.TENANT_DOMAIN_ADDED,
+            actor=acting_user,
+            target=created.tenant,
+            metadata={"domain": created.domain},
+        )
+    return created
+
+
+def workspace_domain_remove(*, tenant: Tenant, domain: str, acting_user: User | None) -> None:
+    """Detach a custom domain (or end an old subdomain's redirect early). The primary host cannot be removed."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.DOMAINS_MANAGE,
+        verb="remove a domain from",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        host = tenancy.domain_remove(tenant=tenant, domain=domain)
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.TENANT_DOMAIN_REMOVED,
+            actor=acting_user,
+            target=tenant,
+            metadata={"domain": host},
+        )
+
+
+def domains_expire_redirects() -> int:
+    """Release old subdomains whose redirect grace period is over (beat). Returns how many."""
+    expired = selectors.redirect_domains_expired()
+    with schema_context(PUBLIC_SCHEMA):
+        for row in expired:
+            with transaction.atomic():
+                host, tenant = row.domain, row.tenant
+                tenancy.domain_release(domain=row)
+                if selectors.workspaces().filter(pk=tenant.pk).exists():
+                    audit_record(
+                        tenant=tenant,
+                        action=AuditAction.TENANT_REDIRECT_EXPIRED,
+                        actor=None,
+                        target=tenant,
+                        metadata={"domain": host},
+                    )
+    return len(expired)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Deletion, purge, export
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def workspace_delete(*, tenant: Tenant, acting_user: User | None) -> None:
+    """Delete a workspace now: its schema (all its data), domains, memberships and invitations. Cannot be undone;
+    the public `TenantEvent` log keeps the record."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.DELETE,
+        member_action=None,
+        verb="delete",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        tenancy.tenant_destroy(
+            tenant=tenant,
+            action="tenant.deleted",
+            actor_id=acting_user.pk if acting_user else None,
+            actor_label=_actor_label(acting_user),
+            metadata={"members": Membership.objects.filter(tenant=tenant).count()},
+        )
+
+
+def workspace_purge(*, tenant: Tenant, acting_user: User | None) -> None:
+    """Purge a workspace scheduled for deletion: drop its schema, files and cache entries. The public `TenantEvent`
+    keeps the record (the workspace's own audit log goes with its schema)."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.DELETE,
+        member_action=None,
+        verb="purge",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.status != TenantStatus.SCHEDULED_DELETION:
+            raise TenantError(f"{locked.name} is not scheduled for deletion; schedule it first (schedule-deletion).")
+        due = locked.deletion_scheduled_at
+        tenancy.tenant_destroy(
+            tenant=locked,
+            action="tenant.purged",
+            actor_id=acting_user.pk if acting_user else None,
+            actor_label=_actor_label(acting_user),
+            metadata={
+                "members": Membership.objects.filter(tenant=locked).count(),
+                "scheduled_for": due.isoformat() if due else "",
+                "early": bool(due and due > timezone.now()),
+            },
+        )
+
+
+def workspaces_purge_due() -> list[str]:
+    """Purge every workspace whose grace period is over (beat). Returns the purged schema names."""
+    purged = []
+    for tenant in selectors.deletions_due():
+        try:
+            workspace_purge(tenant=tenant, acting_user=None)
+            purged.append(tenant.schema_name)
+        except Exception:
+            logger.exception("purge failed", extra={"tenant": tenant.schema_name})
+    return purged
+
+
+def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path | None = None) -> Path:
+    """Write an archive of the workspace (pg_dump of its schema, its files, a JSON manifest with its members) and
+    audit it."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=None,
+        verb="export",
+    )
+    if not selectors.workspaces().filter(pk=tenant.pk).exists():
+        raise TenantError(f"{tenant.name} is not a workspace.")
+    members = [
+        {"email": m.user.email, "role": m.role}
+        for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at")
+    ]
+    archive = lifecycle.tenant_archive_write(tenant=tenant, output=output, members=members)
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.TENANT_EXPORTED,
+        actor=acting_user,
+        target=tenant,
+        metadata={"archive": archive.name, "bytes": archive.stat().st_size},
+    )
+    return archive
