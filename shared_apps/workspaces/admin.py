@@ -24,6 +24,7 @@ from shared_apps.workspaces import services
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
 from tenants.models import Domain, Tenant, TenantEvent
 from tenants.selectors import workspaces
+from tenants.validators import validate_custom_domain, validate_subdomain
 
 
 class DomainInline(admin.TabularInline[Domain, Tenant]):
@@ -65,11 +66,25 @@ class ReasonForm(forms.Form):
 
 
 class SubdomainForm(forms.Form):
+    """Hosts typed by operators pass the same validators as the command and signup (again in the service)."""
+
     new_slug = forms.CharField(label="New subdomain", max_length=63)
+
+    def clean_new_slug(self) -> str:
+        try:
+            return validate_subdomain(self.cleaned_data["new_slug"])
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 class DomainForm(forms.Form):
     domain = forms.CharField(label="Custom domain", max_length=253, help_text="e.g. projects.acme.com")
+
+    def clean_domain(self) -> str:
+        try:
+            return validate_custom_domain(self.cleaned_data["domain"])
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 Change = Callable[[Tenant, User, dict[str, Any]], object]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import Membership, Role, User
-from shared_apps.accounts.permissions import Action, NotAllowed, can
+from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
 from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.transactions import enqueue_on_commit
@@ -56,9 +56,12 @@ def _authorize(
         return
     if is_operator_with(acting_user, operator_permission):
         return
-    if member_action is not None and can(role_of(tenant_id=tenant.pk, user=acting_user), member_action):
+    if member_action is None:
+        raise NotAllowed(f"Only platform operators can {verb} {tenant.name}.")
+    if can(role_of(tenant_id=tenant.pk, user=acting_user), member_action):
         return
-    raise NotAllowed(f"You are not allowed to {verb} {tenant.name}.")
+    who = "an owner" if MATRIX[member_action] == {Role.OWNER} else "an owner or admin"
+    raise NotAllowed(f"Only {who} of {tenant.name} can {verb} it.")
 
 
 def _actor_label(acting_user: User | None) -> str:

@@ -101,13 +101,13 @@ def test_object_permissions_are_scoped_to_their_tenant(tenant: Tenant, other_ten
         globex_project = ProjectFactory.create(id=42)  # same id, different schemas: the dangerous case
 
     with in_tenant(tenant):
-        assign_perm("workspace.change_project", user, acme_project)
+        assign_perm("projects.change_project", user, acme_project)
         assert get_perms(user, acme_project) == ["change_project"]
 
     with in_tenant(other_tenant):
         fresh_user = User.objects.get(pk=user.pk)  # no permission cache carried over
         assert get_perms(fresh_user, globex_project) == []
-        assert not fresh_user.has_perm("workspace.change_project", globex_project)
+        assert not fresh_user.has_perm("projects.change_project", globex_project)
 
 
 def test_content_types_and_permissions_are_global(tenant: Tenant, other_tenant: Tenant, in_tenant) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.workspaces import services
 from tenant_apps.audit.models import AuditEntry
 from tenants import provisioning, routing
@@ -185,7 +186,7 @@ def test_restore_returns_to_the_status_before_deletion(tenant: Tenant) -> None:
 def test_owners_can_restore_members_cannot(tenant: Tenant, owner: User, member: User) -> None:
     services.workspace_schedule_deletion(tenant=tenant, acting_user=owner)
 
-    with pytest.raises(TenantError, match=r"Only an owner of Acme Inc can restore it\."):
+    with pytest.raises(NotAllowed, match=r"Only an owner of Acme Inc can restore it\."):
         services.workspace_restore(tenant=tenant, acting_user=member)
     assert services.workspace_restore(tenant=tenant, acting_user=owner).status == TenantStatus.ACTIVE
 
@@ -326,7 +327,7 @@ def test_export_writes_a_pg_dump_of_the_schema_with_a_manifest(
         manifest = json.loads(archive.extractfile(f"{root}/manifest.json").read())  # type: ignore[union-attr]
         dump = archive.extractfile(f"{root}/schema.sql").read().decode()  # type: ignore[union-attr]
     schema = tenant.schema_name
-    assert f"CREATE TABLE {schema}.workspace_project" in dump
+    assert f"CREATE TABLE {schema}.projects_project" in dump
     assert f"COPY {schema}.django_migrations" in dump  # data, not only structure
     assert "CREATE TABLE public." not in dump
     assert manifest["tenant"] | {"id": None} == {
@@ -351,5 +352,5 @@ def test_export_errors_are_clear(tenant: Tenant) -> None:
 def test_members_cannot_schedule_deletion(tenant: Tenant, member: User) -> None:
     with transaction.atomic():
         MembershipFactory.create(tenant=tenant, role=Role.ADMIN, user__email="admin@acme.test")
-    with pytest.raises(TenantError, match=r"Only an owner of Acme Inc can delete it\."):
+    with pytest.raises(NotAllowed, match=r"Only an owner of Acme Inc can delete it\."):
         services.workspace_schedule_deletion(tenant=tenant, acting_user=member)

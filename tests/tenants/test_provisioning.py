@@ -105,7 +105,7 @@ def test_fast_path_and_pool_schemas_are_identical_to_a_migrated_one(three_ways: 
     fast = catalog(three_ways["fast"].schema_name)
     pool = catalog(three_ways["pool"].schema_name)
 
-    assert {r[0] for r in migrated["relations"]} >= {"django_migrations", "workspace_project", "audit_auditentry"}
+    assert {r[0] for r in migrated["relations"]} >= {"django_migrations", "projects_project", "audit_auditentry"}
     assert migrated["migrations"], "the migrated schema records its migrations"
     for part in migrated:
         assert fast[part] == migrated[part], part
@@ -129,7 +129,7 @@ def test_rows_ids_and_foreign_keys_behave_the_same_in_every_way(three_ways: dict
             first = Project.objects.create(name="First", created_by=user)
             second = Project.objects.create(name="Second")
             entry = AuditEntry.objects.create(action="x", actor=user)
-            perm: Any = assign_perm("workspace.change_project", user, first)
+            perm: Any = assign_perm("projects.change_project", user, first)
             with transaction.atomic():
                 Project.objects.create(name="Orphan", created_by_id=999_999_999)
                 with pytest.raises(IntegrityError), connection.cursor() as cursor:  # deferred FK: check it now
@@ -236,7 +236,7 @@ def test_a_failure_between_schema_creation_and_domain_insert_leaves_nothing(monk
         made.append(tenant.schema_name)
         raise RuntimeError("simulated failure before the domain insert")
 
-    monkeypatch.setattr("tenants.tenancy.provisioning.provision", provision_then_fail)
+    monkeypatch.setattr("tenants.services.provisioning.provision", provision_then_fail)
     with pytest.raises(RuntimeError, match="simulated"):
         services.workspace_create(slug="halfway", name="Halfway", owner_email="h@h.test")
 
@@ -258,7 +258,7 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
     def explode(**kwargs: object) -> None:
         raise RuntimeError("simulated failure after the claim")
 
-    monkeypatch.setattr("tenants.services.membership_create", explode)
+    monkeypatch.setattr("shared_apps.workspaces.services.membership_create", explode)
     with pytest.raises(RuntimeError, match="simulated"):
         services.workspace_create(slug="halfway", name="Halfway", owner_email="h@h.test")
 

@@ -81,13 +81,13 @@ def test_each_bad_custom_domain_gets_a_clear_message(value: str, message: str) -
 
 
 @pytest.mark.parametrize(
-    ("host", "message"),
-    [("www.localhost", "is reserved"), ("ab.localhost", "at least 3"), ("bad_host.com", "Use only letters")],
+    ("field", "value", "message"),
+    [("new_slug", "www", "is reserved"), ("new_slug", "ab", "at least 3"), ("domain", "bad_host.com", "Use only letters")],
 )
-def test_the_admin_domain_form_uses_the_same_validators(host: str, message: str) -> None:
-    from tenants.admin import DomainForm
+def test_the_admin_domain_forms_use_the_same_validators(field: str, value: str, message: str) -> None:
+    from shared_apps.workspaces.admin import DomainForm, SubdomainForm
 
-    form = DomainForm(data={"domain": host, "is_primary": False})
+    form = (SubdomainForm if field == "new_slug" else DomainForm)(data={field: value})
 
     assert not form.is_valid()
-    assert message in " ".join(str(e) for e in form.errors["domain"])
+    assert message in " ".join(str(e) for e in form.errors[field])
