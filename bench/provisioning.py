@@ -2,8 +2,9 @@
 
 On the project's real TENANT_APPS, in a throwaway database (`atrium_bench_provisioning`) on the server DATABASE_URL
 names (the embedded development server when it is unset), dropped at the end. N tenants (default 20) each way, the
-ways interleaved round by round (the order rotates), each one a full `shared_apps.workspaces.services.workspace_create` (validation,
-owner account, tenant, domain, owner membership, audit entry, one transaction):
+ways interleaved round by round (the order rotates), each one a full
+`shared_apps.workspaces.services.workspace_create` (validation, owner account, tenant, domain, owner membership,
+audit entry, one transaction):
 
   pool     a warm-pool spare claimed (`SELECT … FOR UPDATE SKIP LOCKED`); the spares are made beforehand, untimed
   fast     the pool bypassed: the template's snapshot replayed into a new schema in one round trip

@@ -50,8 +50,8 @@ def setup_tenants(count: int) -> None:
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
-    from tenant_apps.projects.models import Project
     from shared_apps.workspaces.services import workspace_create
+    from tenant_apps.projects.models import Project
     from tenants import selectors, services
 
     call_command("migrate_schemas", interactive=False, verbosity=0)

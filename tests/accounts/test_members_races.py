@@ -14,9 +14,9 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts import services
-from shared_apps.accounts.services import members as members_services
 from shared_apps.accounts.errors import LastOwner
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.services import members as members_services
 from shared_apps.core.errors import ApplicationError
 from tenants.models import Tenant
 from tests.helpers import committed_sql as _sql

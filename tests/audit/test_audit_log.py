@@ -19,8 +19,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
-from tenant_apps.audit.models import AppendOnly, AuditEntry
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.models import AppendOnly, AuditEntry
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for
@@ -186,9 +186,16 @@ def test_domain_events_are_in_the_log(tenant: Tenant, owner: User, in_tenant: An
 def seed(tenant: Tenant, in_tenant: Any, owner: User, member: User) -> None:
     with in_tenant(tenant):
         audit_record(tenant=tenant, action=AuditAction.MEMBER_JOINED, actor=member, target=member)
-        audit_record(tenant=tenant, action=AuditAction.MEMBER_ROLE_CHANGED, actor=owner, target=member, metadata={"from": "member", "to": "admin"}
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.MEMBER_ROLE_CHANGED,
+            actor=owner,
+            target=member,
+            metadata={"from": "member", "to": "admin"},
         )
-        audit_record(tenant=tenant, action=AuditAction.INVITATION_CREATED, actor=owner, metadata={"email": "=cmd|' /C calc'!A0"})
+        audit_record(
+            tenant=tenant, action=AuditAction.INVITATION_CREATED, actor=owner, metadata={"email": "=cmd|' /C calc'!A0"}
+        )
         audit_record(tenant=tenant, action=AuditAction.AUTH_LOGIN, actor=member, target=member)
         AuditEntry.objects.create(action="member.left", actor_label="gone@acme.test")
         # created_at is set on insert (entries are never changed): an old one is made at an old "now"

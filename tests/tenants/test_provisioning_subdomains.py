@@ -82,7 +82,11 @@ def test_each_bad_custom_domain_gets_a_clear_message(value: str, message: str) -
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("new_slug", "www", "is reserved"), ("new_slug", "ab", "at least 3"), ("domain", "bad_host.com", "Use only letters")],
+    [
+        ("new_slug", "www", "is reserved"),
+        ("new_slug", "ab", "at least 3"),
+        ("domain", "bad_host.com", "Use only letters"),
+    ],
 )
 def test_the_admin_domain_forms_use_the_same_validators(field: str, value: str, message: str) -> None:
     from shared_apps.workspaces.admin import DomainForm, SubdomainForm
