@@ -14,7 +14,7 @@ PORT ?= 8000
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
 	@echo "make test     run the whole test suite"
-	@echo "make lint     ruff, mypy and the missing-migrations check"
+	@echo "make lint     ruff, mypy, the import-layer contract and the missing-migrations check"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
@@ -40,6 +40,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 fmt: install

@@ -63,6 +63,12 @@ class Domain(DomainMixin):
 
     class Meta:
         ordering = ["-is_primary", "domain"]
+        constraints = [
+            # One primary host per tenant: links, handoffs and redirects all go to it.
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(is_primary=True), name="tenants_domain_one_primary"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.domain

@@ -129,13 +129,11 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
-        return is_operator_with(request.user, OperatorPermission.CHANGE)  # type: ignore[arg-type]
+        # The list's actions need "change"; a workspace's own page is always read-only (no bare save).
+        return obj is None and is_operator_with(request.user, OperatorPermission.CHANGE)
 
     def has_schedule_deletion_permission(self, request: HttpRequest) -> bool:
-        return is_operator_with(request.user, OperatorPermission.DELETE)  # type: ignore[arg-type]
-
-    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
-        raise PermissionError("Workspaces change through the admin actions, which call the workspace services.")
+        return is_operator_with(request.user, OperatorPermission.DELETE)
 
     @admin.display(description="Host")
     def primary_host(self, obj: Tenant) -> str:

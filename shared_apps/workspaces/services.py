@@ -44,9 +44,10 @@ class OperatorPermission:
     DELETE = "tenants.delete_tenant"  # schedule deletion, restore, delete now, purge
 
 
-def is_operator_with(user: User, permission: str) -> bool:
-    """An active staff account holding `permission` (superusers hold every permission)."""
-    return bool(user.is_active and user.is_staff and user.has_perm(permission))
+def is_operator_with(user: object, permission: str) -> bool:
+    """An active staff account holding `permission` (superusers hold every permission). Staff status alone is not
+    enough: operators get exactly the rights their Django permissions give them."""
+    return isinstance(user, User) and user.is_active and user.is_staff and user.has_perm(permission)
 
 
 def _authorize(

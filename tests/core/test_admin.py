@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
-from tenants.models import Tenant
+from tenant_apps.audit.models import AuditEntry
+from tenants.models import Domain, Tenant
 from tests.factories import MembershipFactory
 
 
@@ -70,3 +73,132 @@ def test_tenant_hosts_have_no_admin(tenant_client: Client, operator: User, tenan
     tenant_client.force_login(operator)
 
     assert tenant_client.get("/admin/").status_code == 404
+
+
+# --- operators' rights: every action declares a permission, and the services check it again --------------------------
+
+
+def _staff(email: str, *codenames: str) -> User:
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user(email=email, password="operator-password-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tenants", codename__in=codenames))
+    return User.objects.get(pk=user.pk)  # a fresh instance: no cached permissions
+
+
+def _act(client: Client, tenant: Tenant, action: str, **data: str) -> Any:
+    payload = {"action": action, "_selected_action": [str(tenant.pk)], **data}
+    return client.post("/admin/tenants/tenant/", payload, follow=True)
+
+
+def _status(tenant: Tenant) -> str:
+    return Tenant.objects.get(pk=tenant.pk).status
+
+
+@pytest.mark.parametrize(
+    "action", ["suspend_selected", "resume_selected", "schedule_deletion_selected", "restore_selected"]
+)
+def test_view_only_staff_see_workspaces_but_run_no_action(
+    public_client: Client, tenant: Tenant, action: str, in_tenant: Any
+) -> None:
+    viewer = _staff("viewer@atrium.test", "view_tenant")
+    public_client.force_login(viewer)
+
+    listing = public_client.get("/admin/tenants/tenant/")
+    response = _act(public_client, tenant, action, apply="1", reason="no")
+
+    assert listing.status_code == 200
+    assert action not in listing.content.decode()  # not offered…
+    assert response.status_code == 200
+    assert _status(tenant) == "active"  # …and not run when posted anyway
+    with in_tenant(tenant):
+        assert not AuditEntry.objects.exclude(action="tenant.created").exists()
+
+
+def test_view_only_staff_cannot_change_a_workspace_through_its_page(public_client: Client, tenant: Tenant) -> None:
+    public_client.force_login(_staff("viewer@atrium.test", "view_tenant"))
+
+    page = public_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/")
+    post = public_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", {"name": "Hijacked"})
+
+    assert page.status_code == 200
+    assert post.status_code == 403
+    assert Tenant.objects.get(pk=tenant.pk).name == "Acme Inc"
+
+
+def test_staff_with_change_suspend_through_the_service_with_a_reason(
+    public_client: Client, tenant: Tenant, in_tenant: Any
+) -> None:
+    changer = _staff("changer@atrium.test", "view_tenant", "change_tenant")
+    public_client.force_login(changer)
+
+    confirm = _act(public_client, tenant, "suspend_selected")
+    done = _act(public_client, tenant, "suspend_selected", apply="1", reason="Unpaid invoices")
+
+    assert "Suspend workspaces" in confirm.content.decode()  # asks first, changes nothing yet
+    assert "Suspended 1 workspace(s)." in done.content.decode()
+    assert _status(tenant) == "suspended"
+    with in_tenant(tenant):
+        entry = AuditEntry.objects.get(action="tenant.suspended")
+    assert entry.actor_id == changer.pk
+    assert entry.metadata["reason"] == "Unpaid invoices"
+
+
+def test_staff_with_change_cannot_schedule_deletion(public_client: Client, tenant: Tenant) -> None:
+    public_client.force_login(_staff("changer@atrium.test", "view_tenant", "change_tenant"))
+
+    _act(public_client, tenant, "schedule_deletion_selected", apply="1", reason="")
+
+    assert _status(tenant) == "active"
+
+
+def test_superusers_schedule_deletion_and_restore(admin_client: Client, tenant: Tenant) -> None:
+    _act(admin_client, tenant, "schedule_deletion_selected", apply="1", reason="Asked by the owner")
+    assert _status(tenant) == "scheduled_deletion"
+
+    _act(admin_client, tenant, "restore_selected")
+    assert _status(tenant) == "active"
+
+
+def test_rename_subdomain_from_the_admin_validates_and_audits(
+    admin_client: Client, tenant: Tenant, in_tenant: Any
+) -> None:
+    refused = _act(admin_client, tenant, "rename_subdomain", apply="1", new_slug="www")
+    renamed = _act(admin_client, tenant, "rename_subdomain", apply="1", new_slug="acme-two")
+
+    assert "is reserved" in refused.content.decode()
+    assert "Renamed 1 workspace(s)." in renamed.content.decode()
+    assert Domain.objects.get(tenant=tenant, is_primary=True).domain == "acme-two.localhost"
+    with in_tenant(tenant):
+        assert AuditEntry.objects.filter(action="tenant.subdomain_renamed").count() == 1
+
+
+def test_domains_and_members_are_read_only_in_the_admin(admin_client: Client, tenant: Tenant, owner: User) -> None:
+    change_page = admin_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
+    membership_page = admin_client.get("/admin/accounts/membership/add/")
+
+    assert 'name="domains-0-domain"' not in change_page
+    assert 'name="memberships-0-role"' not in change_page
+    assert membership_page.status_code == 403
+
+
+def test_the_services_refuse_staff_without_the_permission(tenant: Tenant) -> None:
+    from shared_apps.accounts.permissions import NotAllowed
+    from shared_apps.workspaces.services import workspace_schedule_deletion, workspace_suspend
+
+    viewer = _staff("viewer@atrium.test", "view_tenant")
+
+    with pytest.raises(NotAllowed):
+        workspace_suspend(tenant=tenant, acting_user=viewer)
+    with pytest.raises(NotAllowed):
+        workspace_schedule_deletion(tenant=tenant, acting_user=viewer)
+    assert _status(tenant) == "active"
+
+
+def test_one_primary_domain_per_tenant_is_a_database_rule(tenant: Tenant) -> None:
+    from django.db import IntegrityError, transaction
+
+    # Domain.save() demotes the other primaries itself; a bulk update (which skips save) meets the constraint.
+    second = Domain.objects.create(domain="second.localhost", tenant=tenant, is_primary=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Domain.objects.filter(pk=second.pk).update(is_primary=True)
