@@ -41,7 +41,8 @@ def test_every_audit_record_call_in_the_code_names_an_audit_action_member() -> N
         if isinstance(action, ast.Name) and action.id == "action":
             continue  # a helper passing its own typed parameter along
         assert isinstance(action, ast.Attribute), f"{path}:{line} passes a bare value as the audit action"
-        assert isinstance(action.value, ast.Name) and action.value.id == "AuditAction", f"{path}:{line}"
+        assert isinstance(action.value, ast.Name), f"{path}:{line}"
+        assert action.value.id == "AuditAction", f"{path}:{line}"
         assert action.attr in AuditAction.__members__, f"{path}:{line}: AuditAction.{action.attr} does not exist"
 
 
