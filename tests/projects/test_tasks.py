@@ -18,6 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from config.celery import app as celery_app
 from shared_apps.core.tasks import TenantRequired
 from shared_apps.workspaces.tasks import workspace_welcome
+from shared_apps.core.context import RequestContext, bound, current
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.services import WELCOME_PROJECT_NAME
@@ -101,7 +102,7 @@ def test_a_real_worker_runs_the_task_in_the_enqueuing_tenants_schema(
     )
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     try:
-        with in_tenant(tenant):
+        with in_tenant(tenant), bound(RequestContext(request_id="req-w", ip="198.51.100.7", user_agent="Signup/1")):
             async_result = workspace_welcome.apply_async(kwargs={"owner_email": "owner@acme.test"}, queue=queue)
         result = async_result.get(timeout=60)
     finally:
@@ -111,6 +112,28 @@ def test_a_real_worker_runs_the_task_in_the_enqueuing_tenants_schema(
     assert result["schema"] == tenant.schema_name, output
     with in_tenant(tenant):  # committed by the worker's own connection, visible here
         assert Project.objects.filter(name=WELCOME_PROJECT_NAME).exists()
-        assert AuditEntry.objects.filter(action="project.created").exists()
+        entry = AuditEntry.objects.get(action="project.created")
+    assert (entry.ip_address, entry.user_agent) == ("198.51.100.7", "Signup/1")  # the enqueuing request's context
     with in_tenant(other_tenant):
         assert not Project.objects.exists()
+
+
+def test_the_request_context_travels_in_the_message_headers() -> None:
+    """What a worker sees: the publishing side writes the context into the headers, the worker side binds it around
+    the task and lets go after."""
+    from types import SimpleNamespace
+
+    from shared_apps.core.tasks import CONTEXT_HEADER, _enter_context, _leave_context, _publish_context
+
+    headers: dict[str, object] = {}
+    with bound(RequestContext(request_id="req-1", ip="192.0.2.4", user_agent="Browser/2")):
+        _publish_context(headers=headers)
+    assert current() == RequestContext()
+
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False, headers={CONTEXT_HEADER: headers[CONTEXT_HEADER]}))
+    _enter_context(task_id="t-1", task=task)
+    try:
+        assert current() == RequestContext(request_id="req-1", ip="192.0.2.4", user_agent="Browser/2")
+    finally:
+        _leave_context(task_id="t-1")
+    assert current() == RequestContext()
