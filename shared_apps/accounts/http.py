@@ -6,11 +6,17 @@ from shared_apps.accounts.models import Membership, User
 from tenants.http import RoutedRequest
 
 
-class AuthenticatedRequest(RoutedRequest):
+class AccountRequest(RoutedRequest):
+    """After `TenantMembershipMiddleware`: the membership that let the person in on a workspace host (None on the
+    root domain and for anonymous visitors)."""
+
+    membership: Membership | None
+
+
+class AuthenticatedRequest(AccountRequest):
     """Signed in (`login_required` or `action_required` ran first)."""
 
     user: User
-    membership: Membership | None
 
 
 class MemberRequest(AuthenticatedRequest):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 from importlib import import_module
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from shared_apps.accounts.http import AccountRequest
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
@@ -22,8 +24,9 @@ class TenantMembershipMiddleware:
         self.get_response = get_response
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
+    def __call__(self, plain_request: HttpRequest) -> HttpResponse:
+        request = cast(AccountRequest, plain_request)
+        request.membership = None
         route = getattr(request, "route", None)
         if route is None or not request.session.session_key:
             # No session cookie: certainly anonymous, and no need to load the session or the user to know it.
@@ -48,5 +51,5 @@ class TenantMembershipMiddleware:
         if membership is None and not request.path.startswith(_OPEN_PREFIXES):
             # The page names neither the workspace nor its members: a non-member learns nothing about it.
             return render(request, "errors/not_a_member.html", status=403)
-        request.membership = membership  # type: ignore[attr-defined]
+        request.membership = membership
         return self.get_response(request)

@@ -146,7 +146,9 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], verb: str, change: Change, **data: Any) -> int:
         done = 0
-        operator: User = request.user  # type: ignore[assignment]
+        operator = request.user
+        if not isinstance(operator, User):
+            return 0
         for tenant in queryset:
             try:
                 change(tenant, operator, data)

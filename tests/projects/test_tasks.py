@@ -16,9 +16,9 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from config.celery import app as celery_app
+from shared_apps.core.context import RequestContext, bound, current
 from shared_apps.core.tasks import TenantRequired
 from shared_apps.workspaces.tasks import workspace_welcome
-from shared_apps.core.context import RequestContext, bound, current
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.services import WELCOME_PROJECT_NAME
