@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.contrib import admin
@@ -27,6 +28,9 @@ class MembershipInline(admin.TabularInline[Membership, User]):
         return False
 
 
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
@@ -45,6 +49,26 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).annotate(workspace_count=Count("memberships"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Sequence[str]:
+        """Platform rights (staff, superuser, groups, permissions) are given by superusers only, and never by
+        anyone to themselves: a staff account allowed to edit users cannot make itself, or anyone, more powerful."""
+        fields = list(super().get_readonly_fields(request, obj))
+        acting = request.user
+        if obj is not None and (not getattr(acting, "is_superuser", False) or obj.pk == acting.pk):
+            fields += [f for f in PRIVILEGE_FIELDS if f not in fields]
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Only a superuser may edit a superuser (their email and password are the keys to the whole platform).
+        if obj is not None and obj.is_superuser and not getattr(request.user, "is_superuser", False):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not getattr(request.user, "is_superuser", False):
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description="Workspaces", ordering="workspace_count")
     def workspaces(self, obj: User) -> int:

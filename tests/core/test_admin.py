@@ -202,3 +202,83 @@ def test_one_primary_domain_per_tenant_is_a_database_rule(tenant: Tenant) -> Non
     second = Domain.objects.create(domain="second.localhost", tenant=tenant, is_primary=False)
     with pytest.raises(IntegrityError), transaction.atomic():
         Domain.objects.filter(pk=second.pk).update(is_primary=True)
+
+
+# --- platform rights: superusers give them, nobody gives them to themselves --------------------------------------------
+
+
+def _user_form(user: User, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "email": user.email,
+        "name": user.name,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        # the read-only memberships inline still posts its management form
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    for field in ("is_staff", "is_superuser"):
+        if getattr(user, field):
+            data[field] = "on"
+    data.update({k: v for k, v in changes.items() if v is not None})
+    return data
+
+
+def _staff_with_user_rights() -> User:
+    from django.contrib.auth.models import Permission
+
+    staff = User.objects.create_user(email="helpdesk@atrium.test", password="operator-password-123", is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="accounts", codename__in=["view_user", "change_user"])
+    )
+    return User.objects.get(pk=staff.pk)
+
+
+def test_staff_cannot_make_themselves_superuser(public_client: Client) -> None:
+    staff = _staff_with_user_rights()
+    public_client.force_login(staff)
+
+    public_client.post(f"/admin/accounts/user/{staff.pk}/change/", _user_form(staff, is_superuser="on"))
+
+    staff.refresh_from_db()
+    assert not staff.is_superuser
+    assert not staff.user_permissions.filter(codename="delete_user").exists()
+
+
+def test_staff_cannot_promote_someone_else(public_client: Client, owner: User) -> None:
+    public_client.force_login(_staff_with_user_rights())
+
+    response = public_client.post(
+        f"/admin/accounts/user/{owner.pk}/change/", _user_form(owner, name="Renamed", is_staff="on", is_superuser="on")
+    )
+
+    owner.refresh_from_db()
+    assert response.status_code == 302  # the rest of the form is saved…
+    assert owner.name == "Renamed"
+    assert not owner.is_staff  # …the platform rights are not
+    assert not owner.is_superuser
+
+
+def test_staff_cannot_edit_a_superuser(public_client: Client, operator: User) -> None:
+    public_client.force_login(_staff_with_user_rights())
+
+    page = public_client.post(f"/admin/accounts/user/{operator.pk}/change/", _user_form(operator, email="x@evil.test"))
+    password = public_client.get(f"/admin/accounts/user/{operator.pk}/password/")
+
+    operator.refresh_from_db()
+    assert page.status_code == 403
+    assert password.status_code == 403
+    assert operator.email == "ops@atrium.test"
+
+
+def test_superusers_grant_staff_but_not_to_themselves(admin_client: Client, operator: User, owner: User) -> None:
+    admin_client.post(f"/admin/accounts/user/{owner.pk}/change/", _user_form(owner, is_staff="on"))
+    admin_client.post(f"/admin/accounts/user/{operator.pk}/change/", _user_form(operator, is_staff=None))
+
+    owner.refresh_from_db()
+    operator.refresh_from_db()
+    assert owner.is_staff
+    assert operator.is_staff  # not removable by themselves either: no lock-out by a stray click
