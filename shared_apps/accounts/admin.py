@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.contrib import admin
@@ -50,7 +49,7 @@ class UserAdmin(DjangoUserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).annotate(workspace_count=Count("memberships"))
 
-    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Sequence[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         """Platform rights (staff, superuser, groups, permissions) are given by superusers only, and never by
         anyone to themselves: a staff account allowed to edit users cannot make itself, or anyone, more powerful."""
         fields = list(super().get_readonly_fields(request, obj))

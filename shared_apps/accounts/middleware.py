@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 from importlib import import_module
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
