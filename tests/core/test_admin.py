@@ -204,7 +204,7 @@ def test_one_primary_domain_per_tenant_is_a_database_rule(tenant: Tenant) -> Non
         Domain.objects.filter(pk=second.pk).update(is_primary=True)
 
 
-# --- platform rights: superusers give them, nobody gives them to themselves --------------------------------------------
+# --- platform rights: superusers give them, nobody gives them to themselves -------------------------------------------
 
 
 def _user_form(user: User, **changes: Any) -> dict[str, Any]:
