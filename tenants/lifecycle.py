@@ -205,10 +205,12 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
     primary = next((d for d in domains if d.is_primary), None)
     label = (primary.slug or primary.domain) if primary else schema
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    name = f"{label}-{stamp}.tar.gz"
     if output is None:
-        output = Path(settings.TENANT_EXPORT_DIR) / f"{label}-{stamp}.tar.gz"
-    output = output.expanduser().resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
+        default_dir = Path(settings.TENANT_EXPORT_DIR)
+        default_dir.mkdir(parents=True, exist_ok=True)
+        output = default_dir / name
+    output = archive_target(output, default_name=name)
     files = storage_files(schema)
     with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
         dump = Path(tmp) / "schema.sql"
@@ -239,19 +241,55 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
             },
             "files": [name.removeprefix(f"{schema}/") for name in files],
         }
-        partial = output.with_name(output.name + ".partial")
-        with tarfile.open(partial, "w:gz") as tar:
-            root = f"{label}-{stamp}"
-            tar.add(dump, arcname=f"{root}/schema.sql")
-            for name in files:
-                with default_storage.open(name, "rb") as fh:
-                    data = fh.read()
-                info = tarfile.TarInfo(f"{root}/files/{name.removeprefix(schema + '/')}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            payload = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo(f"{root}/manifest.json")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-        partial.replace(output)
+        fd, partial_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+        os.close(fd)
+        partial = Path(partial_name)
+        try:
+            _write_archive(partial, label=label, stamp=stamp, dump=dump, files=files, schema=schema, manifest=manifest)
+            _publish_new(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
     return output
+
+
+def archive_target(output: Path, *, default_name: str) -> Path:
+    """Where an archive asked for at `output` goes: a new file, or `default_name` inside an existing directory.
+    Anything that exists and is not a directory (a file, a device such as /dev/null, a symlink) is refused: an export
+    never replaces what is there."""
+    output = output.expanduser()
+    if output.is_dir() and not output.is_symlink():
+        output = output / default_name
+    if output.exists() or output.is_symlink():
+        raise TenantError(f"{output} already exists; give a new file name or a directory to write into.")
+    parent = output.parent.resolve()
+    if not parent.is_dir():
+        raise TenantError(f"{output.parent} is not a directory; create it first or give another path.")
+    if not os.access(parent, os.W_OK):
+        raise TenantError(f"Cannot write into {parent}.")
+    return parent / output.name
+
+
+def _publish_new(partial: Path, output: Path) -> None:
+    """Give the finished archive its name only if nothing took that name meanwhile (a hard link never replaces)."""
+    try:
+        os.link(partial, output)
+    except FileExistsError as exc:
+        raise TenantError(f"{output} appeared while the archive was written; nothing was replaced.") from exc
+
+
+def _write_archive(
+    partial: Path, *, label: str, stamp: str, dump: Path, files: list[str], schema: str, manifest: dict[str, Any]
+) -> None:
+    with tarfile.open(partial, "w:gz") as tar:
+        root = f"{label}-{stamp}"
+        tar.add(dump, arcname=f"{root}/schema.sql")
+        for name in files:
+            with default_storage.open(name, "rb") as fh:
+                data = fh.read()
+            info = tarfile.TarInfo(f"{root}/files/{name.removeprefix(schema + '/')}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        payload = json.dumps(manifest, indent=2).encode()
+        info = tarfile.TarInfo(f"{root}/manifest.json")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))

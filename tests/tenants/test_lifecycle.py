@@ -349,6 +349,54 @@ def test_export_errors_are_clear(tenant: Tenant) -> None:
         run("export", "nobody")
 
 
+def test_export_never_replaces_what_exists(tenant: Tenant, tmp_path: Path, in_tenant: Any) -> None:
+    existing = tmp_path / "keep.txt"
+    existing.write_text("precious")
+    link = tmp_path / "link.tar.gz"
+    link.symlink_to(tmp_path / "nowhere")
+
+    for target, message in (
+        (existing, "already exists"),
+        (link, "already exists"),
+        (tmp_path / "missing" / "a.tar.gz", "is not a directory"),
+    ):
+        with pytest.raises(CommandError, match=message) as refused:
+            run("export", "acme", "--output", str(target))
+        assert refused.value.returncode == 2
+    assert existing.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "link.tar.gz"]  # no partial file left
+    assert actions(tenant, in_tenant) == []
+
+
+def test_export_into_a_directory_names_the_archive_there(tenant: Tenant, tmp_path: Path) -> None:
+    output = run("export", "acme", "--output", str(tmp_path))
+
+    made = list(tmp_path.iterdir())
+    assert len(made) == 1
+    assert made[0].name.startswith("acme-")
+    assert made[0].name.endswith(".tar.gz")
+    assert str(made[0]) in output
+
+
+def test_export_refuses_a_device(tenant: Tenant) -> None:
+    """`--output /dev/null` once replaced the device with a regular file when run as root."""
+    with pytest.raises(CommandError, match="already exists"):
+        run("export", "acme", "--output", "/dev/null")
+    assert Path("/dev/null").is_char_device()
+
+
+def test_a_failed_export_leaves_no_partial_file(
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("tenants.lifecycle._write_archive", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run("export", "acme", "--output", str(tmp_path / "a.tar.gz"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_members_cannot_schedule_deletion(tenant: Tenant, member: User) -> None:
     with transaction.atomic():
         MembershipFactory.create(tenant=tenant, role=Role.ADMIN, user__email="admin@acme.test")
