@@ -7,6 +7,7 @@ import re
 
 from django.conf import settings
 
+from shared_apps.core.text import has_control_characters
 from tenants.errors import DomainInvalid, SubdomainInvalid, TenantNameInvalid
 
 MIN_LENGTH = 3
@@ -88,9 +89,6 @@ def validate_custom_domain(value: str) -> str:
 
 
 NAME_MAX_LENGTH = 100
-# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: a name travels into email headers,
-# CSV cells and log lines, where any of them breaks or forges structure.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def validate_tenant_name(value: str) -> str:
@@ -100,6 +98,6 @@ def validate_tenant_name(value: str) -> str:
         raise TenantNameInvalid("Give the workspace a name.")
     if len(name) > NAME_MAX_LENGTH:
         raise TenantNameInvalid(f"Workspace names can have at most {NAME_MAX_LENGTH} characters.")
-    if _CONTROL.search(name):
+    if has_control_characters(name):
         raise TenantNameInvalid("Workspace names cannot contain line breaks or control characters.")
     return name

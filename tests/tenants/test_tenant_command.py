@@ -42,6 +42,7 @@ def test_create_makes_a_workspace_with_its_owner_and_prints_its_url(in_tenant, d
         )
 
     assert "http://initech.localhost/" in output
+    assert "Owner bill@initech.test (new account, with the password given)" in output
     tenant = Domain.objects.get(domain="initech.localhost").tenant
     assert tenant.name == "Initech"
     assert tenant.status == TenantStatus.ACTIVE
@@ -53,6 +54,14 @@ def test_create_makes_a_workspace_with_its_owner_and_prints_its_url(in_tenant, d
     assert Membership.objects.get(tenant=tenant).role == "owner"
     with in_tenant(tenant):
         assert AuditEntry.objects.filter(action="tenant.created").count() == 1
+
+
+def test_create_says_whether_the_owner_account_is_new(owner: User) -> None:
+    generated = run("create", "--slug", "hooli", "--name", "Hooli", "--owner-email", "gavin@hooli.test")
+    existing = run("create", "--slug", "hooli-two", "--name", "Hooli 2", "--owner-email", owner.email)
+
+    assert "Owner gavin@hooli.test (new account), password: " in generated
+    assert f"Owner {owner.email} (existing account; its password is unchanged)" in existing
 
 
 @pytest.mark.usefixtures("tenant")

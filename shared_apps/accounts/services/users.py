@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
 from shared_apps.accounts.selectors import user_get_by_email
+from shared_apps.core.text import has_control_characters
 
 
 def user_get_or_create(
@@ -52,6 +53,8 @@ def user_profile_update(*, user: User, name: str) -> User:
     name = name.strip()
     if len(name) > 150:
         raise AccountError("Names can have at most 150 characters.")
+    if has_control_characters(name):
+        raise AccountError("Names cannot contain line breaks or control characters.")
     user.name = name
     user.save(update_fields=["name"])
     return user

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.errors import ApplicationError
 from shared_apps.workspaces import selectors as workspace_selectors
 from shared_apps.workspaces import services
@@ -115,15 +116,18 @@ class Command(BaseCommand):
             from django.utils.crypto import get_random_string
 
             generated = password = get_random_string(16)
+        existed = user_get_by_email(email=options["owner_email"]) is not None
         tenant, owner = services.workspace_create(
             slug=options["slug"], name=options["name"], owner_email=options["owner_email"], owner_password=password
         )
         host = selectors.host_for_slug(options["slug"].strip().lower())
         self.stdout.write(self.style.SUCCESS(f"Created {tenant.name}: {selectors.tenant_url(host)}/"))
-        if generated and owner.has_usable_password() and owner.check_password(generated):
-            self.stdout.write(f"Owner {owner.email}, password: {generated}")
+        if existed:
+            self.stdout.write(f"Owner {owner.email} (existing account; its password is unchanged)")
+        elif generated:
+            self.stdout.write(f"Owner {owner.email} (new account), password: {generated}")
         else:
-            self.stdout.write(f"Owner {owner.email} (existing account)")
+            self.stdout.write(f"Owner {owner.email} (new account, with the password given)")
 
     def _list(self, options: dict[str, Any]) -> None:
         rows = [("SLUG", "NAME", "STATUS", "MEMBERS", "CREATED")]
