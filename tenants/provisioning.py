@@ -31,9 +31,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
-from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import schema_context
 
+from shared_apps.core.sql import literal, quote
 from tenants.db import connection
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus, new_schema_name
@@ -67,12 +67,6 @@ class FastPathUnavailable(Exception):
 
 class PoolEmpty(TenantError):
     pass
-
-
-def quote(name: str) -> str:
-    """A validated, double-quoted schema or relation name."""
-    _check_schema_name(name)
-    return '"' + name + '"'
 
 
 def template_schema() -> str:
@@ -422,7 +416,7 @@ def _render(
             if deptype == "a":
                 owned.append(f"ALTER SEQUENCE {name} OWNED BY {table_names[refobjid]}.{attname}")
         if last is not None:
-            positions.append(f"SELECT setval({_literal(name)}, {last}, true)")
+            positions.append(f"SELECT setval({literal(name)}, {last}, true)")
     comments: list[str] = []
     for oid, name, persistence, reloptions, comment in tables:
         defs = []
@@ -471,10 +465,6 @@ def _render(
     return ";\n".join(out) + ";\n"
 
 
-def _literal(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
 def snapshot_for_template() -> Snapshot:
     """The template's snapshot for its current migration state, captured once per state and process.
 
@@ -510,7 +500,7 @@ def replay_sql(schema: str, snapshot: Snapshot) -> str:
     return (
         "SELECT set_config('atrium.search_path_before', current_setting('search_path'), true);\n"
         f"CREATE SCHEMA {q};\n"
-        f"SELECT set_config('search_path', {_literal(q)}, true);\n"
+        f"SELECT set_config('search_path', {literal(q)}, true);\n"
         f"{snapshot.body}"
         "SELECT set_config('search_path', current_setting('atrium.search_path_before'), true);\n"
     )
