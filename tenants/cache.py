@@ -1,18 +1,25 @@
-"""Cache keys: scoped to the current schema, so no entry crosses tenants (DESIGN §2.4) — with one exception.
+"""Cache keys: scoped to the current schema, so no entry crosses tenants — except the keys that protect an account.
 
-allauth's rate-limit keys (`allauth:rl:…`) must be the same on every host: a limit that were per subdomain could be
-multiplied by trying more subdomains. They are stored under the `global` scope instead of the schema.
+A rate limit, a "this TOTP code was already used" mark or a replayed-token guard that were per subdomain could be
+multiplied by trying more subdomains (a code used on workspace B would be accepted again on A). So every key allauth
+writes (`allauth:rl:…` rate limits, `allauth.mfa.totp.used?…`, `jwt:iss=…` id-token replay) and Atrium's own
+account-wide keys (`atrium:global:…`) are stored under the `global` scope instead of the schema.
+`tests/tenants/test_cache_keys.py` walks allauth's source for the keys it uses, so a new one cannot be missed.
 """
 
 from __future__ import annotations
 
 from tenants.db import connection
 
-_GLOBAL_PREFIXES = ("allauth:rl:",)
+GLOBAL_PREFIXES = ("allauth:", "allauth.", "jwt:", "atrium:global:")
+
+
+def is_global(key: str) -> bool:
+    return key.startswith(GLOBAL_PREFIXES)
 
 
 def make_key(key: str, key_prefix: str, version: int | str) -> str:
-    scope = "global" if key.startswith(_GLOBAL_PREFIXES) else connection.schema_name
+    scope = "global" if is_global(key) else connection.schema_name
     return f"{scope}:{key_prefix}:{version}:{key}"
 
 
