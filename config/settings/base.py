@@ -308,6 +308,10 @@ LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
 # workspace has until plans arrive with billing (members and pending invitations both hold a seat).
 INVITATION_MAX_AGE_DAYS: int = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 TENANT_DEFAULT_SEAT_LIMIT: int = env.int("TENANT_DEFAULT_SEAT_LIMIT", default=25)
+# Self-service sign-up: workspaces one account may own (operators with tenants.add_tenant are exempt), and how fast
+# one account and one IP address may create them (allauth's rate syntax; answered with a 429 page).
+WORKSPACES_PER_OWNER_MAX: int = env.int("WORKSPACES_PER_OWNER_MAX", default=10)
+WORKSPACE_CREATE_RATE_LIMIT: str = env.str("WORKSPACE_CREATE_RATE_LIMIT", default="3/10m/user,10/h/ip")
 
 # guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
 ANONYMOUS_USER_NAME = None

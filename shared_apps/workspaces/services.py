@@ -22,6 +22,7 @@ from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
 from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
+from shared_apps.core.errors import ApplicationError
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -40,6 +41,7 @@ class OperatorPermission:
     """The Django model permissions that let a platform operator act on workspaces they do not belong to."""
 
     VIEW = "tenants.view_tenant"
+    ADD = "tenants.add_tenant"  # create workspaces beyond the self-service cap
     CHANGE = "tenants.change_tenant"  # suspend, resume, rename, domains, export
     DELETE = "tenants.delete_tenant"  # schedule deletion, restore, delete now, purge
 
@@ -92,6 +94,8 @@ def workspace_create(
     slug = validate_subdomain(slug)
     taken = SubdomainTaken(f"The subdomain “{slug}” is taken.")
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
+        if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
+            _ensure_below_ownership_cap(acting_user)
         tenant, via = tenancy.tenant_provision(slug=slug, name=name, method=method)
         owner, _ = user_get_or_create(email=owner_email, password=owner_password)
         membership_create(user=owner, tenant=tenant, role=Role.OWNER)
@@ -110,6 +114,24 @@ def workspace_create(
             enqueue_on_commit(pool_refill, schema_name=PUBLIC_SCHEMA)
     logger.info("workspace created", extra={"tenant": tenant.schema_name, "subdomain": slug, "via": str(via)})
     return tenant, owner
+
+
+class WorkspaceLimitReached(ApplicationError):
+    """An account owns as many workspaces as one account may (WORKSPACES_PER_OWNER_MAX)."""
+
+
+def _ensure_below_ownership_cap(user: User) -> None:
+    """Self-service creation stops at WORKSPACES_PER_OWNER_MAX owned workspaces. The account's row is locked first,
+    so two creations at once cannot both take the last one."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    owned = Membership.objects.filter(user=user, role=Role.OWNER, tenant__in=selectors.workspaces()).count()
+    limit = settings.WORKSPACES_PER_OWNER_MAX
+    if owned >= limit:
+        raise WorkspaceLimitReached(
+            f"You already own {owned} workspaces, the most one account can own. "
+            "Delete one you no longer use, or ask us to raise the limit.",
+            extra={"owned": owned, "limit": limit},
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------

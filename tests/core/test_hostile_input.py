@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared_apps.accounts.errors import AccountError
@@ -36,3 +38,30 @@ def test_profile_names_with_control_characters_are_refused(owner: User, name: st
 
     owner.refresh_from_db()
     assert owner.name == before
+
+
+# --- workspaces per account ----------------------------------------------------------------------------------------
+
+
+def test_an_account_owns_at_most_the_configured_number_of_workspaces(owner: User, settings: Any) -> None:
+    from shared_apps.workspaces.services import WorkspaceLimitReached
+
+    settings.WORKSPACES_PER_OWNER_MAX = 2  # owner already owns acme
+    workspace_create(slug="second-one", name="Second", owner_email=owner.email, acting_user=owner)
+    before = Tenant.objects.count()
+
+    with pytest.raises(WorkspaceLimitReached, match="You already own 2 workspaces"):
+        workspace_create(slug="third-one", name="Third", owner_email=owner.email, acting_user=owner)
+
+    assert Tenant.objects.count() == before
+    assert not Domain.objects.filter(domain="third-one.localhost").exists()
+
+
+def test_operators_and_the_command_line_are_not_capped(owner: User, settings: Any) -> None:
+    settings.WORKSPACES_PER_OWNER_MAX = 1
+    operator = User.objects.create_superuser(email="ops@atrium.test", password="operator-password-123")
+
+    workspace_create(slug="by-cli", name="By CLI", owner_email=owner.email, acting_user=None)
+    workspace_create(slug="by-operator", name="By operator", owner_email=owner.email, acting_user=operator)
+
+    assert Domain.objects.filter(domain__in=["by-cli.localhost", "by-operator.localhost"]).count() == 2
