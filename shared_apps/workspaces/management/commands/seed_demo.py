@@ -1,11 +1,19 @@
-"""`manage.py seed_demo`: the public tenant, a `demo` workspace with an owner, and an operator. Idempotent."""
+"""`manage.py seed_demo`: the public tenant, a `demo` workspace with an owner, and an operator. Idempotent.
+
+In development (`make run`) the accounts get the published demo password printed below. Anywhere `DEBUG` is off (the
+production settings, the compose stack's opt-in `demo` profile) the published password is never used: each new
+account gets a random one, printed once, and an existing account's password is left alone.
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services import operator_ensure
 from shared_apps.workspaces.services import workspace_create
 from tenants import selectors
@@ -18,21 +26,32 @@ DEMO_PASSWORD = "atrium-demo-password"  # noqa: S105  (a published development c
 OPERATOR_EMAIL = "operator@demo.localhost"
 
 
+def _password_for(email: str) -> str | None:
+    """The password a new demo account gets (None: the account exists, its password stays)."""
+    if user_get_by_email(email=email) is not None:
+        return None
+    return DEMO_PASSWORD if settings.DEBUG else secrets.token_urlsafe(18)
+
+
 class Command(BaseCommand):
     help = "Create the public tenant and the demo workspace (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         public_tenant_ensure()
+        owner_password = _password_for(DEMO_EMAIL)
         try:
             tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
             self.stdout.write(f"Demo workspace exists: {tenant.name}")
         except TenantNotFound:
-            workspace_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
+            workspace_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=owner_password)
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
-        operator_ensure(email=OPERATOR_EMAIL, password=DEMO_PASSWORD)
+        operator_password = _password_for(OPERATOR_EMAIL)
+        # An existing account keeps its password (user_get_or_create sets one only on a new account).
+        operator_ensure(email=OPERATOR_EMAIL, password=operator_password or secrets.token_urlsafe(18))
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
+        unchanged = "(existing account, password unchanged)"
         self.stdout.write(
             f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
-            f"  Sign in as:   {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  Operators:    {selectors.root_url()}/admin/  as {OPERATOR_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Sign in as:   {DEMO_EMAIL} / {owner_password or unchanged}\n"
+            f"  Operators:    {selectors.root_url()}/admin/  as {OPERATOR_EMAIL} / {operator_password or unchanged}\n"
         )
