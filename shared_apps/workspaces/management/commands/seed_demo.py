@@ -10,6 +10,7 @@ from shared_apps.accounts.services import operator_ensure
 from shared_apps.workspaces.services import workspace_create
 from tenants import selectors
 from tenants.errors import TenantNotFound
+from tenants.links import public_path
 from tenants.services import public_tenant_ensure
 
 DEMO_SLUG = "demo"
@@ -31,8 +32,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
         operator_ensure(email=OPERATOR_EMAIL, password=DEMO_PASSWORD)
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
+        admin_url = selectors.root_url() + public_path("admin:index")
         self.stdout.write(
             f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
             f"  Sign in as:   {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  Operators:    {selectors.root_url()}/admin/  as {OPERATOR_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Operators:    {admin_url}  as {OPERATOR_EMAIL} / {DEMO_PASSWORD}\n"
         )
