@@ -1,6 +1,6 @@
 """Login handoff: the root domain hands a signed-in user to a workspace host without a shared cookie.
 
-Zulip's pattern (DESIGN §3): the root mints a signed, single-use ticket bound to (user, tenant) that lives
+Zulip's pattern: the root mints a signed, single-use ticket bound to (user, tenant) that lives
 LOGIN_HANDOFF_MAX_AGE seconds; the workspace host consumes it once and starts its own host-only session.
 """
 

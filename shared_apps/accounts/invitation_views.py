@@ -1,6 +1,6 @@
 """Accepting an invitation. The emailed link points at the root domain, where accounts live: sign-up is open there
 (it is closed on workspace hosts) and a signed-in root session can join at once. After joining, the person is
-handed to the workspace's host with a login handoff (DESIGN §3), so they land in it signed in.
+handed to the workspace's host with a login handoff (shared_apps/accounts/handoff.py), so they land in it signed in.
 
 A workspace host answers `/invitations/<token>/` too (someone may type the workspace's address): its own
 invitations are sent on to the root, anything else gets "not for this workspace".
