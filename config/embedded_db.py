@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from config.env import BASE_DIR
 
@@ -57,9 +56,3 @@ def stop(data_dir: Path = DATA_DIR) -> bool:
     pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009  (generated at import time)
     pg_ctl(["-w", "stop"], pgdata=data_dir, user=user)
     return True
-
-
-def socket_host(url: str) -> str | None:
-    """The unix-socket directory in a DATABASE_URL like postgresql://postgres:@/atrium?host=/run/x."""
-    hosts = parse_qs(urlsplit(url).query).get("host")
-    return hosts[0] if hosts else None

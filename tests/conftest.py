@@ -105,7 +105,7 @@ def outsider(other_tenant: Tenant) -> User:
 
 class HostClient(Client):
     """A test client whose requests carry one host, and whose `force_login` makes a session for that host, as a real
-    sign-in there would (sessions record the host they were made for, DESIGN §3)."""
+    sign-in there would (sessions record the host they were made for: shared_apps/accounts/sessions.py)."""
 
     def __init__(self, host: str, **defaults: Any) -> None:
         super().__init__(HTTP_HOST=host, **defaults)

@@ -8,6 +8,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
 
+from tenants.links import public_path, workspace_path
+
 
 def _on_root(request: HttpRequest) -> bool:
     route = getattr(request, "route", None)
@@ -21,10 +23,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         # On the root: straight into the only workspace, or the list, or "create one". On a workspace: its home.
-        return "/workspaces/continue/" if _on_root(request) else "/"
+        return public_path("workspaces_continue") if _on_root(request) else workspace_path("home")
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
-        return "/signup/workspace/"
+        # Sign-up is open on the root only (is_open_for_signup), and continues with naming the workspace there.
+        return public_path("signup_workspace")
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth keys failed logins by site domain + login, and on this platform every subdomain is its own

@@ -20,8 +20,6 @@ class LastOwner(AccountError):
 class SeatLimitReached(AccountError):
     """More seats than the plan has: members and pending invitations both hold one."""
 
-    billing_path = "/settings/billing/"
-
 
 class InvitationUnusable(AccountError):
     """An invitation link that cannot be used: unknown, expired, revoked, already used, or for another address."""

@@ -1,6 +1,6 @@
 """Login handoff: the root domain hands a signed-in user to a workspace host without a shared cookie.
 
-Zulip's pattern (DESIGN §3): the root mints a signed, single-use ticket bound to (user, tenant) that lives
+Zulip's pattern: the root mints a signed, single-use ticket bound to (user, tenant) that lives
 LOGIN_HANDOFF_MAX_AGE seconds; the workspace host consumes it once and starts its own host-only session.
 """
 
@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from shared_apps.accounts.models import LoginHandoff, User
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.core.errors import ApplicationError
+from tenants.links import workspace_path
 from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_url
 
@@ -53,7 +54,7 @@ def handoff_create(*, user: User, tenant: Tenant, next_path: str = "/") -> str:
         expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_HANDOFF_MAX_AGE),
     )
     token = signing.dumps({"n": nonce, "u": user.pk, "t": tenant.pk}, salt=_SALT, compress=True)
-    return f"{tenant_url(domain)}/auth/handoff/?{urlencode({'token': token})}"
+    return f"{tenant_url(domain)}{workspace_path('handoff_consume')}?{urlencode({'token': token})}"
 
 
 def handoff_consume(*, token: str, tenant_id: int) -> tuple[User, str]:

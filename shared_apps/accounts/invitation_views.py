@@ -1,6 +1,6 @@
 """Accepting an invitation. The emailed link points at the root domain, where accounts live: sign-up is open there
 (it is closed on workspace hosts) and a signed-in root session can join at once. After joining, the person is
-handed to the workspace's host with a login handoff (DESIGN §3), so they land in it signed in.
+handed to the workspace's host with a login handoff (shared_apps/accounts/handoff.py), so they land in it signed in.
 
 A workspace host answers `/invitations/<token>/` too (someone may type the workspace's address): its own
 invitations are sent on to the root, anything else gets "not for this workspace".
@@ -11,7 +11,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,6 +26,7 @@ from shared_apps.accounts.selectors import (
 )
 from shared_apps.accounts.services import invitation_accept, invitation_check
 from tenants.http import RoutedRequest
+from tenants.links import public_path
 from tenants.selectors import primary_domain, root_url
 
 
@@ -35,7 +37,9 @@ def _unusable(request: HttpRequest, exc: InvitationUnusable, invitation: Invitat
         user = request.user
         if user.is_authenticated and membership_for(user_id=user.pk, tenant_id=invitation.tenant_id) is not None:
             domain = primary_domain(invitation.tenant)
-            context["open_url"] = f"/workspaces/{domain.slug}/open/" if domain and domain.slug else None
+            context["open_url"] = (
+                reverse("workspace_open", kwargs={"slug": domain.slug}) if domain and domain.slug else None
+            )
     return render(request, "invitations/unusable.html", context, status=exc.status)
 
 
@@ -53,8 +57,8 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
     if not request.user.is_authenticated:
         # The same page whether or not an account exists for the address: no enumeration through a leaked link.
         context.update(
-            signup_url="/accounts/signup/?" + urlencode({"email": invitation.email, "next": here}),
-            login_url="/login/?" + urlencode({"next": here}),
+            signup_url=reverse("account_signup") + "?" + urlencode({"email": invitation.email, "next": here}),
+            login_url=reverse("login") + "?" + urlencode({"next": here}),
         )
         return render(request, "invitations/accept.html", context)
     user: User = request.user
@@ -68,7 +72,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
         try:
             return HttpResponseRedirect(handoff_create(user=user, tenant=invitation.tenant, next_path="/"))
         except HandoffRefused:  # joined, but the workspace has no address right now
-            return HttpResponseRedirect("/workspaces/")
+            return redirect("workspaces")
     return render(request, "invitations/accept.html", context)
 
 
@@ -80,4 +84,4 @@ def invitation_on_workspace_host(request: RoutedRequest, token: str) -> HttpResp
     if invitation is None or invitation.tenant_id != request.route.tenant_id:
         exc = InvitationUnusable("This invitation isn't for this workspace.", reason="other_workspace", status=404)
         return render(request, "invitations/unusable.html", {"error": exc, "reason": exc.reason}, status=404)
-    return HttpResponseRedirect(f"{root_url()}/invitations/{token}/")
+    return HttpResponseRedirect(root_url() + public_path("invitation_landing", token=token))

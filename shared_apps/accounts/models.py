@@ -85,7 +85,7 @@ class Membership(models.Model):
 
 
 class LoginHandoff(models.Model):
-    """A single-use ticket that carries a sign-in from the root domain to one workspace host (DESIGN §3).
+    """A single-use ticket that carries a sign-in from the root domain to one workspace host (sessions are host-only).
 
     The token the browser carries is signed and expires after LOGIN_HANDOFF_MAX_AGE seconds; this row makes it
     single-use (`used_at` is set by one conditional UPDATE) and binds it to one user and one tenant.

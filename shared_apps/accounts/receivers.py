@@ -24,12 +24,11 @@ from django.http import HttpRequest
 from shared_apps.accounts.models import Membership, User
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import HasSchema, audit_record
+from tenants.links import workspace_path
 from tenants.models import TenantStatus
 from tenants.routing import Route
 
 logger = logging.getLogger(__name__)
-
-_HANDOFF_PATH = "/auth/handoff/"
 
 
 def _workspace_route(request: HttpRequest | None) -> Route | None:
@@ -79,7 +78,7 @@ def _host(request: HttpRequest | None) -> str:
 @receiver(user_logged_in, dispatch_uid="atrium.audit.login")
 def on_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     route = _workspace_route(request)
-    if route is None or request is None or request.path.startswith(_HANDOFF_PATH):
+    if route is None or request is None or request.path.startswith(workspace_path("handoff_consume")):
         return  # root sign-ins are recorded when the handoff arrives; the handoff view records itself
     if _is_member(route, user):
         _record([route], action=AuditAction.AUTH_LOGIN, user=user, metadata={"host": _host(request)})

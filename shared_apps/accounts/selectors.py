@@ -68,10 +68,6 @@ def membership_get(*, tenant_id: int, membership_id: int) -> Membership:
     return membership
 
 
-def owner_count(*, tenant_id: int) -> int:
-    return Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).count()
-
-
 # --- invitations -------------------------------------------------------------------------------------------------
 
 

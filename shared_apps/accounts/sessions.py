@@ -1,4 +1,5 @@
-"""Each session records the host it was made for; presented on another host, it is worth nothing (DESIGN §3)."""
+"""Each session records the host it was made for; presented on another host (session cookies are host-only, so only
+a replayed cookie gets there), it is worth nothing: TenantMembershipMiddleware treats the request as anonymous."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from shared_apps.accounts.services import invitation_token_issue
+from tenants.links import public_path
 from tenants.selectors import root_url
 
 
@@ -34,7 +35,7 @@ def invitation_send(*, invitation_id: int) -> bool:
         "inviter_email": inviter.email if inviter else "",
         "role": invitation.get_role_display(),
         "email": invitation.email,
-        "url": f"{root_url()}/invitations/{token}/",
+        "url": root_url() + public_path("invitation_landing", token=token),
         "expires_at": invitation.expires_at,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }

@@ -6,6 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,7 +30,7 @@ def _workspace_items(request: AuthenticatedRequest) -> list[dict[str, object]]:
             {
                 "membership": membership,
                 "url": tenant_url(domains[0].domain) if domains else None,
-                "open_url": f"/workspaces/{slug}/open/" if slug else None,
+                "open_url": reverse("workspace_open", kwargs={"slug": slug}) if slug else None,
             }
         )
     return items
@@ -45,10 +46,10 @@ def workspaces_continue(request: AuthenticatedRequest) -> HttpResponse:
     """Where the root sends a person who just signed in: their only workspace, their list, or "create one"."""
     items = _workspace_items(request)
     if not items:
-        return redirect("/signup/workspace/")
+        return redirect("signup_workspace")
     if len(items) == 1 and items[0]["open_url"]:
         return redirect(str(items[0]["open_url"]))
-    return redirect("/workspaces/")
+    return redirect("workspaces")
 
 
 @never_cache

@@ -1,4 +1,5 @@
-"""Sentry: tenant tags, no PII by default (DESIGN §8). Enabled only when SENTRY_DSN is set."""
+"""Sentry: events tagged with the tenant's schema; no PII by default (`send_default_pii=False`). Enabled only when
+SENTRY_DSN is set."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from shared_apps.accounts.handoff import handoff_create
@@ -18,11 +19,11 @@ from tenants.errors import SubdomainTaken, TenantError
 def start(request: HttpRequest) -> HttpResponse:
     """ "Create your workspace": an account first (or straight to the workspace step when signed in)."""
     if request.user.is_authenticated:
-        return redirect("/signup/workspace/")
-    return redirect("/accounts/signup/?next=/signup/workspace/")
+        return redirect("signup_workspace")
+    return redirect(f"{reverse('account_signup')}?next={reverse('signup_workspace')}")
 
 
-@login_required(login_url="/accounts/signup/")
+@login_required(login_url="account_signup")
 def workspace(request: AuthenticatedRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -3,14 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from tenants.selectors import root_url
+from tenants.links import public_path
 
 
 def atrium(request: HttpRequest) -> dict[str, object]:
     route = getattr(request, "route", None)
     on_tenant = route is not None and not route.is_public
     context: dict[str, object] = {
-        "root_url": root_url(),
         "base_domain": settings.BASE_DOMAIN,
         "current_tenant": getattr(request, "tenant", None) if on_tenant else None,
         "membership": getattr(request, "membership", None),
@@ -19,5 +18,7 @@ def atrium(request: HttpRequest) -> dict[str, object]:
         # Social sign-in runs on the root (one callback URL per provider) and comes back here through a handoff.
         suffix = "." + settings.BASE_DOMAIN
         slug = route.primary_host.removesuffix(suffix) if route.primary_host.endswith(suffix) else None
-        context["workspace_return_path"] = f"/workspaces/{slug}/open/" if slug else "/workspaces/"
+        context["workspace_return_path"] = (
+            public_path("workspace_open", slug=slug) if slug else public_path("workspaces")
+        )
     return context

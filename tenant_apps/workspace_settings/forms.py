@@ -54,10 +54,6 @@ class InviteForm(forms.Form):
         return len([p for p in _SEPARATORS.split(str(value)) if "@" in p])
 
 
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
-
-
 class ProfileForm(forms.Form):
     name = forms.CharField(
         label="Name",

@@ -15,6 +15,7 @@ from django.contrib.auth import logout
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
@@ -33,6 +34,7 @@ from shared_apps.accounts.permissions import (
     can_manage,
 )
 from tenant_apps.workspace_settings.forms import InviteForm, ProfileForm
+from tenants.links import public_path
 from tenants.models import Tenant
 from tenants.selectors import root_url
 
@@ -96,9 +98,9 @@ def leave(request: MemberRequest) -> HttpResponse:
             services.member_leave(tenant=tenant, user=_user(request))
         except AccountError as exc:
             messages.error(request, exc.message)
-            return redirect("/settings/")
+            return redirect("settings_general")
         logout(request)  # this host's session served only this workspace
-        return HttpResponseRedirect(f"{root_url()}/workspaces/")
+        return HttpResponseRedirect(root_url() + public_path("workspaces"))
     return render(request, "tenant/settings/leave.html", _context(request, "general"))
 
 
@@ -169,7 +171,7 @@ def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"{membership.user.get_full_name()} was removed from {_tenant(request).name}.")
-        return redirect("/settings/members/")
+        return redirect("settings_members")
     return render(request, "tenant/settings/member_remove.html", _context(request, "members", target=membership))
 
 
@@ -187,7 +189,7 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
         else:
             who, workspace = membership.user.get_full_name(), _tenant(request).name
             messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
-        return redirect("/settings/members/")
+        return redirect("settings_members")
     return render(request, "tenant/settings/member_transfer.html", _context(request, "members", target=membership))
 
 
@@ -202,7 +204,8 @@ def _ago(moment: datetime | None) -> str:
 def _back(request: MemberRequest) -> str:
     """Where to return after a row action: the members list, keeping its search and page."""
     query = request.POST.get("return_query", "")
-    return f"/settings/members/?{query}" if query and "//" not in query and "\n" not in query else "/settings/members/"
+    members = reverse("settings_members")
+    return f"{members}?{query}" if query and "//" not in query and "\n" not in query else members
 
 
 # --- invitations -------------------------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ def invitations(request: MemberRequest) -> HttpResponse:
             form.add_error("emails", exc.message)
         else:
             _report(request, result)
-            return redirect("/settings/invitations/")
+            return redirect("settings_invitations")
     page = _page(request, selectors.invitation_list(tenant_id=tenant.pk), INVITATIONS_PER_PAGE)
     context = _context(
         request,
@@ -289,7 +292,7 @@ def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bo
             messages.success(request, f"The invitation to {invitation.email} was revoked; its link no longer works.")
         else:
             messages.success(request, f"A new invitation link was sent to {invitation.email}.")
-    return redirect("/settings/invitations/")
+    return redirect("settings_invitations")
 
 
 @action_required(Action.INVITATIONS_MANAGE)
@@ -334,7 +337,7 @@ def profile(request: MemberRequest) -> HttpResponse:
             form.add_error("name", exc.message)
         else:
             messages.success(request, "Your profile was saved.")
-            return redirect("/settings/profile/")
+            return redirect("settings_profile")
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
     for item in security["user_sessions"]:  # type: ignore[attr-defined]
         item["last_seen"] = _ago(item["session"].last_seen_at)
@@ -353,4 +356,4 @@ def sessions_end_others(request: MemberRequest) -> HttpResponse:
         messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
     else:
         messages.info(request, "There were no other sessions to sign out of.")
-    return redirect("/settings/profile/#sessions")
+    return redirect(reverse("settings_profile", fragment="sessions"))

@@ -1,4 +1,5 @@
-"""Sign-up, login everywhere, handoff across subdomains, enumeration prevention, rate limits and MFA (DESIGN §3)."""
+"""Sign-up, login everywhere, handoff across subdomains, enumeration prevention, rate limits and MFA (README,
+"Signing up and signing in across subdomains")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Races between real concurrent connections (DESIGN §4): two signups for one subdomain get one winner, a clear
-error for the other, and no orphan schema; a spare is never handed to two signups.
+"""Races between real concurrent connections during provisioning: two signups for one subdomain get one winner, a
+clear error for the other, and no orphan schema; a spare is never handed to two signups.
 
 Each signup runs in its own thread with its own database connection and commits for real, so these tests cannot
 use the test's rolled-back transaction: `committed` records what existed before and removes everything the threads

@@ -1,5 +1,5 @@
-"""Subdomain and custom-domain rules (DESIGN §4): one validator, a clear message for each failure, used by the
-services (signup, the command) and the admin."""
+"""Subdomain and custom-domain rules (tenants/validators.py): one validator, a clear message for each failure, used by
+the services (signup, the command) and the admin."""
 
 from __future__ import annotations
 

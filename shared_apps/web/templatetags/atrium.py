@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
 
+from tenants.links import public_path
 from tenants.selectors import root_url
 
 register = template.Library()
@@ -27,3 +28,12 @@ def root_social_login_url(context: template.Context, provider: Any, next_path: s
     finally:
         set_urlconf(previous)
     return f"{root_url()}{path}"
+
+
+@register.simple_tag
+def public_url(name: str, **kwargs: Any) -> str:
+    """The absolute URL of a named page of the root domain, from any host: `{% public_url 'workspaces' %}`.
+
+    `{% url %}` resolves against the current host's URLconf; a workspace page linking to the root needs this instead.
+    """
+    return f"{root_url()}{public_path(name, **kwargs)}"

@@ -18,6 +18,7 @@ from shared_apps.accounts.services import operator_ensure
 from shared_apps.workspaces.services import workspace_create
 from tenants import selectors
 from tenants.errors import TenantNotFound
+from tenants.links import public_path
 from tenants.services import public_tenant_ensure
 
 DEMO_SLUG = "demo"
@@ -50,8 +51,9 @@ class Command(BaseCommand):
         operator_ensure(email=OPERATOR_EMAIL, password=operator_password or secrets.token_urlsafe(18))
         url = selectors.tenant_url(selectors.host_for_slug(DEMO_SLUG))
         unchanged = "(existing account, password unchanged)"
+        admin_url = selectors.root_url() + public_path("admin:index")
         self.stdout.write(
             f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
             f"  Sign in as:   {DEMO_EMAIL} / {owner_password or unchanged}\n"
-            f"  Operators:    {selectors.root_url()}/admin/  as {OPERATOR_EMAIL} / {operator_password or unchanged}\n"
+            f"  Operators:    {admin_url}  as {OPERATOR_EMAIL} / {operator_password or unchanged}\n"
         )
