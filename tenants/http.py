@@ -3,8 +3,6 @@ higher layer) instead of reading untyped attributes."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.http import HttpRequest
 
 from tenants.models import Tenant
@@ -18,8 +16,3 @@ class RoutedRequest(HttpRequest):
     route: Route
     tenant: Tenant
     urlconf: str
-
-
-def routed(request: HttpRequest) -> RoutedRequest:
-    """The same request, typed as routed (middleware that sets the attributes)."""
-    return cast(RoutedRequest, request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -32,8 +31,3 @@ def enqueue_on_commit(task: Any, /, *, schema_name: str | None = None, **kwargs:
             logger.exception("could not enqueue a task", extra={"task": getattr(task, "name", repr(task))})
 
     transaction.on_commit(send)
-
-
-def after_commit(fn: Callable[[], None], /) -> None:
-    """Run `fn` after commit; an error is logged and does not undo (or hide) what was committed."""
-    transaction.on_commit(fn, robust=True)
