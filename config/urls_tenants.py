@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("auth/start/", account_views.handoff_start, name="handoff_start"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
     path("restore/", workspace_views.restore, name="tenant_restore"),
     path("accounts/", include("allauth.account.urls")),

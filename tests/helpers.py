@@ -86,3 +86,27 @@ def run_concurrently(calls: Sequence[Callable[[], Any]], *, before_each: Callabl
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def local(url: str) -> str:
+    """The path and query of an absolute URL (test clients talk to one host each)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def handoff_ticket(root: Any, workspace: Any, *, slug: str | None = None, start_url: str | None = None) -> str:
+    """Walk the handoff as a browser does, with one client per host: the root's /workspaces/<slug>/open/ (or a
+    `start_url` the root already answered with) → the workspace's /auth/start/ (which sets the binding cookie in
+    `workspace`'s jar) → the root again, which answers with the ticket URL. Returns that URL, not yet redeemed."""
+    if start_url is None:
+        opened = root.get(f"/workspaces/{slug}/open/")
+        assert opened.status_code == 302, opened.content[:300]
+        start_url = str(opened["Location"])
+    assert "/auth/start/" in start_url, start_url
+    bound = workspace.get(local(start_url))
+    assert bound.status_code == 302, bound.content[:300]
+    minted = root.get(local(str(bound["Location"])))
+    assert minted.status_code == 302, minted.content[:300]
+    return str(minted["Location"])

@@ -1,11 +1,25 @@
 """Login handoff: the root domain hands a signed-in user to a workspace host without a shared cookie.
 
+The flow, three redirects long, so that a ticket only ever works in the browser that asked for it:
+
+1. `<workspace>/auth/start/` puts a random value in a host-only cookie of the workspace host and sends the browser to
+   the root's `/workspaces/<slug>/open/?binding=<sha256 of that value>`;
+2. the root (where the person is signed in) mints a ticket bound to that user, that workspace and that binding, and
+   sends the browser to `<workspace>/auth/handoff/?token=…`;
+3. the workspace host redeems the ticket only if the browser presents the cookie whose hash the ticket carries.
+
+Someone who fetches their own ticket URL without following it and sends it to somebody else (login CSRF: the other
+person would end up signed in as them) gains nothing: the other browser has no matching cookie.
+
 Zulip's pattern: the root mints a signed, single-use ticket bound to (user, tenant) that lives
 LOGIN_HANDOFF_MAX_AGE seconds; the workspace host consumes it once and starts its own host-only session.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -24,6 +38,8 @@ from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_url
 
 _SALT = "atrium.login-handoff"
+BINDING_COOKIE = "atrium_handoff"
+_BINDING = re.compile(r"^[0-9a-f]{64}$")
 
 
 class HandoffRefused(ApplicationError):
@@ -37,17 +53,44 @@ def safe_next_path(path: str | None) -> str:
     return "/"
 
 
-@transaction.atomic
-def handoff_create(*, user: User, tenant: Tenant, next_path: str = "/") -> str:
-    """The URL on the tenant's host that signs `user` in there. Only for members of that tenant."""
-    if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
-        raise HandoffRefused("You are not a member of that workspace.")
+def binding_new() -> tuple[str, str]:
+    """(the value for the browser's cookie, the hash the root binds the ticket to)."""
+    value = secrets.token_urlsafe(32)
+    return value, binding_of(value)
+
+
+def binding_of(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+def _primary_host(tenant: Tenant) -> str:
     domain = Domain.objects.filter(tenant=tenant, is_primary=True).values_list("domain", flat=True).first()
     if domain is None:
         raise HandoffRefused("That workspace has no address yet.")
+    return str(domain)
+
+
+def handoff_start_url(*, user: User, tenant: Tenant, next_path: str = "/") -> str:
+    """Step 1 for a member of `tenant`: the workspace host's URL that binds the coming ticket to this browser."""
+    if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
+        raise HandoffRefused("You are not a member of that workspace.")
+    host = _primary_host(tenant)
+    return f"{tenant_url(host)}{workspace_path('handoff_start')}?{urlencode({'next': safe_next_path(next_path)})}"
+
+
+@transaction.atomic
+def handoff_create(*, user: User, tenant: Tenant, binding: str, next_path: str = "/") -> str:
+    """Step 2: the URL on the tenant's host that signs `user` in there, redeemable only by the browser whose cookie
+    hashes to `binding`. Only for members of that tenant."""
+    if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
+        raise HandoffRefused("You are not a member of that workspace.")
+    if not _BINDING.match(binding):
+        raise HandoffRefused("This sign-in link is not valid.")
+    domain = _primary_host(tenant)
     nonce = secrets.token_urlsafe(32)
     LoginHandoff.objects.create(
         nonce=nonce,
+        browser_binding=binding,
         user=user,
         tenant=tenant,
         next_path=safe_next_path(next_path),
@@ -57,8 +100,9 @@ def handoff_create(*, user: User, tenant: Tenant, next_path: str = "/") -> str:
     return f"{tenant_url(domain)}{workspace_path('handoff_consume')}?{urlencode({'token': token})}"
 
 
-def handoff_consume(*, token: str, tenant_id: int) -> tuple[User, str]:
-    """Redeem a ticket on the host of `tenant_id`: the user to sign in and where to go. HandoffRefused otherwise."""
+def handoff_consume(*, token: str, tenant_id: int, cookie_value: str) -> tuple[User, str]:
+    """Step 3: redeem a ticket on the host of `tenant_id`, in the browser that presents `cookie_value`: the user to
+    sign in and where to go. HandoffRefused otherwise (a ticket presented by another browser is spent as well)."""
     try:
         payload = signing.loads(token, salt=_SALT, max_age=settings.LOGIN_HANDOFF_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -83,6 +127,12 @@ def handoff_consume(*, token: str, tenant_id: int) -> tuple[User, str]:
             raise HandoffRefused("This sign-in link has expired.")
         handoff.used_at = now
         handoff.save(update_fields=["used_at"])
+        bound_here = bool(cookie_value) and hmac.compare_digest(handoff.browser_binding, binding_of(cookie_value))
+    if not bound_here:
+        raise HandoffRefused(
+            "This sign-in link was opened in a different browser from the one that asked for it, so it signs "
+            "nobody in. Sign in from this browser instead."
+        )
     user = handoff.user
     if not user.is_active or membership_for(user_id=user.pk, tenant_id=tenant_id) is None:
         raise HandoffRefused("You are not a member of this workspace.")

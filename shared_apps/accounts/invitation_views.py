@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shared_apps.accounts.errors import InvitationUnusable
-from shared_apps.accounts.handoff import HandoffRefused, handoff_create
+from shared_apps.accounts.handoff import HandoffRefused, handoff_start_url
 from shared_apps.accounts.models import Invitation, User
 from shared_apps.accounts.selectors import (
     invitation_find_by_token,
@@ -70,7 +70,7 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
         except InvitationUnusable as exc:
             return _unusable(request, exc, invitation)
         try:
-            return HttpResponseRedirect(handoff_create(user=user, tenant=invitation.tenant, next_path="/"))
+            return HttpResponseRedirect(handoff_start_url(user=user, tenant=invitation.tenant))
         except HandoffRefused:  # joined, but the workspace has no address right now
             return redirect("workspaces")
     return render(request, "invitations/accept.html", context)

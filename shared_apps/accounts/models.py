@@ -92,6 +92,9 @@ class LoginHandoff(models.Model):
     """
 
     nonce = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the random value the workspace host put in the asking browser's host-only cookie: a ticket is
+    # redeemed only by the browser that asked for it (a ticket URL sent to someone else signs nobody in).
+    browser_binding = models.CharField(max_length=64, default="")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     next_path = models.CharField(max_length=512, default="/")

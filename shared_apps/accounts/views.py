@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
@@ -18,7 +21,16 @@ from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.http import RoutedRequest
-from tenants.selectors import tenant_get_by_slug, tenant_url
+from tenants.links import public_path, workspace_path
+from tenants.selectors import root_url, tenant_get_by_slug, tenant_url
+
+# Long enough for a sign-in on the root (password, MFA) between asking for a ticket and redeeming it.
+BINDING_COOKIE_MAX_AGE = 15 * 60
+
+
+def _binding_cookie_path() -> str:
+    """The cookie goes only where it is read: /auth/ (the handoff's own paths)."""
+    return workspace_path("handoff_consume").rsplit("/", 2)[0] + "/"
 
 
 def _workspace_items(request: AuthenticatedRequest) -> list[dict[str, object]]:
@@ -56,14 +68,19 @@ def workspaces_continue(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    """Mint a handoff ticket and send the browser to the workspace host, which signs the person in there."""
+    """Root domain: hand the signed-in person to a workspace host (see `shared_apps.accounts.handoff`).
+
+    Without `binding`, the browser first goes to the workspace host to receive the cookie a ticket will be bound to;
+    with it (on the way back), a ticket bound to that cookie is minted and the browser sent on to redeem it.
+    """
+    next_path = request.GET.get("next", "/")
+    binding = request.GET.get("binding", "")
     try:
         tenant = tenant_get_by_slug(slug=slug)
-        url = handoff.handoff_create(
-            user=request.user,
-            tenant=tenant,
-            next_path=request.GET.get("next", "/"),
-        )
+        if binding:
+            url = handoff.handoff_create(user=request.user, tenant=tenant, binding=binding, next_path=next_path)
+        else:
+            url = handoff.handoff_start_url(user=request.user, tenant=tenant, next_path=next_path)
     except ApplicationError:
         # Unknown workspace and not-a-member look the same: nothing is learnt about other workspaces.
         reason = "You are not a member of that workspace."
@@ -73,16 +90,45 @@ def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+def handoff_start(request: RoutedRequest) -> HttpResponse:
+    """Workspace host: give this browser the cookie its ticket will be bound to, then ask the root for the ticket."""
+    route = request.route
+    if route.host != route.primary_host:  # tickets are redeemed on the primary host, where the cookie must live
+        return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
+    slug = route.primary_host.removesuffix("." + settings.BASE_DOMAIN)
+    value, binding = handoff.binding_new()
+    query = urlencode({"binding": binding, "next": handoff.safe_next_path(request.GET.get("next"))})
+    response = HttpResponseRedirect(f"{root_url()}{public_path('workspace_open', slug=slug)}?{query}")
+    response.set_cookie(
+        handoff.BINDING_COOKIE,
+        value,
+        max_age=BINDING_COOKIE_MAX_AGE,
+        path=_binding_cookie_path(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@never_cache
+@require_GET
 def handoff_consume(request: RoutedRequest) -> HttpResponse:
-    """On a workspace host: redeem the ticket and start this host's own session."""
+    """Workspace host: redeem the ticket (in the browser that asked for it) and start this host's own session."""
     route = request.route
     try:
-        user, next_path = handoff.handoff_consume(token=request.GET.get("token", ""), tenant_id=route.tenant_id)
+        user, next_path = handoff.handoff_consume(
+            token=request.GET.get("token", ""),
+            tenant_id=route.tenant_id,
+            cookie_value=request.COOKIES.get(handoff.BINDING_COOKIE, ""),
+        )
     except handoff.HandoffRefused as exc:
         return render(request, "errors/handoff_refused.html", {"reason": exc.message}, status=403)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     audit_record(tenant=route, action=AuditAction.AUTH_HANDOFF, actor=user, target=user)
-    return redirect(next_path)
+    response = redirect(next_path)
+    response.delete_cookie(handoff.BINDING_COOKIE, path=_binding_cookie_path())
+    return response
 
 
 @login_required

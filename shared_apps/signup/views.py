@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from shared_apps.accounts.handoff import handoff_create
+from shared_apps.accounts.handoff import handoff_start_url
 from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.signup.forms import WorkspaceForm
 from shared_apps.signup.selectors import subdomain_availability
@@ -39,7 +39,7 @@ def workspace(request: AuthenticatedRequest) -> HttpResponse:
         except TenantError as exc:
             form.add_error(None, exc.message)
         else:
-            return HttpResponseRedirect(handoff_create(user=request.user, tenant=tenant))
+            return HttpResponseRedirect(handoff_start_url(user=request.user, tenant=tenant))
     return render(request, "signup/workspace.html", {"form": form})
 
 

@@ -18,6 +18,7 @@ from tenants.models import Domain, Tenant
 from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories.accounts import PASSWORD
+from tests.helpers import handoff_ticket
 
 
 def handoff_path(url: str) -> str:
@@ -25,10 +26,10 @@ def handoff_path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def open_workspace(public_client: HostClient, slug: str) -> str:
-    response = public_client.get(f"/workspaces/{slug}/open/")
-    assert response.status_code == 302, response.content[:300]
-    return str(response["Location"])
+def open_workspace(public_client: HostClient, slug: str, browser: HostClient) -> str:
+    """The ticket URL the root answers with, for the workspace host's client `browser` (which now holds the cookie
+    the ticket is bound to)."""
+    return handoff_ticket(public_client, browser, slug=slug)
 
 
 # --- login handoff ---------------------------------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def test_the_root_hands_a_member_to_the_workspace_with_a_single_use_ticket(
 ) -> None:
     public_client.force_login(owner)
 
-    url = open_workspace(public_client, "acme")
+    url = open_workspace(public_client, "acme", tenant_client)
     assert url.startswith("http://acme.localhost/auth/handoff/?token=")
     response = tenant_client.get(handoff_path(url))
 
@@ -55,22 +56,21 @@ def test_a_replayed_ticket_is_refused_and_starts_no_session(
     public_client: HostClient, tenant: Tenant, owner: User
 ) -> None:
     public_client.force_login(owner)
-    url = open_workspace(public_client, "acme")
-    client_for(tenant).get(handoff_path(url))  # the legitimate first use
+    browser = client_for(tenant)
+    url = open_workspace(public_client, "acme", browser)
+    browser.get(handoff_path(url))  # the legitimate first use
 
-    attacker = client_for(tenant)
-    response = attacker.get(handoff_path(url))
+    response = browser.get(handoff_path(url))
 
     assert response.status_code == 403
     assert b"already used" in response.content
-    assert "_auth_user_id" not in attacker.session
 
 
 def test_an_expired_ticket_is_refused(
     public_client: HostClient, tenant_client: HostClient, owner: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     public_client.force_login(owner)
-    url = open_workspace(public_client, "acme")
+    url = open_workspace(public_client, "acme", tenant_client)
     later = time.time() + 31
     monkeypatch.setattr("django.core.signing.time.time", lambda: later)
 
@@ -83,7 +83,7 @@ def test_an_expired_ticket_is_refused(
 
 def test_a_tampered_ticket_is_refused(public_client: HostClient, tenant_client: HostClient, owner: User) -> None:
     public_client.force_login(owner)
-    url = open_workspace(public_client, "acme")
+    url = open_workspace(public_client, "acme", tenant_client)
     token = parse_qs(urlsplit(url).query)["token"][0]
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
 
@@ -95,11 +95,11 @@ def test_a_tampered_ticket_is_refused(public_client: HostClient, tenant_client: 
 
 
 def test_a_ticket_for_one_workspace_is_refused_by_another(
-    public_client: HostClient, other_tenant: Tenant, other_tenant_client: HostClient, owner: User
+    public_client: HostClient, other_tenant: Tenant, other_tenant_client: HostClient, owner: User, tenant: Tenant
 ) -> None:
     MembershipFactory.create(user=owner, tenant=other_tenant)
     public_client.force_login(owner)
-    url = open_workspace(public_client, "acme")
+    url = open_workspace(public_client, "acme", client_for(tenant))
 
     response = other_tenant_client.get(handoff_path(url))
 
@@ -107,6 +107,47 @@ def test_a_ticket_for_one_workspace_is_refused_by_another(
     assert b"another workspace" in response.content
     assert "_auth_user_id" not in other_tenant_client.session
     assert LoginHandoff.objects.get().used_at is None  # still usable where it belongs
+
+
+def test_a_ticket_url_sent_to_someone_else_signs_nobody_in(
+    public_client: HostClient, tenant: Tenant, owner: User, member: User
+) -> None:
+    """Login CSRF: an attacker fetches their own ticket without following it and sends the URL to a victim, who
+    already has a session of their own on the workspace. The victim is not signed in as the attacker, and keeps
+    their own session."""
+    attacker_root, attacker_browser = public_client, client_for(tenant)
+    attacker_root.force_login(owner)
+    ticket = open_workspace(attacker_root, "acme", attacker_browser)
+    victim = client_for(tenant)
+    victim.force_login(member)
+
+    response = victim.get(handoff_path(ticket))
+
+    assert response.status_code == 403
+    assert b"different browser" in response.content
+    assert int(victim.session["_auth_user_id"]) == member.pk
+    assert attacker_browser.get(handoff_path(ticket)).status_code == 403  # spent: it cannot be replayed either
+
+
+def test_a_ticket_bound_to_a_made_up_binding_is_refused(public_client: HostClient, owner: User) -> None:
+    public_client.force_login(owner)
+
+    response = public_client.get("/workspaces/acme/open/?binding=not-a-sha256")
+
+    assert response.status_code == 404
+    assert LoginHandoff.objects.count() == 0
+
+
+def test_the_binding_cookie_is_host_only_http_only_and_scoped_to_the_handoff(tenant_client: HostClient) -> None:
+    response = tenant_client.get("/auth/start/?next=/settings/")
+
+    cookie = response.cookies["atrium_handoff"]
+    assert response["Location"].startswith("http://localhost/workspaces/acme/open/?binding=")
+    assert "next=%2Fsettings%2F" in response["Location"]
+    assert cookie["httponly"]
+    assert cookie["path"] == "/auth/"
+    assert not cookie["domain"]
+    assert cookie["samesite"] == "Lax"
 
 
 def test_no_ticket_is_minted_for_a_workspace_the_user_is_not_in(public_client: HostClient, owner: User) -> None:
@@ -227,11 +268,12 @@ def test_an_organization_signs_up_and_lands_on_its_subdomain_as_owner() -> None:
     assert b"Name your workspace" in page.content
     response = root.post("/signup/workspace/", {"name": "Initech", "subdomain": "initech"})
     assert response.status_code == 302
-    assert response["Location"].startswith("http://initech.localhost/auth/handoff/?token=")
+    assert response["Location"].startswith("http://initech.localhost/auth/start/")
 
     # the handoff signs the owner in on the new subdomain
     initech = HostClient("initech.localhost")
-    assert initech.get(handoff_path(response["Location"])).status_code == 302
+    ticket = handoff_ticket(root, initech, start_url=response["Location"])
+    assert initech.get(handoff_path(ticket)).status_code == 302
     home = initech.get("/")
     assert home.status_code == 200
     assert b"Initech" in home.content
@@ -396,14 +438,16 @@ def test_a_session_started_by_a_handoff_is_listed_and_ended_with_the_others(
     from allauth.usersessions.models import UserSession
 
     public_client.force_login(owner)
-    tenant_client.get(handoff_path(open_workspace(public_client, "acme")))
+    tenant_client.get(handoff_path(open_workspace(public_client, "acme", tenant_client)))
 
     assert UserSession.objects.filter(user=owner, session_key=tenant_client.session.session_key).exists()
     public_client.post("/logout/everywhere/")
     assert tenant_client.get("/").status_code == 302
 
 
-def test_spent_handoff_tickets_are_purged_by_the_beat_task(public_client: HostClient, owner: User) -> None:
+def test_spent_handoff_tickets_are_purged_by_the_beat_task(
+    public_client: HostClient, owner: User, tenant: Tenant
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -411,8 +455,8 @@ def test_spent_handoff_tickets_are_purged_by_the_beat_task(public_client: HostCl
     from shared_apps.accounts.tasks import handoff_purge_expired
 
     public_client.force_login(owner)
-    open_workspace(public_client, "acme")
-    open_workspace(public_client, "acme")
+    open_workspace(public_client, "acme", client_for(tenant))
+    open_workspace(public_client, "acme", client_for(tenant))
     LoginHandoff.objects.filter(pk=LoginHandoff.objects.order_by("pk").first().pk).update(  # type: ignore[union-attr]
         expires_at=timezone.now() - timedelta(hours=2)
     )

@@ -24,6 +24,7 @@ from tenants.models import Tenant
 from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories.people import InvitationFactory, invite
+from tests.helpers import handoff_ticket
 
 LINK = re.compile(r"http://localhost/invitations/([A-Za-z0-9_\-]+)/")
 
@@ -186,13 +187,14 @@ def test_a_signed_in_user_whose_verified_email_matches_joins_and_lands_in_the_wo
     response = public_client.post(f"/invitations/{token}/")
 
     assert response.status_code == 302
-    assert response["Location"].startswith("http://acme.localhost/auth/handoff/?token=")
+    assert response["Location"].startswith("http://acme.localhost/auth/start/")
     assert Membership.objects.get(user=person, tenant=tenant).role == Role.ADMIN
     invitation = Invitation.objects.get()
     assert invitation.accepted_by == person
     assert invitation.status == Invitation.Status.ACCEPTED
     acme = client_for(tenant)
-    assert acme.get(handoff_path(response["Location"])).status_code == 302
+    ticket = handoff_ticket(public_client, acme, start_url=response["Location"])
+    assert acme.get(handoff_path(ticket)).status_code == 302
     home = acme.get("/")
     assert home.status_code == 200
     assert b"Acme Inc" in home.content
@@ -235,7 +237,7 @@ def test_a_new_person_signs_up_with_the_email_prefilled_verifies_it_and_joins(
     response = public_client.post(f"/invitations/{token}/")
 
     assert response.status_code == 302
-    assert response["Location"].startswith("http://acme.localhost/auth/handoff/")
+    assert response["Location"].startswith("http://acme.localhost/auth/start/")
     assert Membership.objects.get(tenant=tenant, user__email="newbie@example.com").role == Role.MEMBER
 
 

@@ -17,6 +17,7 @@ from shared_apps.accounts.models import Role, User
 from tenants.models import Domain, Tenant
 from tests.conftest import HostClient
 from tests.factories import MembershipFactory, UserFactory
+from tests.helpers import handoff_ticket
 from tests.oidc_fixtures import OIDCProvider, running_oidc_provider
 
 
@@ -55,9 +56,10 @@ def test_social_signup_creates_the_organization_and_lands_on_its_subdomain(oidc:
     user = User.objects.get(email=oidc.user_email)
     assert SocialAccount.objects.get(user=user).provider == oidc.provider_id
     response = root.post("/signup/workspace/", {"name": "Analytical Engines", "subdomain": "engines"})
-    assert response["Location"].startswith("http://engines.localhost/auth/handoff/")
+    assert response["Location"].startswith("http://engines.localhost/auth/start/")
     engines = HostClient("engines.localhost")
-    assert engines.get(local(response["Location"])).status_code == 302
+    ticket = handoff_ticket(root, engines, start_url=response["Location"])
+    assert engines.get(local(ticket)).status_code == 302
     home = engines.get("/")
     assert home.status_code == 200
     assert b"Analytical Engines" in home.content
@@ -82,10 +84,10 @@ def test_social_login_from_a_workspace_comes_back_to_it_through_a_handoff(oidc: 
     response = sign_in_at_provider(oidc, root, next_path="/workspaces/acme/open/")
 
     assert response["Location"] == "/workspaces/acme/open/"
-    handoff = root.get("/workspaces/acme/open/")
-    assert handoff["Location"].startswith("http://acme.localhost/auth/handoff/")
     acme = HostClient("acme.localhost")
-    acme.get(local(handoff["Location"]))
+    ticket = handoff_ticket(root, acme, slug="acme")
+    assert ticket.startswith("http://acme.localhost/auth/handoff/")
+    acme.get(local(ticket))
     assert acme.get("/").status_code == 200
     # the provider-verified email linked the social account to the existing account
     assert SocialAccount.objects.get(provider=oidc.provider_id).user == member

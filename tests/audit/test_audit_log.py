@@ -27,6 +27,7 @@ from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory
 from tests.factories.accounts import PASSWORD
 from tests.factories.people import add_members
+from tests.helpers import handoff_ticket
 
 # --- append-only -----------------------------------------------------------------------------------------------------
 
@@ -109,8 +110,9 @@ def test_a_sign_in_on_the_root_is_recorded_where_the_handoff_lands(
     public_client.post("/accounts/login/", {"login": owner.email, "password": PASSWORD})
     assert actions(tenant, in_tenant) == []
 
-    url = public_client.get("/workspaces/acme/open/")["Location"]
-    client_for(tenant).get(url.removeprefix("http://acme.localhost"))
+    browser = client_for(tenant)
+    url = handoff_ticket(public_client, browser, slug="acme")
+    browser.get(url.removeprefix("http://acme.localhost"))
 
     assert actions(tenant, in_tenant) == ["auth.handoff"]  # once, not also as a plain sign-in
 
