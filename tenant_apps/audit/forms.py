@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from tenant_apps.audit.actions import filter_choices
+
+# Dates the log can hold: far outside these, "the day after" overflows, and no entry can match anyway.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+_DATE_RANGE = [
+    MinValueValidator(EARLIEST, message=f"Choose a date from {EARLIEST:%Y-%m-%d} on."),
+    MaxValueValidator(LATEST, message=f"Choose a date up to {LATEST:%Y-%m-%d}."),
+]
 
 
 class AuditFilterForm(forms.Form):
@@ -15,8 +25,12 @@ class AuditFilterForm(forms.Form):
         max_length=254,
         widget=forms.TextInput(attrs={"placeholder": "name@example.com", "type": "search"}),
     )
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=_DATE_RANGE
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=_DATE_RANGE
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

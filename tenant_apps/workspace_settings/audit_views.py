@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -30,6 +32,11 @@ CSV_COLUMNS = ["time", "action", "description", "actor", "target_type", "target"
 @require_GET
 def audit_log(request: MemberRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
+    return _audit_page(request, form, status=200 if not form.is_bound or form.is_valid() else 400)
+
+
+def _audit_page(request: MemberRequest, form: AuditFilterForm, *, status: int) -> HttpResponse:
+    """The log filtered by the valid fields of `form` (an invalid field is shown with its error and ignored)."""
     entries = audit_entry_list(**form.filters())
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     rows = [{"entry": e, "label": action_label(e.action)} for e in page.object_list]
@@ -42,7 +49,7 @@ def audit_log(request: MemberRequest) -> HttpResponse:
         "filtered": any(form.filters().values()),
         "export_query": request.GET.urlencode(),
     }
-    return render(request, "tenant/settings/audit.html", context)
+    return render(request, "tenant/settings/audit.html", context, status=status)
 
 
 class _Echo:
@@ -50,17 +57,26 @@ class _Echo:
         return value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SEPARATORS = re.compile(r"[;,\n]")
+
+
 def _safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    """A cell a spreadsheet will not run as a formula (CSV injection): one that starts like a formula, or holds a
+    separator a spreadsheet in another locale would split on (`;=…`, `,+…`) followed by one, gets a leading quote."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    pieces = [text, *(piece.lstrip(" ") for piece in _SEPARATORS.split(text)[1:])]
+    return "'" + text if any(piece[:1] in _FORMULA_START for piece in pieces) else text
 
 
 @action_required(Action.AUDIT_EXPORT)
 @require_GET
-def audit_export(request: MemberRequest) -> StreamingHttpResponse:
+def audit_export(request: MemberRequest) -> HttpResponseBase:
     """The filtered log as CSV, streamed from a server-side cursor: memory stays flat whatever the log's size."""
     form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # The page shows what is wrong; nothing is exported and nothing is recorded.
+        return _audit_page(request, form, status=400)
     filters = form.filters()
     schema = request.route.schema_name
     exported = audit_record(

@@ -8,12 +8,13 @@ found" because every selector filters on this workspace.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,12 +34,15 @@ from shared_apps.accounts.permissions import (
     can,
     can_manage,
 )
+from shared_apps.core.text import without_nul
 from tenant_apps.workspace_settings.forms import InviteForm, ProfileForm
 from tenants.links import public_path
 from tenants.models import Tenant
 from tenants.selectors import root_url
 
 MEMBERS_PER_PAGE = 50
+SEARCH_MAX_LENGTH = 100
+MAX_RETURN_QUERY = 1024  # the members list's own query string (search and page) is far shorter
 INVITATIONS_PER_PAGE = 50
 
 
@@ -111,7 +115,7 @@ def leave(request: MemberRequest) -> HttpResponse:
 def members(request: MemberRequest) -> HttpResponse:
     tenant = _tenant(request)
     role = _role(request)
-    query = request.GET.get("q", "").strip()[:100]
+    query = _search_term(request.GET.get("q", ""))
     page = _page(request, selectors.member_list(tenant_id=tenant.pk, search=query), MEMBERS_PER_PAGE)
     me = _user(request).pk
     rows = [
@@ -203,9 +207,17 @@ def _ago(moment: datetime | None) -> str:
 
 def _back(request: MemberRequest) -> str:
     """Where to return after a row action: the members list, keeping its search and page."""
-    query = request.POST.get("return_query", "")
     members = reverse("settings_members")
-    return f"{members}?{query}" if query and "//" not in query and "\n" not in query else members
+    kept = QueryDict(request.POST.get("return_query", "")[:MAX_RETURN_QUERY])
+    params = {"q": _search_term(kept.get("q", "")), "page": kept.get("page", "")}
+    params["page"] = params["page"] if params["page"].isdigit() and len(params["page"]) <= 6 else ""
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"{members}?{query}" if query else members
+
+
+def _search_term(value: str) -> str:
+    """A members search as typed, bounded, without the NUL characters PostgreSQL text cannot hold."""
+    return without_nul(value).strip()[:SEARCH_MAX_LENGTH]
 
 
 # --- invitations -------------------------------------------------------------------------------------------------

@@ -65,3 +65,80 @@ def test_operators_and_the_command_line_are_not_capped(owner: User, settings: An
     workspace_create(slug="by-operator", name="By operator", owner_email=owner.email, acting_user=operator)
 
     assert Domain.objects.filter(domain__in=["by-cli.localhost", "by-operator.localhost"]).count() == 2
+
+
+# --- pages: bad input is refused with a message, and changes nothing --------------------------------------------------
+
+
+def test_a_nul_byte_in_the_members_search_is_not_a_500(tenant_client: Any, owner: User) -> None:
+    tenant_client.force_login(owner)
+
+    response = tenant_client.get("/settings/members/?q=%00")
+    searched = tenant_client.get("/settings/members/?q=own%00er")
+
+    assert response.status_code == 200
+    assert searched.status_code == 200
+    assert owner.email.encode() in searched.content
+
+
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01", "date_to=99999-01-01"])
+def test_far_dates_in_the_audit_filter_get_a_message_not_a_500(tenant_client: Any, owner: User, query: str) -> None:
+    tenant_client.force_login(owner)
+
+    response = tenant_client.get(f"/settings/audit/?{query}")
+
+    assert response.status_code == 400
+    assert b"Choose a date" in response.content or b"Enter a valid date" in response.content
+
+
+def test_an_export_with_a_bad_filter_exports_and_records_nothing(
+    tenant: Tenant, tenant_client: Any, owner: User, in_tenant: Any
+) -> None:
+    from tenant_apps.audit.models import AuditEntry
+
+    tenant_client.force_login(owner)
+    with in_tenant(tenant):
+        before = AuditEntry.objects.count()
+
+    response = tenant_client.get("/settings/audit/export.csv?date_to=9999-12-31")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    with in_tenant(tenant):
+        assert AuditEntry.objects.count() == before  # no "audit.exported" for an export that did not happen
+
+
+def test_a_huge_return_query_still_lands_on_a_short_members_url(
+    tenant: Tenant, tenant_client: Any, owner: User
+) -> None:
+    from shared_apps.accounts.models import Membership, Role
+    from tests.factories import MembershipFactory
+
+    target = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)
+    tenant_client.force_login(owner)
+
+    response = tenant_client.post(
+        f"/settings/members/{target.pk}/role/",
+        {"role": "admin", "return_query": "q=ann&page=2&" + "x=" + "A" * 20_000},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/members/?q=ann&page=2"
+    assert Membership.objects.get(pk=target.pk).role == Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("cell", "quoted"),
+    [
+        ("=cmd|' /C calc'!A0", True),
+        ("@SUM(A1)", True),
+        ("ok;=1+1", True),
+        ("a, +1", True),
+        ("Mozilla/5.0 (X11; Linux x86_64)", False),
+        ("alice@example.com", False),
+    ],
+)
+def test_csv_cells_that_a_spreadsheet_could_run_are_quoted(cell: str, quoted: bool) -> None:
+    from tenant_apps.workspace_settings.audit_views import _safe
+
+    assert _safe(cell) == ("'" + cell if quoted else cell)
