@@ -32,7 +32,7 @@ CSV_COLUMNS = ["time", "action", "description", "actor", "target_type", "target"
 @require_GET
 def audit_log(request: MemberRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    return _audit_page(request, form, status=200 if not form.is_bound or form.is_valid() else 400)
+    return _audit_page(request, form, status=200)
 
 
 def _audit_page(request: MemberRequest, form: AuditFilterForm, *, status: int) -> HttpResponse:
