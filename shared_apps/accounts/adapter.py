@@ -29,6 +29,21 @@ class AccountAdapter(DefaultAccountAdapter):
         # Sign-up is open on the root only (is_open_for_signup), and continues with naming the workspace there.
         return public_path("signup_workspace")
 
+    def is_safe_url(self, url: str | None) -> bool:
+        """`next=` after sign-in, sign-out and the like: a path on this host only. allauth would accept any host in
+        ALLOWED_HOSTS, which in production is every workspace (`.example.com`): a link could then send someone
+        from one workspace's sign-in page to another's."""
+        from allauth.core import context
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        if not url:
+            return False
+        request = context.request
+        host = request.get_host() if request is not None else None
+        return url_has_allowed_host_and_scheme(
+            url, allowed_hosts={host} if host else set(), require_https=request is not None and request.is_secure()
+        )
+
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth keys failed logins by site domain + login, and on this platform every subdomain is its own
         # "site": an attacker would get a fresh allowance per workspace host. One key per account instead.

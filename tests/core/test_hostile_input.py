@@ -142,3 +142,36 @@ def test_csv_cells_that_a_spreadsheet_could_run_are_quoted(cell: str, quoted: bo
     from tenant_apps.workspace_settings.audit_views import _safe
 
     assert _safe(cell) == ("'" + cell if quoted else cell)
+
+
+# --- redirects after sign-in and sign-out stay on the host ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("next_url", "safe"),
+    [
+        ("/settings/", True),
+        ("http://acme.localhost/settings/", True),
+        ("http://globex.localhost/settings/", False),  # another workspace under the same ALLOWED_HOSTS pattern
+        ("http://localhost/workspaces/", False),
+        ("//evil.example/", False),
+        ("https://evil.example/", False),
+    ],
+)
+def test_next_urls_are_paths_on_the_current_host(rf: Any, next_url: str, safe: bool) -> None:
+    from allauth.core import context
+
+    from shared_apps.accounts.adapter import AccountAdapter
+
+    request = rf.get("/login/", HTTP_HOST="acme.localhost")
+    with context.request_context(request):
+        assert AccountAdapter(request).is_safe_url(next_url) is safe
+
+
+def test_logout_does_not_send_anyone_to_another_workspace(tenant_client: Any, owner: User) -> None:
+    tenant_client.force_login(owner)
+
+    response = tenant_client.post("/logout/?next=http://globex.localhost/", {"next": "http://globex.localhost/"})
+
+    assert response.status_code == 302
+    assert "globex" not in response["Location"]
