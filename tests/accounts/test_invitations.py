@@ -491,3 +491,22 @@ def test_an_admin_of_acme_cannot_see_invite_to_or_touch_globex(
 
     assert list(Invitation.objects.values_list("id", "expires_at", "revoked_at", "send_count")) == before
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("status", ["suspended", "scheduled_deletion"])
+def test_a_workspace_that_is_suspended_or_being_deleted_takes_no_new_members(
+    public_client: HostClient, tenant: Tenant, owner: User, status: str
+) -> None:
+    person = UserFactory.create(email="late@example.com")
+    token = invite(tenant, "late@example.com", invited_by=owner)
+    Tenant.objects.filter(pk=tenant.pk).update(status=status)
+    public_client.force_login(person)
+
+    page = public_client.get(f"/invitations/{token}/")
+    response = public_client.post(f"/invitations/{token}/")
+
+    assert page.status_code == 409
+    assert b"is not taking new members right now" in page.content
+    assert response.status_code == 409
+    assert not Membership.objects.filter(user=person, tenant=tenant).exists()
+    assert Invitation.objects.get().accepted_at is None

@@ -22,7 +22,7 @@ from shared_apps.accounts.services.members import role_of
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantStatus
 
 
 @dataclass
@@ -262,6 +262,9 @@ def invitation_token_issue(*, invitation_id: int) -> tuple[Invitation, str] | No
     return invitation, token
 
 
+JOINABLE_STATES = frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE})
+
+
 def invitation_check(invitation: Invitation | None) -> Invitation:
     """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not."""
     if invitation is None:
@@ -272,6 +275,11 @@ def invitation_check(invitation: Invitation | None) -> Invitation:
         raise InvitationUnusable("This invitation was already used.", reason="used", status=410)
     if invitation.expires_at <= timezone.now():
         raise InvitationUnusable("This invitation has expired.", reason="expired", status=410)
+    if invitation.tenant.status not in JOINABLE_STATES:
+        # A suspended workspace, or one waiting to be deleted, takes no new members until it is back.
+        raise InvitationUnusable(
+            f"{invitation.tenant.name} is not taking new members right now.", reason="unavailable", status=409
+        )
     return invitation
 
 
