@@ -270,6 +270,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "request_login_code": "20/m/ip,3/m/key",
+    # Atrium's own: creating a workspace (a schema each), per account and per IP.
+    "workspace_create": env.str("WORKSPACE_CREATE_RATE_LIMIT", default="3/10m/user,10/h/ip"),
 }
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
@@ -308,10 +310,9 @@ LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
 # workspace has until plans arrive with billing (members and pending invitations both hold a seat).
 INVITATION_MAX_AGE_DAYS: int = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 TENANT_DEFAULT_SEAT_LIMIT: int = env.int("TENANT_DEFAULT_SEAT_LIMIT", default=25)
-# Self-service sign-up: workspaces one account may own (operators with tenants.add_tenant are exempt), and how fast
-# one account and one IP address may create them (allauth's rate syntax; answered with a 429 page).
+# Self-service sign-up: workspaces one account may own (operators with tenants.add_tenant are exempt). How fast one
+# account and one IP may create them is ACCOUNT_RATE_LIMITS["workspace_create"] (env WORKSPACE_CREATE_RATE_LIMIT).
 WORKSPACES_PER_OWNER_MAX: int = env.int("WORKSPACES_PER_OWNER_MAX", default=10)
-WORKSPACE_CREATE_RATE_LIMIT: str = env.str("WORKSPACE_CREATE_RATE_LIMIT", default="3/10m/user,10/h/ip")
 
 # guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
 ANONYMOUS_USER_NAME = None

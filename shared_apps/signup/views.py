@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.core import ratelimit
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -10,10 +11,11 @@ from django.views.decorators.http import require_GET
 
 from shared_apps.accounts.handoff import handoff_start_url
 from shared_apps.accounts.http import AuthenticatedRequest
+from shared_apps.core.errors import ApplicationError
 from shared_apps.signup.forms import WorkspaceForm
 from shared_apps.signup.selectors import subdomain_availability
-from shared_apps.workspaces.services import workspace_create
-from tenants.errors import SubdomainTaken, TenantError
+from shared_apps.workspaces.services import OperatorPermission, is_operator_with, workspace_create
+from tenants.errors import SubdomainTaken
 
 
 def start(request: HttpRequest) -> HttpResponse:
@@ -27,6 +29,12 @@ def start(request: HttpRequest) -> HttpResponse:
 def workspace(request: AuthenticatedRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Each workspace is a schema: creation is rate limited per account and per IP (ACCOUNT_RATE_LIMITS
+        # "workspace_create", global keys), on top of the cap on workspaces one account owns.
+        if not is_operator_with(request.user, OperatorPermission.ADD) and not ratelimit.consume(
+            request, action="workspace_create", user=request.user
+        ):
+            return render(request, "429.html", {"retry": "in a few minutes"}, status=429)
         try:
             tenant, _ = workspace_create(
                 slug=form.cleaned_data["subdomain"],
@@ -36,7 +44,7 @@ def workspace(request: AuthenticatedRequest) -> HttpResponse:
             )
         except SubdomainTaken as exc:
             form.add_error("subdomain", exc.message)
-        except TenantError as exc:
+        except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
             return HttpResponseRedirect(handoff_start_url(user=request.user, tenant=tenant))

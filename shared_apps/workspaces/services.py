@@ -128,7 +128,7 @@ def _ensure_below_ownership_cap(user: User) -> None:
     limit = settings.WORKSPACES_PER_OWNER_MAX
     if owned >= limit:
         raise WorkspaceLimitReached(
-            f"You already own {owned} workspaces, the most one account can own. "
+            f"You already own {owned} workspace{'s' if owned != 1 else ''}, the most one account can own. "
             "Delete one you no longer use, or ask us to raise the limit.",
             extra={"owned": owned, "limit": limit},
         )

@@ -175,3 +175,28 @@ def test_logout_does_not_send_anyone_to_another_workspace(tenant_client: Any, ow
 
     assert response.status_code == 302
     assert "globex" not in response["Location"]
+
+
+def test_creating_workspaces_quickly_is_rate_limited_with_a_page_that_says_so(
+    public_client: Any, owner: User, settings: Any
+) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "workspace_create": "2/10m/user,10/h/ip"}
+    public_client.force_login(owner)
+
+    made = [
+        public_client.post("/signup/workspace/", {"name": f"Burst {i}", "subdomain": f"burst-{i}"}) for i in range(3)
+    ]
+
+    assert [r.status_code for r in made] == [302, 302, 429]
+    assert b"Too many attempts" in made[2].content
+    assert not Domain.objects.filter(domain="burst-2.localhost").exists()
+
+
+def test_the_ownership_cap_is_a_message_on_the_signup_page(public_client: Any, owner: User, settings: Any) -> None:
+    settings.WORKSPACES_PER_OWNER_MAX = 1
+    public_client.force_login(owner)
+
+    response = public_client.post("/signup/workspace/", {"name": "One more", "subdomain": "one-more"})
+
+    assert response.status_code == 200
+    assert b"You already own 1 workspace, the most one account can own." in response.content
