@@ -99,6 +99,11 @@ def invitation_find_by_token(*, token: str) -> Invitation | None:
     )
 
 
+def invitation_emails_sent(*, invitation_ids: list[int]) -> set[str]:
+    """Of these invitations, the addresses whose email has gone out (the sending task sets `sent_at`)."""
+    return set(Invitation.objects.filter(pk__in=invitation_ids, sent_at__isnull=False).values_list("email", flat=True))
+
+
 # --- seats -------------------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from shared_apps.accounts.services import invitation_token_issue
+from shared_apps.accounts.services import invitation_mark_sent, invitation_token_issue
 from tenants.links import public_path
 from tenants.selectors import root_url
 
@@ -48,6 +48,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     )
     message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
     message.send()
+    invitation_mark_sent(invitation=invitation)
     return True
 
 

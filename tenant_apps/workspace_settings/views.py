@@ -268,10 +268,21 @@ def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
         return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
 
     if result.sent:
-        n = len(result.sent)
-        messages.success(
-            request, f"{n} invitation{'s' if n != 1 else ''} sent: {listed([i.email for i in result.sent])}."
-        )
+        # Say what happened, not what was hoped for: the emails go out from a task (at once without a broker, a
+        # moment later with one), and a sending failure must not read as "sent".
+        sent = selectors.invitation_emails_sent(invitation_ids=[i.pk for i in result.sent])
+        done = [i.email for i in result.sent if i.email in sent]
+        waiting = [i.email for i in result.sent if i.email not in sent]
+        if done:
+            n = len(done)
+            messages.success(request, f"{n} invitation{'s' if n != 1 else ''} sent: {listed(done)}.")
+        if waiting:
+            n = len(waiting)
+            messages.info(
+                request,
+                f"{n} invitation{'s' if n != 1 else ''} not sent yet: {listed(waiting)}. "
+                "They show as “Sending…” below until the email has gone out; use “Resend” if one stays that way.",
+            )
     if result.already_members:
         n = len(result.already_members)
         messages.info(

@@ -81,7 +81,10 @@ def test_an_admin_invites_several_people_and_each_gets_one_email(
     assert entry.actor == admin
     assert entry.ip_address == "127.0.0.1"
     messages = [str(m) for m in tenant_client.get("/settings/invitations/").context["messages"]]
-    assert any("3 invitations sent" in m for m in messages)
+    # the emails went out after the response here (the test harness runs on-commit work late), and the page said so
+    assert any(
+        "3 invitations not sent yet: ada@example.com, grace@example.com, linus@example.com" in m for m in messages
+    )
 
 
 def test_the_button_says_what_happens_and_mistakes_are_explained_next_to_the_field(
@@ -510,3 +513,41 @@ def test_a_workspace_that_is_suspended_or_being_deleted_takes_no_new_members(
     assert response.status_code == 409
     assert not Membership.objects.filter(user=person, tenant=tenant).exists()
     assert Invitation.objects.get().accepted_at is None
+
+
+@pytest.fixture
+def commit_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On-commit work runs when the service's transaction ends, as it does outside the test's own transaction."""
+    monkeypatch.setattr("django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn())
+
+
+@pytest.mark.usefixtures("commit_at_once")
+def test_emails_that_went_out_are_reported_as_sent(tenant_client: HostClient, owner: User) -> None:
+    tenant_client.force_login(owner)
+
+    response = tenant_client.post(
+        "/settings/invitations/", {"emails": "a@example.com, b@example.com", "role": "member"}, follow=True
+    )
+
+    assert "2 invitations sent: a@example.com, b@example.com." in response.content.decode()
+
+
+@pytest.mark.usefixtures("commit_at_once")
+def test_an_email_that_fails_is_not_reported_as_sent(
+    tenant_client: HostClient, tenant: Tenant, owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("mail server down")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    tenant_client.force_login(owner)
+
+    response = tenant_client.post(
+        "/settings/invitations/", {"emails": "eve@example.com", "role": "member"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "invitation sent" not in page
+    assert "1 invitation not sent yet: eve@example.com" in page
+    assert "Sending…" in page
+    assert Invitation.objects.get().sent_at is None

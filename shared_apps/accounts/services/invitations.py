@@ -255,14 +255,19 @@ def invitation_token_issue(*, invitation_id: int) -> tuple[Invitation, str] | No
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation.token_hash = Invitation.hash_token(token)
-    invitation.sent_at = now
     invitation.expires_at = now + _max_age()
     invitation.send_count += 1
-    invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])
+    invitation.save(update_fields=["token_hash", "expires_at", "send_count"])
     return invitation, token
 
 
 JOINABLE_STATES = frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE})
+
+
+def invitation_mark_sent(*, invitation: Invitation) -> None:
+    """The email carrying the invitation's current link went out (set only after the mail server took it, so the
+    invitations page never shows as sent an email that was not)."""
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
 
 
 def invitation_check(invitation: Invitation | None) -> Invitation:
