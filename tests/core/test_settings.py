@@ -49,3 +49,22 @@ def test_cookies_are_host_only_and_csrf_origins_have_no_wildcard() -> None:
     assert getattr(settings, "SESSION_COOKIE_DOMAIN", None) is None
     assert getattr(settings, "CSRF_COOKIE_DOMAIN", None) is None
     assert not [o for o in settings.CSRF_TRUSTED_ORIGINS if "*" in o]
+
+
+def test_without_redis_every_process_shares_one_database_cache() -> None:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": "postgres://atrium@db.internal:5432/atrium",
+        "PATH": "/usr/bin:/bin",
+    }
+    code = (
+        "from django.conf import settings as s; print({a: (c['BACKEND'], c['LOCATION']) for a, c in s.CACHES.items()})"
+    )
+
+    result = manage("shell", "-v", "0", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    backend = "django.core.cache.backends.db.DatabaseCache"
+    assert result.stdout.strip() == str(
+        {"default": (backend, "atrium_cache"), "shared": (backend, "atrium_cache_shared")}
+    )
