@@ -1,7 +1,8 @@
 """Celery application. Every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery).
 
 Tasks that work on tenant data derive from `TenantScopedTask`: enqueued outside a tenant, they are refused rather
-than run against the public schema. Without REDIS_URL, tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER).
+than run against the public schema. Tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER) only under the test settings
+and the local ones without REDIS_URL; production requires a broker.
 """
 
 from __future__ import annotations

@@ -326,12 +326,12 @@ STORAGES: dict[str, dict[str, Any]] = {
 MEDIA_ROOT = BASE_DIR / ".data" / "media"
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Without REDIS_URL,
-# tasks run eagerly in-process.
+# Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Tasks go to the
+# broker; only the local and test settings run them eagerly in-process (local: when there is no broker).
 # ---------------------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND: str = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
-CELERY_TASK_ALWAYS_EAGER: bool = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
