@@ -1,7 +1,8 @@
 """The Celery application. Tasks are declared in the apps with `celery.shared_task` and bound here; every task runs
 in the schema of the tenant that enqueued it (tenant-schemas-celery, see `shared_apps.core.tasks`).
 
-Without REDIS_URL (local and test settings only), tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER).
+Tasks run eagerly in-process (CELERY_TASK_ALWAYS_EAGER) only under the test settings and the local ones
+without REDIS_URL; production requires a broker.
 """
 
 from __future__ import annotations

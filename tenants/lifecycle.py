@@ -18,7 +18,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.files.storage import default_storage
+from django.db import connections, router
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -56,6 +58,17 @@ def cache_purge(schema: str) -> int:
     """Delete the tenant's entries from the default (schema-keyed) cache. Returns how many were found."""
     cache: Any = caches["default"]
     prefix = f"{schema}:"
+    if isinstance(cache, BaseDatabaseCache):  # the default without Redis: one table in the public schema
+        db = connections[router.db_for_write(cache.cache_model_class)]
+        with db.cursor() as cursor:
+            # `_` (in every schema name) and `%` are LIKE wildcards: escaped, so only this schema's keys match.
+            # The table name comes from settings, quoted; the key pattern is a parameter.
+            table = db.ops.quote_name(cache.cache_model_class._meta.db_table)
+            cursor.execute(
+                f"DELETE FROM {table} WHERE cache_key LIKE %s ESCAPE '\\'",  # noqa: S608
+                [db.ops.prep_for_like_query(prefix) + "%"],
+            )
+            return int(cursor.rowcount)
     if hasattr(cache, "_cache") and hasattr(cache, "_lock") and isinstance(getattr(cache, "_cache", None), dict):
         with cache._lock:  # LocMemCache
             keys = [k for k in list(cache._cache) if k.startswith(prefix)]

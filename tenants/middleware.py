@@ -42,19 +42,22 @@ class TenantRoutingMiddleware:
             # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the
             # old name may belong to someone else later).
             return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
+        # `request.route` (frozen) is what Atrium reads. `request.tenant` is there for django-tenants and the libraries
+        # built on it: a Tenant of this request's own, read-only (see Route.tenant).
         request.route = route  # type: ignore[attr-defined]
-        request.tenant = route.tenant()  # type: ignore[attr-defined]
+        tenant = route.tenant()
+        request.tenant = tenant  # type: ignore[attr-defined]
         if route.is_public:
             connection.set_schema_to_public()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         else:
-            connection.set_tenant(request.tenant)  # type: ignore[attr-defined]
+            connection.set_tenant(tenant)
             request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         return self.get_response(request)
 
 
 class TenantStatusMiddleware:
-    """Tenant state gates the request (DESIGN §2): suspended → suspension page; scheduled deletion → 410."""
+    """Tenant state gates the request: suspended → suspension page; scheduled deletion → 410."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,10 @@ class TenantStatus(models.TextChoices):
     SCHEDULED_DELETION = "scheduled_deletion", "Scheduled for deletion"
 
 
+class RouteSnapshotReadOnly(RuntimeError):
+    """A write through the Tenant snapshot routing puts on the request."""
+
+
 class Tenant(TenantMixin):
     """An organization's workspace. Its data lives in the PostgreSQL schema `schema_name`."""
 
@@ -43,11 +48,30 @@ class Tenant(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = False
 
+    # True on the instances routing builds for `request.tenant` (tenants.routing.Route.tenant): a few fields of the
+    # row as the routing cache had them, possibly stale, never to be written back.
+    route_snapshot = False
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_if_snapshot("save")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_snapshot("delete")
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_snapshot(self, operation: str) -> None:
+        if self.route_snapshot:
+            raise RouteSnapshotReadOnly(
+                f"{operation}() on request.tenant, a read-only snapshot from the routing cache: load the row "
+                f"(Tenant.objects.select_for_update().get(pk=...)) and change that instead."
+            )
 
     @property
     def is_public(self) -> bool:

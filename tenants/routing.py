@@ -1,22 +1,27 @@
-"""Host → tenant resolution through two cache levels: zero queries on a warm cache (DESIGN §2).
+"""Host → tenant resolution through two cache levels: zero queries on a warm cache.
 
 1. A per-process LRU with a short TTL (`TENANT_ROUTING_LOCAL_TTL`), read without any I/O.
-2. The shared cache (`CACHES["shared"]`, Redis in production), invalidated whenever a Tenant or Domain changes.
+2. The shared cache (`CACHES["shared"]`: Redis, or the database cache without REDIS_URL), seen by every process and
+   invalidated whenever a Tenant or Domain changes.
 3. The database, once per host per shared-cache lifetime. Unknown hosts are cached too (briefly), so a flood of
    random hosts cannot turn into a flood of queries.
+
+A change reaches every process within the local TTL: the changing process forgets the route at once and deletes it
+from the shared cache on commit; the others read the shared cache again when their local entry expires.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest
 
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
@@ -41,18 +46,33 @@ class Route:
     def is_public(self) -> bool:
         return self.schema_name == PUBLIC_SCHEMA
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Route:
+        """The route a shared-cache entry (`asdict(route)`) describes; KeyError/TypeError/ValueError if malformed."""
+        return cls(
+            tenant_id=int(data["tenant_id"]),
+            schema_name=str(data["schema_name"]),
+            name=str(data["name"]),
+            status=str(data["status"]),
+            host=str(data["host"]),
+            primary_host=str(data["primary_host"]),
+            redirect_until=float(data.get("redirect_until", 0.0)),
+        )
+
     def tenant(self) -> Tenant:
-        """A Tenant built from the cached fields, without a query: a read-only snapshot shared by the requests of
-        this route (services that change a tenant load and lock their own row)."""
-        return _tenant_for(self)
+        """A new Tenant for this route, for django-tenants (`connection.set_tenant`) and code that needs a model
+        instance: built without a query, one per call, so nothing set on it reaches another request. Only the route's
+        fields are loaded (the others load from the database if read), and it refuses `save()` and `delete()`:
+        services that change a tenant load and lock their own row."""
+        tenant = Tenant.from_db(
+            DEFAULT_DB_ALIAS, _SNAPSHOT_FIELDS, (self.tenant_id, self.schema_name, self.name, self.status)
+        )
+        tenant.route_snapshot = True
+        tenant.domain_url = self.host  # django-tenants convention
+        return tenant
 
 
-@functools.lru_cache(maxsize=4096)
-def _tenant_for(route: Route) -> Tenant:
-    tenant = Tenant(id=route.tenant_id, schema_name=route.schema_name, name=route.name, status=route.status)
-    tenant._state.adding = False
-    tenant.domain_url = route.host  # django-tenants convention
-    return tenant
+_SNAPSHOT_FIELDS = ("id", "schema_name", "name", "status")
 
 
 class _LocalCache:
@@ -150,6 +170,16 @@ def _load(host: str) -> Route | None:
     )
 
 
+def _from_shared(cached: object) -> Route | None:
+    """The route in a shared-cache entry; None for a miss, a cached "missing", or an entry of another shape."""
+    if not isinstance(cached, Mapping):
+        return None
+    try:
+        return Route.from_dict(cached)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def resolve(host: str) -> Route | None:
     """The route for a normalised host, or None for a host no tenant owns."""
     if host == settings.BASE_DOMAIN:
@@ -158,8 +188,9 @@ def resolve(host: str) -> Route | None:
     if found:
         return route
     shared = caches["shared"]
-    cached: dict[str, Any] | str | None = shared.get(_shared_key(host), version=_CACHE_VERSION)
-    if cached is None:
+    cached: object = shared.get(_shared_key(host), version=_CACHE_VERSION)
+    route = _from_shared(cached)
+    if route is None and cached != "missing":
         route = _load(host)
         shared.set(
             _shared_key(host),
@@ -167,10 +198,6 @@ def resolve(host: str) -> Route | None:
             timeout=settings.TENANT_ROUTING_SHARED_TTL if route else _MISSING_TTL,
             version=_CACHE_VERSION,
         )
-    elif cached == "missing":
-        route = None
-    else:
-        route = Route(**cached)  # type: ignore[arg-type]
     local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL if route else min(_MISSING_TTL, 5.0))
     return route
 
@@ -187,4 +214,3 @@ def clear() -> None:
     """Drop every cached route in this process (tests; the shared entries expire or are invalidated on change)."""
     local_cache.clear()
     _validated_hosts.clear()
-    _tenant_for.cache_clear()

@@ -1,18 +1,21 @@
-"""Routing-cache invalidation: any change to a Tenant or Domain forgets the routes of its hosts.
+"""Routing-cache invalidation, and the connection's return to the public schema when a request ends.
 
-Invalidation runs on commit, so a rolled-back change never leaves the cache ahead of the database, and once more
-immediately, so the current process never serves the old route inside the transaction that changed it.
+Any change to a Tenant or Domain forgets the routes of its hosts. Invalidation runs on commit, so a rolled-back change
+never leaves the cache ahead of the database, and once more immediately, so the current process never serves the old
+route inside the transaction that changed it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.signals import request_finished
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from tenants import routing
+from tenants.db import connection
 from tenants.models import Domain, Tenant
 
 
@@ -40,3 +43,12 @@ def _domain_changed(sender: type[Domain], instance: Domain, **kwargs: Any) -> No
     hosts = set(Domain.objects.filter(tenant_id=instance.tenant_id).values_list("domain", flat=True))
     hosts.add(instance.domain)
     _forget(sorted(hosts))
+
+
+@receiver(request_finished)
+def _request_finished(sender: object, **kwargs: Any) -> None:
+    """Point the connection back at the public schema once a response is fully sent (streamed bodies included), so
+    whatever runs next on this thread before routing (health checks, logging, the next request's middleware) never
+    reads a previous request's tenant. This sends nothing: the search_path is set by the next cursor only if it
+    differs from what the server has, and a request for the same tenant points the connection back at it first."""
+    connection.set_schema_to_public()

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
-from django.db import transaction
+from django.core.cache.backends.db import BaseDatabaseCache
+from django.db import connections, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -53,11 +54,38 @@ def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str,
         return {slug: _make_tenant(slug, name) for slug, name in TENANTS.items()}
 
 
+@pytest.fixture(scope="session")
+def _cache_connection(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """A connection of its own for emptying the database-cache tables, outside every test's transaction."""
+    with django_db_blocker.unblock():
+        conn = connections.create_connection("default")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
-def _reset_between_tests() -> Iterator[None]:
+def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     routing.clear()
-    caches["shared"].clear()
-    caches["default"].clear()
+    for alias in ("shared", "default"):
+        cache = caches[alias]
+        if not isinstance(cache, BaseDatabaseCache):
+            cache.clear()
+        elif _uses_database(request):
+            # Without REDIS_URL the caches are tables. A test's own entries roll back with its transaction; what
+            # server subprocesses or own-connection helpers committed is deleted here, at once, on a connection of its
+            # own: inside the test's transaction the DELETE would hold row locks a server subprocess may wait on.
+            conn = request.getfixturevalue("_cache_connection")
+            table = conn.ops.quote_name(cache.cache_model_class._meta.db_table)
+            with django_db_blocker.unblock(), conn.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608
     yield
     connection.set_schema_to_public()
     routing.clear()

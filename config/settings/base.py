@@ -151,29 +151,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Cache: "default" keys carry the schema (no entry crosses tenants); "shared" is for platform-wide data that must be
-# the same on every host (routing, rate limits).
+# the same on every host (routing, rate limits). Both are seen by every process of a deployment: Redis when REDIS_URL
+# is set (required in production), else Django's database cache on two public-schema tables (created by migration
+# tenants/0003), so a change made by one process (`manage.py tenant suspend`) reaches a running server too.
 # ---------------------------------------------------------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    _cache_backend: dict[str, Any] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+
+
+def cache_backend(table: str) -> dict[str, Any]:
+    """One cache: Redis at REDIS_URL, or the database cache on `table` when REDIS_URL is unset."""
+    if REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Every `set` counts the table's rows to decide on culling; the default limit (300) is too low for routes.
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": table,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
     }
-else:
-    _cache_backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
-        **_cache_backend,
+        **cache_backend("atrium_cache"),
         # Keys carry the schema, except allauth's rate-limit keys, which must be the same on every host.
         "KEY_FUNCTION": "tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "tenants.cache.reverse_key",
-        "LOCATION": _cache_backend.get("LOCATION", "atrium-default"),
     },
-    "shared": {
-        **_cache_backend,
-        "KEY_PREFIX": "shared",
-        "LOCATION": _cache_backend.get("LOCATION", "atrium-shared"),
-    },
+    "shared": {**cache_backend("atrium_cache_shared"), "KEY_PREFIX": "shared"},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -330,12 +334,12 @@ STORAGES: dict[str, dict[str, Any]] = {
 MEDIA_ROOT = BASE_DIR / ".data" / "media"
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Without REDIS_URL,
-# tasks run eagerly in-process.
+# Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Tasks go to the
+# broker; only the local and test settings run them eagerly in-process (local: when there is no broker).
 # ---------------------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND: str = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
-CELERY_TASK_ALWAYS_EAGER: bool = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"

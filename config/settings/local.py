@@ -1,8 +1,9 @@
-"""Development settings: `make run`. Embedded PostgreSQL unless DATABASE_URL is set; eager tasks unless REDIS_URL."""
+"""Development settings: `make run`. Embedded PostgreSQL unless DATABASE_URL is set; without REDIS_URL, the database
+cache and eager tasks."""
 
 from config.env import env
 from config.settings.base import *  # noqa: F403
-from config.settings.base import BASE_DOMAIN
+from config.settings.base import BASE_DOMAIN, CELERY_BROKER_URL
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
@@ -13,3 +14,6 @@ SITE_PORT = env.str("SITE_PORT", default="8000")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Without a broker (no REDIS_URL) tasks run in-process, as they are enqueued.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

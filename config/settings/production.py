@@ -1,18 +1,29 @@
-"""Production settings. Refuses to start without the secrets and hosts it needs; passes `check --deploy` cleanly."""
+"""Production settings. Refuses to start without the secrets, servers and hosts it needs; passes `check --deploy`
+cleanly."""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env
 
-# Checked before anything else is imported: base.py would otherwise fall back to the embedded development database.
-_missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "BASE_DOMAIN", "ALLOWED_HOSTS") if not env.str(name, "")]
+# Checked before anything else is imported: base.py would otherwise fall back to the embedded development database,
+# and, without REDIS_URL, to the database cache and to no Celery broker. Redis is the cache every process shares (a
+# change made by one reaches the others within TENANT_ROUTING_LOCAL_TTL) and the broker tasks are queued on.
+_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BASE_DOMAIN", "ALLOWED_HOSTS")
+_missing = [name for name in _REQUIRED if not env.str(name, "")]
 if _missing:
     raise ImproperlyConfigured(
         "Production settings need these environment variables: " + ", ".join(_missing) + " (see README, Configuration)."
     )
 
 from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import BASE_DOMAIN  # noqa: E402
+from config.settings.base import BASE_DOMAIN, CELERY_BROKER_URL  # noqa: E402
+
+# Tasks go to the broker, to be run by the workers; never in the process that enqueued them.
+if not CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL is set but empty: production needs a broker (see README, Configuration)."
+    )
+CELERY_TASK_ALWAYS_EAGER = False
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")

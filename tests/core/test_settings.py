@@ -11,6 +11,7 @@ PROD_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "DATABASE_URL": "postgres://atrium@db.internal:5432/atrium",
+    "REDIS_URL": "redis://redis.internal:6379/0",
     "BASE_DOMAIN": "atrium.example.com",
     "ALLOWED_HOSTS": "atrium.example.com,.atrium.example.com",
     "PATH": "/usr/bin:/bin",
@@ -45,7 +46,61 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
     assert "SECRET_KEY, DATABASE_URL" in result.stderr
 
 
+def test_production_refuses_to_start_without_redis() -> None:
+    env = {k: v for k, v in PROD_ENV.items() if k != "REDIS_URL"}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "need these environment variables: REDIS_URL" in result.stderr
+
+
+def test_production_refuses_an_empty_celery_broker() -> None:
+    result = manage("check", env={**PROD_ENV, "CELERY_BROKER_URL": ""})
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL is set but empty" in result.stderr
+
+
+def _settings_of(env: dict[str, str], expression: str) -> str:
+    result = manage("shell", "-v", "0", "-c", f"from django.conf import settings as s; print({expression})", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+def test_production_queues_tasks_on_redis_and_caches_in_redis() -> None:
+    seen = _settings_of(
+        PROD_ENV, "(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, sorted({c['BACKEND'] for c in s.CACHES.values()}))"
+    )
+
+    assert seen == str((False, PROD_ENV["REDIS_URL"], ["django.core.cache.backends.redis.RedisCache"]))
+
+
+def test_only_local_without_a_broker_runs_tasks_eagerly() -> None:
+    local = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": PROD_ENV["DATABASE_URL"],
+        "PATH": "/usr/bin:/bin",
+    }
+
+    assert _settings_of(local, "s.CELERY_TASK_ALWAYS_EAGER") == "True"
+    assert _settings_of({**local, "REDIS_URL": "redis://127.0.0.1:6379/9"}, "s.CELERY_TASK_ALWAYS_EAGER") == "False"
+
+
 def test_cookies_are_host_only_and_csrf_origins_have_no_wildcard() -> None:
     assert getattr(settings, "SESSION_COOKIE_DOMAIN", None) is None
     assert getattr(settings, "CSRF_COOKIE_DOMAIN", None) is None
     assert not [o for o in settings.CSRF_TRUSTED_ORIGINS if "*" in o]
+
+
+def test_without_redis_every_process_shares_one_database_cache() -> None:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": "postgres://atrium@db.internal:5432/atrium",
+        "PATH": "/usr/bin:/bin",
+    }
+
+    seen = _settings_of(env, "{a: (c['BACKEND'], c['LOCATION']) for a, c in s.CACHES.items()}")
+
+    backend = "django.core.cache.backends.db.DatabaseCache"
+    assert seen == str({"default": (backend, "atrium_cache"), "shared": (backend, "atrium_cache_shared")})

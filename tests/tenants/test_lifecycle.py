@@ -251,6 +251,27 @@ def test_purge_drops_schema_files_cache_and_keeps_a_public_record(
     assert event.metadata["early"] is True
 
 
+@pytest.mark.django_db
+def test_cache_purge_deletes_that_schemas_entries_only() -> None:
+    from tenants.db import connection
+    from tenants.lifecycle import cache_purge
+
+    cache = caches["default"]
+    # `t_ab1` as a LIKE pattern would also match `txab1`; `t_ab10` shares its first characters
+    for schema in ("t_ab1", "txab1", "t_ab10", "public"):
+        connection.set_schema(schema)
+        cache.set("greeting", schema)
+        cache.set("other", schema)
+    connection.set_schema_to_public()
+
+    assert cache_purge("t_ab1") == 2
+
+    for schema in ("t_ab1", "txab1", "t_ab10", "public"):
+        connection.set_schema(schema)
+        assert cache.get("greeting") == (None if schema == "t_ab1" else schema)
+    connection.set_schema_to_public()
+
+
 def test_the_beat_task_purges_only_workspaces_past_their_grace_period(doomed: Tenant, tenant: Tenant) -> None:
     from shared_apps.workspaces.tasks import purge_due
 

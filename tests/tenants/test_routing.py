@@ -157,3 +157,51 @@ def test_a_refused_host_stays_refused_after_good_hosts_were_cached(tenant_client
 
     assert Client(HTTP_HOST="evil.example.com").get("/").status_code == 400
     assert Client(HTTP_HOST="evil.example.com").get("/").status_code == 400
+
+
+def test_each_request_gets_its_own_read_only_tenant_and_a_frozen_route(tenant: Tenant, tenant_client: Client) -> None:
+    import dataclasses
+
+    from tenants.models import RouteSnapshotReadOnly
+
+    first = tenant_client.get("/login/").wsgi_request
+    first.tenant.name = "Changed in one request"  # type: ignore[attr-defined]
+    second = tenant_client.get("/login/").wsgi_request
+
+    assert second.tenant is not first.tenant  # type: ignore[attr-defined]
+    assert second.tenant.name == "Acme Inc"  # type: ignore[attr-defined]
+    assert second.tenant.pk == tenant.pk  # type: ignore[attr-defined]
+    route = second.route  # type: ignore[attr-defined]
+    assert isinstance(route, routing.Route)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        route.name = "Changed"  # type: ignore[misc]
+    with pytest.raises(RouteSnapshotReadOnly):
+        first.tenant.save()  # type: ignore[attr-defined]
+    with pytest.raises(RouteSnapshotReadOnly):
+        second.tenant.delete()  # type: ignore[attr-defined]
+    tenant.refresh_from_db()
+    assert tenant.name == "Acme Inc"
+
+
+def test_the_request_tenant_loads_fields_the_route_does_not_carry_instead_of_inventing_them(
+    tenant: Tenant, tenant_client: Client
+) -> None:
+    snapshot = tenant_client.get("/login/").wsgi_request.tenant  # type: ignore[attr-defined]
+
+    assert snapshot.created_at == tenant.created_at
+
+
+def test_a_shared_cache_entry_round_trips_and_a_malformed_one_is_reloaded(tenant: Tenant) -> None:
+    from dataclasses import asdict
+
+    from django.core.cache import caches
+
+    host = host_of(tenant)
+    route = routing.resolve(host)
+    assert route is not None
+    assert routing.Route.from_dict(asdict(route)) == route
+
+    routing.clear()
+    caches["shared"].set(routing._shared_key(host), {"tenant_id": "not a number"}, version=routing._CACHE_VERSION)
+
+    assert routing.resolve(host) == route

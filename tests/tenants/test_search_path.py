@@ -174,3 +174,29 @@ def test_content_type_cache_survives_schema_switches(tenant: Tenant, other_tenan
 @override_settings(TENANT_APPS=["django.contrib.contenttypes", "tenant_apps.workspace"])
 def test_a_tenant_schema_contenttypes_is_refused_by_a_system_check() -> None:
     assert "atrium.E001" in {e.id for e in run_checks()}
+
+
+def test_the_connection_is_back_on_public_when_a_request_ends_at_no_cost(tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    tenant_client.get("/")  # warm: route cached, the server's path is acme's
+
+    with count_statements() as log:
+        response = tenant_client.get("/")
+    assert response.status_code == 200
+    assert not sets(log)  # going back to public after the previous request sent nothing, nor did coming back
+
+    # what runs after the request (a health check, a log handler) reads the public schema, not acme's
+    assert connection.schema_name == "public"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert cursor.fetchone()[0] == "public"
+
+
+def test_a_health_check_after_a_tenant_request_runs_in_the_public_schema(tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    tenant_client.get("/")
+
+    with count_statements() as log:
+        assert tenant_client.get("/readyz").status_code == 200
+
+    assert sets(log) == ['SET search_path = "public"']

@@ -1,0 +1,19 @@
+"""The database cache's tables (the cache without REDIS_URL) are made by migrations, in the public schema only."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from tenants.models import Tenant
+
+
+def test_the_cache_tables_exist_in_the_public_schema_only(tenant: Tenant) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name IN ('atrium_cache', 'atrium_cache_shared') ORDER BY 1, 2"
+        )
+        found = cursor.fetchall()
+
+    assert found == [("public", "atrium_cache"), ("public", "atrium_cache_shared")]
+    assert tenant.schema_name != "public"
