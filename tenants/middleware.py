@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -11,6 +12,7 @@ from django.shortcuts import render
 
 from tenants import routing
 from tenants.db import connection
+from tenants.http import RoutedRequest
 from tenants.models import TenantStatus
 from tenants.selectors import tenant_url
 
@@ -18,8 +20,20 @@ GetResponse = Callable[[HttpRequest], HttpResponse]
 
 # Reachable whatever the tenant's state: signing out, and the files the state pages themselves use.
 _ALWAYS_OPEN = ("/logout/", "/static/")
-# Also reachable while a deletion is pending: signing in (so an owner can get to the restore button) and restoring.
-_OPEN_DURING_DELETION = ("/login/", "/accounts/", "/auth/handoff/", "/restore/")
+# Also reachable while a deletion is pending: signing in (password, login code, second factor, a forgotten password,
+# the handoff from the root) so that an owner can reach the restore button, and restoring. Nothing else: a member of a
+# workspace waiting to be deleted cannot use its account pages (email, password change, MFA, sessions) either.
+_OPEN_DURING_DELETION = (
+    "/login/",
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/2fa/authenticate/",
+    "/accounts/password/reset/",
+    "/accounts/confirm-email/",
+    "/auth/start/",
+    "/auth/handoff/",
+    "/restore/",
+)
 
 
 class TenantRoutingMiddleware:
@@ -31,12 +45,13 @@ class TenantRoutingMiddleware:
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, plain_request: HttpRequest) -> HttpResponse:
+        request = cast(RoutedRequest, plain_request)
         host = routing.request_host(request)
         route = routing.resolve(host)
         if route is None or route.status == TenantStatus.SPARE:
             connection.set_schema_to_public()
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             return render(request, "errors/unknown_host.html", {"host": host}, status=404)
         if route.redirect_until and route.redirect_until > time.time():
             # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the
@@ -44,15 +59,15 @@ class TenantRoutingMiddleware:
             return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
         # `request.route` (frozen) is what Atrium reads. `request.tenant` is there for django-tenants and the libraries
         # built on it: a Tenant of this request's own, read-only (see Route.tenant).
-        request.route = route  # type: ignore[attr-defined]
+        request.route = route
         tenant = route.tenant()
-        request.tenant = tenant  # type: ignore[attr-defined]
+        request.tenant = tenant
         if route.is_public:
             connection.set_schema_to_public()
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         else:
             connection.set_tenant(tenant)
-            request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
+            request.urlconf = settings.ROOT_URLCONF
         return self.get_response(request)
 
 

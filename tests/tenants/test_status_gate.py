@@ -102,3 +102,41 @@ def test_a_signed_out_owner_can_reach_the_sign_in_page_of_a_workspace_pending_de
 
     assert tenant_client.get("/").status_code == 410
     assert tenant_client.get("/login/").status_code == 200
+
+
+# --- what each state leaves open -------------------------------------------------------------------------------------
+
+ACCOUNT_PAGES = [
+    "/accounts/email/",
+    "/accounts/password/change/",
+    "/accounts/2fa/",
+    "/accounts/sessions/",
+    "/settings/",
+]
+SIGN_IN_PAGES = ["/login/", "/accounts/login/", "/accounts/password/reset/"]
+
+
+def test_a_workspace_pending_deletion_keeps_only_sign_in_and_restore_open(
+    tenant: Tenant, tenant_client: Client, owner: User
+) -> None:
+    from shared_apps.workspaces.services import workspace_schedule_deletion
+
+    workspace_schedule_deletion(tenant=tenant, acting_user=owner)
+    tenant_client.force_login(owner)
+
+    for path in ACCOUNT_PAGES:
+        assert tenant_client.get(path).status_code == 410, path
+    assert tenant_client.post("/accounts/password/change/", {"oldpassword": "x", "password1": "y"}).status_code == 410
+    anonymous = Client(HTTP_HOST=tenant_client.defaults["HTTP_HOST"])  # type: ignore[attr-defined]
+    for path in SIGN_IN_PAGES:
+        assert anonymous.get(path).status_code == 200, path
+    assert tenant_client.get("/auth/start/").status_code == 302
+
+
+def test_a_suspended_workspace_keeps_only_signing_out_open(tenant: Tenant, tenant_client: Client, owner: User) -> None:
+    tenant_client.force_login(owner)
+    workspace_suspend(tenant=tenant, acting_user=None)
+
+    for path in [*ACCOUNT_PAGES, *SIGN_IN_PAGES, "/restore/"]:
+        assert tenant_client.get(path).status_code == 403, path
+    assert tenant_client.post("/logout/").status_code == 302
