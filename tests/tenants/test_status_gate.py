@@ -127,7 +127,7 @@ def test_a_workspace_pending_deletion_keeps_only_sign_in_and_restore_open(
     for path in ACCOUNT_PAGES:
         assert tenant_client.get(path).status_code == 410, path
     assert tenant_client.post("/accounts/password/change/", {"oldpassword": "x", "password1": "y"}).status_code == 410
-    anonymous = Client(HTTP_HOST=tenant_client.defaults["HTTP_HOST"])  # type: ignore[attr-defined]
+    anonymous = Client(HTTP_HOST=tenant_client.defaults["HTTP_HOST"])
     for path in SIGN_IN_PAGES:
         assert anonymous.get(path).status_code == 200, path
     assert tenant_client.get("/auth/start/").status_code == 302
