@@ -12,6 +12,7 @@ from the shared cache on commit; the others read the shared cache again when the
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import DisallowedHost
 from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest
 
@@ -118,6 +120,14 @@ local_cache = _LocalCache()
 _validated_hosts: dict[str, str] = {}
 
 
+# A host name is at most 253 characters of dot-separated labels of at most 63 (RFC 1035, RFC 1123); with a port, a
+# Host header is a few characters longer. Anything else is refused before any cache or query sees it, so a flood of
+# long or malformed hosts can neither grow this process's caches nor cost a database query each.
+MAX_HOST_HEADER = 260
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
 def request_host(request: HttpRequest) -> str:
     """The request's normalised host. `get_host()` (the ALLOWED_HOSTS check) runs once per distinct Host header per
     process; a header that passed it once maps straight to its normalised form after that."""
@@ -126,7 +136,11 @@ def request_host(request: HttpRequest) -> str:
         host = _validated_hosts.get(raw)
         if host is not None:
             return host
+        if len(raw) > MAX_HOST_HEADER:
+            raise DisallowedHost("The Host header is longer than any host name can be.")
     host = normalise_host(request.get_host())  # raises DisallowedHost → 400, as Django would
+    if not host.startswith("[") and not _HOST_NAME.match(host):
+        raise DisallowedHost("The Host header is not a valid host name.")
     if raw is not None and not settings.USE_X_FORWARDED_HOST:
         if len(_validated_hosts) > 10_000:
             _validated_hosts.clear()

@@ -109,6 +109,8 @@ MIDDLEWARE: list[str] = [
     # X-Request-ID, client IP and user agent: on every log line and audit entry, and the request id on the response
     "shared_apps.core.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before routing, so the pages routing answers itself (unknown host, renamed-away host) carry it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,7 +118,6 @@ MIDDLEWARE: list[str] = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "shared_apps.accounts.middleware.TenantMembershipMiddleware",  # session bound to its host; members only
     "allauth.account.middleware.AccountMiddleware",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -205,3 +207,40 @@ def test_a_shared_cache_entry_round_trips_and_a_malformed_one_is_reloaded(tenant
     caches["shared"].set(routing._shared_key(host), {"tenant_id": "not a number"}, version=routing._CACHE_VERSION)
 
     assert routing.resolve(host) == route
+
+
+# --- hostile Host headers --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tenant")
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a" * 55_000 + ".localhost",
+        ("x" * 64) + ".localhost",
+        "bad host.localhost",
+        "acme..localhost",
+        "acme.localhost\x00",
+    ],
+)
+def test_absurd_hosts_are_refused_before_any_lookup_or_cache(host: str) -> None:
+    from shared_apps.core.statements import count_statements
+
+    with count_statements() as statements:
+        response = Client(HTTP_HOST=host).get("/")
+
+    assert response.status_code == 400
+    assert len(statements) == 0  # no query…
+    assert host not in routing._validated_hosts  # …and nothing remembered
+    assert routing.local_cache.get(routing.normalise_host(host)) == (False, None)
+
+
+def test_the_unknown_host_page_carries_the_security_headers(tenant_client: Any) -> None:
+    normal = tenant_client.get("/login/")
+    unknown = Client(HTTP_HOST="nobody-here.localhost").get("/")
+
+    assert unknown.status_code == 404
+    for header in ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "X-Request-ID"):
+        assert unknown.has_header(header), header
+        if header != "X-Request-ID":
+            assert unknown[header] == normal[header]
