@@ -306,6 +306,12 @@ if env.str("OIDC_CLIENT_ID", default="") and env.str("OIDC_SERVER_URL", default=
         ],
         "EMAIL_AUTHENTICATION": True,
     }
+# The client's address behind a reverse proxy, for per-IP rate limits, the sessions list and audit entries (all read
+# it the same way, through allauth). TRUSTED_PROXY_COUNT: how many proxies append to X-Forwarded-For in front of the
+# app (the compose nginx: 1); or TRUSTED_CLIENT_IP_HEADER: one header the edge sets (e.g. CF-Connecting-IP). With
+# neither, REMOTE_ADDR is the client, and X-Forwarded-For is ignored (a client could write anything there).
+ALLAUTH_TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER: str | None = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Atrium"
 USERSESSIONS_TRACK_ACTIVITY = False

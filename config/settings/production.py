@@ -27,6 +27,19 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
+# A signing key anyone could know (a template's placeholder, a published default, a short one) signs sessions, password
+# resets and handoff tickets anyone could forge: refuse to start with one.
+_WEAK_KEY_MARKS = ("insecure", "change-me", "changeme", "change_me", "replace-me", "not-for-production", "example")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or any(m in SECRET_KEY.lower() for m in _WEAK_KEY_MARKS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY looks like a placeholder or is too short: set 50+ random characters, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (see README, Configuration)."
+    )
+# Passwords published in the documentation (the local demo's) are refused for every account.
+AUTH_PASSWORD_VALIDATORS = [
+    *AUTH_PASSWORD_VALIDATORS,  # noqa: F405
+    {"NAME": "shared_apps.accounts.validators.PublishedPasswordValidator"},
+]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 SITE_SCHEME = env.str("SITE_SCHEME", default="https")
 

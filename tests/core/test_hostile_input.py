@@ -200,3 +200,41 @@ def test_the_ownership_cap_is_a_message_on_the_signup_page(public_client: Any, o
 
     assert response.status_code == 200
     assert b"You already own 1 workspace, the most one account can own." in response.content
+
+
+# --- the client's address behind a proxy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "header", "forwarded", "expected"),
+    [
+        (0, None, "203.0.113.7", "127.0.0.1"),  # no proxy configured: a client-written header is ignored
+        (1, None, "203.0.113.7", "203.0.113.7"),  # one proxy (the compose nginx) wrote the header
+        (1, None, None, "127.0.0.1"),  # configured, but this request came without a proxy header
+        (0, "CF-Connecting-IP", None, "198.51.100.2"),  # the edge's own header
+    ],
+)
+def test_audit_entries_record_the_client_behind_the_configured_proxy(
+    tenant: Tenant,
+    tenant_client: Any,
+    owner: User,
+    in_tenant: Any,
+    settings: Any,
+    proxies: int,
+    header: str | None,
+    forwarded: str | None,
+    expected: str,
+) -> None:
+    from tenant_apps.audit.models import AuditEntry
+
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = proxies
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = header
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    if header:
+        extra["HTTP_CF_CONNECTING_IP"] = "198.51.100.2"
+    tenant_client.force_login(owner)
+
+    tenant_client.post("/settings/profile/sessions/end-others/", **extra)
+
+    with in_tenant(tenant):
+        assert AuditEntry.objects.get(action="auth.sessions_ended").ip_address == expected

@@ -104,3 +104,27 @@ def test_without_redis_every_process_shares_one_database_cache() -> None:
 
     backend = "django.core.cache.backends.db.DatabaseCache"
     assert seen == str({"default": (backend, "atrium_cache"), "shared": (backend, "atrium_cache_shared")})
+
+
+def test_production_refuses_a_placeholder_or_short_secret_key() -> None:
+    for key in (
+        "compose-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz",  # the old compose default
+        "django-insecure-" + "a1b2c3d4e5" * 5,
+        "short-but-random-Zq8",
+        "a" * 60,
+    ):
+        result = manage("check", env={**PROD_ENV, "SECRET_KEY": key})
+
+        assert result.returncode != 0, key
+        assert "SECRET_KEY looks like a placeholder or is too short" in result.stderr
+
+
+def test_production_refuses_the_published_demo_password() -> None:
+    code = (
+        "from django.contrib.auth.password_validation import validate_password as v\n"
+        "from django.core.exceptions import ValidationError\n"
+        "try:\n    v('atrium-demo-password')\nexcept ValidationError as e:\n    print('refused:', e.messages[0])\n"
+    )
+    result = manage("shell", "-c", code, env=PROD_ENV)
+
+    assert "refused: This password is published in Atrium's documentation" in result.stdout, result.stderr

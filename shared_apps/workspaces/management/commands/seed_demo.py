@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services import operator_ensure
+from shared_apps.accounts.validators import DEMO_PASSWORD
 from shared_apps.workspaces.services import workspace_create
 from tenants import selectors
 from tenants.errors import TenantNotFound
@@ -23,7 +24,6 @@ from tenants.services import public_tenant_ensure
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.localhost"
-DEMO_PASSWORD = "atrium-demo-password"  # noqa: S105  (a published development credential)
 OPERATOR_EMAIL = "operator@demo.localhost"
 
 
