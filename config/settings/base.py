@@ -75,7 +75,7 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenants"
-# Issue `SET search_path` only when the schema changes, not before every cursor (DESIGN §2).
+# Issue `SET search_path` only when the schema changes, not before every cursor.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_COLOR_ADMIN_APPS = False
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
@@ -85,7 +85,7 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 TENANT_ROUTING_LOCAL_TTL: float = env.float("TENANT_ROUTING_LOCAL_TTL", default=5.0)
 TENANT_ROUTING_SHARED_TTL: int = env.int("TENANT_ROUTING_SHARED_TTL", default=300)
 
-# Provisioning and lifecycle (tenants.provisioning, tenants.services; DESIGN §4).
+# Provisioning and lifecycle (tenants.provisioning, tenants.services).
 # Spare, fully migrated tenants kept ready for signup (0 disables the warm pool).
 TENANT_POOL_SIZE: int = env.int("TENANT_POOL_SIZE", default=5)
 # The schema the fast path copies; `migrate_schemas` migrates it with every tenant (it is a Tenant row).
@@ -244,7 +244,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# allauth (DESIGN §3). Email is the login; verification is mandatory and done inline with a code, which is what lets
+# allauth. Email is the login; verification is mandatory and done inline with a code, which is what lets
 # signup, password reset and login-by-code answer identically for known and unknown addresses (one email each).
 ACCOUNT_ADAPTER = "shared_apps.accounts.adapter.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "shared_apps.accounts.adapter.SocialAccountAdapter"
@@ -262,7 +262,6 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Atrium] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
-ACCOUNT_SIGNUP_REDIRECT_URL = "/signup/workspace/"
 # allauth's defaults, spelled out: they count per IP and per email on the "default" cache, whose allauth keys are
 # global (tenants.cache.make_key), so trying more subdomains does not buy more attempts.
 ACCOUNT_RATE_LIMITS = {
@@ -315,7 +314,7 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER: str | None = env.str("TRUSTED_CLIENT_IP_HEADER
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Atrium"
 USERSESSIONS_TRACK_ACTIVITY = False
-# Login handoff from the root domain to a workspace (DESIGN §3): signed, single use, short-lived.
+# Login handoff from the root domain to a workspace: signed, single use, short-lived, bound to the browser that asked.
 LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
 # Invitations to a workspace: days a link stays valid (single use, resend mints a new one), and the seats every
 # workspace has until plans arrive with billing (members and pending invitations both hold a seat).
@@ -362,7 +361,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Logging: JSON lines carrying tenant, user id and request id (DESIGN §8).
+# Logging: JSON lines carrying tenant, user id and request id.
 # ---------------------------------------------------------------------------------------------------------------------
 LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
 LOGGING: dict[str, Any] = {

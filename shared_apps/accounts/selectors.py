@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
@@ -129,7 +131,22 @@ def user_has_verified_email(*, user: User, email: str) -> bool:
 # --- profile & security ------------------------------------------------------------------------------------------
 
 
-def user_security_overview(*, user: User, current_session_key: str | None) -> dict[str, object]:
+class SessionRow(TypedDict, total=False):
+    session: Any  # allauth's UserSession
+    current: bool
+    last_seen: str  # filled in by the page
+
+
+class SecurityOverview(TypedDict):
+    email_addresses: list[Any]
+    has_password: bool
+    mfa_enabled: bool
+    authenticators: list[Any]
+    user_sessions: list[SessionRow]
+    other_session_count: int
+
+
+def user_security_overview(*, user: User, current_session_key: str | None) -> SecurityOverview:
     """What the profile page shows about an account: its addresses, whether it has a password, its two-factor
     methods and its active sessions (the current one first). Three queries."""
     from allauth.account.models import EmailAddress

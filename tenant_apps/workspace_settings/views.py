@@ -8,12 +8,14 @@ found" because every selector filters on this workspace.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -62,8 +64,8 @@ def _context(request: MemberRequest, section: str, **extra: object) -> dict[str,
     return {"section": section, "allowed": {str(a) for a in allowed_actions(_role(request))}, **extra}
 
 
-def _page(request: MemberRequest, items: object, per_page: int) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+def _page(request: MemberRequest, items: QuerySet[Any], per_page: int) -> Page[Any]:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
 def _forbidden(request: MemberRequest, exc: NotAllowed) -> HttpResponse:
@@ -362,7 +364,7 @@ def profile(request: MemberRequest) -> HttpResponse:
             messages.success(request, "Your profile was saved.")
             return redirect("settings_profile")
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
-    for item in security["user_sessions"]:  # type: ignore[attr-defined]
+    for item in security["user_sessions"]:
         item["last_seen"] = _ago(item["session"].last_seen_at)
     return render(request, "tenant/settings/profile.html", _context(request, "profile", form=form, **security))
 
