@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.signals import request_finished
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 
 from tenants import routing
-from tenants.db import connection
 from tenants.models import Domain, Tenant
 
 
@@ -50,5 +50,8 @@ def _request_finished(sender: object, **kwargs: Any) -> None:
     """Point the connection back at the public schema once a response is fully sent (streamed bodies included), so
     whatever runs next on this thread before routing (health checks, logging, the next request's middleware) never
     reads a previous request's tenant. This sends nothing: the search_path is set by the next cursor only if it
-    differs from what the server has, and a request for the same tenant points the connection back at it first."""
-    connection.set_schema_to_public()
+    differs from what the server has, and a request for the same tenant points the connection back at it first.
+    A connection without schemas (Django's own backend, as the routing benchmark's plain way uses) is left alone."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    if isinstance(wrapper, TenantDatabaseWrapper):
+        wrapper.set_schema_to_public()
