@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -8,23 +8,15 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.core.admin import ReadOnlyTabularInline
 
 
-class MembershipInline(admin.TabularInline[Membership, User]):
+class MembershipInline(ReadOnlyTabularInline[Membership, User]):
     """Read-only: memberships change on the workspace's own settings pages, through the services that keep the
     last-owner rule, the seat limit and the audit log."""
 
     model = Membership
-    extra = 0
     fields = ("tenant", "role", "created_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")

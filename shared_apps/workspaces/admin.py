@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.core.admin import ReadOnlyTabularInline
 from shared_apps.core.errors import ApplicationError
 from shared_apps.workspaces import services
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
@@ -27,36 +28,18 @@ from tenants.selectors import workspaces
 from tenants.validators import validate_custom_domain, validate_subdomain
 
 
-class DomainInline(admin.TabularInline[Domain, Tenant]):
+class DomainInline(ReadOnlyTabularInline[Domain, Tenant]):
     model = Domain
-    extra = 0
     fields = ("domain", "is_primary", "redirect_until", "created_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
-class MembershipInline(admin.TabularInline[Membership, Tenant]):
+class MembershipInline(ReadOnlyTabularInline[Membership, Tenant]):
     model = Membership
-    extra = 0
     fields = ("user", "role", "created_at")
-    readonly_fields = fields
-    can_delete = False
     verbose_name_plural = "members (changed by the workspace's owners and admins on its settings pages)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return super().get_queryset(request).select_related("user")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReasonForm(forms.Form):

@@ -11,6 +11,7 @@ the superadmin and billing) all call these, so none of them can skip a rule or a
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -139,90 +140,71 @@ def _ensure_below_ownership_cap(user: User) -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _transition(
-    *, tenant: Tenant, transition: Transition, action: AuditAction, acting_user: User | None, metadata: dict[str, str]
-) -> Tenant:
+@dataclass(frozen=True)
+class _StatusRule:
+    """Who may make a status change, and what the audit log calls it."""
+
+    operator_permission: str
+    member_action: Action | None  # None: operators (and the platform) only
+    verb: str
+    audit: AuditAction
+
+
+STATUS_RULES: dict[Transition, _StatusRule] = {
+    Transition.SUSPEND: _StatusRule(OperatorPermission.CHANGE, None, "suspend", AuditAction.TENANT_SUSPENDED),
+    Transition.RESUME: _StatusRule(OperatorPermission.CHANGE, None, "resume", AuditAction.TENANT_RESUMED),
+    Transition.SCHEDULE_DELETION: _StatusRule(
+        OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "delete", AuditAction.TENANT_DELETION_SCHEDULED
+    ),
+    Transition.RESTORE: _StatusRule(
+        OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "restore", AuditAction.TENANT_RESTORED
+    ),
+}
+
+
+def _status_change(*, tenant: Tenant, transition: Transition, acting_user: User | None, reason: str = "") -> Tenant:
+    """Check who acts against STATUS_RULES, apply the tenancy core's transition table, and audit it, in one
+    transaction."""
+    rule = STATUS_RULES[transition]
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=rule.operator_permission,
+        member_action=rule.member_action,
+        verb=rule.verb,
+    )
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         change = tenancy.tenant_transition(tenant=tenant, transition=transition)
         changed = change.tenant
-        extra = {"purge_after": changed.deletion_scheduled_at.isoformat()} if changed.deletion_scheduled_at else {}
         if transition == Transition.RESTORE:
-            details = {"to": changed.status}
+            details: dict[str, str] = {"to": changed.status}
         else:
-            details = {"from": change.previous, **metadata, **extra}
-        audit_record(tenant=changed, action=action, actor=acting_user, target=changed, metadata=details)
+            details = {"from": change.previous, "reason": reason}
+            if changed.deletion_scheduled_at:
+                details["purge_after"] = changed.deletion_scheduled_at.isoformat()
+        audit_record(tenant=changed, action=rule.audit, actor=acting_user, target=changed, metadata=details)
     return changed
 
 
 def workspace_suspend(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
     """Suspend a workspace (operators): its pages answer with the suspension page until it is resumed."""
-    _authorize(
-        tenant=tenant,
-        acting_user=acting_user,
-        operator_permission=OperatorPermission.CHANGE,
-        member_action=None,
-        verb="suspend",
-    )
-    return _transition(
-        tenant=tenant,
-        transition=Transition.SUSPEND,
-        action=AuditAction.TENANT_SUSPENDED,
-        acting_user=acting_user,
-        metadata={"reason": reason},
-    )
+    return _status_change(tenant=tenant, transition=Transition.SUSPEND, acting_user=acting_user, reason=reason)
 
 
 def workspace_resume(*, tenant: Tenant, acting_user: User | None) -> Tenant:
-    _authorize(
-        tenant=tenant,
-        acting_user=acting_user,
-        operator_permission=OperatorPermission.CHANGE,
-        member_action=None,
-        verb="resume",
-    )
-    return _transition(
-        tenant=tenant,
-        transition=Transition.RESUME,
-        action=AuditAction.TENANT_RESUMED,
-        acting_user=acting_user,
-        metadata={"reason": ""},
-    )
+    return _status_change(tenant=tenant, transition=Transition.RESUME, acting_user=acting_user)
 
 
 def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
     """Start the grace period (TENANT_DELETION_GRACE_DAYS): the workspace answers 410 and can be restored."""
-    _authorize(
-        tenant=tenant,
-        acting_user=acting_user,
-        operator_permission=OperatorPermission.DELETE,
-        member_action=Action.WORKSPACE_DELETE,
-        verb="delete",
-    )
-    return _transition(
-        tenant=tenant,
-        transition=Transition.SCHEDULE_DELETION,
-        action=AuditAction.TENANT_DELETION_SCHEDULED,
-        acting_user=acting_user,
-        metadata={"reason": reason},
+    return _status_change(
+        tenant=tenant, transition=Transition.SCHEDULE_DELETION, acting_user=acting_user, reason=reason
     )
 
 
 def workspace_restore(*, tenant: Tenant, acting_user: User | None) -> Tenant:
     """Cancel a scheduled deletion: the workspace returns to the status it had before."""
-    _authorize(
-        tenant=tenant,
-        acting_user=acting_user,
-        operator_permission=OperatorPermission.DELETE,
-        member_action=Action.WORKSPACE_DELETE,
-        verb="restore",
-    )
-    return _transition(
-        tenant=tenant,
-        transition=Transition.RESTORE,
-        action=AuditAction.TENANT_RESTORED,
-        acting_user=acting_user,
-        metadata={},
-    )
+    return _status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
