@@ -57,10 +57,10 @@ def test_create_makes_a_workspace_with_its_owner_and_prints_its_url(in_tenant, d
 
 
 def test_create_says_whether_the_owner_account_is_new(owner: User) -> None:
-    generated = run("create", "--slug", "hooli", "--name", "Hooli", "--owner-email", "gavin@hooli.test")
-    existing = run("create", "--slug", "hooli-two", "--name", "Hooli 2", "--owner-email", owner.email)
+    generated = run("create", "--slug", "piedpiper", "--name", "Pied Piper", "--owner-email", "richard@piedpiper.test")
+    existing = run("create", "--slug", "piedpiper-two", "--name", "Pied Piper 2", "--owner-email", owner.email)
 
-    assert "Owner gavin@hooli.test (new account), password: " in generated
+    assert "Owner richard@piedpiper.test (new account), password: " in generated
     assert f"Owner {owner.email} (existing account; its password is unchanged)" in existing
 
 
