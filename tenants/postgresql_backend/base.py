@@ -14,6 +14,7 @@ django-tenants forgets the connection's search_path on every `set_tenant()` (so 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.utils.asyncio import async_unsafe
@@ -43,6 +44,11 @@ def _search_path_for(schema_name: str, include_public: bool) -> list[str]:
     return paths
 
 
+@functools.cache
+def _public_schema_name() -> str:
+    return str(tenants_base.get_public_schema_name())
+
+
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
     search_path_set_schemas: list[str] | None  # the path the server has now; None when unknown
     _setting_search_path: bool
@@ -55,6 +61,11 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         self.settings_dict["SCHEMA"] = self.schema_name
         if tenants_base.EXTRA_SET_TENANT_METHOD:
             tenants_base.EXTRA_SET_TENANT_METHOD(self, tenant)
+
+    def set_schema_to_public(self) -> None:
+        """django-tenants' own, without reading PUBLIC_SCHEMA_NAME from settings on every call (a missing setting costs
+        more than the rest): it runs at least once per request, when the request ends (tenants.signals)."""
+        self.set_tenant(tenants_base.FakeTenant(schema_name=_public_schema_name()))
 
     def _get_cursor_search_paths(self) -> list[str]:
         return _search_path_for(self.schema_name, self.include_public_schema)
