@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tenants', '0005_alter_tenant_status_and_more'),
+        ('tenants', '0005_billing_states'),
     ]
 
     operations = [
