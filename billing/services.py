@@ -220,7 +220,7 @@ def customer_ensure(account: BillingAccount, *, test_clock: str | None = None) -
     if test_clock:
         params["test_clock"] = test_clock
     customer = stripe_client.client().v1.customers.create(
-        params=params, options={"idempotency_key": f"atrium-customer-{tenant.pk}-{int(tenant.created_at.timestamp())}"}
+        params=params, options={"idempotency_key": f"atrium-customer-{tenant.pk}-{account.pk}"}
     )
     account.stripe_customer_id = str(customer.id)
     account.save(update_fields=["stripe_customer_id", "updated_at"])
@@ -243,7 +243,7 @@ def trial_start(*, tenant: Tenant, test_clock: str | None = None) -> BillingAcco
                     "trial_period_days": plan.trial_days,
                     "metadata": {"tenant_id": str(tenant.pk)},
                 },
-                options={"idempotency_key": f"atrium-trial-{tenant.pk}-{customer_id}"},
+                options={"idempotency_key": f"atrium-trial-{tenant.pk}-{account.pk}-{customer_id}"},
             )
             audit_record(
                 tenant=tenant,
@@ -252,9 +252,10 @@ def trial_start(*, tenant: Tenant, test_clock: str | None = None) -> BillingAcco
                 target=tenant,
                 metadata={"plan": plan.code, "days": plan.trial_days},
             )
-        return customer_sync(customer_id=customer_id)
+        customer_sync(customer_id=customer_id)
     except stripe_client.StripeError as exc:
         raise _stripe_failed(exc) from exc
+    return BillingAccount.objects.get(tenant=tenant)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -271,7 +272,12 @@ class SyncResult:
 
 def _current_subscription(subscriptions: list[Any]) -> Any:
     """The workspace's subscription: the newest that is still alive, else the newest (all ended)."""
-    ordered = sorted(subscriptions, key=lambda s: (int(_get(s, "created", 0)), str(s["id"])), reverse=True)
+    rank = {SubscriptionStatus.ACTIVE: 3, SubscriptionStatus.PAST_DUE: 2, SubscriptionStatus.UNPAID: 1}
+    ordered = sorted(
+        subscriptions,
+        key=lambda s: (int(_get(s, "created", 0)), rank.get(_get(s, "status"), 0), str(s["id"])),
+        reverse=True,
+    )
     alive = [s for s in ordered if _get(s, "status") in LIVE_STATUSES]
     return alive[0] if alive else (ordered[0] if ordered else None)
 

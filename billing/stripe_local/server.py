@@ -675,6 +675,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", r"/v1/customers/(?P<id>[^/]+)", "customer_update"),
         ("POST", r"/v1/payment_methods", "pm_create"),
         ("POST", r"/v1/payment_methods/(?P<id>[^/]+)/attach", "pm_attach"),
+        ("GET", r"/v1/payment_methods/(?P<id>[^/]+)", "pm_get"),
         ("POST", r"/v1/subscriptions", "sub_create"),
         ("GET", r"/v1/subscriptions", "sub_list"),
         ("GET", r"/v1/subscriptions/(?P<id>[^/]+)", "sub_get"),
@@ -727,6 +728,8 @@ def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -
         return s.customer_update(s.get("customer", path_args["id"]), p)
     if name == "pm_create":
         return s.payment_method_create(p)
+    if name == "pm_get":
+        return s.get("payment_method", path_args["id"])
     if name == "pm_attach":
         pm = s.get("payment_method", path_args["id"])
         pm["customer"] = s.get("customer", p.get("customer", ""))["id"]
