@@ -295,7 +295,12 @@ def _account_for_customer(client: Any, customer_id: str) -> BillingAccount | Non
     account = BillingAccount.objects.select_for_update().filter(stripe_customer_id=customer_id).first()
     if account is not None:
         return account
-    customer = client.v1.customers.retrieve(customer_id)
+    try:
+        customer = client.v1.customers.retrieve(customer_id)
+    except stripe_client.stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            return None  # not a customer of this Stripe account: nothing of ours to sync
+        raise
     tenant_id = _get(_get(customer, "metadata", {}), "tenant_id")
     if not tenant_id or not str(tenant_id).isdigit() or not Tenant.objects.filter(pk=int(tenant_id)).exists():
         return None
@@ -636,8 +641,10 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
         event = stripe_client.stripe.Webhook.construct_event(text, header, stripe_client.webhook_secret(), WEBHOOK_TOLERANCE)
     except stripe_client.stripe.SignatureVerificationError as exc:
         raise WebhookRefused(f"Signature refused: {exc.user_message or 'no match'}.") from exc
-    except (UnicodeDecodeError, ValueError, TypeError, IndexError) as exc:
+    except (UnicodeDecodeError, ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
         raise WebhookRefused("The event could not be read.") from exc
+    if "\x00" in text or "\\u0000" in text:  # PostgreSQL cannot store NUL; Stripe never sends one
+        raise WebhookRefused("The event could not be read.")
     data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) or not data["id"].startswith("evt"):
         raise WebhookRefused("The event has no id or type.")
@@ -658,21 +665,20 @@ def webhook_store(event: dict[str, Any]) -> tuple[WebhookEvent, bool]:
     from billing.tasks import process_event
 
     tenant_id, customer_id = _event_refs(event)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = WebhookEvent.objects.create(
-                    event_id=event["id"][:255],
-                    type=str(event["type"])[:100],
-                    created=_ts(_get(event, "created")) or timezone.now(),
-                    livemode=bool(_get(event, "livemode", False)),
-                    tenant_id=tenant_id,
-                    customer_id=customer_id,
-                    payload=event,
-                )
-        except IntegrityError:
-            return WebhookEvent.objects.get(event_id=event["id"][:255]), False
-        enqueue_on_commit(process_event, event_pk=row.pk)
+    try:
+        with transaction.atomic():
+            row = WebhookEvent.objects.create(
+                event_id=event["id"][:255],
+                type=str(event["type"])[:100],
+                created=_ts(_get(event, "created")) or timezone.now(),
+                livemode=bool(_get(event, "livemode", False)),
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                payload=event,
+            )
+            enqueue_on_commit(process_event, event_pk=row.pk)
+    except IntegrityError:  # a duplicate (or a concurrent delivery that committed first): its callback is dropped
+        return WebhookEvent.objects.get(event_id=event["id"][:255]), False
     return row, True
 
 
