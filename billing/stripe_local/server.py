@@ -21,6 +21,7 @@ import hmac
 import html
 import itertools
 import json
+import os
 import queue
 import re
 import secrets
@@ -116,6 +117,20 @@ class Store:
     lock: threading.RLock = field(default_factory=threading.RLock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     deliveries: queue.Queue[Obj] = field(default_factory=queue.Queue)
+    state_path: str = ""  # where the objects are kept between runs (`make run`); empty: in memory only
+
+    def save(self) -> None:
+        if self.state_path:
+            tmp = self.state_path + ".tmp"
+            with open(tmp, "w") as f:  # noqa: PTH123
+                json.dump(self.objects, f)
+            os.replace(tmp, self.state_path)
+
+    def load(self) -> None:
+        if self.state_path and os.path.exists(self.state_path):  # noqa: PTH110
+            with open(self.state_path) as f:  # noqa: PTH123
+                self.objects = json.load(f)
+            self.events = sorted(self.table("event").values(), key=lambda e: e["created"])
 
     # --- helpers -----------------------------------------------------------------------------------------------------
 
@@ -895,6 +910,8 @@ class Handler(BaseHTTPRequestHandler):
                         status, answer = exc.status, exc.body
                     if key:
                         s.idempotent[key] = (path, status, answer)
+                    if method != "GET":
+                        s.save()
                     self._send(status, json.dumps(answer))
                     return
         self._send(404, json.dumps(ApiError(404, f"Unrecognized request URL ({method} {path}).").body))
@@ -923,8 +940,10 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(200, json.dumps({"webhook_url": s.webhook_url}))
                 elif match and match.group(1) == "checkout":
                     self._checkout(method, s.get("checkout.session", match.group(2)), form)
+                    s.save()
                 elif match and match.group(1) == "portal":
                     self._portal(method, s.get("billing_portal.session", match.group(2)), form)
+                    s.save()
                 elif match and match.group(1) == "invoices":
                     self._send(200, _invoice_page(s.get("invoice", match.group(2))), "text/html; charset=utf-8")
                 else:
@@ -1110,9 +1129,12 @@ def _deliver_forever(store: Store) -> None:
                 continue
 
 
-def serve(host: str, port: int, *, webhook_url: str = "", webhook_secret: str = "") -> ThreadingHTTPServer:
+def serve(
+    host: str, port: int, *, webhook_url: str = "", webhook_secret: str = "", state_path: str = ""
+) -> ThreadingHTTPServer:
     """Bind and return the server (call `serve_forever()`); the delivery thread is started here."""
-    store = Store(base_url=f"http://{host}:{port}", webhook_url=webhook_url)
+    store = Store(base_url=f"http://{host}:{port}", webhook_url=webhook_url, state_path=state_path)
+    store.load()
     if webhook_secret:
         store.webhook_secret = webhook_secret
     handler = type("BoundHandler", (Handler,), {"store": store})
