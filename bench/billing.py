@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -102,7 +103,7 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
 
     for _ in range(50):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/health", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/health", timeout=1)
             break
         except OSError:
             time.sleep(0.1)
@@ -144,6 +145,8 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
 
     # --- seat sync lag -----------------------------------------------------------------------------------------------
     app.conf.task_always_eager = True
+    # The welcome task, run in-process outside a request here, logs a failure unrelated to billing: keep it quiet.
+    logging.getLogger("shared_apps.core.transactions").setLevel(logging.CRITICAL)
     tenant, owner = workspace_create(slug="bench-seats", name="Bench Seats", owner_email="owner@bench.test")
     account = BillingAccount.objects.get(tenant=tenant)
     stop = threading.Event()

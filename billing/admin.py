@@ -43,7 +43,16 @@ class ProcessedFilter(admin.SimpleListFilter):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(_ReadOnly):
-    list_display = ("event_id", "type", "created", "received_at", "processed_at", "attempts", "tenant_id", "short_error")
+    list_display = (
+        "event_id",
+        "type",
+        "created",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "tenant_id",
+        "short_error",
+    )
     list_filter = ("type", ProcessedFilter, "created", "received_at")
     search_fields = ("event_id", "customer_id", "tenant_id")
     date_hierarchy = "created"
@@ -70,7 +79,10 @@ class WebhookEventAdmin(_ReadOnly):
                 verb = "would change" if dry_run else "replayed"
                 self.message_user(request, f"{event.event_id} ({event.type}): {verb}: {described}", messages.SUCCESS)
 
-    @admin.action(description="Replay selected events — dry run (shows what would change, changes nothing)", permissions=["change"])
+    @admin.action(
+        description="Replay selected events — dry run (shows what would change, changes nothing)",
+        permissions=["change"],
+    )
     def replay_dry_run(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         self._replay(request, queryset, dry_run=True)
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,7 +30,6 @@ from shared_apps.accounts.permissions import Action, require
 from shared_apps.accounts.selectors import seats_used
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
@@ -78,7 +77,14 @@ class PlanOutgrown(BillingError):
 
 def _stripe_failed(exc: Exception) -> BillingUnavailable:
     logger.warning("stripe call failed", extra={"error": repr(exc)})
-    return BillingUnavailable("The payment provider did not answer as expected. Nothing was changed; try again in a minute.")
+    return BillingUnavailable(
+        "The payment provider did not answer as expected. Nothing was changed; try again in a minute."
+    )
+
+
+def timestamp(value: Any) -> datetime | None:
+    """Stripe's Unix timestamps as aware datetimes (None for none)."""
+    return _ts(value)
 
 
 def _ts(value: Any) -> datetime | None:
@@ -120,7 +126,9 @@ def plans_sync() -> SyncPlansResult:
         product_id = f"atrium_{plan.code}"
         try:
             client.v1.products.retrieve(product_id)
-            client.v1.products.update(product_id, params={"name": f"Atrium {plan.name}", "metadata": {"plan": plan.code}})
+            client.v1.products.update(
+                product_id, params={"name": f"Atrium {plan.name}", "metadata": {"plan": plan.code}}
+            )
         except stripe_client.stripe.InvalidRequestError:
             client.v1.products.create(
                 params={"id": product_id, "name": f"Atrium {plan.name}", "metadata": {"plan": plan.code}}
@@ -220,7 +228,7 @@ def customer_ensure(account: BillingAccount, *, test_clock: str | None = None) -
     if test_clock:
         params["test_clock"] = test_clock
     customer = stripe_client.client().v1.customers.create(
-        params=params, options={"idempotency_key": f"atrium-customer-{tenant.pk}-{account.pk}"}
+        params=params,  # type: ignore[arg-type]  # a TypedDict built in steps options={"idempotency_key": f"atrium-customer-{tenant.pk}-{account.pk}"}
     )
     account.stripe_customer_id = str(customer.id)
     account.save(update_fields=["stripe_customer_id", "updated_at"])
@@ -239,7 +247,9 @@ def trial_start(*, tenant: Tenant, test_clock: str | None = None) -> BillingAcco
             stripe_client.client().v1.subscriptions.create(
                 params={
                     "customer": customer_id,
-                    "items": [{"price": price_id(plan, Interval.MONTH), "quantity": max(seats_used(tenant_id=tenant.pk), 1)}],
+                    "items": [
+                        {"price": price_id(plan, Interval.MONTH), "quantity": max(seats_used(tenant_id=tenant.pk), 1)}
+                    ],
                     "trial_period_days": plan.trial_days,
                     "metadata": {"tenant_id": str(tenant.pk)},
                 },
@@ -311,7 +321,7 @@ def _account_for_customer(client: Any, customer_id: str) -> BillingAccount | Non
     return account
 
 
-def customer_sync(*, customer_id: str, now: datetime | None = None) -> SyncResult:  # type: ignore[return]
+def customer_sync(*, customer_id: str, now: datetime | None = None) -> SyncResult:
     """Read a customer's subscriptions, card and invoices back from Stripe and store them; then the workspace layer
     applies the state (signal `subscription_synced`, in this transaction)."""
     now = now or timezone.now()
@@ -320,7 +330,9 @@ def customer_sync(*, customer_id: str, now: datetime | None = None) -> SyncResul
         account = _account_for_customer(client, customer_id)
         if account is None:
             return SyncResult(tenant_id=None, note=f"customer {customer_id} belongs to no workspace")
-        subscriptions = list(client.v1.subscriptions.list(params={"customer": customer_id, "status": "all", "limit": 100}).data)
+        subscriptions = list(
+            client.v1.subscriptions.list(params={"customer": customer_id, "status": "all", "limit": 100}).data
+        )
         current = _current_subscription(subscriptions)
         if current is not None:
             _supersede(client, current, subscriptions)
@@ -328,7 +340,15 @@ def customer_sync(*, customer_id: str, now: datetime | None = None) -> SyncResul
         invoices = list(client.v1.invoices.list(params={"customer": customer_id, "limit": 24}).data)
         before = {
             f: getattr(account, f)
-            for f in ("stripe_subscription_id", "plan", "interval", "status", "seats_paid", "trial_end", "past_due_since")
+            for f in (
+                "stripe_subscription_id",
+                "plan",
+                "interval",
+                "status",
+                "seats_paid",
+                "trial_end",
+                "past_due_since",
+            )
         }
         previous_status, previous_plan = account.status, account.plan
         _apply_subscription(account, current, invoices)
@@ -446,7 +466,9 @@ def checkout_start(
                 "mode": "subscription",
                 "customer": customer_id,
                 "client_reference_id": str(tenant.pk),
-                "line_items": [{"price": price_id(plan, interval), "quantity": max(seats_used(tenant_id=tenant.pk), 1)}],
+                "line_items": [
+                    {"price": price_id(plan, interval), "quantity": max(seats_used(tenant_id=tenant.pk), 1)}
+                ],
                 "metadata": {"tenant_id": str(tenant.pk), "plan": plan.code},
                 "subscription_data": {"metadata": {"tenant_id": str(tenant.pk)}},
                 "success_url": success_url,
@@ -488,7 +510,9 @@ def portal_start(*, tenant: Tenant, acting_user: User, return_url: str) -> str:
         params: dict[str, Any] = {"customer": customer_id, "return_url": return_url}
         if settings.STRIPE_PORTAL_CONFIGURATION:
             params["configuration"] = settings.STRIPE_PORTAL_CONFIGURATION
-        session = stripe_client.client().v1.billing_portal.sessions.create(params=params)
+        session = stripe_client.client().v1.billing_portal.sessions.create(
+            params=params  # type: ignore[arg-type]  # a TypedDict built in steps
+        )
     except stripe_client.StripeError as exc:
         raise _stripe_failed(exc) from exc
     return str(session.url)
@@ -563,8 +587,13 @@ def seats_sync(*, tenant_id: int, now: datetime | None = None, force: bool = Fal
             if previous != quantity and _get(sub, "status") in LIVE_STATUSES:
                 client.v1.subscriptions.update(
                     account.stripe_subscription_id,
-                    params={"items": [{"id": item["id"], "quantity": quantity}], "proration_behavior": "create_prorations"},
-                    options={"idempotency_key": f"atrium-seats-{account.stripe_subscription_id}-{account.seats_version}"},
+                    params={
+                        "items": [{"id": item["id"], "quantity": quantity}],
+                        "proration_behavior": "create_prorations",
+                    },
+                    options={
+                        "idempotency_key": f"atrium-seats-{account.stripe_subscription_id}-{account.seats_version}"
+                    },
                 )
                 pushed = True
         except stripe_client.StripeError as exc:
@@ -593,7 +622,9 @@ def seats_drift_check() -> list[dict[str, int]]:
     """Nightly: compare every subscription's quantity at Stripe with the seats used; log and re-sync each drift."""
     drifts = []
     client = stripe_client.client()
-    for account in BillingAccount.objects.exclude(stripe_subscription_id="").exclude(status=SubscriptionStatus.CANCELED):
+    for account in BillingAccount.objects.exclude(stripe_subscription_id="").exclude(
+        status=SubscriptionStatus.CANCELED
+    ):
         try:
             sub = client.v1.subscriptions.retrieve(account.stripe_subscription_id)
         except stripe_client.StripeError:
@@ -638,7 +669,9 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
         raise WebhookRefused("The signature's timestamp is in the future.")
     try:
         text = payload.decode("utf-8")
-        event = stripe_client.stripe.Webhook.construct_event(text, header, stripe_client.webhook_secret(), WEBHOOK_TOLERANCE)
+        event = stripe_client.stripe.Webhook.construct_event(
+            text, header, stripe_client.webhook_secret(), WEBHOOK_TOLERANCE
+        )
     except stripe_client.stripe.SignatureVerificationError as exc:
         raise WebhookRefused(f"Signature refused: {exc.user_message or 'no match'}.") from exc
     except (UnicodeDecodeError, ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
@@ -651,35 +684,14 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
     return data
 
 
-def _event_refs(event: dict[str, Any]) -> tuple[int | None, str]:
+def event_refs(event: dict[str, Any]) -> tuple[int | None, str]:
     obj = _get(_get(event, "data", {}), "object", {})
-    metadata = _get(obj, "metadata", {}) or _get(_get(_get(obj, "parent", {}), "subscription_details", {}), "metadata", {})
+    metadata = _get(obj, "metadata", {}) or _get(
+        _get(_get(obj, "parent", {}), "subscription_details", {}), "metadata", {}
+    )
     tenant_id = str(_get(metadata, "tenant_id", ""))
     customer = _get(obj, "id") if _get(obj, "object") == "customer" else _get(obj, "customer")
     return (int(tenant_id) if tenant_id.isdigit() and len(tenant_id) < 18 else None), str(customer or "")[:64]
-
-
-def webhook_store(event: dict[str, Any]) -> tuple[WebhookEvent, bool]:
-    """Store the event once (unique on its id) and, in the same transaction, enqueue its processing (on commit; the
-    row is the queue: a sweep re-enqueues what was stored and not processed). Returns (row, created)."""
-    from billing.tasks import process_event
-
-    tenant_id, customer_id = _event_refs(event)
-    try:
-        with transaction.atomic():
-            row = WebhookEvent.objects.create(
-                event_id=event["id"][:255],
-                type=str(event["type"])[:100],
-                created=_ts(_get(event, "created")) or timezone.now(),
-                livemode=bool(_get(event, "livemode", False)),
-                tenant_id=tenant_id,
-                customer_id=customer_id,
-                payload=event,
-            )
-            enqueue_on_commit(process_event, event_pk=row.pk)
-    except IntegrityError:  # a duplicate (or a concurrent delivery that committed first): its callback is dropped
-        return WebhookEvent.objects.get(event_id=event["id"][:255]), False
-    return row, True
 
 
 @dataclass
@@ -739,18 +751,3 @@ def webhook_event_process(*, event_pk: int, replay: bool = False, dry_run: bool 
         event.processed_at = timezone.now()
         event.save(update_fields=["attempts", "last_error", "processed_at"])
         return ProcessResult(event.event_id, processed=True, sync=sync)
-
-
-def webhooks_retry_unprocessed(*, now: datetime | None = None) -> int:
-    """Re-enqueue stored events still unprocessed a minute after they arrived (beat, every minute)."""
-    from billing.tasks import process_event
-
-    now = now or timezone.now()
-    pks = list(
-        WebhookEvent.objects.filter(
-            processed_at__isnull=True, received_at__lte=now - timedelta(minutes=1), attempts__lt=EVENT_MAX_ATTEMPTS
-        ).values_list("pk", flat=True)[:500]
-    )
-    for pk in pks:
-        enqueue_on_commit(process_event, event_pk=pk)
-    return len(pks)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import caches
+from django.utils import timezone
 
-from billing import services
+from billing import selectors, services
+from shared_apps.core.transactions import enqueue_on_commit
 from tenants.models import Tenant
 
 
@@ -22,9 +25,21 @@ def process_event(self: Any, *, event_pk: int) -> dict[str, object]:
     return {"event": result.event_id, "processed": result.processed, "error": result.error}
 
 
+def webhooks_retry_unprocessed(*, now: datetime | None = None) -> int:
+    """Re-enqueue stored events still unprocessed a minute after they arrived (beat, every minute): the inbox row
+    is the queue, so neither a lost message nor a failed handler loses an event."""
+    now = now or timezone.now()
+    pks = selectors.events_unprocessed(
+        received_before=now - timedelta(minutes=1), max_attempts=services.EVENT_MAX_ATTEMPTS
+    )
+    for pk in pks:
+        enqueue_on_commit(process_event, event_pk=pk)
+    return len(pks)
+
+
 @shared_task(name="billing.retry_unprocessed_events")
 def retry_unprocessed_events() -> int:
-    return services.webhooks_retry_unprocessed()
+    return webhooks_retry_unprocessed()
 
 
 @shared_task(bind=True, name="billing.trial_start", max_retries=8)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import services
+from billing import inbox, services
 from billing.plans import PLANS, RESOURCE_LABELS, Interval, Resource, human_limit
 
 
@@ -42,5 +42,5 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event = services.webhook_verify(payload=request.body, header=request.headers.get("Stripe-Signature", ""))
     except services.WebhookRefused as exc:
         return JsonResponse({"error": exc.message}, status=400)
-    _row, created = services.webhook_store(event)
+    _row, created = inbox.webhook_store(event)
     return JsonResponse({"received": True, "duplicate": not created})

@@ -94,7 +94,9 @@ def start_local_stripe(workdir: Path) -> tuple[subprocess.Popen[bytes], LocalStr
         except requests.RequestException:
             time.sleep(0.05)
     process.kill()
-    pytest.fail(f"the local Stripe server did not answer within {START_TIMEOUT:.0f} s:\n{local.output()}", pytrace=False)
+    pytest.fail(
+        f"the local Stripe server did not answer within {START_TIMEOUT:.0f} s:\n{local.output()}", pytrace=False
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

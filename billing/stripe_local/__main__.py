@@ -17,8 +17,12 @@ def main() -> None:
     parser.add_argument("--webhook-secret", default="", help="the whsec_… secret events are signed with")
     parser.add_argument("--state", default="", help="a JSON file the objects are kept in between runs")
     args = parser.parse_args()
-    httpd = serve(args.host, args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, state_path=args.state)
-    print(f"local stripe: serving http://{args.host}:{httpd.server_address[1]} (TEST MODE)", file=sys.stderr, flush=True)
+    httpd = serve(
+        args.host, args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, state_path=args.state
+    )
+    print(
+        f"local stripe: serving http://{args.host}:{httpd.server_address[1]} (TEST MODE)", file=sys.stderr, flush=True
+    )
     with contextlib.suppress(KeyboardInterrupt):
         httpd.serve_forever()
 

@@ -122,13 +122,13 @@ class Store:
     def save(self) -> None:
         if self.state_path:
             tmp = self.state_path + ".tmp"
-            with open(tmp, "w") as f:  # noqa: PTH123
+            with open(tmp, "w") as f:
                 json.dump(self.objects, f)
             os.replace(tmp, self.state_path)
 
     def load(self) -> None:
-        if self.state_path and os.path.exists(self.state_path):  # noqa: PTH110
-            with open(self.state_path) as f:  # noqa: PTH123
+        if self.state_path and os.path.exists(self.state_path):
+            with open(self.state_path) as f:
                 self.objects = json.load(f)
             self.events = sorted(self.table("event").values(), key=lambda e: e["created"])
 
@@ -158,7 +158,7 @@ class Store:
         data: Obj = {"object": json.loads(json.dumps(obj))}
         if previous:
             data["previous_attributes"] = previous
-        event = {
+        event: Obj = {
             "id": self.new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
@@ -192,7 +192,7 @@ class Store:
     # --- products and prices ----------------------------------------------------------------------------------------
 
     def product_create(self, p: Obj) -> Obj:
-        product = {
+        product: Obj = {
             "id": p.get("id") or self.new_id("prod"),
             "object": "product",
             "active": _as_bool(p.get("active", "true")),
@@ -228,7 +228,7 @@ class Store:
                 raise ApiError(400, f"A price with lookup key {lookup_key} already exists.", param="lookup_key")
             if holder is not None:
                 holder["lookup_key"] = None
-        price = {
+        price: Obj = {
             "id": self.new_id("price"),
             "object": "price",
             "active": True,
@@ -270,7 +270,7 @@ class Store:
         clock = p.get("test_clock")
         if clock:
             self.get("test_helpers.test_clock", clock)
-        customer = {
+        customer: Obj = {
             "id": self.new_id("cus"),
             "object": "customer",
             "email": p.get("email"),
@@ -313,7 +313,7 @@ class Store:
     def payment_method_create(self, p: Obj) -> Obj:
         token = ((p.get("card") or {}).get("token")) or "tok_visa"
         last4 = DECLINING_CARDS.get(token, "4242")
-        pm = {
+        pm: Obj = {
             "id": self.new_id("pm"),
             "object": "payment_method",
             "type": "card",
@@ -359,7 +359,7 @@ class Store:
             trial_end = _as_int(p["trial_end"], "trial_end")
         elif p.get("trial_period_days"):
             trial_end = now + _as_int(p["trial_period_days"], "trial_period_days") * DAY
-        sub = {
+        sub: Obj = {
             "id": sub_id,
             "object": "subscription",
             "customer": customer["id"],
@@ -411,7 +411,7 @@ class Store:
                 "object": "line_item",
                 "amount": item["price"]["unit_amount"] * item["quantity"],
                 "currency": "usd",
-                "description": f"{item['quantity']} × {item['price'].get('nickname') or item['price']['id']}",
+                "description": f"{item['quantity']} x {item['price'].get('nickname') or item['price']['id']}",
                 "quantity": item["quantity"],
                 "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
                 "pricing": {"price_details": {"price": item["price"]["id"], "product": item["price"]["product"]}},
@@ -420,7 +420,7 @@ class Store:
         ]
         total = sum(line["amount"] for line in lines)
         number = f"LOCAL-{len(self.table('invoice')) + 1:05d}"
-        invoice = {
+        invoice: Obj = {
             "id": self.new_id("in"),
             "object": "invoice",
             "customer": sub["customer"],
@@ -609,7 +609,7 @@ class Store:
         customer = self.get("customer", p.get("customer", "")) if p.get("customer") else None
         for item in p.get("line_items") or []:
             self.get("price", item.get("price", ""))
-        session = {
+        session: Obj = {
             "id": "cs_test_" + secrets.token_hex(12),
             "object": "checkout.session",
             "mode": "subscription",
@@ -639,7 +639,9 @@ class Store:
         pm["customer"] = customer_id
         if not self.charge_succeeds(customer_id, pm["id"]):
             raise ApiError(402, "Your card was declined.", code="card_declined", kind="card_error")
-        self.customer_update(self.get("customer", customer_id), {"invoice_settings": {"default_payment_method": pm["id"]}})
+        self.customer_update(
+            self.get("customer", customer_id), {"invoice_settings": {"default_payment_method": pm["id"]}}
+        )
         data = session["subscription_data"]
         sub = self.subscription_create(
             {
@@ -656,7 +658,7 @@ class Store:
 
     def portal_create(self, p: Obj) -> Obj:
         customer = self.get("customer", p.get("customer", ""))
-        session = {
+        session: Obj = {
             "id": self.new_id("bps"),
             "object": "billing_portal.session",
             "customer": customer["id"],
@@ -713,7 +715,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -> Obj:  # noqa: C901, PLR0911, PLR0912
+def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -> Obj:
     s = store
     if name == "product_create":
         return s.product_create(p)
@@ -793,7 +795,7 @@ def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -
     if name == "portal_create":
         return s.portal_create(p)
     if name == "portal_config_create":
-        config = {
+        config: Obj = {
             "id": s.new_id("bpc"),
             "object": "billing_portal.configuration",
             "active": True,
@@ -808,7 +810,7 @@ def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -
     if name == "portal_config_list":
         return s.listing(list(s.table("billing_portal.configuration").values()), path, p.get("limit"))
     if name == "clock_create":
-        clock = {
+        clock: Obj = {
             "id": s.new_id("clock"),
             "object": "test_helpers.test_clock",
             "frozen_time": _as_int(p.get("frozen_time", int(time.time())), "frozen_time"),
@@ -918,7 +920,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- pages and test controls ------------------------------------------------------------------------------------
 
-    def _local(self, method: str, path: str, query: str, body: str) -> None:  # noqa: C901, PLR0912
+    def _local(self, method: str, path: str, query: str, body: str) -> None:
         s = self.store
         form = dict(parse_qsl(body)) if body and not body.lstrip().startswith("{") else {}
         match = re.match(r"^/_local/(checkout|portal|invoices)/([A-Za-z0-9_]+)$", path)
@@ -950,7 +952,11 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(404, "not found", "text/plain")
             except ApiError as exc:
                 message = exc.body["error"]["message"]
-                self._send(exc.status, _page("Something went wrong", f"<p class=err>{html.escape(message)}</p>"), "text/html; charset=utf-8")
+                self._send(
+                    exc.status,
+                    _page("Something went wrong", f"<p class=err>{html.escape(message)}</p>"),
+                    "text/html; charset=utf-8",
+                )
 
     def _checkout(self, method: str, session: Obj, form: dict[str, str]) -> None:
         s = self.store
@@ -975,11 +981,15 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST":
             action = form.get("action", "")
             subs = [x for x in s.table("subscription").values() if x["customer"] == customer_id]
-            current = next((x for x in sorted(subs, key=lambda x: x["created"], reverse=True) if x["status"] != "canceled"), None)
+            current = next(
+                (x for x in sorted(subs, key=lambda x: x["created"], reverse=True) if x["status"] != "canceled"), None
+            )
             if action == "card":
                 pm = s.payment_method_create({"card": {"token": form.get("card", "tok_visa")}})
                 pm["customer"] = customer_id
-                s.customer_update(s.get("customer", customer_id), {"invoice_settings": {"default_payment_method": pm["id"]}})
+                s.customer_update(
+                    s.get("customer", customer_id), {"invoice_settings": {"default_payment_method": pm["id"]}}
+                )
                 notice = "Card updated."
             elif action == "price" and current is not None:
                 item = current["items"]["data"][0]
@@ -1011,7 +1021,8 @@ main{max-width:34rem;margin:2rem auto;background:#fff;border:1px solid #dde1e6;b
 h1{font-size:1.3rem;margin:.2rem 0 1rem}table{width:100%;border-collapse:collapse}td,th{padding:.4rem 0;text-align:left}
 .muted{color:#5b6470}.err{color:#b42318;font-weight:600}.ok{color:#067647;font-weight:600}
 button{font:inherit;padding:.55rem 1rem;border-radius:8px;border:1px solid #c9ced6;background:#fff;cursor:pointer}
-button.primary{background:#4f46e5;color:#fff;border-color:#4f46e5}form{margin:.75rem 0}select{font:inherit;padding:.4rem}
+button.primary{background:#4f46e5;color:#fff;border-color:#4f46e5}form{margin:.75rem 0}
+select{font:inherit;padding:.4rem}
 label{display:block;margin:.5rem 0 .25rem;font-weight:600}
 """
 
@@ -1025,7 +1036,7 @@ def _page(title: str, content: str) -> str:
 
 
 _CARDS = (
-    '<label for=card>Card</label><select id=card name=card>'
+    "<label for=card>Card</label><select id=card name=card>"
     '<option value="tok_visa">Visa •••• 4242 (payments succeed)</option>'
     '<option value="tok_chargeDeclined">Visa •••• 0341 (payments are declined)</option></select>'
 )
@@ -1040,7 +1051,7 @@ def _checkout_page(s: Store, session: Obj, error: str = "") -> str:
         total += price["unit_amount"] * quantity
         interval = (price["recurring"] or {}).get("interval", "month")
         rows.append(
-            f"<tr><td>{html.escape(product['name'])} × {quantity} seat{'s' if quantity != 1 else ''}</td>"
+            f"<tr><td>{html.escape(product['name'])} x {quantity} seat{'s' if quantity != 1 else ''}</td>"
             f"<td>{_money(price['unit_amount'] * quantity)} / {interval}</td></tr>"
         )
     if session["status"] != "open":
@@ -1068,13 +1079,17 @@ def _portal_page(s: Store, session: Obj, notice: str) -> str:
     pm_id = customer["invoice_settings"].get("default_payment_method")
     pm = s.table("payment_method").get(pm_id or "")
     parts.append(f"<p>Card: {'Visa •••• ' + pm['card']['last4'] if pm else '<span class=muted>none</span>'}</p>")
-    parts.append(f"<form method=post><input type=hidden name=action value=card>{_CARDS} <button type=submit>Update card</button></form>")
+    parts.append(
+        f"<form method=post><input type=hidden name=action value=card>{_CARDS} "
+        "<button type=submit>Update card</button></form>"
+    )
     if current is not None:
         item = current["items"]["data"][0]
         product = s.get("product", item["price"]["product"])
         parts.append(
             f"<p>Plan: <strong>{html.escape(product['name'])}</strong>, {item['quantity']} seats, status "
-            f"<strong>{current['status']}</strong>{' (ends at period end)' if current['cancel_at_period_end'] else ''}</p>"
+            f"<strong>{current['status']}</strong>"
+            f"{' (ends at period end)' if current['cancel_at_period_end'] else ''}</p>"
         )
         options = "".join(
             f"<option value={p['id']}>{html.escape(s.get('product', p['product'])['name'])} · "
@@ -1087,16 +1102,23 @@ def _portal_page(s: Store, session: Obj, notice: str) -> str:
             f"<select id=price name=price>{options}</select> <button type=submit>Switch</button></form>"
         )
         if current["cancel_at_period_end"]:
-            parts.append("<form method=post><button type=submit name=action value=resume>Keep the subscription</button></form>")
+            parts.append(
+                "<form method=post><button type=submit name=action value=resume>Keep the subscription</button></form>"
+            )
         else:
-            parts.append("<form method=post><button type=submit name=action value=cancel>Cancel at period end</button></form>")
+            parts.append(
+                "<form method=post><button type=submit name=action value=cancel>Cancel at period end</button></form>"
+            )
     if session.get("return_url"):
         parts.append(f'<p><a href="{html.escape(session["return_url"])}">Return to Atrium</a></p>')
     return _page("Customer portal", "".join(parts))
 
 
 def _invoice_page(invoice: Obj) -> str:
-    lines = "".join(f"<tr><td>{html.escape(x['description'])}</td><td>{_money(x['amount'])}</td></tr>" for x in invoice["lines"]["data"])
+    lines = "".join(
+        f"<tr><td>{html.escape(x['description'])}</td><td>{_money(x['amount'])}</td></tr>"
+        for x in invoice["lines"]["data"]
+    )
     return _page(
         f"Invoice {invoice['number']}",
         f"<h1>Invoice {html.escape(invoice['number'])}</h1><p>Status: <strong>{invoice['status']}</strong></p>"

@@ -28,8 +28,8 @@ from billing.models import BillingAccount
 from billing.plans import Interval, Resource
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
-from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.selectors import seats_used
+from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.transactions import enqueue_on_commit
@@ -172,7 +172,9 @@ STATUS_RULES: dict[Transition, _StatusRule] = {
         OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "restore", AuditAction.TENANT_RESTORED
     ),
     # Billing's transitions are the platform's (acting_user=None), driven by the subscription.
-    Transition.BILLING_PAST_DUE: _StatusRule(OperatorPermission.CHANGE, None, "mark past due", AuditAction.BILLING_PAST_DUE),
+    Transition.BILLING_PAST_DUE: _StatusRule(
+        OperatorPermission.CHANGE, None, "mark past due", AuditAction.BILLING_PAST_DUE
+    ),
     Transition.BILLING_READ_ONLY: _StatusRule(
         OperatorPermission.CHANGE, None, "make read-only", AuditAction.BILLING_READ_ONLY
     ),
@@ -269,7 +271,8 @@ def workspace_billing_state_apply(
         tenant=tenant,
         transition=transition,
         acting_user=None,
-        reason=f"subscription {account.status}" + (f" (was {previous_status})" if previous_status != account.status else ""),
+        reason=f"subscription {account.status}"
+        + (f" (was {previous_status})" if previous_status != account.status else ""),
     )
 
 

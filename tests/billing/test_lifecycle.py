@@ -26,7 +26,9 @@ def _state(tenant: Tenant) -> tuple[str, str]:
 
 def _actions(tenant: Tenant, in_tenant: Any) -> list[str]:
     with in_tenant(tenant):
-        return list(AuditEntry.objects.filter(action__startswith="billing.").order_by("id").values_list("action", flat=True))
+        return list(
+            AuditEntry.objects.filter(action__startswith="billing.").order_by("id").values_list("action", flat=True)
+        )
 
 
 def test_a_new_workspace_starts_a_14_day_trial_without_a_card(
@@ -36,6 +38,7 @@ def test_a_new_workspace_starts_a_14_day_trial_without_a_card(
 
     assert (account.plan, account.status, account.card_last4) == ("pro", SubscriptionStatus.TRIALING, "")
     assert account.trial_end is not None
+    assert account.synced_at is not None
     assert 13.9 < (account.trial_end - account.synced_at).total_seconds() / 86_400 <= 14.0
     customer = stripe().v1.customers.retrieve(str(account.stripe_customer_id))
     subscription = stripe().v1.subscriptions.retrieve(account.stripe_subscription_id)

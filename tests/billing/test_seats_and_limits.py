@@ -35,7 +35,10 @@ def test_a_burst_of_member_changes_makes_one_stripe_update_with_the_final_count(
 
     with django_capture_on_commit_callbacks(execute=True):  # invite three, one joins, one is revoked, one leaves
         result = accounts.invitations_create(
-            tenant=tenant, emails=["a@example.com", "b@example.com", "c@example.com"], role=Role.MEMBER, acting_user=owner
+            tenant=tenant,
+            emails=["a@example.com", "b@example.com", "c@example.com"],
+            role=Role.MEMBER,
+            acting_user=owner,
         )
     with django_capture_on_commit_callbacks(execute=True):
         accounts.invitation_revoke(tenant=tenant, invitation=result.created[0], acting_user=owner)
@@ -70,7 +73,11 @@ def test_the_nightly_drift_check_finds_and_repairs_a_difference(
 
 
 def test_inviting_past_the_plans_hard_seat_limit_is_refused_with_an_upgrade_link(
-    tenant: Tenant, owner: User, tenant_client: HostClient, local_stripe: LocalStripe, django_capture_on_commit_callbacks: Any
+    tenant: Tenant,
+    owner: User,
+    tenant_client: HostClient,
+    local_stripe: LocalStripe,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     BillingAccount.objects.filter(tenant=tenant).update(plan="free")  # Free: 3 seats
@@ -103,7 +110,9 @@ def test_one_entitlement_check_for_projects_storage_and_api_rate(
 
     BillingAccount.objects.filter(tenant=tenant).update(plan="pro")
     soft = entitlements.entitlement_check(tenant_id=tenant.pk, resource=Resource.PROJECTS, used=100)
-    assert soft.allowed and soft.over_soft_limit and not soft.hard
+    assert soft.allowed
+    assert soft.over_soft_limit
+    assert not soft.hard
     assert entitlements.entitlement_check(tenant_id=tenant.pk, resource=Resource.PROJECTS, used=5).message == ""
 
     BillingAccount.objects.filter(tenant=tenant).update(plan="free")
@@ -114,7 +123,11 @@ def test_one_entitlement_check_for_projects_storage_and_api_rate(
 
 
 def test_a_downgrade_the_workspace_has_outgrown_is_refused_with_the_reason(
-    tenant: Tenant, owner: User, local_stripe: LocalStripe, django_capture_on_commit_callbacks: Any, tenant_client: HostClient
+    tenant: Tenant,
+    owner: User,
+    local_stripe: LocalStripe,
+    django_capture_on_commit_callbacks: Any,
+    tenant_client: HostClient,
 ) -> None:
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     for i in range(4):

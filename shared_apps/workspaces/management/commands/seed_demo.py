@@ -44,7 +44,9 @@ class Command(BaseCommand):
         except BillingError as exc:
             self.stderr.write(f"Billing: the demo's trial could not start ({exc.message}).")
             return
-        self.stdout.write(f"Billing: demo on {account.plan or 'no plan'} ({account.status}), trial ends {account.trial_end}")
+        self.stdout.write(
+            f"Billing: demo on {account.plan or 'no plan'} ({account.status}), trial ends {account.trial_end}"
+        )
 
     help = "Create the public tenant and the demo workspace (idempotent)."
 
@@ -55,7 +57,9 @@ class Command(BaseCommand):
             tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
             self.stdout.write(f"Demo workspace exists: {tenant.name}")
         except TenantNotFound:
-            tenant, _ = workspace_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=owner_password)
+            tenant, _ = workspace_create(
+                slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=owner_password
+            )
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
         self._trial(tenant)
         operator_password = _password_for(OPERATOR_EMAIL)
