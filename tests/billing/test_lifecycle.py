@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 from django.test import Client
 
@@ -158,3 +159,21 @@ def test_a_payment_never_lifts_an_operators_suspension(
     services.customer_sync(customer_id=str(account.stripe_customer_id))
 
     assert _state(tenant) == (TenantStatus.SUSPENDED, SubscriptionStatus.TRIALING)
+
+
+@pytest.mark.usefixtures("tenant")
+def test_the_demo_workspace_shows_a_trial_in_progress(settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tenants.models import Domain
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    demo = Domain.objects.get(domain="demo.localhost").tenant
+    account = BillingAccount.objects.get(tenant=demo)
+    assert (account.plan, account.status) == ("pro", SubscriptionStatus.TRIALING)
+    assert "Billing: demo on pro (trialing)" in out.getvalue()
