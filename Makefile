@@ -8,8 +8,9 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
+STRIPE_LOCAL_PORT ?= 12111
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -18,6 +19,7 @@ help:
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
+	@echo "make bench-billing   webhook ingest p50/p95 and the lag from a member change to Stripe's seat count"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -28,10 +30,21 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# Without STRIPE_SECRET_KEY, a Stripe-compatible server runs on loopback next to the site (TEST MODE), keeps its state
+# in .data/stripe-local.json, and delivers signed webhooks to the site; it stops with the site.
 run: install
 	$(PY) manage.py migrate_schemas --noinput -v 0
-	SITE_PORT=$(PORT) $(PY) manage.py seed_demo
-	SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	  $(PY) -m billing.stripe_local --port $(STRIPE_LOCAL_PORT) --state .data/stripe-local.json \
+	    --webhook-url http://localhost:$(PORT)/billing/webhooks/stripe/ & pid=$$!; \
+	  trap "kill $$pid 2>/dev/null" EXIT INT TERM; \
+	  export STRIPE_LOCAL_PORT=$(STRIPE_LOCAL_PORT); \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do $(PY) -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(STRIPE_LOCAL_PORT)/_local/health', timeout=1)" 2>/dev/null && break; sleep 0.3; done; \
+	  $(PY) manage.py billing sync-plans && SITE_PORT=$(PORT) $(PY) manage.py seed_demo && \
+	  SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+	  SITE_PORT=$(PORT) $(PY) manage.py seed_demo && SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -59,6 +72,9 @@ bench-provisioning: install
 
 bench-migrate: install
 	$(PY) bench/migrate.py $(BENCH_ARGS)
+
+bench-billing: install
+	$(PY) bench/billing.py $(BENCH_ARGS)
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"

@@ -5,6 +5,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from billing import views as billing_views
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
 from shared_apps.signup import views as signup_views
@@ -17,6 +18,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("pricing/", billing_views.pricing, name="pricing"),
+    path("billing/webhooks/stripe/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("signup/", signup_views.start, name="signup"),
     path("signup/workspace/", signup_views.workspace, name="signup_workspace"),
     path("signup/check/", signup_views.check_subdomain, name="signup_check"),

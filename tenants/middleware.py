@@ -34,6 +34,11 @@ _OPEN_DURING_DELETION = (
     "/auth/handoff/",
     "/restore/",
 )
+# A workspace whose payment is overdue or whose subscription ended keeps its billing page (and signing in to reach it)
+# open, so that an owner can always pay. The page itself lets owners only in.
+_BILLING = ("/settings/billing/",)
+_SIGN_IN = tuple(p for p in _OPEN_DURING_DELETION if p != "/restore/")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TenantRoutingMiddleware:
@@ -72,7 +77,9 @@ class TenantRoutingMiddleware:
 
 
 class TenantStatusMiddleware:
-    """Tenant state gates the request: suspended → suspension page; scheduled deletion → 410."""
+    """Tenant state gates the request: suspended → suspension page; scheduled deletion → 410; read-only (payment
+    overdue) → pages read, writes refused with a page that says why (402), billing open; suspended for non-payment →
+    a page that sends owners to billing, which stays open."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -84,4 +91,12 @@ class TenantStatusMiddleware:
                 return render(request, "errors/suspended.html", status=403)
             if route.status == TenantStatus.SCHEDULED_DELETION and not request.path.startswith(_OPEN_DURING_DELETION):
                 return render(request, "errors/scheduled_deletion.html", status=410)
+            if (
+                route.status == TenantStatus.READ_ONLY
+                and request.method not in _SAFE_METHODS
+                and not request.path.startswith(_BILLING + _SIGN_IN)
+            ):
+                return render(request, "errors/read_only.html", status=402)
+            if route.status == TenantStatus.BILLING_SUSPENDED and not request.path.startswith(_BILLING + _SIGN_IN):
+                return render(request, "errors/billing_suspended.html", status=403)
         return self.get_response(request)

@@ -23,7 +23,11 @@ class TenantStatus(models.TextChoices):
     SPARE = "spare", "Spare (warm pool)"
     ACTIVE = "active", "Active"
     PAST_DUE = "past_due", "Past due"
+    # Payment overdue past the grace period: pages read, writes are refused, billing stays reachable.
+    READ_ONLY = "read_only", "Read-only (payment overdue)"
     SUSPENDED = "suspended", "Suspended"
+    # The subscription was canceled or left unpaid: suspended, but owners can still reach billing and pay.
+    BILLING_SUSPENDED = "billing_suspended", "Suspended (unpaid)"
     SCHEDULED_DELETION = "scheduled_deletion", "Scheduled for deletion"
 
 

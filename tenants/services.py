@@ -97,16 +97,36 @@ class Transition(StrEnum):
     RESUME = "resume"
     SCHEDULE_DELETION = "schedule_deletion"
     RESTORE = "restore"
+    # Driven by the subscription (the workspace layer maps its status to one of these).
+    BILLING_PAST_DUE = "billing_past_due"
+    BILLING_READ_ONLY = "billing_read_only"
+    BILLING_SUSPEND = "billing_suspend"
+    BILLING_REACTIVATE = "billing_reactivate"
 
 
-_WORKSPACE_STATES = frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED})
+# The states billing moves a workspace between. An operator's suspension and a pending deletion are not among them:
+# a payment never lifts those.
+BILLING_STATES = frozenset(
+    {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY, TenantStatus.BILLING_SUSPENDED}
+)
+_WORKSPACE_STATES = BILLING_STATES | {TenantStatus.SUSPENDED}
 
 # transition → (statuses it may start from, status it leads to; None: the status held before the deletion)
 TRANSITIONS: dict[Transition, tuple[frozenset[str], str | None]] = {
-    Transition.SUSPEND: (frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE}), TenantStatus.SUSPENDED),
+    Transition.SUSPEND: (BILLING_STATES, TenantStatus.SUSPENDED),
     Transition.RESUME: (frozenset({TenantStatus.SUSPENDED}), TenantStatus.ACTIVE),
     Transition.SCHEDULE_DELETION: (_WORKSPACE_STATES, TenantStatus.SCHEDULED_DELETION),
     Transition.RESTORE: (frozenset({TenantStatus.SCHEDULED_DELETION}), None),
+    Transition.BILLING_PAST_DUE: (frozenset({TenantStatus.ACTIVE}), TenantStatus.PAST_DUE),
+    Transition.BILLING_READ_ONLY: (frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE}), TenantStatus.READ_ONLY),
+    Transition.BILLING_SUSPEND: (
+        frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY}),
+        TenantStatus.BILLING_SUSPENDED,
+    ),
+    Transition.BILLING_REACTIVATE: (
+        frozenset({TenantStatus.PAST_DUE, TenantStatus.READ_ONLY, TenantStatus.BILLING_SUSPENDED}),
+        TenantStatus.ACTIVE,
+    ),
 }
 
 

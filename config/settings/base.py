@@ -324,6 +324,22 @@ TENANT_DEFAULT_SEAT_LIMIT: int = env.int("TENANT_DEFAULT_SEAT_LIMIT", default=25
 # account and one IP may create them is ACCOUNT_RATE_LIMITS["workspace_create"] (env WORKSPACE_CREATE_RATE_LIMIT).
 WORKSPACES_PER_OWNER_MAX: int = env.int("WORKSPACES_PER_OWNER_MAX", default=10)
 
+# Billing (Stripe). With STRIPE_SECRET_KEY unset, the SDK talks to the Stripe-compatible server on loopback
+# (`python -m billing.stripe_local`, started by `make run` and by the tests) at STRIPE_API_BASE, or else at
+# 127.0.0.1:STRIPE_LOCAL_PORT.
+STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_PORTAL_CONFIGURATION: str = env.str("STRIPE_PORTAL_CONFIGURATION", default="")
+STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="")
+STRIPE_LOCAL_PORT: int = env.int("STRIPE_LOCAL_PORT", default=12111)
+STRIPE_CONNECT_TIMEOUT: float = env.float("STRIPE_CONNECT_TIMEOUT", default=3.0)
+STRIPE_READ_TIMEOUT: float = env.float("STRIPE_READ_TIMEOUT", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES: int = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Days a past-due workspace keeps working (with a banner) before it becomes read-only.
+BILLING_PAST_DUE_GRACE_DAYS: int = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# Seconds of quiet after a burst of member/invitation changes before the seat count is pushed to Stripe (one update).
+BILLING_SEAT_SYNC_DEBOUNCE: int = env.int("BILLING_SEAT_SYNC_DEBOUNCE", default=10)
+
 # guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
 ANONYMOUS_USER_NAME = None
 
@@ -358,6 +374,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "workspaces-purge-due": {"task": "workspaces.purge_due", "schedule": 3600.0},
     "workspaces-expire-redirects": {"task": "workspaces.expire_redirect_domains", "schedule": 3600.0},
     "accounts-handoff-purge": {"task": "accounts.handoff_purge_expired", "schedule": 3600.0},
+    "billing-seats-sync-due": {"task": "billing.seats_sync_due", "schedule": 15.0},
+    "billing-retry-unprocessed-events": {"task": "billing.retry_unprocessed_events", "schedule": 60.0},
+    "billing-dunning-check": {"task": "billing.dunning_check", "schedule": 3600.0},
+    "billing-seats-drift-check": {"task": "billing.seats_drift_check", "schedule": 86400.0},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

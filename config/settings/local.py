@@ -17,3 +17,6 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
 # Without a broker (no REDIS_URL) tasks run in-process, as they are enqueued.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+
+# Without a broker nothing runs later: push seat changes to Stripe at once instead of after a quiet period.
+BILLING_SEAT_SYNC_DEBOUNCE = env.int("BILLING_SEAT_SYNC_DEBOUNCE", default=0 if CELERY_TASK_ALWAYS_EAGER else 10)

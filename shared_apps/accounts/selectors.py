@@ -110,8 +110,11 @@ def invitation_emails_sent(*, invitation_ids: list[int]) -> set[str]:
 
 
 def seat_limit(*, tenant_id: int) -> int:
-    """Seats the workspace's plan allows. Plans arrive with billing; until then one setting for every workspace."""
-    return int(settings.TENANT_DEFAULT_SEAT_LIMIT)
+    """Seats the workspace's plan allows: billing's answer (registered through `hooks`), else the setting."""
+    from shared_apps.accounts.hooks import seat_limit_source
+
+    source = seat_limit_source()
+    return int(source(tenant_id)) if source is not None else int(settings.TENANT_DEFAULT_SEAT_LIMIT)
 
 
 def seats_used(*, tenant_id: int) -> int:

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
+from billing import entitlements as billing_entitlements
+from billing import plans
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from billing.models import BillingAccount
+from billing.plans import Interval, Resource
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
+from shared_apps.accounts.selectors import seats_used
 from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.errors import ApplicationError
@@ -111,6 +119,10 @@ def workspace_create(
         from tenants.tasks import pool_refill
 
         enqueue_on_commit(workspace_welcome, schema_name=tenant.schema_name, owner_email=owner.email)
+        # Every new workspace starts a trial, without a card.
+        from billing.tasks import trial_start
+
+        enqueue_on_commit(trial_start, schema_name=PUBLIC_SCHEMA, tenant_id=tenant.pk)
         if settings.TENANT_POOL_SIZE > 0:
             enqueue_on_commit(pool_refill, schema_name=PUBLIC_SCHEMA)
     logger.info("workspace created", extra={"tenant": tenant.schema_name, "subdomain": slug, "via": str(via)})
@@ -159,6 +171,19 @@ STATUS_RULES: dict[Transition, _StatusRule] = {
     Transition.RESTORE: _StatusRule(
         OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "restore", AuditAction.TENANT_RESTORED
     ),
+    # Billing's transitions are the platform's (acting_user=None), driven by the subscription.
+    Transition.BILLING_PAST_DUE: _StatusRule(
+        OperatorPermission.CHANGE, None, "mark past due", AuditAction.BILLING_PAST_DUE
+    ),
+    Transition.BILLING_READ_ONLY: _StatusRule(
+        OperatorPermission.CHANGE, None, "make read-only", AuditAction.BILLING_READ_ONLY
+    ),
+    Transition.BILLING_SUSPEND: _StatusRule(
+        OperatorPermission.CHANGE, None, "suspend for non-payment", AuditAction.BILLING_SUSPENDED
+    ),
+    Transition.BILLING_REACTIVATE: _StatusRule(
+        OperatorPermission.CHANGE, None, "reactivate", AuditAction.BILLING_REACTIVATED
+    ),
 }
 
 
@@ -205,6 +230,106 @@ def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, rea
 def workspace_restore(*, tenant: Tenant, acting_user: User | None) -> Tenant:
     """Cancel a scheduled deletion: the workspace returns to the status it had before."""
     return _status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Billing: the subscription drives the workspace's state; plan changes checked against what the workspace uses
+# ---------------------------------------------------------------------------------------------------------------------
+
+# The state the subscription calls for → the transition that leads there.
+_BILLING_TRANSITIONS: dict[str, Transition] = {
+    TenantStatus.ACTIVE: Transition.BILLING_REACTIVATE,
+    TenantStatus.PAST_DUE: Transition.BILLING_PAST_DUE,
+    TenantStatus.READ_ONLY: Transition.BILLING_READ_ONLY,
+    TenantStatus.BILLING_SUSPENDED: Transition.BILLING_SUSPEND,
+}
+
+
+def workspace_billing_state_apply(
+    *, account: BillingAccount, previous_status: str, previous_plan: str, now: datetime
+) -> Tenant | None:
+    """Apply what the subscription (just read back from Stripe) says to the workspace: trialing/active → active;
+    past due → past due, then read-only after BILLING_PAST_DUE_GRACE_DAYS; canceled/unpaid → suspended (billing
+    stays open to owners); paid again → active. Each transition, and each plan change, is an audit entry. An
+    operator's suspension or a pending deletion is never lifted by a payment. Runs in the sync's transaction."""
+    tenant = Tenant.objects.get(pk=account.tenant_id)
+    if previous_plan and account.plan and previous_plan != account.plan:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.BILLING_PLAN_CHANGED,
+            actor=None,
+            target=tenant,
+            metadata={"from": previous_plan, "to": account.plan, "interval": account.interval},
+        )
+    target = billing_selectors.workspace_state_for(account, now=now)
+    if target is None or tenant.status == target:
+        return None
+    transition = _BILLING_TRANSITIONS[target]
+    if tenant.status not in tenancy.TRANSITIONS[transition][0]:
+        return None
+    return _status_change(
+        tenant=tenant,
+        transition=transition,
+        acting_user=None,
+        reason=f"subscription {account.status}"
+        + (f" (was {previous_status})" if previous_status != account.status else ""),
+    )
+
+
+def _usage(tenant: Tenant) -> dict[Resource, int]:
+    from tenant_apps.projects.models import Project
+
+    with tenant_context(tenant):
+        projects = Project.objects.count()
+    return {
+        Resource.SEATS: seats_used(tenant_id=tenant.pk),
+        Resource.PROJECTS: projects,
+        Resource.STORAGE_BYTES: billing_selectors.storage_used_bytes(schema_name=tenant.schema_name),
+    }
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    checkout_url: str = ""  # go there to enter a card and confirm
+    changed: bool = False
+
+
+def workspace_plan_change(
+    *, tenant: Tenant, plan_code: str, interval: str, acting_user: User, success_url: str, cancel_url: str
+) -> PlanChange:
+    """An owner picks a plan. Refused, with the reasons, when the workspace has outgrown it (seats, projects,
+    storage). A workspace without a card goes through Stripe Checkout; one with a card is moved at once (prorated)."""
+    plan = plans.plan_get(plan_code)
+    if plan is None or interval not in Interval.__members__.values():
+        raise billing_services.BillingError("Choose one of the plans on the pricing page.")
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.BILLING_MANAGE,
+        verb="change the plan of",
+    )
+    reasons = billing_entitlements.plan_outgrown(plan, _usage(tenant))
+    if reasons:
+        raise billing_services.PlanOutgrown(
+            f"{tenant.name} cannot move to {plan.name}: " + "; ".join(reasons) + ". Make room first, then try again."
+        )
+    account = billing_selectors.account_for(tenant_id=tenant.pk)
+    paying = account is not None and account.card_last4 and account.stripe_subscription_id
+    if paying or (plan.is_free and account is not None and account.stripe_subscription_id):
+        billing_services.subscription_change_plan(
+            tenant=tenant, plan=plan, interval=Interval(interval), acting_user=acting_user
+        )
+        return PlanChange(changed=True)
+    url = billing_services.checkout_start(
+        tenant=tenant,
+        plan=plan,
+        interval=Interval(interval),
+        acting_user=acting_user,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+    return PlanChange(checkout_url=url)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ class AuditAction(models.TextChoices):
     TENANT_DELETION_SCHEDULED = "tenant.deletion_scheduled", "Deletion scheduled"
     TENANT_RESTORED = "tenant.restored", "Workspace restored"
     TENANT_EXPORTED = "tenant.exported", "Workspace exported"
+    BILLING_TRIAL_STARTED = "billing.trial_started", "Trial started"
+    BILLING_PLAN_CHANGED = "billing.plan_changed", "Plan changed"
+    BILLING_PAST_DUE = "billing.past_due", "Payment past due"
+    BILLING_READ_ONLY = "billing.read_only", "Read-only: payment overdue"
+    BILLING_SUSPENDED = "billing.suspended", "Suspended: subscription ended or unpaid"
+    BILLING_REACTIVATED = "billing.reactivated", "Paid again: workspace active"
     PROJECT_CREATED = "project.created", "Project created"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
 
@@ -53,6 +59,7 @@ GROUPS: dict[str, str] = {
     "mfa": "Two-factor authentication",
     "account": "Account security",
     "tenant": "Workspace and domains",
+    "billing": "Billing",
     "project": "Projects",
     "audit": "Audit log",
 }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenant_apps.workspace_settings import audit_views, views
+from tenant_apps.workspace_settings import audit_views, billing_views, views
 
 urlpatterns = [
     path("", views.general, name="settings_general"),
@@ -14,7 +14,9 @@ urlpatterns = [
     path("invitations/", views.invitations, name="settings_invitations"),
     path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="settings_invitation_resend"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="settings_invitation_revoke"),
-    path("billing/", views.billing, name="settings_billing"),
+    path("billing/", billing_views.billing, name="settings_billing"),
+    path("billing/plan/", billing_views.billing_plan, name="settings_billing_plan"),
+    path("billing/portal/", billing_views.billing_portal, name="settings_billing_portal"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("profile/", views.profile, name="settings_profile"),

@@ -1,4 +1,4 @@
-"""A workspace's settings pages (tenant host): general, members, invitations, billing (placeholder), profile.
+"""A workspace's settings pages (tenant host): general, members, invitations, profile (billing: billing_views).
 
 Thin: each view parses input, calls a selector or a service, and renders. Who may do what is the permission matrix's
 answer (`action_required` for the page, the service again for the change); an id from another workspace is "not
@@ -330,21 +330,6 @@ def invitation_resend(request: MemberRequest, invitation_id: int) -> HttpRespons
 @require_POST
 def invitation_revoke(request: MemberRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(request, invitation_id, revoke=True)
-
-
-# --- billing (placeholder until the billing issue) ---------------------------------------------------------------
-
-
-@action_required(Action.BILLING_MANAGE)
-def billing(request: MemberRequest) -> HttpResponse:
-    tenant = _tenant(request)
-    context = _context(
-        request,
-        "billing",
-        seats_used=selectors.seats_used(tenant_id=tenant.pk),
-        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
-    )
-    return render(request, "tenant/settings/billing.html", context)
 
 
 # --- profile & security ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
+from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Invitation, Membership, Role, User
 from shared_apps.accounts.permissions import Action, require
 from shared_apps.accounts.selectors import seat_limit, seats_used, user_has_verified_email
@@ -174,6 +175,7 @@ def invitations_create(
             metadata={"email": invitation.email, "role": role, "renewed": True},
         )
     if result.sent:
+        seats_changed_on_commit(tenant.pk)
         from shared_apps.accounts.tasks import invitation_send
 
         for invitation in result.sent:
@@ -209,6 +211,7 @@ def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: Us
         _ensure_seats(tenant, 1)  # an expired invitation held no seat; sending it again takes one
     locked.expires_at = timezone.now() + _max_age()
     locked.save(update_fields=["expires_at"])
+    seats_changed_on_commit(tenant.pk)
     audit_record(
         tenant=tenant,
         action=AuditAction.INVITATION_RESENT,
@@ -230,6 +233,7 @@ def invitation_revoke(*, tenant: Tenant, invitation: Invitation, acting_user: Us
     locked.revoked_at = timezone.now()
     locked.revoked_by = acting_user
     locked.save(update_fields=["revoked_at", "revoked_by"])
+    seats_changed_on_commit(tenant.pk)
     audit_record(
         tenant=tenant,
         action=AuditAction.INVITATION_REVOKED,
@@ -312,6 +316,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    seats_changed_on_commit(tenant.pk)
     audit_record(
         tenant=tenant,
         action=AuditAction.INVITATION_ACCEPTED,

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from shared_apps.accounts.errors import AccountError, LastOwner, NotFound
+from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import Action, NotAllowed, can, can_manage, require
 from shared_apps.accounts.selectors import membership_for
@@ -27,6 +28,7 @@ def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) ->
     membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
     if not created:
         raise AccountError(f"{user.email} is already a member of {tenant.name}.")
+    seats_changed_on_commit(tenant.pk)
     return membership
 
 
@@ -124,6 +126,7 @@ def member_remove(*, tenant: Tenant, membership: Membership, acting_user: User) 
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
     target.delete()
+    seats_changed_on_commit(tenant.pk)
     audit_record(
         tenant=tenant,
         action=AuditAction.MEMBER_REMOVED,
@@ -144,6 +147,7 @@ def member_leave(*, tenant: Tenant, user: User) -> None:
         f"You're the last owner of {tenant.name}. Make someone else an owner before you leave.",
     )
     own.delete()
+    seats_changed_on_commit(tenant.pk)
     audit_record(tenant=tenant, action=AuditAction.MEMBER_LEFT, actor=user, target=user, metadata={"role": own.role})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from billing.services import BillingError, trial_start
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services import operator_ensure
 from shared_apps.accounts.validators import DEMO_PASSWORD
@@ -20,6 +21,7 @@ from shared_apps.workspaces.services import workspace_create
 from tenants import selectors
 from tenants.errors import TenantNotFound
 from tenants.links import public_path
+from tenants.models import Tenant
 from tenants.services import public_tenant_ensure
 
 DEMO_SLUG = "demo"
@@ -35,6 +37,17 @@ def _password_for(email: str) -> str | None:
 
 
 class Command(BaseCommand):
+    def _trial(self, tenant: Tenant) -> None:
+        """The demo shows a trial in progress (started here if signup's task could not, e.g. Stripe was down)."""
+        try:
+            account = trial_start(tenant=tenant)
+        except BillingError as exc:
+            self.stderr.write(f"Billing: the demo's trial could not start ({exc.message}).")
+            return
+        self.stdout.write(
+            f"Billing: demo on {account.plan or 'no plan'} ({account.status}), trial ends {account.trial_end}"
+        )
+
     help = "Create the public tenant and the demo workspace (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,8 +57,11 @@ class Command(BaseCommand):
             tenant = selectors.tenant_get_by_slug(slug=DEMO_SLUG)
             self.stdout.write(f"Demo workspace exists: {tenant.name}")
         except TenantNotFound:
-            workspace_create(slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=owner_password)
+            tenant, _ = workspace_create(
+                slug=DEMO_SLUG, name="Demo", owner_email=DEMO_EMAIL, owner_password=owner_password
+            )
             self.stdout.write(self.style.SUCCESS("Created the demo workspace."))
+        self._trial(tenant)
         operator_password = _password_for(OPERATOR_EMAIL)
         # An existing account keeps its password (user_get_or_create sets one only on a new account).
         operator_ensure(email=OPERATOR_EMAIL, password=operator_password or secrets.token_urlsafe(18))

@@ -1,0 +1,99 @@
+"""Reads about billing: a workspace's account, invoices and usage; the webhook inbox; what state a subscription
+puts a workspace in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from billing.models import BillingAccount, Invoice, SubscriptionStatus, WebhookEvent
+from billing.plans import PLANS, Interval, Plan, Resource
+from tenants.models import TenantStatus
+
+INVOICES_SHOWN = 12
+
+
+def account_for(*, tenant_id: int) -> BillingAccount | None:
+    return BillingAccount.objects.filter(tenant_id=tenant_id).first()
+
+
+def invoice_list(*, account: BillingAccount, limit: int = INVOICES_SHOWN) -> list[Invoice]:
+    return list(Invoice.objects.filter(account=account).order_by("-created", "-id")[:limit])
+
+
+def storage_used_bytes(*, schema_name: str) -> int:
+    """Bytes the workspace's schema takes in the database (tables, indexes, TOAST), one catalog query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            [schema_name],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class NextInvoice:
+    at: datetime
+    amount: int  # cents
+
+
+def next_invoice(account: BillingAccount) -> NextInvoice | None:
+    """When the next invoice comes and what it will be, from the plan's price and the seats paid (no call to Stripe;
+    prorations from mid-period changes show on the invoice itself)."""
+    plan = PLANS.get(account.plan)
+    if plan is None or account.status not in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
+        return None
+    if account.cancel_at_period_end:
+        return None
+    at = account.trial_end if account.status == SubscriptionStatus.TRIALING else account.current_period_end
+    if at is None:
+        return None
+    interval = Interval(account.interval) if account.interval in Interval.__members__.values() else Interval.MONTH
+    return NextInvoice(at=at, amount=plan.seat_price[interval] * max(account.seats_paid, 1))
+
+
+def workspace_state_for(account: BillingAccount, *, now: datetime) -> str | None:
+    """The workspace state the subscription calls for (None: the subscription says nothing about it now)."""
+    status = account.status
+    if status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
+        return TenantStatus.ACTIVE
+    if status == SubscriptionStatus.PAST_DUE:
+        since = account.past_due_since or now
+        grace = timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
+        return TenantStatus.READ_ONLY if since + grace <= now else TenantStatus.PAST_DUE
+    if status in (SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID, SubscriptionStatus.INCOMPLETE_EXPIRED):
+        return TenantStatus.BILLING_SUSPENDED
+    return None  # no subscription yet, incomplete (a first payment in progress), paused
+
+
+def accounts_past_due() -> QuerySet[BillingAccount]:
+    return BillingAccount.objects.filter(status=SubscriptionStatus.PAST_DUE).select_related("tenant")
+
+
+def accounts_with_subscription() -> QuerySet[BillingAccount]:
+    return BillingAccount.objects.exclude(stripe_subscription_id="").select_related("tenant")
+
+
+def accounts_seat_sync_due(*, now: datetime) -> list[int]:
+    return list(BillingAccount.objects.filter(seats_sync_due_at__lte=now).values_list("tenant_id", flat=True))
+
+
+def events_unprocessed(*, received_before: datetime, max_attempts: int) -> list[int]:
+    return list(
+        WebhookEvent.objects.filter(
+            processed_at__isnull=True, received_at__lte=received_before, attempts__lt=max_attempts
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+def plan_choices() -> list[Plan]:
+    return sorted(PLANS.values(), key=lambda p: p.rank)
+
+
+__all__ = ["Resource"]

@@ -1,0 +1,1 @@
+"""A Stripe-compatible server on loopback for development and tests (see `server.py`)."""

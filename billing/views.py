@@ -1,0 +1,46 @@
+"""Billing's pages on the root domain: the pricing page, and Stripe's webhook endpoint."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from billing import inbox, services
+from billing.plans import PLANS, RESOURCE_LABELS, Interval, Resource, human_limit
+
+
+def pricing(request: HttpRequest) -> HttpResponse:
+    plans = []
+    for plan in sorted(PLANS.values(), key=lambda p: p.rank):
+        plans.append(
+            {
+                "plan": plan,
+                "monthly": plan.seat_price[Interval.MONTH] / 100,
+                "yearly_per_month": plan.seat_price[Interval.YEAR] / 1200,
+                "limits": [
+                    {
+                        "label": RESOURCE_LABELS[r],
+                        "value": human_limit(r, plan.limit(r)),
+                        "soft": not plan.limit(r).hard and plan.limit(r).value is not None,
+                    }
+                    for r in Resource
+                ],
+            }
+        )
+    return render(request, "public/pricing.html", {"plans": plans})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, store once, answer: processing happens in a task that reads the objects back from Stripe."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > services.WEBHOOK_MAX_BYTES:
+        return JsonResponse({"error": "The event is larger than any Stripe event."}, status=413)
+    try:
+        event = services.webhook_verify(payload=request.body, header=request.headers.get("Stripe-Signature", ""))
+    except services.WebhookRefused as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    _row, created = inbox.webhook_store(event)
+    return JsonResponse({"received": True, "duplicate": not created})
