@@ -62,8 +62,9 @@ class TenantRoutingMiddleware:
             # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the
             # old name may belong to someone else later).
             return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
-        # `request.route` (frozen) is what Atrium reads. `request.tenant` is there for django-tenants and the libraries
-        # built on it: a Tenant of this request's own, read-only (see Route.tenant).
+        # `request.route` (frozen) is what routing and the tenancy code read. `request.tenant` is there for
+        # django-tenants, the libraries built on it and views that need a model instance: a Tenant of this request's
+        # own, read-only (see Route.tenant).
         request.route = route
         tenant = route.tenant()
         request.tenant = tenant
