@@ -12,13 +12,15 @@ from shared_apps.core.tasks import TenantScopedTask
 from shared_apps.workspaces import services
 from tenant_apps.projects.services import welcome_project_ensure
 from tenants.db import connection
+from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url
 
 
 @shared_task(base=TenantScopedTask, name="workspaces.welcome")
 def workspace_welcome(*, owner_email: str) -> dict[str, object]:
     """Seed the new workspace's onboarding project and email its owner a link to it."""
-    tenant = connection.tenant
+    # The schema the task runs in names its workspace (connection.tenant may be a bare stand-in for the schema).
+    tenant = Tenant.objects.get(schema_name=connection.schema_name)
     owner = user_get_by_email(email=owner_email)
     project = welcome_project_ensure(acting_user=owner)
     domain = primary_domain(tenant)

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django_tenants.utils import tenant_context
 
 from config.celery import app as celery_app
 from shared_apps.core.context import RequestContext, bound, current
@@ -137,3 +138,18 @@ def test_the_request_context_travels_in_the_message_headers() -> None:
     finally:
         _leave_context(task_id="t-1")
     assert current() == RequestContext()
+
+
+def test_the_welcome_runs_when_a_workspace_is_created_outside_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`manage.py tenant create` and the demo seed: the task runs in-process under schema_context, where
+    connection.tenant is only a stand-in for the schema."""
+    from shared_apps.workspaces.services import workspace_create
+    from tenants.models import Domain
+
+    monkeypatch.setattr("django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn())
+    tenant, _ = workspace_create(slug="welcomed", name="Welcomed", owner_email="w@welcomed.test")
+
+    assert Domain.objects.filter(domain="welcomed.localhost").exists()
+    assert mail.outbox[-1].subject == "Welcome to Welcomed on Atrium"
+    with tenant_context(tenant):
+        assert Project.objects.filter(name=WELCOME_PROJECT_NAME).exists()
