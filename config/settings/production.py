@@ -8,7 +8,17 @@ from config.env import env
 # Checked before anything else is imported: base.py would otherwise fall back to the embedded development database,
 # and, without REDIS_URL, to the database cache and to no Celery broker. Redis is the cache every process shares (a
 # change made by one reaches the others within TENANT_ROUTING_LOCAL_TTL) and the broker tasks are queued on.
-_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BASE_DOMAIN", "ALLOWED_HOSTS")
+# Billing too: without STRIPE_SECRET_KEY the SDK would talk to the development server on loopback, which a production
+# host does not run (test keys, sk_test_…, are fine for a staging stack).
+_REQUIRED = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BASE_DOMAIN",
+    "ALLOWED_HOSTS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+)
 _missing = [name for name in _REQUIRED if not env.str(name, "")]
 if _missing:
     raise ImproperlyConfigured(

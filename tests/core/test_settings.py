@@ -12,6 +12,8 @@ PROD_ENV = {
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "DATABASE_URL": "postgres://atrium@db.internal:5432/atrium",
     "REDIS_URL": "redis://redis.internal:6379/0",
+    "STRIPE_SECRET_KEY": "sk_test_production_check",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production_check",
     "BASE_DOMAIN": "atrium.example.com",
     "ALLOWED_HOSTS": "atrium.example.com,.atrium.example.com",
     "PATH": "/usr/bin:/bin",
@@ -128,3 +130,12 @@ def test_production_refuses_the_published_demo_password() -> None:
     result = manage("shell", "-c", code, env=PROD_ENV)
 
     assert "refused: This password is published in Atrium's documentation" in result.stdout, result.stderr
+
+
+def test_production_refuses_to_start_without_stripe_keys() -> None:
+    env = {k: v for k, v in PROD_ENV.items() if not k.startswith("STRIPE_")}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET" in result.stderr
