@@ -140,6 +140,7 @@ def test_the_request_context_travels_in_the_message_headers() -> None:
     assert current() == RequestContext()
 
 
+@pytest.mark.usefixtures("tenant")
 def test_the_welcome_runs_when_a_workspace_is_created_outside_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
     """`manage.py tenant create` and the demo seed: the task runs in-process under schema_context, where
     connection.tenant is only a stand-in for the schema."""
