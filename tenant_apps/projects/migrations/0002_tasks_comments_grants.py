@@ -5,6 +5,25 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+GRANTS_CASCADE = """
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT conname, conrelid::regclass AS tbl FROM pg_constraint
+        WHERE contype = 'f' AND confrelid = 'projects_project'::regclass
+          AND conrelid IN ('projects_projectuserobjectpermission'::regclass,
+                           'projects_projectgroupobjectpermission'::regclass)
+    LOOP
+        EXECUTE format(
+            'ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (content_object_id) '
+            'REFERENCES projects_project (id) {on_delete} DEFERRABLE INITIALLY DEFERRED',
+            r.tbl, r.conname, r.conname);
+    END LOOP;
+END $$;
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -164,5 +183,12 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='comment',
             index=models.Index(fields=['task', 'created_at', 'id'], name='comment_task_thread'),
+        ),
+        # The grant tables' foreign key to the project cascades in the database too, not only in Django's
+        # collector: no statement (raw SQL, a bulk path that skips the ORM) can leave a grant behind for a later
+        # project with the same id.
+        migrations.RunSQL(
+            sql=GRANTS_CASCADE.format(on_delete="ON DELETE CASCADE"),
+            reverse_sql=GRANTS_CASCADE.format(on_delete=""),
         ),
     ]
