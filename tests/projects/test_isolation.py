@@ -106,7 +106,9 @@ def test_deleting_a_project_removes_its_grants_and_a_later_project_with_its_id_i
         assert not User.objects.get(pk=member.pk).has_perm("projects.view_project", reborn)
 
 
-def test_the_grant_tables_are_real_integer_foreign_keys_that_cascade_in_the_database(tenant: Tenant, in_tenant: Any) -> None:
+def test_the_grant_tables_are_real_integer_foreign_keys_that_cascade_in_the_database(
+    tenant: Tenant, in_tenant: Any
+) -> None:
     with in_tenant(tenant), django_connection.cursor() as cursor:
         for table in ("projects_projectuserobjectpermission", "projects_projectgroupobjectpermission"):
             cursor.execute(

@@ -44,9 +44,7 @@ def test_every_page_renders_for_someone_who_manages_the_project(
         assert response.status_code == 200, (path, response.status_code)
 
 
-def test_the_home_page_leads_into_projects_and_says_what_to_do_when_there_are_none(
-    tenant: Tenant, owner: User
-) -> None:
+def test_the_home_page_leads_into_projects_and_says_what_to_do_when_there_are_none(tenant: Tenant, owner: User) -> None:
     client = signed_in(tenant, owner)
     body = client.get("/").content.decode()
 
@@ -80,7 +78,9 @@ def test_a_refused_form_keeps_what_was_typed_and_says_why_next_to_the_field(
         assert not Project.objects.exists()
 
 
-def test_creating_a_project_makes_its_creator_its_manager(tenant: Tenant, in_tenant: Any, people: dict[str, User]) -> None:
+def test_creating_a_project_makes_its_creator_its_manager(
+    tenant: Tenant, in_tenant: Any, people: dict[str, User]
+) -> None:
     client = signed_in(tenant, people["stranger"])
     response = client.post("/projects/new/", {"name": "Mine", "description": "", "visibility": "private"})
 
