@@ -1,5 +1,5 @@
 """The permission matrix, through the pages: owner, admin, members holding manage / change / view, a member with no
-grant, a member of another workspace and an anonymous visitor × list, view, edit, move a task, comment, share,
+grant, a member of another workspace and an anonymous visitor by list, view, edit, move a task, comment, share,
 archive, delete — on a private project and on one every member can see.
 
 A refused action changes nothing (no row, no audit entry). Someone who may not even view the project is told it

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import Role, User
@@ -15,10 +14,10 @@ from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import selectors, services
 from tenant_apps.projects.models import Comment, Project, ProjectUserObjectPermission, Task, TaskStatus, Visibility
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, Viewer
+from tenants.db import connection
 from tenants.models import Tenant
 from tests.conftest import HostClient
 from tests.factories.people import add_members
-from tests.factories.projects import grant
 from tests.projects.conftest import Site, signed_in
 
 
@@ -111,7 +110,7 @@ def test_the_list_of_a_members_projects_is_one_query_whatever_the_grants(
                 projects = list(selectors.project_list_for_user(viewer)[:50])
                 for project in projects:
                     project.created_by  # noqa: B018 (selected with it)
-                    project.open_task_count  # noqa: B018
+                    project.open_task_count  # type: ignore[attr-defined]  # noqa: B018
             assert len(queries) == 1, (who, [q["sql"] for q in queries.captured_queries])
             with CaptureQueriesContext(connection) as queries:
                 access = ProjectAccess(viewer).prefetch(projects)
@@ -148,7 +147,7 @@ def test_the_board_is_one_query_with_assignees_and_comment_counts(
         with CaptureQueriesContext(connection) as queries:
             columns = selectors.board_columns(private_site.project)
             names = [t.assignee.get_full_name() for c in columns.values() for t in c if t.assignee]
-            counts = sum(t.comment_count for c in columns.values() for t in c)
+            counts = sum(t.comment_count for c in columns.values() for t in c)  # type: ignore[attr-defined]
     assert len(queries) == 1
     assert len(names) == 199
     assert counts == 199 + 1 + 49
