@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-permissions
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -18,6 +18,7 @@ help:
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
+	@echo "make bench-permissions  a member's project list vs guardian's generic tables (see README, Benchmarks)"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -59,6 +60,9 @@ bench-provisioning: install
 
 bench-migrate: install
 	$(PY) bench/migrate.py $(BENCH_ARGS)
+
+bench-permissions: install
+	$(PY) bench/permissions.py $(BENCH_ARGS)
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"

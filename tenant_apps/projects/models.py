@@ -45,6 +45,8 @@ class Project(models.Model):
             # the list pages: active projects by name, archived ones by name
             models.Index(fields=["name", "id"], condition=Q(archived_at__isnull=True), name="project_active_name"),
             models.Index(fields=["name", "id"], condition=Q(archived_at__isnull=False), name="project_archived_name"),
+            # a member's list: "every project open to the workspace" is one arm of the visibility check
+            models.Index(fields=["visibility"], name="project_visibility"),
         ]
 
     def __str__(self) -> str:

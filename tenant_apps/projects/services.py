@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +35,7 @@ from tenant_apps.projects.permissions import (
     Viewer,
     granted_codenames,
     level_of,
+    permission_ids,
     permissions_for,
 )
 from tenants.db import connection
@@ -96,15 +96,6 @@ def _access(acting_user: User | None) -> ProjectAccess:
 
 def _tenant_id() -> int:
     return int(connection.tenant.pk)
-
-
-def _permission_ids() -> dict[str, int]:
-    """codename → id of the project permissions (public schema, one numbering for every workspace). One query."""
-    return dict(
-        Permission.objects.filter(
-            content_type__app_label="projects", codename__in=[p.value for p in ProjectPermission]
-        ).values_list("codename", "id")
-    )
 
 
 # --- projects ----------------------------------------------------------------------------------------------------
@@ -304,7 +295,7 @@ def _grants_apply(
         return result
     ProjectUserObjectPermission.objects.filter(content_object=project, user_id__in=touched).delete()
     if grants:
-        ids = _permission_ids()
+        ids = permission_ids()
         ProjectUserObjectPermission.objects.bulk_create(
             ProjectUserObjectPermission(user_id=uid, content_object=project, permission_id=ids[p.value])
             for uid, level in grants.items()

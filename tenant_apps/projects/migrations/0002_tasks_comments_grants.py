@@ -184,6 +184,10 @@ class Migration(migrations.Migration):
             model_name='comment',
             index=models.Index(fields=['task', 'created_at', 'id'], name='comment_task_thread'),
         ),
+        migrations.AddIndex(
+            model_name='project',
+            index=models.Index(fields=['visibility'], name='project_visibility'),
+        ),
         # The grant tables' foreign key to the project cascades in the database too, not only in Django's
         # collector: no statement (raw SQL, a bulk path that skips the ORM) can leave a grant behind for a later
         # project with the same id.
