@@ -44,6 +44,7 @@ from tenant_apps.projects.models import (
     Visibility,
 )
 from tenants.db import connection
+from tenants.models import PUBLIC_SCHEMA, Tenant
 
 
 class ProjectPermission(StrEnum):
@@ -105,6 +106,19 @@ class ProjectNotAllowed(ApplicationError):
     """The person sees the project but may not do this: pages answer 403; nothing was changed."""
 
 
+def current_tenant_id() -> int | None:
+    """The workspace the connection is in: its Tenant's id, looked up by schema (one query) when the connection
+    holds only the schema name (a task switched there by tenant-schemas-celery)."""
+    tenant = getattr(connection, "tenant", None)
+    pk = getattr(tenant, "pk", None)
+    if pk is not None:
+        return int(pk)
+    schema = getattr(connection, "schema_name", None)
+    if not schema or schema == PUBLIC_SCHEMA:
+        return None
+    return Tenant.objects.filter(schema_name=schema).values_list("pk", flat=True).first()
+
+
 @dataclass(frozen=True)
 class Viewer:
     """Who is asking: an account and its role in the current workspace (None: not a member, or not signed in)."""
@@ -114,8 +128,8 @@ class Viewer:
 
     @classmethod
     def of_membership(cls, membership: Membership | None, user: User | None) -> Viewer:
-        """From what the membership middleware already loaded for the request (no query)."""
-        if user is None or not user.is_authenticated or membership is None or membership.user_id != user.pk:
+        """From what the membership middleware loaded for the request's own user (no query)."""
+        if user is None or not user.is_authenticated or membership is None:
             return cls(user=None, role=None)
         return cls(user=user, role=membership.role)
 
@@ -124,8 +138,8 @@ class Viewer:
         """Looked up for the workspace the connection is in (one query): what services use for `acting_user`."""
         if user is None or not user.is_authenticated or not user.is_active:
             return cls(user=None, role=None)
-        tenant = getattr(connection, "tenant", None)
-        membership = membership_for(user_id=user.pk, tenant_id=tenant.pk) if tenant is not None else None
+        tenant_id = current_tenant_id()
+        membership = membership_for(user_id=user.pk, tenant_id=tenant_id) if tenant_id is not None else None
         return cls(user=user if membership else None, role=membership.role if membership else None)
 
     @property

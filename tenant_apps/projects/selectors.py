@@ -92,13 +92,15 @@ def with_task_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
 
 def project_get_for_user(viewer: Viewer, project_id: int, access: ProjectAccess | None = None) -> Project:
     """One project `viewer` may view (ProjectNotFound otherwise, and for another workspace's id: the schema is the
-    workspace): one query, plus one for the viewer's grants unless `access` already holds them."""
+    workspace), with the viewer's grants on it read by the same query (into `access`, if given). One query."""
     project = (
-        Project.objects.select_related("created_by").filter(pk=project_id).first() if project_id <= MAX_ID else None
+        with_granted(Project.objects.select_related("created_by"), viewer).filter(pk=project_id).first()
+        if project_id <= MAX_ID
+        else None
     )
     if project is None:
         raise ProjectNotFound("There is no such project in this workspace.")
-    (access or ProjectAccess(viewer)).require(ProjectPermission.VIEW, project)
+    (access or ProjectAccess(viewer)).prefetch([project]).require(ProjectPermission.VIEW, project)
     return project
 
 

@@ -33,6 +33,7 @@ from tenant_apps.projects.permissions import (
     ProjectNotAllowed,
     ProjectPermission,
     Viewer,
+    current_tenant_id,
     granted_codenames,
     level_of,
     permission_ids,
@@ -95,7 +96,10 @@ def _access(acting_user: User | None) -> ProjectAccess:
 
 
 def _tenant_id() -> int:
-    return int(connection.tenant.pk)
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise ProjectNotAllowed("Projects live in a workspace; this is not one.")
+    return tenant_id
 
 
 # --- projects ----------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from tenant_apps.projects import services
 from tenant_apps.projects.models import Comment, Project, Task, TaskStatus
 from tenant_apps.projects.permissions import ProjectNotAllowed
 from tenant_apps.projects.services import ProjectInvalid
+from tenants.db import connection
 from tenants.models import Tenant
 from tests.projects.conftest import Site, signed_in
 
@@ -272,3 +273,13 @@ def test_deleting_asks_for_the_projects_name(
     assert "Type the project&#x27;s name" in refused.content.decode()
     with in_tenant(tenant):
         assert Project.objects.filter(pk=private_site.project.pk).exists()
+
+
+def test_the_welcome_project_is_made_by_a_task_that_knows_only_the_schema(tenant: Tenant, owner: User) -> None:
+    """tenant-schemas-celery switches a worker's connection by schema name alone (a FakeTenant, no id)."""
+    connection.set_schema(tenant.schema_name)
+    try:
+        project = services.welcome_project_ensure(acting_user=owner)
+        assert User.objects.get(pk=owner.pk).has_perm("projects.manage_project", project)
+    finally:
+        connection.set_schema_to_public()
