@@ -21,5 +21,6 @@ urlpatterns = [
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),
     path("settings/", include("tenant_apps.workspace_settings.urls")),
+    path("projects/", include("tenant_apps.projects.urls")),
     path("invitations/<str:token>/", invitation_views.invitation_on_workspace_host, name="invitation_on_host"),
 ]

@@ -48,6 +48,19 @@ class AuditAction(models.TextChoices):
     BILLING_SUSPENDED = "billing.suspended", "Suspended: subscription ended or unpaid"
     BILLING_REACTIVATED = "billing.reactivated", "Paid again: workspace active"
     PROJECT_CREATED = "project.created", "Project created"
+    PROJECT_UPDATED = "project.updated", "Project edited"
+    PROJECT_VISIBILITY_CHANGED = "project.visibility_changed", "Project visibility changed"
+    PROJECT_SHARED = "project.shared", "Project shared"
+    PROJECT_UNSHARED = "project.unshared", "Project access removed"
+    PROJECT_ARCHIVED = "project.archived", "Project archived"
+    PROJECT_RESTORED = "project.restored", "Project restored from the archive"
+    PROJECT_DELETED = "project.deleted", "Project deleted"
+    TASK_CREATED = "task.created", "Task created"
+    TASK_UPDATED = "task.updated", "Task edited"
+    TASK_MOVED = "task.moved", "Task moved"
+    TASK_DELETED = "task.deleted", "Task deleted"
+    COMMENT_CREATED = "comment.created", "Comment added"
+    COMMENT_EDITED = "comment.edited", "Comment edited"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
 
 
@@ -61,6 +74,8 @@ GROUPS: dict[str, str] = {
     "tenant": "Workspace and domains",
     "billing": "Billing",
     "project": "Projects",
+    "task": "Tasks",
+    "comment": "Comments",
     "audit": "Audit log",
 }
 

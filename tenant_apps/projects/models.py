@@ -1,4 +1,11 @@
-"""The workspace product (tenant schema). Projects first; tasks, documents and comments build on them."""
+"""The workspace product (tenant schema): projects, their tasks and the comments on tasks, and who a project is
+shared with.
+
+Sharing is django-guardian's object permissions on *direct* foreign keys: `ProjectUserObjectPermission` and
+`ProjectGroupObjectPermission` point at `Project` with a real FK (integer joins, ON DELETE CASCADE), never through
+guardian's generic `object_pk` varchar, so no grant can outlive its project or match a reused id. Tasks and comments
+have no grants of their own: they follow their project (`tenant_apps/projects/permissions.py` decides).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,24 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+NAME_MAX_LENGTH = 120
+TITLE_MAX_LENGTH = 200
+TEXT_MAX_LENGTH = 10_000
+
+
+class Visibility(models.TextChoices):
+    WORKSPACE = "workspace", "Everyone in the workspace"
+    PRIVATE = "private", "Only people it is shared with"
 
 
 class Project(models.Model):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.WORKSPACE)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -19,6 +39,114 @@ class Project(models.Model):
 
     class Meta:
         ordering: ClassVar = ["name", "id"]
+        # view_project and change_project are Django's defaults; manage_project is sharing, archiving, deleting.
+        permissions: ClassVar = [("manage_project", "Can share, archive and delete the project")]
+        indexes: ClassVar = [
+            # the list pages: active projects by name, archived ones by name
+            models.Index(fields=["name", "id"], condition=Q(archived_at__isnull=True), name="project_active_name"),
+            models.Index(fields=["name", "id"], condition=Q(archived_at__isnull=False), name="project_archived_name"),
+            # a member's list: "every project open to the workspace" is one arm of the visibility check
+            models.Index(fields=["visibility"], name="project_visibility"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == Visibility.PRIVATE
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    """A permission on one project granted to one person (guardian finds this model by its `content_object` FK)."""
+
+    content_object = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="user_grants",
+        db_index=False,  # indexed below, first
+    )
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+        # unique (user, permission, content_object) comes from the base and serves "this person's grants";
+        # this one serves "who has access to this project" (the sharing page).
+        indexes: ClassVar = [models.Index(fields=["content_object", "user"], name="project_user_grant_project")]
+
+    def __str__(self) -> str:
+        return f"{self.permission_id} on project {self.content_object_id} for user {self.user_id}"
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    """A permission on one project granted to a group (every member of the group holds it)."""
+
+    content_object = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="group_grants",
+        db_index=False,  # indexed below, first
+    )
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+        indexes: ClassVar = [models.Index(fields=["content_object", "group"], name="project_group_grant_project")]
+
+    def __str__(self) -> str:
+        return f"{self.permission_id} on project {self.content_object_id} for group {self.group_id}"
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    DOING = "doing", "Doing"
+    DONE = "done", "Done"
+
+
+class Task(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks", db_index=False)  # task_board
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    position = models.IntegerField(default=0, help_text="Order inside its column, smallest first.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar = ["position", "id"]
+        indexes: ClassVar = [
+            # the board: a project's columns in order
+            models.Index(fields=["project", "status", "position", "id"], name="task_board"),
+            # the home page: open tasks assigned to someone
+            models.Index(fields=["assignee", "due_date"], condition=~Q(status="done"), name="task_open_assigned"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments", db_index=False)  # thread index
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["created_at", "id"]
+        # a task's discussion, oldest first
+        indexes: ClassVar = [models.Index(fields=["task", "created_at", "id"], name="comment_task_thread")]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on task {self.task_id}"

@@ -1,10 +1,230 @@
+"""Reads of the product, permission-aware: every list holds only what the viewer may see (the rules are
+`permissions.py`'s), in a fixed number of queries whatever the number of projects, grants, tasks or comments."""
+
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from copy import copy
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from tenant_apps.projects.models import Project
+from django.db.models import Count, Expression, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from shared_apps.accounts.models import Membership
+from shared_apps.accounts.selectors import member_list
+from tenant_apps.projects.models import (
+    Comment,
+    Project,
+    ProjectGroupObjectPermission,
+    ProjectUserObjectPermission,
+    Task,
+    TaskStatus,
+    Visibility,
+)
+from tenant_apps.projects.permissions import (
+    WORKSPACE_WIDE_ROLES,
+    ProjectAccess,
+    ProjectNotFound,
+    ProjectPermission,
+    Viewer,
+    permissions_for,
+    viewable_filter,
+    with_granted,
+)
+
+# Ids in URLs are path integers of any length; past PostgreSQL's bigint they can only be "not found".
+MAX_ID = 2**63 - 1
 
 
-def project_list() -> QuerySet[Project]:
-    """The current tenant's projects (the schema is the tenant boundary), with their creators."""
-    return Project.objects.select_related("created_by").order_by("name", "id")
+class ProjectShow(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    ALL = "all"
+
+
+class _TaskCount(Expression):
+    """How many of the row's project's tasks are done (or not): a sub-select per returned row on the board's index,
+    written as SQL for the same reason as the grant check (`permissions._ViewableByGrant`)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, *, done: bool) -> None:
+        super().__init__()
+        self.done = done
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> _TaskCount:
+        resolved = copy(self)
+        resolved.pk = F("pk").resolve_expression(*args, **kwargs)  # type: ignore[attr-defined]
+        return resolved
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
+        pk_sql, pk_params = compiler.compile(self.pk)  # type: ignore[attr-defined]
+        tasks = connection.ops.quote_name(Task._meta.db_table)
+        operator = "=" if self.done else "<>"
+        sql = f"(SELECT count(*) FROM {tasks} WHERE project_id = {pk_sql} AND status {operator} %s)"  # noqa: S608
+        return sql, (*pk_params, TaskStatus.DONE.value)
+
+
+def project_list_for_user(
+    viewer: Viewer, *, search: str = "", show: str = ProjectShow.ACTIVE, visibility: str = ""
+) -> QuerySet[Project]:
+    """The projects `viewer` may view, by name, with their creators, task counts and the viewer's grants on each:
+    ONE query (the grant check is a semi-join on the grant tables, the rest sub-selects), whatever the number of
+    projects or grants; `ProjectAccess.prefetch` then needs no query for the page's checks."""
+    projects = Project.objects.filter(viewable_filter(viewer))
+    if show == ProjectShow.ACTIVE:
+        projects = projects.filter(archived_at__isnull=True)
+    elif show == ProjectShow.ARCHIVED:
+        projects = projects.filter(archived_at__isnull=False)
+    if visibility in Visibility.values:
+        projects = projects.filter(visibility=visibility)
+    search = search.strip()
+    if search:
+        projects = projects.filter(name__icontains=search)
+    return with_granted(with_task_counts(projects.select_related("created_by")), viewer).order_by("name", "id")
+
+
+def with_task_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """`open_task_count` and `done_task_count` on each project, as sub-selects of the same query."""
+    return projects.annotate(open_task_count=_TaskCount(done=False), done_task_count=_TaskCount(done=True))
+
+
+def project_get_for_user(viewer: Viewer, project_id: int, access: ProjectAccess | None = None) -> Project:
+    """One project `viewer` may view (ProjectNotFound otherwise, and for another workspace's id: the schema is the
+    workspace), with the viewer's grants on it read by the same query (into `access`, if given). One query."""
+    project = (
+        with_granted(Project.objects.select_related("created_by"), viewer).filter(pk=project_id).first()
+        if project_id <= MAX_ID
+        else None
+    )
+    if project is None:
+        raise ProjectNotFound("There is no such project in this workspace.")
+    (access or ProjectAccess(viewer)).prefetch([project]).require(ProjectPermission.VIEW, project)
+    return project
+
+
+def board_columns(project: Project) -> dict[str, list[Task]]:
+    """The board: each column's tasks in order, with assignees and comment counts. One query."""
+    comments = Comment.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*")).values("n")
+    tasks = (
+        Task.objects.filter(project=project)
+        .select_related("assignee")
+        .annotate(comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), Value(0)))
+        .order_by("position", "id")
+    )
+    columns: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
+    for task in tasks:
+        columns[task.status].append(task)
+    return columns
+
+
+def task_get(project: Project, task_id: int) -> Task:
+    """A task of `project` (ProjectNotFound for any other id, including another project's task). One query."""
+    task = (
+        Task.objects.select_related("assignee", "created_by").filter(pk=task_id, project=project).first()
+        if task_id <= MAX_ID
+        else None
+    )
+    if task is None:
+        raise ProjectNotFound("There is no such task in this project.")
+    task.project = project
+    return task
+
+
+def project_size(project: Project) -> tuple[int, int]:
+    """How many tasks and comments deleting `project` would delete. One query."""
+    counts = Task.objects.filter(project=project).aggregate(
+        tasks=Count("pk", distinct=True), comments=Count("comments")
+    )
+    return counts["tasks"] or 0, counts["comments"] or 0
+
+
+def comment_list(task: Task) -> QuerySet[Comment]:
+    """A task's comments, oldest first, with their authors. One query."""
+    return Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")
+
+
+def comment_get(task: Task, comment_id: int) -> Comment:
+    comment = (
+        Comment.objects.select_related("author").filter(pk=comment_id, task=task).first()
+        if comment_id <= MAX_ID
+        else None
+    )
+    if comment is None:
+        raise ProjectNotFound("There is no such comment on this task.")
+    return comment
+
+
+def tasks_assigned_to(viewer: Viewer, *, limit: int = 10) -> list[Task]:
+    """Open tasks assigned to `viewer` in active projects they may still view, soonest due first. One query."""
+    if viewer.user is None:
+        return []
+    visible = Project.objects.filter(viewable_filter(viewer), archived_at__isnull=True).values("pk")
+    tasks = (
+        Task.objects.filter(assignee=viewer.user, project__in=visible)
+        .exclude(status=TaskStatus.DONE)
+        .select_related("project")
+        .order_by(F("due_date").asc(nulls_last=True), "id")
+    )
+    return list(tasks[:limit])
+
+
+# --- who has access ----------------------------------------------------------------------------------------------
+
+
+def project_user_grants(project: Project) -> dict[int, set[str]]:
+    """user id → the codenames granted to that person directly on `project`. One query."""
+    grants: dict[int, set[str]] = {}
+    for user_id, codename in ProjectUserObjectPermission.objects.filter(content_object=project).values_list(
+        "user_id", "permission__codename"
+    ):
+        grants.setdefault(user_id, set()).add(codename)
+    return grants
+
+
+def project_group_grants_by_user(project: Project) -> dict[int, set[str]]:
+    """user id → the codenames that person holds on `project` through their groups. One query."""
+    grants: dict[int, set[str]] = {}
+    for user_id, codename in ProjectGroupObjectPermission.objects.filter(
+        content_object=project, group__user__isnull=False
+    ).values_list("group__user", "permission__codename"):
+        grants.setdefault(user_id, set()).add(codename)
+    return grants
+
+
+@dataclass(frozen=True)
+class ProjectMember:
+    """A member of the workspace as the sharing page and the assignee list see them for one project."""
+
+    membership: Membership
+    granted: frozenset[str]  # codenames granted directly (the sharing page edits these)
+    permissions: frozenset[ProjectPermission]  # what they may do, all rules applied
+
+    @property
+    def is_workspace_admin(self) -> bool:
+        return self.membership.role in WORKSPACE_WIDE_ROLES
+
+    @property
+    def can_view(self) -> bool:
+        return ProjectPermission.VIEW in self.permissions
+
+
+def project_members(project: Project, *, tenant_id: int, search: str = "") -> list[ProjectMember]:
+    """Every member of the workspace (owners first) with their direct grants on `project` and what they may do
+    there. Three queries: members, direct grants, group grants."""
+    members = list(member_list(tenant_id=tenant_id, search=search))
+    direct = project_user_grants(project)
+    via_groups = project_group_grants_by_user(project)
+    rows = []
+    for membership in members:
+        granted = direct.get(membership.user_id, set())
+        viewer = Viewer(user=membership.user, role=membership.role)
+        held = permissions_for(viewer, project, granted | via_groups.get(membership.user_id, set()))
+        rows.append(ProjectMember(membership=membership, granted=frozenset(granted), permissions=held))
+    return rows
+
+
+def assignable_members(project: Project, *, tenant_id: int) -> list[ProjectMember]:
+    """The people a task of `project` can be assigned to: members who may view it."""
+    return [m for m in project_members(project, tenant_id=tenant_id) if m.can_view]

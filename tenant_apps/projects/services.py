@@ -1,23 +1,143 @@
+"""Writes of the product. Each one: keyword-only and typed, checks `acting_user`'s permission itself (through
+`permissions.py`, whatever page or API called it), runs in one transaction, and writes an audit entry."""
+
 from __future__ import annotations
 
-from django.db import transaction
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from shared_apps.accounts.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from shared_apps.accounts.models import Membership, User
+from shared_apps.core.errors import ApplicationError
+from shared_apps.core.text import has_control_characters
 from tenant_apps.audit.actions import AuditAction
-from tenant_apps.audit.services import audit_record
-from tenant_apps.projects.models import Project
+from tenant_apps.audit.services import audit_record, audit_record_many
+from tenant_apps.projects.models import (
+    NAME_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Comment,
+    Project,
+    ProjectUserObjectPermission,
+    Task,
+    TaskStatus,
+    Visibility,
+)
+from tenant_apps.projects.permissions import (
+    WORKSPACE_WIDE_ROLES,
+    AccessLevel,
+    ProjectAccess,
+    ProjectNotAllowed,
+    ProjectPermission,
+    Viewer,
+    current_tenant_id,
+    granted_codenames,
+    level_of,
+    permission_ids,
+    permissions_for,
+)
 from tenants.db import connection
 
 WELCOME_PROJECT_NAME = "Getting started"
 WELCOME_PROJECT_DESCRIPTION = (
     "Your first project. Invite your team from Settings → Members, then create projects for the work you track."
 )
+# Due dates a person can mean: far dates are typing mistakes (and year 10000 is no date at all).
+DUE_DATE_MIN = dt.date(2000, 1, 1)
+DUE_DATE_MAX = dt.date(2100, 12, 31)
+
+
+class ProjectInvalid(ApplicationError):
+    """Input a person can correct; `field` names the form field it belongs to ("" for the whole form)."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message, extra={"field": field})
+        self.field = field
+
+
+# --- validation shared by every write ----------------------------------------------------------------------------
+
+
+def clean_line(value: str, *, label: str, max_length: int, field: str, required: bool = True) -> str:
+    """A one-line name or title: trimmed, no control characters, within its length."""
+    value = value.strip()
+    if required and not value:
+        raise ProjectInvalid(f"{label} can't be empty.", field=field)
+    if has_control_characters(value):
+        raise ProjectInvalid(f"{label} can't contain line breaks or control characters.", field=field)
+    if len(value) > max_length:
+        raise ProjectInvalid(f"{label} can be at most {max_length} characters (it has {len(value)}).", field=field)
+    return value
+
+
+def clean_text(value: str, *, label: str, field: str, required: bool = False) -> str:
+    """Free text (a description, a comment): line breaks and tabs are fine, other control characters are not."""
+    value = value.strip().replace("\r\n", "\n")
+    if required and not value:
+        raise ProjectInvalid(f"{label} can't be empty.", field=field)
+    if has_control_characters(value.replace("\n", "").replace("\t", "")):
+        raise ProjectInvalid(f"{label} can't contain control characters.", field=field)
+    if len(value) > TEXT_MAX_LENGTH:
+        raise ProjectInvalid(f"{label} can be at most {TEXT_MAX_LENGTH:,} characters.", field=field)
+    return value
+
+
+def clean_due_date(value: dt.date | None) -> dt.date | None:
+    if value is not None and not DUE_DATE_MIN <= value <= DUE_DATE_MAX:
+        raise ProjectInvalid(f"Pick a due date between {DUE_DATE_MIN.year} and {DUE_DATE_MAX.year}.", field="due_date")
+    return value
+
+
+def _access(acting_user: User | None) -> ProjectAccess:
+    return ProjectAccess(Viewer.of_user(acting_user))
+
+
+def _tenant_id() -> int:
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise ProjectNotAllowed("Projects live in a workspace; this is not one.")
+    return tenant_id
+
+
+# --- projects ----------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def project_create(*, name: str, description: str = "", acting_user: User | None) -> Project:
-    project = Project.objects.create(name=name.strip(), description=description, created_by=acting_user)
-    audit_record(tenant=connection, action=AuditAction.PROJECT_CREATED, actor=acting_user, target=project)
+def project_create(
+    *,
+    name: str,
+    description: str = "",
+    visibility: str = Visibility.WORKSPACE,
+    acting_user: User | None,
+) -> Project:
+    """A new project. Any member may create one, and manages what they create (a grant, so it outlives a role
+    change). `acting_user=None` is the platform itself (the welcome project)."""
+    viewer = Viewer.of_user(acting_user) if acting_user is not None else None
+    if viewer is not None and not viewer.is_member:
+        raise ProjectNotAllowed("Only members of this workspace can create projects in it.")
+    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label="Description", field="description")
+    if visibility not in Visibility.values:
+        raise ProjectInvalid("Choose who can see the project.", field="visibility")
+    project = Project.objects.create(name=name, description=description, visibility=visibility, created_by=acting_user)
+    audit_record(
+        tenant=connection,
+        action=AuditAction.PROJECT_CREATED,
+        actor=acting_user,
+        target=project,
+        metadata={"visibility": visibility},
+    )
+    if acting_user is not None:
+        _grants_apply(
+            project,
+            {acting_user.pk: AccessLevel.MANAGE},
+            {},
+            acting_user=acting_user,
+            emails={acting_user.pk: acting_user.email},
+        )
     return project
 
 
@@ -27,3 +147,380 @@ def welcome_project_ensure(*, acting_user: User | None = None) -> Project:
     if existing is not None:
         return existing
     return project_create(name=WELCOME_PROJECT_NAME, description=WELCOME_PROJECT_DESCRIPTION, acting_user=acting_user)
+
+
+@transaction.atomic
+def project_update(*, project: Project, name: str, description: str, acting_user: User) -> Project:
+    _access(acting_user).require(ProjectPermission.CHANGE, project)
+    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label="Description", field="description")
+    changed = {
+        f: {"from": getattr(project, f), "to": v}
+        for f, v in (("name", name), ("description", description))
+        if getattr(project, f) != v
+    }
+    if not changed:
+        return project
+    project.name, project.description = name, description
+    project.save(update_fields=["name", "description", "updated_at"])
+    audit_record(
+        tenant=connection,
+        action=AuditAction.PROJECT_UPDATED,
+        actor=acting_user,
+        target=project,
+        metadata={"fields": sorted(changed), "name": changed.get("name")},
+    )
+    return project
+
+
+@transaction.atomic
+def project_visibility_set(*, project: Project, visibility: str, acting_user: User) -> Project:
+    _access(acting_user).require(ProjectPermission.MANAGE, project)
+    if visibility not in Visibility.values:
+        raise ProjectInvalid("Choose who can see the project.", field="visibility")
+    if project.visibility == visibility:
+        return project
+    previous = project.visibility
+    project.visibility = visibility
+    project.save(update_fields=["visibility", "updated_at"])
+    audit_record(
+        tenant=connection,
+        action=AuditAction.PROJECT_VISIBILITY_CHANGED,
+        actor=acting_user,
+        target=project,
+        metadata={"from": previous, "to": visibility},
+    )
+    return project
+
+
+@transaction.atomic
+def project_archive(*, project: Project, acting_user: User) -> Project:
+    _access(acting_user).require(ProjectPermission.MANAGE, project)
+    if project.archived_at is None:
+        project.archived_at = timezone.now()
+        project.save(update_fields=["archived_at", "updated_at"])
+        audit_record(tenant=connection, action=AuditAction.PROJECT_ARCHIVED, actor=acting_user, target=project)
+    return project
+
+
+@transaction.atomic
+def project_restore(*, project: Project, acting_user: User) -> Project:
+    _access(acting_user).require(ProjectPermission.MANAGE, project)
+    if project.archived_at is not None:
+        project.archived_at = None
+        project.save(update_fields=["archived_at", "updated_at"])
+        audit_record(tenant=connection, action=AuditAction.PROJECT_RESTORED, actor=acting_user, target=project)
+    return project
+
+
+@transaction.atomic
+def project_delete(*, project: Project, confirm_name: str, acting_user: User) -> None:
+    """Delete a project with its tasks, comments and grants (the grant tables cascade: no orphan grant remains)."""
+    _access(acting_user).require(ProjectPermission.MANAGE, project)
+    if confirm_name.strip() != project.name:
+        raise ProjectInvalid(f"Type the project's name, {project.name}, to delete it.", field="confirm_name")
+    tasks = Task.objects.filter(project=project).count()
+    audit_record(
+        tenant=connection,
+        action=AuditAction.PROJECT_DELETED,
+        actor=acting_user,
+        target=project,
+        metadata={"name": project.name, "tasks": tasks},
+    )
+    project.delete()
+
+
+# --- sharing -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ShareResult:
+    granted: list[str] = field(default_factory=list)  # emails of people who got access or a new level
+    revoked: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.granted or self.revoked)
+
+
+@transaction.atomic
+def project_share(*, project: Project, levels: Mapping[int, AccessLevel | None], acting_user: User) -> ShareResult:
+    """Set the access level of each person in `levels` (user id → level, None to revoke) on `project`. Only members
+    of the workspace can hold a grant; owners and admins already hold everything and are left as they are; nobody
+    changes their own level. A fixed number of queries however many people change, and one audit entry per person
+    granted, changed or revoked."""
+    access = _access(acting_user)
+    access.require(ProjectPermission.MANAGE, project)
+    if acting_user.pk in levels:
+        raise ProjectInvalid("You can't change your own access. Ask another person who manages the project.")
+    list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))  # one at a time
+    memberships = {
+        m.user_id: m
+        for m in Membership.objects.filter(tenant_id=_tenant_id(), user_id__in=list(levels)).select_related("user")
+    }
+    unknown = set(levels) - set(memberships)
+    if unknown:
+        raise ProjectInvalid("Projects can only be shared with members of this workspace.")
+    wanted = {uid: level for uid, level in levels.items() if memberships[uid].role not in WORKSPACE_WIDE_ROLES}
+    current = {uid: level_of(codes) for uid, codes in _direct_grants(project, list(wanted)).items()}
+    grants = {uid: level for uid, level in wanted.items() if level is not None and current.get(uid) != level}
+    revokes = {uid: was for uid, level in wanted.items() if level is None and (was := current.get(uid)) is not None}
+    emails = {uid: m.user.email for uid, m in memberships.items()}
+    result = _grants_apply(project, grants, revokes, acting_user=acting_user, emails=emails, current=current)
+    result.unchanged = len(levels) - len(grants) - len(revokes)
+    return result
+
+
+def _direct_grants(project: Project, user_ids: list[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for uid, codename in ProjectUserObjectPermission.objects.filter(
+        content_object=project, user_id__in=user_ids
+    ).values_list("user_id", "permission__codename"):
+        found.setdefault(uid, set()).add(codename)
+    return found
+
+
+def _grants_apply(
+    project: Project,
+    grants: Mapping[int, AccessLevel],
+    revokes: Mapping[int, AccessLevel],
+    *,
+    acting_user: User,
+    emails: Mapping[int, str],
+    current: Mapping[int, AccessLevel | None] | None = None,
+) -> ShareResult:
+    """Replace the rows of everyone in `grants` and `revokes` with their new level: one DELETE, one INSERT, one
+    query for the permission ids and one INSERT per audit action, whatever the number of people."""
+    current = current or {}
+    result = ShareResult()
+    touched = set(grants) | set(revokes)
+    if not touched:
+        return result
+    ProjectUserObjectPermission.objects.filter(content_object=project, user_id__in=touched).delete()
+    if grants:
+        ids = permission_ids()
+        ProjectUserObjectPermission.objects.bulk_create(
+            ProjectUserObjectPermission(user_id=uid, content_object=project, permission_id=ids[p.value])
+            for uid, level in grants.items()
+            for p in level.permissions
+        )
+    audit_record_many(
+        tenant=connection,
+        action=AuditAction.PROJECT_SHARED,
+        actor=acting_user,
+        target=project,
+        metadata_list=[
+            {
+                "user_id": uid,
+                "email": emails.get(uid, ""),
+                "level": str(level),
+                "previous_level": str(current[uid]) if current.get(uid) else None,
+            }
+            for uid, level in grants.items()
+        ],
+    )
+    audit_record_many(
+        tenant=connection,
+        action=AuditAction.PROJECT_UNSHARED,
+        actor=acting_user,
+        target=project,
+        metadata_list=[
+            {"user_id": uid, "email": emails.get(uid, ""), "previous_level": str(level)}
+            for uid, level in revokes.items()
+        ],
+    )
+    result.granted = [emails.get(uid, str(uid)) for uid in grants]
+    result.revoked = [emails.get(uid, str(uid)) for uid in revokes]
+    return result
+
+
+# --- tasks -------------------------------------------------------------------------------------------------------
+
+
+def _check_assignee(project: Project, assignee_id: int | None) -> int | None:
+    """An assignee must be a member of the workspace who may view the project."""
+    if assignee_id is None:
+        return None
+    membership = Membership.objects.filter(tenant_id=_tenant_id(), user_id=assignee_id).select_related("user").first()
+    if membership is None:
+        raise ProjectInvalid("Assign the task to a member of this workspace.", field="assignee")
+    viewer = Viewer(user=membership.user, role=membership.role)
+    granted = granted_codenames(viewer, [project.pk]).get(project.pk, set())
+    if ProjectPermission.VIEW not in permissions_for(viewer, project, granted):
+        raise ProjectInvalid(
+            f"{membership.user.get_full_name()} can't see this project; share it with them first.", field="assignee"
+        )
+    return assignee_id
+
+
+@transaction.atomic
+def task_create(
+    *,
+    project: Project,
+    title: str,
+    acting_user: User,
+    description: str = "",
+    status: str = TaskStatus.TODO,
+    assignee_id: int | None = None,
+    due_date: dt.date | None = None,
+) -> Task:
+    """A new task at the bottom of its column."""
+    _access(acting_user).require(ProjectPermission.CHANGE, project)
+    title = clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title")
+    description = clean_text(description, label="Description", field="description")
+    if status not in TaskStatus.values:
+        raise ProjectInvalid("Choose a column for the task.", field="status")
+    assignee_id = _check_assignee(project, assignee_id)
+    due_date = clean_due_date(due_date)
+    last = Task.objects.filter(project=project, status=status).order_by("-position").values_list("position", flat=True)
+    position = (last.first() or 0) + 1
+    task = Task.objects.create(
+        project=project,
+        title=title,
+        description=description,
+        status=status,
+        assignee_id=assignee_id,
+        due_date=due_date,
+        position=position,
+        created_by=acting_user,
+    )
+    audit_record(
+        tenant=connection,
+        action=AuditAction.TASK_CREATED,
+        actor=acting_user,
+        target=task,
+        metadata={"project_id": project.pk, "status": status},
+    )
+    return task
+
+
+@transaction.atomic
+def task_update(
+    *,
+    task: Task,
+    title: str,
+    description: str,
+    assignee_id: int | None,
+    due_date: dt.date | None,
+    acting_user: User,
+) -> Task:
+    """Edit a task's title, description, assignee and due date (its column and place change by `task_move`)."""
+    project = task.project
+    _access(acting_user).require(ProjectPermission.CHANGE, project)
+    values = {
+        "title": clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title"),
+        "description": clean_text(description, label="Description", field="description"),
+        "assignee_id": _check_assignee(project, assignee_id) if assignee_id != task.assignee_id else assignee_id,
+        "due_date": clean_due_date(due_date),
+    }
+    changed = sorted(f for f, v in values.items() if getattr(task, f) != v)
+    if not changed:
+        return task
+    for f, v in values.items():
+        setattr(task, f, v)
+    task.save(update_fields=[*values, "updated_at"])
+    audit_record(
+        tenant=connection,
+        action=AuditAction.TASK_UPDATED,
+        actor=acting_user,
+        target=task,
+        metadata={"project_id": project.pk, "fields": changed},
+    )
+    return task
+
+
+@transaction.atomic
+def task_move(*, task: Task, status: str, position: int, acting_user: User) -> Task:
+    """Put `task` at `position` (0 = top, clamped to the column) of the `status` column. The target column is locked
+    and renumbered in one UPDATE: the order persists and concurrent moves queue up. A fixed number of queries."""
+    project = task.project
+    _access(acting_user).require(ProjectPermission.CHANGE, project)
+    if status not in TaskStatus.values:
+        raise ProjectInvalid("Choose a column for the task.", field="status")
+    column = list(
+        Task.objects.select_for_update()
+        .filter(project=project, status=status)
+        .exclude(pk=task.pk)
+        .order_by("position", "id")
+        .only("id", "position", "status")
+    )
+    moving = Task.objects.select_for_update().only("id", "position", "status").get(pk=task.pk)
+    before = {"status": moving.status, "position": moving.position}
+    position = max(0, min(position, len(column)))
+    column.insert(position, moving)
+    now = timezone.now()
+    changed = []
+    for index, row in enumerate(column):
+        if row.position != index or row.status != status:
+            row.position, row.status, row.updated_at = index, status, now
+            changed.append(row)
+    if changed:
+        Task.objects.bulk_update(changed, ["status", "position", "updated_at"])
+    task.status, task.position = status, position
+    if before["status"] != status or any(row.pk == task.pk for row in changed):
+        audit_record(
+            tenant=connection,
+            action=AuditAction.TASK_MOVED,
+            actor=acting_user,
+            target=task,
+            metadata={
+                "project_id": project.pk,
+                "from": before["status"],
+                "to": status,
+                "position": position,
+            },
+        )
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, acting_user: User) -> None:
+    _access(acting_user).require(ProjectPermission.CHANGE, task.project)
+    audit_record(
+        tenant=connection,
+        action=AuditAction.TASK_DELETED,
+        actor=acting_user,
+        target=task,
+        metadata={"project_id": task.project_id, "title": task.title},
+    )
+    task.delete()
+
+
+# --- comments ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def comment_create(*, task: Task, body: str, acting_user: User) -> Comment:
+    _access(acting_user).require(ProjectPermission.CHANGE, task.project)
+    body = clean_text(body, label="Comment", field="body", required=True)
+    comment = Comment.objects.create(task=task, author=acting_user, body=body)
+    audit_record(
+        tenant=connection,
+        action=AuditAction.COMMENT_CREATED,
+        actor=acting_user,
+        target=comment,
+        metadata={"project_id": task.project_id, "task_id": task.pk},
+    )
+    return comment
+
+
+@transaction.atomic
+def comment_edit(*, comment: Comment, body: str, acting_user: User) -> Comment:
+    """Authors edit their own comments (while they may still change the project)."""
+    _access(acting_user).require(ProjectPermission.CHANGE, comment.task.project)
+    if comment.author_id != acting_user.pk:
+        raise ProjectNotAllowed("Only its author can edit a comment.")
+    body = clean_text(body, label="Comment", field="body", required=True)
+    if body == comment.body:
+        return comment
+    comment.body, comment.edited_at = body, timezone.now()
+    comment.save(update_fields=["body", "edited_at"])
+    audit_record(
+        tenant=connection,
+        action=AuditAction.COMMENT_EDITED,
+        actor=acting_user,
+        target=comment,
+        metadata={"project_id": comment.task.project_id, "task_id": comment.task_id},
+    )
+    return comment

@@ -25,8 +25,9 @@ def _audit_calls() -> list[tuple[Path, int, ast.expr | None]]:
         for path in (root / package).rglob("*.py"):
             tree = ast.parse(path.read_text(), filename=str(path))
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == (
-                    "audit_record"
+                if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "audit_record",
+                    "audit_record_many",
                 ):
                     action = next((k.value for k in node.keywords if k.arg == "action"), None)
                     calls.append((path.relative_to(root), node.lineno, action))

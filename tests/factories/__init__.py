@@ -1,4 +1,4 @@
 from tests.factories.accounts import MembershipFactory, UserFactory
-from tests.factories.projects import ProjectFactory
+from tests.factories.projects import CommentFactory, ProjectFactory, TaskFactory
 
-__all__ = ["MembershipFactory", "ProjectFactory", "UserFactory"]
+__all__ = ["CommentFactory", "MembershipFactory", "ProjectFactory", "TaskFactory", "UserFactory"]

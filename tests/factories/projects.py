@@ -1,6 +1,11 @@
-import factory
+from __future__ import annotations
 
-from tenant_apps.projects.models import Project
+import factory
+from guardian.shortcuts import assign_perm
+
+from shared_apps.accounts.models import User
+from tenant_apps.projects.models import Comment, Project, Task
+from tenant_apps.projects.permissions import AccessLevel
 
 
 class ProjectFactory(factory.django.DjangoModelFactory[Project]):
@@ -11,3 +16,26 @@ class ProjectFactory(factory.django.DjangoModelFactory[Project]):
 
     name = factory.Sequence(lambda n: f"Project {n}")
     description = "A project"
+
+
+class TaskFactory(factory.django.DjangoModelFactory[Task]):
+    class Meta:
+        model = Task
+
+    project = factory.SubFactory(ProjectFactory)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class CommentFactory(factory.django.DjangoModelFactory[Comment]):
+    class Meta:
+        model = Comment
+
+    task = factory.SubFactory(TaskFactory)
+    body = "A comment"
+
+
+def grant(user: User, project: Project, level: str = AccessLevel.VIEW) -> None:
+    """Share `project` with `user` at `level` through guardian itself (it picks the direct-FK grant table)."""
+    for permission in AccessLevel(level).permissions:
+        assign_perm(permission.perm, user, project)

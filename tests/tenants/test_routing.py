@@ -61,8 +61,9 @@ def test_tenant_page_issues_zero_routing_queries_on_a_warm_cache(tenant_client: 
     assert response.status_code == 200
     statements = [q["sql"] for q in queries.captured_queries]
     assert not [s for s in statements if "tenants_" in s], statements
-    # session, user, membership, projects: the connection already points at acme, so no SET search_path either
-    assert len(statements) == 4, statements
+    # session, user, membership, the projects and the tasks assigned to you: the connection already points at acme,
+    # so no SET search_path either
+    assert len(statements) == 5, statements
 
 
 def test_a_cold_cache_costs_one_routing_query(tenant_client: Client) -> None:

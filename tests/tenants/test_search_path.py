@@ -39,8 +39,9 @@ def test_a_cached_tenant_page_sends_exactly_the_views_statements(tenant_client: 
         response = tenant_client.get("/")
 
     assert response.status_code == 200
-    # session, user, membership (auth) and the projects query: nothing for routing, no SET search_path
-    assert len(log) == 4, log.statements
+    # session, user, membership (auth), the projects and the tasks assigned to you: nothing for routing, no SET
+    # search_path
+    assert len(log) == 5, log.statements
     assert not sets(log)
     assert not log.matching("tenants_")
 

@@ -1,0 +1,124 @@
+"""Forms of the product's pages: parsing and field-level messages; the rules (and the same checks again) live in the
+services, whose `ProjectInvalid` errors are put back next to the field they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from tenant_apps.projects.models import NAME_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH, TaskStatus, Visibility
+from tenant_apps.projects.services import ProjectInvalid, clean_due_date, clean_line, clean_text
+
+# What a browser could send in a field at most; anything longer is refused before any validation runs.
+SEARCH_MAX_LENGTH = 100
+
+
+class ServiceErrorsMixin(forms.Form):
+    def add_service_error(self, error: ProjectInvalid) -> None:
+        self.add_error(error.field if error.field in self.fields else None, error.message)
+
+
+class ProjectForm(ServiceErrorsMixin):
+    name = forms.CharField(
+        label="Name",
+        max_length=NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "Website relaunch", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Optional. What the project is for, in a sentence or two.",
+    )
+    visibility = forms.ChoiceField(
+        label="Who can see it",
+        choices=Visibility.choices,
+        initial=Visibility.WORKSPACE,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, with_visibility: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_visibility:
+            del self.fields["visibility"]
+
+    def clean_name(self) -> str:
+        return _checked(self, clean_line, self.cleaned_data["name"], label="Name", max_length=NAME_MAX_LENGTH)
+
+    def clean_description(self) -> str:
+        return _checked(self, clean_text, self.cleaned_data["description"], label="Description")
+
+
+class TaskCreateForm(ServiceErrorsMixin):
+    title = forms.CharField(
+        label="Task title",
+        max_length=TITLE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "What needs doing?", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(choices=TaskStatus.choices, initial=TaskStatus.TODO, widget=forms.HiddenInput)
+
+    def clean_title(self) -> str:
+        return _checked(self, clean_line, self.cleaned_data["title"], label="Title", max_length=TITLE_MAX_LENGTH)
+
+
+class TaskForm(ServiceErrorsMixin):
+    title = forms.CharField(label="Title", max_length=TITLE_MAX_LENGTH)
+    description = forms.CharField(
+        label="Description", required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    status = forms.ChoiceField(label="Status", choices=TaskStatus.choices)
+    assignee = forms.TypedChoiceField(label="Assignee", required=False, coerce=int, empty_value=None)
+    due_date = forms.DateField(
+        label="Due date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "min": "2000-01-01", "max": "2100-12-31"}, format="%Y-%m-%d"),
+        help_text="Optional.",
+    )
+
+    def __init__(self, *args: Any, assignees: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101
+        field.choices = [("", "Nobody"), *assignees]
+
+    def clean_title(self) -> str:
+        return _checked(self, clean_line, self.cleaned_data["title"], label="Title", max_length=TITLE_MAX_LENGTH)
+
+    def clean_description(self) -> str:
+        return _checked(self, clean_text, self.cleaned_data["description"], label="Description")
+
+    def clean_due_date(self) -> Any:
+        value = self.cleaned_data["due_date"]
+        try:
+            return clean_due_date(value)
+        except ProjectInvalid as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+class CommentForm(ServiceErrorsMixin):
+    body = forms.CharField(
+        label="Comment",
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a comment…"}),
+    )
+
+    def clean_body(self) -> str:
+        return _checked(self, clean_text, self.cleaned_data["body"], label="Comment", required=True)
+
+
+class ProjectDeleteForm(ServiceErrorsMixin):
+    confirm_name = forms.CharField(label="Project name", max_length=NAME_MAX_LENGTH + 10, strip=True)
+
+
+class VisibilityForm(ServiceErrorsMixin):
+    visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, widget=forms.RadioSelect)
+
+
+def _checked(form: forms.Form, check: Any, value: str, **kwargs: Any) -> str:
+    """Run one of the services' own checks at the edge, so its message appears next to the field."""
+    try:
+        return str(check(value, field="", **kwargs))
+    except ProjectInvalid as exc:
+        raise forms.ValidationError(exc.message) from exc
