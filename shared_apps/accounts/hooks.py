@@ -4,6 +4,8 @@
   function here (`seat_limit_source_set`, from its AppConfig.ready); without one, TENANT_DEFAULT_SEAT_LIMIT applies.
 - Seat changes: the member and invitation services send `seats_changed` after their transaction commits; billing
   listens to push the new quantity to Stripe.
+- A membership ending (removed, or left): `membership_ended` is sent inside the transaction that deletes it, so what
+  the person held in the workspace (the product's per-project grants) goes in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ SeatLimitSource = Callable[[int], int]
 
 # Sent after commit whenever the seats a workspace uses may have changed: `tenant_id`.
 seats_changed = Signal()
+# Sent inside the transaction that ends a membership: `tenant` (the Tenant row), `user_id`.
+membership_ended = Signal()
 
 _seat_limit_source: list[SeatLimitSource] = []
 

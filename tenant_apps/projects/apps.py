@@ -7,3 +7,14 @@ class ProjectsConfig(AppConfig):
     name = "tenant_apps.projects"
     label = "projects"
     verbose_name = "Projects"
+
+    def ready(self) -> None:
+        from typing import Any
+
+        from shared_apps.accounts.hooks import membership_ended
+        from tenant_apps.projects.services import grants_revoke_departed
+
+        def revoke(sender: Any, tenant: Any, user_id: int, **kwargs: Any) -> None:
+            grants_revoke_departed(tenant=tenant, user_id=user_id)
+
+        membership_ended.connect(revoke, weak=False, dispatch_uid="atrium.projects.revoke_departed")

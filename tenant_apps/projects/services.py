@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
+from billing.entitlements import entitlement_require
+from billing.plans import Resource
 from shared_apps.accounts.models import Membership, User
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters
 from tenant_apps.audit.actions import AuditAction
-from tenant_apps.audit.services import audit_record, audit_record_many
+from tenant_apps.audit.services import HasSchema, audit_record, audit_record_many
 from tenant_apps.projects.models import (
     NAME_MAX_LENGTH,
     TEXT_MAX_LENGTH,
@@ -122,6 +125,10 @@ def project_create(
     description = clean_text(description, label="Description", field="description")
     if visibility not in Visibility.values:
         raise ProjectInvalid("Choose who can see the project.", field="visibility")
+    tenant_id = current_tenant_id()
+    if acting_user is not None and tenant_id is not None:
+        # The plan's project limit (billing's one entitlement check); the platform's own welcome project is free.
+        entitlement_require(tenant_id=tenant_id, resource=Resource.PROJECTS, used=Project.objects.count())
     project = Project.objects.create(name=name, description=description, visibility=visibility, created_by=acting_user)
     audit_record(
         tenant=connection,
@@ -524,3 +531,21 @@ def comment_edit(*, comment: Comment, body: str, acting_user: User) -> Comment:
         metadata={"project_id": comment.task.project_id, "task_id": comment.task_id},
     )
     return comment
+
+
+def grants_revoke_departed(*, tenant: HasSchema, user_id: int) -> int:
+    """Someone left the workspace (or was removed): their per-project grants go too, so nothing comes back if they
+    are invited again. Runs in the transaction that ended the membership. Returns how many grants went."""
+    with schema_context(tenant.schema_name):
+        grants = ProjectUserObjectPermission.objects.filter(user_id=user_id)
+        projects = sorted(set(grants.values_list("content_object_id", flat=True)))
+        if not projects:
+            return 0
+        removed, _ = grants.delete()
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.PROJECT_UNSHARED,
+            actor=None,
+            metadata={"user_id": user_id, "projects": projects, "reason": "no longer a member"},
+        )
+    return removed

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.entitlements import LimitReached
 from shared_apps.accounts.http import MemberRequest
 from shared_apps.core.text import without_nul
 from tenant_apps.projects import selectors, services
@@ -159,6 +160,8 @@ def project_create(request: MemberRequest) -> HttpResponse:
             )
         except ProjectInvalid as exc:
             form.add_service_error(exc)
+        except LimitReached as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, f"“{project.name}” is ready. Add its first tasks.")
             return redirect("project_board", project_id=project.pk)

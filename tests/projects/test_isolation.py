@@ -121,3 +121,31 @@ def test_the_grant_tables_are_real_integer_foreign_keys_that_cascade_in_the_data
                 [table],
             )
             assert cursor.fetchall() == [("content_object_id", "bigint", "c")], table
+
+
+def test_someone_who_leaves_or_is_removed_takes_no_grant_back_with_them(
+    tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    """Grants belong to a member: removing (or leaving) deletes them with the membership, audited; invited again,
+    the person starts with nothing."""
+    from shared_apps.accounts.models import Membership, Role
+    from shared_apps.accounts.services import member_leave, member_remove
+    from tenant_apps.audit.models import AuditEntry
+    from tenant_apps.projects.models import ProjectUserObjectPermission
+    from tests.factories import MembershipFactory, ProjectFactory
+    from tests.factories.projects import grant
+
+    removed = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)
+    leaver = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)
+    with in_tenant(tenant):
+        project = ProjectFactory.create(visibility="private")
+        grant(removed.user, project, "change")
+        grant(leaver.user, project, "view")
+
+    member_remove(tenant=tenant, membership=removed, acting_user=owner)
+    member_leave(tenant=tenant, user=leaver.user)
+
+    assert not Membership.objects.filter(pk__in=[removed.pk, leaver.pk]).exists()
+    with in_tenant(tenant):
+        assert not ProjectUserObjectPermission.objects.filter(user_id__in=[removed.user_id, leaver.user_id]).exists()
+        assert AuditEntry.objects.filter(action="project.unshared").count() == 2

@@ -16,6 +16,8 @@ from tenant_apps.projects.permissions import ProjectNotAllowed
 from tenant_apps.projects.services import ProjectInvalid
 from tenants.db import connection
 from tenants.models import Tenant
+from tests.conftest import HostClient
+from tests.factories import ProjectFactory
 from tests.projects.conftest import Site, signed_in
 
 
@@ -283,3 +285,26 @@ def test_the_welcome_project_is_made_by_a_task_that_knows_only_the_schema(tenant
         assert User.objects.get(pk=owner.pk).has_perm("projects.manage_project", project)
     finally:
         connection.set_schema_to_public()
+
+
+def test_the_plans_project_limit_is_refused_with_its_reason(
+    tenant: Tenant, tenant_client: HostClient, owner: User, in_tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Billing's one entitlement check: on a plan with 3 projects (a hard limit), the fourth is refused with the
+    plan's words, on the page as in the service, and nothing is made."""
+    from billing.plans import Limit
+
+    monkeypatch.setattr(
+        "billing.entitlements.limit_for", lambda tenant_id, resource, plan_code=None: (Limit(3), "Free")
+    )
+    with in_tenant(tenant):
+        for i in range(3):
+            ProjectFactory.create(name=f"P{i}")
+    tenant_client.force_login(owner)
+
+    response = tenant_client.post("/projects/new/", {"name": "One too many", "visibility": "workspace"})
+
+    assert response.status_code == 200
+    assert "The Free plan includes 3 projects and 3 are in use." in response.content.decode()
+    with in_tenant(tenant):
+        assert not Project.objects.filter(name="One too many").exists()

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from shared_apps.accounts.errors import AccountError, LastOwner, NotFound
-from shared_apps.accounts.hooks import seats_changed_on_commit
+from shared_apps.accounts.hooks import membership_ended, seats_changed_on_commit
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import Action, NotAllowed, can, can_manage, require
 from shared_apps.accounts.selectors import membership_for
@@ -126,6 +126,7 @@ def member_remove(*, tenant: Tenant, membership: Membership, acting_user: User) 
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
     target.delete()
+    membership_ended.send(sender=Membership, tenant=tenant, user_id=user.pk)
     seats_changed_on_commit(tenant.pk)
     audit_record(
         tenant=tenant,
@@ -147,6 +148,7 @@ def member_leave(*, tenant: Tenant, user: User) -> None:
         f"You're the last owner of {tenant.name}. Make someone else an owner before you leave.",
     )
     own.delete()
+    membership_ended.send(sender=Membership, tenant=tenant, user_id=user.pk)
     seats_changed_on_commit(tenant.pk)
     audit_record(tenant=tenant, action=AuditAction.MEMBER_LEFT, actor=user, target=user, metadata={"role": own.role})
 
