@@ -1,5 +1,8 @@
 """Test settings: `make test`. Fast hashing, in-memory email, and the same routing as production."""
 
+import tempfile
+from pathlib import Path
+
 from config.env import env
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DOMAIN
@@ -14,8 +17,11 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 SITE_PORT = env.str("SITE_PORT", default="")
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING["root"]["level"] = LOG_LEVEL  # noqa: F405
+# Files on the filesystem backend in a folder of this run (a browser test's server is handed the same MEDIA_ROOT);
+# the storage tests run the same suite against an S3 server on loopback too (tests/storage/conftest.py).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="atrium-test-media-"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "default": {"BACKEND": "shared_apps.storage.backends.TenantFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
