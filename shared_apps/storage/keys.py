@@ -15,13 +15,12 @@ import uuid
 from shared_apps.core.errors import ApplicationError
 
 KEY_MAX_LENGTH = 255
-# A workspace prefix is a schema name: lower-case letters, digits and underscores, starting with a letter.
-_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,62}")
+# A workspace prefix is a workspace's opaque schema name (`t_` and lower-case letters and digits): never `public`,
+# the template's schema or a folder anyone could name.
+_PREFIX = re.compile(r"t_[a-z0-9]{1,61}")
 # One path segment: letters, digits, dot, dash, underscore; never starting with a dot.
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _EXTENSION = re.compile(r"[a-z0-9]{1,10}")
-# Never a workspace's files: the platform's own schema and PostgreSQL's.
-RESERVED_PREFIXES = frozenset({"public", "information_schema"})
 FILES_DIR = "files"
 THUMBNAIL_SUFFIX = ".thumb.webp"
 
@@ -31,12 +30,7 @@ class KeyRefused(ApplicationError):
 
 
 def prefix_check(prefix: str) -> str:
-    if (
-        not isinstance(prefix, str)
-        or not _PREFIX.fullmatch(prefix)
-        or prefix in RESERVED_PREFIXES
-        or prefix.startswith("pg_")
-    ):
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
         raise KeyRefused(f"{prefix!r} is not a workspace's storage prefix.")
     return prefix
 
