@@ -665,7 +665,8 @@ def _document_ready(document: Document, inspected: Inspected, *, acting_user: Us
     if inspected.type.is_image:
         from tenant_apps.projects.tasks import document_thumbnail
 
-        enqueue_on_commit(document_thumbnail, document_id=document.pk)
+        # The task runs in this workspace's schema, named now (after commit the connection may be elsewhere).
+        enqueue_on_commit(document_thumbnail, schema_name=str(connection.schema_name), document_id=document.pk)
     return document
 
 

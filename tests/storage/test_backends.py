@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 
 from shared_apps.storage.backends import TenantFileSystemStorage, files
 from shared_apps.storage.keys import KeyRefused
-from tests.storage.conftest import BUCKET, Moto, stored_keys
+from tests.storage_fixtures import BUCKET, Moto, stored_keys
 
 
 def test_put_head_read_stream_list_and_delete(backend: str, request: pytest.FixtureRequest) -> None:
@@ -46,7 +46,8 @@ def test_files_are_never_overwritten(backend: str) -> None:
         storage.put("t_aaaaaaaaaa/files/a.txt", io.BytesIO(b"second"), content_type="text/plain")
     other = default_storage.save("t_aaaaaaaaaa/files/a.txt", ContentFile(b"third"))  # Django's API picks a new name
 
-    assert other != "t_aaaaaaaaaa/files/a.txt" and other.startswith("t_aaaaaaaaaa/files/a")
+    assert other != "t_aaaaaaaaaa/files/a.txt"
+    assert other.startswith("t_aaaaaaaaaa/files/a")
     assert storage.read_range("t_aaaaaaaaaa/files/a.txt", 0, 10) == b"first"
 
 
@@ -79,9 +80,14 @@ def test_s3_storage_refuses_settings_that_would_share_or_publish_files(moto_serv
     from django.core.exceptions import ImproperlyConfigured
 
     from shared_apps.storage.backends import TenantS3Storage
-    from tests.storage.conftest import s3_storage_settings
+    from tests.storage_fixtures import s3_storage_settings
 
     options = s3_storage_settings(moto_server)["OPTIONS"]
-    for unsafe in ({"location": "media"}, {"file_overwrite": True}, {"default_acl": "public-read"}, {"custom_domain": "cdn.example.com"}):
+    for unsafe in (
+        {"location": "media"},
+        {"file_overwrite": True},
+        {"default_acl": "public-read"},
+        {"custom_domain": "cdn.example.com"},
+    ):
         with pytest.raises(ImproperlyConfigured):
             TenantS3Storage(**{**options, **unsafe})

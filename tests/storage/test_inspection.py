@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from shared_apps.storage.inspection import LocalSource, UploadRefused, clean_name, inspect_upload
-from tests.storage import conftest as make
+from shared_apps.storage.inspection import Inspected, LocalSource, UploadRefused, clean_name, inspect_upload
+from tests import storage_fixtures as make
 
 LIMIT = 5 * 1024 * 1024
 
 
-def inspect(data: bytes, name: str, limit: int = LIMIT):  # type: ignore[no-untyped-def]
+def inspect(data: bytes, name: str, limit: int = LIMIT) -> Inspected:
     return inspect_upload(LocalSource(io.BytesIO(data), len(data)), declared_name=name, max_bytes=limit)
 
 
@@ -52,7 +53,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
         inspect(bomb, "bomb.png")
 
 
-def test_an_image_past_the_pixel_limit_is_refused(settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_past_the_pixel_limit_is_refused(settings: Any) -> None:
     settings.STORAGE_IMAGE_MAX_PIXELS = 100 * 100
 
     with pytest.raises(UploadRefused, match="at most 10,000 pixels"):
@@ -84,7 +85,7 @@ def test_polyglots_are_refused(data: bytes, name: str, message: str) -> None:
     ],
 )
 def test_svg_and_html_are_refused(data: bytes, name: str) -> None:
-    with pytest.raises(UploadRefused, match="SVG, HTML and XML|HTML pages|SVG images"):
+    with pytest.raises(UploadRefused, match=r"SVG, HTML and XML|HTML pages|SVG images"):
         inspect(data, name)
 
 
@@ -122,4 +123,5 @@ def test_names_are_cleaned_for_display_and_headers() -> None:
     assert clean_name("bad\x00name\r\n.txt") == "badname.txt"
     assert clean_name("") == "file"
     long = clean_name("a" * 500 + ".pdf")
-    assert len(long) == 200 and long.endswith(".pdf")
+    assert len(long) == 200
+    assert long.endswith(".pdf")

@@ -1,6 +1,7 @@
-"""The storage suite runs twice: on the filesystem backend and on S3 — a moto server on loopback, started once per
-session and reached over HTTP through boto3 and django-storages exactly as production reaches AWS (no in-process
-mocking). Each test gets an empty bucket and an empty media folder."""
+"""Storage fixtures (a pytest plugin, see pyproject): tests that take `backend` run twice, on the filesystem backend
+and on S3 — a moto server on loopback, started once per session and reached over HTTP through boto3 and
+django-storages exactly as production reaches AWS (no in-process mocking). Each test gets an empty bucket and an
+empty media folder. Also: files to upload, made on the spot."""
 
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def docx() -> bytes:
 
 
 def png_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
-    """A PNG that declares `width` × `height` pixels in a few hundred bytes (its rows compress to almost nothing)."""
+    """A PNG that declares `width` by `height` pixels in a few hundred bytes (its rows compress to almost nothing)."""
     import struct
     import zlib
 
