@@ -597,3 +597,57 @@ def test_only_the_uploader_confirms_an_upload(
 def test_a_new_member_role_makes_no_difference_to_the_prefix(tenant: Tenant, other_tenant: Tenant) -> None:
     MembershipFactory.create(tenant=tenant)
     assert tenant.schema_name != other_tenant.schema_name
+
+
+# --- fixed queries -------------------------------------------------------------------------------------------------
+
+
+def _documents(project: Project, task: Any, user: User, count: int, prefix: str) -> None:
+    Document.objects.bulk_create(
+        Document(
+            project=project,
+            task=task if i % 2 else None,
+            storage_prefix=prefix,
+            key=f"{prefix}/files/{i:032x}.png",
+            thumbnail_key=f"{prefix}/files/{i:032x}.thumb.webp",
+            thumbnail_status=ThumbnailStatus.READY,
+            name=f"image {i}.png",
+            file_type="png",
+            content_type="image/png",
+            size=1000 + i,
+            width=640,
+            height=480,
+            uploaded_by=user,
+        )
+        for i in range(count)
+    )
+
+
+def test_the_documents_page_and_a_task_cost_the_same_queries_at_1_and_60_documents(
+    backend: str, tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.db import connection
+
+    client = signed_in(tenant, people["editor"])
+    paths = [documents_url(private_site.project), f"/projects/{private_site.project.pk}/tasks/{private_site.task.pk}/"]
+
+    def count(path: str) -> tuple[int, int]:
+        client.get(path)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200
+        return len(queries), response.content.decode().count('<img class="thumb"')
+
+    with in_tenant(tenant):
+        _documents(private_site.project, private_site.task, people["editor"], 2, tenant.schema_name)
+    small = {path: count(path) for path in paths}
+    with in_tenant(tenant):
+        _documents(private_site.project, private_site.task, people["editor"], 58, tenant.schema_name + "x")
+    large = {path: count(path) for path in paths}
+
+    for path in paths:
+        assert large[path][0] == small[path][0], (path, small[path], large[path])
+    assert large[paths[0]][1] == 50  # one page of thumbnails, each a stored key signed for the page
+    assert large[paths[1]][1] == 30  # the task's attachments
