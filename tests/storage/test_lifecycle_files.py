@@ -10,10 +10,10 @@ import io
 import json
 import tarfile
 import tracemalloc
+from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
