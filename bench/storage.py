@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,7 +105,8 @@ def main() -> int:
             }
         ):
             log(
-                f"database {BENCH_DB} (PostgreSQL {connection.pg_version // 10000}); S3 server {endpoint}; {os.cpu_count()} cores"
+                f"database {BENCH_DB} (PostgreSQL {connection.pg_version // 10000}); "
+                f"S3 server {endpoint}; {os.cpu_count()} cores"
             )
             call_command("migrate_schemas", interactive=False, verbosity=0)
             tenancy.public_tenant_ensure()
@@ -116,7 +116,7 @@ def main() -> int:
                     name="Bench", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
                 )
                 Domain.objects.create(tenant=tenant, domain="bench.localhost", is_primary=True)
-            owner = User.objects.create_user(email="owner@bench.test", password="bench-password-0123")
+            owner = User.objects.create_user(email="owner@bench.test", password=None)
             Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
 
             # --- 1. signing ------------------------------------------------------------------------------------
@@ -205,7 +205,8 @@ def main() -> int:
             ready = Document.objects.filter(thumbnail_status=ThumbnailStatus.READY).count()
             connection.set_schema_to_public()
             log(
-                f"uploaded {IMAGES} images to S3 with their thumbnails ({ready} ready) in {time.perf_counter() - t0:.1f}s"
+                f"uploaded {IMAGES} images to S3 with their thumbnails ({ready} ready) "
+                f"in {time.perf_counter() - t0:.1f}s"
             )
             assert ready == IMAGES, "every thumbnail is made by the task"
             queries_at_50 = page_queries()
@@ -223,7 +224,8 @@ def main() -> int:
             page_ms = statistics.median(timings)
             ordered = sorted(timings)
             log(
-                f"documents page, {IMAGES} images: median {page_ms:.2f} ms  p10..p90 {ordered[len(ordered) // 10]:.2f}.."
+                f"documents page, {IMAGES} images: median {page_ms:.2f} ms  "
+                f"p10..p90 {ordered[len(ordered) // 10]:.2f}.."
                 f"{ordered[len(ordered) * 9 // 10]:.2f} ms  queries {queries_at_50} (with 1 document: {queries_at_1})"
             )
             assert queries_at_50 == queries_at_1, "the page's queries grow with its documents"
