@@ -651,3 +651,18 @@ def test_the_documents_page_and_a_task_cost_the_same_queries_at_1_and_60_documen
         assert large[path][0] == small[path][0], (path, small[path], large[path])
     assert large[paths[0]][1] == 50  # one page of thumbnails, each a stored key signed for the page
     assert large[paths[1]][1] == 30  # the task's attachments
+
+
+def test_the_workspaces_settings_show_its_storage_against_the_plan(
+    tenant: Tenant, other_tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site, outsider: User
+) -> None:
+    BillingAccount.objects.create(tenant=tenant, plan="free", status="active")
+    assert form_upload(signed_in(tenant, people["editor"]), private_site.project, "a.pdf", pdf()).status_code == 302
+    StorageUsage.objects.filter(prefix=tenant.schema_name).update(committed_bytes=512 * 1024 * 1024)
+
+    page = signed_in(tenant, people["owner"]).get("/settings/").content.decode()
+    theirs = signed_in(other_tenant, outsider).get("/settings/").content.decode()
+
+    assert "512 MB of 1 GB used" in page
+    assert "1 file and previews" in page and 'value="50"' in page
+    assert "0 B of" in theirs
