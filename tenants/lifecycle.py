@@ -224,7 +224,8 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
     with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
         dump = Path(tmp) / "schema.sql"
         pg_dump_version = schema_dump(schema, dump)
-        digest = hashlib.sha256(dump.read_bytes()).hexdigest()
+        with dump.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY id')  # noqa: S608
             migrations = [f"{app}.{name}" for app, name in cursor.fetchall()]

@@ -664,5 +664,6 @@ def test_the_workspaces_settings_show_its_storage_against_the_plan(
     theirs = signed_in(other_tenant, outsider).get("/settings/").content.decode()
 
     assert "512 MB of 1 GB used" in page
-    assert "1 file and previews" in page and 'value="50"' in page
+    assert "1 file and previews" in page
+    assert 'value="50"' in page
     assert "0 B of" in theirs
