@@ -238,6 +238,18 @@ def _as_text(head: bytes, *, complete: bool) -> str | None:
     return text
 
 
+_OFFICE_PARTS = {"docx": b"word/document.xml", "xlsx": b"xl/workbook.xml", "pptx": b"ppt/presentation.xml"}
+
+
+def _office_by_directory(found: FileType, declared_ext: str, tail: bytes) -> FileType:
+    """An Office file whose first entries the sniffer could not place (a large first part) is a ZIP to it; the
+    archive's central directory, at its end, names the main part for certain."""
+    part = _OFFICE_PARTS.get(declared_ext)
+    if found.code == "zip" and part is not None and _ZIP_END in tail and part in tail:
+        return ALLOWED[declared_ext]
+    return found
+
+
 def _check_extension(found: FileType, declared_ext: str, name: str) -> None:
     if not declared_ext or declared_ext in found.extensions:
         return
@@ -326,8 +338,9 @@ def inspect_upload(source: Source, *, declared_name: str, max_bytes: int) -> Ins
     complete = source.size <= HEAD_BYTES
     head = source.head(HEAD_BYTES)
     found = _sniff(head, complete=complete, declared_ext=declared_ext)
-    _check_extension(found, declared_ext, name)
     tail = head if complete else source.tail(TAIL_BYTES)
+    found = _office_by_directory(found, declared_ext, tail)
+    _check_extension(found, declared_ext, name)
     _check_polyglot(found, head, tail)
     width = height = None
     if found.is_image:

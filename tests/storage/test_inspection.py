@@ -125,3 +125,15 @@ def test_names_are_cleaned_for_display_and_headers() -> None:
     long = clean_name("a" * 500 + ".pdf")
     assert len(long) == 200
     assert long.endswith(".pdf")
+
+
+def test_an_office_file_with_a_large_first_part_is_recognised_by_its_directory() -> None:
+    import os
+
+    noise = os.urandom(20_000)  # stored, not compressed: the sniffer's window ends before the next entry
+    data = make.zip_archive({"[Content_Types].xml": noise, "_rels/.rels": b"<r/>", "xl/workbook.xml": b"<w/>"})
+
+    assert inspect(data, "budget.xlsx").type.code == "xlsx"
+    assert inspect(data, "budget.zip").type.code == "zip"
+    with pytest.raises(UploadRefused, match="named as a Word document"):
+        inspect(data, "budget.docx")
