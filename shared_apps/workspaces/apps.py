@@ -15,3 +15,4 @@ class WorkspacesConfig(AppConfig):
         from shared_apps.workspaces import receivers
 
         subscription_synced.connect(receivers.on_subscription_synced, dispatch_uid="workspaces.billing_state")
+
