@@ -136,13 +136,19 @@ def _workspaces_of(user: User) -> list[Tenant]:
 
 
 def _record_on_account(
-    *, user: User, acting_user: User, reason: str, action: OperatorAction, audit: AuditAction, details: dict[str, object]
+    *,
+    user: User,
+    acting_user: User,
+    reason: str,
+    operator_action: OperatorAction,
+    action: AuditAction,
+    details: dict[str, object],
 ) -> None:
-    operator_log_record(operator=acting_user, action=action, reason=reason, target_user=user, metadata=details)
+    operator_log_record(operator=acting_user, action=operator_action, reason=reason, target_user=user, metadata=details)
     for tenant in _workspaces_of(user):
         audit_record(
             tenant=tenant,
-            action=audit,
+            action=action,
             actor=acting_user,
             target=user,
             metadata={**details, "reason": reason, "operator": True},
@@ -164,8 +170,8 @@ def user_deactivate(*, user: User, acting_user: User, reason: str) -> int:
             user=user,
             acting_user=acting_user,
             reason=reason,
-            action=OperatorAction.USER_DEACTIVATED,
-            audit=AuditAction.ACCOUNT_DEACTIVATED,
+            operator_action=OperatorAction.USER_DEACTIVATED,
+            action=AuditAction.ACCOUNT_DEACTIVATED,
             details={"sessions_ended": ended},
         )
     return ended
@@ -181,8 +187,8 @@ def user_reactivate(*, user: User, acting_user: User, reason: str) -> None:
             user=user,
             acting_user=acting_user,
             reason=reason,
-            action=OperatorAction.USER_REACTIVATED,
-            audit=AuditAction.ACCOUNT_REACTIVATED,
+            operator_action=OperatorAction.USER_REACTIVATED,
+            action=AuditAction.ACCOUNT_REACTIVATED,
             details={},
         )
 
@@ -201,8 +207,8 @@ def user_sign_out_everywhere(*, user: User, acting_user: User, reason: str) -> i
             user=user,
             acting_user=acting_user,
             reason=reason,
-            action=OperatorAction.USER_SIGNED_OUT,
-            audit=AuditAction.ACCOUNT_SIGNED_OUT_EVERYWHERE,
+            operator_action=OperatorAction.USER_SIGNED_OUT,
+            action=AuditAction.ACCOUNT_SIGNED_OUT_EVERYWHERE,
             details={"sessions_ended": ended},
         )
     return ended
@@ -219,8 +225,8 @@ def user_verification_resend(*, user: User, acting_user: User, reason: str) -> s
             user=user,
             acting_user=acting_user,
             reason=reason,
-            action=OperatorAction.USER_VERIFICATION_SENT,
-            audit=AuditAction.ACCOUNT_VERIFICATION_SENT,
+            operator_action=OperatorAction.USER_VERIFICATION_SENT,
+            action=AuditAction.ACCOUNT_VERIFICATION_SENT,
             details={"email": address},
         )
     return address
