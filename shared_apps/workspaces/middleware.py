@@ -97,7 +97,7 @@ class ImpersonationMiddleware:
         if why is not None:
             return self._leave(request, session, why, route.tenant_id)
         assert session is not None  # noqa: S101  (_invalid returned None)
-        if request.path.startswith(SIGN_OUT_PATHS):
+        if request.path in SIGN_OUT_PATHS:
             return self._leave(request, session, ImpersonationEnd.ENDED, route.tenant_id)
         request.impersonation_session = session  # type: ignore[attr-defined]
         request.impersonation = Banner(  # type: ignore[attr-defined]
