@@ -64,7 +64,8 @@ _PAYING = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
 
 
 def mrr_cents(*, plan: str, interval: str, seats_paid: int, status: str, card_last4: str) -> int:
-    """Monthly recurring revenue of one subscription, in cents: the plan's seat price × seats (a yearly price / 12)."""
+    """Monthly recurring revenue of one subscription, in cents: the plan's seat price times the seats (a yearly
+    price divided by 12)."""
     found = PLANS.get(plan)
     if found is None or status not in _PAYING or (status == SubscriptionStatus.PAST_DUE and not card_last4):
         return 0

@@ -87,7 +87,12 @@ def dangerously_all_tenants(
         done = min(offset + size, len(pairs))
         logger.info(
             "cross-schema progress",
-            extra={"label": label, "done": done, "total": len(pairs), "elapsed_s": round(time.perf_counter() - started, 2)},
+            extra={
+                "label": label,
+                "done": done,
+                "total": len(pairs),
+                "elapsed_s": round(time.perf_counter() - started, 2),
+            },
         )
         if progress is not None:
             progress(done, len(pairs))
@@ -95,9 +100,14 @@ def dangerously_all_tenants(
     return result
 
 
+def _in_schema(select: str, schema: str) -> str:
+    return select.replace(SCHEMA_PLACEHOLDER, quote(schema))
+
+
 def _run(select: str, params: Sequence[Any], batch: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
+    # Only validated, quoted schema names and integer ids are put into the text; values are bound parameters.
     parts = [
-        f"SELECT {int(tenant_id)}::bigint AS tenant_id, q.* FROM ({select.replace(SCHEMA_PLACEHOLDER, quote(schema))}) q"
+        f"SELECT {int(tenant_id)}::bigint AS tenant_id, q.* FROM ({_in_schema(select, schema)}) q"  # noqa: S608
         for tenant_id, schema in batch
     ]
     sql = "\nUNION ALL\n".join(parts)

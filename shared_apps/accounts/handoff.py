@@ -129,9 +129,7 @@ def handoff_consume(*, token: str, tenant_id: int, cookie_value: str) -> tuple[U
     return handoff.user, handoff.next_path
 
 
-def handoff_redeem(
-    *, token: str, tenant_id: int, cookie_value: str, purpose: str = Purpose.SIGN_IN
-) -> LoginHandoff:
+def handoff_redeem(*, token: str, tenant_id: int, cookie_value: str, purpose: str = Purpose.SIGN_IN) -> LoginHandoff:
     """Step 3, for any purpose: spend the ticket once, on the host of `tenant_id`, in the browser that presents
     `cookie_value`; its row (with `user`) if everything holds, HandoffRefused otherwise."""
     try:

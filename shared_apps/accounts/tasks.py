@@ -64,8 +64,8 @@ def handoff_purge_expired() -> int:
 def email_verification_send(*, user_id: int, email: str) -> bool:
     """Email a link that verifies `email` (one of the account's unverified addresses). The link is minted here, so it
     never travels through the broker. False when there is nothing left to verify."""
-    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
     from allauth.account import app_settings as allauth_settings
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 
     address = EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=False).first()
     if address is None:

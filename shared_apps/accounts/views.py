@@ -159,5 +159,9 @@ def email_verify(request: RoutedRequest, key: str) -> HttpResponse:
         return render(request, "account/verify_email_link.html", {"state": "invalid"}, status=404)
     if request.method == "POST":
         confirmation.confirm(request)
-        return render(request, "account/verify_email_link.html", {"state": "done", "email": confirmation.email_address.email})
-    return render(request, "account/verify_email_link.html", {"state": "confirm", "email": confirmation.email_address.email})
+        return render(
+            request, "account/verify_email_link.html", {"state": "done", "email": confirmation.email_address.email}
+        )
+    return render(
+        request, "account/verify_email_link.html", {"state": "confirm", "email": confirmation.email_address.email}
+    )

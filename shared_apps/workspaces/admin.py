@@ -76,16 +76,14 @@ class ReasonForm(forms.Form):
 
 
 class TrialForm(ReasonForm):
-    days = forms.IntegerField(
-        label="Extend by (days)", min_value=1, max_value=TRIAL_EXTENSION_MAX_DAYS, initial=7
-    )
-    field_order: ClassVar = ["days", "reason"]
+    days = forms.IntegerField(label="Extend by (days)", min_value=1, max_value=TRIAL_EXTENSION_MAX_DAYS, initial=7)
+    field_order = ["days", "reason"]
 
 
 class PlanForm(ReasonForm):
     plan = forms.ChoiceField(label="Plan")
     interval = forms.ChoiceField(label="Billing", choices=[(Interval.MONTH, "Monthly"), (Interval.YEAR, "Yearly")])
-    field_order: ClassVar = ["plan", "interval", "reason"]
+    field_order = ["plan", "interval", "reason"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -142,7 +140,9 @@ class OperatorActions:
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
         if done:
-            one, many = self.nouns if self.nouns[0] else (self.model._meta.verbose_name, self.model._meta.verbose_name_plural)
+            one, many = (
+                self.nouns if self.nouns[0] else (self.model._meta.verbose_name, self.model._meta.verbose_name_plural)
+            )
             self.message_user(request, f"{verb} {done} {one if done == 1 else many}.", messages.SUCCESS)
         return done
 
@@ -244,15 +244,13 @@ class ActivityFilter(admin.SimpleListFilter):
             return queryset.filter(metrics__last_activity_at__gte=timezone.now() - timedelta(days=int(value)))
         if value == "dormant":
             cutoff = timezone.now() - timedelta(days=30)
-            return queryset.filter(
-                Q(metrics__last_activity_at__lt=cutoff) | Q(metrics__last_activity_at__isnull=True)
-            )
+            return queryset.filter(Q(metrics__last_activity_at__lt=cutoff) | Q(metrics__last_activity_at__isnull=True))
         return queryset
 
 
 def _metrics(obj: Tenant) -> WorkspaceMetrics | None:
     try:
-        return obj.metrics  # type: ignore[no-any-return]
+        return obj.metrics
     except WorkspaceMetrics.DoesNotExist:
         return None
 
@@ -308,11 +306,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             .order_by("created_at")
             .values("user__email")[:1]
         )
-        return (
-            workspaces()
-            .select_related("metrics")
-            .annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
-        )
+        return workspaces().select_related("metrics").annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Tenant], search_term: str
@@ -417,9 +411,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             "invoices": billing_selectors.invoice_list(account=account, limit=5) if account else [],
             "audit": audit,
             "operator_log": list(OperatorLogEntry.objects.filter(tenant_id=tenant.pk)[:20]),
-            "impersonations": list(
-                ImpersonationSession.objects.filter(tenant=tenant).select_related("member")[:10]
-            ),
+            "impersonations": list(ImpersonationSession.objects.filter(tenant=tenant).select_related("member")[:10]),
             "can_change": is_operator_with(user, OperatorPermission.CHANGE),
             "can_delete": is_operator_with(user, OperatorPermission.DELETE),
             "can_impersonate": can_impersonate,
@@ -641,7 +633,7 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
     """Accounts across every workspace: their memberships, two-factor status, last sign-in; and what operators may do
     to them, each with a reason, through `operators`. (Platform rights follow accounts' UserAdmin rules.)"""
 
-    list_display = (
+    list_display: tuple[str, ...] = (  # type: ignore[assignment]
         "email",
         "name",
         "workspaces",
@@ -652,7 +644,7 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
         "last_sign_in",
         "date_joined",
     )
-    list_filter = ("is_active", "is_staff", MfaFilter, VerifiedFilter, "date_joined")
+    list_filter = ("is_active", "is_staff", MfaFilter, VerifiedFilter, "date_joined")  # type: ignore[assignment]
     search_fields = ("email", "name")
     search_help_text = "Email, name, or a workspace's name or domain"
     actions = ("deactivate_selected", "reactivate_selected", "sign_out_selected", "resend_verification")

@@ -20,6 +20,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -87,7 +88,7 @@ class OperatorsAdminSite(admin.AdminSite):
             context = {"site_header": self.site_header, "title": "Two-factor authentication required"}
             return TemplateResponse(request, "admin/atrium/mfa_required.html", context, status=403)
         view = secure_admin_login(super().login)
-        return view(request, extra_context)  # type: ignore[no-any-return]
+        return view(request, extra_context)
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         context = dict(extra_context or {})
@@ -207,9 +208,11 @@ class OperatorsAdminSite(admin.AdminSite):
         """The step-up: allow changes in a running impersonation, with its own permission, re-authentication and
         reason; then back to the page the operator was on in the workspace."""
         assert isinstance(request.user, User)  # noqa: S101
-        session = ImpersonationSession.objects.select_related("tenant", "member").filter(
-            pk=session_id, operator=request.user
-        ).first()
+        session = (
+            ImpersonationSession.objects.select_related("tenant", "member")
+            .filter(pk=session_id, operator=request.user)
+            .first()
+        )
         if session is None:
             raise Http404
         back = reverse("admin:tenants_tenant_change", args=[session.tenant_id])
@@ -243,7 +246,9 @@ class OperatorsAdminSite(admin.AdminSite):
             "next": next_path,
             "back": back,
         }
-        return TemplateResponse(request, "admin/atrium/impersonation_writes.html", context, status=400 if error else 200)
+        return TemplateResponse(
+            request, "admin/atrium/impersonation_writes.html", context, status=400 if error else 200
+        )
 
     def impersonation_revoke_view(self, request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         if request.method != "POST":
@@ -275,7 +280,7 @@ class OperatorsAdminSite(admin.AdminSite):
         )
         return HttpResponseRedirect(reverse("admin:index"))
 
-    def export_download_view(self, request: HttpRequest, name: str) -> HttpResponse:
+    def export_download_view(self, request: HttpRequest, name: str) -> HttpResponseBase:
         """An archive `workspace_export` wrote into TENANT_EXPORT_DIR, for operators who may export."""
         if not is_operator_with(request.user, OperatorPermission.CHANGE):
             return self._refused(request, "Your operator account has no permission to download exports.")

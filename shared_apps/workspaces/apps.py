@@ -15,4 +15,3 @@ class WorkspacesConfig(AppConfig):
         from shared_apps.workspaces import receivers
 
         subscription_synced.connect(receivers.on_subscription_synced, dispatch_uid="workspaces.billing_state")
-

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 26
 DAILY_UP_TO = 92  # days drawn one by one; longer ranges in weeks
+EN_DASH = "\u2013"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Bucket:
-    label: str  # "Mar 3" or "Mar 3–9"
+    label: str  # "Mar 3", or "Mar 3-9" (with an en dash) for a week
     start: date
 
 
@@ -60,7 +61,8 @@ def buckets_for(days: Sequence[date]) -> tuple[list[Bucket], list[list[int]]]:
     for i in range(0, len(days), 7):
         week = days[i : i + 7]
         last = week[-1]
-        buckets.append(Bucket(f"{week[0]:%b} {week[0].day}–{last.day if last.month == week[0].month else f'{last:%b} {last.day}'}", week[0]))
+        until = str(last.day) if last.month == week[0].month else f"{last:%b} {last.day}"
+        buckets.append(Bucket(f"{week[0]:%b} {week[0].day}{EN_DASH}{until}", week[0]))
         members.append(list(range(i, i + len(week))))
     return buckets, members
 
@@ -141,9 +143,10 @@ def bar_chart(
                 continue
             h = plot_h * value / top
             x = LEFT + band * i + band * 0.14 + width * k
+            tip = f"{escape(buckets[i].label)}: {escape(fmt(value))} {escape(s.name)}"
             body.append(
                 f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{max(width, 1):.1f}" '
-                f'height="{h:.1f}"><title>{escape(buckets[i].label)}: {escape(fmt(value))} {escape(s.name)}</title></rect>'
+                f'height="{h:.1f}"><title>{tip}</title></rect>'
             )
     totals = ", ".join(f"{s.name}: {fmt(sum(v or 0 for v in values))}" for s, values in combined)
     return Chart(title, _svg(title, totals, body), buckets, [(s.name, v) for s, v in combined], fmt)
@@ -172,9 +175,10 @@ def line_chart(
         area = f"{points[0][0]:.1f},{base:.1f} {path} {points[-1][0]:.1f},{base:.1f}"
         body.append(f'<polygon class="{escape(s.css)} chart__area" points="{area}"/>')
         body.append(f'<polyline class="{escape(s.css)} chart__line" points="{path}"/>')
+        radius = 3 if len(points) <= 40 else 1.5
         for x, y, i, v in points:
             body.append(
-                f'<circle class="{escape(s.css)} chart__dot" cx="{x:.1f}" cy="{y:.1f}" r="{3 if len(points) <= 40 else 1.5}">'
+                f'<circle class="{escape(s.css)} chart__dot" cx="{x:.1f}" cy="{y:.1f}" r="{radius}">'
                 f"<title>{escape(buckets[i].label)}: {escape(fmt(v))} {escape(s.name)}</title></circle>"
             )
     last = ", ".join(

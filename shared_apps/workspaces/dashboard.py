@@ -34,6 +34,7 @@ EARLIEST = date(2000, 1, 1)
 TRIAL_ENDING_DAYS = 3
 DORMANT_DAYS = 30
 ATTENTION_ROWS = 10
+MINUS = "\u2212"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class Period:
     def label(self) -> str:
         if self.preset:
             return f"Last {self.days} days"
-        return f"{self.start:%b} {self.start.day}, {self.start.year} – {self.end:%b} {self.end.day}, {self.end.year}"
+        return f"{self.start:%b} {self.start.day}, {self.start.year} to {self.end:%b} {self.end.day}, {self.end.year}"
 
 
 def _parse_day(value: str) -> date | None:
@@ -138,7 +139,7 @@ class Figure:
 
     @property
     def change(self) -> str:
-        """The change against the previous period, in words: "+12%", "−3 (from 5)", "new", "no change"."""
+        """The change against the previous period, in words: "+12%", "-3%" (with a minus sign), "new", "no change"."""
         if self.value is None or self.previous is None:
             return ""
         if self.value == self.previous:
@@ -146,7 +147,7 @@ class Figure:
         if self.previous == 0:
             return "new"
         pct = (self.value - self.previous) / abs(self.previous) * 100
-        return f"{'+' if pct > 0 else '−'}{abs(pct):.0f}%"
+        return f"{'+' if pct > 0 else MINUS}{abs(pct):.0f}%"
 
     @property
     def trend(self) -> str:
@@ -250,7 +251,10 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
         api_reported=Count("id", filter=Q(api_calls__isnull=False)),
     )
     daily_active = list(
-        WorkspaceDay.objects.filter(in_period, events__gt=0).values("day").annotate(n=Count("tenant_id")).values_list("day", "n")
+        WorkspaceDay.objects.filter(in_period, events__gt=0)
+        .values("day")
+        .annotate(n=Count("tenant_id"))
+        .values_list("day", "n")
     )
     api_daily = list(
         WorkspaceDay.objects.filter(in_period, api_calls__isnull=False)
@@ -273,7 +277,9 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
             seats=Coalesce(Sum("seats_paid"), Value(0), output_field=IntegerField()),
             n=Count("id"),
             with_card=Count("id", filter=~Q(card_last4="")),
-            seats_with_card=Coalesce(Sum("seats_paid", filter=~Q(card_last4="")), Value(0), output_field=IntegerField()),
+            seats_with_card=Coalesce(
+                Sum("seats_paid", filter=~Q(card_last4="")), Value(0), output_field=IntegerField()
+            ),
         )
     )
     mrr_now = paying_now = trials_now = 0
@@ -322,9 +328,7 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
     prev_counts = ledger_counts(period.prev_start, period.prev_end)
     ended_today = period.end >= now.astimezone(UTC).date()
     mrr_end, mrr_prev = (mrr_now if ended_today else mrr_at(period.end)), mrr_at(period.prev_end)
-    churn_rate = (
-        now_counts["churned_mrr"] / mrr_at(period.prev_end) * 100 if mrr_at(period.prev_end) else None
-    )
+    churn_rate = now_counts["churned_mrr"] / mrr_at(period.prev_end) * 100 if mrr_at(period.prev_end) else None
     conversion_rate = now_counts["converted"] / now_counts["ended"] * 100 if now_counts["ended"] else None
 
     # 8. Sizes per day, as the metrics refresh found them.
@@ -432,7 +436,9 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
                     at_end.storage_bytes if at_end and at_end.storage_bytes is not None else None,
                     at_prev.storage_bytes if at_prev and at_prev.storage_bytes is not None else None,
                     fmt=size,
-                    note="" if board.storage_reported else "not reported yet: file storage reports its size once it ships",
+                    note=""
+                    if board.storage_reported
+                    else "not reported yet: file storage reports its size once it ships",
                 ),
             ],
         ),
@@ -440,8 +446,8 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
 
     new_accounts = _per_day([(d, n) for d, n in signups if d >= period.start], days)
     new_workspaces = _per_day([(d, n) for d, n in created if d >= period.start], days)
-    trials = defaultdict(int)
-    conversions = defaultdict(int)
+    trials: dict[date, int] = defaultdict(int)
+    conversions: dict[date, int] = defaultdict(int)
     mrr_deltas: dict[date, int] = defaultdict(int)
     for at, f, t, before, after in ledger:
         day = at.astimezone(UTC).date()
@@ -518,7 +524,12 @@ def attention_list(*, now: datetime, limit: int = ATTENTION_ROWS) -> list[Attent
         if tenant.status in trouble:
             reasons.append(str(TenantStatus(tenant.status).label))
         account = getattr(tenant, "billing_account", None)
-        if account and account.status == SubscriptionStatus.TRIALING and account.trial_end and account.trial_end <= ending:
+        if (
+            account
+            and account.status == SubscriptionStatus.TRIALING
+            and account.trial_end
+            and account.trial_end <= ending
+        ):
             left = max(0, (account.trial_end - now).days)
             reasons.append("trial ends today" if left == 0 else f"trial ends in {left} day{'s' if left != 1 else ''}")
         metrics = getattr(tenant, "metrics", None)

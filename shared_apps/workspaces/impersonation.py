@@ -69,7 +69,9 @@ def operator_may_impersonate(operator: object, *, writes: bool = False) -> None:
 
 def _check_target(*, tenant: Tenant, member: User) -> None:
     if member.is_staff or member.is_superuser:
-        raise ImpersonationRefused(f"{member.email} is a platform operator's account: operators are never impersonated.")
+        raise ImpersonationRefused(
+            f"{member.email} is a platform operator's account: operators are never impersonated."
+        )
     if not member.is_active:
         raise ImpersonationRefused(f"{member.email} is deactivated.")
     if membership_for(user_id=member.pk, tenant_id=tenant.pk) is None:

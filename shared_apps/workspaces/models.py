@@ -23,9 +23,7 @@ from django.utils import timezone
 class WorkspaceMetrics(models.Model):
     """One workspace's figures as of `refreshed_at`."""
 
-    tenant = models.OneToOneField(
-        "tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
-    )
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="metrics")
     members = models.PositiveIntegerField(default=0)
     projects = models.PositiveIntegerField(default=0)
     tasks = models.PositiveIntegerField(default=0)

@@ -22,10 +22,10 @@ from shared_apps.core.errors import ApplicationError
 from shared_apps.workspaces.models import OperatorAction
 from shared_apps.workspaces.services import (
     OperatorPermission,
-    workspace_usage,
     is_operator_with,
     operator_log_record,
     operator_reason,
+    workspace_usage,
 )
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -98,7 +98,11 @@ def workspace_plan_set(
     details = {"from": previous, "to": plan.code, "interval": interval}
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         operator_log_record(
-            operator=acting_user, action=OperatorAction.WORKSPACE_PLAN_CHANGED, reason=reason, tenant=tenant, metadata=details
+            operator=acting_user,
+            action=OperatorAction.WORKSPACE_PLAN_CHANGED,
+            reason=reason,
+            tenant=tenant,
+            metadata=details,
         )
         audit_record(
             tenant=tenant,

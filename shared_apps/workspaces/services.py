@@ -568,9 +568,7 @@ def workspaces_purge_due() -> list[str]:
     return purged
 
 
-def workspace_export(
-    *, tenant: Tenant, acting_user: User | None, output: Path | None = None, reason: str = ""
-) -> Path:
+def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path | None = None, reason: str = "") -> Path:
     """Write an archive of the workspace (pg_dump of its schema, its files, a JSON manifest with its members) and
     audit it."""
     as_operator = _authorize(
@@ -600,5 +598,7 @@ def workspace_export(
                 tenant=tenant,
                 metadata={"archive": archive.name, "bytes": details["bytes"]},
             )
-        audit_record(tenant=tenant, action=AuditAction.TENANT_EXPORTED, actor=acting_user, target=tenant, metadata=details)
+        audit_record(
+            tenant=tenant, action=AuditAction.TENANT_EXPORTED, actor=acting_user, target=tenant, metadata=details
+        )
     return archive

@@ -54,7 +54,10 @@ class AuditAction(models.TextChoices):
     BILLING_TRIAL_EXTENDED = "billing.trial_extended", "Trial extended by Atrium staff"
     BILLING_PLAN_SET = "billing.plan_set", "Plan changed by Atrium staff"
     IMPERSONATION_STARTED = "impersonation.started", "Atrium staff signed in as a member"
-    IMPERSONATION_WRITES_ENABLED = "impersonation.writes_enabled", "Atrium staff allowed changes while signed in as a member"
+    IMPERSONATION_WRITES_ENABLED = (
+        "impersonation.writes_enabled",
+        "Atrium staff allowed changes while signed in as a member",
+    )
     IMPERSONATION_ENDED = "impersonation.ended", "Atrium staff signed out of a member's account"
     PROJECT_CREATED = "project.created", "Project created"
     PROJECT_UPDATED = "project.updated", "Project edited"

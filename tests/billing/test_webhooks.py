@@ -18,7 +18,7 @@ from billing.stripe_local.server import sign
 from shared_apps.accounts.models import User
 from tenants.models import Tenant
 from tests.billing.helpers import WEBHOOK, deliver, start_trial
-from tests.helpers import mfa_enable, committed_sql, run_concurrently
+from tests.helpers import committed_sql, mfa_enable, run_concurrently
 from tests.stripe_fixtures import LocalStripe
 
 

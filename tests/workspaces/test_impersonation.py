@@ -64,7 +64,8 @@ def ticket_for(root: Client, ws: Client, tenant: Tenant, member: User, **kw: Any
 
 def impersonate(root: Client, ws: Client, tenant: Tenant, member: User, **kw: Any) -> ImpersonationSession:
     arrived = ws.get(local(ticket_for(root, ws, tenant, member, **kw)))
-    assert arrived.status_code == 302 and arrived["Location"] == "/", arrived.content[:500]
+    assert arrived.status_code == 302, arrived.content[:500]
+    assert arrived["Location"] == "/"
     return ImpersonationSession.objects.get(member=member, ended_at__isnull=True)
 
 
@@ -88,7 +89,8 @@ def test_the_operator_sees_the_workspace_as_the_member_under_a_banner(
         assert page.status_code == 200
         assert "Atrium staff view." in text
         assert "ops@atrium.test is signed in to Acme Inc as <strong>member@acme.test</strong>" in text
-        assert "End impersonation" in text and "read-only" in text
+        assert "End impersonation" in text
+        assert "read-only" in text
         assert 'http-equiv="refresh"' in text  # the page goes back to the admin when time is up
     assert home.wsgi_request.user == member
 
@@ -107,7 +109,8 @@ def test_start_and_end_are_in_the_operator_log_and_the_audit_log_and_owners_are_
         impersonate(root, ws, tenant, member, reason="Ticket #123: the board looks empty")
     ended = ws.post("/impersonation/end/")
 
-    assert ended.status_code == 302 and ended["Location"] == _admin_page(tenant)
+    assert ended.status_code == 302
+    assert ended["Location"] == _admin_page(tenant)
     assert ws.get("/").status_code == 302  # this host's session is gone: signed out
     log = list(OperatorLogEntry.objects.order_by("created_at", "id").values_list("action", "operator_id", "reason"))
     assert log == [
@@ -123,7 +126,8 @@ def test_start_and_end_are_in_the_operator_log_and_the_audit_log_and_owners_are_
     assert entries[0].metadata["reason"] == "Ticket #123: the board looks empty"
     (email,) = [m for m in mail.outbox if "Atrium staff signed in" in m.subject]
     assert email.to == ["owner@acme.test"]
-    assert "ops@atrium.test" in email.body and "member@acme.test" in email.body
+    assert "ops@atrium.test" in email.body
+    assert "member@acme.test" in email.body
     assert "Ticket #123: the board looks empty" in email.body
 
 
@@ -172,7 +176,8 @@ def test_writes_are_refused_until_the_operator_steps_up(root: Client, ws: Client
     assert refused.status_code == 403
     assert "Read-only: nothing was changed" in refused.content.decode()
     assert "Atrium staff view." in refused.content.decode()  # the banner is on the refusal too
-    assert htmx.status_code == 403 and htmx["HX-Refresh"] == "true"
+    assert htmx.status_code == 403
+    assert htmx["HX-Refresh"] == "true"
     with tenant_schema(tenant):
         assert not Project.objects.filter(name="Written by staff").exists()
 
@@ -196,7 +201,8 @@ def test_after_the_step_up_changes_are_recorded_as_the_operator_acting_as_the_me
     created = ws.post("/projects/new/", {"name": "Made for the customer", "visibility": "workspace"})
 
     assert form.status_code == 200
-    assert stepped.status_code == 302 and stepped["Location"] == "http://acme.localhost/projects/new/"
+    assert stepped.status_code == 302
+    assert stepped["Location"] == "http://acme.localhost/projects/new/"
     assert created.status_code == 302
     assert "changes allowed" in ws.get("/").content.decode()
     with in_tenant(tenant):
@@ -252,7 +258,7 @@ def test_the_members_account_pages_are_out_of_reach(
     assert "Not available while signed in as a member" in response.content.decode()
 
 
-# --- who, and who not ---------------------------------------------------------------------------------------------------
+# --- who, and who not -------------------------------------------------------------------------------------------------
 
 
 def test_staff_accounts_are_never_impersonated(root: Client, tenant: Tenant, member: User) -> None:
@@ -266,15 +272,14 @@ def test_staff_accounts_are_never_impersonated(root: Client, tenant: Tenant, mem
     assert not ImpersonationSession.objects.exists()
 
 
-def test_a_member_who_becomes_staff_mid_session_ends_it(
-    root: Client, ws: Client, tenant: Tenant, member: User
-) -> None:
+def test_a_member_who_becomes_staff_mid_session_ends_it(root: Client, ws: Client, tenant: Tenant, member: User) -> None:
     impersonate(root, ws, tenant, member)
     User.objects.filter(pk=member.pk).update(is_superuser=True)
 
     response = ws.get("/")
 
-    assert response.status_code == 302 and response["Location"] == _admin_page(tenant)
+    assert response.status_code == 302
+    assert response["Location"] == _admin_page(tenant)
     assert ImpersonationSession.objects.get(member=member).end_reason == "invalid"
 
 
@@ -299,15 +304,16 @@ def test_the_operator_needs_the_permission(public_client: HostClient, tenant: Te
 
 
 def test_the_operator_needs_two_factor_authentication(public_client: HostClient, tenant: Tenant, member: User) -> None:
-    from shared_apps.workspaces.impersonation import operator_may_impersonate
     from shared_apps.accounts.permissions import NotAllowed
+    from shared_apps.workspaces.impersonation import operator_may_impersonate
 
     operator = operator_create("nomfa@atrium.test", "tenants.view_tenant", IMPERSONATE, mfa=False)
     public_client.force_login(operator)
 
     page = public_client.get(f"/admin/workspaces/{tenant.pk}/impersonate/{member.pk}/")
 
-    assert page.status_code == 302 and page["Location"].startswith("/admin/login/")  # the admin itself refuses
+    assert page.status_code == 302
+    assert page["Location"].startswith("/admin/login/")
     with pytest.raises(NotAllowed, match="two-factor"):
         operator_may_impersonate(operator)
 
@@ -321,9 +327,11 @@ def test_the_operator_must_have_reauthenticated_recently(
     page = public_client.get(f"/admin/workspaces/{tenant.pk}/impersonate/{member.pk}/")
     posted = begin(public_client, tenant, member)
 
-    assert page.status_code == 302 and "/accounts/reauthenticate/" in page["Location"]
+    assert page.status_code == 302
+    assert "/accounts/reauthenticate/" in page["Location"]
     assert "next=" in page["Location"]
-    assert posted.status_code == 302 and "/accounts/reauthenticate/" in posted["Location"]
+    assert posted.status_code == 302
+    assert "/accounts/reauthenticate/" in posted["Location"]
     assert not ImpersonationSession.objects.exists()
 
 
@@ -335,7 +343,7 @@ def test_a_reason_is_required(root: Client, tenant: Tenant, member: User) -> Non
     assert not ImpersonationSession.objects.exists()
 
 
-# --- the ticket: single use, this browser, seconds ---------------------------------------------------------------------
+# --- the ticket: single use, this browser, seconds --------------------------------------------------------------------
 
 
 def test_the_ticket_works_once(root: Client, ws: Client, tenant: Tenant, member: User) -> None:
@@ -394,7 +402,8 @@ def test_the_ticket_lives_at_most_60_seconds(root: Client, ws: Client, tenant: T
     response = ws.get(local(url))
 
     assert (row.expires_at - row.created_at).total_seconds() <= 60
-    assert response.status_code == 403 and "expired" in response.content.decode()
+    assert response.status_code == 403
+    assert "expired" in response.content.decode()
 
 
 def test_an_impersonation_mints_one_ticket(root: Client, ws: Client, tenant: Tenant, member: User) -> None:
@@ -423,7 +432,7 @@ def test_the_limits_hold_whatever_the_environment_says(name: str, cap: str) -> N
     assert out.stdout.strip() == cap
 
 
-# --- the end: by the operator, by time, from the admin, by signing out -------------------------------------------------
+# --- the end: by the operator, by time, from the admin, by signing out ------------------------------------------------
 
 
 def test_a_session_lasts_at_most_30_minutes_then_returns_to_the_admin(
@@ -435,7 +444,8 @@ def test_a_session_lasts_at_most_30_minutes_then_returns_to_the_admin(
 
     response = ws.get("/projects/")
 
-    assert response.status_code == 302 and response["Location"] == _admin_page(tenant)
+    assert response.status_code == 302
+    assert response["Location"] == _admin_page(tenant)
     assert ImpersonationSession.objects.get(pk=session.pk).end_reason == "expired"
     assert OperatorLogEntry.objects.filter(action="impersonation.ended", reason="Time limit reached").exists()
     assert ws.get("/").status_code == 302
@@ -488,9 +498,12 @@ def test_deactivating_the_member_ends_it(root: Client, ws: Client, tenant: Tenan
     assert ws.get("/").status_code == 302
 
 
-def test_the_workspace_page_lists_running_impersonations(root: Client, ws: Client, tenant: Tenant, member: User) -> None:
+def test_the_workspace_page_lists_running_impersonations(
+    root: Client, ws: Client, tenant: Tenant, member: User
+) -> None:
     impersonate(root, ws, tenant, member)
 
     text = root.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
 
-    assert "running" in text and "End now" in text
+    assert "running" in text
+    assert "End now" in text

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared_apps.accounts.models import User
-from shared_apps.workspaces.models import OperatorLogEntry
+from shared_apps.workspaces.models import OperatorAction, OperatorLogEntry
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
 from tests.conftest import HostClient
@@ -51,7 +51,8 @@ def test_members_who_are_not_staff_are_refused_everywhere(
 
     for url in _urls(tenant, member):
         response = public_client.get(url)
-        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
     assert public_client.get("/admin/login/").status_code == 403
     posted = public_client.post(
         "/admin/tenants/tenant/",
@@ -87,7 +88,9 @@ def test_signing_in_to_the_admin_asks_for_the_second_factor(public_client: HostC
     EmailAddress.objects.create(user=operator, email=operator.email, primary=True, verified=True)
 
     sent = public_client.get("/admin/")
-    password = public_client.post("/login/?next=/admin/", {"login": operator.email, "password": "operator-password-123"})
+    password = public_client.post(
+        "/login/?next=/admin/", {"login": operator.email, "password": "operator-password-123"}
+    )
     before_code = public_client.get("/admin/")
     code = public_client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
     after = public_client.get("/admin/")
@@ -173,13 +176,11 @@ def test_every_operator_action_names_the_operator_and_the_reason_in_both_logs(
 
     log = list(OperatorLogEntry.objects.order_by("created_at", "id"))
     with in_tenant(tenant):
-        audited = {
-            (e.actor_id, e.metadata.get("reason"))
-            for e in AuditEntry.objects.filter(metadata__operator=True)
-        }
+        audited = {(e.actor_id, e.metadata.get("reason")) for e in AuditEntry.objects.filter(metadata__operator=True)}
     assert [e.reason for e in log] == [f"reason {n}" for n in range(6)]
     assert all(e.operator_id == operator.pk and e.operator_label == "ops@atrium.test" for e in log)
-    assert all(e.tenant_id == tenant.pk for e in log[:5]) and log[5].target_user_id == owner.pk
+    assert all(e.tenant_id == tenant.pk for e in log[:5])
+    assert log[5].target_user_id == owner.pk
     assert audited == {(operator.pk, f"reason {n}") for n in range(6)}
 
 
@@ -189,7 +190,7 @@ def test_the_log_and_impersonations_are_read_only(public_client: HostClient, ten
 
     operator = operator_create("ops@atrium.test", superuser=True)
     public_client.force_login(operator)
-    entry = operator_log_record(operator=operator, action="workspace.suspended", reason="r", tenant=tenant)
+    entry = operator_log_record(operator=operator, action=OperatorAction.WORKSPACE_SUSPENDED, reason="r", tenant=tenant)
 
     assert public_client.get(f"/admin/workspaces/operatorlogentry/{entry.pk}/delete/").status_code == 403
     assert public_client.get("/admin/workspaces/operatorlogentry/add/").status_code == 403

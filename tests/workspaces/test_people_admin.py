@@ -42,8 +42,10 @@ def test_search_finds_people_by_their_workspace(desk: Client, owner: User, outsi
     by_name = desk.get(USERS, {"q": "Acme"}).content.decode()
     by_host = desk.get(USERS, {"q": "globex.localhost"}).content.decode()
 
-    assert "owner@acme.test" in by_name and "owner@globex.test" not in by_name
-    assert "owner@globex.test" in by_host and "owner@acme.test" not in by_host
+    assert "owner@acme.test" in by_name
+    assert "owner@globex.test" not in by_name
+    assert "owner@globex.test" in by_host
+    assert "owner@acme.test" not in by_host
 
 
 def test_the_list_shows_two_factor_and_last_sign_in_in_fixed_queries(desk: Client, tenant: Tenant) -> None:
@@ -57,7 +59,9 @@ def test_the_list_shows_two_factor_and_last_sign_in_in_fixed_queries(desk: Clien
     with CaptureQueriesContext(connection) as many:
         desk.get(USERS + "?mfa=yes")
 
-    assert person.email in text and "Last sign-in" in text and "Two-factor" in text
+    assert person.email in text
+    assert "Last sign-in" in text
+    assert "Two-factor" in text
     assert len(many) == len(few)
 
 
@@ -89,9 +93,7 @@ def test_deactivate_signs_out_everywhere_and_is_recorded_in_each_workspace(
         assert (entry.actor_id, entry.metadata["reason"]) == (helpdesk.pk, "Account compromised")
 
 
-def test_sign_out_everywhere_and_reactivate(
-    desk: Client, tenant: Tenant, owner: User, in_tenant: Any
-) -> None:
+def test_sign_out_everywhere_and_reactivate(desk: Client, tenant: Tenant, owner: User, in_tenant: Any) -> None:
     _act(desk, owner, "sign_out_selected", apply="1", reason="Lost laptop")
     _act(desk, owner, "deactivate_selected", apply="1", reason="Pause")
     _act(desk, owner, "reactivate_selected", apply="1", reason="Back")
@@ -133,9 +135,7 @@ def test_resending_to_a_verified_account_says_so(desk: Client, owner: User) -> N
     assert not OperatorLogEntry.objects.exists()
 
 
-def test_operators_cannot_act_on_themselves_or_on_other_operators(
-    desk: Client, helpdesk: User, in_tenant: Any
-) -> None:
+def test_operators_cannot_act_on_themselves_or_on_other_operators(desk: Client, helpdesk: User, in_tenant: Any) -> None:
     other = operator_create("other-ops@atrium.test")
 
     self_page = _act(desk, helpdesk, "deactivate_selected", apply="1", reason="Oops")
@@ -143,7 +143,8 @@ def test_operators_cannot_act_on_themselves_or_on_other_operators(
 
     assert "cannot deactivate your own account" in self_page.content.decode()
     assert "Only a superuser can deactivate another operator" in other_page.content.decode()
-    assert User.objects.get(pk=helpdesk.pk).is_active and User.objects.get(pk=other.pk).is_active
+    assert User.objects.get(pk=helpdesk.pk).is_active
+    assert User.objects.get(pk=other.pk).is_active
 
 
 def test_view_only_staff_change_nobody(public_client: HostClient, owner: User) -> None:

@@ -47,8 +47,8 @@ __all__ = [
     "ownership_transfer",
     "sessions_end_all",
     "sessions_end_others",
-    "user_get_or_create",
     "user_deactivate",
+    "user_get_or_create",
     "user_profile_update",
     "user_reactivate",
 ]

@@ -84,7 +84,9 @@ def email_verification_send(*, user: User) -> str:
     from django.db import transaction
 
     address = (
-        EmailAddress.objects.filter(user=user, verified=False).order_by("-primary", "email").values_list("email", flat=True)
+        EmailAddress.objects.filter(user=user, verified=False)
+        .order_by("-primary", "email")
+        .values_list("email", flat=True)
     ).first()
     if address is None:
         raise AccountError(f"{user.email} has no unverified email address.")
