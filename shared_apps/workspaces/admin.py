@@ -387,7 +387,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
         context = dict(extra_context or {})
         tenant = workspaces().filter(pk=object_id).first() if str(object_id).isdigit() else None
         if tenant is not None:
-            context.update(self._detail_context(request, tenant))
+            context.update(self._detail_context(request, tenant), title=tenant.name, subtitle=None)
         return super().change_view(request, object_id, form_url, context)
 
     def _detail_context(self, request: HttpRequest, tenant: Tenant) -> dict[str, Any]:

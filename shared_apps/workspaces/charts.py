@@ -91,6 +91,17 @@ def _nice_max(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+def _whole_max(value: float) -> float:
+    """A top for counts: a round number that the four grid lines divide into whole numbers (4, 8, 12, 16, 20, 40…)."""
+    exponent = 0
+    while True:
+        for step in (4, 8, 12, 16, 20, 40, 60, 80):
+            top = step * 10**exponent
+            if top >= value:
+                return float(top)
+        exponent += 1
+
+
 def _frame(top: float, fmt: Callable[[float], str], buckets: list[Bucket], band: float) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = []
@@ -132,7 +143,7 @@ def bar_chart(
     """Bars per day (or week), side by side for each series: counts that add up (sign-ups, trials, calls)."""
     buckets, groups = buckets_for(days)
     combined = [(s, _combine(s.values, groups, "sum")) for s in series]
-    top = _nice_max(max((v or 0 for _s, values in combined for v in values), default=0))
+    top = _whole_max(max((v or 0 for _s, values in combined for v in values), default=0))
     band = (WIDTH - LEFT - RIGHT) / max(len(buckets), 1)
     plot_h = HEIGHT - TOP - BOTTOM
     width = band * 0.72 / max(len(series), 1)

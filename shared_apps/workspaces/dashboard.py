@@ -298,11 +298,13 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
     def mrr_at(day: date) -> int:
         """MRR at the end of `day`: today's, minus every change after that day."""
         cutoff = _at(day + timedelta(days=1))
-        return mrr_now - sum(after - before for at, _f, _t, before, after in ledger if at >= cutoff)
+        return max(0, mrr_now - sum(after - before for at, _f, _t, before, after in ledger if at >= cutoff))
 
     def level_at(day: date, now_value: int, delta: Callable[[str, str, int, int], int]) -> int:
+        """A count (paying workspaces, trials) at the end of `day`: today's, minus every change after that day. Never
+        below zero (the ledger starts when billing did: what came before is counted as it is today)."""
         cutoff = _at(day + timedelta(days=1))
-        return now_value - sum(delta(f, t, b, a) for at, f, t, b, a in ledger if at >= cutoff)
+        return max(0, now_value - sum(delta(f, t, b, a) for at, f, t, b, a in ledger if at >= cutoff))
 
     def paying_delta(_f: str, _t: str, before: int, after: int) -> int:
         return (after > 0) - (before > 0)

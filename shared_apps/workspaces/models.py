@@ -105,7 +105,10 @@ class AppendOnly(RuntimeError):
 
 
 class OperatorLogQuerySet(models.QuerySet["OperatorLogEntry"]):
-    def update(self, **kwargs: Any) -> NoReturn:
+    def update(self, **kwargs: Any) -> int:
+        # The one change allowed: an account deleted, its entries lose the link and keep the label (SET NULL).
+        if kwargs and set(kwargs) <= {"operator", "target_user"} and all(v is None for v in kwargs.values()):
+            return super().update(**kwargs)
         raise AppendOnly
 
     def _update(self, values: Any) -> NoReturn:

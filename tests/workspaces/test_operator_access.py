@@ -198,3 +198,19 @@ def test_the_log_and_impersonations_are_read_only(public_client: HostClient, ten
         OperatorLogEntry.objects.filter(pk=entry.pk).update(reason="rewritten")
     with pytest.raises(AppendOnly):
         entry.delete()
+
+
+def test_an_operators_entries_outlive_their_account(tenant: Tenant) -> None:
+    from django_tenants.utils import tenant_context
+
+    from shared_apps.workspaces.services import workspace_suspend
+
+    operator = operator_create("leaver@atrium.test", superuser=True)
+    workspace_suspend(tenant=tenant, acting_user=operator, reason="Before leaving")
+
+    with tenant_context(tenant):  # the account's audit entries live in the workspace's schema
+        User.objects.filter(pk=operator.pk).delete()
+
+    entry = OperatorLogEntry.objects.get()
+    assert entry.operator_id is None
+    assert (entry.operator_label, entry.reason) == ("leaver@atrium.test", "Before leaving")
