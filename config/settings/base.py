@@ -331,7 +331,7 @@ IMPERSONATION_NOTIFY_OWNERS: bool = env.bool("IMPERSONATION_NOTIFY_OWNERS", defa
 ACCOUNT_REAUTHENTICATION_TIMEOUT: int = env.int("REAUTHENTICATION_SECONDS", default=300)
 # Operators' metrics: how often the refresh walks every workspace schema, and how many schemas go in one statement.
 METRICS_REFRESH_SECONDS: int = env.int("METRICS_REFRESH_SECONDS", default=900)
-METRICS_BATCH_SIZE: int = env.int("METRICS_BATCH_SIZE", default=200)
+METRICS_BATCH_SIZE: int = env.int("METRICS_BATCH_SIZE", default=100)
 # Invitations to a workspace: days a link stays valid (single use, resend mints a new one), and the seats every
 # workspace has until plans arrive with billing (members and pending invitations both hold a seat).
 INVITATION_MAX_AGE_DAYS: int = env.int("INVITATION_MAX_AGE_DAYS", default=7)

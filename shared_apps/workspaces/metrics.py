@@ -7,8 +7,9 @@ METRICS_BATCH_SIZE schemas, progress logged), by a Celery task on a beat schedul
 workspace's activity per day) and `PlatformDay` (the platform's sizes per day) — is what the operators' lists,
 filters and dashboard read; no request reads across schemas.
 
-Per refresh, whatever the number of workspaces: 2 statements per batch of schemas (counts; activity per day), one
-catalog query for the schemas' sizes, one query each for members and billing, and the writes in bulk.
+Per refresh: 2 statements per METRICS_BATCH_SIZE schemas (counts; activity per day), one catalog statement per
+SIZE_BATCH schemas for their sizes, one query each for members and billing, and the writes in bulk. The reads run
+outside any transaction of the refresh's own, so that no transaction holds the locks of every schema at once.
 
 Activity is what members do: audit entries with an actor, except those written while an operator was signed in as a
 member (metadata "impersonator") and operators' own actions (metadata "operator").
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 # The first refresh reads this many days of activity back; later ones re-read from the day before the previous one.
 BACKFILL_DAYS = 366
 _LOCK_KEY = 0x41545249554D  # "ATRIUM": one refresh at a time, across processes
+SIZE_BATCH = 50  # schemas per size statement (each locks ~50 relations per schema while it runs)
 
 MEMBER_ACTIVITY = "actor_id IS NOT NULL AND NOT (metadata ? 'impersonator') AND NOT (metadata ? 'operator')"
 
@@ -72,6 +74,7 @@ class RefreshResult:
     since: date | None = None
     failed: list[str] = field(default_factory=list)
     skipped: bool = False  # another refresh was running
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each part took
 
 
 def _start_of(day: date) -> datetime:
@@ -79,17 +82,20 @@ def _start_of(day: date) -> datetime:
 
 
 def _database_bytes(schemas: list[str]) -> dict[str, int]:
-    """Each schema's tables, indexes and TOAST, in one catalog query."""
-    if not schemas:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n.nspname, COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm') "
-            "GROUP BY n.nspname",
-            [schemas],
-        )
-        return {str(name): int(size) for name, size in cursor.fetchall()}
+    """Each schema's tables, indexes and TOAST, from the catalogs, SIZE_BATCH schemas per statement. Reading a
+    relation's size locks it (and its indexes) until the transaction ends: a statement per batch, each its own
+    transaction, keeps the locks held at once far below PostgreSQL's lock table (max_locks_per_transaction)."""
+    sizes: dict[str, int] = {}
+    for offset in range(0, len(schemas), SIZE_BATCH):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n.nspname, COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm') GROUP BY n.nspname",
+                [schemas[offset : offset + SIZE_BATCH]],
+            )
+            sizes.update({str(name): int(size) for name, size in cursor.fetchall()})
+    return sizes
 
 
 def metrics_refresh(
@@ -100,84 +106,122 @@ def metrics_refresh(
     now = now or timezone.now()
     started = time.perf_counter()
     result = RefreshResult()
-    with transaction.atomic():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        row = cursor.fetchone()
+    if not (row and row[0]):
+        logger.info("metrics refresh skipped: another one is running")
+        result.skipped = True
+        return result
+    try:
+        _refresh(result, full=full, now=now, started=started, progress=progress)
+    finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
-            row = cursor.fetchone()
-        if not (row and row[0]):
-            logger.info("metrics refresh skipped: another one is running")
-            result.skipped = True
-            return result
-        pairs = workspace_schemas()
-        ids = [tenant_id for tenant_id, _schema in pairs]
-        result.workspaces = len(pairs)
-        today = now.astimezone(UTC).date()
-        previous = PlatformDay.objects.order_by("-day").values_list("refreshed_at", flat=True).first()
-        since = (
-            today - timedelta(days=BACKFILL_DAYS)
-            if full or previous is None
-            else min(previous.astimezone(UTC).date(), today) - timedelta(days=1)
-        )
-        result.since = since
-        logger.info("metrics refresh started", extra={"workspaces": len(pairs), "since": since.isoformat()})
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+    logger.info(
+        "metrics refresh done",
+        extra={
+            "workspaces": result.workspaces,
+            "statements": result.statements,
+            "seconds": round(result.seconds, 2),
+            "failed": len(result.failed),
+        },
+    )
+    return result
 
-        counts = dangerously_all_tenants(
-            _counts_select(),
-            tenants=pairs,
-            batch_size=settings.METRICS_BATCH_SIZE,
-            label="metrics: counts",
-            progress=progress,
-        )
-        days = dangerously_all_tenants(
-            _days_select(),
-            params=[_start_of(since)],
-            tenants=pairs,
-            batch_size=settings.METRICS_BATCH_SIZE,
-            label="metrics: activity per day",
-        )
-        result.statements = counts.statements + days.statements
-        result.failed = sorted(set(counts.failed) | set(days.failed))
 
-        schema_of = dict(pairs)
-        sizes = _database_bytes(list(schema_of.values()))
-        members = dict(
-            Membership.objects.filter(tenant_id__in=ids)
-            .values("tenant_id")
-            .annotate(n=Count("id"))
-            .values_list("tenant_id", "n")
+def _refresh(
+    result: RefreshResult,
+    *,
+    full: bool,
+    now: datetime,
+    started: float,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Read outside any transaction of ours (each statement its own: no transaction holds the locks of a thousand
+    schemas at once), then write everything in one."""
+    pairs = workspace_schemas()
+    ids = [tenant_id for tenant_id, _schema in pairs]
+    result.workspaces = len(pairs)
+    today = now.astimezone(UTC).date()
+    previous = PlatformDay.objects.order_by("-day").values_list("refreshed_at", flat=True).first()
+    since = (
+        today - timedelta(days=BACKFILL_DAYS)
+        if full or previous is None
+        else min(previous.astimezone(UTC).date(), today) - timedelta(days=1)
+    )
+    result.since = since
+    logger.info("metrics refresh started", extra={"workspaces": len(pairs), "since": since.isoformat()})
+
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        result.phases[name] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+
+    counts = dangerously_all_tenants(
+        _counts_select(),
+        tenants=pairs,
+        batch_size=settings.METRICS_BATCH_SIZE,
+        label="metrics: counts",
+        progress=progress,
+    )
+    lap("counts")
+    days = dangerously_all_tenants(
+        _days_select(),
+        params=[_start_of(since)],
+        tenants=pairs,
+        batch_size=settings.METRICS_BATCH_SIZE,
+        label="metrics: activity per day",
+    )
+    lap("activity per day")
+    result.statements = counts.statements + days.statements
+    result.failed = sorted(set(counts.failed) | set(days.failed))
+
+    schema_of = dict(pairs)
+    sizes = _database_bytes(list(schema_of.values()))
+    lap("sizes")
+    members = dict(
+        Membership.objects.filter(tenant_id__in=ids)
+        .values("tenant_id")
+        .annotate(n=Count("id"))
+        .values_list("tenant_id", "n")
+    )
+    billing = {
+        row[0]: row[1:]
+        for row in BillingAccount.objects.filter(tenant_id__in=ids).values_list(
+            "tenant_id", "plan", "interval", "status", "seats_paid", "card_last4", "trial_end"
         )
-        billing = {
-            row[0]: row[1:]
-            for row in BillingAccount.objects.filter(tenant_id__in=ids).values_list(
-                "tenant_id", "plan", "interval", "status", "seats_paid", "card_last4", "trial_end"
+    }
+    storage = usage.storage_bytes(ids)
+    api_30d = usage.api_calls(ids, now - timedelta(days=30), now)
+    result.statements += 2 + -(-len(pairs) // SIZE_BATCH)  # members, billing, the size batches
+
+    lap("members, billing, usage")
+    by_tenant = {row[0]: row[1:] for row in counts.rows}
+    metrics = []
+    for tenant_id, schema in pairs:
+        projects, tasks, last_activity = by_tenant.get(tenant_id, (0, 0, None))
+        plan, interval, status, seats, card, trial_end = billing.get(tenant_id, ("", "", "", 0, "", None))
+        metrics.append(
+            WorkspaceMetrics(
+                tenant_id=tenant_id,
+                members=members.get(tenant_id, 0),
+                projects=int(projects or 0),
+                tasks=int(tasks or 0),
+                database_bytes=sizes.get(schema, 0),
+                storage_bytes=storage.get(tenant_id) if storage is not None else None,
+                api_calls_30d=api_30d.get(tenant_id) if api_30d is not None else None,
+                last_activity_at=last_activity,
+                plan=plan,
+                subscription_status=status,
+                trial_end=trial_end,
+                mrr_cents=mrr_cents(plan=plan, interval=interval, seats_paid=seats, status=status, card_last4=card),
+                refreshed_at=now,
             )
-        }
-        storage = usage.storage_bytes(ids)
-        api_30d = usage.api_calls(ids, now - timedelta(days=30), now)
-        result.statements += 3
-
-        by_tenant = {row[0]: row[1:] for row in counts.rows}
-        metrics = []
-        for tenant_id, schema in pairs:
-            projects, tasks, last_activity = by_tenant.get(tenant_id, (0, 0, None))
-            plan, interval, status, seats, card, trial_end = billing.get(tenant_id, ("", "", "", 0, "", None))
-            metrics.append(
-                WorkspaceMetrics(
-                    tenant_id=tenant_id,
-                    members=members.get(tenant_id, 0),
-                    projects=int(projects or 0),
-                    tasks=int(tasks or 0),
-                    database_bytes=sizes.get(schema, 0),
-                    storage_bytes=storage.get(tenant_id) if storage is not None else None,
-                    api_calls_30d=api_30d.get(tenant_id) if api_30d is not None else None,
-                    last_activity_at=last_activity,
-                    plan=plan,
-                    subscription_status=status,
-                    trial_end=trial_end,
-                    mrr_cents=mrr_cents(plan=plan, interval=interval, seats_paid=seats, status=status, card_last4=card),
-                    refreshed_at=now,
-                )
-            )
+        )
+    with transaction.atomic():
         WorkspaceMetrics.objects.bulk_create(
             metrics,
             batch_size=1000,
@@ -234,13 +278,4 @@ def metrics_refresh(
                 "refresh_seconds": round(result.seconds, 3),
             },
         )
-    logger.info(
-        "metrics refresh done",
-        extra={
-            "workspaces": result.workspaces,
-            "statements": result.statements,
-            "seconds": round(result.seconds, 2),
-            "failed": len(result.failed),
-        },
-    )
-    return result
+    lap("writes")
