@@ -90,3 +90,43 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class SubscriptionChange(models.Model):
+    """The MRR ledger: one row each time a workspace's subscription changes status, plan, interval, seats or card, as
+    read back from Stripe (`customer_sync`). Trials started, conversions and churn are read from it, and the MRR on
+    any past day is today's minus the changes since. Outlives the workspace (no foreign key), so the platform's
+    history does not shrink when one is purged."""
+
+    tenant_id = models.BigIntegerField(db_index=True)
+    at = models.DateTimeField(db_index=True)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    from_plan = models.CharField(max_length=32, blank=True)
+    to_plan = models.CharField(max_length=32, blank=True)
+    mrr_before = models.BigIntegerField(default=0)  # cents per month
+    mrr_after = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id}: {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d}"
+
+    @property
+    def trial_started(self) -> bool:
+        return self.to_status == SubscriptionStatus.TRIALING and self.from_status != SubscriptionStatus.TRIALING
+
+    @property
+    def trial_ended(self) -> bool:
+        return self.from_status == SubscriptionStatus.TRIALING and self.to_status != SubscriptionStatus.TRIALING
+
+    @property
+    def converted(self) -> bool:
+        """A trial that became a paying subscription."""
+        return self.trial_ended and self.mrr_after > 0
+
+    @property
+    def churned(self) -> bool:
+        """Revenue that stopped: a paying subscription canceled, unpaid, or moved to a free plan."""
+        return self.mrr_before > 0 and self.mrr_after == 0

@@ -52,6 +52,32 @@ def next_invoice(account: BillingAccount) -> NextInvoice | None:
     return NextInvoice(at=at, amount=plan.seat_price[interval] * max(account.seats_paid, 1))
 
 
+# Statuses whose subscription is revenue. A past-due one still is while it has a card (a payment being retried); a trial
+# that ended without one never was.
+_PAYING = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
+
+
+def mrr_cents(*, plan: str, interval: str, seats_paid: int, status: str, card_last4: str) -> int:
+    """Monthly recurring revenue of one subscription, in cents: the plan's seat price times the seats (a yearly
+    price divided by 12)."""
+    found = PLANS.get(plan)
+    if found is None or status not in _PAYING or (status == SubscriptionStatus.PAST_DUE and not card_last4):
+        return 0
+    if interval == Interval.YEAR:
+        return round(found.seat_price[Interval.YEAR] * max(seats_paid, 0) / 12)
+    return found.seat_price[Interval.MONTH] * max(seats_paid, 0)
+
+
+def account_mrr_cents(account: BillingAccount) -> int:
+    return mrr_cents(
+        plan=account.plan,
+        interval=account.interval,
+        seats_paid=account.seats_paid,
+        status=account.status,
+        card_last4=account.card_last4,
+    )
+
+
 def workspace_state_for(account: BillingAccount, *, now: datetime) -> str | None:
     """The workspace state the subscription calls for (None: the subscription says nothing about it now)."""
     status = account.status

@@ -22,8 +22,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing import stripe_client
-from billing.models import BillingAccount, Invoice, SubscriptionStatus, WebhookEvent
+from billing.models import BillingAccount, Invoice, SubscriptionChange, SubscriptionStatus, WebhookEvent
 from billing.plans import PLANS, TRIAL_PLAN, Interval, Plan, plan_for_lookup_key
+from billing.selectors import account_mrr_cents
 from billing.signals import subscription_synced
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import Action, require
@@ -40,6 +41,7 @@ WEBHOOK_TOLERANCE = 300  # seconds: older signatures are refused (replays)
 WEBHOOK_FUTURE_SKEW = 30  # seconds of clock difference tolerated before a timestamp counts as "from the future"
 WEBHOOK_MAX_BYTES = 512 * 1024
 EVENT_MAX_ATTEMPTS = 12
+TRIAL_EXTENSION_MAX_DAYS = 90
 LIVE_STATUSES = frozenset(
     {
         SubscriptionStatus.TRIALING,
@@ -351,12 +353,26 @@ def customer_sync(*, customer_id: str, now: datetime | None = None) -> SyncResul
             )
         }
         previous_status, previous_plan = account.status, account.plan
+        mrr_before = account_mrr_cents(account)
+        ledger_before = (account.status, account.plan, mrr_before)
         _apply_subscription(account, current, invoices)
         pm_id = _get(_get(customer, "invoice_settings", {}), "default_payment_method")
         account.card_last4 = _card_last4(client, pm_id) if pm_id else ""
         account.synced_at = now
         account.save()
         _store_invoices(account, invoices)
+        mrr_after = account_mrr_cents(account)
+        if ledger_before != (account.status, account.plan, mrr_after):
+            SubscriptionChange.objects.create(
+                tenant_id=account.tenant_id,
+                at=now,
+                from_status=previous_status,
+                to_status=account.status,
+                from_plan=previous_plan,
+                to_plan=account.plan,
+                mrr_before=mrr_before,
+                mrr_after=mrr_after,
+            )
         changes = {f: (v, getattr(account, f)) for f, v in before.items() if getattr(account, f) != v}
         subscription_synced.send(
             sender=BillingAccount,
@@ -522,9 +538,18 @@ def subscription_change_plan(*, tenant: Tenant, plan: Plan, interval: Interval, 
     """Move a paying subscription to another plan (prorated). The caller (the workspace layer) has checked that the
     workspace fits in it."""
     _require_owner(tenant, acting_user)
+    return subscription_plan_set(tenant=tenant, plan=plan, interval=interval)
+
+
+def subscription_plan_set(*, tenant: Tenant, plan: Plan, interval: Interval) -> SyncResult:
+    """Move the workspace's subscription (paying or in its trial, which stays a trial) to `plan`, prorated. Checks
+    nobody: owners come through `subscription_change_plan`, platform operators through the workspace layer, which
+    checks their Django permission and records the reason."""
     account = BillingAccount.objects.filter(tenant=tenant).first()
     if account is None or not account.stripe_subscription_id or not account.stripe_customer_id:
         raise BillingError("This workspace has no subscription to change yet.")
+    if account.status not in LIVE_STATUSES:
+        raise BillingError("This workspace's subscription has ended; its owners subscribe again from billing.")
     try:
         client = stripe_client.client()
         sub = client.v1.subscriptions.retrieve(account.stripe_subscription_id)
@@ -538,6 +563,26 @@ def subscription_change_plan(*, tenant: Tenant, plan: Plan, interval: Interval, 
             },
         )
         return customer_sync(customer_id=account.stripe_customer_id)
+    except stripe_client.StripeError as exc:
+        raise _stripe_failed(exc) from exc
+
+
+def subscription_trial_extend(*, tenant: Tenant, days: int, now: datetime | None = None) -> SyncResult:
+    """Move the end of the workspace's trial `days` later (1 to TRIAL_EXTENSION_MAX_DAYS). Checks nobody: platform
+    operators come through the workspace layer, which checks their Django permission and records the reason."""
+    if not 1 <= days <= TRIAL_EXTENSION_MAX_DAYS:
+        raise BillingError(f"A trial can be extended by 1 to {TRIAL_EXTENSION_MAX_DAYS} days at a time.")
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or account.status != SubscriptionStatus.TRIALING or not account.stripe_subscription_id:
+        raise BillingError(f"{tenant.name} is not in a trial.")
+    now = now or timezone.now()
+    new_end = max(account.trial_end or now, now) + timedelta(days=days)
+    try:
+        stripe_client.client().v1.subscriptions.update(
+            account.stripe_subscription_id,
+            params={"trial_end": int(new_end.timestamp()), "proration_behavior": "none"},
+        )
+        return customer_sync(customer_id=str(account.stripe_customer_id))
     except stripe_client.StripeError as exc:
         raise _stripe_failed(exc) from exc
 

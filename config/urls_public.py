@@ -1,7 +1,6 @@
 """URLs of the root domain: the public site, sign-up, accounts (allauth), the workspace switcher, operators' admin."""
 
 from allauth.account import views as allauth_views
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,11 +10,8 @@ from shared_apps.accounts import views as account_views
 from shared_apps.signup import views as signup_views
 from shared_apps.web import views
 
-admin.site.site_header = "Atrium operators"
-admin.site.site_title = "Atrium operators"
-admin.site.index_title = "Platform"
-admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
-
+# `admin.site` is Atrium's operators' site (shared_apps/workspaces/admin_site.py): staff with two-factor authentication
+# only, signed in through allauth, the dashboard as its index.
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("pricing/", billing_views.pricing, name="pricing"),
@@ -32,4 +28,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("invitations/<str:token>/", invitation_views.invitation_landing, name="invitation_landing"),
+    path("verify-email/<str:key>/", account_views.email_verify, name="email_verify"),
 ]

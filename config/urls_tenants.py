@@ -16,6 +16,10 @@ urlpatterns = [
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("auth/start/", account_views.handoff_start, name="handoff_start"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
+    # An operator signing in as a member (impersonation): the same browser-bound handoff, its own kind of ticket.
+    path("auth/impersonate/start/", workspace_views.impersonation_start, name="impersonation_start"),
+    path("auth/impersonate/", workspace_views.impersonation_consume, name="impersonation_consume"),
+    path("impersonation/end/", workspace_views.impersonation_end, name="impersonation_end"),
     path("restore/", workspace_views.restore, name="tenant_restore"),
     path("accounts/", include("allauth.account.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),

@@ -110,3 +110,58 @@ def handoff_ticket(root: Any, workspace: Any, *, slug: str | None = None, start_
     minted = root.get(local(str(bound["Location"])))
     assert minted.status_code == 302, minted.content[:300]
     return str(minted["Location"])
+
+
+# --- operators: two-factor authentication and recent re-authentication --------------------------------------------
+
+
+def mfa_enable(user: Any) -> str:
+    """Turn on an authenticator app for `user` (as the activation page does); returns its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return str(secret)
+
+
+def totp_code(secret: str, *, step: int = 0) -> str:
+    """The authenticator app's code for `secret` now (or `step` periods later)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step)))
+
+
+def reauthenticated(client: Any, user: Any, *, seconds_ago: float = 0.0) -> None:
+    """Record in `client`'s session that `user` re-entered their password `seconds_ago`, as allauth's re-authentication
+    page does (what operators need before impersonating)."""
+    import time
+
+    session = client.session
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": time.time() - seconds_ago, "reauthenticated": True, "email": user.email}
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+
+
+def operator_create(email: str, *permissions: str, superuser: bool = False, mfa: bool = True) -> Any:
+    """A staff account holding `permissions` ("app_label.codename"), with an authenticator app unless `mfa=False`."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    from shared_apps.accounts.models import User
+
+    user = User.objects.create_user(
+        email=email, password="operator-password-123", is_staff=True, is_superuser=superuser
+    )
+    if permissions:
+        query = Q()
+        for permission in permissions:
+            app_label, codename = permission.split(".", 1)
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        user.user_permissions.set(Permission.objects.filter(query))
+    if mfa:
+        mfa_enable(user)
+    return User.objects.get(pk=user.pk)  # a fresh instance: no cached permissions

@@ -533,6 +533,18 @@ class Store:
         if p.get("trial_end") == "now" and sub["status"] == "trialing":
             previous["status"] = sub["status"]
             self._end_trial(sub, now)
+        elif p.get("trial_end") not in (None, "", "now"):
+            # A new trial end: only for a subscription still in its trial, and only in the future (Stripe's rules).
+            trial_end = _as_int(p["trial_end"], "trial_end")
+            if sub["status"] != "trialing":
+                raise ApiError(400, "Only a subscription in its trial can have its trial end moved.", param="trial_end")
+            if trial_end <= now:
+                raise ApiError(400, "trial_end must be in the future.", param="trial_end")
+            previous["trial_end"] = sub["trial_end"]
+            sub["trial_end"] = trial_end
+            sub["billing_cycle_anchor"] = trial_end
+            for item in sub["items"]["data"]:
+                item["current_period_end"] = trial_end
         self.emit("customer.subscription.updated", sub, previous)
         return sub
 

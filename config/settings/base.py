@@ -43,7 +43,9 @@ SHARED_APPS: list[str] = [
     "django.contrib.sessions",  # sessions are global; each one records the tenant it was made for
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",  # the operators' superadmin, root domain only
+    # The operators' superadmin, root domain only: Django's admin with Atrium's site (dashboard as its index, staff
+    # with two-factor authentication only).
+    "shared_apps.workspaces.admin_config.OperatorsAdminConfig",
     "django_htmx",
     "shared_apps.core",
     "shared_apps.storage",  # files: usage, reservations and purges per workspace prefix
@@ -121,6 +123,8 @@ MIDDLEWARE: list[str] = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # An operator signed in as a member: time limit, banner, read-only unless stepped up, no account pages.
+    "shared_apps.workspaces.middleware.ImpersonationMiddleware",
     "shared_apps.accounts.middleware.TenantMembershipMiddleware",  # session bound to its host; members only
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
@@ -318,6 +322,18 @@ MFA_TOTP_ISSUER = "Atrium"
 USERSESSIONS_TRACK_ACTIVITY = False
 # Login handoff from the root domain to a workspace: signed, single use, short-lived, bound to the browser that asked.
 LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)
+# Impersonation: a platform operator signs in to a workspace as one of its members (shared_apps/workspaces). The caps
+# hold whatever the environment says: a ticket lives at most 60 seconds, a session at most 30 minutes.
+IMPERSONATION_TICKET_MAX_AGE: int = min(env.int("IMPERSONATION_TICKET_MAX_AGE", default=60), 60)
+IMPERSONATION_MAX_MINUTES: int = min(env.int("IMPERSONATION_MAX_MINUTES", default=30), 30)
+# The workspace's owners get an email when an operator signs in as one of their members.
+IMPERSONATION_NOTIFY_OWNERS: bool = env.bool("IMPERSONATION_NOTIFY_OWNERS", default=True)
+# Seconds a re-entered password or second-factor code counts as recent (allauth's setting, spelled out): for members
+# changing their account security, and for operators starting an impersonation or allowing changes in one.
+ACCOUNT_REAUTHENTICATION_TIMEOUT: int = env.int("REAUTHENTICATION_SECONDS", default=300)
+# Operators' metrics: how often the refresh walks every workspace schema, and how many schemas go in one statement.
+METRICS_REFRESH_SECONDS: int = env.int("METRICS_REFRESH_SECONDS", default=900)
+METRICS_BATCH_SIZE: int = env.int("METRICS_BATCH_SIZE", default=100)
 # Invitations to a workspace: days a link stays valid (single use, resend mints a new one), and the seats every
 # workspace has until plans arrive with billing (members and pending invitations both hold a seat).
 INVITATION_MAX_AGE_DAYS: int = env.int("INVITATION_MAX_AGE_DAYS", default=7)
@@ -426,6 +442,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "storage-reservations-expire": {"task": "storage.reservations_expire", "schedule": 300.0},
     "storage-purges-resume": {"task": "storage.purges_resume", "schedule": 600.0},
     "storage-reconcile": {"task": "storage.reconcile_all", "schedule": 86400.0},
+    "workspaces-metrics-refresh": {"task": "workspaces.metrics_refresh", "schedule": float(METRICS_REFRESH_SECONDS)},
+    "workspaces-impersonations-expire": {"task": "workspaces.impersonations_expire", "schedule": 60.0},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -37,9 +37,21 @@ from tenants.links import workspace_path
 from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_url
 
-_SALT = "atrium.login-handoff"
+Purpose = LoginHandoff.Purpose
+# A ticket's purpose is in its signature (one salt each) and in its row: a sign-in ticket is never redeemed as an
+# operator's impersonation ticket, nor the other way round.
+_SALTS = {Purpose.SIGN_IN: "atrium.login-handoff", Purpose.IMPERSONATION: "atrium.impersonation-handoff"}
+# Where each kind of ticket is redeemed on the workspace host (URL names of config/urls_tenants.py).
+_CONSUME_VIEWS = {Purpose.SIGN_IN: "handoff_consume", Purpose.IMPERSONATION: "impersonation_consume"}
 BINDING_COOKIE = "atrium_handoff"
 _BINDING = re.compile(r"^[0-9a-f]{64}$")
+
+
+def max_age(purpose: str) -> int:
+    """Seconds a ticket of this purpose stays valid: LOGIN_HANDOFF_MAX_AGE, or IMPERSONATION_TICKET_MAX_AGE."""
+    if purpose == Purpose.IMPERSONATION:
+        return int(settings.IMPERSONATION_TICKET_MAX_AGE)
+    return int(settings.LOGIN_HANDOFF_MAX_AGE)
 
 
 class HandoffRefused(ApplicationError):
@@ -78,33 +90,50 @@ def handoff_start_url(*, user: User, tenant: Tenant, next_path: str = "/") -> st
     return f"{tenant_url(host)}{workspace_path('handoff_start')}?{urlencode({'next': safe_next_path(next_path)})}"
 
 
-@transaction.atomic
-def handoff_create(*, user: User, tenant: Tenant, binding: str, next_path: str = "/") -> str:
-    """Step 2: the URL on the tenant's host that signs `user` in there, redeemable only by the browser whose cookie
-    hashes to `binding`. Only for members of that tenant."""
+def handoff_ticket(
+    *, user: User, tenant: Tenant, binding: str, next_path: str = "/", purpose: str = Purpose.SIGN_IN
+) -> tuple[LoginHandoff, str]:
+    """Step 2, for any purpose: the ticket's row and the URL on the tenant's host that redeems it, only in the browser
+    whose cookie hashes to `binding`. Only for members of that tenant. Runs in the caller's transaction."""
     if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
         raise HandoffRefused("You are not a member of that workspace.")
     if not _BINDING.match(binding):
         raise HandoffRefused("This sign-in link is not valid.")
     domain = _primary_host(tenant)
     nonce = secrets.token_urlsafe(32)
-    LoginHandoff.objects.create(
+    row = LoginHandoff.objects.create(
         nonce=nonce,
+        purpose=purpose,
         browser_binding=binding,
         user=user,
         tenant=tenant,
         next_path=safe_next_path(next_path),
-        expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_HANDOFF_MAX_AGE),
+        expires_at=timezone.now() + timedelta(seconds=max_age(purpose)),
     )
-    token = signing.dumps({"n": nonce, "u": user.pk, "t": tenant.pk}, salt=_SALT, compress=True)
-    return f"{tenant_url(domain)}{workspace_path('handoff_consume')}?{urlencode({'token': token})}"
+    token = signing.dumps({"n": nonce, "u": user.pk, "t": tenant.pk}, salt=_SALTS[Purpose(purpose)], compress=True)
+    return row, f"{tenant_url(domain)}{workspace_path(_CONSUME_VIEWS[Purpose(purpose)])}?{urlencode({'token': token})}"
+
+
+@transaction.atomic
+def handoff_create(*, user: User, tenant: Tenant, binding: str, next_path: str = "/") -> str:
+    """Step 2: the URL on the tenant's host that signs `user` in there, redeemable only by the browser whose cookie
+    hashes to `binding`. Only for members of that tenant."""
+    _row, url = handoff_ticket(user=user, tenant=tenant, binding=binding, next_path=next_path)
+    return url
 
 
 def handoff_consume(*, token: str, tenant_id: int, cookie_value: str) -> tuple[User, str]:
     """Step 3: redeem a ticket on the host of `tenant_id`, in the browser that presents `cookie_value`: the user to
     sign in and where to go. HandoffRefused otherwise (a ticket presented by another browser is spent as well)."""
+    handoff = handoff_redeem(token=token, tenant_id=tenant_id, cookie_value=cookie_value)
+    return handoff.user, handoff.next_path
+
+
+def handoff_redeem(*, token: str, tenant_id: int, cookie_value: str, purpose: str = Purpose.SIGN_IN) -> LoginHandoff:
+    """Step 3, for any purpose: spend the ticket once, on the host of `tenant_id`, in the browser that presents
+    `cookie_value`; its row (with `user`) if everything holds, HandoffRefused otherwise."""
     try:
-        payload = signing.loads(token, salt=_SALT, max_age=settings.LOGIN_HANDOFF_MAX_AGE)
+        payload = signing.loads(token, salt=_SALTS[Purpose(purpose)], max_age=max_age(purpose))
     except signing.SignatureExpired as exc:
         raise HandoffRefused("This sign-in link has expired.") from exc
     except signing.BadSignature as exc:
@@ -115,7 +144,7 @@ def handoff_consume(*, token: str, tenant_id: int, cookie_value: str) -> tuple[U
     with transaction.atomic():
         handoff = (
             LoginHandoff.objects.select_for_update()
-            .filter(nonce=payload.get("n"), user_id=payload.get("u"), tenant_id=tenant_id)
+            .filter(nonce=payload.get("n"), user_id=payload.get("u"), tenant_id=tenant_id, purpose=purpose)
             .select_related("user")
             .first()
         )
@@ -136,7 +165,7 @@ def handoff_consume(*, token: str, tenant_id: int, cookie_value: str) -> tuple[U
     user = handoff.user
     if not user.is_active or membership_for(user_id=user.pk, tenant_id=tenant_id) is None:
         raise HandoffRefused("You are not a member of this workspace.")
-    return user, handoff.next_path
+    return handoff
 
 
 def handoff_purge_expired() -> int:

@@ -91,7 +91,14 @@ class LoginHandoff(models.Model):
     single-use (`used_at` is set by one conditional UPDATE) and binds it to one user and one tenant.
     """
 
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", "Sign in as yourself"
+        # A platform operator signed in as a member (shared_apps.workspaces' impersonation): a ticket of one purpose
+        # is never redeemed as the other.
+        IMPERSONATION = "impersonation", "Operator signs in as a member"
+
     nonce = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.SIGN_IN)
     # SHA-256 of the random value the workspace host put in the asking browser's host-only cookie: a ticket is
     # redeemed only by the browser that asked for it (a ticket URL sent to someone else signs nobody in).
     browser_binding = models.CharField(max_length=64, default="")

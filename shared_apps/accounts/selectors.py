@@ -173,3 +173,12 @@ def user_security_overview(*, user: User, current_session_key: str | None) -> Se
         "user_sessions": [{"session": s, "current": s.session_key == current_session_key} for s in sessions],
         "other_session_count": sum(1 for s in sessions if s.session_key != current_session_key),
     }
+
+
+def user_has_mfa(*, user: User) -> bool:
+    """Whether the account signs in with a second factor (an authenticator app or a security key). One query."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(
+        user_id=user.pk, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()

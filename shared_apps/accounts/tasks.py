@@ -58,3 +58,30 @@ def handoff_purge_expired() -> int:
     from shared_apps.accounts.handoff import handoff_purge_expired as purge
 
     return purge()
+
+
+@shared_task(name="accounts.email_verification_send", autoretry_for=(SMTPException, OSError), retry_backoff=True)
+def email_verification_send(*, user_id: int, email: str) -> bool:
+    """Email a link that verifies `email` (one of the account's unverified addresses). The link is minted here, so it
+    never travels through the broker. False when there is nothing left to verify."""
+    from allauth.account import app_settings as allauth_settings
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
+    address = EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=False).first()
+    if address is None:
+        return False
+    key = EmailConfirmationHMAC(address).key
+    context = {
+        "email": address.email,
+        "url": root_url() + public_path("email_verify", key=key),
+        "max_age_days": allauth_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS,
+    }
+    message = EmailMultiAlternatives(
+        subject="Verify your email address for Atrium",
+        body=render_to_string("email/verify_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address.email],
+    )
+    message.attach_alternative(render_to_string("email/verify_email.html", context), "text/html")
+    message.send()
+    return True

@@ -33,6 +33,23 @@ def _binding_cookie_path() -> str:
     return workspace_path("handoff_consume").rsplit("/", 2)[0] + "/"
 
 
+def binding_cookie_set(response: HttpResponse, value: str) -> None:
+    """Give the browser the cookie its coming ticket will be bound to (host-only, HttpOnly, under /auth/)."""
+    response.set_cookie(
+        handoff.BINDING_COOKIE,
+        value,
+        max_age=BINDING_COOKIE_MAX_AGE,
+        path=_binding_cookie_path(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def binding_cookie_delete(response: HttpResponse) -> None:
+    response.delete_cookie(handoff.BINDING_COOKIE, path=_binding_cookie_path())
+
+
 def _workspace_items(request: AuthenticatedRequest) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     for membership in membership_list_for_user(user=request.user):
@@ -99,15 +116,7 @@ def handoff_start(request: RoutedRequest) -> HttpResponse:
     value, binding = handoff.binding_new()
     query = urlencode({"binding": binding, "next": handoff.safe_next_path(request.GET.get("next"))})
     response = HttpResponseRedirect(f"{root_url()}{public_path('workspace_open', slug=slug)}?{query}")
-    response.set_cookie(
-        handoff.BINDING_COOKIE,
-        value,
-        max_age=BINDING_COOKIE_MAX_AGE,
-        path=_binding_cookie_path(),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    binding_cookie_set(response, value)
     return response
 
 
@@ -127,7 +136,7 @@ def handoff_consume(request: RoutedRequest) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     audit_record(tenant=route, action=AuditAction.AUTH_HANDOFF, actor=user, target=user)
     response = redirect(next_path)
-    response.delete_cookie(handoff.BINDING_COOKIE, path=_binding_cookie_path())
+    binding_cookie_delete(response)
     return response
 
 
@@ -137,3 +146,22 @@ def logout_everywhere(request: AuthenticatedRequest) -> HttpResponse:
     """End every session of this account, on every host."""
     sessions_end_all(user=request.user)
     return redirect("/")
+
+
+@never_cache
+def email_verify(request: RoutedRequest, key: str) -> HttpResponse:
+    """Root domain: the link an operator's "resend verification" emails. GET shows whose address it verifies; POST
+    verifies it (no sign-in: the person then signs in as usual). A wrong, used or expired link says so."""
+    from allauth.account.models import EmailConfirmationHMAC
+
+    confirmation = EmailConfirmationHMAC.from_key(key) if len(key) <= 256 and "\x00" not in key else None
+    if confirmation is None:
+        return render(request, "account/verify_email_link.html", {"state": "invalid"}, status=404)
+    if request.method == "POST":
+        confirmation.confirm(request)
+        return render(
+            request, "account/verify_email_link.html", {"state": "done", "email": confirmation.email_address.email}
+        )
+    return render(
+        request, "account/verify_email_link.html", {"state": "confirm", "email": confirmation.email_address.email}
+    )

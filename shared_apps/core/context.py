@@ -27,6 +27,9 @@ class RequestContext:
     request_id: str = ""
     ip: str | None = None
     user_agent: str = ""
+    # Set while a platform operator is signed in as a member (impersonation): who really acts. Audit entries written
+    # meanwhile name both ("ops@… as member@…").
+    impersonator: str = ""
 
     def as_headers(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,6 +43,7 @@ class RequestContext:
             request_id=str(data.get("request_id") or "")[:64],
             ip=str(ip) if ip else None,
             user_agent=str(data.get("user_agent") or "")[:USER_AGENT_MAX],
+            impersonator=str(data.get("impersonator") or "")[:254],
         )
 
 

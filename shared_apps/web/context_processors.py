@@ -13,6 +13,8 @@ def atrium(request: HttpRequest) -> dict[str, object]:
         "base_domain": settings.BASE_DOMAIN,
         "current_tenant": getattr(request, "tenant", None) if on_tenant else None,
         "membership": getattr(request, "membership", None),
+        # An operator signed in as a member: the banner every page shows (shared_apps/workspaces/middleware.py).
+        "impersonation": getattr(request, "impersonation", None),
     }
     if route is not None and on_tenant:
         # Social sign-in runs on the root (one callback URL per provider) and comes back here through a handoff.

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -31,9 +32,12 @@ from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
 from shared_apps.accounts.selectors import seats_used
 from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
+from shared_apps.core.context import current
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
 from shared_apps.storage import purge as storage_purge
+from shared_apps.workspaces.models import OperatorAction, OperatorLogEntry
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants import lifecycle, selectors
@@ -64,17 +68,64 @@ def is_operator_with(user: object, permission: str) -> bool:
 
 def _authorize(
     *, tenant: Tenant, acting_user: User | None, operator_permission: str, member_action: Action | None, verb: str
-) -> None:
+) -> bool:
+    """Whether `acting_user` may act (NotAllowed if not). True when they act as a platform operator: the change then
+    needs a reason and goes into the operator log too."""
     if acting_user is None:
-        return
+        return False
     if is_operator_with(acting_user, operator_permission):
-        return
+        return True
     if member_action is None:
         raise NotAllowed(f"Only platform operators can {verb} {tenant.name}.")
     if can(role_of(tenant_id=tenant.pk, user=acting_user), member_action):
-        return
+        return False
     who = "an owner" if MATRIX[member_action] == {Role.OWNER} else "an owner or admin"
     raise NotAllowed(f"Only {who} of {tenant.name} can {verb} it.")
+
+
+class ReasonRequired(ApplicationError):
+    """An operator's change without a usable reason."""
+
+
+REASON_MAX = 500
+
+
+def operator_reason(reason: str) -> str:
+    """The reason an operator gives for a change, checked: required, one line, at most REASON_MAX characters."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Give a reason: it goes into the operator log and the workspace's audit log.")
+    if len(reason) > REASON_MAX:
+        raise ReasonRequired(f"Keep the reason under {REASON_MAX} characters.")
+    if has_control_characters(reason):
+        raise ReasonRequired("The reason cannot contain line breaks or control characters.")
+    return reason
+
+
+def operator_log_record(
+    *,
+    operator: User,
+    action: OperatorAction,
+    reason: str,
+    tenant: Tenant | None = None,
+    target_user: User | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> OperatorLogEntry:
+    """Append to the public operator log (inside the caller's transaction): who, what, why, to what, from where."""
+    context = current()
+    return OperatorLogEntry.objects.create(
+        operator=operator,
+        operator_label=operator.email[:254],
+        action=action,
+        tenant_id=tenant.pk if tenant is not None else None,
+        tenant_name=(tenant.name if tenant is not None else "")[:100],
+        target_user=target_user,
+        target_label=(target_user.email if target_user is not None else "")[:254],
+        reason=reason,
+        metadata=metadata or {},
+        ip_address=context.ip,
+        user_agent=context.user_agent,
+    )
 
 
 def _actor_label(acting_user: User | None) -> str:
@@ -155,22 +206,36 @@ def _ensure_below_ownership_cap(user: User) -> None:
 
 @dataclass(frozen=True)
 class _StatusRule:
-    """Who may make a status change, and what the audit log calls it."""
+    """Who may make a status change, and what the audit log (and the operator log, when an operator makes it) calls
+    it."""
 
     operator_permission: str
     member_action: Action | None  # None: operators (and the platform) only
     verb: str
     audit: AuditAction
+    operator_action: OperatorAction | None = None
 
 
 STATUS_RULES: dict[Transition, _StatusRule] = {
-    Transition.SUSPEND: _StatusRule(OperatorPermission.CHANGE, None, "suspend", AuditAction.TENANT_SUSPENDED),
-    Transition.RESUME: _StatusRule(OperatorPermission.CHANGE, None, "resume", AuditAction.TENANT_RESUMED),
+    Transition.SUSPEND: _StatusRule(
+        OperatorPermission.CHANGE, None, "suspend", AuditAction.TENANT_SUSPENDED, OperatorAction.WORKSPACE_SUSPENDED
+    ),
+    Transition.RESUME: _StatusRule(
+        OperatorPermission.CHANGE, None, "resume", AuditAction.TENANT_RESUMED, OperatorAction.WORKSPACE_RESUMED
+    ),
     Transition.SCHEDULE_DELETION: _StatusRule(
-        OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "delete", AuditAction.TENANT_DELETION_SCHEDULED
+        OperatorPermission.DELETE,
+        Action.WORKSPACE_DELETE,
+        "delete",
+        AuditAction.TENANT_DELETION_SCHEDULED,
+        OperatorAction.WORKSPACE_DELETION_SCHEDULED,
     ),
     Transition.RESTORE: _StatusRule(
-        OperatorPermission.DELETE, Action.WORKSPACE_DELETE, "restore", AuditAction.TENANT_RESTORED
+        OperatorPermission.DELETE,
+        Action.WORKSPACE_DELETE,
+        "restore",
+        AuditAction.TENANT_RESTORED,
+        OperatorAction.WORKSPACE_RESTORED,
     ),
     # Billing's transitions are the platform's (acting_user=None), driven by the subscription.
     Transition.BILLING_PAST_DUE: _StatusRule(
@@ -192,22 +257,36 @@ def _status_change(*, tenant: Tenant, transition: Transition, acting_user: User 
     """Check who acts against STATUS_RULES, apply the tenancy core's transition table, and audit it, in one
     transaction."""
     rule = STATUS_RULES[transition]
-    _authorize(
+    as_operator = _authorize(
         tenant=tenant,
         acting_user=acting_user,
         operator_permission=rule.operator_permission,
         member_action=rule.member_action,
         verb=rule.verb,
     )
+    if as_operator:
+        reason = operator_reason(reason)
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         change = tenancy.tenant_transition(tenant=tenant, transition=transition)
         changed = change.tenant
+        details: dict[str, Any]
         if transition == Transition.RESTORE:
-            details: dict[str, str] = {"to": changed.status}
+            details = {"to": changed.status}
+            if reason:
+                details["reason"] = reason
         else:
             details = {"from": change.previous, "reason": reason}
             if changed.deletion_scheduled_at:
                 details["purge_after"] = changed.deletion_scheduled_at.isoformat()
+        if as_operator and acting_user is not None and rule.operator_action is not None:
+            details["operator"] = True
+            operator_log_record(
+                operator=acting_user,
+                action=rule.operator_action,
+                reason=reason,
+                tenant=changed,
+                metadata={"from": change.previous, "to": changed.status},
+            )
         audit_record(tenant=changed, action=rule.audit, actor=acting_user, target=changed, metadata=details)
     return changed
 
@@ -217,8 +296,8 @@ def workspace_suspend(*, tenant: Tenant, acting_user: User | None, reason: str =
     return _status_change(tenant=tenant, transition=Transition.SUSPEND, acting_user=acting_user, reason=reason)
 
 
-def workspace_resume(*, tenant: Tenant, acting_user: User | None) -> Tenant:
-    return _status_change(tenant=tenant, transition=Transition.RESUME, acting_user=acting_user)
+def workspace_resume(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
+    return _status_change(tenant=tenant, transition=Transition.RESUME, acting_user=acting_user, reason=reason)
 
 
 def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
@@ -228,9 +307,9 @@ def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, rea
     )
 
 
-def workspace_restore(*, tenant: Tenant, acting_user: User | None) -> Tenant:
+def workspace_restore(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
     """Cancel a scheduled deletion: the workspace returns to the status it had before."""
-    return _status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user)
+    return _status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user, reason=reason)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -277,7 +356,7 @@ def workspace_billing_state_apply(
     )
 
 
-def _usage(tenant: Tenant) -> dict[Resource, int]:
+def workspace_usage(tenant: Tenant) -> dict[Resource, int]:
     from tenant_apps.projects.models import Project
 
     with tenant_context(tenant):
@@ -310,7 +389,7 @@ def workspace_plan_change(
         member_action=Action.BILLING_MANAGE,
         verb="change the plan of",
     )
-    reasons = billing_entitlements.plan_outgrown(plan, _usage(tenant))
+    reasons = billing_entitlements.plan_outgrown(plan, workspace_usage(tenant))
     if reasons:
         raise billing_services.PlanOutgrown(
             f"{tenant.name} cannot move to {plan.name}: " + "; ".join(reasons) + ". Make room first, then try again."
@@ -494,16 +573,18 @@ def workspaces_purge_due() -> list[str]:
     return purged
 
 
-def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path | None = None) -> Path:
+def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path | None = None, reason: str = "") -> Path:
     """Write an archive of the workspace (pg_dump of its schema, its files, a JSON manifest with its members) and
     audit it."""
-    _authorize(
+    as_operator = _authorize(
         tenant=tenant,
         acting_user=acting_user,
         operator_permission=OperatorPermission.CHANGE,
         member_action=None,
         verb="export",
     )
+    if as_operator:
+        reason = operator_reason(reason)
     if not selectors.workspaces().filter(pk=tenant.pk).exists():
         raise TenantError(f"{tenant.name} is not a workspace.")
     members = [
@@ -511,11 +592,18 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
         for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at")
     ]
     archive = lifecycle.tenant_archive_write(tenant=tenant, output=output, members=members)
-    audit_record(
-        tenant=tenant,
-        action=AuditAction.TENANT_EXPORTED,
-        actor=acting_user,
-        target=tenant,
-        metadata={"archive": archive.name, "bytes": archive.stat().st_size},
-    )
+    details: dict[str, Any] = {"archive": archive.name, "bytes": archive.stat().st_size}
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        if as_operator and acting_user is not None:
+            details.update(reason=reason, operator=True)
+            operator_log_record(
+                operator=acting_user,
+                action=OperatorAction.WORKSPACE_EXPORTED,
+                reason=reason,
+                tenant=tenant,
+                metadata={"archive": archive.name, "bytes": details["bytes"]},
+            )
+        audit_record(
+            tenant=tenant, action=AuditAction.TENANT_EXPORTED, actor=acting_user, target=tenant, metadata=details
+        )
     return archive

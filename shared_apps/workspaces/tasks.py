@@ -48,3 +48,58 @@ def purge_due() -> list[str]:
 @shared_task(name="workspaces.expire_redirect_domains")
 def expire_redirect_domains() -> int:
     return services.domains_expire_redirects()
+
+
+@shared_task(name="workspaces.metrics_refresh")
+def metrics_refresh(*, full: bool = False) -> dict[str, object]:
+    """Gather every workspace's figures into the public metrics tables (beat, every METRICS_REFRESH_SECONDS)."""
+    from shared_apps.workspaces.metrics import metrics_refresh as refresh
+
+    result = refresh(full=full)
+    return {
+        "workspaces": result.workspaces,
+        "statements": result.statements,
+        "seconds": round(result.seconds, 3),
+        "failed": result.failed,
+        "skipped": result.skipped,
+    }
+
+
+@shared_task(name="workspaces.impersonations_expire")
+def impersonations_expire() -> int:
+    from shared_apps.workspaces.impersonation import impersonations_expire as expire
+
+    return expire()
+
+
+@shared_task(name="workspaces.impersonation_notify_owners", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def impersonation_notify_owners(*, session_id: str) -> int:
+    """Tell a workspace's owners that Atrium staff signed in as one of its members: who, as whom, why, until when."""
+    from shared_apps.workspaces.impersonation import owners_to_notify
+    from shared_apps.workspaces.models import ImpersonationSession
+
+    session = ImpersonationSession.objects.select_related("tenant", "member").filter(pk=session_id).first()
+    if session is None:
+        return 0
+    owners = owners_to_notify(session)
+    if not owners:
+        return 0
+    domain = primary_domain(session.tenant)
+    context = {
+        "tenant_name": session.tenant.name,
+        "operator": session.operator_label,
+        "member": session.member.email,
+        "reason": session.reason,
+        "started_at": session.started_at,
+        "expires_at": session.expires_at,
+        "url": (tenant_url(domain.domain) if domain else "") + "/settings/audit/?action=impersonation.*",
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Atrium staff signed in to {session.tenant.name} as {session.member.email}",
+        body=render_to_string("email/impersonation_started.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=owners,
+    )
+    message.attach_alternative(render_to_string("email/impersonation_started.html", context), "text/html")
+    message.send()
+    return len(owners)

@@ -31,6 +31,10 @@ class AuditAction(models.TextChoices):
     ACCOUNT_EMAIL_ADDED = "account.email_added", "Email address added"
     ACCOUNT_EMAIL_REMOVED = "account.email_removed", "Email address removed"
     ACCOUNT_EMAIL_CHANGED = "account.email_changed", "Primary email changed"
+    ACCOUNT_DEACTIVATED = "account.deactivated", "Account deactivated by Atrium staff"
+    ACCOUNT_REACTIVATED = "account.reactivated", "Account reactivated by Atrium staff"
+    ACCOUNT_SIGNED_OUT_EVERYWHERE = "account.signed_out_everywhere", "Signed out everywhere by Atrium staff"
+    ACCOUNT_VERIFICATION_SENT = "account.verification_sent", "Email verification resent by Atrium staff"
     TENANT_CREATED = "tenant.created", "Workspace created"
     TENANT_SUBDOMAIN_RENAMED = "tenant.subdomain_renamed", "Subdomain renamed"
     TENANT_DOMAIN_ADDED = "tenant.domain_added", "Domain added"
@@ -47,6 +51,14 @@ class AuditAction(models.TextChoices):
     BILLING_READ_ONLY = "billing.read_only", "Read-only: payment overdue"
     BILLING_SUSPENDED = "billing.suspended", "Suspended: subscription ended or unpaid"
     BILLING_REACTIVATED = "billing.reactivated", "Paid again: workspace active"
+    BILLING_TRIAL_EXTENDED = "billing.trial_extended", "Trial extended by Atrium staff"
+    BILLING_PLAN_SET = "billing.plan_set", "Plan changed by Atrium staff"
+    IMPERSONATION_STARTED = "impersonation.started", "Atrium staff signed in as a member"
+    IMPERSONATION_WRITES_ENABLED = (
+        "impersonation.writes_enabled",
+        "Atrium staff allowed changes while signed in as a member",
+    )
+    IMPERSONATION_ENDED = "impersonation.ended", "Atrium staff signed out of a member's account"
     PROJECT_CREATED = "project.created", "Project created"
     PROJECT_UPDATED = "project.updated", "Project edited"
     PROJECT_VISIBILITY_CHANGED = "project.visibility_changed", "Project visibility changed"
@@ -76,6 +88,7 @@ GROUPS: dict[str, str] = {
     "account": "Account security",
     "tenant": "Workspace and domains",
     "billing": "Billing",
+    "impersonation": "Atrium staff signed in as a member",
     "project": "Projects",
     "task": "Tasks",
     "comment": "Comments",

@@ -3,8 +3,8 @@
 Every write path of the ORM refuses: `save()` of a stored entry, `delete()`, and on querysets `update()`,
 `delete()`, `bulk_update()` and the private `_update()` / `_raw_delete()` that other paths funnel into. The default
 and base managers are the refusing one, so related-object and cascade machinery that goes through them refuses too.
-(The one change the database still makes is SET NULL on `actor` when an account is deleted; `actor_label` keeps who
-it was.) A trigger would also guard raw SQL, but the fast provisioning path copies tenant schemas from the catalogs
+(The one change allowed is SET NULL on `actor` when an account is deleted; `actor_label` keeps who it was.) A
+trigger would also guard raw SQL, but the fast provisioning path copies tenant schemas from the catalogs
 and refuses templates that hold triggers, so the guarantee stays at the ORM level, proven by tests/audit.
 """
 
@@ -22,7 +22,11 @@ class AppendOnly(RuntimeError):
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
-    def update(self, **kwargs: Any) -> NoReturn:
+    def update(self, **kwargs: Any) -> int:
+        # The one change allowed: an account deleted, its entries lose the link and keep `actor_label` (Django runs
+        # the SET NULL through here).
+        if kwargs == {"actor": None}:
+            return super().update(**kwargs)
         raise AppendOnly
 
     def _update(self, values: Any) -> NoReturn:

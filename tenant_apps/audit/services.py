@@ -95,10 +95,15 @@ def _fields(
     action: AuditAction, actor: AbstractBaseUser | None, target: Model | None, metadata: dict[str, Any] | None
 ) -> dict[str, Any]:
     context = current()
+    label = actor.get_username() if actor is not None else "system"
+    if context.impersonator:
+        # A platform operator signed in as this member (with writes allowed): the entry names both.
+        label = f"{context.impersonator} as {label}"
+        metadata = {**(metadata or {}), "impersonator": context.impersonator}
     return {
         "action": action.value,
         "actor": actor,
-        "actor_label": (actor.get_username() if actor is not None else "system")[:254],
+        "actor_label": label[:254],
         "target_type": target._meta.label_lower if target is not None else "",
         "target_id": str(target.pk) if target is not None else "",
         "target_label": str(target)[:254] if target is not None else "",

@@ -24,7 +24,7 @@ from tenant_apps.audit.models import AppendOnly, AuditEntry
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.factories.people import add_members
 from tests.helpers import handoff_ticket
@@ -53,6 +53,19 @@ def test_no_orm_path_updates_or_deletes_an_entry(tenant: Tenant, owner: User, in
         entry.refresh_from_db()
         assert entry.action == "member.joined"
         assert AuditEntry.objects.count() == 1
+
+
+def test_an_account_deleted_leaves_its_entries_with_their_label(tenant: Tenant, in_tenant: Any) -> None:
+    person = UserFactory.create(email="leaving@example.com")
+    with in_tenant(tenant):
+        entry = audit_record(tenant=tenant, action=AuditAction.MEMBER_LEFT, actor=person)
+        with pytest.raises(AppendOnly):
+            AuditEntry.objects.filter(pk=entry.pk).update(actor=None, action="x")  # nothing but the unlinking
+
+        User.objects.filter(pk=person.pk).delete()
+
+        entry.refresh_from_db()
+    assert (entry.actor_id, entry.actor_label, entry.action) == (None, "leaving@example.com", "member.left")
 
 
 def test_appending_still_works(tenant: Tenant, in_tenant: Any) -> None:

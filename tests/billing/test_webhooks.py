@@ -18,7 +18,7 @@ from billing.stripe_local.server import sign
 from shared_apps.accounts.models import User
 from tenants.models import Tenant
 from tests.billing.helpers import WEBHOOK, deliver, start_trial
-from tests.helpers import committed_sql, run_concurrently
+from tests.helpers import committed_sql, mfa_enable, run_concurrently
 from tests.stripe_fixtures import LocalStripe
 
 
@@ -204,6 +204,7 @@ def test_the_admin_lists_and_replays_events(
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     row, _ = inbox.webhook_store(json.loads(_event("evt_admin", customer=str(account.stripe_customer_id))))
     operator = User.objects.create_superuser("root@atrium.test", "x-very-long-password-1")
+    mfa_enable(operator)  # the admin opens to staff with two-factor authentication only
     public_client.force_login(operator)
 
     listing = public_client.get("/admin/billing/webhookevent/?type=customer.updated&processed=no")

@@ -11,11 +11,12 @@ from shared_apps.accounts.models import User
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Domain, Tenant
 from tests.factories import MembershipFactory
+from tests.helpers import operator_create
 
 
 @pytest.fixture
 def operator(db: None) -> User:
-    return User.objects.create_superuser(email="ops@atrium.test", password="operator-password-123")
+    return operator_create("ops@atrium.test", superuser=True)
 
 
 @pytest.fixture
@@ -79,11 +80,7 @@ def test_tenant_hosts_have_no_admin(tenant_client: Client, operator: User, tenan
 
 
 def _staff(email: str, *codenames: str) -> User:
-    from django.contrib.auth.models import Permission
-
-    user = User.objects.create_user(email=email, password="operator-password-123", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tenants", codename__in=codenames))
-    return User.objects.get(pk=user.pk)  # a fresh instance: no cached permissions
+    return operator_create(email, *(f"tenants.{c}" for c in codenames))
 
 
 def _act(client: Client, tenant: Tenant, action: str, **data: str) -> Any:
@@ -136,7 +133,7 @@ def test_staff_with_change_suspend_through_the_service_with_a_reason(
     done = _act(public_client, tenant, "suspend_selected", apply="1", reason="Unpaid invoices")
 
     assert "Suspend workspaces" in confirm.content.decode()  # asks first, changes nothing yet
-    assert "Suspended 1 workspace(s)." in done.content.decode()
+    assert "Suspended 1 workspace." in done.content.decode()
     assert _status(tenant) == "suspended"
     with in_tenant(tenant):
         entry = AuditEntry.objects.get(action="tenant.suspended")
@@ -147,7 +144,7 @@ def test_staff_with_change_suspend_through_the_service_with_a_reason(
 def test_staff_with_change_cannot_schedule_deletion(public_client: Client, tenant: Tenant) -> None:
     public_client.force_login(_staff("changer@atrium.test", "view_tenant", "change_tenant"))
 
-    _act(public_client, tenant, "schedule_deletion_selected", apply="1", reason="")
+    _act(public_client, tenant, "schedule_deletion_selected", apply="1", reason="Asked by the owner")
 
     assert _status(tenant) == "active"
 
@@ -156,7 +153,7 @@ def test_superusers_schedule_deletion_and_restore(admin_client: Client, tenant: 
     _act(admin_client, tenant, "schedule_deletion_selected", apply="1", reason="Asked by the owner")
     assert _status(tenant) == "scheduled_deletion"
 
-    _act(admin_client, tenant, "restore_selected")
+    _act(admin_client, tenant, "restore_selected", apply="1", reason="Owner changed their mind")
     assert _status(tenant) == "active"
 
 
@@ -167,7 +164,7 @@ def test_rename_subdomain_from_the_admin_validates_and_audits(
     renamed = _act(admin_client, tenant, "rename_subdomain", apply="1", new_slug="acme-two")
 
     assert "is reserved" in refused.content.decode()
-    assert "Renamed 1 workspace(s)." in renamed.content.decode()
+    assert "Renamed 1 workspace." in renamed.content.decode()
     assert Domain.objects.get(tenant=tenant, is_primary=True).domain == "acme-two.localhost"
     with in_tenant(tenant):
         assert AuditEntry.objects.filter(action="tenant.subdomain_renamed").count() == 1
@@ -228,13 +225,7 @@ def _user_form(user: User, **changes: Any) -> dict[str, Any]:
 
 
 def _staff_with_user_rights() -> User:
-    from django.contrib.auth.models import Permission
-
-    staff = User.objects.create_user(email="helpdesk@atrium.test", password="operator-password-123", is_staff=True)
-    staff.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="accounts", codename__in=["view_user", "change_user"])
-    )
-    return User.objects.get(pk=staff.pk)
+    return operator_create("helpdesk@atrium.test", "accounts.view_user", "accounts.change_user")
 
 
 def test_staff_cannot_make_themselves_superuser(public_client: Client) -> None:

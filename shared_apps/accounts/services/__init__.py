@@ -19,10 +19,18 @@ from shared_apps.accounts.services.members import (
     ownership_transfer,
 )
 from shared_apps.accounts.services.sessions import sessions_end_all, sessions_end_others
-from shared_apps.accounts.services.users import operator_ensure, user_get_or_create, user_profile_update
+from shared_apps.accounts.services.users import (
+    email_verification_send,
+    operator_ensure,
+    user_deactivate,
+    user_get_or_create,
+    user_profile_update,
+    user_reactivate,
+)
 
 __all__ = [
     "InvitationsResult",
+    "email_verification_send",
     "invitation_accept",
     "invitation_check",
     "invitation_mark_sent",
@@ -39,6 +47,8 @@ __all__ = [
     "ownership_transfer",
     "sessions_end_all",
     "sessions_end_others",
+    "user_deactivate",
     "user_get_or_create",
     "user_profile_update",
+    "user_reactivate",
 ]

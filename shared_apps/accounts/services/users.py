@@ -58,3 +58,39 @@ def user_profile_update(*, user: User, name: str) -> User:
     user.name = name
     user.save(update_fields=["name"])
     return user
+
+
+def user_deactivate(*, user: User) -> int:
+    """The account can no longer sign in anywhere, and every session it has ends now. Returns the sessions ended.
+    (Who may do this, and the record of it, are the caller's: the operators' services.)"""
+    from shared_apps.accounts.services.sessions import sessions_end_all
+
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return sessions_end_all(user=user)
+
+
+def user_reactivate(*, user: User) -> None:
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+
+
+def email_verification_send(*, user: User) -> str:
+    """Email the account's unverified primary address a link that verifies it (after commit; the link is minted by
+    the sending task). Returns the address; AccountError if it has none left to verify."""
+    from allauth.account.models import EmailAddress
+    from django.db import transaction
+
+    address = (
+        EmailAddress.objects.filter(user=user, verified=False)
+        .order_by("-primary", "email")
+        .values_list("email", flat=True)
+    ).first()
+    if address is None:
+        raise AccountError(f"{user.email} has no unverified email address.")
+    from shared_apps.accounts.tasks import email_verification_send as task
+
+    transaction.on_commit(lambda: task.delay(user_id=user.pk, email=address))
+    return str(address)

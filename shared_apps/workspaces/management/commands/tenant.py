@@ -39,6 +39,7 @@ ACTIONS = (
     "purge",
     "export",
     "pool",
+    "metrics",
 )
 
 
@@ -98,6 +99,11 @@ class Command(BaseCommand):
         export.add_argument(
             "--output", type=Path, help="Archive path (default: TENANT_EXPORT_DIR/<slug>-<time>.tar.gz)."
         )
+
+        metrics = sub.add_parser(
+            "metrics", help="Refresh the operators' workspace metrics now (every schema, in bulk; progress shown)."
+        )
+        metrics.add_argument("--full", action="store_true", help="Re-read a year of activity, not just the last days.")
 
         pool = sub.add_parser("pool", help="Show or fill the warm pool of spare workspaces.")
         pool_sub = pool.add_subparsers(dest="pool_action", required=True, metavar="{status,fill}")
@@ -233,6 +239,25 @@ class Command(BaseCommand):
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
         archive = services.workspace_export(tenant=tenant, acting_user=None, output=options["output"])
         self.stdout.write(self.style.SUCCESS(f"Exported {tenant.name} to {archive}"))
+
+    def _metrics(self, options: dict[str, Any]) -> None:
+        from shared_apps.workspaces.metrics import metrics_refresh
+
+        def progress(done: int, total: int) -> None:
+            self.stdout.write(f"\r{done}/{total} workspaces", ending="\n" if done == total else "")
+            self.stdout.flush()
+
+        result = metrics_refresh(full=options["full"], progress=progress)
+        if result.skipped:
+            self.stdout.write("Another metrics refresh is running; try again when it is done.")
+            return
+        line = (
+            f"Refreshed the metrics of {result.workspaces} workspace(s) in {result.seconds:.1f} s "
+            f"({result.statements} statements, activity since {result.since})."
+        )
+        if result.failed:
+            raise CommandError(f"{line} Could not read: {', '.join(result.failed)}.", returncode=1)
+        self.stdout.write(self.style.SUCCESS(line))
 
     def _pool(self, options: dict[str, Any]) -> None:
         if options["pool_action"] == "status":

@@ -1,0 +1,236 @@
+"""What platform operators do beyond a workspace's lifecycle: its trial and plan, and people's accounts.
+
+Each function checks the operator's Django permission (never `is_staff` alone), needs a reason, and records the
+change twice in one transaction: in the public operator log and in the audit log of every workspace concerned (a
+person's account: every workspace they belong to). The admin's actions call these and nothing else.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from billing import entitlements as billing_entitlements
+from billing import plans
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from billing.plans import Interval
+from shared_apps.accounts import services as account_services
+from shared_apps.accounts.models import Membership, User
+from shared_apps.accounts.permissions import NotAllowed
+from shared_apps.core.errors import ApplicationError
+from shared_apps.workspaces.models import OperatorAction
+from shared_apps.workspaces.services import (
+    OperatorPermission,
+    is_operator_with,
+    operator_log_record,
+    operator_reason,
+    workspace_usage,
+)
+from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.services import audit_record
+from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus
+
+
+class UserPermission:
+    """The Django model permissions operators need to act on people's accounts."""
+
+    VIEW = "accounts.view_user"
+    CHANGE = "accounts.change_user"  # deactivate, reactivate, sign out everywhere, resend verification
+
+
+def _require(acting_user: User, permission: str, verb: str) -> None:
+    if not is_operator_with(acting_user, permission):
+        raise NotAllowed(f"Your operator account has no permission to {verb}.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A workspace's trial and plan
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def workspace_trial_extend(*, tenant: Tenant, days: int, acting_user: User, reason: str) -> Tenant:
+    """Give a workspace in its trial `days` more (Stripe moves the trial's end; billing reads it back)."""
+    _require(acting_user, OperatorPermission.CHANGE, "extend trials")
+    reason = operator_reason(reason)
+    before = billing_selectors.account_for(tenant_id=tenant.pk)
+    billing_services.subscription_trial_extend(tenant=tenant, days=days)
+    after = billing_selectors.account_for(tenant_id=tenant.pk)
+    details = {
+        "days": days,
+        "from": before.trial_end.isoformat() if before and before.trial_end else "",
+        "to": after.trial_end.isoformat() if after and after.trial_end else "",
+    }
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        operator_log_record(
+            operator=acting_user,
+            action=OperatorAction.WORKSPACE_TRIAL_EXTENDED,
+            reason=reason,
+            tenant=tenant,
+            metadata=details,
+        )
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.BILLING_TRIAL_EXTENDED,
+            actor=acting_user,
+            target=tenant,
+            metadata={**details, "reason": reason, "operator": True},
+        )
+    return tenant
+
+
+def workspace_plan_set(
+    *, tenant: Tenant, plan_code: str, interval: str, acting_user: User, reason: str
+) -> billing_services.SyncResult:
+    """Move a workspace's subscription (paying, or in its trial) to another plan, prorated, as an operator. Refused
+    with the reasons when the workspace has outgrown the plan, as for its owners."""
+    _require(acting_user, OperatorPermission.CHANGE, "change plans")
+    reason = operator_reason(reason)
+    plan = plans.plan_get(plan_code)
+    if plan is None or interval not in Interval.__members__.values():
+        raise billing_services.BillingError("Choose one of the plans on the pricing page.")
+    outgrown = billing_entitlements.plan_outgrown(plan, workspace_usage(tenant))
+    if outgrown:
+        raise billing_services.PlanOutgrown(f"{tenant.name} cannot move to {plan.name}: " + "; ".join(outgrown) + ".")
+    account = billing_selectors.account_for(tenant_id=tenant.pk)
+    previous = account.plan if account else ""
+    result = billing_services.subscription_plan_set(tenant=tenant, plan=plan, interval=Interval(interval))
+    details = {"from": previous, "to": plan.code, "interval": interval}
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        operator_log_record(
+            operator=acting_user,
+            action=OperatorAction.WORKSPACE_PLAN_CHANGED,
+            reason=reason,
+            tenant=tenant,
+            metadata=details,
+        )
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.BILLING_PLAN_SET,
+            actor=acting_user,
+            target=tenant,
+            metadata={**details, "reason": reason, "operator": True},
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# People's accounts
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class AccountProtected(ApplicationError):
+    """An operator may not do this to that account (their own, or a platform account above their rights)."""
+
+
+def _check_target(*, user: User, acting_user: User, verb: str) -> None:
+    if user.pk == acting_user.pk:
+        raise AccountProtected(f"You cannot {verb} your own account.")
+    if (user.is_staff or user.is_superuser) and not acting_user.is_superuser:
+        raise AccountProtected(f"Only a superuser can {verb} another operator's account ({user.email}).")
+
+
+def _workspaces_of(user: User) -> list[Tenant]:
+    return [
+        m.tenant
+        for m in Membership.objects.filter(user=user)
+        .exclude(tenant__status__in=[TenantStatus.TEMPLATE, TenantStatus.SPARE])
+        .select_related("tenant")
+    ]
+
+
+def _record_on_account(
+    *,
+    user: User,
+    acting_user: User,
+    reason: str,
+    operator_action: OperatorAction,
+    action: AuditAction,
+    details: dict[str, object],
+) -> None:
+    operator_log_record(operator=acting_user, action=operator_action, reason=reason, target_user=user, metadata=details)
+    for tenant in _workspaces_of(user):
+        audit_record(
+            tenant=tenant,
+            action=action,
+            actor=acting_user,
+            target=user,
+            metadata={**details, "reason": reason, "operator": True},
+        )
+
+
+def user_deactivate(*, user: User, acting_user: User, reason: str) -> int:
+    """Stop an account from signing in anywhere: inactive, every session ended, any operator's impersonation of it
+    ended. Returns the sessions ended."""
+    _require(acting_user, UserPermission.CHANGE, "deactivate accounts")
+    _check_target(user=user, acting_user=acting_user, verb="deactivate")
+    reason = operator_reason(reason)
+    from shared_apps.workspaces.impersonation import impersonations_end_for_member
+
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        ended = account_services.user_deactivate(user=user)
+        impersonations_end_for_member(member=user)
+        _record_on_account(
+            user=user,
+            acting_user=acting_user,
+            reason=reason,
+            operator_action=OperatorAction.USER_DEACTIVATED,
+            action=AuditAction.ACCOUNT_DEACTIVATED,
+            details={"sessions_ended": ended},
+        )
+    return ended
+
+
+def user_reactivate(*, user: User, acting_user: User, reason: str) -> None:
+    _require(acting_user, UserPermission.CHANGE, "reactivate accounts")
+    _check_target(user=user, acting_user=acting_user, verb="reactivate")
+    reason = operator_reason(reason)
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        account_services.user_reactivate(user=user)
+        _record_on_account(
+            user=user,
+            acting_user=acting_user,
+            reason=reason,
+            operator_action=OperatorAction.USER_REACTIVATED,
+            action=AuditAction.ACCOUNT_REACTIVATED,
+            details={},
+        )
+
+
+def user_sign_out_everywhere(*, user: User, acting_user: User, reason: str) -> int:
+    """End every session of the account on every host (and any operator's impersonation of it). Returns how many."""
+    _require(acting_user, UserPermission.CHANGE, "sign accounts out")
+    _check_target(user=user, acting_user=acting_user, verb="sign out")
+    reason = operator_reason(reason)
+    from shared_apps.workspaces.impersonation import impersonations_end_for_member
+
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        ended = account_services.sessions_end_all(user=user)
+        impersonations_end_for_member(member=user)
+        _record_on_account(
+            user=user,
+            acting_user=acting_user,
+            reason=reason,
+            operator_action=OperatorAction.USER_SIGNED_OUT,
+            action=AuditAction.ACCOUNT_SIGNED_OUT_EVERYWHERE,
+            details={"sessions_ended": ended},
+        )
+    return ended
+
+
+def user_verification_resend(*, user: User, acting_user: User, reason: str) -> str:
+    """Email the account's unverified primary address a link that verifies it. Returns the address."""
+    _require(acting_user, UserPermission.CHANGE, "resend verification emails")
+    _check_target(user=user, acting_user=acting_user, verb="resend a verification for")
+    reason = operator_reason(reason)
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        address = account_services.email_verification_send(user=user)
+        _record_on_account(
+            user=user,
+            acting_user=acting_user,
+            reason=reason,
+            operator_action=OperatorAction.USER_VERIFICATION_SENT,
+            action=AuditAction.ACCOUNT_VERIFICATION_SENT,
+            details={"email": address},
+        )
+    return address
