@@ -73,7 +73,10 @@ def _uses_database(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(autouse=True)
 def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    from billing.entitlements import plan_memory_forget
+
     routing.clear()
+    plan_memory_forget()
     for alias in ("shared", "default"):
         cache = caches[alias]
         if not isinstance(cache, BaseDatabaseCache):

@@ -62,6 +62,8 @@ class AuditAction(models.TextChoices):
     COMMENT_CREATED = "comment.created", "Comment added"
     COMMENT_EDITED = "comment.edited", "Comment edited"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 GROUPS: dict[str, str] = {
@@ -77,6 +79,7 @@ GROUPS: dict[str, str] = {
     "task": "Tasks",
     "comment": "Comments",
     "audit": "Audit log",
+    "api_key": "API keys",
 }
 
 

@@ -1,5 +1,6 @@
 """Writes about accounts, memberships, roles, sessions and invitations, one module per concern."""
 
+from shared_apps.accounts.services.api_keys import ApiKeyInvalid, api_key_create, api_key_revoke, api_key_used
 from shared_apps.accounts.services.invitations import (
     InvitationsResult,
     invitation_accept,
@@ -22,6 +23,10 @@ from shared_apps.accounts.services.sessions import sessions_end_all, sessions_en
 from shared_apps.accounts.services.users import operator_ensure, user_get_or_create, user_profile_update
 
 __all__ = [
+    "ApiKeyInvalid",
+    "api_key_create",
+    "api_key_revoke",
+    "api_key_used",
     "InvitationsResult",
     "invitation_accept",
     "invitation_check",
