@@ -29,6 +29,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections, router, transaction
 
 CACHE_ALIAS = "shared"
+# The clock the windows are cut from (tests hold it still, so a window cannot end in the middle of one).
+_clock = time.time
 
 # KEYS: the counters; ARGV[1]: seconds to keep them; ARGV[2…]: each counter's limit. Reads every count, refuses when
 # one is at its limit (returning the counts as they are), else increments all (returning the new counts).
@@ -71,20 +73,22 @@ class WindowResult:
 
     def reset_after(self, now: float | None = None) -> int:
         """Whole seconds until the window ends (at least 1)."""
-        return max(int(self.reset_at - (time.time() if now is None else now) + 0.999), 1)
+        return max(int(self.reset_at - (_clock() if now is None else now) + 0.999), 1)
 
 
-def window_take(buckets: Sequence[Bucket], *, window: int = 60, now: float | None = None) -> WindowResult:
+def window_take(
+    buckets: Sequence[Bucket], *, window: int = 60, now: float | None = None, cache: BaseCache | None = None
+) -> WindowResult:
     """Count one request in every bucket if all are under their limits; otherwise count nothing and say which one
-    is full. Fixed windows aligned on multiples of `window` seconds."""
-    moment = time.time() if now is None else now
+    is full. Fixed windows aligned on multiples of `window` seconds. `cache`: the shared cache unless given."""
+    moment = _clock() if now is None else now
     number = int(moment // window)
     reset_at = float((number + 1) * window)
     if not buckets:
         return WindowResult(True, (), (), None, reset_at)
     keys = [f"{bucket.key}:{number}" for bucket in buckets]
     limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
-    cache = caches[CACHE_ALIAS]
+    cache = cache if cache is not None else caches[CACHE_ALIAS]
     if isinstance(cache, RedisCache):
         allowed, refused_by, counts = _redis_take(cache, keys, limits, ttl=window * 2)
     elif isinstance(cache, BaseDatabaseCache):

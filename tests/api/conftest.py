@@ -3,6 +3,7 @@ that send a key (or a session) to a workspace host."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -25,6 +26,16 @@ def key_for(tenant: Tenant, user: User, scope: str = ApiKeyScope.WRITE, name: st
 def with_key(tenant: Tenant, secret: str, *, host: str | None = None) -> HostClient:
     """A client on `tenant`'s host (or `host`) sending `Authorization: Bearer <secret>` on every request."""
     return HostClient(host or host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture(autouse=True)
+def _rate_windows_hold_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request of a test counts in one rate-limit window (the middle of the current minute): a window cannot
+    end halfway through a test and hand out a fresh budget."""
+    from shared_apps.core import ratelimit
+
+    middle = (time.time() // 60) * 60 + 30
+    monkeypatch.setattr(ratelimit, "_clock", lambda: middle)
 
 
 @pytest.fixture
