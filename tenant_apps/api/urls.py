@@ -21,7 +21,7 @@ def _view(viewset: Any, actions: dict[str, str], name: str) -> Any:
 
 
 v1 = [
-    path("me/", _view(MeViewSet, {"get": "list"}, "me"), name="api-me"),
+    path("me/", _view(MeViewSet, {"get": "retrieve"}, "me"), name="api-me"),
     path("projects/", _view(ProjectViewSet, LIST, "project"), name="api-project-list"),
     path("projects/<int:pk>/", _view(ProjectViewSet, ONE, "project"), name="api-project-detail"),
     path("projects/<int:pk>/archive/", _view(ProjectViewSet, {"post": "archive"}, "project"), name="api-project-archive"),

@@ -130,7 +130,7 @@ class MeViewSet(ApiViewSet):
     http_method_names = ["get", "head"]
 
     @extend_schema(summary="Who you are here: your account, role, workspace and how you signed in", responses=s.Me)
-    def list(self, request: Request) -> Response:
+    def retrieve(self, request: Request) -> Response:
         caller = self.caller
         route = request._request.route
         body = {
