@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 
 from billing.models import BillingAccount
 from billing.plans import PLANS, RESOURCE_LABELS, TRIAL_PLAN, Limit, Plan, Resource, human_bytes, human_limit

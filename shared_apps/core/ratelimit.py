@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.db import BaseDatabaseCache
@@ -103,8 +103,10 @@ def window_take(
 _scripts: dict[int, Any] = {}
 
 
-def _redis_take(cache: RedisCache, keys: list[str], limits: tuple[int, ...], *, ttl: int) -> tuple[bool, int | None, tuple[int, ...]]:
-    client = cache._cache.get_client(write=True)
+def _redis_take(
+    cache: RedisCache, keys: list[str], limits: tuple[int, ...], *, ttl: int
+) -> tuple[bool, int | None, tuple[int, ...]]:
+    client = cast(Any, cache)._cache.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_LUA)  # EVALSHA, EVAL once after a restart
@@ -127,7 +129,7 @@ def _database_take(
 ) -> tuple[bool, int | None, tuple[int, ...]]:
     db = router.db_for_write(cache.cache_model_class)
     connection = connections[db]
-    table = connection.ops.quote_name(cache._table)
+    table = connection.ops.quote_name(cache.cache_model_class._meta.db_table)
     stored = [cache.make_key(k) for k in keys]
     until = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
     # Rows are upserted in key order: two callers sharing buckets lock them in the same order (no deadlock).

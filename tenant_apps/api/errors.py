@@ -90,9 +90,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.detail if isinstance(exc.detail, str) else " ".join(flatten(exc.detail).get(NON_FIELD, []))
         body = error_body(_code_of(exc), str(detail) or exc.default_detail)
         if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
+            headers["WWW-Authenticate"] = str(exc.auth_header)
         if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(int(exc.wait), 1))  # type: ignore[attr-defined]
+            headers["Retry-After"] = str(max(int(exc.wait), 1))
     else:
         return None  # a bug: Django's 500 handler answers, in the same shape
     set_rollback()

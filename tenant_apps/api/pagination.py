@@ -44,9 +44,17 @@ def _check_position(queryset: QuerySet[Any], name: str, position: str, message: 
     annotation = queryset.query.annotations.get(name)
     try:
         field = annotation.output_field if annotation is not None else queryset.model._meta.get_field(name)
-        field.get_prep_value(field.to_python(position))  # type: ignore[union-attr]
+        field.get_prep_value(field.to_python(position))
     except (FieldDoesNotExist, ValidationError, ValueError, TypeError, OverflowError) as exc:
         raise NotFound(message) from exc
-    if getattr(field, "get_internal_type", lambda: "")() in {"IntegerField", "BigIntegerField", "BigAutoField", "AutoField"}:
-        if not -(2**63) <= int(position) < 2**63:
-            raise NotFound(message)
+    if (
+        getattr(field, "get_internal_type", lambda: "")()
+        in {
+            "IntegerField",
+            "BigIntegerField",
+            "BigAutoField",
+            "AutoField",
+        }
+        and not -(2**63) <= int(position) < 2**63
+    ):
+        raise NotFound(message)

@@ -47,7 +47,11 @@ class Person(serializers.ModelSerializer):
 
 # --- projects ------------------------------------------------------------------------------------------------------
 
-PERMISSION_NAMES = {ProjectPermission.VIEW: "view", ProjectPermission.CHANGE: "change", ProjectPermission.MANAGE: "manage"}
+PERMISSION_NAMES = {
+    ProjectPermission.VIEW: "view",
+    ProjectPermission.CHANGE: "change",
+    ProjectPermission.MANAGE: "manage",
+}
 
 
 class ProjectOut(serializers.ModelSerializer):
@@ -160,7 +164,9 @@ class TaskUpdate(serializers.Serializer):
 class TaskMove(serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices, help_text="The column.")
     position = serializers.IntegerField(
-        min_value=0, max_value=POSITION_MAX, help_text="The place in the column: 0 is the top; past the end, the bottom."
+        min_value=0,
+        max_value=POSITION_MAX,
+        help_text="The place in the column: 0 is the top; past the end, the bottom.",
     )
 
 

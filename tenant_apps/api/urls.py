@@ -24,8 +24,12 @@ v1 = [
     path("me/", _view(MeViewSet, {"get": "retrieve"}, "me"), name="api-me"),
     path("projects/", _view(ProjectViewSet, LIST, "project"), name="api-project-list"),
     path("projects/<int:pk>/", _view(ProjectViewSet, ONE, "project"), name="api-project-detail"),
-    path("projects/<int:pk>/archive/", _view(ProjectViewSet, {"post": "archive"}, "project"), name="api-project-archive"),
-    path("projects/<int:pk>/restore/", _view(ProjectViewSet, {"post": "restore"}, "project"), name="api-project-restore"),
+    path(
+        "projects/<int:pk>/archive/", _view(ProjectViewSet, {"post": "archive"}, "project"), name="api-project-archive"
+    ),
+    path(
+        "projects/<int:pk>/restore/", _view(ProjectViewSet, {"post": "restore"}, "project"), name="api-project-restore"
+    ),
     path("projects/<int:project_id>/tasks/", _view(TaskViewSet, LIST, "task"), name="api-task-list"),
     path("projects/<int:project_id>/tasks/<int:pk>/", _view(TaskViewSet, ONE, "task"), name="api-task-detail"),
     path(

@@ -13,7 +13,7 @@ import pytest
 from billing.models import BillingAccount
 from shared_apps.accounts.models import Role, User
 from tenants.models import Tenant, TenantStatus
-from tests.api.conftest import error_of, key_for, with_key
+from tests.api.conftest import error_of
 from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory
 from tests.projects.conftest import Site
@@ -142,16 +142,19 @@ def test_never_html_not_for_strangers_unknown_hosts_or_server_errors(
     tenant: Tenant, other_tenant: Tenant, outsider: User, api: HostClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nobody = HostClient("nope.localhost").get("/api/v1/projects/")
-    assert nobody.status_code == 404 and error_of(nobody)["code"] == "unknown_host"
+    assert nobody.status_code == 404
+    assert error_of(nobody)["code"] == "unknown_host"
 
     stranger = client_for(tenant)
     MembershipFactory.create(tenant=tenant, role=Role.MEMBER, user__email="briefly@acme.test")
     stranger.force_login(outsider)  # signed in on acme's host, a member of globex only
     refused = stranger.get("/api/v1/projects/")
-    assert refused.status_code == 403 and error_of(refused)["code"] == "not_a_member"
+    assert refused.status_code == 403
+    assert error_of(refused)["code"] == "not_a_member"
 
     anonymous = client_for(tenant).get("/api/v1/projects/")
-    assert anonymous.status_code == 401 and error_of(anonymous)["code"] == "not_authenticated"
+    assert anonymous.status_code == 401
+    assert error_of(anonymous)["code"] == "not_authenticated"
 
     from tenant_apps.projects import selectors
 

@@ -84,11 +84,20 @@ def test_writes_by_id_change_only_the_callers_workspace(
     json = "application/json"
     assert api.patch(f"/api/v1/projects/{p}/", {"name": "Renamed"}, content_type=json).status_code == 200
     assert api.patch(f"/api/v1/projects/{p}/tasks/{t}/", {"title": "Retitled"}, content_type=json).status_code == 200
-    assert api.post(f"/api/v1/projects/{p}/tasks/{t}/move/", {"status": "done", "position": 0}, content_type=json).status_code == 200
-    assert api.patch(f"/api/v1/projects/{p}/tasks/{t}/comments/{c}/", {"body": "Edited"}, content_type=json).status_code == 200
+    assert (
+        api.post(
+            f"/api/v1/projects/{p}/tasks/{t}/move/", {"status": "done", "position": 0}, content_type=json
+        ).status_code
+        == 200
+    )
+    assert (
+        api.patch(f"/api/v1/projects/{p}/tasks/{t}/comments/{c}/", {"body": "Edited"}, content_type=json).status_code
+        == 200
+    )
     with in_tenant(other_tenant):
         assert Project.objects.get(pk=p).name == f"{MARKER} project"
-        assert Task.objects.get(pk=t).title == f"{MARKER} task" and Task.objects.get(pk=t).status == "todo"
+        assert Task.objects.get(pk=t).title == f"{MARKER} task"
+        assert Task.objects.get(pk=t).status == "todo"
         assert Comment.objects.get(pk=c).body == f"{MARKER} comment"
     assert api.delete(f"/api/v1/projects/{p}/").status_code == 204
     with in_tenant(other_tenant):
@@ -115,7 +124,9 @@ def test_ids_that_exist_only_in_the_other_workspace_are_not_found(
         ("delete", f"/api/v1/invitations/{invitation_b.pk}/"),
     ):
         body = {"name": "x", "role": "member"} if method == "patch" else None
-        response = getattr(api, method)(path, body, content_type="application/json") if body else getattr(api, method)(path)
+        response = (
+            getattr(api, method)(path, body, content_type="application/json") if body else getattr(api, method)(path)
+        )
         assert response.status_code == 404, (method, path, response.content)
         assert error_of(response)["code"] == "not_found"
         assert MARKER.encode() not in response.content

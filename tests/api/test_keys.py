@@ -45,15 +45,22 @@ def test_a_member_creates_a_key_on_the_profile_page_and_sees_the_secret_once(
     assert match, response.content[:2000]
     secret = match.group(1).decode()
     key = ApiKey.objects.get(user=member)
-    assert (key.name, key.scope, key.tenant_id, key.membership.user_id) == ("Nightly export", "write", tenant.pk, member.pk)
+    assert (key.name, key.scope, key.tenant_id, key.membership.user_id) == (
+        "Nightly export",
+        "write",
+        tenant.pk,
+        member.pk,
+    )
     assert key.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
-    assert secret.startswith(key.prefix) and len(key.prefix) == 12
+    assert secret.startswith(key.prefix)
+    assert len(key.prefix) == 12
     assert secret not in str(ApiKey.objects.filter(pk=key.pk).values().first())  # only the hash is stored
 
     again = tenant_client.get("/settings/profile/")
     assert again.status_code == 200
     assert secret.encode() not in again.content  # shown once
-    assert key.prefix.encode() in again.content and b"Nightly export" in again.content
+    assert key.prefix.encode() in again.content
+    assert b"Nightly export" in again.content
 
     assert with_key(tenant, secret).get("/api/v1/me/").json()["auth"] == {
         "method": "key",
@@ -105,10 +112,12 @@ def test_the_owner_revokes_a_key_by_typing_its_name_and_it_stops_working_at_once
     assert api.get("/api/v1/me/").status_code == 200
     tenant_client.force_login(member)
     page = tenant_client.get(f"/settings/api-keys/{key.pk}/revoke/")
-    assert page.status_code == 200 and b"Revoke \xe2\x80\x9cCI\xe2\x80\x9d" in page.content
+    assert page.status_code == 200
+    assert b"Revoke \xe2\x80\x9cCI\xe2\x80\x9d" in page.content
 
     wrong = tenant_client.post(f"/settings/api-keys/{key.pk}/revoke/", {"confirm_name": "C1"})
-    assert wrong.status_code == 400 and b"Type the key&#x27;s name, CI" in wrong.content
+    assert wrong.status_code == 400
+    assert b"Type the key&#x27;s name, CI" in wrong.content
     assert api.get("/api/v1/me/").status_code == 200
 
     done = tenant_client.post(f"/settings/api-keys/{key.pk}/revoke/", {"confirm_name": "CI"})
@@ -118,7 +127,8 @@ def test_the_owner_revokes_a_key_by_typing_its_name_and_it_stops_working_at_once
     assert refused.status_code == 401
     assert error_of(refused)["code"] == "authentication_failed"
     key.refresh_from_db()
-    assert key.revoked_at is not None and key.revoked_by_id == member.pk
+    assert key.revoked_at is not None
+    assert key.revoked_by_id == member.pk
     with in_tenant(tenant):
         entry = AuditEntry.objects.get(action="api_key.revoked")
     assert (entry.actor_id, entry.metadata["owner"]) == (member.pk, member.email)
@@ -138,16 +148,21 @@ def test_admins_see_every_key_and_revoke_any_members_do_not(
     as_other.force_login(other)
     listing = as_admin.get("/settings/api-keys/")
     assert listing.status_code == 200
-    assert b"Member&#x27;s key" in listing.content and b"Owner&#x27;s key" in listing.content
+    assert b"Member&#x27;s key" in listing.content
+    assert b"Owner&#x27;s key" in listing.content
     assert as_other.get("/settings/api-keys/").status_code == 403
     assert b"Member&#x27;s key" not in as_other.get("/settings/profile/").content  # only one's own keys there
     assert as_other.get(f"/settings/api-keys/{members_key.pk}/revoke/").status_code == 404
-    assert as_other.post(f"/settings/api-keys/{members_key.pk}/revoke/", {"confirm_name": "Member's key"}).status_code == 404
+    assert (
+        as_other.post(f"/settings/api-keys/{members_key.pk}/revoke/", {"confirm_name": "Member's key"}).status_code
+        == 404
+    )
     with pytest.raises(services.members.NotAllowed):
         services.api_key_revoke(tenant=tenant, key=members_key, acting_user=other)
 
     done = as_admin.post(f"/settings/api-keys/{members_key.pk}/revoke/?from=all", {"confirm_name": "Member's key"})
-    assert done.status_code == 302 and done["Location"] == "/settings/api-keys/"
+    assert done.status_code == 302
+    assert done["Location"] == "/settings/api-keys/"
     members_key.refresh_from_db()
     assert members_key.revoked_by_id == admin.pk
     with in_tenant(tenant):
@@ -224,7 +239,16 @@ def test_a_key_of_one_workspace_on_anothers_host_is_refused_with_no_hint(
 
 @pytest.mark.parametrize(
     "header",
-    ["", "Bearer", "Bearer ", "Bearer a b", "Token atr_abc", "Basic dXNlcjpwYXNz", "Bearer \u00e9\u00e9", "Bearer " + "a" * 5000],
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Token atr_abc",
+        "Basic dXNlcjpwYXNz",
+        "Bearer \u00e9\u00e9",
+        "Bearer " + "a" * 5000,
+    ],
 )
 def test_missing_or_malformed_credentials_are_a_401_in_the_error_shape(tenant: Tenant, header: str) -> None:
     client = HostClient(client_for(tenant).host, HTTP_AUTHORIZATION=header) if header else client_for(tenant)
@@ -239,7 +263,9 @@ def test_verifying_a_key_is_one_indexed_query_and_microseconds_of_hashing(tenant
     api_key_authenticate(secret=secret, tenant_id=tenant.pk)
     with CaptureQueriesContext(connection) as queries:
         identity = api_key_authenticate(secret=secret, tenant_id=tenant.pk)
-    assert identity is not None and identity.user.pk == member.pk and identity.role == Role.MEMBER
+    assert identity is not None
+    assert identity.user.pk == member.pk
+    assert identity.role == Role.MEMBER
     assert len(queries) == 1
     assert '"secret_hash" = ' in queries.captured_queries[0]["sql"]
 
@@ -257,7 +283,8 @@ def test_last_use_is_recorded_at_most_once_a_minute(tenant: Tenant, member: User
     api.get("/api/v1/me/")
     key = ApiKey.objects.get(user=member)
     first = key.last_used_at
-    assert first is not None and key.last_used_ip == "203.0.113.7"
+    assert first is not None
+    assert key.last_used_ip == "203.0.113.7"
 
     with CaptureQueriesContext(connection) as queries:
         api.get("/api/v1/me/")
@@ -270,7 +297,8 @@ def test_last_use_is_recorded_at_most_once_a_minute(tenant: Tenant, member: User
         "/api/v1/me/"
     )
     key.refresh_from_db()
-    assert key.last_used_at > first and key.last_used_ip == "198.51.100.2"
+    assert key.last_used_at > first
+    assert key.last_used_ip == "198.51.100.2"
 
 
 def test_a_read_only_key_reads_and_never_writes(tenant: Tenant, owner: User, in_tenant: Any) -> None:

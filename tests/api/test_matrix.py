@@ -1,4 +1,4 @@
-"""Every endpoint × every role × both scopes, on a private project shared at each level: the API answers exactly what
+"""Every endpoint x every role x both scopes, on a private project shared at each level: the API answers exactly what
 the product's rules (tenant_apps/projects/permissions.py) and the workspace's permission matrix say, a refused write
 changes nothing and writes no audit entry, and a read-only key never writes.
 
@@ -47,7 +47,9 @@ CASES = [
     Case("projects list", "get", "/api/v1/projects/", 200, EVERYONE),
     Case("project create", "post", "/api/v1/projects/", 201, EVERYONE, body={"name": "New"}),
     Case("project read", "get", "/api/v1/projects/{p}/", 200, VIEWERS, denied=404),
-    Case("project rename", "patch", "/api/v1/projects/{p}/", 200, EDITORS, body={"name": "Renamed"}, hidden={"stranger"}),
+    Case(
+        "project rename", "patch", "/api/v1/projects/{p}/", 200, EDITORS, body={"name": "Renamed"}, hidden={"stranger"}
+    ),
     Case(
         "project visibility",
         "patch",
@@ -149,9 +151,7 @@ def test_every_endpoint_for_every_role_and_scope(
         "m": Membership.objects.get(user=people["stranger"], tenant=tenant).pk,
         "i": invitation.pk,
     }
-    keys = {
-        (who, scope): key_for(tenant, people[who], scope=scope) for who in PEOPLE for scope in ApiKeyScope.values
-    }
+    keys = {(who, scope): key_for(tenant, people[who], scope=scope) for who in PEOPLE for scope in ApiKeyScope.values}
     is_write = case.method != "get"
     for (who, scope), secret in keys.items():
         client = with_key(tenant, secret)
@@ -182,7 +182,9 @@ def test_the_list_holds_what_each_person_may_see(
     tenant: Tenant, people: dict[str, User], private_site: Site, workspace_site: Site
 ) -> None:
     for who in PEOPLE:
-        names = {p["name"] for p in with_key(tenant, key_for(tenant, people[who])).get("/api/v1/projects/").json()["results"]}
+        names = {
+            p["name"] for p in with_key(tenant, key_for(tenant, people[who])).get("/api/v1/projects/").json()["results"]
+        }
         expected = {"Open roadmap"} | ({"Secret launch"} if who in VIEWERS else set())
         assert names == expected, who
 
@@ -220,6 +222,8 @@ def test_only_owners_make_owners_and_the_last_owner_stays(tenant: Tenant, people
     assert last.status_code == 409
     assert error_of(last)["code"] == "last_owner"
     same = owner.patch(f"/api/v1/members/{stranger.pk}/", {"role": "member"}, content_type="application/json")
-    assert same.status_code == 409 and error_of(same)["code"] == "conflict"
+    assert same.status_code == 409
+    assert error_of(same)["code"] == "conflict"
     made = owner.patch(f"/api/v1/members/{stranger.pk}/", {"role": "owner"}, content_type="application/json")
-    assert made.status_code == 200 and made.json()["role"] == "owner"
+    assert made.status_code == 200
+    assert made.json()["role"] == "owner"

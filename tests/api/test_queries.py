@@ -32,7 +32,13 @@ def grow(tenant: Tenant, site: Site, people: dict[str, User]) -> None:
     members = [m.user for m in add_members(tenant, 60, prefix="apigrown")]
     Project.objects.bulk_create(Project(name=f"Grown {i:03d}") for i in range(120))
     tasks = Task.objects.bulk_create(
-        Task(project=site.project, title=f"Grown {i}", status=list(TaskStatus)[i % 3], position=i + 1, assignee=members[i % 60])
+        Task(
+            project=site.project,
+            title=f"Grown {i}",
+            status=list(TaskStatus)[i % 3],
+            position=i + 1,
+            assignee=members[i % 60],
+        )
         for i in range(150)
     )
     Comment.objects.bulk_create(Comment(task=t, author=members[0], body="grown") for t in tasks)
@@ -87,4 +93,5 @@ def test_a_page_of_50_tasks_is_a_handful_of_queries(
     # the key, the rate limit, the project with the caller's grants, the page of tasks
     assert len(sql) == 3 + rate_limit, "\n".join(q[:150] for q in sql)
     response = client.get(f"/api/v1/projects/{private_site.project.pk}/tasks/")
-    assert len(response.json()["results"]) == 50 and response.json()["next"]
+    assert len(response.json()["results"]) == 50
+    assert response.json()["next"]

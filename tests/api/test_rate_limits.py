@@ -61,7 +61,8 @@ def test_past_the_keys_limit_a_429_says_why_and_when(
     assert error["code"] == "throttled"
     assert "allows 3 API requests per minute for one API key" in error["message"]
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert refused["RateLimit-Limit"] == "3" and refused["RateLimit-Remaining"] == "0"
+    assert refused["RateLimit-Limit"] == "3"
+    assert refused["RateLimit-Remaining"] == "0"
     assert refused["RateLimit-Reset"] == refused["Retry-After"]
     assert other.get("/api/v1/me/").status_code == 200  # another key has its own budget
 
@@ -83,14 +84,24 @@ def test_a_refused_request_is_not_counted(tenant: Tenant) -> None:
     assert window_take(buckets, now=180.0).allowed  # the next window
 
 
-def test_billings_entitlement_counts_per_workspace_and_per_client(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_billings_entitlement_counts_per_workspace_and_per_client(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _limit_plan(monkeypatch, workspace=3, per_key=2)
     now = 6000.0
-    assert [api_request_allow(tenant_id=tenant.pk, client="k1", now=now).allowed for _ in range(3)] == [True, True, False]
+    assert [api_request_allow(tenant_id=tenant.pk, client="k1", now=now).allowed for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
     decision = api_request_allow(tenant_id=tenant.pk, client="k2", now=now)
-    assert decision.allowed and decision.scope == "workspace" and decision.remaining == 0
+    assert decision.allowed
+    assert decision.scope == "workspace"
+    assert decision.remaining == 0
     refused = api_request_allow(tenant_id=tenant.pk, client="k3", now=now)
-    assert not refused.allowed and refused.scope == "workspace" and refused.limit == 3
+    assert not refused.allowed
+    assert refused.scope == "workspace"
+    assert refused.limit == 3
     assert refused.reset_after == 60 - int(now) % 60 or refused.reset_after == 60
 
 
@@ -118,7 +129,9 @@ def test_fifty_concurrent_takes_at_a_limit_of_ten_let_exactly_ten_through(db: No
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(1 for r in results if r.allowed) == 10
     assert window_take([Bucket(key, 10)], now=42.0, cache=cache).counts == (10,)
-    assert window_take([Bucket(key + ":ws", 1000)], now=42.0, cache=cache).counts == (11,)  # the refused 40: not counted
+    assert window_take([Bucket(key + ":ws", 1000)], now=42.0, cache=cache).counts == (
+        11,
+    )  # the refused 40: not counted
 
 
 @pytest.fixture
@@ -137,8 +150,12 @@ def committed_key(_session_tenants: dict[str, Tenant], django_db_blocker: Any) -
     assert secret
     yield acme, secret
     committed_sql(f'DELETE FROM "{acme.schema_name}".audit_auditentry WHERE actor_label = %s', [email])  # noqa: S608
-    committed_sql("DELETE FROM accounts_apikey WHERE user_id IN (SELECT id FROM accounts_user WHERE email = %s)", [email])
-    committed_sql("DELETE FROM accounts_membership WHERE user_id IN (SELECT id FROM accounts_user WHERE email = %s)", [email])
+    committed_sql(
+        "DELETE FROM accounts_apikey WHERE user_id IN (SELECT id FROM accounts_user WHERE email = %s)", [email]
+    )
+    committed_sql(
+        "DELETE FROM accounts_membership WHERE user_id IN (SELECT id FROM accounts_user WHERE email = %s)", [email]
+    )
     committed_sql("DELETE FROM account_emailaddress WHERE email = %s", [email])
     committed_sql("DELETE FROM accounts_user WHERE email = %s", [email])
     committed_sql("DELETE FROM atrium_cache_shared WHERE cache_key LIKE %s", ["%api-rate:%"])

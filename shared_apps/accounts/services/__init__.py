@@ -24,10 +24,10 @@ from shared_apps.accounts.services.users import operator_ensure, user_get_or_cre
 
 __all__ = [
     "ApiKeyInvalid",
+    "InvitationsResult",
     "api_key_create",
     "api_key_revoke",
     "api_key_used",
-    "InvitationsResult",
     "invitation_accept",
     "invitation_check",
     "invitation_mark_sent",

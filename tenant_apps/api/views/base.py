@@ -18,7 +18,7 @@ from tenant_apps.projects.permissions import Viewer
 from tenants.models import Tenant
 
 
-class ApiViewSet(GenericViewSet):  # type: ignore[misc]
+class ApiViewSet(GenericViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head"]
 
     @property
@@ -31,7 +31,7 @@ class ApiViewSet(GenericViewSet):  # type: ignore[misc]
     def tenant(self) -> Tenant:
         """The request's workspace, as the services take it (the route's read-only snapshot)."""
         django_request: HttpRequest = self.request._request
-        return django_request.tenant  # type: ignore[attr-defined,no-any-return]
+        return django_request.tenant  # type: ignore[attr-defined]
 
     def tenant_id(self) -> int:
         return int(self.request._request.route.tenant_id)

@@ -68,7 +68,9 @@ class MemberViewSet(ApiViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Open invitations (pending and expired), newest first", responses=s.InvitationOut(many=True)),
+    list=extend_schema(
+        summary="Open invitations (pending and expired), newest first", responses=s.InvitationOut(many=True)
+    ),
     create=extend_schema(
         summary="Invite people",
         description="Each address gets its own email. Members and still-valid invitations are reported back and "

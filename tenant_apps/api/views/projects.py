@@ -45,7 +45,9 @@ class _ProjectScoped(ApiViewSet):
         responses=s.ProjectOut,
     ),
     destroy=extend_schema(
-        summary="Delete a project with its tasks and comments", description="Needs manage access.", responses={204: None}
+        summary="Delete a project with its tasks and comments",
+        description="Needs manage access.",
+        responses={204: None},
     ),
 )
 class ProjectViewSet(ApiViewSet):
@@ -227,7 +229,10 @@ class TaskViewSet(_ProjectScoped):
         summary="A task's comments, oldest first", parameters=[PROJECT_ID, TASK_ID], responses=s.CommentOut(many=True)
     ),
     create=extend_schema(
-        summary="Comment on a task", parameters=[PROJECT_ID, TASK_ID], request=s.CommentIn, responses={201: s.CommentOut}
+        summary="Comment on a task",
+        parameters=[PROJECT_ID, TASK_ID],
+        request=s.CommentIn,
+        responses={201: s.CommentOut},
     ),
     retrieve=extend_schema(summary="A comment", parameters=[PROJECT_ID, TASK_ID], responses=s.CommentOut),
     partial_update=extend_schema(
