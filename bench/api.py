@@ -103,9 +103,11 @@ def setup() -> None:
         identity = api_key_authenticate(secret=secret, tenant_id=tenant.pk)
         samples.append((time.perf_counter() - t0) * 1e6)
         assert identity is not None
+    inprocess = _in_process(host, project.pk, secret, owner.pk, rounds=int(os.environ.get("BENCH_INPROCESS_ROUNDS", "15")))
     print(
         json.dumps(
             {
+                "inprocess": inprocess,
                 "host": host,
                 "project": project.pk,
                 "user_id": owner.pk,
@@ -115,6 +117,39 @@ def setup() -> None:
             }
         )
     )
+
+
+def _in_process(host: str, project_id: int, secret: str, user_id: int, *, rounds: int) -> dict[str, float]:
+    """Both ways through Django's WSGI handler in this process (no sockets, no gunicorn): median µs per request of
+    interleaved rounds of 50 requests, and the statements each sends."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    os.environ["BENCH_USER_ID"] = str(user_id)
+    api = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    plain = Client(HTTP_HOST=host)
+    paths = {
+        "api": (api, f"/api/v1/projects/{project_id}/tasks/?page_size=50"),
+        "plain": (plain, f"/bench/projects/{project_id}/tasks/"),
+    }
+    for client, path in paths.values():
+        for _ in range(20):
+            assert client.get(path).status_code == 200
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for r in range(rounds):
+        for name in (list(paths) if r % 2 == 0 else list(reversed(paths))):
+            client, path = paths[name]
+            started = time.perf_counter()
+            for _ in range(50):
+                client.get(path)
+            samples[name].append((time.perf_counter() - started) / 50 * 1e6)
+    result = {f"{name}_us": statistics.median(values) for name, values in samples.items()}
+    for name, (client, path) in paths.items():
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path)
+        result[f"{name}_statements"] = float(len(queries))
+    return result
 
 
 def free_port() -> int:
@@ -188,6 +223,12 @@ def main() -> int:
         log(
             f"key verification, in-process: SHA-256 {world['hash_us']:.2f} us; the whole check (hash + one indexed "
             f"query, over the socket) {world['verify_us']:.0f} us median"
+        )
+        inprocess = world["inprocess"]
+        log(
+            f"in-process (Django's WSGI handler, no sockets), median us/request: api {inprocess['api_us']:.0f} "
+            f"({inprocess['api_statements']:.0f} statements), plain {inprocess['plain_us']:.0f} "
+            f"({inprocess['plain_statements']:.0f} statements): {inprocess['api_us'] / inprocess['plain_us']:.2f}x"
         )
         server, port = gunicorn(env)
         host = f"Host: {world['host']}"

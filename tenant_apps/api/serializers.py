@@ -3,6 +3,7 @@ the rules (who may, what is allowed, what a name may contain) are the services' 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
@@ -38,11 +39,35 @@ class Error(serializers.Serializer):
     error = ErrorDetail()
 
 
+# Lists render up to 200 rows with nested people: the output serializers below declare their fields (for the OpenAPI
+# document and for anyone reading) and render them with one plain function each, which is several times faster than
+# DRF's field-by-field walk and gives the same JSON.
+
+
+def moment(value: dt.datetime | None) -> str | None:
+    """A datetime as DRF renders it (ISO 8601, UTC as Z)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def day(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def person(user: User | None) -> dict[str, Any] | None:
+    return {"id": user.pk, "name": user.name, "email": user.email} if user is not None else None
+
+
 class Person(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ("id", "name", "email")
         read_only_fields = fields
+
+    def to_representation(self, instance: User) -> dict[str, Any] | None:
+        return person(instance)
 
 
 # --- projects ------------------------------------------------------------------------------------------------------
@@ -80,6 +105,22 @@ class ProjectOut(serializers.ModelSerializer):
             "permissions",
         )
         read_only_fields = fields
+
+    def to_representation(self, project: Project) -> dict[str, Any]:
+        return {
+            "id": project.pk,
+            "name": project.name,
+            "description": project.description,
+            "visibility": project.visibility,
+            "archived": project.is_archived,
+            "archived_at": moment(project.archived_at),
+            "created_by": person(project.created_by),
+            "created_at": moment(project.created_at),
+            "updated_at": moment(project.updated_at),
+            "open_task_count": self.get_open_task_count(project),
+            "done_task_count": self.get_done_task_count(project),
+            "permissions": self.get_permissions(project),
+        }
 
     def get_archived(self, project: Project) -> bool:
         return project.is_archived
@@ -135,6 +176,22 @@ class TaskOut(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
+    def to_representation(self, task: Task) -> dict[str, Any]:
+        return {
+            "id": task.pk,
+            "project": task.project_id,
+            "title": task.title,
+            "description": task.description,
+            "status": task.status,
+            "position": task.position,
+            "assignee": person(task.assignee),
+            "due_date": day(task.due_date),
+            "created_by": person(task.created_by),
+            "created_at": moment(task.created_at),
+            "updated_at": moment(task.updated_at),
+            "comment_count": self.get_comment_count(task),
+        }
+
     def get_comment_count(self, task: Task) -> int:
         return int(getattr(task, "comment_count", 0))
 
@@ -182,6 +239,16 @@ class CommentOut(serializers.ModelSerializer):
         fields = ("id", "task", "author", "body", "created_at", "edited_at")
         read_only_fields = fields
 
+    def to_representation(self, comment: Comment) -> dict[str, Any]:
+        return {
+            "id": comment.pk,
+            "task": comment.task_id,
+            "author": person(comment.author),
+            "body": comment.body,
+            "created_at": moment(comment.created_at),
+            "edited_at": moment(comment.edited_at),
+        }
+
 
 class CommentIn(serializers.Serializer):
     body = serializers.CharField(max_length=TEXT_MAX_LENGTH)
@@ -199,6 +266,15 @@ class MemberOut(serializers.ModelSerializer):
         model = Membership
         fields = ("id", "user", "role", "joined_at", "mfa_enabled")
         read_only_fields = fields
+
+    def to_representation(self, membership: Membership) -> dict[str, Any]:
+        return {
+            "id": membership.pk,
+            "user": person(membership.user),
+            "role": membership.role,
+            "joined_at": moment(membership.created_at),
+            "mfa_enabled": self.get_mfa_enabled(membership),
+        }
 
     def get_mfa_enabled(self, membership: Membership) -> bool | None:
         if not self.context.get("show_security"):
