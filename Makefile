@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-api
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-api
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
 	@echo "make bench-billing   webhook ingest p50/p95 and the lag from a member change to Stripe's seat count"
 	@echo "make bench-permissions  a member's project list vs guardian's generic tables (see README, Benchmarks)"
+	@echo "make bench-storage   signing download URLs, and a documents page of 50 images, against S3 on loopback"
 	@echo "make bench-api       50 tasks through the API with a key vs a plain JSON view; key verification cost"
 
 $(VENV)/.installed: requirements.lock
@@ -79,6 +80,8 @@ bench-billing: install
 	$(PY) bench/billing.py $(BENCH_ARGS)
 bench-permissions: install
 	$(PY) bench/permissions.py $(BENCH_ARGS)
+bench-storage: install
+	$(PY) bench/storage.py $(BENCH_ARGS)
 
 bench-api: install
 	@command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk"; exit 1; }

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 
 from billing.models import BillingAccount, Invoice, SubscriptionStatus, WebhookEvent
 from billing.plans import PLANS, Interval, Plan, Resource
+from shared_apps.storage import accounting as storage_accounting
 from tenants.models import TenantStatus
 
 INVOICES_SHOWN = 12
@@ -26,15 +26,9 @@ def invoice_list(*, account: BillingAccount, limit: int = INVOICES_SHOWN) -> lis
 
 
 def storage_used_bytes(*, schema_name: str) -> int:
-    """Bytes the workspace's schema takes in the database (tables, indexes, TOAST), one catalog query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
-            [schema_name],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    """Bytes of files the workspace stores (confirmed uploads and their thumbnails) plus those reserved by uploads in
+    progress: the storage layer's exact accounting (`shared_apps/storage/accounting.py`), one query."""
+    return storage_accounting.used_bytes(schema_name)
 
 
 @dataclass(frozen=True)

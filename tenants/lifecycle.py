@@ -1,5 +1,8 @@
 """Lifecycle machinery behind the services: a tenant's leftovers outside its schema (files, cache entries) and its
-export archive (pg_dump of the schema, its files, a JSON manifest)."""
+export archive (pg_dump of the schema, its files, a JSON manifest).
+
+Files live under the tenant's storage prefix, its schema name (`shared_apps/storage`), on S3 or the filesystem alike:
+a purge empties that prefix in batches and can be resumed; an export streams each object into the archive."""
 
 from __future__ import annotations
 
@@ -19,11 +22,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
-from django.core.files.storage import default_storage
 from django.db import connections, router
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from shared_apps.storage import purge as storage_purge
+from shared_apps.storage.backends import StoredObject, files
 from tenants import routing
 from tenants.db import connection
 from tenants.errors import TenantError
@@ -39,19 +43,9 @@ ARCHIVE_FORMAT = 1
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def storage_files(prefix: str) -> list[str]:
-    """Every file name under `prefix/` in the default storage (the tenant's files live under `<schema>/`)."""
-    names: list[str] = []
-    pending = [prefix]
-    while pending:
-        path = pending.pop()
-        try:
-            dirs, files = default_storage.listdir(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        names.extend(f"{path}/{f}" for f in files)
-        pending.extend(f"{path}/{d}" for d in dirs)
-    return sorted(names)
+def storage_files(prefix: str) -> list[StoredObject]:
+    """Every object under `prefix/` (the tenant's files live under `<schema>/`), with its size; names only, no bytes."""
+    return sorted(files().iter_prefix(prefix), key=lambda o: o.key)
 
 
 def cache_purge(schema: str) -> int:
@@ -86,15 +80,17 @@ def cache_purge(schema: str) -> int:
     return 0
 
 
-def tenant_leftovers_delete(*, schema: str, hosts: list[str]) -> dict[str, int]:
-    """After a purge/deletion committed: the tenant's files and cache entries, and its routes everywhere."""
-    files = storage_files(schema)
-    for name in files:
-        default_storage.delete(name)
-    entries = cache_purge(schema)
+def tenant_leftovers_delete(
+    *, schema: str, hosts: list[str], progress: storage_purge.Progress | None = None
+) -> dict[str, int]:
+    """After a purge/deletion committed: the tenant's routes everywhere, its cache entries, and its files (batched;
+    recorded by `tenant_destroy` in the same transaction as the schema's drop, so an interrupted run is resumed)."""
     routing.invalidate(hosts)
-    logger.info("tenant leftovers deleted", extra={"tenant": schema, "files": len(files), "cache_entries": entries})
-    return {"files": len(files), "cache_entries": entries}
+    entries = cache_purge(schema)
+    purged = storage_purge.purge_run(schema, progress=progress)
+    deleted = purged.objects if purged else 0
+    logger.info("tenant leftovers deleted", extra={"tenant": schema, "files": deleted, "cache_entries": entries})
+    return {"files": deleted, "cache_entries": entries}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -224,11 +220,12 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
         default_dir.mkdir(parents=True, exist_ok=True)
         output = default_dir / name
     output = archive_target(output, default_name=name)
-    files = storage_files(schema)
+    objects = storage_files(schema)
     with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
         dump = Path(tmp) / "schema.sql"
         pg_dump_version = schema_dump(schema, dump)
-        digest = hashlib.sha256(dump.read_bytes()).hexdigest()
+        with dump.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY id')  # noqa: S608
             migrations = [f"{app}.{name}" for app, name in cursor.fetchall()]
@@ -252,13 +249,16 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
                 "tables": _table_counts(schema),
                 "migrations": migrations,
             },
-            "files": [name.removeprefix(f"{schema}/") for name in files],
+            "files": [o.key.removeprefix(f"{schema}/") for o in objects],
+            "files_bytes": sum(o.size for o in objects),
         }
         fd, partial_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
         os.close(fd)
         partial = Path(partial_name)
         try:
-            _write_archive(partial, label=label, stamp=stamp, dump=dump, files=files, schema=schema, manifest=manifest)
+            _write_archive(
+                partial, label=label, stamp=stamp, dump=dump, objects=objects, schema=schema, manifest=manifest
+            )
             _publish_new(partial, output)
         finally:
             partial.unlink(missing_ok=True)
@@ -291,17 +291,29 @@ def _publish_new(partial: Path, output: Path) -> None:
 
 
 def _write_archive(
-    partial: Path, *, label: str, stamp: str, dump: Path, files: list[str], schema: str, manifest: dict[str, Any]
+    partial: Path,
+    *,
+    label: str,
+    stamp: str,
+    dump: Path,
+    objects: list[StoredObject],
+    schema: str,
+    manifest: dict[str, Any],
 ) -> None:
+    """The archive, each file streamed from storage into it in chunks (never whole in memory)."""
+    storage = files()
     with tarfile.open(partial, "w:gz") as tar:
         root = f"{label}-{stamp}"
         tar.add(dump, arcname=f"{root}/schema.sql")
-        for name in files:
-            with default_storage.open(name, "rb") as fh:
-                data = fh.read()
-            info = tarfile.TarInfo(f"{root}/files/{name.removeprefix(schema + '/')}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        for obj in objects:
+            info = tarfile.TarInfo(f"{root}/files/{obj.key.removeprefix(schema + '/')}")
+            info.size = obj.size
+            info.mtime = int(timezone.now().timestamp())
+            try:
+                with storage.open_stream(obj.key) as stream:
+                    tar.addfile(info, stream)
+            except FileNotFoundError as exc:
+                raise TenantError(f"{obj.key} was deleted while the export ran; run the export again.") from exc
         payload = json.dumps(manifest, indent=2).encode()
         info = tarfile.TarInfo(f"{root}/manifest.json")
         info.size = len(payload)

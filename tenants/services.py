@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from shared_apps.storage import purge as storage_purge
 from tenants import lifecycle, provisioning
 from tenants.db import connection
 from tenants.errors import DomainTaken, SubdomainTaken, TenantError
@@ -266,7 +267,13 @@ def domain_release(*, domain: Domain) -> None:
 
 
 def tenant_destroy(
-    *, tenant: Tenant, action: str, actor_id: int | None, actor_label: str, metadata: dict[str, object]
+    *,
+    tenant: Tenant,
+    action: str,
+    actor_id: int | None,
+    actor_label: str,
+    metadata: dict[str, object],
+    progress: storage_purge.Progress | None = None,
 ) -> None:
     """Drop the schema and the rows (domains, and whatever else points at the tenant, cascade), record it in the
     public `TenantEvent` log, then (after commit) delete the tenant's files and cache entries. Runs inside the
@@ -291,7 +298,10 @@ def tenant_destroy(
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     tenant.delete(force_drop=True)
     connection.set_schema_to_public()
-    transaction.on_commit(lambda: lifecycle.tenant_leftovers_delete(schema=schema, hosts=hosts), robust=True)
+    storage_purge.purge_request(schema)  # the files' purge is recorded with the drop: resumed if interrupted
+    transaction.on_commit(
+        lambda: lifecycle.tenant_leftovers_delete(schema=schema, hosts=hosts, progress=progress), robust=True
+    )
     logger.warning("tenant dropped", extra={"tenant": schema, "tenant_name": tenant.name, "action": action})
 
 

@@ -72,6 +72,18 @@ def _uses_database(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _media(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test stores files in a folder of its own (the filesystem backend; tests/storage/ also runs on S3)."""
+    settings = request.getfixturevalue("settings")
+    root = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "shared_apps.storage.backends.TenantFileSystemStorage", "OPTIONS": {"location": root}},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     from billing.entitlements import plan_memory_forget
 

@@ -9,7 +9,8 @@ from config.env import env
 # and, without REDIS_URL, to the database cache and to no Celery broker. Redis is the cache every process shares (a
 # change made by one reaches the others within TENANT_ROUTING_LOCAL_TTL) and the broker tasks are queued on.
 # Billing too: without STRIPE_SECRET_KEY the SDK would talk to the development server on loopback, which a production
-# host does not run (test keys, sk_test_…, are fine for a staging stack).
+# host does not run (test keys, sk_test_…, are fine for a staging stack). Files go to S3: on a web host's disk they
+# would be neither shared between processes nor kept across deploys.
 _REQUIRED = (
     "SECRET_KEY",
     "DATABASE_URL",
@@ -18,6 +19,7 @@ _REQUIRED = (
     "ALLOWED_HOSTS",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "AWS_STORAGE_BUCKET_NAME",
 )
 _missing = [name for name in _REQUIRED if not env.str(name, "")]
 if _missing:

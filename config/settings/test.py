@@ -1,8 +1,11 @@
 """Test settings: `make test`. Fast hashing, in-memory email, and the same routing as production."""
 
+import tempfile
+from pathlib import Path
+
 from config.env import env
 from config.settings.base import *  # noqa: F403
-from config.settings.base import BASE_DOMAIN
+from config.settings.base import AWS_STORAGE_BUCKET_NAME, BASE_DOMAIN, storage_backend
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
@@ -14,8 +17,14 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 SITE_PORT = env.str("SITE_PORT", default="")
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING["root"]["level"] = LOG_LEVEL  # noqa: F405
+# Files on the filesystem backend in a folder of this process (each test gets its own: tests/conftest.py), unless
+# AWS_STORAGE_BUCKET_NAME is set (a browser test's server on the S3 server the tests start on loopback); the storage
+# tests run on both backends (tests/storage_fixtures.py).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="atrium-test-media-"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "default": storage_backend()
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "shared_apps.storage.backends.TenantFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True

@@ -43,7 +43,9 @@ def _check_broker() -> None:
 def _check_storage() -> None:
     from django.core.files.storage import default_storage
 
-    default_storage.exists("readyz-probe")
+    ping = getattr(default_storage, "ping", None)  # the bucket answers (S3), or the folder is writable
+    if ping is not None:
+        ping()
 
 
 def readiness_checks() -> dict[str, Check]:

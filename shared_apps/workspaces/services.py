@@ -33,6 +33,7 @@ from shared_apps.accounts.services import membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.transactions import enqueue_on_commit
+from shared_apps.storage import purge as storage_purge
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants import lifecycle, selectors
@@ -449,9 +450,12 @@ def workspace_delete(*, tenant: Tenant, acting_user: User | None) -> None:
         )
 
 
-def workspace_purge(*, tenant: Tenant, acting_user: User | None) -> None:
-    """Purge a workspace scheduled for deletion: drop its schema, files and cache entries. The public `TenantEvent`
-    keeps the record (the workspace's own audit log goes with its schema)."""
+def workspace_purge(
+    *, tenant: Tenant, acting_user: User | None, progress: storage_purge.Progress | None = None
+) -> None:
+    """Purge a workspace scheduled for deletion: drop its schema, then (after commit) its files, in batches, and its
+    cache entries; `progress` hears after each batch of files. The public `TenantEvent` keeps the record (the
+    workspace's own audit log goes with its schema)."""
     _authorize(
         tenant=tenant,
         acting_user=acting_user,
@@ -474,6 +478,7 @@ def workspace_purge(*, tenant: Tenant, acting_user: User | None) -> None:
                 "scheduled_for": due.isoformat() if due else "",
                 "early": bool(due and due > timezone.now()),
             },
+            progress=progress,
         )
 
 

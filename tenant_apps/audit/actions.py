@@ -61,6 +61,9 @@ class AuditAction(models.TextChoices):
     TASK_DELETED = "task.deleted", "Task deleted"
     COMMENT_CREATED = "comment.created", "Comment added"
     COMMENT_EDITED = "comment.edited", "Comment edited"
+    DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
+    DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_REFUSED = "document.refused", "Upload refused"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
@@ -78,6 +81,7 @@ GROUPS: dict[str, str] = {
     "project": "Projects",
     "task": "Tasks",
     "comment": "Comments",
+    "document": "Documents",
     "audit": "Audit log",
     "api_key": "API keys",
 }

@@ -18,3 +18,11 @@ class ProjectsConfig(AppConfig):
             grants_revoke_departed(tenant=tenant, user_id=user_id)
 
         membership_ended.connect(revoke, weak=False, dispatch_uid="atrium.projects.revoke_departed")
+
+        from shared_apps.storage.hooks import upload_abandoned
+        from tenant_apps.projects.services import pending_upload_forget
+
+        def forget(sender: Any, prefix: str, key: str, **kwargs: Any) -> None:
+            pending_upload_forget(prefix=prefix, key=key)
+
+        upload_abandoned.connect(forget, weak=False, dispatch_uid="atrium.projects.forget_abandoned_upload")

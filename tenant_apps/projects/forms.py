@@ -122,3 +122,30 @@ def _checked(form: forms.Form, check: Any, value: str, **kwargs: Any) -> str:
         return str(check(value, field="", **kwargs))
     except ProjectInvalid as exc:
         raise forms.ValidationError(exc.message) from exc
+
+
+class DocumentUploadForm(ServiceErrorsMixin):
+    """The plain upload form (it works without JavaScript; with it, the same form sends the file straight to storage
+    with a progress bar). The file's bytes decide what it is, not this form."""
+
+    file = forms.FileField(label="File", allow_empty_file=True)
+    task = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, task_ids: list[int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["task"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101
+        field.choices = [("", ""), *((pk, str(pk)) for pk in (task_ids or []))]
+
+
+class DirectUploadForm(forms.Form):
+    """What the page's script sends to start a direct upload: the file's name and size (checked again, by its bytes,
+    once it has arrived)."""
+
+    name = forms.CharField(max_length=1000)
+    size = forms.IntegerField(min_value=0, max_value=2**62)
+    task = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class DocumentDeleteForm(ServiceErrorsMixin):
+    confirm_name = forms.CharField(label="File name", max_length=260, strip=True)

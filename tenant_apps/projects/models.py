@@ -150,3 +150,55 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on task {self.task_id}"
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Uploading"  # signed for a direct upload, not confirmed yet: shown to nobody
+    READY = "ready", "Ready"
+
+
+class ThumbnailStatus(models.TextChoices):
+    NONE = "none", "No thumbnail"  # not an image
+    PENDING = "pending", "Making a thumbnail"
+    READY = "ready", "Thumbnail ready"
+    FAILED = "failed", "No thumbnail (could not be made)"
+
+
+class Document(models.Model):
+    """A file of a project, optionally attached to one of its tasks. Its bytes live in storage at `key`, under the
+    workspace's prefix as it was when the file was saved (`storage_prefix`, kept in the row, never worked out again
+    from the connection); downloads go through a view that checks the project's permissions, then signs a URL."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents", db_index=False)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="documents")
+    storage_prefix = models.CharField(max_length=63)
+    key = models.CharField(max_length=255, unique=True)
+    thumbnail_key = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=200, help_text="The file's name as uploaded, cleaned; shown and downloaded as.")
+    file_type = models.CharField(max_length=16, help_text="What the bytes are (the upload check's allow-list code).")
+    content_type = models.CharField(max_length=120)
+    size = models.BigIntegerField()
+    thumbnail_size = models.BigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=DocumentStatus.choices, default=DocumentStatus.READY)
+    thumbnail_status = models.CharField(max_length=8, choices=ThumbnailStatus.choices, default=ThumbnailStatus.NONE)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [
+            # the documents tab: a project's ready documents, newest first
+            models.Index(fields=["project", "status", "-created_at", "-id"], name="document_project_list"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.file_type in ("png", "jpg", "gif", "webp")

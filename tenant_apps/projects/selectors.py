@@ -15,6 +15,8 @@ from shared_apps.accounts.models import Membership
 from shared_apps.accounts.selectors import member_list
 from tenant_apps.projects.models import (
     Comment,
+    Document,
+    DocumentStatus,
     Project,
     ProjectGroupObjectPermission,
     ProjectUserObjectPermission,
@@ -243,3 +245,32 @@ def project_members(project: Project, *, tenant_id: int, search: str = "") -> li
 def assignable_members(project: Project, *, tenant_id: int) -> list[ProjectMember]:
     """The people a task of `project` can be assigned to: members who may view it."""
     return [m for m in project_members(project, tenant_id=tenant_id) if m.can_view]
+
+
+# --- documents ---------------------------------------------------------------------------------------------------
+
+
+def document_list(project: Project, *, task: Task | None = None) -> QuerySet[Document]:
+    """A project's documents (or one task's attachments) that finished uploading, newest first, with who uploaded
+    each and the task it is attached to. One query; nothing is signed or generated here."""
+    documents = Document.objects.filter(project=project, status=DocumentStatus.READY)
+    if task is not None:
+        documents = documents.filter(task=task)
+    return documents.select_related("uploaded_by", "task").order_by("-created_at", "-id")
+
+
+def document_get(project: Project, document_id: int, *, pending: bool = False) -> Document:
+    """A document of `project` (ProjectNotFound for any other id, including another project's or workspace's).
+    Pending uploads only when asked for (their confirmation). One query."""
+    status = DocumentStatus.PENDING if pending else DocumentStatus.READY
+    document = (
+        Document.objects.select_related("uploaded_by", "task")
+        .filter(pk=document_id, project=project, status=status)
+        .first()
+        if document_id <= MAX_ID
+        else None
+    )
+    if document is None:
+        raise ProjectNotFound("There is no such document in this project.")
+    document.project = project
+    return document

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.entitlements import limit_for
+from billing.plans import Resource, human_bytes, human_limit
 from shared_apps.accounts import selectors, services
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.errors import AccountError, NotFound, SeatLimitReached
@@ -37,6 +39,7 @@ from shared_apps.accounts.permissions import (
     can_manage,
 )
 from shared_apps.core.text import without_nul
+from shared_apps.storage import accounting as storage_accounting
 from tenant_apps.workspace_settings.forms import ApiKeyForm, ApiKeyRevokeForm, InviteForm, ProfileForm
 from tenants.links import public_path
 from tenants.models import Tenant
@@ -92,8 +95,25 @@ def general(request: MemberRequest) -> HttpResponse:
         host=request.route.primary_host,
         seats_used=selectors.seats_used(tenant_id=tenant.pk),
         seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+        **_storage_usage(request),
     )
     return render(request, "tenant/settings/general.html", context)
+
+
+def _storage_usage(request: MemberRequest) -> dict[str, object]:
+    """The workspace's files as the accounting has them (exact: confirmed files and thumbnails, plus uploads in
+    progress) against the plan's storage limit."""
+    usage = storage_accounting.usage_of(request.route.schema_name)
+    limit, plan_name = limit_for(request.route.tenant_id, Resource.STORAGE_BYTES)
+    used = usage.used_bytes if usage else 0
+    return {
+        "storage_used": human_bytes(used),
+        "storage_files": usage.object_count if usage else 0,
+        "storage_reserved": human_bytes(usage.reserved_bytes) if usage and usage.reserved_bytes else "",
+        "storage_limit": human_limit(Resource.STORAGE_BYTES, limit) if limit.value is not None else "",
+        "storage_plan": plan_name,
+        "storage_percent": min(100, round(100 * used / limit.value)) if limit.value else 0,
+    }
 
 
 @action_required(Action.MEMBERS_LEAVE)

@@ -14,6 +14,7 @@ PROD_ENV = {
     "REDIS_URL": "redis://redis.internal:6379/0",
     "STRIPE_SECRET_KEY": "sk_test_production_check",
     "STRIPE_WEBHOOK_SECRET": "whsec_production_check",
+    "AWS_STORAGE_BUCKET_NAME": "atrium-media",
     "BASE_DOMAIN": "atrium.example.com",
     "ALLOWED_HOSTS": "atrium.example.com,.atrium.example.com",
     "PATH": "/usr/bin:/bin",
@@ -139,3 +140,13 @@ def test_production_refuses_to_start_without_stripe_keys() -> None:
 
     assert result.returncode != 0
     assert "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_keeps_files_in_a_bucket() -> None:
+    result = manage("check", env={k: v for k, v in PROD_ENV.items() if k != "AWS_STORAGE_BUCKET_NAME"})
+
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in result.stderr
+
+    seen = _settings_of(PROD_ENV, "(s.STORAGES['default']['BACKEND'], s.STORAGES['default']['OPTIONS']['bucket_name'])")
+    assert seen == str(("shared_apps.storage.backends.TenantS3Storage", "atrium-media"))

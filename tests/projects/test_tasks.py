@@ -69,6 +69,7 @@ def committed_cleanup(_session_tenants: dict[str, Tenant]) -> Iterator[None]:
     yield
     with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         for t in _session_tenants.values():
+            # CASCADE: the grant tables, tasks, comments and documents reference projects
             conn.execute(f'TRUNCATE "{t.schema_name}".projects_project, "{t.schema_name}".audit_auditentry CASCADE')
 
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.errors import ApplicationError
+from shared_apps.storage import purge as storage_purge
+from shared_apps.storage.inspection import human_size as human_bytes
 from shared_apps.workspaces import selectors as workspace_selectors
 from shared_apps.workspaces import services
 from tenants import provisioning, selectors
@@ -208,7 +210,23 @@ class Command(BaseCommand):
     def _purge(self, options: dict[str, Any]) -> None:
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
         self._confirm(options, f"Purge {tenant.name} ({options['slug']}): its schema, files and cache?", "purge")
-        services.workspace_purge(tenant=tenant, acting_user=None)
+        started = time.monotonic()
+
+        def progress(done: storage_purge.PurgeProgress) -> None:
+            width = 30
+            share = done.bytes / done.expected_bytes if done.expected_bytes else 1.0
+            filled = int(width * min(share, 1.0))
+            elapsed = max(time.monotonic() - started, 1e-6)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stdout.write(
+                f"\r[{bar}] files: {done.objects} deleted, {human_bytes(done.bytes)} "
+                f"of ~{human_bytes(done.expected_bytes)}  {done.objects / elapsed:.0f}/s",
+                ending="",
+            )
+            self.stdout.flush()
+
+        services.workspace_purge(tenant=tenant, acting_user=None, progress=progress)
+        self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Purged {tenant.name}: schema, files and cache entries are gone."))
 
     def _export(self, options: dict[str, Any]) -> None:
