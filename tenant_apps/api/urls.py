@@ -56,7 +56,7 @@ v1 = [
         _view(InvitationViewSet, {"post": "resend"}, "invitation"),
         name="api-invitation-resend",
     ),
-    # Documents (metadata, presigned upload, permission-checked download) arrive with the storage work.
+    # Documents (metadata, presigned upload, permission-checked download): not yet; see tenant_apps/api/__init__.py.
 ]
 
 urlpatterns = [
