@@ -86,6 +86,10 @@ class ApiKeyForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "key_%s")  # the profile form on the same page has a "name" too
+        super().__init__(*args, **kwargs)
+
     def add_service_error(self, exc: ApiKeyInvalid) -> None:
         field = {"expires_at": "expires_on"}.get(exc.field, exc.field)
         self.add_error(field if field in self.fields else None, exc.message)
