@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 
 from billing.models import BillingAccount
 from billing.plans import PLANS, RESOURCE_LABELS, TRIAL_PLAN, Limit, Plan, Resource, human_bytes, human_limit
@@ -109,16 +108,87 @@ def plan_outgrown(plan: Plan, usage: dict[Resource, int]) -> list[str]:
     return reasons
 
 
-def api_request_allow(*, tenant_id: int, now: float | None = None) -> Decision:
-    """Count one API request against the plan's per-minute rate (a fixed one-minute window in the shared cache, so
-    every process counts together)."""
-    minute = int((now if now is not None else time.time()) // 60)
-    cache = caches["shared"]
-    key = f"api-rate:{tenant_id}:{minute}"
-    cache.add(key, 0, timeout=120)
-    try:
-        used = int(cache.incr(key)) - 1
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        used = 0
-    return entitlement_check(tenant_id=tenant_id, resource=Resource.API_REQUESTS_PER_MINUTE, used=used, adding=1)
+# The plan of a workspace, as the API's rate limit reads it on every request: remembered per process for a few
+# seconds (a plan change reaches every process within that time), so a request costs no query for it.
+_PLAN_MEMORY_SECONDS = 10.0
+_plan_memory: dict[int, tuple[float, str | None]] = {}
+# Not a plan's code: a workspace billing does not know yet gets the trial plan's limits (see `limit_for`).
+_UNKNOWN_PLAN = "unknown"
+
+
+def plan_memory_forget() -> None:
+    """Forget the remembered plans (tests; a process that changed a plan may call it to see the change at once)."""
+    _plan_memory.clear()
+
+
+def _plan_code_remembered(tenant_id: int) -> str | None:
+    now = time.monotonic()
+    remembered = _plan_memory.get(tenant_id)
+    if remembered is not None and remembered[0] > now:
+        return remembered[1]
+    code = plan_code_of(tenant_id)
+    if len(_plan_memory) > 10_000:
+        _plan_memory.clear()
+    _plan_memory[tenant_id] = (now + _PLAN_MEMORY_SECONDS, code)
+    return code
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """One API request counted (or refused) against the plan's per-minute rates: the workspace's, and the calling
+    client's (an API key, or a person signed in), whichever is tighter. What the `RateLimit-*` headers say."""
+
+    allowed: bool
+    limit: int  # the binding limit: the one that refused, else the one with the fewest requests left
+    remaining: int
+    reset_after: int  # seconds until the window ends (and a refused client may try again)
+    scope: str  # "workspace" or "key"
+    plan_name: str
+    message: str = ""
+
+
+_UNLIMITED = 1_000_000_000
+
+
+def api_request_allow(*, tenant_id: int, client: str | None = None, now: float | None = None) -> RateDecision:
+    """Count one API request against the plan's per-minute rates, per workspace and per client (`client`: an API
+    key's or a person's stable id; None counts the workspace only). Fixed one-minute windows in the shared cache,
+    counted atomically (`shared_apps.core.ratelimit`): Redis, or the database cache every process shares."""
+    from shared_apps.core.ratelimit import Bucket, window_take
+
+    code = _plan_code_remembered(tenant_id)
+    workspace_limit, plan_name = limit_for(tenant_id, Resource.API_REQUESTS_PER_MINUTE, plan_code=code or _UNKNOWN_PLAN)
+    client_limit, _ = limit_for(tenant_id, Resource.API_REQUESTS_PER_MINUTE_PER_KEY, plan_code=code or _UNKNOWN_PLAN)
+
+    def value(limit: Limit) -> int:
+        return limit.value if limit.value is not None and limit.hard else _UNLIMITED
+
+    # `{t…}` keeps one workspace's counters in one Redis Cluster slot (the script touches them together).
+    buckets = [Bucket(f"api-rate:{{t{tenant_id}}}", value(workspace_limit))]
+    scopes = ["workspace"]
+    if client is not None:
+        buckets.append(Bucket(f"api-rate:{{t{tenant_id}}}:{client}", value(client_limit)))
+        scopes.append("key")
+    result = window_take(buckets, window=60, now=now)
+    if result.allowed:
+        index = min(range(len(buckets)), key=result.remaining)
+    else:
+        assert result.refused_by is not None  # noqa: S101
+        index = result.refused_by
+    limit = result.limits[index]
+    message = ""
+    if not result.allowed:
+        what = "this workspace" if scopes[index] == "workspace" else "one API key"
+        message = (
+            f"The {plan_name} plan allows {limit:,} API requests per minute for {what}; upgrade the plan on the "
+            "billing page for more."
+        )
+    return RateDecision(
+        allowed=result.allowed,
+        limit=limit,
+        remaining=result.remaining(index),
+        reset_after=result.reset_after(now),
+        scope=scopes[index],
+        plan_name=plan_name,
+        message=message,
+    )

@@ -18,6 +18,7 @@ class Resource(StrEnum):
     PROJECTS = "projects"
     STORAGE_BYTES = "storage_bytes"
     API_REQUESTS_PER_MINUTE = "api_requests_per_minute"
+    API_REQUESTS_PER_MINUTE_PER_KEY = "api_requests_per_minute_per_key"
 
 
 RESOURCE_LABELS = {
@@ -25,6 +26,7 @@ RESOURCE_LABELS = {
     Resource.PROJECTS: "projects",
     Resource.STORAGE_BYTES: "storage",
     Resource.API_REQUESTS_PER_MINUTE: "API requests per minute",
+    Resource.API_REQUESTS_PER_MINUTE_PER_KEY: "API requests per minute per key",
 }
 
 
@@ -78,6 +80,7 @@ PLANS: dict[str, Plan] = {
                 Resource.PROJECTS: Limit(3),
                 Resource.STORAGE_BYTES: Limit(1 * GB),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(60),
+                Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(30),
             },
             rank=0,
         ),
@@ -92,6 +95,7 @@ PLANS: dict[str, Plan] = {
                 Resource.PROJECTS: Limit(100, hard=False),
                 Resource.STORAGE_BYTES: Limit(50 * GB, hard=False),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(600),
+                Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(300),
             },
             rank=1,
         ),
@@ -106,6 +110,7 @@ PLANS: dict[str, Plan] = {
                 Resource.PROJECTS: Limit(None),
                 Resource.STORAGE_BYTES: Limit(1024 * GB, hard=False),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(3000),
+                Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(1000),
             },
             rank=2,
         ),

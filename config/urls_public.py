@@ -30,3 +30,9 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.invitation_landing, name="invitation_landing"),
     path("verify-email/<str:key>/", account_views.email_verify, name="email_verify"),
 ]
+
+# JSON in the API's error shape on /api/ paths, the site's error pages elsewhere.
+handler400 = "shared_apps.core.api.handler400"
+handler403 = "shared_apps.core.api.handler403"
+handler404 = "shared_apps.core.api.handler404"
+handler500 = "shared_apps.core.api.handler500"

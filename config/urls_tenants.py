@@ -1,5 +1,6 @@
 """URLs of a workspace host (<slug>.<BASE_DOMAIN> or a custom domain). There is no /admin/ and no sign-up here;
-social login runs on the root domain (one OAuth callback URL per provider) and comes back through /auth/handoff/."""
+social login runs on the root domain (one OAuth callback URL per provider) and comes back through /auth/handoff/.
+The workspace's API is /api/v1/, its OpenAPI document /api/schema/ and its docs page /api/docs/."""
 
 from allauth.account import views as allauth_views
 from django.urls import include, path
@@ -7,6 +8,7 @@ from django.urls import include, path
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
 from shared_apps.workspaces import views as workspace_views
+from tenant_apps.api import urls as api_urls
 from tenant_apps.projects import views as project_views
 
 urlpatterns = [
@@ -29,4 +31,12 @@ urlpatterns = [
     # The filesystem backend's signed downloads and direct uploads (404 with S3, where the bucket serves them).
     path("files/", include("shared_apps.storage.urls")),
     path("invitations/<str:token>/", invitation_views.invitation_on_workspace_host, name="invitation_on_host"),
+    path("api/v1/", include(api_urls.v1)),
+    path("api/", include(api_urls.urlpatterns)),
 ]
+
+# JSON in the API's error shape on /api/ paths, the site's error pages elsewhere.
+handler400 = "shared_apps.core.api.handler400"
+handler403 = "shared_apps.core.api.handler403"
+handler404 = "shared_apps.core.api.handler404"
+handler500 = "shared_apps.core.api.handler500"

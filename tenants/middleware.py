@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
+from shared_apps.core.api import error_response, is_api_path
 from tenants import routing
 from tenants.db import connection
 from tenants.http import RoutedRequest
@@ -57,6 +58,8 @@ class TenantRoutingMiddleware:
         if route is None or route.status == TenantStatus.SPARE:
             connection.set_schema_to_public()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            if is_api_path(request.path):
+                return error_response(status=404, code="unknown_host", message="There is no workspace at this address.")
             return render(request, "errors/unknown_host.html", {"host": host}, status=404)
         if route.redirect_until and route.redirect_until > time.time():
             # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the
@@ -80,7 +83,7 @@ class TenantRoutingMiddleware:
 class TenantStatusMiddleware:
     """Tenant state gates the request: suspended → suspension page; scheduled deletion → 410; read-only (payment
     overdue) → pages read, writes refused with a page that says why (402), billing open; suspended for non-payment →
-    a page that sends owners to billing, which stays open."""
+    a page that sends owners to billing, which stays open. On the API's paths the same answers come as JSON."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -89,15 +92,31 @@ class TenantStatusMiddleware:
         route: routing.Route | None = getattr(request, "route", None)
         if route is not None and not route.is_public and not request.path.startswith(_ALWAYS_OPEN):
             if route.status == TenantStatus.SUSPENDED:
-                return render(request, "errors/suspended.html", status=403)
+                return self._refuse(request, "errors/suspended.html", 403, "workspace_suspended")
             if route.status == TenantStatus.SCHEDULED_DELETION and not request.path.startswith(_OPEN_DURING_DELETION):
-                return render(request, "errors/scheduled_deletion.html", status=410)
+                return self._refuse(request, "errors/scheduled_deletion.html", 410, "workspace_scheduled_for_deletion")
             if (
                 route.status == TenantStatus.READ_ONLY
                 and request.method not in _SAFE_METHODS
                 and not request.path.startswith(_BILLING + _SIGN_IN)
             ):
-                return render(request, "errors/read_only.html", status=402)
+                return self._refuse(request, "errors/read_only.html", 402, "workspace_read_only")
             if route.status == TenantStatus.BILLING_SUSPENDED and not request.path.startswith(_BILLING + _SIGN_IN):
-                return render(request, "errors/billing_suspended.html", status=403)
+                return self._refuse(request, "errors/billing_suspended.html", 403, "workspace_billing_suspended")
         return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, template: str, status: int, code: str) -> HttpResponse:
+        if is_api_path(request.path):
+            return error_response(status=status, code=code, message=_API_MESSAGES[code])
+        return render(request, template, status=status)
+
+
+_API_MESSAGES = {
+    "workspace_suspended": "This workspace is suspended.",
+    "workspace_scheduled_for_deletion": "This workspace is scheduled for deletion; an owner can restore it.",
+    "workspace_read_only": "This workspace is read-only until its overdue payment is made: reading works, changes "
+    "are refused. An owner can pay on the billing page.",
+    "workspace_billing_suspended": "This workspace is suspended because its subscription ended or was left unpaid. "
+    "An owner can pay on the billing page.",
+}

@@ -85,7 +85,10 @@ def _media(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(autouse=True)
 def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    from billing.entitlements import plan_memory_forget
+
     routing.clear()
+    plan_memory_forget()
     for alias in ("shared", "default"):
         cache = caches[alias]
         if not isinstance(cache, BaseDatabaseCache):

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from shared_apps.accounts.http import AccountRequest
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+from shared_apps.core.api import error_response, is_api_path
 
 # Paths a non-member may still reach on a tenant host: signing out, and the static files the 403 page uses.
 _OPEN_PREFIXES = ("/logout/", "/accounts/logout/", "/static/")
@@ -50,6 +51,10 @@ class TenantMembershipMiddleware:
         membership = membership_for(user_id=request.user.pk, tenant_id=route.tenant_id)
         if membership is None and not request.path.startswith(_OPEN_PREFIXES):
             # The page names neither the workspace nor its members: a non-member learns nothing about it.
+            if is_api_path(request.path):
+                return error_response(
+                    status=403, code="not_a_member", message="You are not a member of this workspace."
+                )
             return render(request, "errors/not_a_member.html", status=403)
         request.membership = membership
         return self.get_response(request)

@@ -187,3 +187,57 @@ class Invitation(models.Model):
 
     def get_status_display(self) -> str:
         return str(self.Status(self.status).label)
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
+class ApiKey(models.Model):
+    """A member's key to one workspace's API (public schema, next to the membership it belongs to).
+
+    The secret is shown once, when the key is made; only its SHA-256 is stored (a key is 32 random bytes, so a fast
+    hash is enough: there is nothing to guess), with its first characters (`prefix`) to recognise it by. A key acts
+    as its member with at most its scope, and goes with the membership (removed, or left: the rows cascade).
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="api_keys")
+    # The membership's, copied: the workspace's keys are listed without a join, and a lookup compares it at once.
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=8, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["tenant", "user", "-created_at"], name="accounts_apikey_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -1,4 +1,4 @@
-"""Who may do what in a workspace: one table, read by pages, services and (later) the API alike.
+"""Who may do what in a workspace: one table, read by pages, services and the API alike.
 
 `MATRIX` maps every action to the roles allowed to take it. Two rules sit on top of the table, because they depend
 on the person acted upon rather than on the actor alone:
@@ -33,6 +33,8 @@ class Action(StrEnum):
     WORKSPACE_DELETE = "workspace.delete"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
+    API_KEYS_USE = "api_keys.use"  # make keys for oneself, see and revoke one's own
+    API_KEYS_MANAGE = "api_keys.manage"  # see and revoke every key of the workspace
 
 
 _EVERYONE = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
@@ -55,6 +57,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.WORKSPACE_DELETE: _OWNERS,
     Action.AUDIT_VIEW: _ADMINS,
     Action.AUDIT_EXPORT: _ADMINS,
+    Action.API_KEYS_USE: _EVERYONE,
+    Action.API_KEYS_MANAGE: _ADMINS,
 }
 assert set(MATRIX) == set(Action), "every action needs a row in the matrix"  # noqa: S101
 

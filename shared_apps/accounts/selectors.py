@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from shared_apps.accounts.errors import NotFound
-from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.models import ApiKey, Invitation, Membership, Role, User
+from tenants.models import TenantStatus
 
 
 def membership_for(*, user_id: int, tenant_id: int) -> Membership | None:
@@ -182,3 +186,82 @@ def user_has_mfa(*, user: User) -> bool:
     return Authenticator.objects.filter(
         user_id=user.pk, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
+
+
+# --- API keys ----------------------------------------------------------------------------------------------------
+
+# A workspace in any other state refuses its keys (the status gate answers first; this holds between a change and
+# the moment every process's routing cache has seen it).
+_KEY_USABLE_STATUSES = frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY})
+_SECRET_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyIdentity:
+    """Who a valid key acts as, read by the one lookup that checked it."""
+
+    key_id: int
+    prefix: str
+    scope: str
+    user: User
+    role: str
+    last_used_at: dt.datetime | None
+
+
+def api_key_authenticate(*, secret: str, tenant_id: int) -> ApiKeyIdentity | None:
+    """The key `secret` names, if it may act in workspace `tenant_id` now; else None, whatever the reason (unknown,
+    revoked, expired, another workspace's, its member gone or deactivated, the workspace suspended): callers answer
+    all of them alike. One SHA-256 and one query on the hash's unique index (joined to the key's membership, account
+    and workspace by their primary keys)."""
+    if not secret or len(secret) > _SECRET_MAX_LENGTH or not secret.isascii():
+        return None
+    key = (
+        ApiKey.objects.filter(secret_hash=ApiKey.hash_secret(secret), revoked_at__isnull=True)
+        .select_related("membership", "user", "tenant")
+        .only(
+            "id",
+            "prefix",
+            "scope",
+            "tenant_id",
+            "expires_at",
+            "last_used_at",
+            "membership__role",
+            "membership__tenant_id",
+            "tenant__status",
+            *(f"user__{f}" for f in ("id", "email", "name", "is_active", "is_staff", "is_superuser")),
+        )
+        .first()
+    )
+    if (
+        key is None
+        or key.tenant_id != tenant_id
+        or key.membership.tenant_id != tenant_id
+        or (key.expires_at is not None and key.expires_at <= timezone.now())
+        or not key.user.is_active
+        or key.tenant.status not in _KEY_USABLE_STATUSES
+    ):
+        return None
+    return ApiKeyIdentity(
+        key_id=key.pk,
+        prefix=key.prefix,
+        scope=key.scope,
+        user=key.user,
+        role=key.membership.role,
+        last_used_at=key.last_used_at,
+    )
+
+
+def api_key_list(*, tenant_id: int, user_id: int | None = None) -> QuerySet[ApiKey]:
+    """The workspace's keys that are not revoked (expired ones too, marked so), newest first, with their owners;
+    only `user_id`'s when given. One query."""
+    keys = ApiKey.objects.filter(tenant_id=tenant_id, revoked_at__isnull=True).select_related("user")
+    if user_id is not None:
+        keys = keys.filter(user_id=user_id)
+    return keys.order_by("-created_at", "-id")
+
+
+def api_key_get(*, tenant_id: int, key_id: int) -> ApiKey:
+    key = ApiKey.objects.select_related("user").filter(pk=key_id, tenant_id=tenant_id).first()
+    if key is None:
+        raise NotFound("There is no such API key in this workspace.")
+    return key

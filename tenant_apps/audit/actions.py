@@ -77,6 +77,8 @@ class AuditAction(models.TextChoices):
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     DOCUMENT_REFUSED = "document.refused", "Upload refused"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 GROUPS: dict[str, str] = {
@@ -94,6 +96,7 @@ GROUPS: dict[str, str] = {
     "comment": "Comments",
     "document": "Documents",
     "audit": "Audit log",
+    "api_key": "API keys",
 }
 
 

@@ -96,8 +96,10 @@ def project_get_for_user(viewer: Viewer, project_id: int, access: ProjectAccess 
     """One project `viewer` may view (ProjectNotFound otherwise, and for another workspace's id: the schema is the
     workspace), with the viewer's grants on it read by the same query (into `access`, if given). One query."""
     project = (
-        with_granted(Project.objects.select_related("created_by"), viewer).filter(pk=project_id).first()
-        if project_id <= MAX_ID
+        with_granted(with_task_counts(Project.objects.select_related("created_by")), viewer)
+        .filter(pk=project_id)
+        .first()
+        if 0 < project_id <= MAX_ID
         else None
     )
     if project is None:
@@ -106,14 +108,24 @@ def project_get_for_user(viewer: Viewer, project_id: int, access: ProjectAccess 
     return project
 
 
+def with_comment_counts(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """`comment_count` on each task, as a sub-select of the same query."""
+    comments = Comment.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*")).values("n")
+    return tasks.annotate(comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), Value(0)))
+
+
+def task_list(project: Project) -> QuerySet[Task]:
+    """A project's tasks in board order (column by column), with assignees, creators and comment counts. One query
+    (the caller — the API — may filter, order and slice it)."""
+    return with_comment_counts(Task.objects.filter(project=project).select_related("assignee", "created_by")).order_by(
+        "position", "id"
+    )
+
+
 def board_columns(project: Project) -> dict[str, list[Task]]:
     """The board: each column's tasks in order, with assignees and comment counts. One query."""
-    comments = Comment.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*")).values("n")
-    tasks = (
-        Task.objects.filter(project=project)
-        .select_related("assignee")
-        .annotate(comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), Value(0)))
-        .order_by("position", "id")
+    tasks = with_comment_counts(Task.objects.filter(project=project).select_related("assignee")).order_by(
+        "position", "id"
     )
     columns: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
     for task in tasks:
@@ -122,10 +134,13 @@ def board_columns(project: Project) -> dict[str, list[Task]]:
 
 
 def task_get(project: Project, task_id: int) -> Task:
-    """A task of `project` (ProjectNotFound for any other id, including another project's task). One query."""
+    """A task of `project` (ProjectNotFound for any other id, including another project's task), with its comment
+    count. One query."""
     task = (
-        Task.objects.select_related("assignee", "created_by").filter(pk=task_id, project=project).first()
-        if task_id <= MAX_ID
+        with_comment_counts(Task.objects.select_related("assignee", "created_by"))
+        .filter(pk=task_id, project=project)
+        .first()
+        if 0 < task_id <= MAX_ID
         else None
     )
     if task is None:
@@ -150,7 +165,7 @@ def comment_list(task: Task) -> QuerySet[Comment]:
 def comment_get(task: Task, comment_id: int) -> Comment:
     comment = (
         Comment.objects.select_related("author").filter(pk=comment_id, task=task).first()
-        if comment_id <= MAX_ID
+        if 0 < comment_id <= MAX_ID
         else None
     )
     if comment is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
 
-from shared_apps.accounts.models import Role
-from shared_apps.accounts.services import normalise_emails
+from shared_apps.accounts.models import ApiKeyScope, Role
+from shared_apps.accounts.services import ApiKeyInvalid, normalise_emails
 
 MAX_INVITATIONS_AT_ONCE = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -62,3 +63,41 @@ class ProfileForm(forms.Form):
         help_text="How your teammates see you across your workspaces.",
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
     )
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Key name",
+        max_length=100,
+        help_text="Where it is used, so you recognise it later: “Nightly export”, “Zapier”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Nightly export"}),
+    )
+    scope = forms.ChoiceField(
+        label="Scope",
+        choices=ApiKeyScope.choices,
+        initial=ApiKeyScope.READ,
+        widget=forms.RadioSelect,
+        help_text="Read only can look but not change. Either way the key can do no more than you can.",
+    )
+    expires_on = forms.DateField(
+        label="Expires on",
+        required=False,
+        help_text="Optional. The key stops working at the start of that day (UTC).",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "key_%s")  # the profile form on the same page has a "name" too
+        super().__init__(*args, **kwargs)
+
+    def add_service_error(self, exc: ApiKeyInvalid) -> None:
+        field = {"expires_at": "expires_on"}.get(exc.field, exc.field)
+        self.add_error(field if field in self.fields else None, exc.message)
+
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+class ApiKeyRevokeForm(forms.Form):
+    confirm_name = forms.CharField(label="Type the key's name to confirm", max_length=100)

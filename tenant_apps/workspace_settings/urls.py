@@ -21,4 +21,7 @@ urlpatterns = [
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("profile/", views.profile, name="settings_profile"),
     path("profile/sessions/end-others/", views.sessions_end_others, name="settings_sessions_end_others"),
+    path("profile/api-keys/", views.api_key_create, name="settings_api_key_create"),
+    path("api-keys/", views.api_keys, name="settings_api_keys"),
+    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="settings_api_key_revoke"),
 ]

@@ -40,12 +40,13 @@ from shared_apps.accounts.permissions import (
 )
 from shared_apps.core.text import without_nul
 from shared_apps.storage import accounting as storage_accounting
-from tenant_apps.workspace_settings.forms import InviteForm, ProfileForm
+from tenant_apps.workspace_settings.forms import ApiKeyForm, ApiKeyRevokeForm, InviteForm, ProfileForm
 from tenants.links import public_path
 from tenants.models import Tenant
 from tenants.selectors import root_url
 
 MEMBERS_PER_PAGE = 50
+API_KEYS_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
 MAX_RETURN_QUERY = 1024  # the members list's own query string (search and page) is far shorter
 INVITATIONS_PER_PAGE = 50
@@ -368,10 +369,98 @@ def profile(request: MemberRequest) -> HttpResponse:
         else:
             messages.success(request, "Your profile was saved.")
             return redirect("settings_profile")
+    return _profile_page(request, form=form)
+
+
+def _profile_page(
+    request: MemberRequest,
+    *,
+    form: ProfileForm | None = None,
+    key_form: ApiKeyForm | None = None,
+    new_key: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
     for item in security["user_sessions"]:
         item["last_seen"] = _ago(item["session"].last_seen_at)
-    return render(request, "tenant/settings/profile.html", _context(request, "profile", form=form, **security))
+    keys = list(selectors.api_key_list(tenant_id=_tenant(request).pk, user_id=user.pk))
+    context = _context(
+        request,
+        "profile",
+        form=form or ProfileForm(initial={"name": user.name}),
+        key_form=key_form or ApiKeyForm(),
+        api_keys=[{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in keys],
+        new_key=new_key,
+        **security,
+    )
+    return render(request, "tenant/settings/profile.html", context, status=status)
+
+
+# --- API keys ----------------------------------------------------------------------------------------------------
+
+
+@action_required(Action.API_KEYS_USE)
+@require_POST
+def api_key_create(request: MemberRequest) -> HttpResponse:
+    """Make a key for oneself in this workspace. The secret is in this response only (never stored, never sent
+    again): the page shows it once, with what to do with it."""
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            key, secret = services.api_key_create(
+                tenant=_tenant(request),
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                expires_at=form.expires_at(),
+                acting_user=_user(request),
+            )
+        except NotAllowed as exc:
+            return _forbidden(request, exc)
+        except services.ApiKeyInvalid as exc:
+            form.add_service_error(exc)
+        else:
+            response = _profile_page(request, new_key={"key": key, "secret": secret}, status=201)
+            response["Cache-Control"] = "no-store"
+            return response
+    return _profile_page(request, key_form=form, status=400)
+
+
+@action_required(Action.API_KEYS_MANAGE)
+def api_keys(request: MemberRequest) -> HttpResponse:
+    """Every key of the workspace, for its admins: who made it, its scope, when it was last used and from where."""
+    page = _page(request, selectors.api_key_list(tenant_id=_tenant(request).pk), API_KEYS_PER_PAGE)
+    rows = [{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in page.object_list]
+    return render(request, "tenant/settings/api_keys.html", _context(request, "api_keys", page=page, rows=rows))
+
+
+@action_required(Action.API_KEYS_USE)
+@require_http_methods(["GET", "POST"])
+def api_key_revoke(request: MemberRequest, key_id: int) -> HttpResponse:
+    tenant, user = _tenant(request), _user(request)
+    try:
+        key = selectors.api_key_get(tenant_id=tenant.pk, key_id=key_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if key.revoked_at is not None or (key.user_id != user.pk and not can(_role(request), Action.API_KEYS_MANAGE)):
+        raise Http404("There is no such API key in this workspace.")
+    back = "settings_api_keys" if request.GET.get("from") == "all" and key.user_id != user.pk else "settings_profile"
+    form = ApiKeyRevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["confirm_name"].strip() != key.name:
+            form.add_error("confirm_name", f"Type the key's name, {key.name}, to revoke it.")
+        else:
+            try:
+                services.api_key_revoke(tenant=tenant, key=key, acting_user=user)
+            except NotAllowed as exc:
+                return _forbidden(request, exc)
+            except AccountError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"The key “{key.name}” was revoked: requests made with it are refused.")
+            return redirect(reverse(back) + ("" if back == "settings_api_keys" else "#api-keys"))
+    context = _context(request, "profile" if back == "settings_profile" else "api_keys", key=key, form=form, back=back)
+    return render(request, "tenant/settings/api_key_revoke.html", context, status=400 if form.errors else 200)
 
 
 @action_required(Action.SETTINGS_VIEW)

@@ -38,6 +38,8 @@ EXPECTED_MATRIX = {
     Action.WORKSPACE_DELETE: {"owner"},
     Action.AUDIT_VIEW: {"owner", "admin"},
     Action.AUDIT_EXPORT: {"owner", "admin"},
+    Action.API_KEYS_USE: {"owner", "admin", "member"},
+    Action.API_KEYS_MANAGE: {"owner", "admin"},
 }
 
 

@@ -1,5 +1,6 @@
 """Writes about accounts, memberships, roles, sessions and invitations, one module per concern."""
 
+from shared_apps.accounts.services.api_keys import ApiKeyInvalid, api_key_create, api_key_revoke, api_key_used
 from shared_apps.accounts.services.invitations import (
     InvitationsResult,
     invitation_accept,
@@ -29,8 +30,12 @@ from shared_apps.accounts.services.users import (
 )
 
 __all__ = [
+    "ApiKeyInvalid",
     "InvitationsResult",
     "email_verification_send",
+    "api_key_create",
+    "api_key_revoke",
+    "api_key_used",
     "invitation_accept",
     "invitation_check",
     "invitation_mark_sent",

@@ -1,0 +1,178 @@
+"""Fixed-window counters that hold under concurrency, on the shared cache every process sees.
+
+`window_take(buckets, window=60)` lets one request through only when every bucket is under its limit, and then counts
+it in all of them, as one atomic step: 50 concurrent callers at a limit of 10 → exactly 10 through, whichever process
+they run in. A refused request is not counted (a client hammering past its limit does not push its own reset away).
+
+- Redis (`REDIS_URL`): one Lua script, one round trip; each key expires with its window.
+- The database cache (the embedded default: Django's `DatabaseCache`, a table every process shares): one
+  `INSERT … ON CONFLICT DO UPDATE … RETURNING` on that table in a short transaction, rolled back when a bucket would go
+  over its limit. The row locks the upsert takes queue concurrent callers, so the counts cannot race. (Django's own
+  `incr` on this backend is a read then a write, which two processes can interleave.)
+
+Keys are the caller's; a bucket's key gets the window number appended. The counter rows live in the cache table
+under the cache's own key prefix, and expire one window after theirs ends (the cache's culling removes them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.db import BaseDatabaseCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import connections, router, transaction
+
+CACHE_ALIAS = "shared"
+# The clock the windows are cut from (tests hold it still, so a window cannot end in the middle of one).
+_clock = time.time
+
+# KEYS: the counters; ARGV[1]: seconds to keep them; ARGV[2…]: each counter's limit. Reads every count, refuses when
+# one is at its limit (returning the counts as they are), else increments all (returning the new counts).
+_LUA = """
+local counts = {}
+for i = 1, #KEYS do
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+end
+for i = 1, #KEYS do
+  if counts[i] >= tonumber(ARGV[i + 1]) then
+    return {0, i, unpack(counts)}
+  end
+end
+for i = 1, #KEYS do
+  counts[i] = redis.call('INCR', KEYS[i])
+  if counts[i] == 1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+  end
+end
+return {1, 0, unpack(counts)}
+"""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    allowed: bool
+    counts: tuple[int, ...]  # each bucket's count: after this request when allowed, as it stands when refused
+    limits: tuple[int, ...]
+    refused_by: int | None  # the index of the first bucket at its limit (None when allowed)
+    reset_at: float  # POSIX time the window ends
+
+    def remaining(self, index: int) -> int:
+        return max(self.limits[index] - self.counts[index], 0)
+
+    def reset_after(self, now: float | None = None) -> int:
+        """Whole seconds until the window ends (at least 1)."""
+        return max(int(self.reset_at - (_clock() if now is None else now) + 0.999), 1)
+
+
+def window_take(
+    buckets: Sequence[Bucket], *, window: int = 60, now: float | None = None, cache: BaseCache | None = None
+) -> WindowResult:
+    """Count one request in every bucket if all are under their limits; otherwise count nothing and say which one
+    is full. Fixed windows aligned on multiples of `window` seconds. `cache`: the shared cache unless given."""
+    moment = _clock() if now is None else now
+    number = int(moment // window)
+    reset_at = float((number + 1) * window)
+    if not buckets:
+        return WindowResult(True, (), (), None, reset_at)
+    keys = [f"{bucket.key}:{number}" for bucket in buckets]
+    limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
+    cache = cache if cache is not None else caches[CACHE_ALIAS]
+    if isinstance(cache, RedisCache):
+        allowed, refused_by, counts = _redis_take(cache, keys, limits, ttl=window * 2)
+    elif isinstance(cache, BaseDatabaseCache):
+        allowed, refused_by, counts = _database_take(cache, keys, limits, expires=reset_at + window)
+    else:
+        allowed, refused_by, counts = _local_take(cache, keys, limits, ttl=window * 2)
+    return WindowResult(allowed, counts, limits, refused_by, reset_at)
+
+
+# --- Redis ---------------------------------------------------------------------------------------------------------
+
+_scripts: dict[int, Any] = {}
+
+
+def _redis_take(
+    cache: RedisCache, keys: list[str], limits: tuple[int, ...], *, ttl: int
+) -> tuple[bool, int | None, tuple[int, ...]]:
+    client = cast(Any, cache)._cache.get_client(write=True)
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_LUA)  # EVALSHA, EVAL once after a restart
+    reply = script(keys=[cache.make_key(k) for k in keys], args=[ttl, *limits], client=client)
+    allowed, refused = int(reply[0]), int(reply[1])
+    return bool(allowed), (refused - 1 if refused else None), tuple(int(n) for n in reply[2:])
+
+
+# --- the database cache --------------------------------------------------------------------------------------------
+
+
+class _Over(Exception):
+    def __init__(self, counts: tuple[int, ...], refused_by: int) -> None:
+        super().__init__()
+        self.counts, self.refused_by = counts, refused_by
+
+
+def _database_take(
+    cache: BaseDatabaseCache, keys: list[str], limits: tuple[int, ...], *, expires: float
+) -> tuple[bool, int | None, tuple[int, ...]]:
+    db = router.db_for_write(cache.cache_model_class)
+    connection = connections[db]
+    table = connection.ops.quote_name(cache.cache_model_class._meta.db_table)
+    stored = [cache.make_key(k) for k in keys]
+    until = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
+    # Rows are upserted in key order: two callers sharing buckets lock them in the same order (no deadlock).
+    order = sorted(range(len(stored)), key=lambda i: stored[i])
+    values = ", ".join(["(%s, '1', %s)"] * len(stored))
+    params: list[Any] = []
+    for i in order:
+        params += [stored[i], until]
+    sql = (
+        f"INSERT INTO {table} (cache_key, value, expires) VALUES {values} "  # noqa: S608 (the cache's own table)
+        f"ON CONFLICT (cache_key) DO UPDATE SET value = ({table}.value::bigint + 1)::text "
+        "RETURNING cache_key, value::bigint"
+    )
+    try:
+        with transaction.atomic(using=db), connection.cursor() as cursor:
+            # A counter is not worth a WAL flush: a crash may lose the last counts of the current minute, nothing more.
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(sql, params)
+            found = dict(cursor.fetchall())
+            counts = tuple(int(found[key]) for key in stored)
+            over = next((i for i, n in enumerate(counts) if n > limits[i]), None)
+            if over is not None:
+                raise _Over(tuple(n - 1 for n in counts), over)  # rolls the increments back
+    except _Over as refused:
+        return False, refused.refused_by, refused.counts
+    return True, None, counts
+
+
+# --- any other cache (local memory: one process only) --------------------------------------------------------------
+
+_local_lock = threading.Lock()
+
+
+def _local_take(
+    cache: BaseCache, keys: list[str], limits: tuple[int, ...], *, ttl: int
+) -> tuple[bool, int | None, tuple[int, ...]]:
+    """For a per-process cache (a benchmark's or a test's local memory): atomic within the process only."""
+    with _local_lock:
+        counts = tuple(int(cache.get(k) or 0) for k in keys)
+        over = next((i for i, n in enumerate(counts) if n >= limits[i]), None)
+        if over is not None:
+            return False, over, counts
+        for key, n in zip(keys, counts, strict=True):
+            cache.set(key, n + 1, timeout=ttl)
+        return True, None, tuple(n + 1 for n in counts)

@@ -1,0 +1,65 @@
+"""/api/ on a workspace host (config/urls_tenants.py): the versioned API under /api/v1/, its OpenAPI document at
+/api/schema/ and the docs page at /api/docs/ (Swagger UI from drf-spectacular-sidecar's files, no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tenant_apps.api.views.people import InvitationViewSet, MemberViewSet, MeViewSet
+from tenant_apps.api.views.projects import CommentViewSet, ProjectViewSet, TaskViewSet
+
+LIST = {"get": "list", "post": "create"}
+ONE = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+
+
+def _view(viewset: Any, actions: dict[str, str], name: str) -> Any:
+    allowed = {method: act for method, act in actions.items() if method in viewset.http_method_names}
+    return viewset.as_view(allowed, basename=name)
+
+
+v1 = [
+    path("me/", _view(MeViewSet, {"get": "retrieve"}, "me"), name="api-me"),
+    path("projects/", _view(ProjectViewSet, LIST, "project"), name="api-project-list"),
+    path("projects/<int:pk>/", _view(ProjectViewSet, ONE, "project"), name="api-project-detail"),
+    path(
+        "projects/<int:pk>/archive/", _view(ProjectViewSet, {"post": "archive"}, "project"), name="api-project-archive"
+    ),
+    path(
+        "projects/<int:pk>/restore/", _view(ProjectViewSet, {"post": "restore"}, "project"), name="api-project-restore"
+    ),
+    path("projects/<int:project_id>/tasks/", _view(TaskViewSet, LIST, "task"), name="api-task-list"),
+    path("projects/<int:project_id>/tasks/<int:pk>/", _view(TaskViewSet, ONE, "task"), name="api-task-detail"),
+    path(
+        "projects/<int:project_id>/tasks/<int:pk>/move/",
+        _view(TaskViewSet, {"post": "move"}, "task"),
+        name="api-task-move",
+    ),
+    path(
+        "projects/<int:project_id>/tasks/<int:task_id>/comments/",
+        _view(CommentViewSet, LIST, "comment"),
+        name="api-comment-list",
+    ),
+    path(
+        "projects/<int:project_id>/tasks/<int:task_id>/comments/<int:pk>/",
+        _view(CommentViewSet, ONE, "comment"),
+        name="api-comment-detail",
+    ),
+    path("members/", _view(MemberViewSet, LIST, "member"), name="api-member-list"),
+    path("members/<int:pk>/", _view(MemberViewSet, ONE, "member"), name="api-member-detail"),
+    path("invitations/", _view(InvitationViewSet, LIST, "invitation"), name="api-invitation-list"),
+    path("invitations/<int:pk>/", _view(InvitationViewSet, ONE, "invitation"), name="api-invitation-detail"),
+    path(
+        "invitations/<int:pk>/resend/",
+        _view(InvitationViewSet, {"post": "resend"}, "invitation"),
+        name="api-invitation-resend",
+    ),
+    # Documents (metadata, presigned upload, permission-checked download): not yet; see tenant_apps/api/__init__.py.
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,145 @@
+"""The workspace's people: members (everyone reads; admins change roles), invitations (admins), and `me`. Who may do
+what is the accounts permission matrix, checked by a permission class here and again by the service."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from shared_apps.accounts import selectors, services
+from shared_apps.accounts.errors import NotFound
+from shared_apps.accounts.models import Invitation, Membership
+from shared_apps.accounts.permissions import Action, allowed_actions, can
+from tenant_apps.api import serializers as s
+from tenant_apps.api.filters import MemberFilter, Ordering
+from tenant_apps.api.permissions import MemberWithScope, action_allowed
+from tenant_apps.api.views.base import ApiViewSet
+from tenant_apps.api.views.projects import _valid
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The workspace's members", responses=s.MemberOut(many=True)),
+    retrieve=extend_schema(summary="A member", responses=s.MemberOut),
+    partial_update=extend_schema(
+        summary="Change a member's role",
+        description="Owners and admins; only owners make or change owners; the last owner keeps the role.",
+        request=s.MemberUpdate,
+        responses=s.MemberOut,
+    ),
+)
+class MemberViewSet(ApiViewSet):
+    queryset = Membership.objects.none()
+    filterset_class = MemberFilter
+    search_fields = ("user__email", "user__name")
+    ordering_fields = ("created_at",)
+    ordering = ("id",)
+    http_method_names = ["get", "patch", "head"]
+
+    def get_permissions(self) -> list[object]:
+        action_needed = Action.MEMBERS_CHANGE_ROLE if self.action == "partial_update" else Action.MEMBERS_VIEW
+        return [MemberWithScope(), action_allowed(action_needed)()]
+
+    def _context(self) -> dict[str, object]:
+        return {"show_security": can(self.caller.role, Action.MEMBERS_VIEW_SECURITY)}
+
+    def _one(self, membership_id: int) -> Response:
+        membership = selectors.member_list(tenant_id=self.tenant_id()).filter(pk=membership_id).first()
+        if membership is None:
+            raise NotFound("There is no such member in this workspace.")
+        return Response(s.MemberOut(membership, context=self._context()).data)
+
+    def list(self, request: Request) -> Response:
+        page = self.page_of(selectors.member_list(tenant_id=self.tenant_id()))
+        return self.get_paginated_response(s.MemberOut(page, many=True, context=self._context()).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._one(int(pk))
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = _valid(s.MemberUpdate, request)
+        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
+        services.member_role_change(
+            tenant=self.tenant(), membership=membership, role=data["role"], acting_user=request.user
+        )
+        return self._one(membership.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Open invitations (pending and expired), newest first", responses=s.InvitationOut(many=True)
+    ),
+    create=extend_schema(
+        summary="Invite people",
+        description="Each address gets its own email. Members and still-valid invitations are reported back and "
+        "left alone; expired ones are sent again. All or nothing on seats (409 when they would not fit).",
+        request=s.InvitationCreate,
+        responses={201: s.InvitationsCreated},
+    ),
+    retrieve=extend_schema(summary="An invitation", responses=s.InvitationOut),
+    destroy=extend_schema(summary="Revoke an invitation (its link stops working)", responses={204: None}),
+)
+class InvitationViewSet(ApiViewSet):
+    queryset = Invitation.objects.none()
+    filter_backends = (Ordering,)
+    ordering_fields = ("created_at", "expires_at")
+    ordering = ("-created_at", "-id")
+    http_method_names = ["get", "post", "delete", "head"]
+
+    def get_permissions(self) -> list[object]:
+        action_needed = Action.MEMBERS_INVITE if self.action == "create" else Action.INVITATIONS_MANAGE
+        return [MemberWithScope(), action_allowed(action_needed)()]
+
+    def list(self, request: Request) -> Response:
+        page = self.page_of(selectors.invitation_list(tenant_id=self.tenant_id()))
+        return self.get_paginated_response(s.InvitationOut(page, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        data = _valid(s.InvitationCreate, request)
+        result = services.invitations_create(
+            tenant=self.tenant(), emails=data["emails"], role=data["role"], acting_user=request.user
+        )
+        sent = Invitation.objects.filter(pk__in=[i.pk for i in result.sent]).select_related("invited_by")
+        body = {
+            "sent": s.InvitationOut(sent.order_by("email"), many=True).data,
+            "already_members": result.already_members,
+            "already_invited": result.already_invited,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
+        return Response(s.InvitationOut(invitation).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
+        services.invitation_revoke(tenant=self.tenant(), invitation=invitation, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Send an invitation again, with a new link", request=None, responses=s.InvitationOut)
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, pk: str) -> Response:
+        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
+        resent = services.invitation_resend(tenant=self.tenant(), invitation=invitation, acting_user=request.user)
+        return Response(s.InvitationOut(resent).data)
+
+
+class MeViewSet(ApiViewSet):
+    pagination_class = None
+    filter_backends = ()
+    http_method_names = ["get", "head"]
+
+    @extend_schema(summary="Who you are here: your account, role, workspace and how you signed in", responses=s.Me)
+    def retrieve(self, request: Request) -> Response:
+        caller = self.caller
+        route = request._request.route
+        body = {
+            "user": s.Person(request.user).data,
+            "role": caller.role,
+            "workspace": {"name": route.name, "host": route.primary_host},
+            "auth": {"method": caller.method, "scope": caller.scope, "key_prefix": caller.key_prefix},
+            "allowed_actions": sorted(str(a) for a in allowed_actions(caller.role)),
+        }
+        return Response(body)

@@ -1,0 +1,277 @@
+"""Projects, their tasks (with moving and reordering) and the comments on tasks. Reads go through the product's
+selectors, which hold only what the caller may see; writes through its services, which check the caller's permission
+themselves; `ProjectAccess` answers what the caller may do with each project on a page without a query per row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenant_apps.api import serializers as s
+from tenant_apps.api.filters import Ordering, ProjectFilter, TaskFilter
+from tenant_apps.api.views.base import ApiViewSet
+from tenant_apps.projects import selectors, services
+from tenant_apps.projects.models import Comment, Project, Task
+from tenant_apps.projects.permissions import ProjectAccess
+from tenant_apps.projects.selectors import ProjectShow
+
+PROJECT_ID = OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")
+TASK_ID = OpenApiParameter("task_id", int, OpenApiParameter.PATH, description="The task's id.")
+
+
+class _ProjectScoped(ApiViewSet):
+    def project(self, access: ProjectAccess | None = None) -> tuple[Project, ProjectAccess]:
+        access = access or ProjectAccess(self.viewer())
+        return selectors.project_get_for_user(access.viewer, int(self.kwargs["project_id"]), access), access
+
+    def task(self, project: Project) -> Task:
+        return selectors.task_get(project, int(self.kwargs["task_id"]))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the projects you can see", responses=s.ProjectOut(many=True)),
+    create=extend_schema(summary="Create a project", request=s.ProjectCreate, responses={201: s.ProjectOut}),
+    retrieve=extend_schema(summary="A project", responses=s.ProjectOut),
+    partial_update=extend_schema(
+        summary="Rename, describe or change who can see a project",
+        description="Name and description need edit access; visibility needs manage access. All or nothing.",
+        request=s.ProjectUpdate,
+        responses=s.ProjectOut,
+    ),
+    destroy=extend_schema(
+        summary="Delete a project with its tasks and comments",
+        description="Needs manage access.",
+        responses={204: None},
+    ),
+)
+class ProjectViewSet(ApiViewSet):
+    queryset = Project.objects.none()  # the selectors give the rows; this names the model for the schema
+    filterset_class = ProjectFilter
+    search_fields = ("name",)
+    ordering_fields = ("name", "created_at", "updated_at")
+    ordering = ("name", "id")
+
+    def _one(self, project_id: int) -> Response:
+        access = ProjectAccess(self.viewer())
+        project = selectors.project_get_for_user(access.viewer, project_id, access)
+        return Response(s.ProjectOut(project, context={"access": access}).data)
+
+    def list(self, request: Request) -> Response:
+        viewer = self.viewer()
+        page = self.page_of(selectors.project_list_for_user(viewer, show=ProjectShow.ALL))
+        access = ProjectAccess(viewer).prefetch(page)
+        return self.get_paginated_response(s.ProjectOut(page, many=True, context={"access": access}).data)
+
+    def create(self, request: Request) -> Response:
+        data = _valid(s.ProjectCreate, request)
+        project = services.project_create(
+            name=data["name"], description=data["description"], visibility=data["visibility"], acting_user=request.user
+        )
+        response = self._one(project.pk)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._one(int(pk))
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = _valid(s.ProjectUpdate, request)
+        access = ProjectAccess(self.viewer())
+        project = selectors.project_get_for_user(access.viewer, int(pk), access)
+        with transaction.atomic():
+            if "name" in data or "description" in data:
+                services.project_update(
+                    project=project,
+                    name=data.get("name", project.name),
+                    description=data.get("description", project.description),
+                    acting_user=request.user,
+                )
+            if "visibility" in data:
+                services.project_visibility_set(
+                    project=project, visibility=data["visibility"], acting_user=request.user
+                )
+        return self._one(project.pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        access = ProjectAccess(self.viewer())
+        project = selectors.project_get_for_user(access.viewer, int(pk), access)
+        # The pages ask for the name typed out; here the request names the project by its id, on purpose.
+        services.project_delete(project=project, confirm_name=project.name, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Archive a project (read-only until restored)", request=None, responses=s.ProjectOut)
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str) -> Response:
+        access = ProjectAccess(self.viewer())
+        project = selectors.project_get_for_user(access.viewer, int(pk), access)
+        services.project_archive(project=project, acting_user=request.user)
+        return self._one(project.pk)
+
+    @extend_schema(summary="Restore an archived project", request=None, responses=s.ProjectOut)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        access = ProjectAccess(self.viewer())
+        project = selectors.project_get_for_user(access.viewer, int(pk), access)
+        services.project_restore(project=project, acting_user=request.user)
+        return self._one(project.pk)
+
+
+# A position past the end of any column: "to the bottom".
+BOTTOM = s.POSITION_MAX
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="A project's tasks",
+        description="Board order by default (`position`); filter by column, assignee, due date; search titles.",
+        parameters=[PROJECT_ID],
+        responses=s.TaskOut(many=True),
+    ),
+    create=extend_schema(
+        summary="Add a task (at the bottom of its column)",
+        parameters=[PROJECT_ID],
+        request=s.TaskCreate,
+        responses={201: s.TaskOut},
+    ),
+    retrieve=extend_schema(summary="A task", parameters=[PROJECT_ID], responses=s.TaskOut),
+    partial_update=extend_schema(
+        summary="Edit a task",
+        description="Title, description, assignee, due date; `status` moves it to the bottom of another column "
+        "(use `move` to pick the place). All or nothing.",
+        parameters=[PROJECT_ID],
+        request=s.TaskUpdate,
+        responses=s.TaskOut,
+    ),
+    destroy=extend_schema(summary="Delete a task", parameters=[PROJECT_ID], responses={204: None}),
+)
+class TaskViewSet(_ProjectScoped):
+    queryset = Task.objects.none()
+    filterset_class = TaskFilter
+    search_fields = ("title",)
+    ordering_fields = ("position", "due_date", "created_at", "updated_at", "title")
+    ordering = ("position", "id")
+
+    def _one(self, project: Project, task_id: int) -> Response:
+        return Response(s.TaskOut(selectors.task_get(project, task_id)).data)
+
+    def list(self, request: Request, project_id: str) -> Response:
+        project, _access = self.project()
+        page = self.page_of(selectors.task_list(project))
+        return self.get_paginated_response(s.TaskOut(page, many=True).data)
+
+    def create(self, request: Request, project_id: str) -> Response:
+        data = _valid(s.TaskCreate, request)
+        project, _access = self.project()
+        task = services.task_create(
+            project=project,
+            title=data["title"],
+            description=data["description"],
+            status=data["status"],
+            assignee_id=data["assignee"],
+            due_date=data["due_date"],
+            acting_user=request.user,
+        )
+        response = self._one(project, task.pk)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+    def retrieve(self, request: Request, project_id: str, pk: str) -> Response:
+        project, _access = self.project()
+        return self._one(project, int(pk))
+
+    def partial_update(self, request: Request, project_id: str, pk: str) -> Response:
+        data = _valid(s.TaskUpdate, request)
+        project, _access = self.project()
+        task = selectors.task_get(project, int(pk))
+        with transaction.atomic():
+            if {"title", "description", "assignee", "due_date"} & set(data):
+                services.task_update(
+                    task=task,
+                    title=data.get("title", task.title),
+                    description=data.get("description", task.description),
+                    assignee_id=data.get("assignee", task.assignee_id),
+                    due_date=data.get("due_date", task.due_date),
+                    acting_user=request.user,
+                )
+            if "status" in data and data["status"] != task.status:
+                services.task_move(task=task, status=data["status"], position=BOTTOM, acting_user=request.user)
+        return self._one(project, task.pk)
+
+    def destroy(self, request: Request, project_id: str, pk: str) -> Response:
+        project, _access = self.project()
+        services.task_delete(task=selectors.task_get(project, int(pk)), acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move a task: another column, another place, or both",
+        description="The column is renumbered in one step: the order persists and concurrent moves queue up.",
+        parameters=[PROJECT_ID],
+        request=s.TaskMove,
+        responses=s.TaskOut,
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, project_id: str, pk: str) -> Response:
+        data = _valid(s.TaskMove, request)
+        project, _access = self.project()
+        task = selectors.task_get(project, int(pk))
+        services.task_move(task=task, status=data["status"], position=data["position"], acting_user=request.user)
+        return self._one(project, task.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="A task's comments, oldest first", parameters=[PROJECT_ID, TASK_ID], responses=s.CommentOut(many=True)
+    ),
+    create=extend_schema(
+        summary="Comment on a task",
+        parameters=[PROJECT_ID, TASK_ID],
+        request=s.CommentIn,
+        responses={201: s.CommentOut},
+    ),
+    retrieve=extend_schema(summary="A comment", parameters=[PROJECT_ID, TASK_ID], responses=s.CommentOut),
+    partial_update=extend_schema(
+        summary="Edit your comment", parameters=[PROJECT_ID, TASK_ID], request=s.CommentIn, responses=s.CommentOut
+    ),
+)
+class CommentViewSet(_ProjectScoped):
+    queryset = Comment.objects.none()
+    filter_backends = (Ordering,)
+    ordering_fields = ("created_at",)
+    ordering = ("created_at", "id")
+    http_method_names = ["get", "post", "patch", "head"]
+
+    def list(self, request: Request, project_id: str, task_id: str) -> Response:
+        project, _access = self.project()
+        page = self.page_of(selectors.comment_list(self.task(project)))
+        return self.get_paginated_response(s.CommentOut(page, many=True).data)
+
+    def create(self, request: Request, project_id: str, task_id: str) -> Response:
+        data = _valid(s.CommentIn, request)
+        project, _access = self.project()
+        comment = services.comment_create(task=self.task(project), body=data["body"], acting_user=request.user)
+        return Response(s.CommentOut(comment).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, project_id: str, task_id: str, pk: str) -> Response:
+        project, _access = self.project()
+        return Response(s.CommentOut(selectors.comment_get(self.task(project), int(pk))).data)
+
+    def partial_update(self, request: Request, project_id: str, task_id: str, pk: str) -> Response:
+        data = _valid(s.CommentIn, request)
+        project, _access = self.project()
+        task = self.task(project)
+        comment = selectors.comment_get(task, int(pk))
+        comment.task = task
+        comment = services.comment_edit(comment=comment, body=data["body"], acting_user=request.user)
+        return Response(s.CommentOut(comment).data)
+
+
+def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
