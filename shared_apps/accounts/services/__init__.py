@@ -32,10 +32,10 @@ from shared_apps.accounts.services.users import (
 __all__ = [
     "ApiKeyInvalid",
     "InvitationsResult",
-    "email_verification_send",
     "api_key_create",
     "api_key_revoke",
     "api_key_used",
+    "email_verification_send",
     "invitation_accept",
     "invitation_check",
     "invitation_mark_sent",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_handoff_browser_binding'),
+        ('accounts', '0005_loginhandoff_purpose'),
         ('tenants', '0005_billing_states'),
     ]
 
