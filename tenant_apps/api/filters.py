@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
@@ -17,6 +18,20 @@ from tenant_apps.projects.models import Project, Task, TaskStatus, Visibility
 from tenant_apps.projects.selectors import MAX_ID, ProjectShow
 
 SEARCH_MAX_LENGTH = 100
+
+
+class Filters(DjangoFilterBackend):
+    """django-filter's backend, skipped when the query string names none of the view's filters (a form built and
+    validated for nothing costs more than the rest of a small page) — unless the filter set applies a default."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        named = set(request.query_params) & set(filterset_class.base_filters)
+        if not named and not getattr(filterset_class, "applies_defaults", False):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class Search(SearchFilter):
@@ -48,6 +63,7 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class ProjectFilter(django_filters.FilterSet):
+    applies_defaults = True  # `show` is "active" unless asked otherwise
     show = django_filters.ChoiceFilter(
         choices=[(s.value, s.value) for s in ProjectShow], method="filter_show", help_text="Default: active."
     )

@@ -39,6 +39,8 @@ def test_the_schema_generates_without_warnings_and_validates(tmp_path: Any) -> N
     schema = yaml.safe_load(out.read_text())
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == EXPECTED_PATHS
+    tasks = {p["name"] for p in schema["paths"]["/api/v1/projects/{project_id}/tasks/"]["get"]["parameters"]}
+    assert tasks >= {"status", "assignee", "unassigned", "due_before", "due_after", "search", "ordering", "cursor"}
 
 
 @pytest.fixture
