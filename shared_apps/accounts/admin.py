@@ -85,3 +85,16 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
         return False
+
+
+# allauth's sessions list searches `user__username`, a field an email-login account does not have: every search there
+# ended in an error. Registered here first (its module imported now), then replaced.
+from allauth.usersessions import admin as _allauth_usersessions_admin  # noqa: E402
+from allauth.usersessions.models import UserSession  # noqa: E402
+
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(_allauth_usersessions_admin.UserSessionAdmin):
+    search_fields = ["user__email", "ip"]

@@ -11,15 +11,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -33,6 +35,7 @@ from shared_apps.accounts.models import User
 from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.accounts.selectors import user_has_mfa
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.text import without_nul
 from shared_apps.workspaces import impersonation
 from shared_apps.workspaces.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces.models import ImpersonationSession
@@ -42,6 +45,7 @@ from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url, workspaces
 
 _MFA_CACHE = "_atrium_operator_mfa"
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def operator_has_mfa(request: HttpRequest) -> bool:
@@ -77,6 +81,23 @@ class OperatorsAdminSite(admin.AdminSite):
     index_title = "Platform"
     index_template = "admin/atrium/index.html"
     enable_nav_sidebar = False
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        """Every admin page: NUL characters dropped from the query string first (PostgreSQL text cannot hold them;
+        a search or filter carrying one would otherwise end in a database error, not a page)."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
+                cleaned = QueryDict(mutable=True)
+                for key, values in request.GET.lists():
+                    cleaned.setlist(without_nul(key), [without_nul(v) for v in values])
+                cleaned._mutable = False
+                request.GET = cleaned  # type: ignore[assignment]
+            return inner(request, *args, **kwargs)
+
+        return cast(_View, wrapper)
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -214,3 +214,14 @@ def test_an_operators_entries_outlive_their_account(tenant: Tenant) -> None:
     entry = OperatorLogEntry.objects.get()
     assert entry.operator_id is None
     assert (entry.operator_label, entry.reason) == ("leaver@atrium.test", "Before leaving")
+
+
+def test_no_admin_list_answers_a_nul_in_its_query_with_a_500(public_client: HostClient) -> None:
+    from django.contrib import admin
+
+    public_client.force_login(operator_create("ops@atrium.test", superuser=True))
+
+    for model in admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for query in ({"q": "a\x00b"}, {"q\x00": "x"}, {"o": "1\x00"}):
+            assert public_client.get(url, query).status_code in (200, 302), (url, query)

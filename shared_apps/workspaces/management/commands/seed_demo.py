@@ -72,5 +72,5 @@ class Command(BaseCommand):
             f"\n  Public site:  {selectors.root_url()}/\n  Demo:         {url}/\n"
             f"  Sign in as:   {DEMO_EMAIL} / {owner_password or unchanged}\n"
             f"  Operators:    {admin_url}  as {OPERATOR_EMAIL} / {operator_password or unchanged}\n"
-            "                (operators need two-factor authentication: the admin sets up an authenticator app)\n"
+            "                (operators need two-factor authentication: the admin asks for an authenticator app)\n"
         )
