@@ -8,8 +8,10 @@ The same grants are written twice: into Atrium's direct-FK table (`ProjectUserOb
 foreign key to the project) and into guardian's default generic table (`guardian_userobjectpermission`, the
 project's id as `object_pk` varchar).
 
-  atrium   `project_list_for_user` (one query: an EXISTS on the grant tables, creators and task counts) for the
-           first page of 50, then the page's permission checks (`ProjectAccess.prefetch`: one query)
+  atrium   `project_page_for_user`, what the list page runs (one query: a semi-join on the grant tables, creators,
+           task counts and the viewer's grants on each project; its statement compiled once per process), for the
+           first page of 50, then the page's permission checks (`ProjectAccess.prefetch`: answered from the grants
+           the same query read, no query)
   generic  guardian's `get_objects_for_user(member, "projects.view_project", Project)`, called with its defaults
            (global permissions count too, as its documentation describes), over its generic tables (the direct-FK
            models switched off for the run); the same page of 50 with the same creators and task counts, then
@@ -135,7 +137,7 @@ def main() -> int:
         viewer = Viewer(user=me, role=Role.MEMBER)
 
         def atrium() -> list[int]:
-            page = list(selectors.project_list_for_user(viewer)[:PAGE])
+            page = selectors.project_page_for_user(viewer, limit=PAGE)
             access = ProjectAccess(viewer).prefetch(page)
             for project in page:
                 access.level(project)

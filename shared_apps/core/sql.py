@@ -6,6 +6,15 @@ The bottom layer: this module imports the standard library, Django and libraries
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, unstubbed
+from django.db.models.sql.compiler import SQLCompiler
 from django_tenants.postgresql_backend.base import _check_schema_name
 
 
@@ -27,3 +36,98 @@ def literal(text: str) -> str:
     characters in a '…' literal.
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+# --- statements compiled once per shape ---------------------------------------------------------------------------
+
+M = TypeVar("M", bound=Model)
+
+# Stand-ins for the integers a shape is compiled with: far below any id PostgreSQL hands out (ids are positive), so
+# a parameter equal to one is the stand-in, never a real value.
+_STAND_IN_BASE = -(2**62)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]  # (parameter position, argument index)
+    compiler: SQLCompiler
+    init_list: tuple[str, ...]
+    model_columns: slice
+    populators: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+
+
+_COMPILED: dict[Hashable, _Compiled] = {}
+_NOTHING = _Compiled("", (), (), None, (), slice(0), (), ())  # type: ignore[arg-type]  # a shape that selects nothing
+
+
+def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) -> list[M]:
+    """`list(build(*args))`, with the SQL compiled once per process for `key` (the query's shape) and reused.
+
+    Building a queryset and compiling it costs Django about as much as PostgreSQL takes to answer a small indexed
+    page. When a page's query has a fixed shape and only some integers change (the viewer's id), `build` is called
+    once with stand-ins for `args`; later calls bind the real integers at the stand-ins' positions and run the same
+    SQL, turning rows into instances exactly as Django's model iterable does (`select_related` included).
+
+    `key` must name everything that changes the SQL besides `args` (filters chosen, offsets, limits); the compiled
+    statement may embed other parameters the builder reads (like permission ids, constant for the process's life).
+    Only integer arguments, each appearing at least once among the parameters (else ValueError: `args` would be
+    ignored).
+    """
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED.setdefault(key, _compile(build, len(args)))
+    if compiled is _NOTHING:
+        return []
+    params = list(compiled.params)
+    for position, index in compiled.slots:
+        params[position] = args[index]
+    compiler = compiled.compiler
+    db = compiler.using or DEFAULT_DB_ALIAS
+    with connections[db].cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    model: type[M] = compiler.query.model  # type: ignore[assignment]
+    objects: list[M] = []
+    for row in compiler.results_iter(results=[rows]):
+        obj = model.from_db(db, compiled.init_list, row[compiled.model_columns])
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, column in compiled.annotations:
+            setattr(obj, name, row[column])
+        objects.append(obj)
+    return objects
+
+
+def _compile(build: Callable[..., QuerySet[M]], arity: int) -> _Compiled:
+    stand_ins = [_STAND_IN_BASE - i for i in range(arity)]
+    queryset = build(*stand_ins)
+    if queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
+        raise ValueError("compiled_once runs one statement: prefetch_related is not supported")
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # the shape selects nothing whatever the arguments (an empty slice, `pk__in=[]`)
+        return _NOTHING
+    slots = tuple(
+        (position, stand_ins.index(value))
+        for position, value in enumerate(params)
+        if type(value) is int and value in stand_ins
+    )
+    if {index for _, index in slots} != set(range(arity)):
+        raise ValueError("every argument of compiled_once must appear among the query's parameters")
+    select, klass_info = compiler.select, compiler.klass_info
+    assert klass_info is not None  # noqa: S101  (a model query always has one)
+    columns = klass_info["select_fields"]
+    return _Compiled(
+        sql=sql,
+        params=tuple(params),
+        slots=slots,
+        compiler=compiler,
+        init_list=tuple(select[i][0].target.attname for i in columns),
+        model_columns=slice(columns[0], columns[-1] + 1),
+        populators=tuple(get_related_populators(klass_info, select, queryset.db)),
+        annotations=tuple(compiler.annotation_col_map.items()),
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -114,7 +114,7 @@ def _project_context(project: Project, access: ProjectAccess, tab: str, **extra:
 def home(request: MemberRequest) -> HttpResponse:
     """The workspace's front door: the projects the person can open and the tasks waiting for them."""
     viewer = _viewer(request)
-    projects = list(selectors.project_list_for_user(viewer)[: HOME_PROJECTS + 1])
+    projects = selectors.project_page_for_user(viewer, limit=HOME_PROJECTS + 1)
     access = ProjectAccess(viewer).prefetch(projects)
     context = {
         "projects": [(p, access.level(p)) for p in projects[:HOME_PROJECTS]],
@@ -136,8 +136,8 @@ def project_list(request: MemberRequest) -> HttpResponse:
     show = show if show in {s.value for s in ProjectShow} else ProjectShow.ACTIVE
     visibility = request.GET.get("visibility", "")
     visibility = visibility if visibility in Visibility.values else ""
-    projects = selectors.project_list_for_user(viewer, search=query, show=show, visibility=visibility)
-    page = Paginator(projects, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    projects = selectors.ProjectListing(viewer, search=query, show=show, visibility=visibility)
+    page: Page[Project] = Paginator(projects, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
     access = ProjectAccess(viewer).prefetch(page.object_list)
     context = {
         "page": page,

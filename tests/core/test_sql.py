@@ -3,11 +3,14 @@ unchanged."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from shared_apps.core.sql import literal, quote
 from tenants.db import connection
+from tenants.models import Tenant
 
 
 def test_quote_wraps_a_valid_name_in_double_quotes() -> None:
@@ -27,3 +30,68 @@ def test_literal_reads_back_as_the_same_text(text: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {literal(text)}")
         assert cursor.fetchone()[0] == text
+
+
+# --- compiled_once -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_compiled_once_binds_each_callers_integers_and_reuses_one_statement() -> None:
+    from shared_apps.accounts.models import User
+    from shared_apps.core import sql
+
+    ada = User.objects.create(email="ada@example.com", name="Ada")
+    bob = User.objects.create(email="bob@example.com", name="Bob")
+    built: list[int] = []
+
+    def build(user_id: int) -> Any:
+        built.append(user_id)
+        return User.objects.filter(pk=user_id).only("id", "name")
+
+    key = ("test_compiled_once", "by_pk")
+    assert [u.name for u in sql.compiled_once(key, build, ada.pk)] == ["Ada"]
+    assert [u.name for u in sql.compiled_once(key, build, bob.pk)] == ["Bob"]
+    assert [u.pk for u in sql.compiled_once(key, build, 2**40)] == []
+    assert len(built) == 1
+    assert built[0] < 0
+
+
+@pytest.mark.django_db
+def test_compiled_once_refuses_an_argument_the_query_ignores_and_handles_an_empty_shape() -> None:
+    from shared_apps.accounts.models import User
+    from shared_apps.core import sql
+
+    with pytest.raises(ValueError, match="every argument"):
+        sql.compiled_once(("test_compiled_once", "ignored"), lambda _user_id: User.objects.all(), 1)
+    assert sql.compiled_once(("test_compiled_once", "empty"), lambda: User.objects.all()[:0]) == []
+
+
+@pytest.mark.django_db
+def test_a_compiled_statement_reads_the_schema_of_the_workspace_it_runs_in(
+    tenant: Tenant, other_tenant: Tenant, in_tenant: Any
+) -> None:
+    """The statement names its tables unqualified: compiled in one workspace, it reads another's rows there."""
+    from shared_apps.core import sql
+    from tenant_apps.projects.models import Project
+    from tests.factories import ProjectFactory
+
+    with in_tenant(tenant):
+        acme = ProjectFactory.create(name="Acme marker")
+    with in_tenant(other_tenant):
+        globex = ProjectFactory.create(name="Globex marker")
+
+    def build(project_id: int) -> Any:
+        return Project.objects.filter(pk__gte=project_id).order_by("pk")
+
+    key = ("test_compiled_once", "schemas")
+    with in_tenant(tenant):
+        assert {p.name for p in sql.compiled_once(key, build, 1)} == {"Acme marker"} | _others(acme)
+    with in_tenant(other_tenant):
+        names = {p.name for p in sql.compiled_once(key, build, 1)}
+        assert "Globex marker" in names
+        assert "Acme marker" not in names
+        assert globex.pk in {p.pk for p in sql.compiled_once(key, build, 1)}
+
+
+def _others(project: Any) -> set[str]:
+    return set(type(project).objects.exclude(pk=project.pk).values_list("name", flat=True))

@@ -140,6 +140,38 @@ def test_the_list_holds_exactly_what_each_person_may_view(
         assert visible("stranger", role=None) == set()  # type: ignore[arg-type]
 
 
+def test_the_compiled_page_is_the_lists_page_for_everyone_and_one_query(
+    tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site
+) -> None:
+    """`project_page_for_user` compiles one statement per shape and binds the viewer's id: each person still gets
+    exactly their own page (never the page of whoever compiled the statement), at every offset, in one query."""
+    with in_tenant(tenant):
+        grow(tenant, private_site, people)
+        permission_ids()
+        cases = [("stranger", Role.MEMBER), ("viewer", Role.MEMBER), ("manager", Role.MEMBER), ("owner", Role.OWNER)]
+        for _round in range(2):  # the first round compiles, the second reuses
+            for who, role in cases:
+                viewer = Viewer(user=people[who], role=role)
+                for offset, limit in [(0, 50), (3, 7), (0, 1)]:
+                    expected = list(selectors.project_list_for_user(viewer)[offset : offset + limit])
+                    with CaptureQueriesContext(connection) as queries:
+                        page = selectors.project_page_for_user(viewer, offset=offset, limit=limit)
+                        creators = [p.created_by and p.created_by.get_full_name() for p in page]
+                    assert len(queries) == 1, (who, offset, limit)
+                    assert [p.pk for p in page] == [p.pk for p in expected], (who, offset, limit)
+                    assert creators == [p.created_by and p.created_by.get_full_name() for p in expected]
+                    assert [p.open_task_count for p in page] == [p.open_task_count for p in expected]  # type: ignore[attr-defined]
+                    access, reference = ProjectAccess(viewer).prefetch(page), ProjectAccess(viewer).prefetch(expected)
+                    assert [access.level(p) for p in page] == [reference.level(p) for p in expected], who
+        viewer = Viewer(user=people["viewer"], role=Role.MEMBER)
+        with CaptureQueriesContext(connection) as queries:
+            page = selectors.project_page_for_user(viewer, limit=5)
+        assert "password" not in queries.captured_queries[0]["sql"]  # a list never reads password hashes
+        assert selectors.project_page_for_user(viewer, limit=0) == []
+        searched = selectors.project_page_for_user(viewer, search=page[0].name, limit=50)
+        assert page[0].pk in {p.pk for p in searched}
+
+
 def test_the_board_is_one_query_with_assignees_and_comment_counts(
     tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site
 ) -> None:
