@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, NoReturn
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from shared_apps.core.append_only import AppendOnlyModel, AppendOnlyQuerySet
 
 
 class WorkspaceMetrics(models.Model):
@@ -99,36 +101,15 @@ class OperatorAction(models.TextChoices):
     USER_VERIFICATION_SENT = "user.verification_sent", "Resent an email verification"
 
 
-class AppendOnly(RuntimeError):
-    def __init__(self) -> None:
-        super().__init__("The operator log is append-only.")
-
-
-class OperatorLogQuerySet(models.QuerySet["OperatorLogEntry"]):
-    def update(self, **kwargs: Any) -> int:
-        # The one change allowed: an account deleted, its entries lose the link and keep the label (SET NULL).
-        if kwargs and set(kwargs) <= {"operator", "target_user"} and all(v is None for v in kwargs.values()):
-            return super().update(**kwargs)
-        raise AppendOnly
-
-    def _update(self, values: Any) -> NoReturn:
-        raise AppendOnly
-
-    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
-        raise AppendOnly
-
-    def delete(self) -> NoReturn:
-        raise AppendOnly
-
-    def _raw_delete(self, using: Any) -> NoReturn:
-        raise AppendOnly
+class OperatorLogQuerySet(AppendOnlyQuerySet["OperatorLogEntry"]):
+    pass
 
 
 class OperatorLogManager(models.Manager.from_queryset(OperatorLogQuerySet)):  # type: ignore[misc]
     pass
 
 
-class OperatorLogEntry(models.Model):
+class OperatorLogEntry(AppendOnlyModel):
     """One thing an operator did, why, to which workspace or account, from where. Outlives both (no foreign key to
     the workspace; the accounts are SET NULL with their labels kept)."""
 
@@ -150,6 +131,8 @@ class OperatorLogEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = OperatorLogManager()
+    append_only_message = "The operator log is append-only."
+    nullable_links = frozenset({"operator", "target_user"})
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]
@@ -159,14 +142,6 @@ class OperatorLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.operator_label}: {self.get_action_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise AppendOnly
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnly
 
 
 class ImpersonationEnd(models.TextChoices):

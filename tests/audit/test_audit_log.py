@@ -19,8 +19,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
+from shared_apps.core.append_only import AppendOnly
 from tenant_apps.audit.actions import AuditAction
-from tenant_apps.audit.models import AppendOnly, AuditEntry
+from tenant_apps.audit.models import AuditEntry
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for

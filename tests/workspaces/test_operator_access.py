@@ -185,7 +185,7 @@ def test_every_operator_action_names_the_operator_and_the_reason_in_both_logs(
 
 
 def test_the_log_and_impersonations_are_read_only(public_client: HostClient, tenant: Tenant, owner: User) -> None:
-    from shared_apps.workspaces.models import AppendOnly
+    from shared_apps.core.append_only import AppendOnly
     from shared_apps.workspaces.services import operator_log_record
 
     operator = operator_create("ops@atrium.test", superuser=True)
