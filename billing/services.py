@@ -156,36 +156,48 @@ def plans_sync() -> SyncPlansResult:
             )
             result.created.append(key)
     _price_ids.clear()
-    config = client.v1.billing_portal.configurations.create(
-        params={
-            "business_profile": {"headline": "Atrium billing"},
-            "features": {
-                "payment_method_update": {"enabled": True},
-                "invoice_history": {"enabled": True},
-                "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
-                "subscription_update": {
-                    "enabled": True,
-                    "default_allowed_updates": ["price"],
-                    "proration_behavior": "create_prorations",
-                    "products": [
-                        {
-                            "product": f"atrium_{plan.code}",
-                            "prices": [
-                                p.id
-                                for p in client.v1.prices.list(
-                                    params={"lookup_keys": [plan.lookup_key(i) for i in Interval]}
-                                ).data
-                            ],
-                        }
-                        for plan in PLANS.values()
-                    ],
-                },
+    portal: dict[str, Any] = {
+        "business_profile": {"headline": "Atrium billing"},
+        "features": {
+            "payment_method_update": {"enabled": True},
+            "invoice_history": {"enabled": True},
+            "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+            "subscription_update": {
+                "enabled": True,
+                "default_allowed_updates": ["price"],
+                "proration_behavior": "create_prorations",
+                "products": [
+                    {
+                        "product": f"atrium_{plan.code}",
+                        "prices": [
+                            p.id
+                            for p in client.v1.prices.list(
+                                params={"lookup_keys": [plan.lookup_key(i) for i in Interval]}
+                            ).data
+                        ],
+                    }
+                    for plan in PLANS.values()
+                ],
             },
-        }
-    )
+        },
+    }
+    portal["metadata"] = {PORTAL_MARKER: "1"}
+    # One configuration, kept up to date: a later sync updates the one it made rather than adding another.
+    ours = [
+        c
+        for c in client.v1.billing_portal.configurations.list(params={"active": True, "limit": 100}).data
+        if c.metadata and PORTAL_MARKER in c.metadata
+    ]
+    if ours:
+        config = client.v1.billing_portal.configurations.update(ours[0].id, params=portal)  # type: ignore[arg-type]
+    else:
+        config = client.v1.billing_portal.configurations.create(params=portal)  # type: ignore[arg-type]
     result.portal_configuration = str(config.id)
     return result
 
+
+# Metadata key marking the Customer Portal configuration `plans_sync` manages.
+PORTAL_MARKER = "atrium_plans"
 
 _price_ids: dict[str, str] = {}
 

@@ -718,6 +718,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", r"/v1/billing_portal/sessions", "portal_create"),
         ("POST", r"/v1/billing_portal/configurations", "portal_config_create"),
         ("GET", r"/v1/billing_portal/configurations", "portal_config_list"),
+        ("POST", r"/v1/billing_portal/configurations/(?P<id>[^/]+)", "portal_config_update"),
         ("POST", r"/v1/test_helpers/test_clocks", "clock_create"),
         ("GET", r"/v1/test_helpers/test_clocks/(?P<id>[^/]+)", "clock_get"),
         ("POST", r"/v1/test_helpers/test_clocks/(?P<id>[^/]+)/advance", "clock_advance"),
@@ -820,7 +821,18 @@ def api(store: Store, name: str, path_args: dict[str, str], p: Obj, path: str) -
         s.table("billing_portal.configuration")[config["id"]] = config
         return config
     if name == "portal_config_list":
-        return s.listing(list(s.table("billing_portal.configuration").values()), path, p.get("limit"))
+        configs = list(s.table("billing_portal.configuration").values())
+        if "active" in p:
+            configs = [c for c in configs if c["active"] == (p["active"] == "true")]
+        return s.listing(configs, path, p.get("limit"))
+    if name == "portal_config_update":
+        config = s.get("billing_portal.configuration", path_args["id"])
+        for part in ("features", "business_profile", "metadata"):
+            if part in p:
+                config[part] = p[part] or {}
+        if "active" in p:
+            config["active"] = p["active"] == "true"
+        return config
     if name == "clock_create":
         clock: Obj = {
             "id": s.new_id("clock"),

@@ -157,3 +157,10 @@ def test_plans_are_code_and_sync_plans_is_idempotent(local_stripe: LocalStripe) 
     assert len(result.unchanged) == len(PLANS) * 2
     prices = stripe().v1.prices.list(params={"lookup_keys": ["atrium_pro_month"]}).data
     assert [(p.unit_amount, p.recurring.interval) for p in prices] == [(1200, "month")]
+    # The Customer Portal configuration is kept, not multiplied: a second sync updates the same one.
+    again = services.plans_sync()
+    assert again.portal_configuration == result.portal_configuration
+    configs = stripe().v1.billing_portal.configurations.list(params={"active": True, "limit": 100}).data
+    assert [c.id for c in configs if c.metadata and services.PORTAL_MARKER in c.metadata] == [
+        result.portal_configuration
+    ]
