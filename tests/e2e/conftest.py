@@ -101,14 +101,16 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
         "e2e-owner-password",
         env=env,
     )
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The server's output goes to a file, never an unread pipe: a chatty server would fill the pipe and stall.
+    server_log = tmp_path_factory.mktemp("server") / "runserver.log"
+    with server_log.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -118,7 +120,8 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
             time.sleep(0.2)
     else:
         server.kill()
-        pytest.fail("runserver did not start: " + (server.stdout.read() if server.stdout else ""))
+        server.wait(timeout=10)
+        pytest.fail("runserver did not start: " + server_log.read_text()[-5000:])
     try:
         yield LiveSite(port=port, root=f"http://localhost:{port}", mail_dir=mail_dir)
     finally:
