@@ -7,6 +7,9 @@ person's account: every workspace they belong to). The admin's actions call thes
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import transaction
 from django_tenants.utils import schema_context
 
@@ -139,98 +142,105 @@ def _workspaces_of(user: User) -> list[Tenant]:
     ]
 
 
-def _record_on_account(
-    *,
-    user: User,
-    acting_user: User,
-    reason: str,
-    operator_action: OperatorAction,
-    action: AuditAction,
-    details: dict[str, object],
-) -> None:
-    operator_log_record(operator=acting_user, action=operator_action, reason=reason, target_user=user, metadata=details)
-    for tenant in _workspaces_of(user):
-        audit_record(
-            tenant=tenant,
-            action=action,
-            actor=acting_user,
-            target=user,
-            metadata={**details, "reason": reason, "operator": True},
+@dataclass(frozen=True)
+class AccountAction:
+    """What an operator does to an account: the right it takes, how refusals word it, what the logs call it."""
+
+    doing: str  # "deactivate accounts": for the refusal when the operator lacks the right
+    verb: str  # "deactivate": for the refusal when the account is protected
+    operator_action: OperatorAction
+    audit_action: AuditAction
+
+
+DEACTIVATE = AccountAction(
+    "deactivate accounts", "deactivate", OperatorAction.USER_DEACTIVATED, AuditAction.ACCOUNT_DEACTIVATED
+)
+REACTIVATE = AccountAction(
+    "reactivate accounts", "reactivate", OperatorAction.USER_REACTIVATED, AuditAction.ACCOUNT_REACTIVATED
+)
+SIGN_OUT = AccountAction(
+    "sign accounts out", "sign out", OperatorAction.USER_SIGNED_OUT, AuditAction.ACCOUNT_SIGNED_OUT_EVERYWHERE
+)
+RESEND_VERIFICATION = AccountAction(
+    "resend verification emails",
+    "resend a verification for",
+    OperatorAction.USER_VERIFICATION_SENT,
+    AuditAction.ACCOUNT_VERIFICATION_SENT,
+)
+
+
+def _on_account(
+    rule: AccountAction, *, user: User, acting_user: User, reason: str, change: Callable[[], dict[str, object]]
+) -> dict[str, object]:
+    """Every operator action on an account, one way: check the right and the target, require a reason, then in one
+    transaction make the change and record it in the operator log and in the audit log of each of the account's
+    workspaces. Returns what `change` reported (also the entries' details)."""
+    _require(acting_user, UserPermission.CHANGE, rule.doing)
+    _check_target(user=user, acting_user=acting_user, verb=rule.verb)
+    reason = operator_reason(reason)
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        details = change()
+        operator_log_record(
+            operator=acting_user, action=rule.operator_action, reason=reason, target_user=user, metadata=details
         )
+        for tenant in _workspaces_of(user):
+            audit_record(
+                tenant=tenant,
+                action=rule.audit_action,
+                actor=acting_user,
+                target=user,
+                metadata={**details, "reason": reason, "operator": True},
+            )
+    return details
+
+
+def _end_sessions(ended: int, user: User) -> dict[str, object]:
+    from shared_apps.workspaces.impersonation import impersonations_end_for_member
+
+    impersonations_end_for_member(member=user)
+    return {"sessions_ended": ended}
 
 
 def user_deactivate(*, user: User, acting_user: User, reason: str) -> int:
     """Stop an account from signing in anywhere: inactive, every session ended, any operator's impersonation of it
     ended. Returns the sessions ended."""
-    _require(acting_user, UserPermission.CHANGE, "deactivate accounts")
-    _check_target(user=user, acting_user=acting_user, verb="deactivate")
-    reason = operator_reason(reason)
-    from shared_apps.workspaces.impersonation import impersonations_end_for_member
-
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        ended = account_services.user_deactivate(user=user)
-        impersonations_end_for_member(member=user)
-        _record_on_account(
-            user=user,
-            acting_user=acting_user,
-            reason=reason,
-            operator_action=OperatorAction.USER_DEACTIVATED,
-            action=AuditAction.ACCOUNT_DEACTIVATED,
-            details={"sessions_ended": ended},
-        )
-    return ended
+    details = _on_account(
+        DEACTIVATE,
+        user=user,
+        acting_user=acting_user,
+        reason=reason,
+        change=lambda: _end_sessions(account_services.user_deactivate(user=user), user),
+    )
+    return int(details["sessions_ended"])  # type: ignore[call-overload]
 
 
 def user_reactivate(*, user: User, acting_user: User, reason: str) -> None:
-    _require(acting_user, UserPermission.CHANGE, "reactivate accounts")
-    _check_target(user=user, acting_user=acting_user, verb="reactivate")
-    reason = operator_reason(reason)
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+    def change() -> dict[str, object]:
         account_services.user_reactivate(user=user)
-        _record_on_account(
-            user=user,
-            acting_user=acting_user,
-            reason=reason,
-            operator_action=OperatorAction.USER_REACTIVATED,
-            action=AuditAction.ACCOUNT_REACTIVATED,
-            details={},
-        )
+        return {}
+
+    _on_account(REACTIVATE, user=user, acting_user=acting_user, reason=reason, change=change)
 
 
 def user_sign_out_everywhere(*, user: User, acting_user: User, reason: str) -> int:
     """End every session of the account on every host (and any operator's impersonation of it). Returns how many."""
-    _require(acting_user, UserPermission.CHANGE, "sign accounts out")
-    _check_target(user=user, acting_user=acting_user, verb="sign out")
-    reason = operator_reason(reason)
-    from shared_apps.workspaces.impersonation import impersonations_end_for_member
-
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        ended = account_services.sessions_end_all(user=user)
-        impersonations_end_for_member(member=user)
-        _record_on_account(
-            user=user,
-            acting_user=acting_user,
-            reason=reason,
-            operator_action=OperatorAction.USER_SIGNED_OUT,
-            action=AuditAction.ACCOUNT_SIGNED_OUT_EVERYWHERE,
-            details={"sessions_ended": ended},
-        )
-    return ended
+    details = _on_account(
+        SIGN_OUT,
+        user=user,
+        acting_user=acting_user,
+        reason=reason,
+        change=lambda: _end_sessions(account_services.sessions_end_all(user=user), user),
+    )
+    return int(details["sessions_ended"])  # type: ignore[call-overload]
 
 
 def user_verification_resend(*, user: User, acting_user: User, reason: str) -> str:
     """Email the account's unverified primary address a link that verifies it. Returns the address."""
-    _require(acting_user, UserPermission.CHANGE, "resend verification emails")
-    _check_target(user=user, acting_user=acting_user, verb="resend a verification for")
-    reason = operator_reason(reason)
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        address = account_services.email_verification_send(user=user)
-        _record_on_account(
-            user=user,
-            acting_user=acting_user,
-            reason=reason,
-            operator_action=OperatorAction.USER_VERIFICATION_SENT,
-            action=AuditAction.ACCOUNT_VERIFICATION_SENT,
-            details={"email": address},
-        )
-    return address
+    details = _on_account(
+        RESEND_VERIFICATION,
+        user=user,
+        acting_user=acting_user,
+        reason=reason,
+        change=lambda: {"email": account_services.email_verification_send(user=user)},
+    )
+    return str(details["email"])
