@@ -7,7 +7,7 @@ person's account: every workspace they belong to). The admin's actions call thes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -52,6 +52,34 @@ def _require(acting_user: User, permission: str, verb: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _record_on_workspace(
+    *,
+    tenant: Tenant,
+    acting_user: User,
+    reason: str,
+    operator_action: OperatorAction,
+    audit_action: AuditAction,
+    details: Mapping[str, object],
+) -> None:
+    """An operator's change to a workspace, recorded twice in one transaction: in the operator log and in the
+    workspace's own audit log, flagged as an operator's, with the reason."""
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        operator_log_record(
+            operator=acting_user,
+            action=operator_action,
+            reason=reason,
+            tenant=tenant,
+            metadata=dict(details),
+        )
+        audit_record(
+            tenant=tenant,
+            action=audit_action,
+            actor=acting_user,
+            target=tenant,
+            metadata={**details, "reason": reason, "operator": True},
+        )
+
+
 def workspace_trial_extend(*, tenant: Tenant, days: int, acting_user: User, reason: str) -> Tenant:
     """Give a workspace in its trial `days` more (Stripe moves the trial's end; billing reads it back)."""
     _require(acting_user, OperatorPermission.CHANGE, "extend trials")
@@ -64,21 +92,14 @@ def workspace_trial_extend(*, tenant: Tenant, days: int, acting_user: User, reas
         "from": before.trial_end.isoformat() if before and before.trial_end else "",
         "to": after.trial_end.isoformat() if after and after.trial_end else "",
     }
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        operator_log_record(
-            operator=acting_user,
-            action=OperatorAction.WORKSPACE_TRIAL_EXTENDED,
-            reason=reason,
-            tenant=tenant,
-            metadata=details,
-        )
-        audit_record(
-            tenant=tenant,
-            action=AuditAction.BILLING_TRIAL_EXTENDED,
-            actor=acting_user,
-            target=tenant,
-            metadata={**details, "reason": reason, "operator": True},
-        )
+    _record_on_workspace(
+        tenant=tenant,
+        acting_user=acting_user,
+        reason=reason,
+        operator_action=OperatorAction.WORKSPACE_TRIAL_EXTENDED,
+        audit_action=AuditAction.BILLING_TRIAL_EXTENDED,
+        details=details,
+    )
     return tenant
 
 
@@ -99,21 +120,14 @@ def workspace_plan_set(
     previous = account.plan if account else ""
     result = billing_services.subscription_plan_set(tenant=tenant, plan=plan, interval=Interval(interval))
     details = {"from": previous, "to": plan.code, "interval": interval}
-    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        operator_log_record(
-            operator=acting_user,
-            action=OperatorAction.WORKSPACE_PLAN_CHANGED,
-            reason=reason,
-            tenant=tenant,
-            metadata=details,
-        )
-        audit_record(
-            tenant=tenant,
-            action=AuditAction.BILLING_PLAN_SET,
-            actor=acting_user,
-            target=tenant,
-            metadata={**details, "reason": reason, "operator": True},
-        )
+    _record_on_workspace(
+        tenant=tenant,
+        acting_user=acting_user,
+        reason=reason,
+        operator_action=OperatorAction.WORKSPACE_PLAN_CHANGED,
+        audit_action=AuditAction.BILLING_PLAN_SET,
+        details=details,
+    )
     return result
 
 
