@@ -328,6 +328,10 @@ class UploadStarted(serializers.Serializer):
     cancel = serializers.CharField(help_text="POST here to give up (its bytes and reservation go).")
 
 
+class DownloadRedirect(serializers.Serializer):
+    url = serializers.CharField(help_text="The file, signed for a minute (the same as `Location`).")
+
+
 # --- sharing -------------------------------------------------------------------------------------------------------
 
 LEVEL_CHOICES = [(level.value, level.label) for level in AccessLevel]

@@ -108,6 +108,7 @@ def test_a_script_uploads_through_the_signed_form_then_downloads_by_redirect(
     assert response.status_code == 302
     assert response["Cache-Control"] == "no-store"
     location = response["Location"]
+    assert response.json() == {"url": location}
     assert row.key in location.replace("%2F", "/")
     assert "inline" in location
     assert (

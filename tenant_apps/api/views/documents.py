@@ -137,7 +137,7 @@ class DocumentViewSet(_ProjectScoped):
         "unless `attachment` is set; other files always download. Follow the `Location` header without sending "
         "your API key on (the URL carries its own signature).",
         parameters=[PROJECT_ID, ATTACHMENT],
-        responses={302: OpenApiResponse(description="The `Location` header holds the signed URL.")},
+        responses={302: OpenApiResponse(s.DownloadRedirect, description="`Location` (and `url`): the signed URL.")},
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, project_id: str, pk: str) -> Response:
@@ -148,6 +148,7 @@ class DocumentViewSet(_ProjectScoped):
             document, schema_name=request._request.route.schema_name, attachment=attachment
         )
         return Response(
+            {"url": url},  # for clients that do not follow redirects (and so that every answer is JSON)
             status=status.HTTP_302_FOUND,
             headers={"Location": url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
