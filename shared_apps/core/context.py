@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -30,6 +30,10 @@ class RequestContext:
     # Set while a platform operator is signed in as a member (impersonation): who really acts. Audit entries written
     # meanwhile name both ("ops@… as member@…").
     impersonator: str = ""
+    # Set once the request is authenticated by an API key: what is done from then on is done through that key, and
+    # audit entries say which (its id and visible prefix; never the secret).
+    api_key_id: int | None = None
+    api_key_prefix: str = ""
 
     def as_headers(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,11 +43,14 @@ class RequestContext:
         if not isinstance(data, dict):
             return cls()
         ip = data.get("ip")
+        key_id = data.get("api_key_id")
         return cls(
             request_id=str(data.get("request_id") or "")[:64],
             ip=str(ip) if ip else None,
             user_agent=str(data.get("user_agent") or "")[:USER_AGENT_MAX],
             impersonator=str(data.get("impersonator") or "")[:254],
+            api_key_id=key_id if isinstance(key_id, int) and not isinstance(key_id, bool) else None,
+            api_key_prefix=str(data.get("api_key_prefix") or "")[:32],
         )
 
 
@@ -66,6 +73,15 @@ def bound(context: RequestContext) -> Iterator[RequestContext]:
         yield context
     finally:
         _current.reset(token)
+
+
+def acting_through_api_key(*, key_id: int, prefix: str) -> RequestContext:
+    """Mark the rest of the current request (or block bound with `bound`) as done through API key `key_id`: every
+    audit entry written from here names the key. The request's middleware restores the context it set when the
+    request ends, so the mark never outlives the request."""
+    context = replace(_current.get(), api_key_id=key_id, api_key_prefix=prefix)
+    _current.set(context)
+    return context
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -98,6 +98,31 @@ def window_take(
     return WindowResult(allowed, counts, limits, refused_by, reset_at)
 
 
+def window_peek(
+    buckets: Sequence[Bucket], *, window: int = 60, now: float | None = None, cache: BaseCache | None = None
+) -> WindowResult:
+    """Where `buckets` stand in the current window, counting nothing: `allowed` is whether `window_take` would let
+    one more through. One read (a Redis MGET, one SELECT on the database cache). For limits on failures: peek before
+    the attempt (refuse it unheard when the bucket is full), `window_take` after it failed."""
+    moment = _clock() if now is None else now
+    number = int(moment // window)
+    reset_at = float((number + 1) * window)
+    if not buckets:
+        return WindowResult(True, (), (), None, reset_at)
+    keys = [f"{bucket.key}:{number}" for bucket in buckets]
+    limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
+    cache = cache if cache is not None else caches[CACHE_ALIAS]
+    if isinstance(cache, BaseDatabaseCache):
+        found = _database_read(cache, keys, now=moment)
+    else:
+        # Redis's get_many is one MGET; the counters are plain integers there (INCR), as they are in local memory.
+        stored = cache.get_many(keys)
+        found = {key: int(stored.get(key) or 0) for key in keys}
+    counts = tuple(found.get(key, 0) for key in keys)
+    refused_by = next((i for i, n in enumerate(counts) if n >= limits[i]), None)
+    return WindowResult(refused_by is None, counts, limits, refused_by, reset_at)
+
+
 # --- Redis ---------------------------------------------------------------------------------------------------------
 
 _scripts: dict[int, Any] = {}
@@ -157,6 +182,22 @@ def _database_take(
     except _Over as refused:
         return False, refused.refused_by, refused.counts
     return True, None, counts
+
+
+def _database_read(cache: BaseDatabaseCache, keys: list[str], *, now: float) -> dict[str, int]:
+    """The counters `_database_take` wrote (plain integers in the value column, not pickled): one SELECT."""
+    db = router.db_for_read(cache.cache_model_class)
+    connection = connections[db]
+    table = connection.ops.quote_name(cache.cache_model_class._meta.db_table)
+    stored = {cache.make_key(k): k for k in keys}
+    placeholders = ", ".join(["%s"] * len(stored))
+    sql = (
+        f"SELECT cache_key, value::bigint FROM {table} "  # noqa: S608 (the cache's own table)
+        f"WHERE cache_key IN ({placeholders}) AND expires > %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*stored, dt.datetime.fromtimestamp(now, tz=dt.UTC)])
+        return {stored[key]: int(value) for key, value in cursor.fetchall()}
 
 
 # --- any other cache (local memory: one process only) --------------------------------------------------------------

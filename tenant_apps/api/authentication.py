@@ -13,11 +13,21 @@ from rest_framework.request import Request
 from shared_apps.accounts.models import ApiKeyScope, User
 from shared_apps.accounts.selectors import api_key_authenticate
 from shared_apps.accounts.services import api_key_used
-from shared_apps.core.context import current
+from shared_apps.core.context import acting_through_api_key, current
+from shared_apps.core.ratelimit import Bucket, window_peek, window_take
 
 # One answer for every key that cannot act here (unknown, revoked, expired, another workspace's, its member gone or
 # deactivated): nothing in it says which, or that the key exists anywhere else.
 INVALID_KEY = "The API key is missing, wrong, expired or revoked."
+# Wrong keys sent from one address in a minute before that address is refused without its keys being looked at (on
+# every workspace host alike: trying more hosts does not buy more guesses).
+KEY_FAILURES_PER_MINUTE = 20
+TOO_MANY_FAILURES = "Too many wrong API keys were sent from your address. Wait a minute, then check the key."
+
+
+def key_failures_bucket(ip: str | None) -> Bucket:
+    """The per-address counter of wrong keys (global, in the shared cache)."""
+    return Bucket(key=f"api-key-failures:{ip or 'unknown'}", limit=KEY_FAILURES_PER_MINUTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +59,10 @@ def tenant_id_of(request: Request | Any) -> int:
 
 class ApiKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer <key>`: one SHA-256 and one indexed lookup (`api_key_authenticate`); last use is
-    written at most once a minute per key."""
+    written at most once a minute per key. Wrong keys are counted per client address: past
+    `KEY_FAILURES_PER_MINUTE` in a minute, that address gets 429 (with Retry-After) and no key it sends is checked
+    until the minute ends, so guessing is throttled whatever the answers. A key that works marks the request's
+    context (`acting_through_api_key`): every audit entry written for the request names the key."""
 
     keyword = "bearer"
 
@@ -60,10 +73,19 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() != self.keyword:
             return None  # another scheme: not ours to judge (no other is accepted, so the request stays anonymous)
+        ip = current().ip
+        failures = key_failures_bucket(ip)
+        standing = window_peek([failures])
+        if not standing.allowed:
+            raise exceptions.Throttled(wait=standing.reset_after(), detail=TOO_MANY_FAILURES)
         identity = api_key_authenticate(secret=secret.strip(), tenant_id=tenant_id_of(request))
         if identity is None:
+            counted = window_take([failures])
+            if not counted.allowed:  # others from the same address filled the bucket meanwhile
+                raise exceptions.Throttled(wait=counted.reset_after(), detail=TOO_MANY_FAILURES)
             raise exceptions.AuthenticationFailed(INVALID_KEY)
-        api_key_used(key_id=identity.key_id, last_used_at=identity.last_used_at, ip=current().ip)
+        acting_through_api_key(key_id=identity.key_id, prefix=identity.prefix)
+        api_key_used(key_id=identity.key_id, last_used_at=identity.last_used_at, ip=ip)
         caller = ApiCaller(
             method="key",
             scope=identity.scope,

@@ -20,7 +20,7 @@ from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.core.api import error_body
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.projects.permissions import ProjectNotAllowed, ProjectNotFound
-from tenant_apps.projects.services import ProjectInvalid
+from tenant_apps.projects.services import DocumentRefused, ProjectInvalid
 
 NON_FIELD = "non_field_errors"
 
@@ -33,6 +33,8 @@ def _application_error(exc: ApplicationError) -> tuple[int, str, dict[str, list[
         return status.HTTP_403_FORBIDDEN, "permission_denied", {}
     if isinstance(exc, ProjectInvalid):
         return status.HTTP_400_BAD_REQUEST, "invalid", {exc.field or NON_FIELD: [exc.message]}
+    if isinstance(exc, DocumentRefused):
+        return status.HTTP_400_BAD_REQUEST, "upload_refused", {}
     if isinstance(exc, LastOwner):
         return status.HTTP_409_CONFLICT, "last_owner", {}
     if isinstance(exc, SeatLimitReached):

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 
 from shared_apps.accounts.models import Membership, Role
 from shared_apps.core.text import without_nul
-from tenant_apps.projects.models import Project, Task, TaskStatus, Visibility
+from tenant_apps.projects.models import Document, Project, Task, TaskStatus, Visibility
 from tenant_apps.projects.selectors import MAX_ID, ProjectShow
 
 SEARCH_MAX_LENGTH = 100
@@ -97,6 +97,15 @@ class TaskFilter(django_filters.FilterSet):
     class Meta:
         model = Task
         fields = ("status", "assignee", "unassigned", "due_before", "due_after")
+
+
+class DocumentFilter(django_filters.FilterSet):
+    task = IdFilter(field_name="task_id", help_text="Only this task's attachments.")
+    file_type = django_filters.CharFilter(max_length=16, help_text="png, jpg, pdf, docx, … (the detected type).")
+
+    class Meta:
+        model = Document
+        fields = ("task", "file_type")
 
 
 class MemberFilter(django_filters.FilterSet):

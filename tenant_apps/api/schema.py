@@ -1,5 +1,5 @@
 """The OpenAPI document (drf-spectacular): the bearer-key and session security schemes, the one error shape on every
-operation's error statuses, and the rate-limit headers on its successes."""
+operation's error statuses, and the rate-limit headers on its successes (and redirects: a download)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_headers_for_code(self, status_code: str, direction: str = "response") -> dict[str, Any]:
         headers: dict[str, Any] = super()._get_response_headers_for_code(status_code, direction)
-        if status_code.startswith("2") or status_code == "429":
+        if status_code.startswith(("2", "3")) or status_code == "429":
             for name, description in _RATE_HEADERS.items():
                 schema = build_basic_type(OpenApiTypes.STR if name == "RateLimit-Policy" else OpenApiTypes.INT)
                 headers[name] = {"schema": schema, "description": description}

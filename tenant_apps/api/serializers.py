@@ -14,12 +14,13 @@ from tenant_apps.projects.models import (
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Comment,
+    Document,
     Project,
     Task,
     TaskStatus,
     Visibility,
 )
-from tenant_apps.projects.permissions import ProjectAccess, ProjectPermission
+from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission
 from tenant_apps.projects.selectors import MAX_ID
 
 # A position past the end of any column: "to the bottom".
@@ -252,6 +253,116 @@ class CommentOut(serializers.ModelSerializer):
 
 class CommentIn(serializers.Serializer):
     body = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+
+
+# --- documents -----------------------------------------------------------------------------------------------------
+
+
+class DocumentOut(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id")
+    task = serializers.IntegerField(source="task_id", allow_null=True, help_text="The task it is attached to, if any.")
+    uploaded_by = Person(allow_null=True)
+    thumbnail = serializers.BooleanField(help_text="Whether an image's preview is ready.")
+
+    class Meta:
+        model = Document
+        fields = (
+            "id",
+            "project",
+            "task",
+            "name",
+            "file_type",
+            "content_type",
+            "size",
+            "width",
+            "height",
+            "status",
+            "thumbnail",
+            "uploaded_by",
+            "created_at",
+            "confirmed_at",
+        )
+        read_only_fields = fields
+
+    def to_representation(self, document: Document) -> dict[str, Any]:
+        return {
+            "id": document.pk,
+            "project": document.project_id,
+            "task": document.task_id,
+            "name": document.name,
+            "file_type": document.file_type,
+            "content_type": document.content_type,
+            "size": document.size,
+            "width": document.width,
+            "height": document.height,
+            "status": document.status,
+            "thumbnail": document.thumbnail_status == "ready",
+            "uploaded_by": person(document.uploaded_by),
+            "created_at": moment(document.created_at),
+            "confirmed_at": moment(document.confirmed_at),
+        }
+
+
+class UploadStart(serializers.Serializer):
+    name = serializers.CharField(max_length=1000, help_text="The file's name, with its extension.")
+    size = serializers.IntegerField(min_value=0, max_value=MAX_ID, help_text="Its exact size in bytes.")
+    task = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, allow_null=True, required=False, default=None, help_text="Attach it to a task."
+    )
+
+
+class SignedUpload(serializers.Serializer):
+    method = serializers.ChoiceField(choices=[("POST", "POST")], help_text="Always a multipart POST.")
+    url = serializers.CharField(help_text="Where to POST the file.")
+    fields = serializers.DictField(
+        child=serializers.CharField(), help_text="Form fields to send first, exactly as given; then the file as `file`."
+    )
+    expires_at = serializers.IntegerField(help_text="POSIX time after which storage refuses the form.")
+    max_bytes = serializers.IntegerField(help_text="The exact size signed for.")
+
+
+class UploadStarted(serializers.Serializer):
+    document = DocumentOut(help_text="The document, pending until confirmed; seen by nobody meanwhile.")
+    upload = SignedUpload()
+    confirm = serializers.CharField(help_text="POST here once storage has the file.")
+    cancel = serializers.CharField(help_text="POST here to give up (its bytes and reservation go).")
+
+
+class DownloadRedirect(serializers.Serializer):
+    url = serializers.CharField(help_text="The file, signed for a minute (the same as `Location`).")
+
+
+# --- sharing -------------------------------------------------------------------------------------------------------
+
+LEVEL_CHOICES = [(level.value, level.label) for level in AccessLevel]
+
+
+class ShareEntry(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A member's user id.")
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES, allow_null=True, help_text="null: take their grant away.")
+
+
+class SharingUpdate(serializers.Serializer):
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    grants = ShareEntry(many=True, required=False, max_length=500, help_text="Levels to set, one entry per member.")
+
+
+class SharingMember(serializers.Serializer):
+    user = Person()
+    role = serializers.ChoiceField(choices=Role.choices)
+    level = serializers.ChoiceField(
+        choices=LEVEL_CHOICES, allow_null=True, help_text="Their grant on this project (null: none)."
+    )
+    permissions = serializers.ListField(child=serializers.CharField(), help_text="What they may do, all rules applied.")
+    editable = serializers.BooleanField(
+        help_text="Whether their grant can be changed here (not yours; owners and admins hold everything anyway)."
+    )
+
+
+class Sharing(serializers.Serializer):
+    project = serializers.IntegerField()
+    visibility = serializers.ChoiceField(choices=Visibility.choices)
+    members = SharingMember(many=True)
 
 
 # --- members and invitations ---------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tenant_apps.api.views.documents import DocumentViewSet
 from tenant_apps.api.views.people import InvitationViewSet, MemberViewSet, MeViewSet
-from tenant_apps.api.views.projects import CommentViewSet, ProjectViewSet, TaskViewSet
+from tenant_apps.api.views.projects import CommentViewSet, ProjectViewSet, SharingViewSet, TaskViewSet
 
 LIST = {"get": "list", "post": "create"}
 ONE = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
@@ -47,8 +48,40 @@ v1 = [
         _view(CommentViewSet, ONE, "comment"),
         name="api-comment-detail",
     ),
-    path("members/", _view(MemberViewSet, LIST, "member"), name="api-member-list"),
+    path(
+        "projects/<int:project_id>/sharing/",
+        _view(SharingViewSet, {"get": "retrieve", "patch": "partial_update"}, "sharing"),
+        name="api-project-sharing",
+    ),
+    path("projects/<int:project_id>/documents/", _view(DocumentViewSet, LIST, "document"), name="api-document-list"),
+    path(
+        "projects/<int:project_id>/documents/<int:pk>/",
+        _view(DocumentViewSet, ONE, "document"),
+        name="api-document-detail",
+    ),
+    path(
+        "projects/<int:project_id>/documents/<int:pk>/confirm/",
+        _view(DocumentViewSet, {"post": "confirm"}, "document"),
+        name="api-document-confirm",
+    ),
+    path(
+        "projects/<int:project_id>/documents/<int:pk>/cancel/",
+        _view(DocumentViewSet, {"post": "cancel"}, "document"),
+        name="api-document-cancel",
+    ),
+    path(
+        "projects/<int:project_id>/documents/<int:pk>/download/",
+        _view(DocumentViewSet, {"get": "download"}, "document"),
+        name="api-document-download",
+    ),
+    path("members/", _view(MemberViewSet, {"get": "list"}, "member"), name="api-member-list"),
+    path("members/leave/", _view(MemberViewSet, {"post": "leave"}, "member"), name="api-member-leave"),
     path("members/<int:pk>/", _view(MemberViewSet, ONE, "member"), name="api-member-detail"),
+    path(
+        "members/<int:pk>/transfer-ownership/",
+        _view(MemberViewSet, {"post": "transfer_ownership"}, "member"),
+        name="api-member-transfer-ownership",
+    ),
     path("invitations/", _view(InvitationViewSet, LIST, "invitation"), name="api-invitation-list"),
     path("invitations/<int:pk>/", _view(InvitationViewSet, ONE, "invitation"), name="api-invitation-detail"),
     path(
@@ -56,7 +89,6 @@ v1 = [
         _view(InvitationViewSet, {"post": "resend"}, "invitation"),
         name="api-invitation-resend",
     ),
-    # Documents (metadata, presigned upload, permission-checked download): not yet; see tenant_apps/api/__init__.py.
 ]
 
 urlpatterns = [

@@ -73,6 +73,7 @@ class AuditAction(models.TextChoices):
     TASK_DELETED = "task.deleted", "Task deleted"
     COMMENT_CREATED = "comment.created", "Comment added"
     COMMENT_EDITED = "comment.edited", "Comment edited"
+    COMMENT_DELETED = "comment.deleted", "Comment deleted"
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     DOCUMENT_REFUSED = "document.refused", "Upload refused"

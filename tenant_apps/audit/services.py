@@ -100,6 +100,9 @@ def _fields(
         # A platform operator signed in as this member (with writes allowed): the entry names both.
         label = f"{context.impersonator} as {label}"
         metadata = {**(metadata or {}), "impersonator": context.impersonator}
+    if context.api_key_id is not None:
+        # Done through an API key (its authentication marked the request): which one, never its secret.
+        metadata = {**(metadata or {}), "api_key": {"id": context.api_key_id, "prefix": context.api_key_prefix}}
     return {
         "action": action.value,
         "actor": actor,

@@ -565,6 +565,25 @@ def comment_edit(*, comment: Comment, body: str, acting_user: User) -> Comment:
     return comment
 
 
+@transaction.atomic
+def comment_delete(*, comment: Comment, acting_user: User) -> None:
+    """Authors delete their own comments, and people who manage the project delete anyone's (while the project may
+    be changed: an archived project's comments stay as they are)."""
+    access = _access(acting_user)
+    project = comment.task.project
+    access.require(ProjectPermission.CHANGE, project)
+    if comment.author_id != acting_user.pk and not access.can_manage(project):
+        raise ProjectNotAllowed("Only its author, or someone who manages the project, can delete a comment.")
+    audit_record(
+        tenant=connection,
+        action=AuditAction.COMMENT_DELETED,
+        actor=acting_user,
+        target=comment,
+        metadata={"project_id": project.pk, "task_id": comment.task_id, "author_id": comment.author_id},
+    )
+    comment.delete()
+
+
 def grants_revoke_departed(*, tenant: HasSchema, user_id: int) -> int:
     """Someone left the workspace (or was removed): their per-project grants go too, so nothing comes back if they
     are invited again. Runs in the transaction that ended the membership. Returns how many grants went."""

@@ -731,15 +731,8 @@ def document_download(request: MemberRequest, project_id: int, document_id: int)
     at most 60 seconds: inline for images and PDFs (unless `?download=1`), an attachment for everything else."""
     project, _access = _project(request, project_id)
     document = selectors.document_get(project, document_id)
-    if document.storage_prefix != request.route.schema_name:  # a row that names another workspace's prefix
-        raise Http404("There is no such document in this project.")
-    file_type = ALLOWED.get(document.file_type)
-    inline = bool(file_type and file_type.inline) and request.GET.get("download") != "1"
-    url = files().sign_download(
-        document.key,
-        filename=document.name,
-        content_type=file_type.content_type if file_type else "application/octet-stream",
-        inline=inline,
+    url = selectors.document_download_url(
+        document, schema_name=request.route.schema_name, attachment=request.GET.get("download") == "1"
     )
     response = redirect(url)
     response["Cache-Control"] = "no-store"

@@ -184,3 +184,30 @@ def test_without_redis_the_counters_live_in_the_database_cache_every_process_sha
         assert isinstance(cache, RedisCache)
     else:
         assert isinstance(cache, DatabaseCache)
+
+
+def _peek_backends() -> list[Any]:
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return [*_backends(), pytest.param(LocMemCache(f"peek-{uuid.uuid4()}", {}), id="local-memory")]
+
+
+@pytest.mark.parametrize("cache", _peek_backends())
+def test_a_peek_counts_nothing_and_says_whether_one_more_would_pass(db: None, cache: Any) -> None:
+    """What the wrong-key throttle reads before it looks a key up: the counts `window_take` left, nothing added."""
+    from shared_apps.core.ratelimit import window_peek
+
+    key = f"peek:{uuid.uuid4()}"
+    bucket = Bucket(key, 3)
+    assert window_peek([bucket], now=42.0, cache=cache).counts == (0,)
+    for _ in range(3):
+        assert window_peek([bucket], now=42.0, cache=cache).allowed
+        assert window_take([bucket], now=42.0, cache=cache).allowed
+
+    full = window_peek([bucket], now=42.0, cache=cache)
+
+    assert (full.allowed, full.counts, full.refused_by) == (False, (3,), 0)
+    assert full.reset_after(now=42.0) == 18
+    assert window_peek([bucket], now=42.0, cache=cache).counts == (3,)  # peeking twice counted nothing
+    assert window_peek([bucket], now=61.0, cache=cache).allowed  # the next window starts empty
+    assert not window_take([bucket], now=42.0, cache=cache).allowed

@@ -58,7 +58,7 @@ def _free_port() -> int:
 
 def _seed(slug: str, label: str, owner_email: str, members: list[str]) -> tuple[Tenant, User]:
     """A workspace with an owner, members, and the same projects, tasks and comments as its twin (explicit ids)."""
-    from tenant_apps.projects.models import Comment, Project, Task
+    from tenant_apps.projects.models import Comment, Document, Project, Task
     from tests.factories import UserFactory
 
     tenant = _make_tenant(slug, f"{label} Inc")
@@ -76,7 +76,20 @@ def _seed(slug: str, label: str, owner_email: str, members: list[str]) -> tuple[
                     pk=i * 10 + j, project=project, title=f"{label} task {j}", description=label, position=j
                 )
                 Comment.objects.create(pk=i * 100 + j, task=task, author=owner, body=f"{label} comment")
-        for model in (Project, Task, Comment):
+            # documents' rows (their bytes are not needed: a download signs a URL without reading them)
+            Document.objects.create(
+                pk=i,
+                project=project,
+                task=task,
+                storage_prefix=tenant.schema_name,
+                key=f"{tenant.schema_name}/files/{i:032x}.pdf",
+                name=f"{label} file {i}.pdf",
+                file_type="pdf",
+                content_type="application/pdf",
+                size=1000,
+                uploaded_by=owner,
+            )
+        for model in (Project, Task, Comment, Document):
             table = model._meta.db_table
             committed = f"SELECT setval(pg_get_serial_sequence('\"{tenant.schema_name}\".{table}', 'id'), 1000)"
             from django.db import connection

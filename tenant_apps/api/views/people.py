@@ -29,6 +29,12 @@ from tenant_apps.api.views.projects import _valid
         request=s.MemberUpdate,
         responses=s.MemberOut,
     ),
+    destroy=extend_schema(
+        summary="Remove a member from the workspace",
+        description="Owners and admins; only owners remove owners; nobody removes the last owner, or themselves "
+        "(see `leave`). Their project grants and API keys stop at once.",
+        responses={204: None},
+    ),
 )
 class MemberViewSet(ApiViewSet):
     queryset = Membership.objects.none()
@@ -36,10 +42,16 @@ class MemberViewSet(ApiViewSet):
     search_fields = ("user__email", "user__name")
     ordering_fields = ("created_at",)
     ordering = ("id",)
-    http_method_names = ["get", "patch", "head"]
+    http_method_names = ["get", "post", "patch", "delete", "head"]
+    ACTIONS = {
+        "partial_update": Action.MEMBERS_CHANGE_ROLE,
+        "destroy": Action.MEMBERS_REMOVE,
+        "leave": Action.MEMBERS_LEAVE,
+        "transfer_ownership": Action.OWNERSHIP_TRANSFER,
+    }
 
     def get_permissions(self) -> list[object]:
-        action_needed = Action.MEMBERS_CHANGE_ROLE if self.action == "partial_update" else Action.MEMBERS_VIEW
+        action_needed = self.ACTIONS.get(str(self.action), Action.MEMBERS_VIEW)
         return [MemberWithScope(), action_allowed(action_needed)()]
 
     def _context(self) -> dict[str, object]:
@@ -64,6 +76,35 @@ class MemberViewSet(ApiViewSet):
         services.member_role_change(
             tenant=self.tenant(), membership=membership, role=data["role"], acting_user=request.user
         )
+        return self._one(membership.pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
+        services.member_remove(tenant=self.tenant(), membership=membership, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Leave the workspace yourself",
+        description="Your membership, your project grants and every API key you have here (this one too) end. The "
+        "last owner cannot leave (409): make someone else an owner first.",
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=False, methods=["post"])
+    def leave(self, request: Request) -> Response:
+        services.member_leave(tenant=self.tenant(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Hand the workspace to another member",
+        description="Owners only: they become an owner and you an admin, in one step.",
+        request=None,
+        responses=s.MemberOut,
+    )
+    @action(detail=True, methods=["post"], url_path="transfer-ownership")
+    def transfer_ownership(self, request: Request, pk: str) -> Response:
+        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
+        services.ownership_transfer(tenant=self.tenant(), membership=membership, acting_user=request.user)
         return self._one(membership.pk)
 
 

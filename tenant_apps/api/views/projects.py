@@ -18,7 +18,7 @@ from tenant_apps.api.filters import Ordering, ProjectFilter, TaskFilter
 from tenant_apps.api.views.base import ApiViewSet
 from tenant_apps.projects import selectors, services
 from tenant_apps.projects.models import Comment, Project, Task
-from tenant_apps.projects.permissions import ProjectAccess
+from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission, level_of
 from tenant_apps.projects.selectors import ProjectShow
 
 PROJECT_ID = OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")
@@ -238,13 +238,19 @@ class TaskViewSet(_ProjectScoped):
     partial_update=extend_schema(
         summary="Edit your comment", parameters=[PROJECT_ID, TASK_ID], request=s.CommentIn, responses=s.CommentOut
     ),
+    destroy=extend_schema(
+        summary="Delete a comment",
+        description="Yours, or anyone's on a project you manage.",
+        parameters=[PROJECT_ID, TASK_ID],
+        responses={204: None},
+    ),
 )
 class CommentViewSet(_ProjectScoped):
     queryset = Comment.objects.none()
     filter_backends = (Ordering,)
     ordering_fields = ("created_at",)
     ordering = ("created_at", "id")
-    http_method_names = ["get", "post", "patch", "head"]
+    http_method_names = ["get", "post", "patch", "delete", "head"]
 
     def list(self, request: Request, project_id: str, task_id: str) -> Response:
         project, _access = self.project()
@@ -269,6 +275,66 @@ class CommentViewSet(_ProjectScoped):
         comment.task = task
         comment = services.comment_edit(comment=comment, body=data["body"], acting_user=request.user)
         return Response(s.CommentOut(comment).data)
+
+    def destroy(self, request: Request, project_id: str, task_id: str, pk: str) -> Response:
+        project, _access = self.project()
+        task = self.task(project)
+        comment = selectors.comment_get(task, int(pk))
+        comment.task = task
+        services.comment_delete(comment=comment, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SharingViewSet(_ProjectScoped):
+    """Who has access to a project: its visibility and each member's level. Reading it needs manage access, like the
+    sharing page; changes go through the same services (`project_share`, `project_visibility_set`)."""
+
+    pagination_class = None
+    filter_backends = ()
+    http_method_names = ["get", "patch", "head"]
+
+    def _sharing(self, project: Project, access: ProjectAccess) -> Response:
+        access.require(ProjectPermission.MANAGE, project)
+        me = self.request.user.pk
+        members = [
+            {
+                "user": s.person(m.membership.user),
+                "role": m.membership.role,
+                "level": level_of(m.granted),
+                "permissions": [name for p, name in s.PERMISSION_NAMES.items() if p in m.permissions],
+                "editable": not m.is_workspace_admin and m.membership.user_id != me,
+            }
+            for m in selectors.project_members(project, tenant_id=self.tenant_id())
+        ]
+        return Response({"project": project.pk, "visibility": project.visibility, "members": members})
+
+    @extend_schema(summary="Who has access to a project", parameters=[PROJECT_ID], responses=s.Sharing)
+    def retrieve(self, request: Request, project_id: str) -> Response:
+        return self._sharing(*self.project())
+
+    @extend_schema(
+        summary="Share a project: members' levels and its visibility",
+        description="Needs manage access. `grants` sets each listed member's level (`view`, `change`, `manage`, or "
+        "null to take it away); owners and admins hold everything already and are left as they are; your own "
+        "level is not yours to change. All or nothing; each change is an audit entry.",
+        parameters=[PROJECT_ID],
+        request=s.SharingUpdate,
+        responses=s.Sharing,
+    )
+    def partial_update(self, request: Request, project_id: str) -> Response:
+        data = _valid(s.SharingUpdate, request)
+        project, access = self.project()
+        levels = {
+            entry["user"]: AccessLevel(entry["level"]) if entry["level"] else None for entry in data.get("grants", [])
+        }
+        with transaction.atomic():
+            if levels:
+                services.project_share(project=project, levels=levels, acting_user=request.user)
+            if "visibility" in data:
+                project = services.project_visibility_set(
+                    project=project, visibility=data["visibility"], acting_user=request.user
+                )
+        return self._sharing(project, access)
 
 
 def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
