@@ -1,10 +1,13 @@
 """Quoting for the SQL that cannot take bound parameters: schema names in DDL and in `search_path`, and text embedded
-in scripts sent in one round trip. Anything that can be a bound parameter should be one.
+in scripts sent in one round trip (`execute_pipelined`). Anything that can be a bound parameter should be one.
 
 The bottom layer: this module imports the standard library, Django and libraries only, never a project package.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from django_tenants.postgresql_backend.base import _check_schema_name
 
@@ -27,3 +30,21 @@ def literal(text: str) -> str:
     characters in a '…' literal.
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+def execute_pipelined(connection: Any, statements: Iterable[str]) -> int:
+    """Run `statements` (no parameters) on `connection`, a Django database wrapper, one statement per message but in
+    one round trip: psycopg's pipeline mode queues them and waits once, at the end. Returns how many were sent.
+
+    Never one multi-statement string: Citus refuses those when it forwards DDL to a worker ("cannot insert multiple
+    commands into a prepared statement"), and the extended protocol the pipeline uses refuses them everywhere, so a
+    script that slips one in fails on plain PostgreSQL too. Each statement passes through the connection's execute
+    wrappers. The first failure skips the rest and is raised as Django's exception (IntegrityError, …); call inside a
+    transaction so that what ran before it is rolled back.
+    """
+    sent = 0
+    with connection.cursor() as cursor, connection.wrap_database_errors, connection.connection.pipeline():
+        for statement in statements:
+            cursor.execute(statement)
+            sent += 1
+    return sent
