@@ -92,7 +92,11 @@ def test_a_tenant_model_pointing_at_an_app_of_no_schema_is_a_plan_error(settings
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_check_passes_on_plain_postgresql_and_says_it_is_not_a_coordinator() -> None:
+PLAIN = citus.CoordinatorState(is_citus=False, version=None, reference_tables=frozenset())
+
+
+def test_check_passes_on_plain_postgresql_and_says_it_is_not_a_coordinator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(citus, "coordinator_state", lambda: PLAIN)
     out = StringIO()
 
     call_command("citus", "prepare", "--check", stdout=out)
@@ -160,15 +164,28 @@ def test_prepare_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "0 table(s) converted, 4 already reference tables." in out.getvalue()
 
 
-def test_prepare_on_plain_postgresql_converts_nothing() -> None:
+def test_prepare_on_plain_postgresql_converts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(citus, "coordinator_state", lambda: PLAIN)
     out = StringIO()
 
     with captured() as statements:
         call_command("citus", "prepare", stdout=out)
 
-    assert citus.coordinator_state().is_citus is False
     assert not [sql for sql in statements if "create_reference_table" in sql]
     assert "nothing to convert" in out.getvalue()
+    with pytest.raises(citus.PlanError, match="not a Citus coordinator"):
+        citus.prepare(citus.plan_derive(), state=PLAIN)
+
+
+def test_a_coordinator_is_recognised_by_its_citus_extension() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'")
+        installed = cursor.fetchone()[0] == 1
+
+    state = citus.coordinator_state()
+
+    assert state.is_citus is installed
+    assert (state.version is not None) is installed
 
 
 def test_the_reference_table_query_reads_only_replicated_public_tables() -> None:
