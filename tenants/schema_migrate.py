@@ -13,7 +13,8 @@ when there is nothing to migrate (`make bench-migrate` measures what that costs 
    are built once. The first schema of the group (the template comes first) is migrated by Django's executor while
    the SQL its schema editor runs is recorded. If every operation is SQL (no RunPython, all atomic), that SQL plus
    the new `django_migrations` rows is replayed into each other schema of the group in one round trip and one
-   transaction. Otherwise each schema runs Django's executor against a clone of the shared state.
+   transaction (one statement per message: Citus refuses multi-statement strings when it forwards DDL). Otherwise
+   each schema runs Django's executor against a clone of the shared state.
 3. **Parallel, and never stopping early.** Schemas are spread over `TENANT_MULTIPROCESSING_MAX_PROCESSES` worker
    threads (each with its own connection; the work is in the database). Progress shows done/total, rate and ETA.
    A schema that fails is rolled back and named in the summary; the others carry on. The command then exits non-zero.
@@ -35,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import sqlparse
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
@@ -50,7 +52,7 @@ from django_tenants.migration_executors.base import MigrationExecutor, run_migra
 from django_tenants.migration_executors.standard import StandardExecutor
 from django_tenants.signals import schema_migrated
 
-from shared_apps.core.sql import literal, quote
+from shared_apps.core.sql import execute_pipelined, literal, quote
 from tenants.provisioning import FINGERPRINT_SQL
 
 _STANDARD_ONLY_OPTIONS = (
@@ -299,17 +301,18 @@ def _null() -> Any:
 def _replay_into(conn: Any, group: _Group, schema: str) -> None:
     q = quote(schema)
     rows = ", ".join(f"({literal(app)}, {literal(name)}, now())" for app, name in group.new_rows)
-    # Quoted names only; the recorded statements are the ones Django just ran on the group's first schema.
-    insert = f"INSERT INTO {q}.django_migrations (app, name, applied) VALUES {rows};\n" if rows else ""  # noqa: S608
-    script = (
-        "SELECT set_config('atrium.search_path_before', current_setting('search_path'), true);\n"
-        f"SELECT set_config('search_path', {literal(q + ', public')}, true);\n"
-        + "".join(statement.rstrip().rstrip(";") + ";\n" for statement in group.replay_sql)
-        + insert
-        + "SELECT set_config('search_path', current_setting('atrium.search_path_before'), true);\n"
-    )
-    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-        cursor.execute(script)
+    # Quoted names only; the recorded statements are the ones Django just ran on the group's first schema. One
+    # statement per message (a RunSQL string holding several is split), all in one round trip.
+    recorded = [part for statement in group.replay_sql for part in sqlparse.split(statement) if part.strip()]
+    statements = [
+        "SELECT set_config('atrium.search_path_before', current_setting('search_path'), true)",
+        f"SELECT set_config('search_path', {literal(q + ', public')}, true)",
+        *(statement.rstrip().rstrip(";") for statement in recorded),
+        *([f"INSERT INTO {q}.django_migrations (app, name, applied) VALUES {rows}"] if rows else []),  # noqa: S608
+        "SELECT set_config('search_path', current_setting('atrium.search_path_before'), true)",
+    ]
+    with transaction.atomic(using=conn.alias):
+        execute_pipelined(conn, statements)
 
 
 def _prepare(group: _Group, database: str) -> None:

@@ -24,7 +24,7 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
-from tenants import provisioning, routing
+from tenants import citus, provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import public_tenant_ensure
@@ -47,8 +47,11 @@ def _make_tenant(slug: str, name: str) -> Tenant:
 
 @pytest.fixture(scope="session")
 def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
-    """The template is migrated once per session; acme and globex are copies of it, as signup makes them."""
+    """The template is migrated once per session; acme and globex are copies of it, as signup makes them. On a Citus
+    coordinator (infra/citus/README.md), the public tables tenant tables point at become reference tables first."""
     with django_db_blocker.unblock():
+        if citus.coordinator_state().is_citus:
+            citus.prepare(citus.plan_derive())
         public_tenant_ensure()
         provisioning.template_ensure()
         return {slug: _make_tenant(slug, name) for slug, name in TENANTS.items()}

@@ -1,12 +1,13 @@
-"""Quoting for the SQL that cannot take bound parameters: schema names in DDL and in `search_path`, and text embedded
-in scripts sent in one round trip. Anything that can be a bound parameter should be one.
+"""SQL helpers: quoting for the SQL that cannot take bound parameters (schema names in DDL and in `search_path`,
+text embedded in scripts sent in one round trip by `execute_pipelined`; anything that can be a bound parameter should
+be one), and statements compiled once per shape (`compiled_once`).
 
 The bottom layer: this module imports the standard library, Django and libraries only, never a project package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,3 +132,21 @@ def _compile(build: Callable[..., QuerySet[M]], arity: int) -> _Compiled:
         populators=tuple(get_related_populators(klass_info, select, queryset.db)),
         annotations=tuple(compiler.annotation_col_map.items()),
     )
+
+
+def execute_pipelined(connection: Any, statements: Iterable[str]) -> int:
+    """Run `statements` (no parameters) on `connection`, a Django database wrapper, one statement per message but in
+    one round trip: psycopg's pipeline mode queues them and waits once, at the end. Returns how many were sent.
+
+    Never one multi-statement string: Citus refuses those when it forwards DDL to a worker ("cannot insert multiple
+    commands into a prepared statement"), and the extended protocol the pipeline uses refuses them everywhere, so a
+    script that slips one in fails on plain PostgreSQL too. Each statement passes through the connection's execute
+    wrappers. The first failure skips the rest and is raised as Django's exception (IntegrityError, …); call inside a
+    transaction so that what ran before it is rolled back.
+    """
+    sent = 0
+    with connection.cursor() as cursor, connection.wrap_database_errors, connection.connection.pipeline():
+        for statement in statements:
+            cursor.execute(statement)
+            sent += 1
+    return sent

@@ -4,7 +4,7 @@
    `SELECT … FOR UPDATE SKIP LOCKED` and turned into the new tenant inside the signup's transaction.
 2. **The fast path** (`template`, `catalog`). The template schema (`TENANT_TEMPLATE_SCHEMA`, a Tenant row with status
    `template`, so `migrate_schemas` migrates it with everyone) is described once per migration state from the
-   catalogs, and that snapshot is replayed into a new schema in one round trip.
+   catalogs, and that snapshot is replayed into a new schema, one statement each, in one round trip.
 3. **Migrations** (django-tenants' own path), when the template is missing, behind the code, or holds an object kind
    the snapshot does not copy. Whether a schema is behind the code is `migration_state`'s question.
 
@@ -21,7 +21,7 @@ from django.conf import settings
 
 from shared_apps.core.sql import quote
 from tenants.models import Tenant, TenantStatus
-from tenants.provisioning.catalog import FastPathUnavailable, Snapshot, replay_sql
+from tenants.provisioning.catalog import FastPathUnavailable, Snapshot, replay_statements
 from tenants.provisioning.migration_state import (
     FINGERPRINT_SQL,
     applied_migrations,
@@ -68,7 +68,7 @@ __all__ = [
     "pool_status",
     "provision",
     "quote",  # lives in shared_apps.core.sql; still importable from here
-    "replay_sql",
+    "replay_statements",
     "schema_create_from_template",
     "schema_is_current",
     "snapshot_for_template",

@@ -1,5 +1,5 @@
-"""The catalog snapshot: a schema's DDL, seed rows and sequence positions read from pg_catalog, and the script that
-replays them into a new schema in one round trip.
+"""The catalog snapshot: a schema's DDL, seed rows and sequence positions read from pg_catalog, and the statements
+that replay them into a new schema (sent one by one, in one round trip: `shared_apps.core.sql.execute_pipelined`).
 
 `capture` describes tables, columns, identity columns and sequences, constraints, indexes, comments, the rows of
 every non-empty table (`django_migrations`, typically: contenttypes and auth live in the public schema only) and
@@ -28,7 +28,7 @@ class FastPathUnavailable(Exception):
 class Snapshot:
     fingerprint: str
     applied: frozenset[tuple[str, str]]
-    body: str  # statements for `search_path = <new schema>`; same-schema names unqualified
+    statements: tuple[str, ...]  # for `search_path = <new schema>`; same-schema names unqualified; one each
     tables: int
 
 
@@ -150,8 +150,10 @@ def capture(schema: str) -> Snapshot:
         cursor.execute(f"SELECT app, name FROM {q}.django_migrations")  # noqa: S608
         if {(a, n) for a, n in cursor.fetchall()} != applied:
             raise FastPathUnavailable("the template was migrated during the capture")
-    body = _render(tables, columns, sequences, constraints, indexes, seed, owned_max)
-    return Snapshot(fingerprint=fingerprint_of(applied), applied=frozenset(applied), body=body, tables=len(tables))
+    statements = _render(tables, columns, sequences, constraints, indexes, seed, owned_max)
+    return Snapshot(
+        fingerprint=fingerprint_of(applied), applied=frozenset(applied), statements=statements, tables=len(tables)
+    )
 
 
 def _seed_rows(cursor: Any, q: str, tables: list[Any], columns: list[Any]) -> list[str]:
@@ -208,7 +210,7 @@ def _render(
     indexes: list[Any],
     seed: list[str],
     owned_max: dict[int, int | None],
-) -> str:
+) -> tuple[str, ...]:
     table_names = {oid: name for oid, name, *_ in tables}
     identity: dict[tuple[int, str], Any] = {}
     out: list[str] = []
@@ -276,17 +278,18 @@ def _render(
             comments.append(f"COMMENT ON INDEX {index_name} IS {index_comment}")
     out.extend(comments)
     out.extend(positions)
-    return ";\n".join(out) + ";\n"
+    return tuple(out)
 
 
-def replay_sql(schema: str, snapshot: Snapshot) -> str:
-    """One script: create `schema` and rebuild the template in it. search_path is changed transaction-locally
-    and restored at the end, so the connection's own idea of its search_path stays true."""
+def replay_statements(schema: str, snapshot: Snapshot) -> list[str]:
+    """Create `schema` on its own (a plain `CREATE SCHEMA`, never `CREATE SCHEMA … CREATE TABLE`, which Citus does
+    not distribute), then rebuild the template in it, one statement each. search_path is changed
+    transaction-locally and restored at the end, so the connection's own idea of its search_path stays true."""
     q = quote(schema)
-    return (
-        "SELECT set_config('atrium.search_path_before', current_setting('search_path'), true);\n"
-        f"CREATE SCHEMA {q};\n"
-        f"SELECT set_config('search_path', {literal(q)}, true);\n"
-        f"{snapshot.body}"
-        "SELECT set_config('search_path', current_setting('atrium.search_path_before'), true);\n"
-    )
+    return [
+        "SELECT set_config('atrium.search_path_before', current_setting('search_path'), true)",
+        f"CREATE SCHEMA {q}",
+        f"SELECT set_config('search_path', {literal(q)}, true)",
+        *snapshot.statements,
+        "SELECT set_config('search_path', current_setting('atrium.search_path_before'), true)",
+    ]

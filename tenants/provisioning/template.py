@@ -2,8 +2,10 @@
 
 The template (`TENANT_TEMPLATE_SCHEMA`) is a Tenant row with status `template`, so `migrate_schemas` migrates it with
 everyone. Its catalog snapshot is captured once per migration state and process, and a new schema is made by
-replaying it in one round trip. A template that is missing, behind the code's migrations, or holding objects the
-snapshot does not copy is never copied: `tenant_with_schema` then runs the migrations instead (django-tenants' path).
+replaying it statement by statement in one round trip (psycopg's pipeline mode: Citus refuses multi-statement
+strings when it forwards DDL to a worker). A template that is missing, behind the code's migrations, or holding
+objects the snapshot does not copy is never copied: `tenant_with_schema` then runs the migrations instead
+(django-tenants' path).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from shared_apps.core.sql import execute_pipelined
 from tenants.db import connection
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus, new_schema_name
-from tenants.provisioning.catalog import FastPathUnavailable, Snapshot, capture, replay_sql
+from tenants.provisioning.catalog import FastPathUnavailable, Snapshot, capture, replay_statements
 from tenants.provisioning.migration_state import _Graph, migrations_fingerprint
 
 # The whole package logs as `tenants.provisioning`.
@@ -110,10 +113,10 @@ def snapshots_clear() -> None:
 
 
 def schema_create_from_template(schema: str, snapshot: Snapshot | None = None) -> Snapshot:
-    """Create `schema` as a copy of the template in one round trip. Call inside a transaction."""
+    """Create `schema` as a copy of the template: one statement per message, one round trip. Call inside a
+    transaction."""
     snapshot = snapshot or snapshot_for_template()
-    with connection.cursor() as cursor:
-        cursor.execute(replay_sql(schema, snapshot))
+    execute_pipelined(connection, replay_statements(schema, snapshot))
     return snapshot
 
 

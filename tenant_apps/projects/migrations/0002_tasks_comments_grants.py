@@ -15,10 +15,12 @@ BEGIN
           AND conrelid IN ('projects_projectuserobjectpermission'::regclass,
                            'projects_projectgroupobjectpermission'::regclass)
     LOOP
+        -- Two statements: Citus refuses an ALTER TABLE that adds a foreign key among other subcommands.
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
         EXECUTE format(
-            'ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (content_object_id) '
+            'ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (content_object_id) '
             'REFERENCES projects_project (id) {on_delete} DEFERRABLE INITIALLY DEFERRED',
-            r.tbl, r.conname, r.conname);
+            r.tbl, r.conname);
     END LOOP;
 END $$;
 """
