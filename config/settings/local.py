@@ -20,3 +20,6 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 
 # Without a broker nothing runs later: push seat changes to Stripe at once instead of after a quiet period.
 BILLING_SEAT_SYNC_DEBOUNCE = env.int("BILLING_SEAT_SYNC_DEBOUNCE", default=0 if CELERY_TASK_ALWAYS_EAGER else 10)
+
+# The Content Security Policy names this file's hosts and storage.
+vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))  # noqa: F405

@@ -32,3 +32,6 @@ WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # Tasks run in-process in tests; the real-worker test switches this off for itself.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The Content Security Policy names this file's hosts and storage.
+vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))  # noqa: F405
