@@ -82,7 +82,7 @@ def test_stripe_origins_are_the_hosted_pages_with_a_key_and_the_local_server_wit
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"location": "/tmp/media"}, ""),  # filesystem: the app serves the files itself
+        ({"location": "media"}, ""),  # filesystem: the app serves the files itself
         (
             {"bucket_name": "media", "endpoint_url": "http://127.0.0.1:5000", "addressing_style": "path"},
             "http://127.0.0.1:5000",
@@ -122,9 +122,8 @@ def test_the_policy_goes_in_exactly_one_header_setting() -> None:
 # The settings, from the environment -------------------------------------------------------------------------------
 def settings_in_subprocess(**env: str) -> dict[str, object]:
     code = (
-        "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps({'enforced': s.CONTENT_SECURITY_POLICY, 'report_only': s.CONTENT_SECURITY_POLICY_REPORT_ONLY}, "
-        "default=str))"
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps("
+        "{'enforced': s.CONTENT_SECURITY_POLICY, 'report_only': s.CONTENT_SECURITY_POLICY_REPORT_ONLY}, default=str))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
