@@ -481,16 +481,13 @@ STORAGES: dict[str, dict[str, Any]] = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Content Security Policy (django-csp; config/csp.py): the app's own origin for everything, no inline script or style,
 # never framed; forms may go to the root, the workspace hosts and Stripe's pages; uploads and thumbnails reach the
 # storage endpoint. CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (to try a
 # change on real traffic); CSP_REPORT_URI, when set, is where browsers report violations.
 # ---------------------------------------------------------------------------------------------------------------------
-CSP_REPORT_ONLY: bool = env.bool("CSP_REPORT_ONLY", default=False)
-CSP_REPORT_URI: str = env.str("CSP_REPORT_URI", default="")
-
-
 def content_security_policy(*, scheme: str, port: str, default_storage: dict[str, Any]) -> dict[str, Any]:
     """CONTENT_SECURITY_POLICY{,_REPORT_ONLY} for these settings. A settings module that changes SITE_SCHEME,
     SITE_PORT or the default storage calls it again with its own values."""
@@ -500,9 +497,10 @@ def content_security_policy(*, scheme: str, port: str, default_storage: dict[str
         site=csp.site_origins(scheme=scheme, base_domain=BASE_DOMAIN, port=port),
         stripe=csp.stripe_origins(secret_key=STRIPE_SECRET_KEY, api_base=STRIPE_API_BASE, local_port=STRIPE_LOCAL_PORT),
         storage=csp.storage_origin(default_storage),
-        report_uri=CSP_REPORT_URI,
+        report_uri=env.str("CSP_REPORT_URI", default=""),
     )
-    return csp.csp_settings(directives=directives, report_only=CSP_REPORT_ONLY)
+    # Read here, not kept as settings: django-csp takes CSP_* settings for its 3.x configuration.
+    return csp.csp_settings(directives=directives, report_only=env.bool("CSP_REPORT_ONLY", default=False))
 
 
 vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))

@@ -189,18 +189,17 @@ def browser(live_site: LiveSite, csp_watch: CspWatch) -> Iterator[Any]:
             ],
         )
         # Every context of every test is watched for Content Security Policy violations; any fails the test.
-        watch = csp_watch
         new_context = browser.new_context
 
         def watched_context(*args: Any, **kwargs: Any) -> Any:
             context = new_context(*args, **kwargs)
-            watch.watch(context)
+            csp_watch.watch(context)
             return context
 
         browser.new_context = watched_context
         yield browser
         browser.close()
-        assert watch.violations == [], "Content Security Policy violations:\n" + "\n".join(watch.violations)
+        assert csp_watch.violations == [], "Content Security Policy violations:\n" + "\n".join(csp_watch.violations)
 
 
 @pytest.fixture
