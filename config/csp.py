@@ -66,7 +66,7 @@ def storage_origin(storage: dict[str, Any]) -> str:
 def policy(*, site: list[str], stripe: list[str], storage: str, report_uri: str = "") -> dict[str, list[str] | str]:
     """django-csp's DIRECTIVES for every page."""
     files = [storage] if storage else []
-    directives: dict[str, list[str] | str] = {
+    directives: dict[str, Any] = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
@@ -82,10 +82,9 @@ def policy(*, site: list[str], stripe: list[str], storage: str, report_uri: str 
     return directives
 
 
-def csp_settings(*, directives: dict[str, list[str] | str], report_only: bool) -> dict[str, Any]:
-    """CONTENT_SECURITY_POLICY and CONTENT_SECURITY_POLICY_REPORT_ONLY: the policy in exactly one of them."""
+def csp_settings(
+    *, directives: dict[str, Any], report_only: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY): the policy in exactly one of them."""
     config = {"DIRECTIVES": directives}
-    return {
-        "CONTENT_SECURITY_POLICY": None if report_only else config,
-        "CONTENT_SECURITY_POLICY_REPORT_ONLY": config if report_only else None,
-    }
+    return (None, config) if report_only else (config, None)

@@ -488,9 +488,11 @@ STORAGES: dict[str, dict[str, Any]] = {
 # storage endpoint. CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (to try a
 # change on real traffic); CSP_REPORT_URI, when set, is where browsers report violations.
 # ---------------------------------------------------------------------------------------------------------------------
-def content_security_policy(*, scheme: str, port: str, default_storage: dict[str, Any]) -> dict[str, Any]:
-    """CONTENT_SECURITY_POLICY{,_REPORT_ONLY} for these settings. A settings module that changes SITE_SCHEME,
-    SITE_PORT or the default storage calls it again with its own values."""
+def content_security_policy(
+    *, scheme: str, port: str, default_storage: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY) for these settings. A settings module that
+    changes SITE_SCHEME, SITE_PORT or the default storage calls it again with its own values."""
     from config import csp
 
     directives = csp.policy(
@@ -503,7 +505,9 @@ def content_security_policy(*, scheme: str, port: str, default_storage: dict[str
     return csp.csp_settings(directives=directives, report_only=env.bool("CSP_REPORT_ONLY", default=False))
 
 
-vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(
+    scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]
+)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Tasks go to the

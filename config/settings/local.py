@@ -22,4 +22,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 BILLING_SEAT_SYNC_DEBOUNCE = env.int("BILLING_SEAT_SYNC_DEBOUNCE", default=0 if CELERY_TASK_ALWAYS_EAGER else 10)
 
 # The Content Security Policy names this file's hosts and storage.
-vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))  # noqa: F405
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(  # noqa: F405
+    scheme=SITE_SCHEME,  # noqa: F405
+    port=SITE_PORT,
+    default_storage=STORAGES["default"],  # noqa: F405
+)

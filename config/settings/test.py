@@ -34,4 +34,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 
 # The Content Security Policy names this file's hosts and storage.
-vars().update(content_security_policy(scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]))  # noqa: F405
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(  # noqa: F405
+    scheme=SITE_SCHEME,  # noqa: F405
+    port=SITE_PORT,
+    default_storage=STORAGES["default"],
+)

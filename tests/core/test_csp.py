@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 from django.conf import settings
@@ -112,11 +113,8 @@ def test_origin_keeps_scheme_host_and_port_and_refuses_the_rest() -> None:
 def test_the_policy_goes_in_exactly_one_header_setting() -> None:
     policy = csp.policy(site=[], stripe=[], storage="")
 
-    enforced = csp.csp_settings(directives=policy, report_only=False)
-    trial = csp.csp_settings(directives=policy, report_only=True)
-
-    assert enforced == {"CONTENT_SECURITY_POLICY": {"DIRECTIVES": policy}, "CONTENT_SECURITY_POLICY_REPORT_ONLY": None}
-    assert trial == {"CONTENT_SECURITY_POLICY": None, "CONTENT_SECURITY_POLICY_REPORT_ONLY": {"DIRECTIVES": policy}}
+    assert csp.csp_settings(directives=policy, report_only=False) == ({"DIRECTIVES": policy}, None)
+    assert csp.csp_settings(directives=policy, report_only=True) == (None, {"DIRECTIVES": policy})
 
 
 # The settings, from the environment -------------------------------------------------------------------------------
@@ -209,11 +207,11 @@ def test_a_nonce_is_fresh_per_request_and_only_sent_when_a_page_uses_one() -> No
 
     nonces = []
     for _ in range(2):
-        response = CSPMiddleware(with_inline_script)(RequestFactory().get("/"))
+        response = cast(HttpResponse, CSPMiddleware(with_inline_script)(RequestFactory().get("/")))
         (nonce,) = re.findall(r'nonce="([^"]+)"', response.content.decode())
         assert f"'nonce-{nonce}'" in directives(response[HEADER])["script-src"]
         nonces.append(nonce)
-    plain = CSPMiddleware(without)(RequestFactory().get("/"))
+    plain = cast(HttpResponse, CSPMiddleware(without)(RequestFactory().get("/")))
 
     assert nonces[0] != nonces[1]
     assert "nonce-" not in plain[HEADER]

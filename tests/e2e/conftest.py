@@ -196,7 +196,7 @@ def browser(live_site: LiveSite, csp_watch: CspWatch) -> Iterator[Any]:
             csp_watch.watch(context)
             return context
 
-        browser.new_context = watched_context
+        browser.new_context = watched_context  # type: ignore[method-assign]
         yield browser
         browser.close()
         assert csp_watch.violations == [], "Content Security Policy violations:\n" + "\n".join(csp_watch.violations)
