@@ -193,6 +193,8 @@ def test_every_main_page_loads_without_a_policy_violation(
         "/accounts/2fa/",
         "/accounts/2fa/totp/activate/",
         "/accounts/sessions/",
+        "/accounts/email/",
+        "/accounts/password/change/",
     ):
         owner.visit(ws + path)
     # A new API key: shown once, selected on focus (static JS, no inline handler).
