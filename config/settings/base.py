@@ -119,6 +119,7 @@ MIDDLEWARE: list[str] = [
     # X-Request-ID, client IP and user agent: on every log line and audit entry, and the request id on the response
     "shared_apps.core.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every page (config/csp.py; "Content Security Policy")
     # Before routing, so the pages routing answers itself (unknown host, renamed-away host) carry it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -479,6 +480,34 @@ STORAGES: dict[str, dict[str, Any]] = {
     "default": storage_backend(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Content Security Policy (django-csp; config/csp.py): the app's own origin for everything, no inline script or style,
+# never framed; forms may go to the root, the workspace hosts and Stripe's pages; uploads and thumbnails reach the
+# storage endpoint. CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (to try a
+# change on real traffic); CSP_REPORT_URI, when set, is where browsers report violations.
+# ---------------------------------------------------------------------------------------------------------------------
+def content_security_policy(
+    *, scheme: str, port: str, default_storage: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY) for these settings. A settings module that
+    changes SITE_SCHEME, SITE_PORT or the default storage calls it again with its own values."""
+    from config import csp
+
+    directives = csp.policy(
+        site=csp.site_origins(scheme=scheme, base_domain=BASE_DOMAIN, port=port),
+        stripe=csp.stripe_origins(secret_key=STRIPE_SECRET_KEY, api_base=STRIPE_API_BASE, local_port=STRIPE_LOCAL_PORT),
+        storage=csp.storage_origin(default_storage),
+        report_uri=env.str("CSP_REPORT_URI", default=""),
+    )
+    # Read here, not kept as settings: django-csp takes CSP_* settings for its 3.x configuration.
+    return csp.csp_settings(directives=directives, report_only=env.bool("CSP_REPORT_ONLY", default=False))
+
+
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(
+    scheme=SITE_SCHEME, port=SITE_PORT, default_storage=STORAGES["default"]
+)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Celery: every task runs in the schema of the tenant that enqueued it (tenant-schemas-celery). Tasks go to the

@@ -20,3 +20,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 
 # Without a broker nothing runs later: push seat changes to Stripe at once instead of after a quiet period.
 BILLING_SEAT_SYNC_DEBOUNCE = env.int("BILLING_SEAT_SYNC_DEBOUNCE", default=0 if CELERY_TASK_ALWAYS_EAGER else 10)
+
+# The Content Security Policy names this file's hosts and storage.
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(  # noqa: F405
+    scheme=SITE_SCHEME,  # noqa: F405
+    port=SITE_PORT,
+    default_storage=STORAGES["default"],  # noqa: F405
+)

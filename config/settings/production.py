@@ -69,3 +69,10 @@ CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE  # noqa: F405
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
+
+# The Content Security Policy names this file's hosts and storage.
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(  # noqa: F405
+    scheme=SITE_SCHEME,
+    port=SITE_PORT,  # noqa: F405
+    default_storage=STORAGES["default"],  # noqa: F405
+)

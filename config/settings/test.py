@@ -32,3 +32,10 @@ WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # Tasks run in-process in tests; the real-worker test switches this off for itself.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The Content Security Policy names this file's hosts and storage.
+CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_policy(  # noqa: F405
+    scheme=SITE_SCHEME,  # noqa: F405
+    port=SITE_PORT,
+    default_storage=STORAGES["default"],
+)

@@ -56,6 +56,41 @@ class LiveSite:
         raise AssertionError(f"no email #{count} to {address} within {timeout}s")
 
 
+# Reports each `securitypolicyviolation` event of a page to the test (through an exposed function).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} in ${document.URL}`
+    + ` (${e.sourceFile || "?"}:${e.lineNumber}) ${e.sample || ""}`);
+});
+"""
+
+
+class CspWatch:
+    """Content Security Policy violations seen in a browser context's pages: the pages' own
+    `securitypolicyviolation` events, and Chromium's console reports (which also cover what a page did just before
+    it navigated away)."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, context: Any) -> None:
+        context.expose_function("__cspViolation", self._report)
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+
+    def _report(self, text: str) -> None:
+        self.violations.append(text)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"console ({message.type}): {message.text}")
+
+    def take(self) -> list[str]:
+        """The violations seen since the last call."""
+        taken, self.violations[:] = list(self.violations), []
+        return taken
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,7 +166,12 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def browser(live_site: LiveSite) -> Iterator[Any]:
+def csp_watch() -> CspWatch:
+    return CspWatch()
+
+
+@pytest.fixture
+def browser(live_site: LiveSite, csp_watch: CspWatch) -> Iterator[Any]:
     # Function scope, started after the test's database fixtures: Playwright's sync API runs an event loop in this
     # thread while it lives, and Django refuses database work inside one (and would leak connections made there).
     if not Path(CHROMIUM).exists():
@@ -151,8 +191,18 @@ def browser(live_site: LiveSite) -> Iterator[Any]:
                 "--disable-sync",
             ],
         )
+        # Every context of every test is watched for Content Security Policy violations; any fails the test.
+        new_context = browser.new_context
+
+        def watched_context(*args: Any, **kwargs: Any) -> Any:
+            context = new_context(*args, **kwargs)
+            csp_watch.watch(context)
+            return context
+
+        browser.new_context = watched_context  # type: ignore[method-assign]
         yield browser
         browser.close()
+        assert csp_watch.violations == [], "Content Security Policy violations:\n" + "\n".join(csp_watch.violations)
 
 
 @pytest.fixture
