@@ -141,11 +141,21 @@ def _file_path_check(path: str, schema: str) -> str:
     return path
 
 
+_BROKEN = (tarfile.TarError, EOFError, zlib.error)
+
+
+def _read(source: IO[bytes], size: int) -> bytes:
+    try:
+        return source.read(size)
+    except _BROKEN as exc:
+        raise _refuse(f"it is truncated or corrupt ({exc})") from exc
+
+
 def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None) -> str:
     digest = hashlib.sha256()
     remaining = size
     while remaining > 0:
-        chunk = source.read(min(CHUNK, remaining))
+        chunk = _read(source, min(CHUNK, remaining))
         if not chunk:
             raise _refuse("it is truncated")
         digest.update(chunk)
@@ -163,7 +173,7 @@ def _members(archive: Path) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]
                 yield tar, member
     except ArchiveRefused:
         raise
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (*_BROKEN, OSError) as exc:
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise TenantError(f"Cannot read {archive}: {exc.strerror}.") from exc
         raise _refuse(f"it is not a readable .tar.gz archive or it is truncated ({exc})") from exc
@@ -190,7 +200,7 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
             root = parts[0]
             stream = tar.extractfile(member)
             assert stream is not None  # noqa: S101  (a regular file)
-            manifest = _manifest_parse(stream.read(member.size))
+            manifest = _manifest_parse(_read(stream, member.size))
             schema = str(manifest["tenant"]["schema"])
             for f in manifest["files"]:
                 listed[_file_path_check(f["path"], schema)] = (f["size"], f["sha256"])
@@ -261,8 +271,9 @@ def _copy_blocks(dump: Path, *, schema: str) -> Iterator[tuple[str, list[str], I
                         return
                     yield line
 
-            yield table, columns, lines()
-            for _rest in lines():  # whatever the consumer left unread
+            block = lines()
+            yield table, columns, block
+            for _rest in block:  # whatever the consumer left unread
                 pass
             if not ended:
                 raise _refuse("its dump is truncated")
@@ -375,13 +386,14 @@ def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict
 
 
 def _keys_move(cursor: Any, *, schema: str, source: str, key_columns: list[tuple[str, str]]) -> None:
+    """A value that is the source prefix itself, or a key under it, moves under the new schema's prefix."""
     q = quote(schema)
     for table, column in key_columns:
         col = quote(column)
         cursor.execute(
             f"UPDATE {q}.{quote(table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
-            f" WHERE left({col}, %s) = %s",
-            [schema + "/", len(source) + 2, len(source) + 1, source + "/"],
+            f" WHERE {col} = %s OR left({col}, %s) = %s",
+            [schema, len(source) + 1, source, len(source) + 1, source + "/"],
         )
 
 
@@ -418,7 +430,7 @@ class _Hashing:
         self.read_bytes = 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self.raw.read(CHUNK if size is None or size < 0 or size > CHUNK else size)
+        chunk = _read(self.raw, CHUNK if size is None or size < 0 or size > CHUNK else size)
         self.digest.update(chunk)
         self.read_bytes += len(chunk)
         return chunk

@@ -688,10 +688,11 @@ def _references_found(references: dict[str, dict[str, str]]) -> dict[str, dict[i
 
 
 def _storage_key_columns() -> list[tuple[str, str]]:
-    """The (table, column) pairs of the product that hold storage keys under the workspace's prefix."""
+    """The (table, column) pairs of the product that hold the workspace's storage prefix or keys under it."""
     from tenant_apps.projects.models import Document
 
-    return [(Document._meta.db_table, "key"), (Document._meta.db_table, "thumbnail_key")]
+    table = Document._meta.db_table
+    return [(table, "storage_prefix"), (table, "key"), (table, "thumbnail_key")]
 
 
 @dataclass(frozen=True)
