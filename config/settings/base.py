@@ -531,4 +531,8 @@ SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from shared_apps.core.sentry import init_sentry
 
-    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )
