@@ -36,7 +36,7 @@ class CapturingTransport(Transport):
     def capture_envelope(self, envelope: Envelope) -> None:
         event = envelope.get_event()
         if event is not None:
-            self.events.append(event)
+            self.events.append(dict(event))
 
 
 @pytest.fixture
@@ -105,10 +105,13 @@ def test_a_failing_task_reports_the_tenant_it_ran_for(
 ) -> None:
     # given a task enqueued for acme's schema from outside any request (eager, as in tests)
     caplog.handler.addFilter(RequestContextFilter())
-    with schema_context("public"), context.bound(context.RequestContext(request_id="req-task-7")):
-        # when (eager tasks propagate their exception to the caller)
-        with pytest.raises(RuntimeError, match="task failed"):
-            failing_task.apply_async(args=[SECRET_EMAIL], headers={"_schema_name": tenant.schema_name})
+    # when (eager tasks propagate their exception to the caller)
+    with (
+        schema_context("public"),
+        context.bound(context.RequestContext(request_id="req-task-7")),
+        pytest.raises(RuntimeError, match="task failed"),
+    ):
+        failing_task.apply_async(args=(SECRET_EMAIL,), headers={"_schema_name": tenant.schema_name})
 
     # then
     events = [e for e in sentry_events if e.get("exception")]
