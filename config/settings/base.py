@@ -169,6 +169,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # tenants/0003), so a change made by one process (`manage.py tenant suspend`) reaches a running server too.
 # ---------------------------------------------------------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
+READYZ_TIMEOUT: float = env.float("READYZ_TIMEOUT", default=2.0)  # seconds each /readyz check may take
 
 
 def cache_backend(table: str) -> dict[str, Any]:

@@ -129,6 +129,6 @@ def init_sentry(dsn: str, *, environment: str, release: str | None = None, trans
         max_request_body_size="never",
         traces_sample_rate=0.0,
         before_send=scrub,  # type: ignore[arg-type]
-        before_breadcrumb=_scrub_breadcrumb,  # type: ignore[arg-type]
+        before_breadcrumb=_scrub_breadcrumb,
         **options,
     )
