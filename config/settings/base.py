@@ -6,11 +6,13 @@ Sections follow the order of Django's settings reference. Every value that varie
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
 
+from config.email import email_settings
 from config.env import BASE_DIR, env
 
 # Lets admin/model generics (`admin.ModelAdmin[Tenant]`) be subscripted at run time, as django-stubs types them.
@@ -197,8 +199,10 @@ CACHES: dict[str, dict[str, Any]] = {
 # ---------------------------------------------------------------------------------------------------------------------
 # Email
 # ---------------------------------------------------------------------------------------------------------------------
+# django-anymail when ANYMAIL_PROVIDER is set (postmark, sendgrid, mailgun, ses, … + its key), else EMAIL_URL (SMTP, or
+# the console in development): config/email.py.
 EMAIL_URL: str = env.str("EMAIL_URL", default="consolemail://")
-vars().update(env.email_url_config(EMAIL_URL))
+vars().update(email_settings(os.environ))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -62,7 +62,9 @@ def _check_broker() -> None:
     timeout = _timeout()
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout, transport_options=options) as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0, timeout=math.ceil(timeout))
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, interval_max=0, timeout=math.ceil(timeout)
+        )
 
 
 def _check_storage() -> None:
