@@ -118,6 +118,7 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES: int = env.int("TENANT_MULTIPROCESSING_MAX_
 # ---------------------------------------------------------------------------------------------------------------------
 MIDDLEWARE: list[str] = [
     "shared_apps.core.health.HealthCheckMiddleware",  # /healthz and /readyz answer on any host, before routing
+    "tenants.tls.TlsAskMiddleware",  # /internal/tls-allowed?domain=: the proxy's on-demand TLS question, any host
     # X-Request-ID, client IP and user agent: on every log line and audit entry, and the request id on the response
     "shared_apps.core.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -171,6 +172,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # tenants/0003), so a change made by one process (`manage.py tenant suspend`) reaches a running server too.
 # ---------------------------------------------------------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
+# On-demand TLS: the proxy asks /internal/tls-allowed?domain= before getting a certificate (tenants/tls.py).
+TLS_ASK_SECRET: str = env.str("TLS_ASK_SECRET", default="")
+TLS_ASK_RATE_PER_MINUTE: int = env.int("TLS_ASK_RATE_PER_MINUTE", default=600)
 READYZ_TIMEOUT: float = env.float("READYZ_TIMEOUT", default=2.0)  # seconds each /readyz check may take
 
 
