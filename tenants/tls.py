@@ -7,8 +7,8 @@ for arbitrary names (and exhaust the CA's rate limits). The answer says yes or n
 whatever the workspace, no name, no schema.
 
 - Cheap: the routing cache (`routing.resolve`), which also remembers misses; zero queries when warm, one when cold.
-- Junk is refused with 400 before any lookup or count: a missing or empty domain, more than 253 characters, NUL or any other
-  character a host name cannot hold, a port, an empty or over-long label.
+- Junk is refused with 400 before any lookup or count: a missing or empty domain, more than 253 characters, NUL or
+  any other character a host name cannot hold, a port, an empty or over-long label.
 - Answered on any host, before routing and before the ALLOWED_HOSTS check, like `/healthz`: the proxy calls it by its
   internal address (`http://web:8000/internal/tls-allowed`). Keep `/internal/` off the public internet (the example
   Caddyfile answers 404 for it), and/or set TLS_ASK_SECRET and put `token=<secret>` in the ask URL.
