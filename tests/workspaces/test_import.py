@@ -82,7 +82,7 @@ def committed(_session_tenants: dict[str, Tenant], django_db_blocker: Any, setti
 
 def _rows(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
     with tenant_context(tenant):
-        return {m.__name__: list(m.objects.order_by("id").values()) for m in MODELS}  # type: ignore[attr-defined]
+        return {m.__name__: [dict(r) for r in m.objects.order_by("id").values()] for m in MODELS}
 
 
 def _stored(prefix: str) -> dict[str, bytes]:
@@ -96,8 +96,8 @@ def _stored(prefix: str) -> dict[str, bytes]:
 
 def _workspace_with_data() -> tuple[Tenant, User, User]:
     tenant, owner = services.workspace_create(slug="roundtrip", name="Round Trip", owner_email="owner@rt.test")
-    member = User.objects.create_user(email="member@rt.test", password="x-long-password-1")  # type: ignore[attr-defined]
-    gone = User.objects.create_user(email="gone@rt.test", password="x-long-password-2")  # type: ignore[attr-defined]
+    member = User.objects.create_user(email="member@rt.test", password="x-long-password-1")
+    gone = User.objects.create_user(email="gone@rt.test", password="x-long-password-2")
     Membership.objects.create(user=member, tenant=tenant, role=Role.ADMIN)
     Membership.objects.create(user=gone, tenant=tenant, role=Role.MEMBER)
     schema = tenant.schema_name
