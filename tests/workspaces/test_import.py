@@ -63,7 +63,9 @@ def _public_marks() -> dict[str, int]:
 
 @pytest.fixture
 def committed(_session_tenants: dict[str, Tenant], django_db_blocker: Any, settings: Any) -> Iterator[None]:
-    """The test's writes are committed (pg_dump sees them); every public row and schema it added is removed after."""
+    """The test's writes are committed (pg_dump sees them); every public row and schema it added is removed after.
+    The test database is set up for the tests that ask for `db`: select these with at least one of them (the module's
+    hostile-archive tests are), as `pytest tests/workspaces/test_import.py` does."""
     settings.TENANT_POOL_SIZE = 0
     with django_db_blocker.unblock():
         marks, schemas = _public_marks(), _schemas()
