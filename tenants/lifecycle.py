@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from shared_apps.core.sql import quote
 from shared_apps.storage import purge as storage_purge
 from shared_apps.storage.backends import StoredObject, files
 from tenants import routing
@@ -35,7 +37,11 @@ from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
 
 logger = logging.getLogger(__name__)
 
-ARCHIVE_FORMAT = 1
+# 2: the manifest is the archive's first member and lists every file with its size and SHA-256 (1: manifest last).
+ARCHIVE_FORMAT = 2
+MANIFEST_NAME = "manifest.json"
+DUMP_NAME = "schema.sql"
+FILES_DIR = "files"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -204,10 +210,17 @@ def _table_counts(schema: str) -> dict[str, int]:
     return counts
 
 
-def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[dict[str, str]]) -> Path:
-    """`<output>` (default TENANT_EXPORT_DIR/<slug>-<timestamp>.tar.gz) holding schema.sql, files/ and
-    manifest.json (`members` are listed in it as given). Written to a temporary name first, so a failure never
-    leaves a partial archive."""
+def tenant_archive_write(
+    *,
+    tenant: Tenant,
+    output: Path | None,
+    members: list[dict[str, str]],
+    references: dict[str, dict[str, str]] | None = None,
+) -> Path:
+    """`<output>` (default TENANT_EXPORT_DIR/<slug>-<timestamp>.tar.gz) holding manifest.json (first, so an import
+    can check it before reading on), schema.sql and files/. `members` are listed in the manifest as given, and
+    `references` (public table → {id: natural key}) name the shared rows the schema's rows point at, so an import
+    elsewhere can find them again. Written to a temporary name first, so a failure never leaves a partial archive."""
     schema = tenant.schema_name
     with schema_context(PUBLIC_SCHEMA):
         domains = list(Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain"))
@@ -221,6 +234,7 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
         output = default_dir / name
     output = archive_target(output, default_name=name)
     objects = storage_files(schema)
+    checksums = {o.key: _stored_sha256(o.key) for o in objects}  # streamed: a second read, never a whole file
     with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
         dump = Path(tmp) / "schema.sql"
         pg_dump_version = schema_dump(schema, dump)
@@ -249,7 +263,10 @@ def tenant_archive_write(*, tenant: Tenant, output: Path | None, members: list[d
                 "tables": _table_counts(schema),
                 "migrations": migrations,
             },
-            "files": [o.key.removeprefix(f"{schema}/") for o in objects],
+            "references": references or {},
+            "files": [
+                {"path": o.key.removeprefix(f"{schema}/"), "size": o.size, "sha256": checksums[o.key]} for o in objects
+            ],
             "files_bytes": sum(o.size for o in objects),
         }
         fd, partial_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
@@ -300,13 +317,19 @@ def _write_archive(
     schema: str,
     manifest: dict[str, Any],
 ) -> None:
-    """The archive, each file streamed from storage into it in chunks (never whole in memory)."""
+    """The archive: the manifest first, then the dump, then each file streamed from storage into it in chunks (never
+    whole in memory)."""
     storage = files()
     with tarfile.open(partial, "w:gz") as tar:
         root = f"{label}-{stamp}"
-        tar.add(dump, arcname=f"{root}/schema.sql")
+        payload = json.dumps(manifest, indent=2).encode()
+        info = tarfile.TarInfo(f"{root}/{MANIFEST_NAME}")
+        info.size = len(payload)
+        info.mtime = int(timezone.now().timestamp())
+        tar.addfile(info, io.BytesIO(payload))
+        tar.add(dump, arcname=f"{root}/{DUMP_NAME}")
         for obj in objects:
-            info = tarfile.TarInfo(f"{root}/files/{obj.key.removeprefix(schema + '/')}")
+            info = tarfile.TarInfo(f"{root}/{FILES_DIR}/{obj.key.removeprefix(schema + '/')}")
             info.size = obj.size
             info.mtime = int(timezone.now().timestamp())
             try:
@@ -314,7 +337,52 @@ def _write_archive(
                     tar.addfile(info, stream)
             except FileNotFoundError as exc:
                 raise TenantError(f"{obj.key} was deleted while the export ran; run the export again.") from exc
-        payload = json.dumps(manifest, indent=2).encode()
-        info = tarfile.TarInfo(f"{root}/manifest.json")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
+
+
+def _stored_sha256(key: str) -> str:
+    try:
+        with files().open_stream(key) as stream:
+            digest = hashlib.sha256()
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+            return digest.hexdigest()
+    except FileNotFoundError as exc:
+        raise TenantError(f"{key} was deleted while the export ran; run the export again.") from exc
+
+
+def public_references(schema: str) -> dict[str, set[int]]:
+    """For each public table the schema's foreign keys point at (the user table, content types, …): the ids its rows
+    point at. An export names those rows by a natural key, so an import elsewhere can find them again."""
+    found: dict[str, set[int]] = {}
+    for fk in foreign_keys_to_public(schema):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT {quote(fk.column)} FROM {quote(schema)}.{quote(fk.table)}"  # noqa: S608
+                f" WHERE {quote(fk.column)} IS NOT NULL"
+            )
+            found.setdefault(fk.target, set()).update(int(row[0]) for row in cursor.fetchall())
+    return found
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    table: str
+    column: str
+    nullable: bool
+    target: str  # the public table
+
+
+def foreign_keys_to_public(schema: str) -> list[ForeignKey]:
+    """Single-column foreign keys from the schema's tables to public tables, from the catalog."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cl.relname, a.attname, NOT a.attnotnull, rcl.relname"
+            " FROM pg_constraint c"
+            " JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
+            " JOIN pg_class rcl ON rcl.oid = c.confrelid JOIN pg_namespace rn ON rn.oid = rcl.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " WHERE c.contype = 'f' AND n.nspname = %s AND rn.nspname = %s AND cardinality(c.conkey) = 1"
+            " ORDER BY 1, 2",
+            [schema, PUBLIC_SCHEMA],
+        )
+        return [ForeignKey(table=t, column=c, nullable=bool(n), target=r) for t, c, n, r in cursor.fetchall()]

@@ -6,11 +6,13 @@ Sections follow the order of Django's settings reference. Every value that varie
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
 
+from config.email import email_settings
 from config.env import BASE_DIR, env
 
 # Lets admin/model generics (`admin.ModelAdmin[Tenant]`) be subscripted at run time, as django-stubs types them.
@@ -116,6 +118,7 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES: int = env.int("TENANT_MULTIPROCESSING_MAX_
 # ---------------------------------------------------------------------------------------------------------------------
 MIDDLEWARE: list[str] = [
     "shared_apps.core.health.HealthCheckMiddleware",  # /healthz and /readyz answer on any host, before routing
+    "tenants.tls.TlsAskMiddleware",  # /internal/tls-allowed?domain=: the proxy's on-demand TLS question, any host
     # X-Request-ID, client IP and user agent: on every log line and audit entry, and the request id on the response
     "shared_apps.core.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -170,6 +173,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # tenants/0003), so a change made by one process (`manage.py tenant suspend`) reaches a running server too.
 # ---------------------------------------------------------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
+# On-demand TLS: the proxy asks /internal/tls-allowed?domain= before getting a certificate (tenants/tls.py).
+TLS_ASK_SECRET: str = env.str("TLS_ASK_SECRET", default="")
+TLS_ASK_RATE_PER_MINUTE: int = env.int("TLS_ASK_RATE_PER_MINUTE", default=600)
+READYZ_TIMEOUT: float = env.float("READYZ_TIMEOUT", default=2.0)  # seconds each /readyz check may take
 
 
 def cache_backend(table: str) -> dict[str, Any]:
@@ -197,8 +204,10 @@ CACHES: dict[str, dict[str, Any]] = {
 # ---------------------------------------------------------------------------------------------------------------------
 # Email
 # ---------------------------------------------------------------------------------------------------------------------
+# django-anymail when ANYMAIL_PROVIDER is set (postmark, sendgrid, mailgun, ses, … + its key), else EMAIL_URL (SMTP, or
+# the console in development): config/email.py.
 EMAIL_URL: str = env.str("EMAIL_URL", default="consolemail://")
-vars().update(env.email_url_config(EMAIL_URL))
+vars().update(email_settings(os.environ))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -560,4 +569,8 @@ SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from shared_apps.core.sentry import init_sentry
 
-    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )

@@ -37,6 +37,13 @@ if not CELERY_BROKER_URL:
     )
 CELERY_TASK_ALWAYS_EAGER = False
 
+# Mail is delivered: a provider's API (ANYMAIL_PROVIDER) or SMTP (EMAIL_URL), never the console or a file — unless
+# EMAIL_CONSOLE_ALLOWED=true says so out loud (the compose stack on a laptop prints mail in its logs).
+from config.email import email_production_check  # noqa: E402
+
+if not env.bool("EMAIL_CONSOLE_ALLOWED", default=False):
+    email_production_check(globals())
+
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 # A signing key anyone could know (a template's placeholder, a published default, a short one) signs sessions, password

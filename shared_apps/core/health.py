@@ -1,27 +1,50 @@
 """Liveness and readiness, answered on any host before routing, so load balancers can probe by IP.
 
 - `/healthz`: the process is up. No database, no cache. Always 200.
-- `/readyz`: every dependency answers: database, cache, and (when configured) storage and the Celery broker.
-  503 names the failing part.
+- `/readyz`: every dependency answers: database, cache, and (when configured) Redis, storage and the Celery broker,
+  each within READYZ_TIMEOUT seconds (a dependency that hangs fails the probe instead of hanging it). 503 names the
+  failing parts.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 Check = Callable[[], None]
 
 
+def _timeout() -> float:
+    return float(getattr(settings, "READYZ_TIMEOUT", 2.0))
+
+
 def _check_database() -> None:
-    with connection.cursor() as cursor:
+    # A timeout local to this transaction, set back after (inside an outer transaction it would outlive the check).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+            [f"{int(_timeout() * 1000)}ms"],
+        )
+        previous = cursor.fetchone()[0]
         cursor.execute("SELECT 1")
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+
+
+def _check_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=_timeout(), socket_timeout=_timeout())
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 def _check_cache() -> None:
@@ -34,10 +57,14 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from celery import current_app
+    from kombu import Connection
 
-    with current_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    timeout = _timeout()
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout, transport_options=options) as conn:
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, interval_max=0, timeout=math.ceil(timeout)
+        )
 
 
 def _check_storage() -> None:
@@ -50,6 +77,8 @@ def _check_storage() -> None:
 
 def readiness_checks() -> dict[str, Check]:
     checks: dict[str, Check] = {"database": _check_database, "cache": _check_cache}
+    if settings.REDIS_URL:
+        checks["redis"] = _check_redis
     if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.InMemoryStorage":
         checks["storage"] = _check_storage
     if settings.CELERY_BROKER_URL:

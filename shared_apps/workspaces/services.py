@@ -11,6 +11,7 @@ the superadmin and billing) all call these, so none of them can skip a rule or a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -591,7 +592,9 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
         {"email": m.user.email, "role": m.role}
         for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at")
     ]
-    archive = lifecycle.tenant_archive_write(tenant=tenant, output=output, members=members)
+    archive = lifecycle.tenant_archive_write(
+        tenant=tenant, output=output, members=members, references=_references_named(tenant.schema_name)
+    )
     details: dict[str, Any] = {"archive": archive.name, "bytes": archive.stat().st_size}
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         if as_operator and acting_user is not None:
@@ -607,3 +610,201 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
             tenant=tenant, action=AuditAction.TENANT_EXPORTED, actor=acting_user, target=tenant, metadata=details
         )
     return archive
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Import (restore an export into a new workspace)
+# ---------------------------------------------------------------------------------------------------------------------
+
+# The shared (public) rows a workspace's rows point at, named by a key that means the same in another database.
+_NATURAL_KEYS: dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[list[str]], dict[str, int]]]] = {}
+
+
+def _natural_keys() -> dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[list[str]], dict[str, int]]]]:
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models.functions import Lower
+
+    if _NATURAL_KEYS:
+        return _NATURAL_KEYS
+
+    def users_named(ids: set[int]) -> dict[int, str]:
+        return dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))
+
+    def users_found(emails: list[str]) -> dict[str, int]:
+        rows = User.objects.annotate(e=Lower("email")).filter(e__in=[e.lower() for e in emails])
+        return {email: pk for pk, email in rows.values_list("pk", "e")}
+
+    def types_named(ids: set[int]) -> dict[int, str]:
+        return {ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.filter(pk__in=ids)}
+
+    def types_found(names: list[str]) -> dict[str, int]:
+        return {f"{ct.app_label}.{ct.model}": ct.pk for ct in ContentType.objects.all()}
+
+    def perms_named(ids: set[int]) -> dict[int, str]:
+        rows = Permission.objects.filter(pk__in=ids).values_list("pk", "content_type__app_label", "codename")
+        return {pk: f"{app}.{codename}" for pk, app, codename in rows}
+
+    def perms_found(names: list[str]) -> dict[str, int]:
+        rows = Permission.objects.values_list("pk", "content_type__app_label", "codename")
+        return {f"{app}.{codename}": pk for pk, app, codename in rows}
+
+    _NATURAL_KEYS.update(
+        {
+            User._meta.db_table: (users_named, users_found),
+            ContentType._meta.db_table: (types_named, types_found),
+            Permission._meta.db_table: (perms_named, perms_found),
+        }
+    )
+    return _NATURAL_KEYS
+
+
+def _references_named(schema: str) -> dict[str, dict[str, str]]:
+    """Which accounts, content types and permissions the workspace's rows point at, by email / app.model /
+    app.codename (written into the export's manifest)."""
+    named: dict[str, dict[str, str]] = {}
+    keys = _natural_keys()
+    for table, ids in lifecycle.public_references(schema).items():
+        if table in keys:
+            named[table] = {str(pk): name for pk, name in keys[table][0](ids).items()}
+    return named
+
+
+def _references_found(references: dict[str, dict[str, str]]) -> dict[str, dict[int, int | None]]:
+    """The archive's ids of shared rows → this database's (None where there is no such row here)."""
+    remaps: dict[str, dict[int, int | None]] = {}
+    keys = _natural_keys()
+    for table, named in references.items():
+        if table not in keys:
+            continue
+        found = keys[table][1](list(named.values()))
+        lookup = {k.lower(): v for k, v in found.items()} if table == User._meta.db_table else found
+        remaps[table] = {
+            int(pk): lookup.get(name.lower() if table == User._meta.db_table else name)
+            for pk, name in named.items()
+            if pk.isdigit()
+        }
+    return remaps
+
+
+def _storage_key_columns() -> list[tuple[str, str]]:
+    """The (table, column) pairs of the product that hold the workspace's storage prefix or keys under it."""
+    from tenant_apps.projects.models import Document
+
+    table = Document._meta.db_table
+    return [(table, "storage_prefix"), (table, "key"), (table, "thumbnail_key")]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    tenant: Tenant
+    rows: int
+    files: int
+    files_bytes: int
+    members: list[str]
+    invited: list[str]
+
+
+def workspace_import(
+    *,
+    archive: Path,
+    slug: str,
+    acting_user: User | None = None,
+    name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Restore an export archive into a new workspace at <slug>: a fresh opaque schema holding the archive's rows with
+    their ids, the members re-linked to the accounts here by email (those without an account are invited, with their
+    role), the files copied under the new workspace's prefix. The archive is checked end to end before anything is
+    written; a failure at any step leaves no schema, no workspace row and no file."""
+    import tempfile
+
+    from shared_apps.accounts.services import invitations_restore
+    from shared_apps.storage import accounting
+    from shared_apps.storage.backends import files
+    from tenants import restore
+
+    say = progress or (lambda _line: None)
+    if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
+        raise NotAllowed("Only platform operators can import a workspace.")
+    slug = validate_subdomain(slug)
+    if Domain.objects.filter(domain=selectors.host_for_slug(slug)).exists():
+        raise SubdomainTaken(f"The subdomain “{slug}” is taken.")
+    with tempfile.TemporaryDirectory(prefix="atrium-import-") as tmp:
+        say(f"Checking {archive.name} …")
+        checked = restore.archive_check(archive, workdir=Path(tmp), progress=say)
+        manifest = checked.manifest
+        written: list[str] = []
+        taken = SubdomainTaken(f"The subdomain “{slug}” is taken.")
+        try:
+            with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
+                tenant, via = tenancy.tenant_provision(slug=slug, name=name or manifest["tenant"]["name"])
+                say(f"Schema {tenant.schema_name} ready ({via}); loading rows …")
+                rows = restore.schema_data_load(
+                    checked=checked,
+                    schema=tenant.schema_name,
+                    remaps=_references_found(manifest.get("references", {})),
+                    key_columns=_storage_key_columns(),
+                    progress=say,
+                )
+                members, invited = _members_relink(tenant, manifest.get("members", []), invitations_restore)
+                say(f"Members: {len(members)} re-linked, {len(invited)} invited")
+                say(f"Copying {len(checked.files)} file(s) …")
+                copied = restore.archive_files_copy(
+                    checked=checked, schema=tenant.schema_name, written=written, progress=say
+                )
+                if checked.files:
+                    accounting.add_stored(tenant.schema_name, nbytes=copied, objects=len(checked.files))
+                audit_record(
+                    tenant=tenant,
+                    action=AuditAction.TENANT_IMPORTED,
+                    actor=acting_user,
+                    target=tenant,
+                    metadata={
+                        "archive": archive.name,
+                        "source_schema": checked.source_schema,
+                        "exported_at": str(manifest.get("exported_at", "")),
+                        "rows": sum(rows.values()),
+                        "files": len(checked.files),
+                        "members": len(members),
+                        "invited": len(invited),
+                    },
+                )
+                from billing.tasks import trial_start
+
+                enqueue_on_commit(trial_start, schema_name=PUBLIC_SCHEMA, tenant_id=tenant.pk)
+        except BaseException:
+            if written:
+                files().delete_many(written)
+            raise
+    logger.info(
+        "workspace imported", extra={"tenant": tenant.schema_name, "subdomain": slug, "source": checked.source_schema}
+    )
+    return ImportResult(
+        tenant=tenant,
+        rows=sum(rows.values()),
+        files=len(checked.files),
+        files_bytes=copied,
+        members=members,
+        invited=invited,
+    )
+
+
+def _members_relink(
+    tenant: Tenant, listed: list[dict[str, str]], invite: Callable[..., list[Any]]
+) -> tuple[list[str], list[str]]:
+    """Each member of the archive becomes a member again when an account with that email exists here; the others are
+    invited with their role."""
+    members: list[str] = []
+    missing: list[tuple[str, str]] = []
+    for entry in listed:
+        email, role = entry["email"], entry["role"] if entry["role"] in Role.values else Role.MEMBER
+        user = User.objects.filter(email__iexact=email.strip()).first()
+        if user is None:
+            missing.append((email, role))
+            continue
+        if not Membership.objects.filter(user=user, tenant=tenant).exists():
+            membership_create(user=user, tenant=tenant, role=role)
+            members.append(user.email)
+    invited = [inv.email for inv in invite(tenant=tenant, invites=missing)] if missing else []
+    return members, invited

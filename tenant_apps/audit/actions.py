@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     TENANT_DELETION_SCHEDULED = "tenant.deletion_scheduled", "Deletion scheduled"
     TENANT_RESTORED = "tenant.restored", "Workspace restored"
     TENANT_EXPORTED = "tenant.exported", "Workspace exported"
+    TENANT_IMPORTED = "tenant.imported", "Workspace restored from an archive"
     BILLING_TRIAL_STARTED = "billing.trial_started", "Trial started"
     BILLING_PLAN_CHANGED = "billing.plan_changed", "Plan changed"
     BILLING_PAST_DUE = "billing.past_due", "Payment past due"

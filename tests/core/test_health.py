@@ -75,3 +75,61 @@ def test_log_lines_carry_tenant_request_id_and_user(tenant, owner, rf, in_tenant
     assert line["request_id"] == "req-456"
     assert line["user_id"] == owner.pk
     assert line["tenant"] == tenant.schema_name
+
+
+UNREACHABLE = "redis://127.0.0.1:18299/0"  # a loopback port nothing listens on
+
+
+def test_readyz_names_redis_and_the_broker_when_they_are_unreachable(db: None, settings: pytest.FixtureRequest) -> None:
+    settings.REDIS_URL = UNREACHABLE  # type: ignore[attr-defined]
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:18299/1"  # type: ignore[attr-defined]
+    settings.READYZ_TIMEOUT = 0.5  # type: ignore[attr-defined]
+
+    response = Client(HTTP_HOST="localhost").get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert sorted(body["failing"]) == ["broker", "redis"]
+    assert body["checks"]["database"]["ok"] is True
+    assert "18299" in body["checks"]["redis"]["error"] or "refused" in body["checks"]["redis"]["error"].lower()
+
+
+def test_readyz_checks_redis_only_when_it_is_configured(db: None, settings: pytest.FixtureRequest) -> None:
+    settings.REDIS_URL = ""  # type: ignore[attr-defined]
+    settings.CELERY_BROKER_URL = ""  # type: ignore[attr-defined]
+
+    body = Client(HTTP_HOST="localhost").get("/readyz").json()
+
+    assert "redis" not in body["checks"]
+    assert "broker" not in body["checks"]
+
+
+def test_readyz_reports_a_database_that_does_not_answer(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    def unreachable() -> None:
+        raise OperationalError('connection to server at "127.0.0.1", port 18298 failed: Connection refused')
+
+    monkeypatch.setattr("shared_apps.core.health._check_database", unreachable)
+
+    response = Client(HTTP_HOST="localhost").get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["database"]
+
+
+def test_the_database_check_sets_a_statement_timeout_for_itself_only(db: None, settings: pytest.FixtureRequest) -> None:
+    from shared_apps.core.health import _check_database
+
+    settings.READYZ_TIMEOUT = 0.25  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+        with CaptureQueriesContext(connection) as queries:
+            _check_database()
+        cursor.execute("SHOW statement_timeout")
+        after = cursor.fetchone()[0]
+
+    assert any("250ms" in str(q["sql"]) for q in queries.captured_queries)
+    assert after == before  # SET LOCAL semantics: the connection's own setting is untouched

@@ -17,6 +17,7 @@ PROD_ENV = {
     "AWS_STORAGE_BUCKET_NAME": "atrium-media",
     "BASE_DOMAIN": "atrium.example.com",
     "ALLOWED_HOSTS": "atrium.example.com,.atrium.example.com",
+    "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.internal:587",
     "PATH": "/usr/bin:/bin",
 }
 
@@ -150,3 +151,67 @@ def test_production_keeps_files_in_a_bucket() -> None:
 
     seen = _settings_of(PROD_ENV, "(s.STORAGES['default']['BACKEND'], s.STORAGES['default']['OPTIONS']['bucket_name'])")
     assert seen == str(("shared_apps.storage.backends.TenantS3Storage", "atrium-media"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Email: a provider through django-anymail, SMTP otherwise, the console only in development
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_email_goes_through_anymail_when_a_provider_is_configured() -> None:
+    from config.email import email_settings
+
+    postmark = email_settings({"ANYMAIL_PROVIDER": "Postmark", "POSTMARK_SERVER_TOKEN": "pm-token"})
+    mailgun = email_settings(
+        {"ANYMAIL_PROVIDER": "mailgun", "MAILGUN_API_KEY": "key-1", "MAILGUN_SENDER_DOMAIN": "mg.example.com"}
+    )
+    ses = email_settings({"ANYMAIL_PROVIDER": "ses", "AWS_SES_REGION_NAME": "eu-west-1", "EMAIL_URL": "smtp://x"})
+
+    assert postmark["EMAIL_BACKEND"] == "anymail.backends.postmark.EmailBackend"
+    assert postmark["ANYMAIL"] == {"POSTMARK_SERVER_TOKEN": "pm-token"}
+    assert mailgun["ANYMAIL"] == {"MAILGUN_API_KEY": "key-1", "MAILGUN_SENDER_DOMAIN": "mg.example.com"}
+    assert ses["EMAIL_BACKEND"] == "anymail.backends.amazon_ses.EmailBackend"  # the provider wins over EMAIL_URL
+    assert ses["ANYMAIL"] == {"AMAZON_SES_CLIENT_PARAMS": {"region_name": "eu-west-1"}}
+
+
+def test_email_goes_over_smtp_or_to_the_console_without_a_provider() -> None:
+    from config.email import email_settings
+
+    smtp = email_settings({"EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587"})
+    default = email_settings({})
+
+    assert smtp["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == ("smtp.example.com", 587, True)
+    assert "ANYMAIL" not in smtp
+    assert default["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_an_unknown_provider_or_a_missing_key_is_refused() -> None:
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.email import email_settings
+
+    with pytest.raises(ImproperlyConfigured, match="not one of"):
+        email_settings({"ANYMAIL_PROVIDER": "pigeon"})
+    with pytest.raises(ImproperlyConfigured, match="needs SENDGRID_API_KEY"):
+        email_settings({"ANYMAIL_PROVIDER": "sendgrid"})
+
+
+def test_production_sends_through_the_configured_provider() -> None:
+    env = {**PROD_ENV, "ANYMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": "SG.production-check"}
+
+    seen = _settings_of(env, "(s.EMAIL_BACKEND, s.ANYMAIL)")
+
+    assert seen == str(("anymail.backends.sendgrid.EmailBackend", {"SENDGRID_API_KEY": "SG.production-check"}))
+
+
+def test_production_refuses_console_email_unless_told_out_loud() -> None:
+    env = {**PROD_ENV, "EMAIL_URL": "consolemail://"}
+
+    refused = manage("check", env=env)
+    allowed = manage("check", env={**env, "EMAIL_CONSOLE_ALLOWED": "true"})
+
+    assert refused.returncode != 0
+    assert "Production needs a real email backend" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr

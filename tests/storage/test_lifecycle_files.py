@@ -162,5 +162,7 @@ def test_an_export_streams_the_workspaces_files_into_the_archive(
         assert stored is not None
         assert hashlib.sha256(stored.read()).hexdigest() == hashlib.sha256(big).hexdigest()
         manifest = json.loads(tar.extractfile(f"{root}/manifest.json").read())  # type: ignore[union-attr]
-    assert manifest["files"] == [f"files/{'c' * 32}.zip"]
+    assert manifest["files"] == [
+        {"path": f"files/{'c' * 32}.zip", "size": len(big), "sha256": hashlib.sha256(big).hexdigest()}
+    ]
     assert manifest["files_bytes"] == len(big)

@@ -3,6 +3,7 @@ service and `tenant` subcommand, with clear errors on bad input and an audit ent
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tarfile
 from datetime import timedelta
@@ -361,7 +362,8 @@ def test_export_writes_a_pg_dump_of_the_schema_with_a_manifest(
     assert manifest["domains"] == [{"domain": "acme.localhost", "is_primary": True}]
     assert manifest["members"] == [{"email": owner.email, "role": Role.OWNER}]
     assert manifest["database"]["tables"]["django_migrations"] > 0
-    assert manifest["files"] == ["avatars/a.png"]
+    assert manifest["files"] == [{"path": "avatars/a.png", "size": 4, "sha256": hashlib.sha256(b"png!").hexdigest()}]
+    assert names[0] == f"{root}/manifest.json"  # first: an import checks it before reading on
     assert actions(tenant, in_tenant) == ["tenant.exported"]
 
 

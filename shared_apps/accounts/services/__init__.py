@@ -10,6 +10,7 @@ from shared_apps.accounts.services.invitations import (
     invitation_revoke,
     invitation_token_issue,
     invitations_create,
+    invitations_restore,
     normalise_emails,
 )
 from shared_apps.accounts.services.members import (
@@ -43,6 +44,7 @@ __all__ = [
     "invitation_revoke",
     "invitation_token_issue",
     "invitations_create",
+    "invitations_restore",
     "member_leave",
     "member_remove",
     "member_role_change",

@@ -183,6 +183,44 @@ def invitations_create(
     return result
 
 
+@transaction.atomic
+def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> list[Invitation]:
+    """Invite the members of a restored workspace (`tenant import`) who have no account here, each with the role they
+    had. The platform acts (no inviting member, no seat check: the workspace had these people); each invitation is
+    audited and emailed after commit like any other."""
+    valid, invalid = normalise_emails([email for email, _role in invites])
+    if invalid:
+        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+    roles = {email.strip().lower(): role if role in Role.values else Role.MEMBER for email, role in invites}
+    now = timezone.now()
+    created = Invitation.objects.bulk_create(
+        Invitation(
+            tenant=tenant,
+            email=email,
+            role=roles.get(email, Role.MEMBER),
+            token_hash=_unguessable_hash(),
+            invited_by=None,
+            expires_at=now + _max_age(),
+        )
+        for email in valid
+    )
+    for invitation in created:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.INVITATION_CREATED,
+            actor=None,
+            target=invitation,
+            metadata={"email": invitation.email, "role": invitation.role, "restored": True},
+        )
+    if created:
+        seats_changed_on_commit(tenant.pk)
+        from shared_apps.accounts.tasks import invitation_send
+
+        for invitation in created:
+            enqueue_on_commit(invitation_send, invitation_id=invitation.pk)
+    return created
+
+
 def _lock_open_invitation(*, tenant: Tenant, invitation: Invitation) -> Invitation:
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:

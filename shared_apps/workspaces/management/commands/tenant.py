@@ -38,6 +38,7 @@ ACTIONS = (
     "restore",
     "purge",
     "export",
+    "import",
     "pool",
     "metrics",
 )
@@ -99,6 +100,14 @@ class Command(BaseCommand):
         export.add_argument(
             "--output", type=Path, help="Archive path (default: TENANT_EXPORT_DIR/<slug>-<time>.tar.gz)."
         )
+
+        restore = sub.add_parser(
+            "import",
+            help="Restore an export archive into a new workspace (members re-linked by email, files copied).",
+        )
+        restore.add_argument("archive", type=Path, help="An archive written by `tenant export`.")
+        restore.add_argument("--slug", required=True, help="Subdomain of the new workspace.")
+        restore.add_argument("--name", help="Display name (default: the archived workspace's name).")
 
         metrics = sub.add_parser(
             "metrics", help="Refresh the operators' workspace metrics now (every schema, in bulk; progress shown)."
@@ -239,6 +248,23 @@ class Command(BaseCommand):
         tenant = selectors.tenant_get_by_slug(slug=options["slug"])
         archive = services.workspace_export(tenant=tenant, acting_user=None, output=options["output"])
         self.stdout.write(self.style.SUCCESS(f"Exported {tenant.name} to {archive}"))
+
+    def _import(self, options: dict[str, Any]) -> None:
+        def progress(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        result = services.workspace_import(
+            archive=options["archive"], slug=options["slug"], name=options["name"], progress=progress
+        )
+        host = selectors.host_for_slug(options["slug"].strip().lower())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {result.tenant.name} at {selectors.tenant_url(host)}/ : {result.rows} rows, "
+                f"{result.files} file(s) ({human_bytes(result.files_bytes)}), {len(result.members)} member(s) "
+                f"re-linked, {len(result.invited)} invited."
+            )
+        )
 
     def _metrics(self, options: dict[str, Any]) -> None:
         from shared_apps.workspaces.metrics import metrics_refresh

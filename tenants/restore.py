@@ -1,0 +1,476 @@
+"""Restoring an export archive (`lifecycle.tenant_archive_write`) into a new schema: the tenancy half of
+`tenant import`. Knows no user: the workspace layer maps the shared rows (accounts, content types, permissions) and
+re-links the memberships.
+
+Three steps, none trusting the archive:
+
+1. `archive_check` reads the archive once, streamed, and writes nothing but the dump into a scratch folder: the
+   manifest must come first and be of this build's format; every other member must be a regular file that the
+   manifest lists (schema.sql, files/…) with the size and SHA-256 it states; the dump's rows per table must be the
+   manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive: refused.
+2. `schema_data_load` loads only the dump's data (its `COPY` blocks) into a schema provisioned by this build, whose
+   migrations must be the archive's: the archive's DDL is never run. Ids are kept; sequences are set past them;
+   foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix.
+3. `archive_files_copy` streams the files into storage under the new prefix, checking each checksum again, and
+   reports each key it wrote, so the caller can delete them if anything after fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import re
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from shared_apps.core.sql import quote
+from shared_apps.storage.backends import files
+from shared_apps.storage.keys import KeyRefused, key_check, prefix_check
+from tenants.db import connection
+from tenants.errors import TenantError
+from tenants.lifecycle import ARCHIVE_FORMAT, DUMP_NAME, FILES_DIR, MANIFEST_NAME, foreign_keys_to_public
+
+MANIFEST_MAX_BYTES = 32 * 1024 * 1024
+CHUNK = 1024 * 1024
+_MIGRATIONS_TABLE = "django_migrations"
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_COPY = re.compile(rf"^COPY ({_IDENT})\.({_IDENT}) \(((?:{_IDENT}, )*{_IDENT})\) FROM stdin;$")
+_COLUMN = re.compile(_IDENT)
+
+Progress = Callable[[str], None]
+
+
+class ArchiveRefused(TenantError):
+    """An archive that is not a complete, untouched export of this build's format: nothing was written."""
+
+
+@dataclass(frozen=True)
+class CheckedArchive:
+    """An archive that passed `archive_check`: its manifest, and the dump copied into the scratch folder."""
+
+    path: Path
+    root: str
+    manifest: dict[str, Any]
+    dump: Path
+    files: dict[str, tuple[int, str]] = field(default_factory=dict)  # path under files/ → (size, sha256)
+
+    @property
+    def source_schema(self) -> str:
+        return str(self.manifest["tenant"]["schema"])
+
+    @property
+    def files_bytes(self) -> int:
+        return sum(size for size, _ in self.files.values())
+
+
+def _unquote(identifier: str) -> str:
+    return identifier[1:-1].replace('""', '"') if identifier.startswith('"') else identifier
+
+
+def _refuse(message: str) -> ArchiveRefused:
+    return ArchiveRefused(f"Refused the archive: {message}. Nothing was imported.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 1. Check
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _manifest_parse(raw: bytes) -> dict[str, Any]:
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _refuse("its manifest is not JSON") from exc
+    if not isinstance(manifest, dict):
+        raise _refuse("its manifest is not a JSON object")
+    version = manifest.get("format")
+    if version != ARCHIVE_FORMAT:
+        raise _refuse(f"it is of format {version!r}; this build reads format {ARCHIVE_FORMAT}")
+    tenant = manifest.get("tenant")
+    database = manifest.get("database")
+    if not isinstance(tenant, dict) or not isinstance(database, dict):
+        raise _refuse("its manifest has no tenant or database section")
+    try:
+        prefix_check(str(tenant.get("schema")))  # an opaque schema name: t_ and letters and digits
+    except KeyRefused as exc:
+        raise _refuse("its manifest names no valid source schema") from exc
+    if not isinstance(tenant.get("name"), str) or not tenant["name"].strip():
+        raise _refuse("its manifest has no workspace name")
+    tables = database.get("tables")
+    if not isinstance(tables, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in tables.items()
+    ):
+        raise _refuse("its manifest has no row counts")
+    if not isinstance(database.get("sha256"), str) or not isinstance(database.get("migrations"), list):
+        raise _refuse("its manifest has no dump checksum or migration list")
+    listed = manifest.get("files")
+    if not isinstance(listed, list) or not all(
+        isinstance(f, dict)
+        and isinstance(f.get("path"), str)
+        and type(f.get("size")) is int
+        and f["size"] >= 0
+        and isinstance(f.get("sha256"), str)
+        for f in listed
+    ):
+        raise _refuse("its manifest does not list its files with sizes and checksums")
+    members = manifest.get("members", [])
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("email"), str) and isinstance(m.get("role"), str) for m in members
+    ):
+        raise _refuse("its manifest's member list is malformed")
+    references = manifest.get("references", {})
+    if not isinstance(references, dict) or not all(
+        isinstance(v, dict) and all(isinstance(i, str) and isinstance(n, str) for i, n in v.items())
+        for v in references.values()
+    ):
+        raise _refuse("its manifest's references are malformed")
+    return manifest
+
+
+def _file_path_check(path: str, schema: str) -> str:
+    """A file's path under files/ must make a valid storage key under the workspace's prefix."""
+    try:
+        key_check(f"{schema}/{path}", prefix=schema)
+    except KeyRefused as exc:
+        raise _refuse(f"it holds a file named {path[:80]!r}, which is not a safe storage key") from exc
+    return path
+
+
+_BROKEN = (tarfile.TarError, EOFError, zlib.error)
+
+
+def _read(source: IO[bytes], size: int) -> bytes:
+    try:
+        return source.read(size)
+    except _BROKEN as exc:
+        raise _refuse(f"it is truncated or corrupt ({exc})") from exc
+
+
+def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None) -> str:
+    digest = hashlib.sha256()
+    remaining = size
+    while remaining > 0:
+        chunk = _read(source, min(CHUNK, remaining))
+        if not chunk:
+            raise _refuse("it is truncated")
+        digest.update(chunk)
+        if sink is not None:
+            sink.write(chunk)
+        remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+def _members(archive: Path) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]:
+    """The archive's members in order, streamed; a broken or truncated archive is refused."""
+    try:
+        with tarfile.open(archive, "r|gz") as tar:
+            for member in tar:
+                yield tar, member
+    except ArchiveRefused:
+        raise
+    except (*_BROKEN, OSError) as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise TenantError(f"Cannot read {archive}: {exc.strerror}.") from exc
+        raise _refuse(f"it is not a readable .tar.gz archive or it is truncated ({exc})") from exc
+
+
+def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = None) -> CheckedArchive:
+    """Check the archive end to end (see the module's docstring) and copy its dump into `workdir`. Writes nothing
+    else. Raises ArchiveRefused with the reason."""
+    say = progress or (lambda _line: None)
+    manifest: dict[str, Any] | None = None
+    root = ""
+    dump_target = workdir / DUMP_NAME
+    dump_seen = False
+    listed: dict[str, tuple[int, str]] = {}
+    seen: set[str] = set()
+    for tar, member in _members(archive):
+        name = member.name
+        if manifest is None:
+            parts = PurePosixPath(name).parts
+            if len(parts) != 2 or parts[1] != MANIFEST_NAME or not member.isreg():
+                raise _refuse(f"its first member must be <folder>/{MANIFEST_NAME}, not {name[:80]!r}")
+            if member.size > MANIFEST_MAX_BYTES:
+                raise _refuse("its manifest is too large")
+            root = parts[0]
+            stream = tar.extractfile(member)
+            assert stream is not None  # noqa: S101  (a regular file)
+            manifest = _manifest_parse(_read(stream, member.size))
+            schema = str(manifest["tenant"]["schema"])
+            for f in manifest["files"]:
+                listed[_file_path_check(f["path"], schema)] = (f["size"], f["sha256"])
+            if len(listed) != len(manifest["files"]):
+                raise _refuse("its manifest lists a file twice")
+            say(f"Manifest: {manifest['tenant']['name']} ({schema}), {len(listed)} file(s), format {ARCHIVE_FORMAT}")
+            continue
+        if not member.isreg():
+            raise _refuse(f"{name[:80]!r} is not a regular file (links and devices are refused)")
+        if not name.startswith(root + "/"):
+            raise _refuse(f"{name[:80]!r} lies outside the archive's folder")
+        inner = name[len(root) + 1 :]
+        stream = tar.extractfile(member)
+        assert stream is not None  # noqa: S101
+        if inner == DUMP_NAME and not dump_seen:
+            dump_seen = True
+            with dump_target.open("wb") as sink:
+                digest = _hash_copy(stream, member.size, sink)
+            if digest != manifest["database"]["sha256"]:
+                raise _refuse("the database dump does not match the manifest's checksum")
+            say(f"Database dump: {member.size} bytes, checksum ok")
+            continue
+        path = inner.removeprefix(FILES_DIR + "/")
+        if not inner.startswith(FILES_DIR + "/") or path not in listed or path in seen:
+            raise _refuse(f"it holds {name[:80]!r}, which the manifest does not list")
+        size, sha = listed[path]
+        if member.size != size or _hash_copy(stream, member.size, None) != sha:
+            raise _refuse(f"the file {path[:80]!r} does not match the manifest's size or checksum")
+        seen.add(path)
+    if manifest is None:
+        raise _refuse("it is empty")
+    if not dump_seen:
+        raise _refuse("it holds no database dump")
+    missing = sorted(set(listed) - seen)
+    if missing:
+        raise _refuse(f"{len(missing)} file(s) the manifest lists are missing (first: {missing[0][:80]!r})")
+    counts = dump_row_counts(dump_target, schema=str(manifest["tenant"]["schema"]))
+    if counts != manifest["database"]["tables"]:
+        differ = sorted(
+            t
+            for t in set(counts) | set(manifest["database"]["tables"])
+            if counts.get(t) != manifest["database"]["tables"].get(t)
+        )
+        raise _refuse(f"the dump's row counts differ from the manifest's ({', '.join(differ[:5])})")
+    say(f"Files: {len(seen)} checked; rows: {sum(counts.values())} in {len(counts)} tables")
+    return CheckedArchive(path=archive, root=root, manifest=manifest, dump=dump_target, files=listed)
+
+
+def _copy_blocks(dump: Path, *, schema: str) -> Iterator[tuple[str, list[str], Iterator[bytes]]]:
+    """(table, columns, data lines) for each `COPY <schema>.<table> (…) FROM stdin;` block of a plain pg_dump.
+    A block that names another schema, or ends before its `\\.`, is refused."""
+    with dump.open("rb") as fh:
+        for raw in fh:
+            if not raw.startswith(b"COPY "):
+                continue
+            match = _COPY.match(raw.decode("utf-8", "replace").rstrip("\n"))
+            if match is None or _unquote(match.group(1)) != schema:
+                raise _refuse("its dump holds a COPY statement this build does not read")
+            table = _unquote(match.group(2))
+            columns = [_unquote(c) for c in _COLUMN.findall(match.group(3))]
+            ended = False
+
+            def lines() -> Iterator[bytes]:
+                nonlocal ended
+                for line in fh:
+                    if line == b"\\.\n":
+                        ended = True
+                        return
+                    yield line
+
+            block = lines()
+            yield table, columns, block
+            for _rest in block:  # whatever the consumer left unread
+                pass
+            if not ended:
+                raise _refuse("its dump is truncated")
+
+
+def dump_row_counts(dump: Path, *, schema: str) -> dict[str, int]:
+    return {table: sum(1 for _ in rows) for table, _columns, rows in _copy_blocks(dump, schema=schema)}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. Data
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _tables_and_columns(schema: str) -> dict[str, set[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+            " WHERE n.nspname = %s AND c.relkind = 'r'",
+            [schema],
+        )
+        found: dict[str, set[str]] = {}
+        for table, column in cursor.fetchall():
+            found.setdefault(table, set()).add(column)
+    return found
+
+
+def _migrations(schema: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations ORDER BY app, name")  # noqa: S608
+        return [f"{app}.{name}" for app, name in cursor.fetchall()]
+
+
+def schema_data_load(
+    *,
+    checked: CheckedArchive,
+    schema: str,
+    remaps: dict[str, dict[int, int | None]],
+    key_columns: list[tuple[str, str]],
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Load the archive's rows into `schema` (freshly provisioned, in the caller's transaction). `remaps` maps, per
+    public table, the archive's ids to this database's (None: no such row here; a nullable reference becomes NULL,
+    a row that cannot exist without it is left out). `key_columns` are (table, column) pairs holding storage keys,
+    moved from the source prefix to `schema`'s. Returns the rows loaded per table."""
+    say = progress or (lambda _line: None)
+    source = checked.source_schema
+    prefix_check(schema)
+    if sorted(checked.manifest["database"]["migrations"]) != _migrations(schema):
+        raise _refuse(
+            "its schema is at another migration state than this build; import it with the build that exported it, "
+            "or export it again after `migrate_schemas`"
+        )
+    tables = _tables_and_columns(schema)
+    loadable = [t for t in checked.manifest["database"]["tables"] if t != _MIGRATIONS_TABLE]
+    unknown = [t for t in loadable if t not in tables]
+    if unknown:
+        raise _refuse(f"its dump holds tables this build does not have ({', '.join(sorted(unknown)[:5])})")
+    q = quote(schema)
+    with connection.cursor() as cursor:
+        emptied = [t for t in tables if t != _MIGRATIONS_TABLE]
+        if emptied:
+            cursor.execute("TRUNCATE " + ", ".join(f"{q}.{quote(t)}" for t in sorted(emptied)))
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        loaded: dict[str, int] = {}
+        for table, columns, rows in _copy_blocks(checked.dump, schema=source):
+            if table == _MIGRATIONS_TABLE:
+                continue
+            if not set(columns) <= tables[table]:
+                raise _refuse(f"its dump has columns {table} does not have here")
+            column_list = ", ".join(quote(c) for c in columns)
+            with cursor.copy(f"COPY {q}.{quote(table)} ({column_list}) FROM STDIN") as copy:
+                count = 0
+                for line in rows:
+                    copy.write(line)
+                    count += 1
+            loaded[table] = count
+            say(f"  {table}: {count} row(s)")
+        _public_references_remap(cursor, schema=schema, remaps=remaps)
+        _keys_move(cursor, schema=schema, source=source, key_columns=key_columns)
+        _sequences_reset(cursor, schema=schema)
+    return loaded
+
+
+def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict[int, int | None]]) -> None:
+    q = quote(schema)
+    for fk in foreign_keys_to_public(schema):
+        mapping = remaps.get(fk.target)
+        if mapping is None:
+            continue
+        col, table = quote(fk.column), f"{q}.{quote(fk.table)}"
+        known = [src for src, dst in mapping.items() if dst is not None]
+        # First what has no counterpart here (by the archive's ids), then the ids that do: one statement each, so
+        # an archive id equal to another account's id here is never mapped twice.
+        if fk.nullable:
+            cursor.execute(
+                f"UPDATE {table} SET {col} = NULL WHERE {col} IS NOT NULL AND NOT ({col} = ANY(%s))",  # noqa: S608
+                [known],
+            )
+        else:
+            cursor.execute(f"DELETE FROM {table} WHERE NOT ({col} = ANY(%s))", [known])  # noqa: S608
+        pairs = [(src, dst) for src, dst in mapping.items() if dst is not None and src != dst]
+        if pairs:
+            cursor.execute(
+                f"UPDATE {table} AS x SET {col} = m.dst FROM unnest(%s::bigint[], %s::bigint[]) AS m(src, dst)"  # noqa: S608
+                f" WHERE x.{col} = m.src",
+                [[p[0] for p in pairs], [p[1] for p in pairs]],
+            )
+
+
+def _keys_move(cursor: Any, *, schema: str, source: str, key_columns: list[tuple[str, str]]) -> None:
+    """A value that is the source prefix itself, or a key under it, moves under the new schema's prefix."""
+    q = quote(schema)
+    for table, column in key_columns:
+        col = quote(column)
+        cursor.execute(
+            f"UPDATE {q}.{quote(table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
+            f" WHERE {col} = %s OR left({col}, %s) = %s",
+            [schema, len(source) + 1, source, len(source) + 1, source + "/"],
+        )
+
+
+def _sequences_reset(cursor: Any, *, schema: str) -> None:
+    """Every serial or identity column's sequence is set past the largest id loaded."""
+    cursor.execute(
+        "SELECT c.relname, a.attname, pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
+        " a.attname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " WHERE n.nspname = %s AND c.relkind = 'r'",
+        [schema],
+    )
+    for table, column, sequence in cursor.fetchall():
+        if sequence is None:
+            continue
+        cursor.execute(
+            f"SELECT setval(%s, COALESCE((SELECT max({quote(column)}) FROM {quote(schema)}.{quote(table)}), 0) + 1,"  # noqa: S608
+            " false)",
+            [sequence],
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. Files
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class _Hashing:
+    """A read-only stream that hashes what is read through it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = _read(self.raw, CHUNK if size is None or size < 0 or size > CHUNK else size)
+        self.digest.update(chunk)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def archive_files_copy(
+    *, checked: CheckedArchive, schema: str, written: list[str], progress: Progress | None = None
+) -> int:
+    """Stream the archive's files into storage under `schema/`; each key written is appended to `written` as soon as
+    it exists (the caller deletes them if anything fails). Returns the bytes copied."""
+    say = progress or (lambda _line: None)
+    prefix_check(schema)
+    storage = files()
+    copied = 0
+    total = len(checked.files)
+    done = 0
+    for tar, member in _members(checked.path):
+        name = member.name
+        inner = name[len(checked.root) + 1 :] if name.startswith(checked.root + "/") else ""
+        path = inner.removeprefix(FILES_DIR + "/")
+        if not member.isreg() or not inner.startswith(FILES_DIR + "/"):
+            continue
+        if path not in checked.files:
+            raise _refuse(f"it changed since it was checked ({path[:80]!r})")
+        key = key_check(f"{schema}/{path}", prefix=schema)
+        stream = tar.extractfile(member)
+        assert stream is not None  # noqa: S101
+        hashing = _Hashing(stream)
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        written.append(key)
+        storage.put(key, hashing, content_type=content_type)  # type: ignore[arg-type]
+        size, sha = checked.files[path]
+        if hashing.read_bytes != size or hashing.digest.hexdigest() != sha:
+            raise _refuse(f"it changed since it was checked ({path[:80]!r})")
+        copied += size
+        done += 1
+        say(f"  files: {done}/{total}, {copied} bytes")
+    if done != total:
+        raise _refuse("it changed since it was checked (files are missing)")
+    return copied

@@ -1,0 +1,365 @@
+"""`tenant import`: an export restores into a new workspace. The round trip (export → purge → import) gives back the
+same rows, files and audit log; hostile archives are refused before anything is written; an import never touches
+the workspace it came from.
+
+pg_dump reads what is committed, so the round trip runs outside the test's transaction (`committed`): what it adds
+to the public schema, and the schemas it makes, are removed after."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django_tenants.utils import schema_exists, tenant_context
+
+from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.storage.backends import files
+from shared_apps.workspaces import services
+from tenant_apps.audit.models import AuditEntry
+from tenant_apps.projects.models import Comment, Document, Project, ProjectUserObjectPermission, Task
+from tenants import routing
+from tenants.db import connection
+from tenants.models import Domain, Tenant
+
+MODELS = (Project, Task, Comment, ProjectUserObjectPermission, Document, AuditEntry)
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("tenant", *args, stdout=out)
+    return out.getvalue()
+
+
+def _schemas() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _public_marks() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t"
+            " ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+            " WHERE c.table_schema = 'public' AND c.column_name = 'id' AND t.table_type = 'BASE TABLE'"
+            " AND c.data_type IN ('integer', 'bigint')"
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        marks = {}
+        for table in tables:
+            cursor.execute(f'SELECT COALESCE(max(id), 0) FROM public."{table}"')  # noqa: S608
+            marks[table] = cursor.fetchone()[0]
+    return marks
+
+
+@pytest.fixture
+def committed(_session_tenants: dict[str, Tenant], django_db_blocker: Any, settings: Any) -> Iterator[None]:
+    """The test's writes are committed (pg_dump sees them); every public row and schema it added is removed after.
+    The test database is set up for the tests that ask for `db`: select these with at least one of them (the module's
+    hostile-archive tests are), as `pytest tests/workspaces/test_import.py` does."""
+    settings.TENANT_POOL_SIZE = 0
+    with django_db_blocker.unblock():
+        marks, schemas = _public_marks(), _schemas()
+        try:
+            yield
+        finally:
+            connection.set_schema_to_public()
+            with transaction.atomic(), connection.cursor() as cursor:
+                for schema in sorted(_schemas() - schemas):
+                    cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                for table, mark in marks.items():
+                    cursor.execute(f'DELETE FROM public."{table}" WHERE id > %s', [mark])  # noqa: S608
+            routing.clear()
+
+
+def _rows(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
+    with tenant_context(tenant):
+        return {m.__name__: [dict(r) for r in m.objects.order_by("id").values()] for m in MODELS}
+
+
+def _stored(prefix: str) -> dict[str, bytes]:
+    storage = files()
+    found = {}
+    for obj in storage.iter_prefix(prefix):
+        with storage.open_stream(obj.key) as stream:
+            found[obj.key.removeprefix(prefix + "/")] = stream.read()
+    return found
+
+
+def _workspace_with_data() -> tuple[Tenant, User, User]:
+    tenant, owner = services.workspace_create(slug="roundtrip", name="Round Trip", owner_email="owner@rt.test")
+    member = User.objects.create_user(email="member@rt.test", password="x-long-password-1")
+    gone = User.objects.create_user(email="gone@rt.test", password="x-long-password-2")
+    Membership.objects.create(user=member, tenant=tenant, role=Role.ADMIN)
+    Membership.objects.create(user=gone, tenant=tenant, role=Role.MEMBER)
+    schema = tenant.schema_name
+    storage = files()
+    storage.put(f"{schema}/files/{'a' * 32}.pdf", io.BytesIO(b"%PDF-1.4 report"), content_type="application/pdf")
+    storage.put(f"{schema}/files/{'a' * 32}.thumb.webp", io.BytesIO(b"RIFFthumb"), content_type="image/webp")
+    view = Permission.objects.get(codename="view_project", content_type__app_label="projects")
+    with tenant_context(tenant):
+        project = Project.objects.create(name="Launch", created_by=owner)
+        task = Task.objects.create(project=project, title="Ship it", assignee=member, created_by=owner, position=3)
+        Comment.objects.create(task=task, author=member, body="On it — ünïcode\ttab\nnewline")
+        ProjectUserObjectPermission.objects.create(content_object=project, user=member, permission=view)
+        Document.objects.create(
+            project=project,
+            task=task,
+            storage_prefix=schema,
+            key=f"{schema}/files/{'a' * 32}.pdf",
+            thumbnail_key=f"{schema}/files/{'a' * 32}.thumb.webp",
+            name="report.pdf",
+            file_type="pdf",
+            content_type="application/pdf",
+            size=15,
+            uploaded_by=member,
+        )
+        AuditEntry.objects.create(action="project.created", actor=owner, target_label="Launch")
+    return tenant, owner, member
+
+
+def _moved(rows: dict[str, list[dict[str, Any]]], old: str, new: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows as they should read after an import under `new`: storage prefix and keys moved."""
+    out = {name: [dict(r) for r in items] for name, items in rows.items()}
+    for doc in out["Document"]:
+        doc["storage_prefix"] = new
+        doc["key"] = doc["key"].replace(old + "/", new + "/", 1)
+        doc["thumbnail_key"] = doc["thumbnail_key"].replace(old + "/", new + "/", 1)
+    return out
+
+
+@pytest.mark.usefixtures("committed")
+def test_export_purge_import_gives_back_the_same_rows_files_and_audit_log(tmp_path: Path) -> None:
+    # given a workspace with projects, tasks, comments, grants, documents and their files, exported then purged
+    tenant, owner, member = _workspace_with_data()
+    old = tenant.schema_name
+    before, stored = _rows(tenant), _stored(old)
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=None)
+    run("purge", "roundtrip", "--yes")
+    User.objects.filter(email="gone@rt.test").update(email="renamed@rt.test")  # no account has that email now
+    assert not schema_exists(old)
+    assert _stored(old) == {}
+
+    # when
+    output = run("import", str(archive), "--slug", "restored")
+
+    # then
+    assert "Manifest: Round Trip" in output
+    assert "Imported Round Trip at http://restored.localhost/" in output
+    restored = Tenant.objects.get(domains__domain="restored.localhost")
+    new = restored.schema_name
+    assert new != old
+    after = _rows(restored)
+    assert {k: v for k, v in after.items() if k != "AuditEntry"} == {
+        k: v for k, v in _moved(before, old, new).items() if k != "AuditEntry"
+    }
+    # the audit log: every entry as it was (ids, actors, times), then the import's own entries
+    assert after["AuditEntry"][: len(before["AuditEntry"])] == before["AuditEntry"]
+    added = [e["action"] for e in after["AuditEntry"][len(before["AuditEntry"]) :]]
+    assert added == ["invitation.created", "tenant.imported", "billing.trial_started"]  # billing starts afresh
+    assert _stored(new) == stored
+    # members re-linked by email with their roles; the missing account invited with its role
+    assert dict(Membership.objects.filter(tenant=restored).values_list("user__email", "role")) == {
+        owner.email: Role.OWNER,
+        member.email: Role.ADMIN,
+    }
+    invitation = Invitation.objects.get(tenant=restored)
+    assert (invitation.email, invitation.role) == ("gone@rt.test", Role.MEMBER)
+    # sequences are past the restored ids
+    with tenant_context(restored):
+        fresh = Project.objects.create(name="After")
+        assert fresh.pk > max(p["id"] for p in before["Project"])
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_import_never_touches_the_workspace_it_came_from(tmp_path: Path) -> None:
+    # given workspace A, exported, still live
+    a, _owner, _member = _workspace_with_data()
+    before, stored = _rows(a), _stored(a.schema_name)
+    archive = tmp_path / "a.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    before_export = before["AuditEntry"]
+
+    # when it is imported as B, and B's document and files are deleted
+    run("import", str(archive), "--slug", "copy-of-a")
+    b = Tenant.objects.get(domains__domain="copy-of-a.localhost")
+    b_stored = _stored(b.schema_name)
+    with tenant_context(b):
+        Document.objects.all().delete()
+    files().delete_many(f"{b.schema_name}/{path}" for path in b_stored)
+
+    # then A is as it was (plus its own export entry), and B held copies under its own prefix
+    after = _rows(a)
+    assert {k: v for k, v in after.items() if k != "AuditEntry"} == {
+        k: v for k, v in before.items() if k != "AuditEntry"
+    }
+    assert after["AuditEntry"][: len(before_export)] == before_export
+    assert [e["action"] for e in after["AuditEntry"][len(before_export) :]] == ["tenant.exported"]
+    assert _stored(a.schema_name) == stored
+    assert b_stored == stored
+    with tenant_context(b):
+        assert AuditEntry.objects.filter(action="tenant.exported").count() == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hostile archives: refused before anything is written
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def good_archive(tenant: Tenant, tmp_path: Path) -> Path:
+    """A true export of acme (its committed schema) with one file."""
+    files().put(f"{tenant.schema_name}/files/{'b' * 32}.txt", io.BytesIO(b"hello"), content_type="text/plain")
+    path = tmp_path / "good.tar.gz"
+    run("export", "acme", "--output", str(path))
+    return path
+
+
+def _members(path: Path) -> list[tuple[tarfile.TarInfo, bytes]]:
+    with tarfile.open(path) as tar:
+        return [(m, tar.extractfile(m).read() if m.isreg() else b"") for m in tar.getmembers()]  # type: ignore[union-attr]
+
+
+def _write(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return path
+
+
+def _with_manifest(members: list[tuple[tarfile.TarInfo, bytes]], change: Any) -> list[tuple[tarfile.TarInfo, bytes]]:
+    info, raw = members[0]
+    manifest = json.loads(raw)
+    change(manifest)
+    return [(info, json.dumps(manifest).encode()), *members[1:]]
+
+
+def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    members = _members(good)
+    root = members[0][0].name.split("/")[0]
+    cases: dict[str, tuple[list[tuple[tarfile.TarInfo, bytes]], str]] = {}
+
+    def counts(m: dict[str, Any]) -> None:
+        m["database"]["tables"]["django_migrations"] += 1
+
+    def version(m: dict[str, Any]) -> None:
+        m["format"] = 1
+
+    def traversal(m: dict[str, Any]) -> None:
+        m["files"].append({"path": "../../etc/evil", "size": 4, "sha256": "0" * 64})
+
+    cases["lying counts"] = (_with_manifest(members, counts), "row counts differ")
+    cases["wrong version"] = (_with_manifest(members, version), "format 1")
+    cases["traversal in manifest"] = (_with_manifest(members, traversal), "not a safe storage key")
+    outside = tarfile.TarInfo(f"{root}/../../evil.txt")
+    cases["traversal member"] = ([*members, (outside, b"evil")], "lies outside|does not list")
+    absolute = tarfile.TarInfo("/etc/evil.txt")
+    cases["absolute member"] = ([*members, (absolute, b"evil")], "lies outside")
+    link = tarfile.TarInfo(f"{root}/files/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    cases["symlink"] = ([*members, (link, b"")], "not a regular file")
+    cases["manifest last"] = ([*members[1:], members[0]], "first member must be")
+    tampered = [
+        (info, b"HELLO" if info.name.endswith(".txt") else data) for info, data in members
+    ]  # same size, other bytes
+    cases["tampered file"] = (tampered, "does not match")
+    extra = tarfile.TarInfo(f"{root}/files/files/extra.txt")
+    cases["unlisted file"] = ([*members, (extra, b"x")], "does not list")
+    result = {name: (_write(tmp_path / f"{i}.tar.gz", m), why) for i, (name, (m, why)) in enumerate(cases.items())}
+    truncated = tmp_path / "truncated.tar.gz"
+    raw = good.read_bytes()
+    truncated.write_bytes(raw[: len(raw) // 2])
+    result["truncated"] = (truncated, "truncated|not a readable")
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"\x00not an archive" * 100)
+    result["junk"] = (junk, "not a readable")
+    return result
+
+
+def test_hostile_archives_are_refused_and_leave_nothing_behind(
+    good_archive: Path, tmp_path: Path, settings: Any
+) -> None:
+    schemas, tenants, domains = _schemas(), Tenant.objects.count(), Domain.objects.count()
+    media = Path(settings.MEDIA_ROOT)
+    stored = sorted(p.relative_to(media) for p in media.rglob("*") if p.is_file())
+
+    for name, (path, why) in _hostile(good_archive, tmp_path).items():
+        with pytest.raises(CommandError, match=why) as refused:
+            run("import", str(path), "--slug", "evil")
+        assert refused.value.returncode == 2, name
+        assert "Nothing was imported" in str(refused.value), name
+
+    assert _schemas() == schemas
+    assert (Tenant.objects.count(), Domain.objects.count()) == (tenants, domains)
+    assert sorted(p.relative_to(media) for p in media.rglob("*") if p.is_file()) == stored
+    assert not (tmp_path.parent / "etc").exists()
+
+
+def test_the_good_archive_imports(good_archive: Path) -> None:
+    """The hostile cases above are refused for what was changed, not because the archive could never import."""
+    output = run("import", str(good_archive), "--slug", "acme-copy")
+
+    copy = Tenant.objects.get(domains__domain="acme-copy.localhost")
+    assert "Imported Acme Inc" in output
+    assert _stored(copy.schema_name) == {f"files/{'b' * 32}.txt": b"hello"}
+
+
+def test_a_failure_after_the_files_were_copied_leaves_nothing_behind(
+    good_archive: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    schemas, tenants = _schemas(), Tenant.objects.count()
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(services, "audit_record", broken)
+    with pytest.raises(RuntimeError, match="audit store down"):
+        run("import", str(good_archive), "--slug", "acme-copy")
+
+    assert _schemas() == schemas
+    assert Tenant.objects.count() == tenants
+    assert not Domain.objects.filter(domain="acme-copy.localhost").exists()
+    media = Path(settings.MEDIA_ROOT)
+    prefixes = {p.relative_to(media).parts[0] for p in media.rglob("*") if p.is_file()}
+    assert prefixes == {Tenant.objects.get(domains__domain="acme.localhost").schema_name}
+
+
+def test_import_refuses_a_taken_subdomain_before_reading(good_archive: Path) -> None:
+    with pytest.raises(CommandError, match="taken"):
+        run("import", str(good_archive), "--slug", "globex")
+
+
+def test_an_export_failing_midway_leaves_no_archive(
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = files()
+    for name in ("a", "b"):
+        storage.put(f"{tenant.schema_name}/files/{name * 32}.txt", io.BytesIO(b"x" * 1000), content_type="text/plain")
+    opened = storage.open_stream
+    calls: list[str] = []
+
+    def failing(key: str) -> Any:
+        calls.append(key)
+        if len(calls) == 4:  # two checksum reads, then the first file streamed into the archive; the second fails
+            raise OSError("storage went away")
+        return opened(key)
+
+    monkeypatch.setattr(storage, "open_stream", failing)
+    with pytest.raises(OSError, match="storage went away"):
+        run("export", "acme", "--output", str(tmp_path / "a.tar.gz"))
+
+    assert len(calls) == 4
+    assert list(tmp_path.iterdir()) == []
