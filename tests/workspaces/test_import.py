@@ -363,3 +363,30 @@ def test_an_export_failing_midway_leaves_no_archive(
 
     assert len(calls) == 4
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("committed")
+def test_rows_follow_their_people_to_the_accounts_found_here_by_email(tmp_path: Path) -> None:
+    # given an archive, and here the member's email now belongs to another account (another id)
+    _tenant, owner, member = _workspace_with_data()
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    User.objects.filter(pk=member.pk).update(email="former-member@rt.test")
+    newcomer = User.objects.create_user(email="member@rt.test", password="x-long-password-3")
+    assert newcomer.pk != member.pk
+
+    # when
+    run("import", str(archive), "--slug", "remapped")
+
+    # then every reference to the member points at the account that has the email here; the owner's are unchanged
+    restored = Tenant.objects.get(domains__domain="remapped.localhost")
+    with tenant_context(restored):
+        task = Task.objects.get()
+        assert (task.assignee_id, task.created_by_id) == (newcomer.pk, owner.pk)
+        assert Comment.objects.get().author_id == newcomer.pk
+        assert Document.objects.get().uploaded_by_id == newcomer.pk
+        grants = ProjectUserObjectPermission.objects.filter(content_object__name="Launch")
+        assert list(grants.values_list("user_id", flat=True)) == [newcomer.pk]
+        assert Project.objects.get(name="Launch").created_by_id == owner.pk
+    assert Membership.objects.get(tenant=restored, user=newcomer).role == Role.ADMIN
+    assert not Membership.objects.filter(tenant=restored, user_id=member.pk).exists()
