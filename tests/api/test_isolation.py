@@ -122,8 +122,18 @@ def test_ids_that_exist_only_in_the_other_workspace_are_not_found(
         ("patch", f"/api/v1/members/{member_b.pk}/"),  # type: ignore[union-attr]
         ("get", f"/api/v1/invitations/{invitation_b.pk}/"),
         ("delete", f"/api/v1/invitations/{invitation_b.pk}/"),
+        ("delete", f"/api/v1/members/{member_b.pk}/"),  # type: ignore[union-attr]
+        ("post", f"/api/v1/members/{member_b.pk}/transfer-ownership/"),  # type: ignore[union-attr]
+        ("get", f"/api/v1/projects/{extra.pk}/sharing/"),
+        ("patch", f"/api/v1/projects/{extra.pk}/sharing/"),
+        ("get", f"/api/v1/projects/{extra.pk}/documents/"),
+        ("post", f"/api/v1/projects/{extra.pk}/documents/"),
     ):
-        body = {"name": "x", "role": "member"} if method == "patch" else None
+        body = (
+            {"name": "x.pdf", "role": "member", "size": 10, "visibility": "private"}
+            if method in {"patch", "post"}
+            else None
+        )
         response = (
             getattr(api, method)(path, body, content_type="application/json") if body else getattr(api, method)(path)
         )
@@ -131,8 +141,24 @@ def test_ids_that_exist_only_in_the_other_workspace_are_not_found(
         assert error_of(response)["code"] == "not_found"
         assert MARKER.encode() not in response.content
     with in_tenant(other_tenant):
-        assert Project.objects.filter(pk=extra.pk).exists()
+        assert Project.objects.get(pk=extra.pk).visibility == "workspace"  # the factory's, unchanged
     assert Invitation.objects.get(pk=invitation_b.pk).revoked_at is None
+    assert Membership.objects.filter(pk=member_b.pk, tenant=other_tenant).exists()  # type: ignore[union-attr]
+    assert Membership.objects.filter(tenant=other_tenant, role="owner").count() >= 1
+
+
+def test_a_comment_with_the_same_ids_in_the_other_workspace_is_not_deleted(
+    tenant: Tenant, other_tenant: Tenant, in_tenant: Any, both: User, twins: dict[str, dict[str, int]]
+) -> None:
+    api = with_key(tenant, key_for(tenant, both))
+    p, t, c = twins["Acme"]["p"], twins["Acme"]["t"], twins["Acme"]["c"]
+
+    assert api.delete(f"/api/v1/projects/{p}/tasks/{t}/comments/{c}/").status_code == 204
+
+    with in_tenant(other_tenant):
+        assert Comment.objects.get(pk=c).body == f"{MARKER} comment"
+    with in_tenant(tenant):
+        assert not Comment.objects.filter(pk=c).exists()
 
 
 def test_a_key_for_one_workspace_cannot_be_used_on_the_other_by_its_own_member(
