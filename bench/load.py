@@ -6,7 +6,7 @@ is unset), dropped at the end:
 
 - 50 workspaces made by the fast path (`load-00.localhost` … `load-49.localhost`), each with an owner and two admins
   (signed in through the login form), two projects of three tasks, and a read-and-write API key;
-- gunicorn (2 workers × 4 threads, bench/settings_load.py: Atrium's settings plus a response header naming the
+- gunicorn (2 workers x 4 threads, bench/settings_load.py: Atrium's settings plus a response header naming the
   schema that served it), a Celery worker, and Redis (REDIS_URL, or a redis-server started on loopback for the run)
   for the caches, the rate-limit counters and the broker; files on the filesystem backend in a temporary folder;
 - locust, headless (bench/locustfile.py): people spread over the workspaces, each signing in, then page views,
@@ -22,6 +22,7 @@ and every schema is searched for markers that belong to another (counted as cros
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -157,10 +158,8 @@ def warm_up(port: int, hosts: list[str], *, rounds: int = 3) -> float:
 
     def get(host: str, path: str) -> None:
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
-        try:
+        with contextlib.suppress(urllib.error.HTTPError):  # the API's 401 is a warm answer too
             urllib.request.urlopen(request, timeout=120).read()  # noqa: S310 (loopback)
-        except urllib.error.HTTPError:
-            pass  # the API's 401 is a warm answer too
 
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:

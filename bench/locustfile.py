@@ -18,17 +18,18 @@ import io
 import itertools
 import json
 import os
-import random
 import re
+import secrets
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-WORLD: dict[str, Any] = json.loads(open(os.environ["LOAD_WORLD"]).read()) if os.environ.get("LOAD_WORLD") else {}
+WORLD: dict[str, Any] = json.loads(Path(os.environ["LOAD_WORLD"]).read_text()) if os.environ.get("LOAD_WORLD") else {}
 RESULTS_PATH = os.environ.get("LOAD_RESULTS", "")
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "20000"))
 WORKSPACE_NAME = re.compile(rb"Load Workspace (\d{2})")
@@ -149,7 +150,7 @@ class Person(HttpUser):
             return response
 
     def csrf(self) -> dict[str, str]:
-        return {"X-CSRFToken": self.client.cookies.get("csrftoken", "")}
+        return {"X-CSRFToken": self.client.cookies.get("csrftoken") or ""}
 
     def acknowledge(self, kind: str, value: str) -> None:
         acknowledged.append({"schema": self.schema, "kind": kind, "marker": value})
@@ -179,11 +180,11 @@ class Person(HttpUser):
     def page_views(self) -> None:
         self.request("GET", "/", "home", ok=(200,))
         self.request("GET", "/projects/", "projects", ok=(200,))
-        self.request("GET", f"/projects/{random.choice(self.projects)}/", "board", ok=(200,))
+        self.request("GET", f"/projects/{secrets.choice(self.projects)}/", "board", ok=(200,))
 
     @task(2)
     def task_page(self) -> None:
-        project, task_id = random.choice(self.task_ids)
+        project, task_id = secrets.choice(self.task_ids)
         self.request("GET", f"/projects/{project}/tasks/{task_id}/", "task page", ok=(200,))
 
     @task(1)
@@ -207,7 +208,7 @@ class Person(HttpUser):
     @task(3)
     def task_write(self) -> None:
         title = marker()
-        project = random.choice(self.projects)
+        project = secrets.choice(self.projects)
         response = self.request(
             "POST",
             f"/projects/{project}/tasks/new/",
@@ -223,7 +224,7 @@ class Person(HttpUser):
     @task(3)
     def comment_write(self) -> None:
         body = marker()
-        project, task_id = random.choice(self.task_ids)
+        project, task_id = secrets.choice(self.task_ids)
         response = self.request(
             "POST",
             f"/projects/{project}/tasks/{task_id}/comments/",
@@ -239,7 +240,7 @@ class Person(HttpUser):
     @task(1)
     def upload(self) -> None:
         name = f"{marker()}.png"
-        project = random.choice(self.projects)
+        project = secrets.choice(self.projects)
         response = self.request(
             "POST",
             f"/projects/{project}/documents/upload/",
@@ -260,7 +261,7 @@ class Person(HttpUser):
     @task(4)
     def api_reads(self) -> None:
         self.request("GET", "/api/v1/projects/", "api projects", ok=(200,), headers=self.api_headers())
-        project = random.choice(self.projects)
+        project = secrets.choice(self.projects)
         self.request(
             "GET", f"/api/v1/projects/{project}/tasks/?page_size=20", "api tasks", ok=(200,), headers=self.api_headers()
         )
@@ -268,7 +269,7 @@ class Person(HttpUser):
     @task(3)
     def api_write(self) -> None:
         title = marker()
-        project = random.choice(self.projects)
+        project = secrets.choice(self.projects)
         response = self.request(
             "POST",
             f"/api/v1/projects/{project}/tasks/",

@@ -1,14 +1,13 @@
 """Settings for `make bench-load`: Atrium's whole stack as deployed (routing, sessions, CSRF, membership, status gate,
 allauth, the API, Celery over Redis, files on the filesystem), plus one thing only the benchmark has: every response
 says which schema served it (`X-Atrium-Schema`, bench/middleware.py), so the load script can check it against the host
-it asked. Passwords are hashed with fewer PBKDF2 rounds (bench/hashers.py). The plan's API rates and allauth's per-IP sign-in limit are lifted (every simulated person comes from
-127.0.0.1); everything is still counted."""
+it asked. Passwords are hashed with fewer PBKDF2 rounds (bench/hashers.py). The plan's API rates and allauth's per-IP
+sign-in limit are lifted (every simulated person comes from 127.0.0.1); everything is still counted."""
 
+from bench.common import api_rates_unlimited
 from config.env import env
 from config.settings.base import *  # noqa: F403
 from config.settings.base import ACCOUNT_RATE_LIMITS, DATABASES, LOGGING, MIDDLEWARE
-
-from bench.common import api_rates_unlimited
 
 DEBUG = False
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
