@@ -148,7 +148,12 @@ def database_config(url: str) -> dict[str, Any]:
     options = config.setdefault("OPTIONS", {})
     if "host" in options:  # postgresql://user@/db?host=/socket/dir
         config["HOST"] = options.pop("host")
+    # Seconds to wait for a connection before the request fails (a 503 page: shared_apps.core.api.handler500),
+    # rather than hang while the server restarts or fails over.
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # A persistent connection is checked before a request reuses it: after a database restart the next request
+    # reconnects by itself (no application restart).
     config["CONN_HEALTH_CHECKS"] = True
     return config
 
