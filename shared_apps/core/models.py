@@ -23,3 +23,14 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} in {self.schema_name}"
+
+
+class TaskEffect(models.Model):
+    """An effect outside the database (an email sent) that a task has had, by a key naming it: a task run again (a
+    message redelivered after its worker died, a retry, a second enqueue) finds it and does not repeat it."""
+
+    key = models.CharField(max_length=255, unique=True)
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
