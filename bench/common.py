@@ -32,3 +32,20 @@ def recreate_database(url: str, name: str, *, drop_only: bool = False) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def api_rates_unlimited() -> None:
+    """Lift every plan's API rates (for benchmark settings): each request is still counted, never refused."""
+    from dataclasses import replace
+
+    from billing import plans
+
+    for code, plan in list(plans.PLANS.items()):
+        plans.PLANS[code] = replace(
+            plan,
+            limits={
+                **plan.limits,
+                plans.Resource.API_REQUESTS_PER_MINUTE: plans.Limit(None),
+                plans.Resource.API_REQUESTS_PER_MINUTE_PER_KEY: plans.Limit(None),
+            },
+        )

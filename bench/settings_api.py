@@ -3,9 +3,7 @@ caches as configured (the database cache without REDIS_URL, Redis with it), plus
 selector. The plan's API rates are unlimited here: every request is still counted (the cost is measured), never
 refused."""
 
-from dataclasses import replace
-
-from billing import plans
+from bench.common import api_rates_unlimited
 from config.env import env
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, LOGGING
@@ -20,12 +18,4 @@ LOGGING["root"]["level"] = "WARNING"
 TENANT_ROUTING_LOCAL_TTL = env.float("TENANT_ROUTING_LOCAL_TTL", default=60.0)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-for _code, _plan in list(plans.PLANS.items()):
-    plans.PLANS[_code] = replace(
-        _plan,
-        limits={
-            **_plan.limits,
-            plans.Resource.API_REQUESTS_PER_MINUTE: plans.Limit(None),
-            plans.Resource.API_REQUESTS_PER_MINUTE_PER_KEY: plans.Limit(None),
-        },
-    )
+api_rates_unlimited()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from billing import selectors, services
-from shared_apps.core.transactions import enqueue_on_commit
+from shared_apps.core.transactions import UNREACHABLE, enqueue_on_commit
 from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="billing.process_event", max_retries=services.EVENT_MAX_ATTEMPTS)
@@ -79,7 +82,11 @@ def seats_sync_schedule(tenant_id: int) -> None:
         services.seats_sync(tenant_id=tenant_id, force=True)
         return
     if caches["default"].add(f"billing:seat-sync-queued:{tenant_id}", 1, timeout=delay + 5):
-        seats_sync.apply_async(kwargs={"tenant_id": tenant_id}, countdown=delay + 1)
+        try:
+            seats_sync.apply_async(kwargs={"tenant_id": tenant_id}, countdown=delay + 1)
+        except UNREACHABLE:
+            # The change is marked in the database: the 15-second sweep (seats_sync_due) pushes it.
+            logger.warning("broker unreachable: the seat sync is left to the sweep", extra={"tenant_id": tenant_id})
 
 
 @shared_task(name="billing.seats_sync_due")

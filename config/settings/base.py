@@ -152,7 +152,12 @@ def database_config(url: str) -> dict[str, Any]:
     options = config.setdefault("OPTIONS", {})
     if "host" in options:  # postgresql://user@/db?host=/socket/dir
         config["HOST"] = options.pop("host")
+    # Seconds to wait for a connection before the request fails (a 503 page: shared_apps.core.api.handler500),
+    # rather than hang while the server restarts or fails over.
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # A persistent connection is checked before a request reuses it: after a database restart the next request
+    # reconnects by itself (no application restart).
     config["CONN_HEALTH_CHECKS"] = True
     return config
 
@@ -182,7 +187,13 @@ READYZ_TIMEOUT: float = env.float("READYZ_TIMEOUT", default=2.0)  # seconds each
 def cache_backend(table: str) -> dict[str, Any]:
     """One cache: Redis at REDIS_URL, or the database cache on `table` when REDIS_URL is unset."""
     if REDIS_URL:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Redis unreachable is a cache miss (logged), never a failed page; short timeouts so that an unreachable Redis
+        # costs a request little (shared_apps/core/cache.py).
+        return {
+            "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
     # Every `set` counts the table's rows to decide on culling; the default limit (300) is too low for routes.
     return {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -526,7 +537,23 @@ CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND: str = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it ends, not when it starts: a worker killed mid-task (its child process lost, or the
+# whole worker) leaves the message to run again, so every task is written to be run twice with one effect. A message
+# a dead worker held comes back after the visibility timeout; one whose pool child died is requeued at once.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+# Publishing gives up after about a second when the broker is unreachable; enqueue_on_commit then keeps the task in
+# the outbox table, and `core.outbox_flush` (beat) sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY: dict[str, Any] = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -546,6 +573,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "storage-reconcile": {"task": "storage.reconcile_all", "schedule": 86400.0},
     "workspaces-metrics-refresh": {"task": "workspaces.metrics_refresh", "schedule": float(METRICS_REFRESH_SECONDS)},
     "workspaces-impersonations-expire": {"task": "workspaces.impersonations_expire", "schedule": 60.0},
+    "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 10.0},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

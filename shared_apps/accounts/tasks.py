@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -10,19 +11,27 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from shared_apps.accounts.services import invitation_mark_sent, invitation_token_issue
+from shared_apps.core.effects import effect_done, effect_once
 from tenants.links import public_path
 from tenants.selectors import root_url
 
 
 @shared_task(
+    bind=True,
     name="accounts.invitation_send",
     autoretry_for=(SMTPException, OSError),
     retry_backoff=True,
     max_retries=5,
 )
-def invitation_send(*, invitation_id: int) -> bool:
+def invitation_send(self: Any, *, invitation_id: int) -> bool:
     """Email an invitation with a freshly minted link. The token is made here and exists only in the email (the
-    database keeps its hash), so it never travels through the broker. False when the invitation is no longer open."""
+    database keeps its hash), so it never travels through the broker. False when the invitation is no longer open.
+
+    One message, one email: the same message run again (redelivered after its worker died, or retried after the email
+    went out) sends nothing. A resend is a new message, and a new email."""
+    effect = f"accounts.invitation_send:{self.request.id or invitation_id}"
+    if effect_done(effect):
+        return False
     issued = invitation_token_issue(invitation_id=invitation_id)
     if issued is None:
         return False
@@ -47,7 +56,7 @@ def invitation_send(*, invitation_id: int) -> bool:
         to=[invitation.email],
     )
     message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
-    message.send()
+    effect_once(effect, message.send)
     invitation_mark_sent(invitation=invitation)
     return True
 

@@ -10,11 +10,20 @@ membership gate, the workspace-state gate) and Django's error handlers check `is
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client is told to wait when the database cannot be reached (a restart or a failover takes about that).
+UNAVAILABLE_RETRY_AFTER = 5
 
 API_PATH_PREFIX = "/api/"
 
@@ -62,7 +71,35 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return defaults.page_not_found(request, exception)
 
 
+def database_unreachable(exc: BaseException | None) -> bool:
+    """The error says the database cannot be reached or the connection was lost (a restart, a failover, too many
+    connections): a moment's unavailability, not a bug."""
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the branded page (self-contained: it reads nothing from the database), or JSON on the
+    API's paths."""
+    headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+    if is_api_path(request.path):
+        return error_response(
+            status=503,
+            code="unavailable",
+            message="The service is briefly unavailable; try again in a few seconds.",
+            headers=headers,
+        )
+    response = HttpResponse(loader.get_template("503.html").render(), status=503, headers=headers)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
+    """Django calls this inside the `except` that caught the error, from any view or middleware. A lost database is
+    answered with a 503 at once (the request fails fast; the next one reconnects, CONN_HEALTH_CHECKS), anything else
+    is a bug and gets the 500."""
+    if database_unreachable(sys.exc_info()[1]):
+        logger.warning("database unreachable: answered 503", extra={"path": request.path[:200]})
+        return unavailable_response(request)
     if is_api_path(request.path):
         return error_response(
             status=500, code="server_error", message="Something went wrong on our side; it has been logged."

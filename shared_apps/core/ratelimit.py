@@ -4,7 +4,8 @@
 it in all of them, as one atomic step: 50 concurrent callers at a limit of 10 → exactly 10 through, whichever process
 they run in. A refused request is not counted (a client hammering past its limit does not push its own reset away).
 
-- Redis (`REDIS_URL`): one Lua script, one round trip; each key expires with its window.
+- Redis (`REDIS_URL`): one Lua script, one round trip; each key expires with its window. While Redis cannot be
+  reached, requests are let through uncounted, with a warning in the log.
 - The database cache (the embedded default: Django's `DatabaseCache`, a table every process shares): one
   `INSERT … ON CONFLICT DO UPDATE … RETURNING` on that table in a short transaction, rolled back when a bucket would go
   over its limit. The row locks the upsert takes queue concurrent callers, so the counts cannot race. (Django's own
@@ -27,6 +28,8 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections, router, transaction
+
+from shared_apps.core.cache import degraded
 
 CACHE_ALIAS = "shared"
 # The clock the windows are cut from (tests hold it still, so a window cannot end in the middle of one).
@@ -90,7 +93,12 @@ def window_take(
     limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
     cache = cache if cache is not None else caches[CACHE_ALIAS]
     if isinstance(cache, RedisCache):
-        allowed, refused_by, counts = _redis_take(cache, keys, limits, ttl=window * 2)
+        # Redis unreachable: the request goes through uncounted (a limit that cannot count must not take the site down
+        # with it), with a warning in the log (shared_apps/core/cache.py); counting resumes when Redis answers.
+        taken = degraded("rate limits", lambda: _redis_take(cache, keys, limits, ttl=window * 2), None)
+        if taken is None:
+            return WindowResult(True, tuple(0 for _ in keys), limits, None, reset_at)
+        allowed, refused_by, counts = taken
     elif isinstance(cache, BaseDatabaseCache):
         allowed, refused_by, counts = _database_take(cache, keys, limits, expires=reset_at + window)
     else:

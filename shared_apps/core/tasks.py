@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import connection
 from tenant_schemas_celery.task import TenantTask
@@ -60,3 +61,11 @@ def _leave_context(task_id: str | None = None, **kwargs: Any) -> None:
     manager = _tokens.pop(task_id or "", None)
     if manager is not None:
         manager.__exit__(None, None, None)
+
+
+@shared_task(name="core.outbox_flush")
+def outbox_flush() -> int:
+    """Send the tasks whose enqueueing failed while the broker was unreachable (beat, every 10 seconds)."""
+    from shared_apps.core.transactions import outbox_flush as flush
+
+    return flush()

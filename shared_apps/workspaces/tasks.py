@@ -8,6 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from shared_apps.accounts.selectors import user_get_by_email
+from shared_apps.core.effects import effect_once
 from shared_apps.core.tasks import TenantScopedTask
 from shared_apps.workspaces import services
 from tenant_apps.projects.services import welcome_project_ensure
@@ -18,7 +19,8 @@ from tenants.selectors import primary_domain, tenant_url
 
 @shared_task(base=TenantScopedTask, name="workspaces.welcome")
 def workspace_welcome(*, owner_email: str) -> dict[str, object]:
-    """Seed the new workspace's onboarding project and email its owner a link to it."""
+    """Seed the new workspace's onboarding project and email its owner a link to it. Run again (a redelivered
+    message, a second enqueue), it finds the project made and the email sent, and does neither twice."""
     # The schema the task runs in names its workspace (connection.tenant may be a bare stand-in for the schema).
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
     owner = user_get_by_email(email=owner_email)
@@ -36,7 +38,7 @@ def workspace_welcome(*, owner_email: str) -> dict[str, object]:
         to=[owner_email],
     )
     message.attach_alternative(render_to_string("email/welcome.html", context), "text/html")
-    message.send()
+    effect_once(f"workspaces.welcome:{connection.schema_name}:{owner_email.lower()}", message.send)
     return {"schema": connection.schema_name, "project_id": project.pk}
 
 

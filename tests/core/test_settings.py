@@ -77,7 +77,7 @@ def test_production_queues_tasks_on_redis_and_caches_in_redis() -> None:
         PROD_ENV, "(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, sorted({c['BACKEND'] for c in s.CACHES.values()}))"
     )
 
-    assert seen == str((False, PROD_ENV["REDIS_URL"], ["django.core.cache.backends.redis.RedisCache"]))
+    assert seen == str((False, PROD_ENV["REDIS_URL"], ["shared_apps.core.cache.ResilientRedisCache"]))
 
 
 def test_only_local_without_a_broker_runs_tasks_eagerly() -> None:

@@ -10,6 +10,7 @@ from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.text import has_control_characters
+from shared_apps.core.transactions import enqueue_on_commit
 
 
 def user_get_or_create(
@@ -81,7 +82,6 @@ def email_verification_send(*, user: User) -> str:
     """Email the account's unverified primary address a link that verifies it (after commit; the link is minted by
     the sending task). Returns the address; AccountError if it has none left to verify."""
     from allauth.account.models import EmailAddress
-    from django.db import transaction
 
     address = (
         EmailAddress.objects.filter(user=user, verified=False)
@@ -92,5 +92,5 @@ def email_verification_send(*, user: User) -> str:
         raise AccountError(f"{user.email} has no unverified email address.")
     from shared_apps.accounts.tasks import email_verification_send as task
 
-    transaction.on_commit(lambda: task.delay(user_id=user.pk, email=address))
+    enqueue_on_commit(task, user_id=user.pk, email=address)
     return str(address)

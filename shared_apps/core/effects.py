@@ -1,0 +1,33 @@
+"""Effects that happen once, whatever runs twice.
+
+Tasks are acknowledged when they end (a worker killed mid-task leaves its message to run again), retried on failure,
+and may be enqueued twice; their database writes are idempotent by construction (ensure-style services, row locks,
+unique rows), but an email cannot be taken back. `effect_once(key, send)` sends unless an effect with that key is
+recorded, then records it. The one window left is between the send and the record (a crash there sends again: at
+least once, never "maybe not at all").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from shared_apps.core.models import TaskEffect
+
+
+def effect_done(key: str) -> bool:
+    return TaskEffect.objects.filter(key=key).exists()
+
+
+def effect_once(key: str, effect: Callable[[], object]) -> bool:
+    """Run `effect()` unless `key` is recorded as done; record it after. Returns whether it ran."""
+    if effect_done(key):
+        return False
+    effect()
+    try:
+        with transaction.atomic():
+            TaskEffect.objects.create(key=key[:255])
+    except IntegrityError:
+        pass  # a concurrent run recorded it first
+    return True

