@@ -36,6 +36,7 @@ from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.accounts.selectors import user_has_mfa
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import without_nul
+from shared_apps.core.transactions import enqueue_on_commit
 from shared_apps.workspaces import impersonation
 from shared_apps.workspaces.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces.models import ImpersonationSession
@@ -292,7 +293,7 @@ class OperatorsAdminSite(admin.AdminSite):
             return self._refused(request, "Your operator account has no permission to refresh the metrics.")
         from shared_apps.workspaces.tasks import metrics_refresh
 
-        metrics_refresh.delay()
+        enqueue_on_commit(metrics_refresh)  # with the broker down it waits in the outbox rather than failing the page
         messages.info(
             request,
             "Metrics refresh started: figures update when it finishes (at once without a worker)."
