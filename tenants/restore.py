@@ -409,11 +409,11 @@ def _sequences_reset(cursor: Any, *, schema: str) -> None:
     for table, column, sequence in cursor.fetchall():
         if sequence is None:
             continue
-        cursor.execute(
-            f"SELECT setval(%s, COALESCE((SELECT max({quote(column)}) FROM {quote(schema)}.{quote(table)}), 0) + 1,"  # noqa: S608
-            " false)",
-            [sequence],
-        )
+        # Two statements, the maximum read first: on Citus a `setval` whose argument reads a table is sent whole to
+        # the worker holding the schema, where the sequence's range differs ("value … is out of bounds").
+        cursor.execute(f"SELECT COALESCE(max({quote(column)}), 0) FROM {quote(schema)}.{quote(table)}")  # noqa: S608
+        largest = int(cursor.fetchone()[0])
+        cursor.execute("SELECT setval(%s, %s, false)", [sequence, largest + 1])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
