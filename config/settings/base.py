@@ -200,6 +200,8 @@ EMAIL_URL: str = env.str("EMAIL_URL", default="consolemail://")
 vars().update(env.email_url_config(EMAIL_URL))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people write when a page tells them to contact support (suspension pages, refusals).
+SUPPORT_EMAIL: str = env.str("SUPPORT_EMAIL", default="support@localhost")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Internationalization

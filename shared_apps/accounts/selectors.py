@@ -22,6 +22,12 @@ def membership_for(*, user_id: int, tenant_id: int) -> Membership | None:
     return Membership.objects.filter(user_id=user_id, tenant_id=tenant_id).only("id", "role").first()
 
 
+def is_sole_owner(*, user_id: int, tenant_id: int) -> bool:
+    """Whether the user is the workspace's only owner (who may not leave: they hand it over or delete it first)."""
+    owners = list(Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).values_list("user_id", flat=True)[:2])
+    return owners == [user_id]
+
+
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
     """The user's workspaces with their tenants and primary domains, for the workspace switcher."""
     return (
