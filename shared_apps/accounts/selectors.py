@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from shared_apps.accounts.errors import NotFound
-from shared_apps.accounts.models import ApiKey, Invitation, Membership, Role, User
+from shared_apps.accounts.models import ApiKey, Invitation, Membership, ReplacedInvitationToken, Role, User
 from tenants.db import connection
 from tenants.models import Tenant, TenantStatus
 
@@ -110,6 +110,18 @@ def invitation_find_by_token(*, token: str) -> Invitation | None:
         .filter(token_hash=Invitation.hash_token(token))
         .first()
     )
+
+
+def invitation_replaced_by_token(*, token: str) -> Invitation | None:
+    """The invitation whose earlier link this token was, before a resend replaced it; None if it never was one."""
+    if not token or len(token) > 128:
+        return None
+    row = (
+        ReplacedInvitationToken.objects.select_related("invitation__tenant", "invitation__invited_by")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+    return row.invitation if row is not None else None
 
 
 def invitation_emails_sent(*, invitation_ids: list[int]) -> set[str]:
