@@ -21,9 +21,8 @@ def _signup(client: HostClient, email: str) -> object:
     return client.post("/accounts/signup/", {"email": email, "password1": "a-strong-passphrase-42"})
 
 
-def test_signing_up_again_within_the_code_cooldown_gets_the_branded_429_with_when_and_a_way_forward(
-    _session_tenants: dict[str, Tenant],
-) -> None:
+@pytest.mark.usefixtures("_session_tenants")
+def test_signing_up_again_within_the_code_cooldown_gets_the_branded_429_with_when_and_a_way_forward() -> None:
     first = HostClient("localhost")
     assert _signup(first, "again@example.com").status_code == 302  # type: ignore[attr-defined]
 
@@ -51,9 +50,8 @@ def test_the_workspace_creation_limit_answers_with_the_same_page(public_client: 
     assert "in 10 minutes" in response.content.decode()
 
 
-def test_the_code_page_offers_resend_after_a_countdown_and_a_change_of_address(
-    _session_tenants: dict[str, Tenant],
-) -> None:
+@pytest.mark.usefixtures("_session_tenants")
+def test_the_code_page_offers_resend_after_a_countdown_and_a_change_of_address() -> None:
     client = HostClient("localhost")
     response = _signup(client, "coder@example.com")
     page = client.get(response["Location"]).content.decode()  # type: ignore[attr-defined]
@@ -70,7 +68,8 @@ def test_the_code_page_offers_resend_after_a_countdown_and_a_change_of_address(
     assert "Too many" in refused.content.decode() or "too many" in refused.content.decode()
 
 
-def test_wrong_email_can_be_changed_on_the_code_page(_session_tenants: dict[str, Tenant]) -> None:
+@pytest.mark.usefixtures("_session_tenants")
+def test_wrong_email_can_be_changed_on_the_code_page() -> None:
     client = HostClient("localhost")
     _signup(client, "typo@exmaple.com")
     sent = len(mail.outbox)
@@ -82,7 +81,8 @@ def test_wrong_email_can_be_changed_on_the_code_page(_session_tenants: dict[str,
     assert mail.outbox[-1].to == ["right@example.com"]
 
 
-def test_a_weak_password_error_is_said_once(_session_tenants: dict[str, Tenant]) -> None:
+@pytest.mark.usefixtures("_session_tenants")
+def test_a_weak_password_error_is_said_once() -> None:
     response = HostClient("localhost").post("/accounts/signup/", {"email": "w@example.com", "password1": "short"})
 
     page = response.content.decode()
@@ -103,6 +103,8 @@ def test_a_taken_subdomain_refused_by_the_server_keeps_its_suggestions_and_the_f
     assert "onclick" not in page
     subdomain_input = re.search(r'<input[^>]*id="id_subdomain"[^>]*>', page, re.S)
     name_input = re.search(r'<input[^>]*id="id_name"[^>]*>', page, re.S)
-    assert subdomain_input and "autofocus" in subdomain_input.group(0)
-    assert name_input and "autofocus" not in name_input.group(0)
+    assert subdomain_input
+    assert "autofocus" in subdomain_input.group(0)
+    assert name_input
+    assert "autofocus" not in name_input.group(0)
     assert 'pattern="[a-z0-9\\-]{3,40}"' in page
