@@ -16,6 +16,7 @@ urlpatterns = [
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("switch/", account_views.workspace_switcher, name="workspace_switcher"),
     path("auth/start/", account_views.handoff_start, name="handoff_start"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
     # An operator signing in as a member (impersonation): the same browser-bound handoff, its own kind of ticket.
