@@ -41,9 +41,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
             user = getattr(request, "user", None)
             route = getattr(request, "route", None)
-            if user is not None and route is not None and user.is_authenticated:
-                if membership_for(user_id=user.pk, tenant_id=route.tenant_id) is None:
-                    return
+            if (
+                user is not None
+                and route is not None
+                and user.is_authenticated
+                and membership_for(user_id=user.pk, tenant_id=route.tenant_id) is None
+            ):
+                return
         super().add_message(
             request,
             level,
