@@ -5,12 +5,18 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from billing.plans import PLANS, TRIAL_PLAN, Resource
 from shared_apps.accounts.ratelimits import in_words, retry_after_for_request
 from shared_apps.core.api import error_response, is_api_path
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "public/landing.html")
+    # The copy about billing quotes the plans themselves, so it stays true when they change.
+    context = {
+        "free_seats": PLANS["free"].limits[Resource.SEATS].value,
+        "trial_days": PLANS[TRIAL_PLAN].trial_days,
+    }
+    return render(request, "public/landing.html", context)
 
 
 def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
