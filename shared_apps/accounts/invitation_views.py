@@ -103,9 +103,9 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
             except AccountError as exc:
                 form.add_error("password" if "password" in exc.message.lower() else "name", exc.message)
             else:
-                user = User.objects.get(email=invitation.email)
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return _join(request, user, invitation)
+                joined = User.objects.get(email=invitation.email)
+                login(request, joined, backend="django.contrib.auth.backends.ModelBackend")
+                return _join(request, joined, invitation)
         context.update(
             form=form,
             login_url=reverse("login") + "?" + urlencode({"next": here}),

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from shared_apps.accounts.http import AccountRequest
+from shared_apps.accounts.models import User
 from shared_apps.accounts.selectors import membership_for, membership_list_for_user
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from shared_apps.core.api import error_response, is_api_path
@@ -63,6 +64,8 @@ class TenantMembershipMiddleware:
 
 
 def _own_workspaces(request: AccountRequest) -> list[dict[str, str]]:
+    if not isinstance(request.user, User):
+        return []
     """The signed-in person's own workspaces (name and the root's "open" link), for the not-a-member page. One query
     with its prefetch; nothing about the workspace they were refused."""
     items = []

@@ -190,7 +190,7 @@ def email_verify(request: RoutedRequest, key: str) -> HttpResponse:
 def workspace_switcher(request: AuthenticatedRequest) -> HttpResponse:
     """Workspace host: the "Switch workspace" menu's list (fetched when the menu first opens). Each entry opens that
     workspace through the home page's handoff; this one is marked current."""
-    route = request.route  # type: ignore[attr-defined]
+    route = request.route
     current = route.primary_host.removesuffix("." + settings.BASE_DOMAIN)
     items = [
         {

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -33,10 +33,17 @@ def _hint(body: str) -> str:
 
 
 class SummaryEmailBackend(BaseEmailBackend):
-    def __init__(self, *, file_path: str | None = None, fail_silently: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        file_path: str | None = None,
+        stream: TextIO | None = None,
+        fail_silently: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.directory = Path(file_path or getattr(settings, "EMAIL_FILE_PATH", "") or ".data/mail")
-        self.stream = kwargs.get("stream", sys.stdout)
+        self.stream: TextIO = stream or sys.stdout
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)

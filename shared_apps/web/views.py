@@ -23,6 +23,7 @@ def too_many_requests(request: HttpRequest, exception: Exception | None = None) 
     """Every 429 of the site's pages (allauth's limits call it through `handler429`): when to try again, and a way
     forward that needs no waiting."""
     seconds = retry_after_for_request(request)
+    response: HttpResponse
     if is_api_path(request.path):
         response = error_response(status=429, code="rate_limited", message="Too many requests; try again later.")
     else:

@@ -5,6 +5,7 @@ and the focus, and a password error said once."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -17,23 +18,23 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _signup(client: HostClient, email: str) -> object:
+def _signup(client: HostClient, email: str) -> Any:
     return client.post("/accounts/signup/", {"email": email, "password1": "a-strong-passphrase-42"})
 
 
 @pytest.mark.usefixtures("_session_tenants")
 def test_signing_up_again_within_the_code_cooldown_gets_the_branded_429_with_when_and_a_way_forward() -> None:
     first = HostClient("localhost")
-    assert _signup(first, "again@example.com").status_code == 302  # type: ignore[attr-defined]
+    assert _signup(first, "again@example.com").status_code == 302
 
     response = _signup(HostClient("localhost"), "again@example.com")  # "Cancel", then sign up again at once
 
-    assert response.status_code == 429  # type: ignore[attr-defined]
-    page = response.content.decode()  # type: ignore[attr-defined]
+    assert response.status_code == 429
+    page = response.content.decode()
     assert "Too many attempts" in page
     assert re.search(r"try again <strong>in [23] minutes</strong>", page), page
     assert 'href="http://localhost/login/"' in page  # a way forward that needs no waiting
-    assert 170 <= int(response["Retry-After"]) <= 180  # type: ignore[index]
+    assert 170 <= int(response["Retry-After"]) <= 180
 
 
 def test_the_workspace_creation_limit_answers_with_the_same_page(public_client: HostClient) -> None:
@@ -54,7 +55,7 @@ def test_the_workspace_creation_limit_answers_with_the_same_page(public_client: 
 def test_the_code_page_offers_resend_after_a_countdown_and_a_change_of_address() -> None:
     client = HostClient("localhost")
     response = _signup(client, "coder@example.com")
-    page = client.get(response["Location"]).content.decode()  # type: ignore[attr-defined]
+    page = client.get(response["Location"]).content.decode()
 
     button = re.search(r'<button[^>]*data-countdown="(\d+)"[^>]*>\s*Resend code\s*</button>', page)
     assert button, page

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from email import message_from_bytes
+from pathlib import Path
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
@@ -77,7 +78,7 @@ def test_the_410_page_shows_the_exact_deletion_date(tenant: Tenant, owner: User)
 
 def test_the_development_server_ends_its_start_up_with_the_addresses_to_open() -> None:
     command = ServeCommand(stdout=io.StringIO())
-    command.addr = "127.0.0.1"
+    command.addr = "127.0.0.1"  # type: ignore[attr-defined]
 
     command.on_bind(8000)
 
@@ -112,9 +113,9 @@ def test_development_email_is_one_console_line_and_a_file(tmp_path: object) -> N
     assert str(files[0]) in out
 
 
-def test_a_sign_in_code_is_on_the_console_line() -> None:
+def test_a_sign_in_code_is_on_the_console_line(tmp_path: Path) -> None:
     stream = io.StringIO()
-    SummaryEmailBackend(file_path="/tmp/atrium-test-mail", stream=stream).send_messages(
+    SummaryEmailBackend(file_path=str(tmp_path), stream=stream).send_messages(
         [EmailMultiAlternatives(subject="Your code", body="Your code:\n\n  K7QF-2M9X\n\nExpires soon.", to=["a@b.c"])]
     )
     assert "· code K7QF-2M9X" in stream.getvalue()

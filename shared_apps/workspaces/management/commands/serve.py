@@ -22,7 +22,8 @@ class Command(RunserverCommand):
         mail = getattr(settings, "EMAIL_FILE_PATH", "")
         lines = [
             "",
-            f"Atrium is running (development server on {self.addr}:{server_port}; not for production). Open:",
+            f"Atrium is running (development server on {getattr(self, 'addr', '')}:{server_port}, "
+            "not for production). Open:",
             f"  Public site:  {root}/",
             f"  Demo:         {demo}/",
             f"  Operators:    {admin}",
