@@ -3,10 +3,13 @@ schedule its deletion. Thin: the workspaces services check the role again, valid
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts.decorators import action_required
@@ -176,5 +179,6 @@ def delete(request: MemberRequest) -> HttpResponse:
         "form": form,
         "slug": slug,
         "grace_days": settings.TENANT_DELETION_GRACE_DAYS,
+        "restorable_until": timezone.now() + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS),
     }
     return render(request, "tenant/settings/delete.html", context, status=400 if form.errors else 200)
