@@ -234,7 +234,9 @@ def test_signed_in_once_continue_as_switch_and_sign_out_everywhere(
     page.goto(live_site.url("localhost", "/workspaces/"))
     assert "/login/" in page.url  # the root session ended too
 
-    # a non-member who signs in on a workspace is told plainly, with links to their own
+    assert not page.console_errors, page.console_errors
+
+    # a non-member who signs in on a workspace is told plainly, with links to their own (a 403 page)
     stranger_ws, stranger = workspace(live_site, "strange")
     page.goto(live_site.url(host, "/login/"))
     page.get_by_label("Email").fill(stranger)
@@ -246,7 +248,6 @@ def test_signed_in_once_continue_as_switch_and_sign_out_everywhere(
     assert "not a member of this workspace" in text
     assert page.get_by_role("link", name=f"Team {stranger_ws}").is_visible()
     shoot(page, f"49-not-a-member-{viewport}")
-    assert not page.console_errors, page.console_errors
 
 
 def test_the_suspended_page_says_why_and_links_support(sized: Any, live_site: LiveSite, viewport: str) -> None:
