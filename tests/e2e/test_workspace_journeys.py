@@ -64,8 +64,21 @@ def sized(browser: Any, viewport: str) -> Any:
     context = browser.new_context(viewport=VIEWPORTS[viewport])
     errors: list[str] = []
     page = context.new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # Script errors and failed sub-resources count; a page answered on purpose with 400/403/410 does not (Chromium
+    # logs its status as "Failed to load resource" too, so those lines are judged by the response listener instead).
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text) if m.type == "error" and not m.text.startswith("Failed to load resource") else None
+        ),
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.request.resource_type != "document" else None
+        ),
+    )
     page.console_errors = errors
     yield page
     context.close()
