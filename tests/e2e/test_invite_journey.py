@@ -14,12 +14,14 @@ from tests.e2e.conftest import LiveSite, shoot
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 
+@pytest.mark.parametrize("invitee_viewport", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
 def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_workspace(
-    browser: Any, live_site: LiveSite
+    browser: Any, live_site: LiveSite, invitee_viewport: tuple[int, int]
 ) -> None:
     invitee = f"newbie-{uuid.uuid4().hex[:8]}@e2e.test"
     owner_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    invitee_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    width, height = invitee_viewport
+    invitee_ctx = browser.new_context(viewport={"width": width, "height": height})
     try:
         # the owner signs in on the workspace and opens Members → Invite people
         owner = owner_ctx.new_page()
@@ -63,7 +65,7 @@ def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_works
         assert "E2E Company" in body
         assert invitee in body
         shoot(page, "26-invitee-in-workspace")
-        page.get_by_role("link", name="Profile & security").click()
+        page.goto(live_site.url("e2e-co.localhost", "/settings/profile/"))
         page.get_by_role("heading", name="Active sessions").wait_for()
         assert "This session" in page.locator("#sessions").inner_text()
         shoot(page, "26b-invitee-profile")
