@@ -35,9 +35,13 @@ def manage(live_site: LiveSite, *args: str) -> str:
     return _manage(*args, env=env)
 
 
+_CREATED: list[str] = []  # slugs to delete after each test: the server's database outlives the test's transaction
+
+
 def workspace(live_site: LiveSite, prefix: str, owner: str | None = None) -> tuple[str, str]:
     """A fresh workspace (slug, owner email) made by the `tenant` command, as an operator would."""
     slug = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    _CREATED.append(slug)
     email = owner or f"owner-{slug}@e2e.test"
     manage(
         live_site, "tenant", "create", "--slug", slug, "--name", f"Team {slug}", "--owner-email", email,
@@ -57,6 +61,13 @@ def sign_in(page: Any, live_site: LiveSite, host: str, email: str) -> None:
 @pytest.fixture(params=list(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _delete_created_workspaces(live_site: LiveSite) -> Any:
+    yield
+    while _CREATED:
+        manage(live_site, "tenant", "delete", _CREATED.pop(), "--yes")
 
 
 @pytest.fixture
@@ -127,6 +138,7 @@ def test_an_owner_renames_moves_adds_a_domain_and_deletes_the_workspace(
     page.get_by_label("Subdomain").fill(moved)
     page.get_by_role("button", name="Move workspace").click()
     page.get_by_text(f"Now at {moved}.localhost").wait_for()
+    _CREATED[_CREATED.index(slug)] = moved
     shoot(page, f"42-owner-moved-{viewport}")
     page.get_by_role("link", name=f"Continue at {moved}.localhost").click()
     page.get_by_label("Email").fill(email)
