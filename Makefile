@@ -46,9 +46,9 @@ run: install
 	  export STRIPE_LOCAL_PORT=$(STRIPE_LOCAL_PORT); \
 	  for i in 1 2 3 4 5 6 7 8 9 10; do $(PY) -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(STRIPE_LOCAL_PORT)/_local/health', timeout=1)" 2>/dev/null && break; sleep 0.3; done; \
 	  $(PY) manage.py billing sync-plans && SITE_PORT=$(PORT) $(PY) manage.py seed_demo && \
-	  SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT); \
+	  SITE_PORT=$(PORT) $(PY) manage.py serve $(HOST):$(PORT); \
 	else \
-	  SITE_PORT=$(PORT) $(PY) manage.py seed_demo && SITE_PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT); \
+	  SITE_PORT=$(PORT) $(PY) manage.py seed_demo && SITE_PORT=$(PORT) $(PY) manage.py serve $(HOST):$(PORT); \
 	fi
 
 test: install

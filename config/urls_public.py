@@ -36,3 +36,5 @@ handler400 = "shared_apps.core.api.handler400"
 handler403 = "shared_apps.core.api.handler403"
 handler404 = "shared_apps.core.api.handler404"
 handler500 = "shared_apps.core.api.handler500"
+# allauth answers its rate limits through this (ROOT_URLCONF.handler429); Atrium's own limits too.
+handler429 = "shared_apps.web.views.too_many_requests"

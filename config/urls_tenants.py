@@ -16,6 +16,7 @@ urlpatterns = [
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("switch/", account_views.workspace_switcher, name="workspace_switcher"),
     path("auth/start/", account_views.handoff_start, name="handoff_start"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
     # An operator signing in as a member (impersonation): the same browser-bound handoff, its own kind of ticket.
@@ -40,3 +41,5 @@ handler400 = "shared_apps.core.api.handler400"
 handler403 = "shared_apps.core.api.handler403"
 handler404 = "shared_apps.core.api.handler404"
 handler500 = "shared_apps.core.api.handler500"
+# allauth answers its rate limits through this (ROOT_URLCONF.handler429); Atrium's own limits too.
+handler429 = "shared_apps.web.views.too_many_requests"

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
 from shared_apps.core.api import error_response, is_api_path
-from tenants import routing
+from tenants import routing, selectors
 from tenants.db import connection
 from tenants.http import RoutedRequest
 from tenants.models import TenantStatus
@@ -109,7 +109,13 @@ class TenantStatusMiddleware:
     def _refuse(request: HttpRequest, template: str, status: int, code: str) -> HttpResponse:
         if is_api_path(request.path):
             return error_response(status=status, code=code, message=_API_MESSAGES[code])
-        return render(request, template, status=status)
+        route: routing.Route = request.route  # type: ignore[attr-defined]
+        # The page says why and until when (one query: these pages are rare, the route snapshot has no dates).
+        context = {
+            "workspace_state": selectors.status_facts(tenant_id=route.tenant_id),
+            "support_email": settings.SUPPORT_EMAIL,
+        }
+        return render(request, template, context, status=status)
 
 
 _API_MESSAGES = {

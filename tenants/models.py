@@ -38,9 +38,13 @@ class RouteSnapshotReadOnly(RuntimeError):
 class Tenant(TenantMixin):
     """An organization's workspace. Its data lives in the PostgreSQL schema `schema_name`."""
 
+    STATUS_REASON_MAX = 500
+
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=32, choices=TenantStatus.choices, default=TenantStatus.ACTIVE, db_index=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Why an operator suspended the workspace, shown on its suspension page (empty otherwise).
+    status_reason = models.CharField(max_length=STATUS_REASON_MAX, blank=True, default="")
     # While scheduled for deletion: when the purge becomes due, and the status a restore goes back to.
     deletion_scheduled_at = models.DateTimeField(null=True, blank=True)
     status_before_deletion = models.CharField(max_length=32, choices=TenantStatus.choices, blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -59,4 +61,34 @@ def deletions_due() -> list[Tenant]:
         Tenant.objects.filter(
             status=TenantStatus.SCHEDULED_DELETION, deletion_scheduled_at__lte=timezone.now()
         ).order_by("deletion_scheduled_at")
+    )
+
+
+def domain_list(*, tenant_id: int) -> list[Domain]:
+    """Every host of a workspace (primary, custom domains, old subdomains still redirecting), primary first. One
+    query."""
+    return list(Domain.objects.filter(tenant_id=tenant_id).order_by("-is_primary", "redirect_until", "domain"))
+
+
+def _addresses(host: str) -> set[str]:
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def domain_points_at(*, host: str, target: str) -> bool:
+    """Whether `host` resolves to the addresses of `target` (a custom domain's CNAME, or A records, set up as the
+    domains page says). Asks the system resolver, like the browsers that will open it."""
+    mine = _addresses(target)
+    return bool(mine) and _addresses(host) == mine
+
+
+def status_facts(*, tenant_id: int) -> Tenant | None:
+    """What a workspace's status page says besides the status: the operator's reason for a suspension, when a
+    scheduled deletion becomes final. One query by primary key."""
+    return (
+        Tenant.objects.filter(pk=tenant_id)
+        .only("name", "status", "status_reason", "status_changed_at", "deletion_scheduled_at")
+        .first()
     )

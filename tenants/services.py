@@ -154,9 +154,10 @@ class StatusChange:
     previous: str
 
 
-def tenant_transition(*, tenant: Tenant, transition: Transition) -> StatusChange:
+def tenant_transition(*, tenant: Tenant, transition: Transition, reason: str = "") -> StatusChange:
     """Lock the row, check the transition against the table on what the database says now, and apply it. Runs in the
-    caller's transaction (the workspace layer audits it in the same one)."""
+    caller's transaction (the workspace layer audits it in the same one). An operator's suspension keeps its `reason`
+    on the row, for the suspension page; any other transition clears it."""
     with schema_context(PUBLIC_SCHEMA):
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         sources, target = TRANSITIONS[transition]
@@ -164,7 +165,8 @@ def tenant_transition(*, tenant: Tenant, transition: Transition) -> StatusChange
             raise TenantError(_refusal(locked, transition))
         previous = locked.status
         now = timezone.now()
-        fields = ["status", "status_changed_at", "updated_at"]
+        fields = ["status", "status_changed_at", "status_reason", "updated_at"]
+        locked.status_reason = reason[: Tenant.STATUS_REASON_MAX] if transition == Transition.SUSPEND else ""
         if transition == Transition.SCHEDULE_DELETION:
             locked.status_before_deletion = previous
             locked.deletion_scheduled_at = now + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS)
@@ -194,6 +196,18 @@ def tenant_lock_for_change(tenant: Tenant) -> Tenant:
     if locked.status == TenantStatus.SCHEDULED_DELETION:
         raise TenantError(f"{locked.name} is scheduled for deletion; restore it first.")
     return locked
+
+
+def tenant_rename(*, tenant: Tenant, name: str) -> tuple[Tenant, str]:
+    """Give the workspace a new display name (in the caller's transaction). Returns the locked row and the old name."""
+    name = validate_tenant_name(name)
+    locked = tenant_lock_for_change(tenant)
+    previous = locked.name
+    if previous == name:
+        raise TenantError(f"The workspace is already called {name}.")
+    locked.name = name
+    locked.save(update_fields=["name", "updated_at"])
+    return locked, previous
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,8 @@ EMAIL_URL: str = env.str("EMAIL_URL", default="consolemail://")
 vars().update(email_settings(os.environ))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Atrium <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people write when a page tells them to contact support (suspension pages, refusals).
+SUPPORT_EMAIL: str = env.str("SUPPORT_EMAIL", default="support@localhost")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Internationalization
@@ -287,6 +289,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+# The code page offers "Resend code" (twice; each send still counts against "confirm_email" below, so the page shows
+# a countdown until the next one is allowed) and "Wrong email? Change it" (twice).
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True

@@ -10,6 +10,12 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-01
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"])
 SITE_PORT = env.str("SITE_PORT", default="8000")
 
+# Email: unless EMAIL_URL or a provider says otherwise, one line per message on the console and the message itself in
+# .data/mail/.
+if not env.str("EMAIL_URL", default="") and not env.str("ANYMAIL_PROVIDER", default=""):
+    EMAIL_BACKEND = "shared_apps.core.mail.SummaryEmailBackend"
+    EMAIL_FILE_PATH = str(BASE_DIR / ".data" / "mail")  # noqa: F405
+
 # Serve static files straight from static/ (no collectstatic in development).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

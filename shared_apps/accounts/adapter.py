@@ -25,6 +25,38 @@ class AccountAdapter(DefaultAccountAdapter):
         # On the root: straight into the only workspace, or the list, or "create one". On a workspace: its home.
         return public_path("workspaces_continue") if _on_root(request) else workspace_path("home")
 
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        # Someone who signs in on a workspace they don't belong to is not told "Successfully signed in" just before
+        # the page that says they have no access here (it says so plainly, and links their own workspaces).
+        if message_template == "account/messages/logged_in.txt" and not _on_root(request):
+            from shared_apps.accounts.selectors import membership_for
+
+            user = getattr(request, "user", None)
+            route = getattr(request, "route", None)
+            if (
+                user is not None
+                and route is not None
+                and user.is_authenticated
+                and membership_for(user_id=user.pk, tenant_id=route.tenant_id) is None
+            ):
+                return
+        super().add_message(
+            request,
+            level,
+            message_template=message_template,
+            message_context=message_context,
+            extra_tags=extra_tags,
+            message=message,
+        )
+
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         # Sign-up is open on the root only (is_open_for_signup), and continues with naming the workspace there.
         return public_path("signup_workspace")

@@ -241,3 +241,15 @@ class ApiKey(models.Model):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return "expired"
         return "active"
+
+
+class ReplacedInvitationToken(models.Model):
+    """The hash of an invitation link that a resend replaced, so the old link can say "replaced by a newer one"
+    instead of "not valid". It signs nobody in and joins nobody: the invitation's current token does that."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="replaced_tokens")
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"replaced link of {self.invitation_id}"

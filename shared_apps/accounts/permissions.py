@@ -29,7 +29,8 @@ class Action(StrEnum):
     OWNERS_MANAGE = "owners.manage"
     OWNERSHIP_TRANSFER = "ownership.transfer"
     BILLING_MANAGE = "billing.manage"
-    DOMAINS_MANAGE = "domains.manage"
+    WORKSPACE_MANAGE = "workspace.manage"  # rename, move to another subdomain
+    DOMAINS_MANAGE = "domains.manage"  # custom domains
     WORKSPACE_DELETE = "workspace.delete"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
@@ -53,7 +54,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OWNERS_MANAGE: _OWNERS,
     Action.OWNERSHIP_TRANSFER: _OWNERS,
     Action.BILLING_MANAGE: _OWNERS,
-    Action.DOMAINS_MANAGE: _ADMINS,
+    Action.WORKSPACE_MANAGE: _OWNERS,
+    Action.DOMAINS_MANAGE: _OWNERS,
     Action.WORKSPACE_DELETE: _OWNERS,
     Action.AUDIT_VIEW: _ADMINS,
     Action.AUDIT_EXPORT: _ADMINS,

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from shared_apps.accounts.errors import NotFound
-from shared_apps.accounts.models import ApiKey, Invitation, Membership, Role, User
+from shared_apps.accounts.models import ApiKey, Invitation, Membership, ReplacedInvitationToken, Role, User
 from tenants.db import connection
 from tenants.models import Tenant, TenantStatus
 
@@ -20,6 +20,12 @@ from tenants.models import Tenant, TenantStatus
 def membership_for(*, user_id: int, tenant_id: int) -> Membership | None:
     """The user's membership in the tenant, or None. One indexed query."""
     return Membership.objects.filter(user_id=user_id, tenant_id=tenant_id).only("id", "role").first()
+
+
+def is_sole_owner(*, user_id: int, tenant_id: int) -> bool:
+    """Whether the user is the workspace's only owner (who may not leave: they hand it over or delete it first)."""
+    owners = list(Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).values_list("user_id", flat=True)[:2])
+    return owners == [user_id]
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
@@ -31,6 +37,33 @@ def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
         .prefetch_related("tenant__domains")
         .order_by("tenant__name")
     )
+
+
+@dataclass(frozen=True)
+class SwitcherItem:
+    name: str
+    slug: str
+    role: str
+
+
+def workspace_switcher(*, user: User) -> list[SwitcherItem]:
+    """The person's workspaces for the "Switch workspace" menu: name, subdomain and role, in one query."""
+    from tenants.models import Domain
+
+    primary = Domain.objects.filter(tenant=OuterRef("tenant"), is_primary=True).values("domain")[:1]
+    rows = (
+        Membership.objects.filter(user=user)
+        .exclude(tenant__status__in=[TenantStatus.SPARE, TenantStatus.TEMPLATE])
+        .annotate(host=Subquery(primary))
+        .order_by(Lower("tenant__name"))
+        .values_list("tenant__name", "host", "role")[:50]
+    )
+    suffix = "." + settings.BASE_DOMAIN
+    return [
+        SwitcherItem(name=name, slug=host.removesuffix(suffix), role=role)
+        for name, host, role in rows
+        if host and host.endswith(suffix)
+    ]
 
 
 def user_get_by_email(*, email: str) -> User | None:
@@ -104,6 +137,18 @@ def invitation_find_by_token(*, token: str) -> Invitation | None:
         .filter(token_hash=Invitation.hash_token(token))
         .first()
     )
+
+
+def invitation_replaced_by_token(*, token: str) -> Invitation | None:
+    """The invitation whose earlier link this token was, before a resend replaced it; None if it never was one."""
+    if not token or len(token) > 128:
+        return None
+    row = (
+        ReplacedInvitationToken.objects.select_related("invitation__tenant", "invitation__invited_by")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+    return row.invitation if row is not None else None
 
 
 def invitation_emails_sent(*, invitation_ids: list[int]) -> set[str]:

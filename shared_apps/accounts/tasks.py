@@ -40,7 +40,7 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
     inviter = invitation.invited_by
     context = {
         "tenant_name": tenant.name,
-        "inviter_name": (inviter.get_full_name() if inviter else "") or "",
+        "inviter_name": inviter.name.strip() if inviter else "",
         "inviter_email": inviter.email if inviter else "",
         "role": invitation.get_role_display(),
         "email": invitation.email,

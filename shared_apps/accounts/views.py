@@ -11,11 +11,12 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shared_apps.accounts import handoff
 from shared_apps.accounts.http import AuthenticatedRequest
-from shared_apps.accounts.selectors import membership_list_for_user
+from shared_apps.accounts.selectors import membership_for, membership_list_for_user
+from shared_apps.accounts.selectors import workspace_switcher as workspace_switcher_items
 from shared_apps.accounts.services import sessions_end_all
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction
@@ -83,17 +84,26 @@ def workspaces_continue(request: AuthenticatedRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Root domain: hand the signed-in person to a workspace host (see `shared_apps.accounts.handoff`).
 
     Without `binding`, the browser first goes to the workspace host to receive the cookie a ticket will be bound to;
     with it (on the way back), a ticket bound to that cookie is minted and the browser sent on to redeem it.
+
+    `confirm=1` (the workspace's sign-in page asked: "continue with your Atrium account") first shows "Continue as
+    <email>" here, where the session is, and mints the ticket only on that page's POST.
     """
-    next_path = request.GET.get("next", "/")
-    binding = request.GET.get("binding", "")
+    data = request.POST if request.method == "POST" else request.GET
+    next_path = data.get("next", "/")
+    binding = data.get("binding", "")
     try:
         tenant = tenant_get_by_slug(slug=slug)
+        if binding and data.get("confirm") and request.method != "POST":
+            if membership_for(user_id=request.user.pk, tenant_id=tenant.pk) is None:
+                raise handoff.HandoffRefused("You are not a member of that workspace.")
+            context = {"tenant": tenant, "binding": binding, "next": handoff.safe_next_path(next_path)}
+            return render(request, "public/continue_as.html", context)
         if binding:
             url = handoff.handoff_create(user=request.user, tenant=tenant, binding=binding, next_path=next_path)
         else:
@@ -101,20 +111,27 @@ def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     except ApplicationError:
         # Unknown workspace and not-a-member look the same: nothing is learnt about other workspaces.
         reason = "You are not a member of that workspace."
-        return render(request, "errors/handoff_refused.html", {"reason": reason}, status=404)
+        context = {"reason": reason, "items": _workspace_items(request)}
+        return render(request, "errors/handoff_refused.html", context, status=404)
     return HttpResponseRedirect(url)
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def handoff_start(request: RoutedRequest) -> HttpResponse:
-    """Workspace host: give this browser the cookie its ticket will be bound to, then ask the root for the ticket."""
+    """Workspace host: give this browser the cookie its ticket will be bound to, then ask the root for the ticket.
+    POST: the sign-in page's "Continue with your Atrium account" (the root then asks "Continue as <email>?")."""
     route = request.route
     if route.host != route.primary_host:  # tickets are redeemed on the primary host, where the cookie must live
-        return HttpResponseRedirect(tenant_url(route.primary_host) + request.get_full_path())
+        path = request.get_full_path() if request.method == "GET" else workspace_path("login")
+        return HttpResponseRedirect(tenant_url(route.primary_host) + path)
     slug = route.primary_host.removesuffix("." + settings.BASE_DOMAIN)
     value, binding = handoff.binding_new()
-    query = urlencode({"binding": binding, "next": handoff.safe_next_path(request.GET.get("next"))})
+    data = request.POST if request.method == "POST" else request.GET
+    params = {"binding": binding, "next": handoff.safe_next_path(data.get("next"))}
+    if request.method == "POST":
+        params["confirm"] = "1"
+    query = urlencode(params)
     response = HttpResponseRedirect(f"{root_url()}{public_path('workspace_open', slug=slug)}?{query}")
     binding_cookie_set(response, value)
     return response
@@ -165,3 +182,23 @@ def email_verify(request: RoutedRequest, key: str) -> HttpResponse:
     return render(
         request, "account/verify_email_link.html", {"state": "confirm", "email": confirmation.email_address.email}
     )
+
+
+@never_cache
+@login_required
+@require_GET
+def workspace_switcher(request: AuthenticatedRequest) -> HttpResponse:
+    """Workspace host: the "Switch workspace" menu's list (fetched when the menu first opens). Each entry opens that
+    workspace through the home page's handoff; this one is marked current."""
+    route = request.route
+    current = route.primary_host.removesuffix("." + settings.BASE_DOMAIN)
+    items = [
+        {
+            "name": item.name,
+            "role": item.role,
+            "current": item.slug == current,
+            "url": root_url() + public_path("workspace_open", slug=item.slug),
+        }
+        for item in workspace_switcher_items(user=request.user)
+    ]
+    return render(request, "tenant/_switcher.html", {"items": items, "all_url": root_url() + public_path("workspaces")})

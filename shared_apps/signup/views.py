@@ -28,13 +28,14 @@ def start(request: HttpRequest) -> HttpResponse:
 @login_required(login_url="account_signup")
 def workspace(request: AuthenticatedRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
+    availability = None
     if request.method == "POST" and form.is_valid():
         # Each workspace is a schema: creation is rate limited per account and per IP (ACCOUNT_RATE_LIMITS
         # "workspace_create", global keys), on top of the cap on workspaces one account owns.
         if not is_operator_with(request.user, OperatorPermission.ADD) and not ratelimit.consume(
             request, action="workspace_create", user=request.user
         ):
-            return render(request, "429.html", {"retry": "in a few minutes"}, status=429)
+            return ratelimit.respond_429(request)
         try:
             tenant, _ = workspace_create(
                 slug=form.cleaned_data["subdomain"],
@@ -42,13 +43,15 @@ def workspace(request: AuthenticatedRequest) -> HttpResponse:
                 owner_email=request.user.email,
                 acting_user=request.user,
             )
-        except SubdomainTaken as exc:
-            form.add_error("subdomain", exc.message)
+        except SubdomainTaken:
+            # The suggestions stay under the field (as the live check shows them), and the focus goes there.
+            availability = subdomain_availability(value=form.cleaned_data["subdomain"])
+            form.add_error("subdomain", availability.message)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
             return HttpResponseRedirect(handoff_start_url(user=request.user, tenant=tenant))
-    return render(request, "signup/workspace.html", {"form": form})
+    return render(request, "signup/workspace.html", {"form": form, "availability": availability})
 
 
 @require_GET

@@ -268,7 +268,7 @@ def _status_change(*, tenant: Tenant, transition: Transition, acting_user: User 
     if as_operator:
         reason = operator_reason(reason)
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
-        change = tenancy.tenant_transition(tenant=tenant, transition=transition)
+        change = tenancy.tenant_transition(tenant=tenant, transition=transition, reason=reason)
         changed = change.tenant
         details: dict[str, Any]
         if transition == Transition.RESTORE:
@@ -418,14 +418,35 @@ def workspace_plan_change(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def workspace_rename(*, tenant: Tenant, name: str, acting_user: User | None) -> Tenant:
+    """Give the workspace a new display name (owners; operators with the change permission)."""
+    _authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.WORKSPACE_MANAGE,
+        verb="rename",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        renamed, previous = tenancy.tenant_rename(tenant=tenant, name=name)
+        audit_record(
+            tenant=renamed,
+            action=AuditAction.TENANT_RENAMED,
+            actor=acting_user,
+            target=renamed,
+            metadata={"from": previous, "to": renamed.name},
+        )
+    return renamed
+
+
 def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: User | None) -> Domain:
     """Move the workspace to <new_slug>.<BASE_DOMAIN>; the old host redirects for TENANT_RENAME_REDIRECT_DAYS."""
     _authorize(
         tenant=tenant,
         acting_user=acting_user,
         operator_permission=OperatorPermission.CHANGE,
-        member_action=Action.DOMAINS_MANAGE,
-        verb="rename",
+        member_action=Action.WORKSPACE_MANAGE,
+        verb="move",
     )
     taken = SubdomainTaken(f"The subdomain “{new_slug.strip().lower()}” is taken.")
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():

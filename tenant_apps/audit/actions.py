@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_SIGNED_OUT_EVERYWHERE = "account.signed_out_everywhere", "Signed out everywhere by Atrium staff"
     ACCOUNT_VERIFICATION_SENT = "account.verification_sent", "Email verification resent by Atrium staff"
     TENANT_CREATED = "tenant.created", "Workspace created"
+    TENANT_RENAMED = "tenant.renamed", "Workspace renamed"
     TENANT_SUBDOMAIN_RENAMED = "tenant.subdomain_renamed", "Subdomain renamed"
     TENANT_DOMAIN_ADDED = "tenant.domain_added", "Domain added"
     TENANT_DOMAIN_REMOVED = "tenant.domain_removed", "Domain removed"

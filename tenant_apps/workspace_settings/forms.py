@@ -101,3 +101,46 @@ class ApiKeyForm(forms.Form):
 
 class ApiKeyRevokeForm(forms.Form):
     confirm_name = forms.CharField(label="Type the key's name to confirm", max_length=100)
+
+
+# --- the workspace itself (owners) -------------------------------------------------------------------------------
+# Lengths here only stop absurd input early; the tenancy core's validators say what a valid name, subdomain or domain
+# is, and their messages are shown next to the field.
+
+
+class WorkspaceNameForm(forms.Form):
+    name = forms.CharField(
+        label="Workspace name",
+        max_length=200,
+        help_text="Shown in the sidebar, in emails and on invitations.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+
+
+class SubdomainForm(forms.Form):
+    subdomain = forms.CharField(
+        label="Subdomain",
+        max_length=200,
+        help_text="Lower-case letters, digits and hyphens. The old address keeps redirecting here for a while.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(
+        label="Domain",
+        max_length=300,
+        help_text="A host name you own, e.g. projects.example.com.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "placeholder": "projects.example.com",
+            }
+        ),
+    )
+
+
+class WorkspaceDeleteForm(forms.Form):
+    confirm = forms.CharField(label="Type the subdomain to confirm", max_length=200)

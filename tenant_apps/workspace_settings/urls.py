@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from tenant_apps.workspace_settings import audit_views, billing_views, views
+from tenant_apps.workspace_settings import audit_views, billing_views, views, workspace_views
 
 urlpatterns = [
     path("", views.general, name="settings_general"),
     path("leave/", views.leave, name="settings_leave"),
+    path("rename/", workspace_views.rename, name="settings_rename"),
+    path("subdomain/", workspace_views.subdomain, name="settings_subdomain"),
+    path("domains/", workspace_views.domains, name="settings_domains"),
+    path("domains/remove/", workspace_views.domain_remove, name="settings_domain_remove"),
+    path("domains/check/", workspace_views.domain_check, name="settings_domain_check"),
+    path("delete/", workspace_views.delete, name="settings_delete"),
     path("members/", views.members, name="settings_members"),
     path("members/<int:membership_id>/role/", views.member_role, name="settings_member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="settings_member_remove"),

@@ -40,7 +40,14 @@ from shared_apps.accounts.permissions import (
 )
 from shared_apps.core.text import without_nul
 from shared_apps.storage import accounting as storage_accounting
-from tenant_apps.workspace_settings.forms import ApiKeyForm, ApiKeyRevokeForm, InviteForm, ProfileForm
+from tenant_apps.workspace_settings.forms import (
+    ApiKeyForm,
+    ApiKeyRevokeForm,
+    InviteForm,
+    ProfileForm,
+    SubdomainForm,
+    WorkspaceNameForm,
+)
 from tenants.links import public_path
 from tenants.models import Tenant
 from tenants.selectors import root_url
@@ -88,16 +95,30 @@ def _membership(request: MemberRequest, membership_id: int) -> Membership:
 
 @action_required(Action.SETTINGS_VIEW)
 def general(request: MemberRequest) -> HttpResponse:
+    return general_render(request)
+
+
+def general_render(request: MemberRequest, status: int = 200, **forms: object) -> HttpResponse:
+    """The general page; owners also get the forms that run the workspace (`forms` carries the ones that failed)."""
     tenant = _tenant(request)
+    host = request.route.primary_host
+    if can(_role(request), Action.WORKSPACE_MANAGE):
+        forms.setdefault("name_form", WorkspaceNameForm(initial={"name": tenant.name}))
+        forms.setdefault("subdomain_form", SubdomainForm(initial={"subdomain": host.split(".", 1)[0]}))
     context = _context(
         request,
         "general",
-        host=request.route.primary_host,
+        host=host,
+        slug=host.split(".", 1)[0],
         seats_used=selectors.seats_used(tenant_id=tenant.pk),
         seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+        host_suffix="." + settings.BASE_DOMAIN,
+        redirect_days=settings.TENANT_RENAME_REDIRECT_DAYS,
+        grace_days=settings.TENANT_DELETION_GRACE_DAYS,
         **_storage_usage(request),
+        **forms,
     )
-    return render(request, "tenant/settings/general.html", context)
+    return render(request, "tenant/settings/general.html", context, status=status)
 
 
 def _storage_usage(request: MemberRequest) -> dict[str, object]:
@@ -128,7 +149,9 @@ def leave(request: MemberRequest) -> HttpResponse:
             return redirect("settings_general")
         logout(request)  # this host's session served only this workspace
         return HttpResponseRedirect(root_url() + public_path("workspaces"))
-    return render(request, "tenant/settings/leave.html", _context(request, "general"))
+    # The only owner is told before any confirmation that they cannot leave, and what to do instead.
+    sole_owner = selectors.is_sole_owner(user_id=_user(request).pk, tenant_id=tenant.pk)
+    return render(request, "tenant/settings/leave.html", _context(request, "general", sole_owner=sole_owner))
 
 
 # --- members -----------------------------------------------------------------------------------------------------

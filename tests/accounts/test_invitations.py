@@ -8,9 +8,10 @@ import re
 from datetime import timedelta
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
@@ -215,33 +216,95 @@ def _code_from(message: Any) -> str:
     return match.group(1)
 
 
-def test_a_new_person_signs_up_with_the_email_prefilled_verifies_it_and_joins(
+def test_a_new_person_sets_a_password_and_is_in_the_workspace_in_one_pass(
+    tenant: Tenant, owner: User, public_client: HostClient, in_tenant: Any
+) -> None:
+    token = invite(tenant, "newbie@example.com", invited_by=owner)
+    landing = public_client.get(f"/invitations/{token}/").content.decode()
+    assert "newbie@example.com" in landing
+    assert "name your workspace" not in landing
+    sent = len(mail.outbox)
+
+    response = public_client.post(f"/invitations/{token}/", {"name": "New Bie", "password": "a-strong-passphrase-42"})
+
+    # no code to type (the link proved the address) and no second "Join": straight on to the workspace's host
+    assert response.status_code == 302
+    assert response["Location"].startswith("http://acme.localhost/auth/start/")
+    assert len(mail.outbox) == sent
+    user = User.objects.get(email="newbie@example.com")
+    assert user.name == "New Bie"
+    assert Membership.objects.get(tenant=tenant, user=user).role == Role.MEMBER
+    address = EmailAddress.objects.get(user=user)
+    assert address.verified  # allauth: verified and primary, so no later prompt
+    assert address.primary
+    acme = client_for(tenant)
+    ticket = handoff_ticket(public_client, acme, start_url=response["Location"])
+    assert acme.get(handoff_path(ticket)).status_code == 302
+    assert acme.get("/").status_code == 200
+    with in_tenant(tenant):
+        assert {"invitation.accepted", "member.joined"} <= set(
+            AuditEntry.objects.filter(actor=user).values_list("action", flat=True)
+        )
+
+
+def test_a_weak_password_is_refused_once_next_to_the_field_and_nothing_is_created(
     tenant: Tenant, owner: User, public_client: HostClient
 ) -> None:
     token = invite(tenant, "newbie@example.com", invited_by=owner)
 
-    landing = public_client.get(f"/invitations/{token}/")
-    assert landing.status_code == 200
-    signup_url = re.search(r'href="(/accounts/signup/\?[^"]+)"', landing.content.decode())
-    assert signup_url, landing.content
-    url = signup_url.group(1).replace("&amp;", "&")
-    assert parse_qs(urlsplit(url).query) == {"email": ["newbie@example.com"], "next": [f"/invitations/{token}/"]}
-    signup = public_client.get(url)
-    assert b'value="newbie@example.com"' in signup.content  # prefilled
+    response = public_client.post(f"/invitations/{token}/", {"password": "short"})
 
-    response = public_client.post(url, {"email": "newbie@example.com", "password1": "a-strong-passphrase-42"})
-    assert response.status_code == 302
-    assert "/accounts/confirm-email/" in response["Location"]
-    assert not Membership.objects.filter(tenant=tenant, user__email="newbie@example.com").exists()  # not yet
-    response = public_client.post(response["Location"], {"code": _code_from(mail.outbox[-1])})
-    assert response.status_code == 302
-    assert response["Location"] == f"/invitations/{token}/"  # back to the invitation, signed in and verified
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count("This password is too short") == 1
+    assert not User.objects.filter(email="newbie@example.com").exists()
+    assert Invitation.objects.get().accepted_at is None
 
-    response = public_client.post(f"/invitations/{token}/")
 
-    assert response.status_code == 302
-    assert response["Location"].startswith("http://acme.localhost/auth/start/")
-    assert Membership.objects.get(tenant=tenant, user__email="newbie@example.com").role == Role.MEMBER
+def test_hostile_names_on_the_invitation_form_are_refused(
+    tenant: Tenant, owner: User, public_client: HostClient
+) -> None:
+    token = invite(tenant, "newbie@example.com", invited_by=owner)
+    for name in ("Evil\x00Name", "Evil\nName", "x" * 10_000):
+        response = public_client.post(f"/invitations/{token}/", {"name": name, "password": "a-strong-passphrase-42"})
+        assert response.status_code == 400
+    assert not User.objects.filter(email="newbie@example.com").exists()
+
+
+def test_an_existing_account_is_sent_to_sign_in_instead_of_getting_a_second_one(
+    tenant: Tenant, owner: User, public_client: HostClient
+) -> None:
+    UserFactory.create(email="known@example.com")
+    token = invite(tenant, "known@example.com", invited_by=owner)
+
+    response = public_client.post(f"/invitations/{token}/", {"password": "a-strong-passphrase-42"})
+
+    assert response.status_code == 400
+    assert "sign in to join" in response.content.decode()
+    assert User.objects.filter(email="known@example.com").count() == 1
+    assert not Membership.objects.filter(tenant=tenant, user__email="known@example.com").exists()
+
+
+def test_the_sign_up_page_does_not_promise_an_invitee_a_workspace_to_name(public_client: HostClient) -> None:
+    invited = public_client.get("/accounts/signup/?next=/invitations/abc/").content.decode()
+    plain = public_client.get("/accounts/signup/").content.decode()
+    assert "name your workspace" not in invited
+    assert "join the workspace that invited you" in invited
+    assert "name your workspace" in plain
+
+
+def test_the_invitation_email_names_the_sender_once(tenant: Tenant, owner: User) -> None:
+    # the owner has no name: the address alone, not "owner@acme.test (owner@acme.test)"
+    owner.name = ""
+    owner.save()
+    invitation_send(invitation_id=InvitationFactory.create(tenant=tenant, email="a@example.com", invited_by=owner).pk)
+    assert "owner@acme.test invited you" in str(mail.outbox[-1].body)
+    assert "owner@acme.test (owner@acme.test)" not in str(mail.outbox[-1].body)
+    assert mail.outbox[-1].subject.startswith("owner@acme.test invited you")
+    owner.name = "Olive Owner"
+    owner.save()
+    invitation_send(invitation_id=InvitationFactory.create(tenant=tenant, email="b@example.com", invited_by=owner).pk)
+    assert "Olive Owner (owner@acme.test) invited you" in str(mail.outbox[-1].body)
 
 
 def test_anonymous_visitors_are_offered_sign_up_and_sign_in_alike_whether_or_not_an_account_exists(
@@ -257,7 +320,10 @@ def test_anonymous_visitors_are_offered_sign_up_and_sign_in_alike_whether_or_not
         assert "Sign in to join" in content
         assert "Create account and join" in content
         assert f"/login/?next=%2Finvitations%2F{token}%2F" in content
-    pattern = r"[\w.-]+(?:@|%40)example\.com|/invitations/[^/]+/|%2Finvitations%2F[^%]+%2F"
+    pattern = (
+        r"[\w.-]+(?:@|%40)example\.com|/invitations/[^/]+/|%2Finvitations%2F[^%]+%2F|"
+        r'name="csrfmiddlewaretoken" value="[^"]+"'
+    )
     first, second = (re.sub(pattern, "X", c).splitlines() for c in pages.values())
     assert first == second, "\n".join(difflib.unified_diff(first, second))  # the address and link aside
 
@@ -404,7 +470,12 @@ def test_resend_mails_a_new_link_and_the_old_one_stops_working(
     invitation.refresh_from_db()
     assert invitation.send_count == 2
     assert invitation.expires_at > timezone.now() + timedelta(days=6)
-    assert public_client.get(f"/invitations/{old_token}/").status_code == 404
+    old = public_client.get(f"/invitations/{old_token}/")
+    assert old.status_code == 410
+    assert "replaced by a newer one" in old.content.decode()
+    assert "copied the whole link" not in old.content.decode()
+    assert public_client.post(f"/invitations/{old_token}/", {"password": "a-strong-passphrase-42"}).status_code == 410
+    assert not User.objects.filter(email="ada@example.com").exists()
     assert public_client.get(f"/invitations/{new_token}/").status_code == 200
 
 

@@ -4,6 +4,7 @@ from shared_apps.accounts.services.api_keys import ApiKeyInvalid, api_key_create
 from shared_apps.accounts.services.invitations import (
     InvitationsResult,
     invitation_accept,
+    invitation_accept_new_account,
     invitation_check,
     invitation_mark_sent,
     invitation_resend,
@@ -38,6 +39,7 @@ __all__ = [
     "api_key_used",
     "email_verification_send",
     "invitation_accept",
+    "invitation_accept_new_account",
     "invitation_check",
     "invitation_mark_sent",
     "invitation_resend",

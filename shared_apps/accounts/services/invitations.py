@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
 from shared_apps.accounts.hooks import seats_changed_on_commit
-from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.models import Invitation, Membership, ReplacedInvitationToken, Role, User
 from shared_apps.accounts.permissions import Action, require
-from shared_apps.accounts.selectors import seat_limit, seats_used, user_has_verified_email
+from shared_apps.accounts.selectors import seat_limit, seats_used, user_get_by_email, user_has_verified_email
 from shared_apps.accounts.services.members import role_of
+from shared_apps.accounts.services.users import user_get_or_create
+from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -296,6 +298,8 @@ def invitation_token_issue(*, invitation_id: int) -> tuple[Invitation, str] | No
         return None
     token = secrets.token_urlsafe(32)
     now = timezone.now()
+    if invitation.send_count > 0:  # an emailed link is being replaced (before the first email, nobody held one)
+        ReplacedInvitationToken.objects.get_or_create(token_hash=invitation.token_hash, invitation=invitation)
     invitation.token_hash = Invitation.hash_token(token)
     invitation.expires_at = now + _max_age()
     invitation.send_count += 1
@@ -312,10 +316,13 @@ def invitation_mark_sent(*, invitation: Invitation) -> None:
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
 
 
-def invitation_check(invitation: Invitation | None) -> Invitation:
-    """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not."""
+def invitation_check(invitation: Invitation | None, *, replaced: bool = False) -> Invitation:
+    """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not.
+    `replaced`: the link was this invitation's, before a resend replaced it."""
     if invitation is None:
         raise InvitationUnusable("This invitation link is not valid.", reason="invalid", status=404)
+    if replaced:
+        raise InvitationUnusable("This invitation was replaced by a newer one.", reason="replaced", status=410)
     if invitation.revoked_at is not None:
         raise InvitationUnusable("This invitation was withdrawn.", reason="revoked", status=410)
     if invitation.accepted_at is not None:
@@ -371,3 +378,31 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             metadata={"role": membership.role, "invited_by": invitation.invited_by_id},
         )
     return membership
+
+
+NAME_MAX_LENGTH = 150
+
+
+@transaction.atomic
+def invitation_accept_new_account(*, token: str, password: str, name: str = "") -> Membership:
+    """Create the invited person's account and join, in one step. The emailed link proves the address, so it is
+    recorded as verified (no code to type). An address that already has an account signs in to join instead."""
+    invitation = invitation_check(
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+        if token and len(token) <= 128
+        else None
+    )
+    if user_get_by_email(email=invitation.email) is not None:
+        raise InvitationUnusable(
+            f"There's already an Atrium account for {invitation.email}: sign in to join.",
+            reason="account_exists",
+            status=409,
+        )
+    name = name.strip()
+    if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
+        raise AccountError(f"Names can have at most {NAME_MAX_LENGTH} characters and no control characters.")
+    user, _ = user_get_or_create(email=invitation.email, password=password, name=name, email_verified=True)
+    return invitation_accept(token=token, user=user)

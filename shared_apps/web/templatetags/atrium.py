@@ -37,3 +37,13 @@ def public_url(name: str, **kwargs: Any) -> str:
     `{% url %}` resolves against the current host's URLconf; a workspace page linking to the root needs this instead.
     """
     return f"{root_url()}{public_path(name, **kwargs)}"
+
+
+@register.simple_tag(takes_context=True)
+def resend_wait(context: template.Context, action: str, key: str = "") -> int:
+    """Seconds until allauth's `action` limit allows another code to `key` (the code page's "Resend code"
+    countdown; the limit itself refuses an early resend on the server)."""
+    from shared_apps.accounts.ratelimits import retry_after
+
+    request = context.get("request")
+    return retry_after(request, action=action, key=str(key) or None) if request is not None else 0

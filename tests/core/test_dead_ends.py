@@ -1,0 +1,128 @@
+"""No dead ends: the suspension pages say why and link support (and billing, for owners, when billing suspended
+the workspace); the 410 page gives the exact deletion date; `make run` ends its output with the addresses to open;
+development email is one console line per message with the message in a file; the landing page's billing copy
+quotes the plans."""
+
+from __future__ import annotations
+
+import io
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.test import override_settings
+
+from billing.plans import PLANS, TRIAL_PLAN, Resource
+from shared_apps.accounts.models import User
+from shared_apps.core.mail import SummaryEmailBackend
+from shared_apps.workspaces import services
+from shared_apps.workspaces.management.commands.serve import Command as ServeCommand
+from tenants.models import Tenant, TenantStatus
+from tests.conftest import HostClient, client_for
+from tests.helpers import operator_create
+
+pytestmark = pytest.mark.django_db
+
+
+@override_settings(SUPPORT_EMAIL="help@atrium.test")
+def test_the_suspended_page_gives_the_operators_reason_and_links_support(tenant: Tenant, owner: User) -> None:
+    operator = operator_create("op@atrium.test", "tenants.change_tenant")
+    services.workspace_suspend(tenant=tenant, acting_user=operator, reason="Unpaid invoice INV-42 since March")
+    client = client_for(tenant)
+    client.force_login(owner)
+
+    response = client.get("/")
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "Unpaid invoice INV-42 since March" in page
+    assert 'href="mailto:help@atrium.test' in page
+    tenant.refresh_from_db()
+    assert tenant.status_reason == "Unpaid invoice INV-42 since March"
+    services.workspace_resume(tenant=tenant, acting_user=operator, reason="paid")
+    tenant.refresh_from_db()
+    assert tenant.status_reason == ""  # a resumed workspace keeps no stale reason
+
+
+@override_settings(SUPPORT_EMAIL="help@atrium.test")
+def test_the_billing_suspended_page_sends_owners_to_billing_and_everyone_to_support(
+    tenant: Tenant, owner: User, member: User
+) -> None:
+    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.BILLING_SUSPENDED)
+    as_owner, as_member = client_for(tenant), client_for(tenant)
+    as_owner.force_login(owner)
+    as_member.force_login(member)
+
+    owner_page = as_owner.get("/").content.decode()
+    member_page = as_member.get("/").content.decode()
+
+    assert 'href="/settings/billing/"' in owner_page
+    assert 'href="/settings/billing/"' not in member_page
+    assert "mailto:help@atrium.test" in owner_page
+    assert "mailto:help@atrium.test" in member_page
+
+
+def test_the_410_page_shows_the_exact_deletion_date(tenant: Tenant, owner: User) -> None:
+    services.workspace_schedule_deletion(tenant=tenant, acting_user=owner)
+    tenant.refresh_from_db()
+    assert tenant.deletion_scheduled_at is not None
+
+    response = HostClient("acme.localhost").get("/")
+
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert f"{tenant.deletion_scheduled_at:%-d %B %Y}" in page
+    assert tenant.deletion_scheduled_at.isoformat()[:10] in page  # the <time datetime=…>
+
+
+def test_the_development_server_ends_its_start_up_with_the_addresses_to_open() -> None:
+    command = ServeCommand(stdout=io.StringIO())
+    command.addr = "127.0.0.1"  # type: ignore[attr-defined]
+
+    command.on_bind(8000)
+
+    out = command.stdout._out.getvalue()  # type: ignore[attr-defined]
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert any(line.strip().startswith("Public site:  http://localhost") for line in lines)
+    assert any("Demo:         http://demo.localhost" in line for line in lines)
+    assert any("/admin/" in line for line in lines)
+    assert "Starting development server at" not in out
+    assert lines[-1] == "Quit with CONTROL-C."
+
+
+def test_development_email_is_one_console_line_and_a_file(tmp_path: object) -> None:
+    stream = io.StringIO()
+    backend = SummaryEmailBackend(file_path=str(tmp_path), stream=stream)
+    message = EmailMultiAlternatives(
+        subject="Welcome to Demo",
+        body="Hi,\n\n" + "A long welcome.\n" * 200 + "Open it: http://demo.localhost:8000/\n",
+        to=["owner@demo.localhost"],
+    )
+    message.attach_alternative("<p>A long welcome.</p>", "text/html")
+
+    assert backend.send_messages([message]) == 1
+
+    out = stream.getvalue()
+    assert out.count("\n") == 1
+    assert "to owner@demo.localhost: Welcome to Demo · http://demo.localhost:8000/" in out
+    files = list(tmp_path.iterdir())  # type: ignore[attr-defined]
+    assert len(files) == 1
+    parsed = message_from_bytes(files[0].read_bytes())
+    assert parsed["Subject"] == "Welcome to Demo"
+    assert str(files[0]) in out
+
+
+def test_a_sign_in_code_is_on_the_console_line(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    SummaryEmailBackend(file_path=str(tmp_path), stream=stream).send_messages(
+        [EmailMultiAlternatives(subject="Your code", body="Your code:\n\n  K7QF-2M9X\n\nExpires soon.", to=["a@b.c"])]
+    )
+    assert "· code K7QF-2M9X" in stream.getvalue()
+
+
+def test_the_landing_page_quotes_the_plans_for_billing(public_client: HostClient) -> None:
+    page = public_client.get("/").content.decode()
+    assert f"Free for up to {PLANS['free'].limits[Resource.SEATS].value} people" in page
+    assert f"{PLANS[TRIAL_PLAN].trial_days}-day trial" in page
+    assert 'href="/pricing/"' in page
