@@ -37,3 +37,12 @@ def public_url(name: str, **kwargs: Any) -> str:
     `{% url %}` resolves against the current host's URLconf; a workspace page linking to the root needs this instead.
     """
     return f"{root_url()}{public_path(name, **kwargs)}"
+
+
+@register.filter
+def message_undo_url(message: Any) -> str:
+    """The URL a flash message's "Undo" button posts to, from its `undo:<path>` extra tag ("" when it has none)."""
+    for tag in (getattr(message, "extra_tags", "") or "").split():
+        if tag.startswith("undo:/"):
+            return tag.removeprefix("undo:")
+    return ""
