@@ -46,6 +46,7 @@ from tenants.models import Tenant
 from tenants.selectors import root_url
 
 MEMBERS_PER_PAGE = 50
+PENDING_PREVIEW = 5  # the newest pending invitations shown under the members; the rest on the Invitations tab
 API_KEYS_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
 MAX_RETURN_QUERY = 1024  # the members list's own query string (search and page) is far shorter
@@ -152,9 +153,16 @@ def members(request: MemberRequest) -> HttpResponse:
         }
         for m in page.object_list
     ]
+    pending, more_pending = (
+        selectors.invitations_pending_preview(tenant_id=tenant.pk, limit=PENDING_PREVIEW)
+        if can(role, Action.INVITATIONS_MANAGE)
+        else ([], False)
+    )
     context = _context(
         request,
         "members",
+        pending=pending,
+        more_pending=more_pending,
         page=page,
         rows=rows,
         query=query,
@@ -409,6 +417,8 @@ def _profile_page(
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
     for item in security["user_sessions"]:
         item["last_seen"] = _ago(item["session"].last_seen_at)
+    for browser in security["browsers"]:
+        browser["last_seen"] = _ago(browser["last_seen_at"])
     keys = list(selectors.api_key_list(tenant_id=_tenant(request).pk, user_id=user.pk))
     context = _context(
         request,

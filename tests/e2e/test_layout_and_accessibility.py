@@ -137,7 +137,8 @@ def overflow(page: Any) -> dict[str, Any]:
             const width = window.innerWidth, doc = document.documentElement.scrollWidth;
             const wide = doc <= width ? [] : [...document.querySelectorAll('body *')]
                 .filter(e => e.getBoundingClientRect().right > width + 1)
-                .slice(0, 5).map(e => e.tagName.toLowerCase() + '.' + (e.getAttribute('class') || '') + ' ' + Math.round(e.getBoundingClientRect().right));
+                .slice(0, 5)
+                .map(e => `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} ${Math.round(e.getBoundingClientRect().right)}`);
             return {scrollWidth: doc, innerWidth: width, wide};
         }"""
     )

@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
 
+from shared_apps.core.useragent import browser_label
 from tenants.links import public_path
 from tenants.selectors import root_url
 
@@ -46,3 +47,9 @@ def message_undo_url(message: Any) -> str:
         if tag.startswith("undo:/"):
             return tag.removeprefix("undo:")
     return ""
+
+
+@register.filter(name="browser_label")
+def browser_label_filter(user_agent: str | None) -> str:
+    """The readable name of a browser ("Chrome on Linux") from its User-Agent string."""
+    return browser_label(user_agent)
