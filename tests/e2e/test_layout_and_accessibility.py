@@ -66,6 +66,15 @@ with tenant_context(tenant):
     print("ids", project.pk, task.pk)
 """
 
+INVITE = """
+from shared_apps.accounts import services
+from shared_apps.accounts.models import Role, User
+from tenants.models import Domain
+tenant = Domain.objects.get(domain="e2e-co.localhost").tenant
+owner = User.objects.get(email="owner@e2e.test")
+services.invitations_create(tenant=tenant, emails=[{email!r}], role=Role.MEMBER, acting_user=owner)
+"""
+
 
 def _run(code: str) -> str:
     result = subprocess.run(
@@ -138,7 +147,7 @@ def overflow(page: Any) -> dict[str, Any]:
             const wide = doc <= width ? [] : [...document.querySelectorAll('body *')]
                 .filter(e => e.getBoundingClientRect().right > width + 1)
                 .slice(0, 5)
-                .map(e => `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} ${Math.round(e.getBoundingClientRect().right)}`);
+                .map(e => [e.tagName, e.getAttribute('class'), Math.round(e.getBoundingClientRect().right)].join(' '));
             return {scrollWidth: doc, innerWidth: width, wide};
         }"""
     )
@@ -149,6 +158,9 @@ def too_wide(page: Any, url: str) -> dict[str, Any] | None:
     response = page.goto(url)
     assert response is not None
     assert response.status == 200, f"{url}: {response.status}"
+    text = page.locator("body").inner_text()
+    assert "{#" not in text, f"{url} shows a template comment"
+    assert "{%" not in text, f"{url} shows a template tag"
     measured = overflow(page)
     return measured if measured["scrollWidth"] > measured["innerWidth"] else None
 
@@ -272,3 +284,42 @@ def test_axe_finds_no_serious_violation_on_the_main_pages(
             found[path] = violations
     assert visited == len(ROOT_PAGES) + 2 + len(workspace_pages(ids))
     assert not found, json.dumps(found, indent=1)
+
+
+def test_toasts_on_a_phone_sit_above_the_page_close_themselves_and_undo_a_revoke(
+    context_at: Any, live_site: LiveSite, ids: dict[str, int]
+) -> None:
+    page = context_at(PHONE)
+    page.clock.install()
+    sign_in(page, live_site)
+    page.goto(live_site.url("e2e-co.localhost", "/settings/invitations/"))
+    _run(INVITE.format(email="undo-me@example.com"))
+    page.reload()
+    row = page.locator("tr", has_text="undo-me@example.com")
+
+    # when: revoked, the toast says so with an "Undo", above the page rather than over its buttons
+    row.get_by_role("button", name="Revoke").click()
+    toast = page.locator(".flash", has_text="undo-me@example.com")
+    toast.wait_for()
+    box, send = toast.bounding_box(), page.get_by_role("button", name="Send invitations").bounding_box()
+    assert box is not None
+    assert send is not None
+    assert box["y"] + box["height"] <= send["y"], (box, send)
+    assert page.locator("tr", has_text="undo-me@example.com").count() == 0
+    shoot(page, "phone-revoke-undo")
+
+    # and: a toast with an action stays put (no timer), until "Undo" is used
+    page.clock.run_for(20_000)
+    assert toast.is_visible()
+    toast.get_by_role("button", name="Undo").click()
+    restored = page.locator(".flash", has_text="is pending again")
+    restored.wait_for()
+    assert page.locator("tr", has_text="undo-me@example.com").count() == 1
+
+    # then: a plain confirmation waits while pointed at, and closes by itself six seconds after
+    restored.hover()
+    page.clock.run_for(10_000)
+    assert restored.is_visible()
+    page.mouse.move(5, 800)
+    page.clock.run_for(6_500)
+    restored.wait_for(state="detached")
