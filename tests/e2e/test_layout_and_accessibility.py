@@ -224,10 +224,10 @@ def test_on_a_phone_tables_become_labelled_rows(context_at: Any, live_site: Live
     header = page.locator(".members-table thead").bounding_box()
     assert header is not None
     assert header["height"] <= 1
-    assert (
-        page.locator(".members-table td[data-label='Role']").first.evaluate("c => getComputedStyle(c).display")
-        == "grid"
-    )
+    # each labelled cell is its own line, the value beside its label
+    role = page.locator(".members-table td[data-label='Role']").first
+    assert role.evaluate("c => getComputedStyle(c).display") == "block"
+    assert role.evaluate("c => parseFloat(getComputedStyle(c).paddingLeft)") > 40
     labels = page.locator(".members-table td[data-label]").evaluate_all(
         "cells => cells.map(c => getComputedStyle(c, '::before').content)"
     )
