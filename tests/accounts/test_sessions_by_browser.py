@@ -49,7 +49,9 @@ def test_one_browsers_root_and_workspace_sessions_are_one_row(member: User) -> N
 def test_the_profile_page_names_browsers_and_groups_them(tenant_client: HostClient, member: User, owner: User) -> None:
     tenant_client.force_login(member)
     session(member, "root-key", CHROME_LINUX, "203.0.113.5", 5)
-    session(member, tenant_client.session.session_key, CHROME_LINUX, "203.0.113.5")
+    current = tenant_client.session.session_key
+    assert current is not None
+    session(member, current, CHROME_LINUX, "203.0.113.5")
     session(member, "other-laptop", FIREFOX_WINDOWS, "198.51.100.7", 60)
     session(
         owner, "owners-own", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Version/18.1 Safari/605.1.15", "1.1.1.1"
