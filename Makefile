@@ -9,12 +9,14 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load e2e-deps
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
 	@echo "make test     run the whole test suite"
+	@echo "make e2e-deps  install the browser tests' npm packages (axe-core) from tests/e2e/package-lock.json"
 	@echo "make lint     ruff, mypy, the import-layer contract and the missing-migrations check"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
@@ -51,8 +53,15 @@ run: install
 	  SITE_PORT=$(PORT) $(PY) manage.py seed_demo && SITE_PORT=$(PORT) $(PY) manage.py serve $(HOST):$(PORT); \
 	fi
 
-test: install
+test: install $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# axe-core for the browser tests' accessibility run, pinned in tests/e2e/package-lock.json (which names no registry).
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+e2e-deps: $(AXE)
 
 lint: install
 	$(VENV)/bin/ruff check .

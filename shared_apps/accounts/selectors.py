@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from shared_apps.accounts.errors import NotFound
 from shared_apps.accounts.models import ApiKey, Invitation, Membership, ReplacedInvitationToken, Role, User
+from shared_apps.core.useragent import browser_label
 from tenants.db import connection
 from tenants.models import Tenant, TenantStatus
 
@@ -121,6 +122,18 @@ def invitation_list(*, tenant_id: int) -> QuerySet[Invitation]:
     )
 
 
+def invitations_pending_preview(*, tenant_id: int, limit: int) -> tuple[list[Invitation], bool]:
+    """The newest `limit` pending (unexpired) invitations, with who sent them, and whether there are more. One
+    query, whatever their number."""
+    rows = list(
+        Invitation.objects.pending()
+        .filter(tenant_id=tenant_id)
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def invitation_get(*, tenant_id: int, invitation_id: int) -> Invitation:
     invitation = Invitation.objects.filter(pk=invitation_id, tenant_id=tenant_id).first()
     if invitation is None:
@@ -190,13 +203,51 @@ class SessionRow(TypedDict, total=False):
     last_seen: str  # filled in by the page
 
 
+class BrowserRow(TypedDict, total=False):
+    """One browser's sessions together: its sign-ins on the root and on each workspace share a User-Agent and an
+    address (cookies are per host, so one browser holds one session per host it signed in on)."""
+
+    label: str  # "Chrome on Linux"
+    user_agent: str
+    ip: str
+    sessions: list[Any]
+    current: bool
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    last_seen: str  # filled in by the page
+
+
 class SecurityOverview(TypedDict):
     email_addresses: list[Any]
     has_password: bool
     mfa_enabled: bool
     authenticators: list[Any]
     user_sessions: list[SessionRow]
+    browsers: list[BrowserRow]
     other_session_count: int
+
+
+def sessions_by_browser(sessions: list[Any], *, current_session_key: str | None) -> list[BrowserRow]:
+    """Sessions grouped by browser (same User-Agent and address), in the order of each group's first session."""
+    groups: dict[tuple[str, str], BrowserRow] = {}
+    for session in sessions:
+        key = (session.user_agent or "", session.ip or "")
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "label": browser_label(session.user_agent),
+                "user_agent": session.user_agent or "",
+                "ip": session.ip or "",
+                "sessions": [],
+                "current": False,
+                "created_at": session.created_at,
+                "last_seen_at": session.last_seen_at,
+            }
+        group["sessions"].append(session)
+        group["current"] = group["current"] or session.session_key == current_session_key
+        group["created_at"] = min(group["created_at"], session.created_at)
+        group["last_seen_at"] = max(group["last_seen_at"], session.last_seen_at)
+    return list(groups.values())
 
 
 def user_security_overview(*, user: User, current_session_key: str | None) -> SecurityOverview:
@@ -221,6 +272,7 @@ def user_security_overview(*, user: User, current_session_key: str | None) -> Se
         "mfa_enabled": bool(types & {Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN}),
         "authenticators": authenticators,
         "user_sessions": [{"session": s, "current": s.session_key == current_session_key} for s in sessions],
+        "browsers": sessions_by_browser(sessions, current_session_key=current_session_key),
         "other_session_count": sum(1 for s in sessions if s.session_key != current_session_key),
     }
 

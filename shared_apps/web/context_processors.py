@@ -3,16 +3,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from shared_apps.accounts.permissions import allowed_actions
 from tenants.links import public_path
 
 
 def atrium(request: HttpRequest) -> dict[str, object]:
     route = getattr(request, "route", None)
     on_tenant = route is not None and not route.is_public
+    membership = getattr(request, "membership", None)
     context: dict[str, object] = {
         "base_domain": settings.BASE_DOMAIN,
         "current_tenant": getattr(request, "tenant", None) if on_tenant else None,
-        "membership": getattr(request, "membership", None),
+        "membership": membership,
+        # What the signed-in member's role may do here: the navigation links only to pages that will open.
+        "nav_allowed": {str(a) for a in allowed_actions(membership.role)} if membership is not None else set(),
         # An operator signed in as a member: the banner every page shows (shared_apps/workspaces/middleware.py).
         "impersonation": getattr(request, "impersonation", None),
     }

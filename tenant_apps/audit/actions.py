@@ -18,6 +18,7 @@ class AuditAction(models.TextChoices):
     INVITATION_CREATED = "invitation.created", "Invitation sent"
     INVITATION_RESENT = "invitation.resent", "Invitation resent"
     INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+    INVITATION_RESTORED = "invitation.restored", "Invitation revoke undone"
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
     AUTH_LOGIN = "auth.login", "Signed in"
     AUTH_HANDOFF = "auth.handoff", "Signed in from the Atrium home page"

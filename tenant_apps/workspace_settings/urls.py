@@ -20,6 +20,11 @@ urlpatterns = [
     path("invitations/", views.invitations, name="settings_invitations"),
     path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="settings_invitation_resend"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="settings_invitation_revoke"),
+    path(
+        "invitations/<int:invitation_id>/revoke/undo/",
+        views.invitation_revoke_undo,
+        name="settings_invitation_revoke_undo",
+    ),
     path("billing/", billing_views.billing, name="settings_billing"),
     path("billing/plan/", billing_views.billing_plan, name="settings_billing_plan"),
     path("billing/portal/", billing_views.billing_portal, name="settings_billing_portal"),

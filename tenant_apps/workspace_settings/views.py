@@ -53,10 +53,12 @@ from tenants.models import Tenant
 from tenants.selectors import root_url
 
 MEMBERS_PER_PAGE = 50
+PENDING_PREVIEW = 5  # the newest pending invitations shown under the members; the rest on the Invitations tab
 API_KEYS_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
 MAX_RETURN_QUERY = 1024  # the members list's own query string (search and page) is far shorter
 INVITATIONS_PER_PAGE = 50
+UNDO_TAG = "undo:"  # a message's extra tag naming the URL its "Undo" button posts to (templates/base.html)
 
 
 def _tenant(request: MemberRequest) -> Tenant:
@@ -174,9 +176,16 @@ def members(request: MemberRequest) -> HttpResponse:
         }
         for m in page.object_list
     ]
+    pending, more_pending = (
+        selectors.invitations_pending_preview(tenant_id=tenant.pk, limit=PENDING_PREVIEW)
+        if can(role, Action.INVITATIONS_MANAGE)
+        else ([], False)
+    )
     context = _context(
         request,
         "members",
+        pending=pending,
+        more_pending=more_pending,
         page=page,
         rows=rows,
         query=query,
@@ -358,7 +367,12 @@ def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bo
         messages.error(request, exc.message)
     else:
         if revoke:
-            messages.success(request, f"The invitation to {invitation.email} was revoked; its link no longer works.")
+            undo = reverse("settings_invitation_revoke_undo", args=[invitation.pk])
+            messages.success(
+                request,
+                f"The invitation to {invitation.email} was revoked; its link no longer works.",
+                extra_tags=f"{UNDO_TAG}{undo}",
+            )
         else:
             messages.success(request, f"A new invitation link was sent to {invitation.email}.")
     return redirect("settings_invitations")
@@ -374,6 +388,25 @@ def invitation_resend(request: MemberRequest, invitation_id: int) -> HttpRespons
 @require_POST
 def invitation_revoke(request: MemberRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(request, invitation_id, revoke=True)
+
+
+@action_required(Action.INVITATIONS_MANAGE)
+@require_POST
+def invitation_revoke_undo(request: MemberRequest, invitation_id: int) -> HttpResponse:
+    """The toast's "Undo" after a revoke: the same invitation is open again and its emailed link works again."""
+    tenant = _tenant(request)
+    try:
+        invitation = selectors.invitation_get(tenant_id=tenant.pk, invitation_id=invitation_id)
+        services.invitation_revoke_undo(tenant=tenant, invitation=invitation, acting_user=_user(request))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotAllowed as exc:
+        return _forbidden(request, exc)
+    except AccountError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The invitation to {invitation.email} is pending again; its link works again.")
+    return redirect("settings_invitations")
 
 
 # --- profile & security ------------------------------------------------------------------------------------------
@@ -407,6 +440,8 @@ def _profile_page(
     security = selectors.user_security_overview(user=user, current_session_key=request.session.session_key)
     for item in security["user_sessions"]:
         item["last_seen"] = _ago(item["session"].last_seen_at)
+    for browser in security["browsers"]:
+        browser["last_seen"] = _ago(browser["last_seen_at"])
     keys = list(selectors.api_key_list(tenant_id=_tenant(request).pk, user_id=user.pk))
     context = _context(
         request,

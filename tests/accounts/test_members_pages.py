@@ -67,7 +67,8 @@ def test_every_page_costs_the_same_queries_at_1_and_500_members(
     large = queries_for(client, path)
 
     assert len(small) == len(large), (small, large)
-    assert len(small) <= 8, small
+    # the members list also shows the newest pending invitations to those who manage them: one query more
+    assert len(small) <= (9 if path.startswith("/settings/members/") else 8), small
 
 
 def test_the_invitation_landing_page_costs_a_fixed_number_of_queries(

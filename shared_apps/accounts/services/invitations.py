@@ -284,6 +284,45 @@ def invitation_revoke(*, tenant: Tenant, invitation: Invitation, acting_user: Us
     return locked
 
 
+# How long after revoking an invitation the revocation can be taken back (the "Undo" beside the confirmation).
+REVOKE_UNDO_WINDOW = timedelta(minutes=10)
+
+
+@transaction.atomic
+def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> Invitation:
+    """Take back a revocation made moments ago: the same invitation is open again, the link already emailed works
+    again (nothing new is sent) and it holds its seat. Refused once the window has passed, when the address has
+    joined or been invited again since, or when the seats are gone."""
+    _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
+    _lock_tenant(tenant)
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
+    if locked is None:
+        raise NotFound("There is no such invitation in this workspace.")
+    if locked.revoked_at is None:
+        raise AccountError(f"The invitation to {locked.email} is not revoked: there is nothing to undo.")
+    now = timezone.now()
+    if locked.revoked_at < now - REVOKE_UNDO_WINDOW:
+        raise AccountError(f"It is too late to undo revoking {locked.email}'s invitation: send a new one instead.")
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=locked.email).exists():
+        raise AccountError(f"{locked.email} is a member now: there is no invitation to bring back.")
+    if Invitation.objects.open().filter(tenant=tenant, email__iexact=locked.email).exists():
+        raise AccountError(f"{locked.email} has a newer invitation: that one stands.")
+    if locked.expires_at > now:
+        _ensure_seats(tenant, 1)
+    locked.revoked_at = None
+    locked.revoked_by = None
+    locked.save(update_fields=["revoked_at", "revoked_by"])
+    seats_changed_on_commit(tenant.pk)
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.INVITATION_RESTORED,
+        actor=acting_user,
+        target=locked,
+        metadata={"email": locked.email, "role": locked.role},
+    )
+    return locked
+
+
 @transaction.atomic
 def invitation_token_issue(*, invitation_id: int) -> tuple[Invitation, str] | None:
     """Mint the token for the email about to be sent: only its hash is kept, any earlier link stops working, and

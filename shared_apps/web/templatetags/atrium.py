@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
 
+from shared_apps.core.useragent import browser_label
 from tenants.links import public_path
 from tenants.selectors import root_url
 
@@ -47,3 +48,18 @@ def resend_wait(context: template.Context, action: str, key: str = "") -> int:
 
     request = context.get("request")
     return retry_after(request, action=action, key=str(key) or None) if request is not None else 0
+
+
+@register.filter
+def message_undo_url(message: Any) -> str:
+    """The URL a flash message's "Undo" button posts to, from its `undo:<path>` extra tag ("" when it has none)."""
+    for tag in (getattr(message, "extra_tags", "") or "").split():
+        if tag.startswith("undo:/"):
+            return tag.removeprefix("undo:")
+    return ""
+
+
+@register.filter(name="browser_label")
+def browser_label_filter(user_agent: str | None) -> str:
+    """The readable name of a browser ("Chrome on Linux") from its User-Agent string."""
+    return browser_label(user_agent)

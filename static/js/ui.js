@@ -1,0 +1,93 @@
+// Page-wide behaviour: the workspace sidebar as a drawer on narrow screens, and toasts that go away by themselves.
+// Loaded in <head> without `defer`: it marks <html class="js"> before the first paint (the CSS keeps the no-JavaScript
+// layout otherwise) and does the rest once the document is parsed.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var TOAST_MS = 6000;
+
+  // --- Drawer --------------------------------------------------------------------------------------------------
+  function drawer() {
+    var app = document.querySelector("[data-drawer]");
+    var toggle = document.querySelector("[data-drawer-toggle]");
+    if (!app || !toggle) return;
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    var backdrop = app.querySelector(".drawer-backdrop");
+    var behind = app.querySelectorAll(".app-bar, .app__main");
+    var narrow = window.matchMedia("(max-width: 48rem)");
+
+    function isOpen() { return toggle.getAttribute("aria-expanded") === "true"; }
+
+    function setOpen(open, returnFocus) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      app.classList.toggle("is-drawer-open", open);
+      if (backdrop) backdrop.hidden = !open;
+      // While it is open, the page behind it can be neither clicked nor tabbed to.
+      behind.forEach(function (el) { el.inert = open; });
+      if (open) {
+        var first = panel.querySelector("a[href], button:not([disabled])");
+        if (first) first.focus();
+      } else if (returnFocus) {
+        toggle.focus();
+      }
+    }
+
+    toggle.addEventListener("click", function () { setOpen(!isOpen(), true); });
+    app.querySelectorAll("[data-drawer-close]").forEach(function (el) {
+      el.addEventListener("click", function () { setOpen(false, true); });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && isOpen()) {
+        event.preventDefault();
+        setOpen(false, true);
+      }
+    });
+    narrow.addEventListener("change", function () { if (!narrow.matches && isOpen()) setOpen(false, false); });
+  }
+
+  // --- Toasts --------------------------------------------------------------------------------------------------
+  // Information and success dismiss themselves after a few seconds; the timer waits while the pointer or the keyboard
+  // focus is on the toast. Errors and toasts with an action (e.g. "Undo") stay until closed.
+  function toasts() {
+    document.querySelectorAll(".flash").forEach(function (toast) {
+      var close = toast.querySelector(".flash__close");
+      function dismiss() {
+        var hadFocus = toast.contains(document.activeElement);
+        toast.remove();
+        if (hadFocus) {
+          var main = document.getElementById("main");
+          if (main) main.focus();
+        }
+      }
+      if (close) {
+        close.addEventListener("click", function (event) {
+          event.preventDefault();
+          dismiss();
+        });
+      }
+      if (toast.hasAttribute("data-sticky")) return;
+      var timer = null;
+      var hovered = false, focused = false;
+      function start() {
+        if (timer === null && !hovered && !focused) timer = window.setTimeout(dismiss, TOAST_MS);
+      }
+      function stop() {
+        if (timer !== null) window.clearTimeout(timer);
+        timer = null;
+      }
+      toast.addEventListener("mouseenter", function () { hovered = true; stop(); });
+      toast.addEventListener("mouseleave", function () { hovered = false; start(); });
+      toast.addEventListener("focusin", function () { focused = true; stop(); });
+      toast.addEventListener("focusout", function () { focused = false; start(); });
+      start();
+    });
+  }
+
+  function ready() {
+    drawer();
+    toasts();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+})();
