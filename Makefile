@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-scale
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-storage   signing download URLs, and a documents page of 50 images, against S3 on loopback"
 	@echo "make bench-metrics  the operators' metrics refresh over 1,000 workspaces vs one schema at a time"
 	@echo "make bench-api       50 tasks through the API with a key vs a plain JSON view; key verification cost"
+	@echo "make bench-scale     10,000 workspaces: page p95 at 10/1,000/10,000, routing cache, backend memory, no-op migrate"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -89,6 +90,9 @@ bench-metrics: install
 bench-api: install
 	@command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk"; exit 1; }
 	$(PY) bench/api.py $(BENCH_ARGS)
+
+bench-scale: install
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"
