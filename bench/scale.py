@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,22 +141,24 @@ def sessions_for(hosts: set[str], routes: dict[str, tuple[int, int]]) -> dict[st
     there would store). Returns host → session key."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
+    from django.utils.crypto import get_random_string
 
     from shared_apps.accounts.models import User
     from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
     users = User.objects.in_bulk([routes[h][1] for h in hosts])
     store = SessionStore()
-    expires = timezone.now() + timezone.timedelta(days=1)
+    expires = timezone.now() + timedelta(days=1)
     keys: dict[str, str] = {}
     rows = []
     for host in hosts:
         tenant_id, user_id = routes[host]
         user = users[user_id]
-        key = store._get_new_session_key()
+        key = get_random_string(32, VALID_KEY_CHARS)
         data = {
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
