@@ -445,7 +445,8 @@ def main() -> int:
 
         entries, cache_mb, per_10k_mb = route_cache(hosts)
         log(
-            f"routing cache after resolving all {len(hosts)} hosts: {entries} routes in the LRU (its bound),"
+            f"routing cache after resolving all {len(hosts)} hosts: {entries} routes in the LRU (at most"
+            f" {routing.local_cache.maxsize}),"
             f" {cache_mb:.2f} MB with the validated-host map ({per_10k_mb:.2f} MB per 10,000 entries)"
         )
 
