@@ -58,7 +58,7 @@ def _record_on_workspace(
     acting_user: User,
     reason: str,
     operator_action: OperatorAction,
-    audit_action: AuditAction,
+    action: AuditAction,
     details: Mapping[str, object],
 ) -> None:
     """An operator's change to a workspace, recorded twice in one transaction: in the operator log and in the
@@ -73,7 +73,7 @@ def _record_on_workspace(
         )
         audit_record(
             tenant=tenant,
-            action=audit_action,
+            action=action,
             actor=acting_user,
             target=tenant,
             metadata={**details, "reason": reason, "operator": True},
@@ -97,7 +97,7 @@ def workspace_trial_extend(*, tenant: Tenant, days: int, acting_user: User, reas
         acting_user=acting_user,
         reason=reason,
         operator_action=OperatorAction.WORKSPACE_TRIAL_EXTENDED,
-        audit_action=AuditAction.BILLING_TRIAL_EXTENDED,
+        action=AuditAction.BILLING_TRIAL_EXTENDED,
         details=details,
     )
     return tenant
@@ -125,7 +125,7 @@ def workspace_plan_set(
         acting_user=acting_user,
         reason=reason,
         operator_action=OperatorAction.WORKSPACE_PLAN_CHANGED,
-        audit_action=AuditAction.BILLING_PLAN_SET,
+        action=AuditAction.BILLING_PLAN_SET,
         details=details,
     )
     return result

@@ -54,6 +54,11 @@ def test_rule_tables_name_audit_actions() -> None:
     from shared_apps.workspaces.services import STATUS_RULES
 
     assert all(isinstance(rule.audit, AuditAction) for rule in STATUS_RULES.values())
+    from shared_apps.workspaces import operators
+
+    account_rules = [v for v in vars(operators).values() if isinstance(v, operators.AccountAction)]
+    assert len(account_rules) == 4
+    assert all(isinstance(rule.audit_action, AuditAction) for rule in account_rules)
 
 
 def test_an_unknown_action_is_refused_and_nothing_is_written(tenant: Tenant, owner: User, in_tenant: Any) -> None:

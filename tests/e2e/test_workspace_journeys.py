@@ -247,7 +247,9 @@ def test_signed_in_once_continue_as_switch_and_sign_out_everywhere(
     page.get_by_role("button", name=f"Continue as {email}").click()
     page.wait_for_url(live_site.url(host, "/"))
 
-    # the switch menu lists both workspaces, without leaving the app
+    # the switch menu lists both workspaces, without leaving the app (on a phone it is in the drawer)
+    if viewport == "phone":
+        page.get_by_role("button", name="Menu").click()
     page.locator("summary", has_text="Switch workspace").click()
     page.get_by_role("link", name=re.compile(f"Team {second}")).wait_for()
     assert host in page.url

@@ -1,0 +1,407 @@
+"""The isolation sweep: every URL of a workspace host, filled with another workspace's object ids, asked by the owner
+of this workspace (with a session, and on the API with a key as well), for GET and the pattern's writing methods.
+
+Workspace B (globex) holds objects whose names, emails and titles carry a marker. Workspace A (acme) is asked, through
+every pattern of the workspace URLconf (config/urls_tenants.py, walked recursively, the API included), for ids that
+exist only in B, for A's own parent with B's child, and for ids that exist in both (id 42 in each). The answers must
+refuse (403/404/405, or send to the sign-in page), never carry the marker, and B's rows must be unchanged afterwards.
+
+A pattern whose parameters the sweep cannot fill fails the test and is named: a new page or route must add an entry to
+PARAMETERS (which object each parameter names) — so it cannot ship without being swept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.http import int_to_base36
+from django_tenants.utils import tenant_context
+
+from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
+from shared_apps.accounts.services import api_key_create
+from tenant_apps.projects.models import Comment, Document, Project, Task
+from tenants.db import connection
+from tenants.models import Tenant
+from tests.conftest import HostClient, client_for, host_of
+from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
+
+MARK = "zqxbmark"  # in every name, title, body and email of workspace B
+SAME_ID = 42  # exists in both workspaces, for every per-workspace kind
+B_ONLY_ID = 7001  # exists in B only, for every per-workspace kind
+URLCONF = "config.urls_tenants"
+
+# What each path parameter names. Keys are "<url name>:<parameter>" or, where a parameter name means one thing
+# everywhere, the parameter alone. A kind is either a per-workspace table (ids restart in every schema: the sweep tries
+# an id only B has, A's parent with B's child, and an id both have) or something global (ids and strings unique over
+# the platform: B's own value is tried).
+PER_WORKSPACE = ("project", "task", "comment", "document")
+PARAMETERS: dict[str, str] = {
+    "project_id": "project",
+    "task_id": "task",
+    "comment_id": "comment",
+    "document_id": "document",
+    "membership_id": "membership",
+    "invitation_id": "invitation",
+    "key_id": "api_key",
+    "invitation_on_host:token": "invitation_token",
+    "storage_file:key": "storage_key",
+    "account_reset_password_from_key:uidb36": "user_uid",
+    "account_reset_password_from_key:key": "reset_key",
+    "api-project-detail:pk": "project",
+    "api-project-archive:pk": "project",
+    "api-project-restore:pk": "project",
+    "api-task-detail:pk": "task",
+    "api-task-move:pk": "task",
+    "api-comment-detail:pk": "comment",
+    "api-member-detail:pk": "membership",
+    "api-invitation-detail:pk": "invitation",
+    "api-invitation-resend:pk": "invitation",
+}
+# Plausible bodies for the writing methods: each form or serializer picks the fields it knows.
+FORM = {
+    "name": "hijacked",
+    "title": "hijacked",
+    "body": "hijacked",
+    "description": "hijacked",
+    "role": Role.MEMBER,
+    "status": "done",
+    "position": "0",
+    "visibility": "workspace",
+    "confirm_name": "hijacked",
+    "email": "hijack@acme.test",
+    "level": "view",
+}
+REFUSED = {403, 404, 405}
+# Pages that answer 200 for a value they refuse, with nothing of anyone's in it: only the marker and 5xx are checked.
+REFUSE_WITH_200 = {
+    # allauth's "bad token" page for any uid/key pair that is not a live reset token (users are global, not B's)
+    "account_reset_password_from_key",
+}
+
+
+@dataclass(frozen=True)
+class Swept:
+    """One URL pattern of the workspace URLconf: its name for `reverse`, its route, parameters and methods."""
+
+    name: str
+    route: str
+    params: tuple[str, ...]
+    methods: tuple[str, ...]
+
+    @property
+    def is_api(self) -> bool:
+        return self.route.startswith("api/")
+
+    def kind(self, param: str) -> str | None:
+        return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        else:
+            yield prefix + str(entry.pattern), namespace, entry
+
+
+def swept_patterns() -> list[Swept]:
+    found = []
+    for route, namespace, entry in _walk(get_resolver(URLCONF).url_patterns):
+        actions = getattr(entry.callback, "actions", None)  # a DRF viewset: the methods it routes
+        methods = tuple(m.upper() for m in actions) if actions else ("GET", "POST")
+        params = tuple(entry.pattern.regex.groupindex)
+        found.append(Swept(name=f"{namespace}{entry.name or ''}", route=route, params=params, methods=methods))
+    return found
+
+
+@dataclass
+class World:
+    """The objects of both workspaces, by kind: B's values for the refusals, A's for parents, and the shared id."""
+
+    a: dict[str, Any] = field(default_factory=dict)
+    b: dict[str, Any] = field(default_factory=dict)
+    b_state: Callable[[], Any] = lambda: None  # B's rows as they stand, to compare before and after
+
+
+def _bump_sequences(model_tables: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for table in model_tables:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), GREATEST((SELECT max(id) FROM {table}), 10000))",  # noqa: S608
+                [table],
+            )
+
+
+def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
+    project = ProjectFactory.create(pk=pk, name=f"{label} project", description=label, created_by=owner)
+    task = TaskFactory.create(pk=pk, project=project, title=f"{label} task", description=label, position=0)
+    comment = CommentFactory.create(pk=pk, task=task, author=owner, body=f"{label} comment")
+    schema = connection.schema_name
+    document = Document.objects.create(
+        pk=pk,
+        project=project,
+        task=task,
+        storage_prefix=schema,
+        key=f"{schema}/files/{pk:032x}.png",
+        name=f"{label} plan.png",
+        file_type="png",
+        content_type="image/png",
+        size=100,
+        uploaded_by=owner,
+    )
+    return {"project": project, "task": task, "comment": comment, "document": document}
+
+
+@pytest.fixture
+def world(tenant: Tenant, other_tenant: Tenant, in_tenant: Any, owner: User) -> World:
+    # given: B (globex) named with the marker, with its people, an invitation, a key, and objects at SAME_ID and
+    # B_ONLY_ID; A (acme) with objects at SAME_ID only
+    Tenant.objects.filter(pk=other_tenant.pk).update(name=f"Globex {MARK}")
+    b_owner = MembershipFactory.create(
+        tenant=other_tenant, role=Role.OWNER, user__email=f"owner-{MARK}@globex.test", user__name=f"Bea {MARK}"
+    ).user
+    b_member = MembershipFactory.create(
+        tenant=other_tenant, role=Role.MEMBER, user__email=f"member-{MARK}@globex.test", user__name=f"Bo {MARK}"
+    )
+    token = f"{MARK}-invitation-token"
+    invitation = Invitation.objects.create(
+        tenant=other_tenant,
+        email=f"invitee-{MARK}@globex.test",
+        role=Role.MEMBER,
+        token_hash=Invitation.hash_token(token),
+        invited_by=b_owner,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    b_key, _secret = api_key_create(
+        tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
+    )
+    tables = ["projects_project", "projects_task", "projects_comment", "projects_document"]
+    with in_tenant(other_tenant):
+        _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
+        b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
+        _bump_sequences(tables)
+    with in_tenant(tenant):
+        a_same = _site(owner, SAME_ID, "Acme same-id")
+        assert not Project.objects.filter(pk=B_ONLY_ID).exists()
+        _bump_sequences(tables)
+
+    world = World()
+    for kind in PER_WORKSPACE:
+        world.a[kind] = a_same[kind].pk
+        world.b[kind] = b_only[kind].pk
+    world.a.update(user_uid=int_to_base36(owner.pk), reset_key="set-password")
+    world.b.update(
+        membership=b_member.pk,
+        invitation=invitation.pk,
+        api_key=b_key.pk,
+        invitation_token=token,
+        storage_key=b_only["document"].key,
+        user_uid=int_to_base36(b_owner.pk),
+        reset_key="set-password",
+    )
+
+    def b_state() -> Any:
+        with in_tenant(other_tenant):
+            objects = [
+                sorted(Project.objects.values_list("pk", "name", "description", "visibility", "archived_at")),
+                sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position")),
+                sorted(Comment.objects.values_list("pk", "task_id", "body")),
+                sorted(Document.objects.values_list("pk", "name", "status")),
+            ]
+        people = [
+            sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
+            sorted(
+                Invitation.objects.filter(tenant=other_tenant).values_list("pk", "email", "revoked_at", "send_count")
+            ),
+            sorted(ApiKey.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
+        ]
+        return objects, people
+
+    world.b_state = b_state
+    return world
+
+
+def _cases(pattern: Swept, world: World) -> list[tuple[str, dict[str, Any]]]:
+    """(label, kwargs) to try: every parameter B's; then A's for the first k parameters and B's for the rest; then the
+    id both workspaces have, when every parameter names a per-workspace kind."""
+    kinds = [pattern.kind(p) or "" for p in pattern.params]
+    cases = []
+    for split in range(len(pattern.params)):
+        kwargs = {
+            p: (world.a[k] if i < split else world.b[k])
+            for i, (p, k) in enumerate(zip(pattern.params, kinds, strict=True))
+        }
+        cases.append(("B's" if split == 0 else f"A's {', '.join(pattern.params[:split])}, B's rest", kwargs))
+    if all(k in PER_WORKSPACE for k in kinds):
+        cases.append(("the id both have", dict.fromkeys(pattern.params, SAME_ID)))
+    return cases
+
+
+def _send(client: Client, method: str, path: str, *, api: bool) -> Any:
+    if method == "GET":
+        return client.get(path)
+    if api:
+        return client.generic(method, path, data=json.dumps(FORM), content_type="application/json")
+    return client.generic(method, path, data=urlencode(FORM), content_type="application/x-www-form-urlencoded")
+
+
+def _shows_b(response: Any) -> bool:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return MARK.encode() in body.lower()
+
+
+def _to_login(response: Any) -> bool:
+    return response.status_code in (301, 302, 303) and "login" in response.get("Location", "")
+
+
+def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them(
+    tenant: Tenant, owner: User, world: World
+) -> None:
+    patterns = swept_patterns()
+    unfilled = [
+        f"{p.name or '(unnamed)'} ({p.route}): {', '.join(x for x in p.params if p.kind(x) is None)}"
+        for p in patterns
+        if p.params and (not p.name or any(p.kind(x) is None for x in p.params))
+    ]
+    assert not unfilled, (
+        "URL patterns the isolation sweep cannot fill (name the object each parameter stands for in PARAMETERS):\n  "
+        + "\n  ".join(unfilled)
+    )
+    _key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
+    key_client = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+    before = world.b_state()
+    failures: list[str] = []
+    swept = 0
+
+    for pattern in patterns:
+        session = client_for(tenant)
+        session.force_login(owner)
+        clients = [("session", session)] + ([("key", key_client)] if pattern.is_api else [])
+        if not pattern.params:
+            for who, client in clients:
+                response = client.get("/" + pattern.route)
+                swept += 1
+                leaked = _shows_b(response)
+                if response.status_code >= 500 or leaked:
+                    failures.append(
+                        f"GET /{pattern.route} ({who}): {response.status_code}{' SHOWS B' if leaked else ''}"
+                    )
+            continue
+        kinds = [pattern.kind(p) or "" for p in pattern.params]
+        if all(k in world.a for k in kinds):  # control: the same pattern with A's own objects is served to A
+            own = session.get(
+                reverse(
+                    pattern.name,
+                    urlconf=URLCONF,
+                    kwargs={p: world.a[k] for p, k in zip(pattern.params, kinds, strict=True)},
+                )
+            )
+            if _to_login(own) or own.status_code in (403, 404):
+                failures.append(f"GET {pattern.name} with A's own objects: {own.status_code} (the sweep's control)")
+        for label, kwargs in _cases(pattern, world):
+            path = reverse(pattern.name, urlconf=URLCONF, kwargs=kwargs)
+            shared_id = label == "the id both have"
+            for who, client in clients:
+                for method in ("GET",) if shared_id else pattern.methods:
+                    response = _send(client, method, path, api=pattern.is_api)
+                    swept += 1
+                    leaked = _shows_b(response)
+                    refused = response.status_code in REFUSED or _to_login(response)
+                    refused = refused or pattern.name in REFUSE_WITH_200
+                    if leaked or response.status_code >= 500 or not (refused or shared_id):
+                        failures.append(
+                            f"{method} {path} [{pattern.name}, {label}, {who}]: "
+                            f"{response.status_code}{' SHOWS B' if leaked else ''}"
+                            f" {response.get('Location', '')}"
+                        )
+
+    assert not failures, f"{len(failures)} of {swept} requests reached or showed workspace B:\n  " + "\n  ".join(
+        failures
+    )
+    assert world.b_state() == before, "workspace B's rows changed"
+    assert swept > 2 * len(patterns)  # every pattern was asked, most of them several times
+
+
+def test_the_same_id_in_both_workspaces_means_this_workspaces_object(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    # given: project, task, comment and document 42 in acme and in globex (the fixture)
+    client = client_for(tenant)
+    client.force_login(owner)
+    _key, secret = api_key_create(tenant=tenant, name="Same id", scope=ApiKeyScope.READ, acting_user=owner)
+    api = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    # when
+    board = client.get(f"/projects/{SAME_ID}/")
+    task = client.get(f"/projects/{SAME_ID}/tasks/{SAME_ID}/")
+    documents = client.get(f"/projects/{SAME_ID}/documents/")
+    project_json = api.get(f"/api/v1/projects/{SAME_ID}/")
+    comments_json = api.get(f"/api/v1/projects/{SAME_ID}/tasks/{SAME_ID}/comments/")
+
+    # then: acme's 42 every time, never globex's
+    for response in (board, task, documents, project_json, comments_json):
+        assert response.status_code == 200, (response.request["PATH_INFO"], response.status_code)
+        assert MARK.encode() not in response.content.lower()
+    assert b"Acme same-id project" in board.content
+    assert b"Acme same-id task" in task.content
+    assert b"Acme same-id comment" in task.content
+    assert b"Acme same-id plan.png" in documents.content
+    assert project_json.json()["name"] == "Acme same-id project"
+    assert [c["body"] for c in comments_json.json()["results"]] == ["Acme same-id comment"]
+
+
+def test_a_key_or_a_session_of_workspace_a_is_worth_nothing_on_workspace_bs_host(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    _key, secret = api_key_create(tenant=tenant, name="Elsewhere", scope=ApiKeyScope.WRITE, acting_user=owner)
+    api = HostClient(host_of(other_tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+    browser = client_for(tenant)
+    browser.force_login(owner)
+    replayed = HostClient(host_of(other_tenant))
+    replayed.cookies = browser.cookies  # the session cookie replayed on B's host
+
+    responses = [
+        api.get("/api/v1/projects/"),
+        api.get(f"/api/v1/projects/{SAME_ID}/"),
+        api.post("/api/v1/projects/", {"name": "planted"}, content_type="application/json"),
+        replayed.get("/"),
+        replayed.get(f"/projects/{SAME_ID}/"),
+    ]
+
+    assert all(r.status_code in (401, 403) for r in responses[:3]), [r.status_code for r in responses[:3]]
+    assert all(_to_login(r) for r in responses[3:]), [r.status_code for r in responses[3:]]
+    assert not any(MARK.encode() in r.content.lower() for r in responses)
+    with tenant_context(other_tenant):
+        assert not Project.objects.filter(name="planted").exists()
+
+
+def test_the_root_domain_never_opens_or_lists_another_workspace(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    from django.conf import settings
+
+    root = HostClient(settings.BASE_DOMAIN)
+    root.force_login(owner)
+    b_slug = host_of(other_tenant).removesuffix("." + settings.BASE_DOMAIN)
+
+    listing = root.get("/workspaces/")
+    opened = root.get(f"/workspaces/{b_slug}/open/")
+    own = root.get(f"/workspaces/{host_of(tenant).removesuffix('.' + settings.BASE_DOMAIN)}/open/")
+
+    assert listing.status_code == 200
+    assert MARK.encode() not in listing.content.lower()
+    assert opened.status_code == 404
+    assert host_of(other_tenant) not in opened.get("Location", "")
+    assert MARK.encode() not in opened.content.lower()
+    assert own.status_code == 302  # the control: A's own workspace opens
+    assert host_of(tenant) in own["Location"]
