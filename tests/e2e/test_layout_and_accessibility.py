@@ -240,6 +240,8 @@ def _axe(page: Any) -> list[dict[str, Any]]:
     # Evaluated through the DevTools protocol, not added as an inline <script> (which the Content Security Policy
     # refuses, as it should): the page's own policy stays enforced while axe reads it.
     page.evaluate(AXE.read_text())
+    # Colours are judged once entrance animations (a toast fading in) have finished, as a reader sees them.
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished))")
     result = page.evaluate(
         """async () => {
             const r = await axe.run(document, {resultTypes: ['violations']});
