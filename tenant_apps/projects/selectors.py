@@ -102,6 +102,10 @@ def with_creator(projects: QuerySet[Project]) -> QuerySet[Project]:
     return projects.select_related("created_by").defer(*unread)
 
 
+# What the project list and the home page never show of a project.
+PAGE_UNREAD = ("created_at",)
+
+
 def project_page_for_user(
     viewer: Viewer,
     *,
@@ -124,12 +128,13 @@ def project_page_for_user(
 
     def build(user_id: int) -> QuerySet[Project]:
         shape = Viewer(user=User(pk=user_id), role=role)
-        return project_list_for_user(shape, show=show, visibility=visibility)[offset : offset + limit]
+        return page_of(project_list_for_user(shape, show=show, visibility=visibility))
+
+    def page_of(projects: QuerySet[Project]) -> QuerySet[Project]:
+        return projects.defer(*PAGE_UNREAD)[offset : offset + limit]  # what the list and home pages show
 
     if viewer.is_workspace_admin:  # no grant is read: the statement has no viewer id
-        return compiled_once(
-            key, lambda: project_list_for_user(viewer, show=show, visibility=visibility)[offset : offset + limit]
-        )
+        return compiled_once(key, lambda: page_of(project_list_for_user(viewer, show=show, visibility=visibility)))
     assert viewer.user is not None  # noqa: S101  (a member)
     return compiled_once(key, build, viewer.user.pk)
 
