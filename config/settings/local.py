@@ -33,3 +33,9 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
     port=SITE_PORT,
     default_storage=STORAGES["default"],  # noqa: F405
 )
+
+# The development console shows what a developer reads (requests, warnings, the mail summary): the Stripe SDK's
+# request lines, in-process task traces and the broker's notices stay below WARNING unless LOG_LEVEL asks for them.
+if env.str("LOG_LEVEL", default="") == "":
+    for _quiet in ("stripe", "celery.app.trace", "kombu", "django.utils.autoreload"):
+        LOGGING["loggers"][_quiet] = {"level": "WARNING"}  # noqa: F405
