@@ -63,6 +63,11 @@ PARAMETERS: dict[str, str] = {
     "api-task-move:pk": "task",
     "api-comment-detail:pk": "comment",
     "api-member-detail:pk": "membership",
+    "api-member-transfer-ownership:pk": "membership",
+    "api-document-detail:pk": "document",
+    "api-document-confirm:pk": "document",
+    "api-document-cancel:pk": "document",
+    "api-document-download:pk": "document",
     "api-invitation-detail:pk": "invitation",
     "api-invitation-resend:pk": "invitation",
 }

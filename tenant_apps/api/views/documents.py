@@ -75,8 +75,8 @@ class DocumentViewSet(_ProjectScoped):
         return Response(s.DocumentOut(selectors.document_get(project, int(pk))).data)
 
     def create(self, request: Request, project_id: str) -> Response:
+        project, _access = self.project()  # first: a project the caller cannot see is 404 whatever the body says
         data = _valid(s.UploadStart, request)
-        project, _access = self.project()
         started = services.document_upload_start(
             project=project,
             task=_task(project, data["task"]),
