@@ -141,10 +141,10 @@ class World:
 def _bump_sequences(model_tables: list[str]) -> None:
     with connection.cursor() as cursor:
         for table in model_tables:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), GREATEST((SELECT max(id) FROM {table}), 10000))",  # noqa: S608
-                [table],
-            )
+            # The largest id read first, then set: on Citus a setval that reads a table is sent whole to the worker.
+            cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")  # noqa: S608
+            largest = int(cursor.fetchone()[0])
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, max(largest, 10000)])
 
 
 def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
