@@ -8,4 +8,7 @@
     var input = event.target.closest && event.target.closest("[data-select-on-focus]");
     if (input) input.select();
   });
+  // Focused before this deferred file ran (autofocus, a quick click): select it now.
+  var focused = document.activeElement;
+  if (focused && focused.matches && focused.matches("[data-select-on-focus]")) focused.select();
 })();

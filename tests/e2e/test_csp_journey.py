@@ -201,6 +201,7 @@ def test_every_main_page_loads_without_a_policy_violation(
     owner.visit(ws + "/settings/profile/")
     owner.page.get_by_label("Key name").fill("CSP journey key")
     owner.page.get_by_role("button", name="Create API key").click()
+    owner.page.wait_for_load_state("load")  # the page with the key, its deferred scripts run
     owner.page.locator("#new-api-key-secret").focus()
     owner.page.wait_for_function("() => document.activeElement.selectionEnd > 0")
     owner.check("a new API key, selected on focus")

@@ -26,6 +26,11 @@ def main(slug: str) -> None:
 
     domain = Domain.objects.select_related("tenant").get(domain=f"{slug}.{settings.BASE_DOMAIN}")
     tenant = domain.tenant
+    # The copied workspace on the largest plan: the writers' bursts stay inside its API rates (a 429 is an answer,
+    # not what these tests are about).
+    from billing.models import BillingAccount
+
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"plan": "business"})
     owner = User.objects.create_user(email=f"faults-{uuid.uuid4().hex[:8]}@{slug}.test", password=None)
     Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
     with tenant_context(tenant):
