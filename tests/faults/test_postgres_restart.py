@@ -69,7 +69,9 @@ def _call(
 
 @pytest.fixture
 def cluster(_session_tenants: Any) -> Any:
-    pg = PrivatePostgres()
+    from tenants.db import connection
+
+    pg = PrivatePostgres(major=connection.pg_version // 10000)
     try:
         pg.start()
         yield pg
