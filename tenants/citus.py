@@ -1,11 +1,11 @@
 """Citus schema-based sharding: which public tables must be reference tables, and making them so.
 
 With `citus.enable_schema_based_sharding = on`, every new tenant schema becomes a distributed schema placed whole on
-one worker. A table there may reference only its own schema or a *reference table* (a public table copied to every
-node): a foreign key to a plain public table fails with "referenced table must be a distributed table or a reference
-table". So, before the first tenant schema is created, every public table a tenant model points at must be a
-reference table, and so must every table those point at in turn (a reference table's own foreign keys may only point
-at reference tables).
+one worker. A query there may join only its own schema's tables and *reference tables* (public tables copied to every
+node): the product's pages join a project to the user who created it, a grant to its permission. So, before the
+first tenant schema is created, every public table a tenant model points at (`tenants.references`; those columns
+carry no database constraint) must be a reference table, and so must every table those point at in turn (a
+reference table's own foreign keys may only point at reference tables).
 
 `plan_derive` reads that list from the model metadata (the apps of SHARED_APPS and TENANT_APPS in Django's app
 registry), never from a hand-written list, so a new foreign key from a tenant model is in the plan the day it is
@@ -16,17 +16,16 @@ tables first; `missing` is what `--check` reports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import AppConfig, apps
-from django.conf import settings
 from django.db import models, transaction
 
 from shared_apps.core.sql import literal, quote
 from tenants.db import connection
 from tenants.models import PUBLIC_SCHEMA
+from tenants.references import foreign_keys, schema_apps, tables
 
 
 class PlanError(Exception):
@@ -65,49 +64,10 @@ class CoordinatorState:
     reference_tables: frozenset[str]  # public tables that are reference tables already
 
 
-def _in_list(app_config: AppConfig, app_list: Iterable[str]) -> bool:
-    """django-tenants' own rule: an app is listed by its module name or by the dotted path of its AppConfig."""
-    names = set(app_list)
-    full = f"{type(app_config).__module__}.{type(app_config).__name__}"
-    return app_config.name in names or full in names
-
-
-def _schema_apps() -> tuple[set[str], set[str]]:
-    """App labels whose tables live in tenant schemas, and those that live in the public schema only."""
-    tenant: set[str] = set()
-    public: set[str] = set()
-    for app_config in apps.get_app_configs():
-        if _in_list(app_config, settings.TENANT_APPS):
-            tenant.add(app_config.label)  # in both lists: a tenant table resolves to its own schema's copy
-        elif _in_list(app_config, settings.SHARED_APPS):
-            public.add(app_config.label)
-    return tenant, public
-
-
-def _tables(app_labels: Iterable[str]) -> list[type[models.Model]]:
-    """Concrete, managed models of those apps, auto-created many-to-many tables included."""
-    found = []
-    for label in sorted(app_labels):
-        for model in apps.get_app_config(label).get_models(include_auto_created=True):
-            if model._meta.managed and not model._meta.proxy:
-                found.append(model)
-    return found
-
-
-def _foreign_keys(model: type[models.Model]) -> list[tuple[models.Field[Any, Any], type[models.Model]]]:
-    """The model's own columns that point at another model (FK, one-to-one, parent links)."""
-    out = []
-    for field in model._meta.local_fields:
-        related = field.related_model
-        if field.is_relation and (field.many_to_one or field.one_to_one) and isinstance(related, type):
-            out.append((field, related._meta.concrete_model or related))
-    return out
-
-
 def plan_derive() -> Plan:
     """Every public table a tenant model points at (FK, one-to-one, many-to-many through tables), and transitively
     every public table those point at, from Django's app registry and SHARED_APPS/TENANT_APPS."""
-    tenant_apps, public_apps = _schema_apps()
+    tenant_apps, public_apps = schema_apps()
     edges: list[Edge] = []
     public_models: dict[str, type[models.Model]] = {}
 
@@ -123,8 +83,8 @@ def plan_derive() -> Plan:
         public_models[table] = related
         return table
 
-    for model in _tables(tenant_apps):
-        for field, related in _foreign_keys(model):
+    for model in tables(tenant_apps):
+        for field, related in foreign_keys(model):
             source = f"{model._meta.label}.{field.name}"
             table = target_of(source, related)
             if table is not None:
@@ -141,7 +101,7 @@ def plan_derive() -> Plan:
         seen.add(table)
         depends[table] = set()
         model = public_models[table]
-        for field, related in _foreign_keys(model):
+        for field, related in foreign_keys(model):
             source = f"{model._meta.label}.{field.name}"
             target = target_of(source, related)
             if target is None:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from django_tenants.utils import schema_context
 from shared_apps.core.sql import quote
 from shared_apps.storage import purge as storage_purge
 from shared_apps.storage.backends import StoredObject, files
-from tenants import routing
+from tenants import references, routing
 from tenants.db import connection
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
@@ -350,11 +349,11 @@ def _stored_sha256(key: str) -> str:
         raise TenantError(f"{key} was deleted while the export ran; run the export again.") from exc
 
 
-def public_references(schema: str) -> dict[str, set[int]]:
-    """For each public table the schema's foreign keys point at (the user table, content types, …): the ids its rows
+def public_ids_referenced(schema: str) -> dict[str, set[int]]:
+    """For each public table the schema's tables point at (the user table, content types, …): the ids its rows
     point at. An export names those rows by a natural key, so an import elsewhere can find them again."""
     found: dict[str, set[int]] = {}
-    for fk in foreign_keys_to_public(schema):
+    for fk in references.public_references():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT DISTINCT {quote(fk.column)} FROM {quote(schema)}.{quote(fk.table)}"  # noqa: S608
@@ -362,27 +361,3 @@ def public_references(schema: str) -> dict[str, set[int]]:
             )
             found.setdefault(fk.target, set()).update(int(row[0]) for row in cursor.fetchall())
     return found
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    table: str
-    column: str
-    nullable: bool
-    target: str  # the public table
-
-
-def foreign_keys_to_public(schema: str) -> list[ForeignKey]:
-    """Single-column foreign keys from the schema's tables to public tables, from the catalog."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT cl.relname, a.attname, NOT a.attnotnull, rcl.relname"
-            " FROM pg_constraint c"
-            " JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
-            " JOIN pg_class rcl ON rcl.oid = c.confrelid JOIN pg_namespace rn ON rn.oid = rcl.relnamespace"
-            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
-            " WHERE c.contype = 'f' AND n.nspname = %s AND rn.nspname = %s AND cardinality(c.conkey) = 1"
-            " ORDER BY 1, 2",
-            [schema, PUBLIC_SCHEMA],
-        )
-        return [ForeignKey(table=t, column=c, nullable=bool(n), target=r) for t, c, n, r in cursor.fetchall()]

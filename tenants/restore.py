@@ -33,7 +33,8 @@ from shared_apps.storage.backends import files
 from shared_apps.storage.keys import KeyRefused, key_check, prefix_check
 from tenants.db import connection
 from tenants.errors import TenantError
-from tenants.lifecycle import ARCHIVE_FORMAT, DUMP_NAME, FILES_DIR, MANIFEST_NAME, foreign_keys_to_public
+from tenants.lifecycle import ARCHIVE_FORMAT, DUMP_NAME, FILES_DIR, MANIFEST_NAME
+from tenants.references import public_references
 
 MANIFEST_MAX_BYTES = 32 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -361,7 +362,7 @@ def schema_data_load(
 
 def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict[int, int | None]]) -> None:
     q = quote(schema)
-    for fk in foreign_keys_to_public(schema):
+    for fk in public_references():
         mapping = remaps.get(fk.target)
         if mapping is None:
             continue

@@ -1,13 +1,19 @@
 """Host → tenant resolution through two cache levels: zero queries on a warm cache.
 
-1. A per-process LRU with a short TTL (`TENANT_ROUTING_LOCAL_TTL`), read without any I/O.
+1. A per-process LRU (`TENANT_ROUTING_LOCAL_MAX` routes), read without any I/O.
 2. The shared cache (`CACHES["shared"]`: Redis, or the database cache without REDIS_URL), seen by every process and
    invalidated whenever a Tenant or Domain changes.
 3. The database, once per host per shared-cache lifetime. Unknown hosts are cached too (briefly), so a flood of
    random hosts cannot turn into a flood of queries.
 
-A change reaches every process within the local TTL: the changing process forgets the route at once and deletes it
-from the shared cache on commit; the others read the shared cache again when their local entry expires.
+A change reaches every process within `TENANT_ROUTING_LOCAL_TTL`: the changing process forgets the route at once,
+deletes it from the shared cache on commit and appends its hosts to the *route feed*, a numbered list of changes in
+the shared cache. Every process reads the feed at most once per `TENANT_ROUTING_LOCAL_TTL` (one `get_many`, whatever
+the number of workspaces) and forgets the hosts it names. So a route can stay in a process for the shared cache's
+lifetime (`TENANT_ROUTING_SHARED_TTL`) instead of being read again every few seconds: at ten thousand workspaces, a
+request for a workspace this process has seen reads nothing. When the feed cannot be followed (the shared cache is
+unreachable or was emptied, a change fell out of it, the process fell far behind), the process forgets every route
+and, while the feed stays unreadable, keeps routes for `TENANT_ROUTING_LOCAL_TTL` only, as if there were no feed.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,33 +84,36 @@ _SNAPSHOT_FIELDS = ("id", "schema_name", "name", "status")
 
 
 class _LocalCache:
-    """A small thread-safe LRU with per-entry expiry."""
+    """A thread-safe LRU whose entries carry two expiry times: while the route feed is followed, and while it is not."""
 
-    def __init__(self, maxsize: int = 2048) -> None:
-        self._data: OrderedDict[str, tuple[float, Route | None]] = OrderedDict()
+    def __init__(self, maxsize: int = 16_384) -> None:
+        self._data: OrderedDict[str, tuple[float, float, Route | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.maxsize = maxsize
 
-    def get(self, host: str) -> tuple[bool, Route | None]:
+    def get(self, host: str, followed: bool | None = None) -> tuple[bool, Route | None]:
+        """(found, route); `followed` is whether the feed is being followed (this process's feed state if None)."""
+        followed = feed.followed if followed is None else followed
         with self._lock:
             item = self._data.get(host)
             if item is None:
                 return False, None
-            expires, route = item
-            if expires < time.monotonic():
+            until_followed, until_alone, route = item
+            if (until_followed if followed else until_alone) < time.monotonic():
                 del self._data[host]
                 return False, None
             self._data.move_to_end(host)
             return True, route
 
-    def set(self, host: str, route: Route | None, ttl: float) -> None:
+    def set(self, host: str, route: Route | None, ttl: float, ttl_followed: float | None = None) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._data[host] = (time.monotonic() + ttl, route)
+            self._data[host] = (now + (ttl if ttl_followed is None else ttl_followed), now + ttl, route)
             self._data.move_to_end(host)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
-    def discard(self, hosts: list[str]) -> None:
+    def discard(self, hosts: Iterable[str]) -> None:
         with self._lock:
             for host in hosts:
                 self._data.pop(host, None)
@@ -114,7 +123,103 @@ class _LocalCache:
             self._data.clear()
 
 
-local_cache = _LocalCache()
+local_cache = _LocalCache(settings.TENANT_ROUTING_LOCAL_MAX)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The route feed: numbered changes in the shared cache, read by every process
+# ---------------------------------------------------------------------------------------------------------------------
+
+_FEED_HEAD = "route-feed:head"  # the number of the latest change (never expires)
+_FEED_TTL = 3600  # a change stays readable this long; a process further behind forgets every route
+_FEED_WINDOW = 32  # changes read per poll; a process further behind forgets every route
+_FEED_TRIES = 16
+
+
+def _feed_key(number: int) -> str:
+    return f"route-feed:{number}"
+
+
+class _Feed:
+    """This process's place in the feed: the next change to read, and when to look again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_number: int | None = None  # None: not following (yet, or any more)
+        self.next_poll = 0.0
+
+    @property
+    def followed(self) -> bool:
+        return self.next_number is not None
+
+    def reset(self) -> None:
+        with self.lock:
+            self.next_number = None
+            self.next_poll = 0.0
+
+
+feed = _Feed()
+
+
+def announce(hosts: list[str]) -> int | None:
+    """Append a change naming these hosts to the feed; its number, or None if the shared cache could not take it
+    (then the other processes cannot read the feed either, and keep routes for the short TTL only).
+
+    Numbers are claimed with `add` (atomic on Redis and on the database cache); the head is a hint for the next
+    writer and for readers, written after the change, and may briefly lag or even step back under concurrent
+    writers: a reader that sees it step back forgets every route, which is always safe."""
+    shared = caches["shared"]
+    head = shared.get(_FEED_HEAD, version=_CACHE_VERSION)
+    if not isinstance(head, int):
+        shared.add(_FEED_HEAD, 0, timeout=None, version=_CACHE_VERSION)
+        head = shared.get(_FEED_HEAD, version=_CACHE_VERSION)
+        if not isinstance(head, int):
+            return None
+    for number in range(head + 1, head + 1 + _FEED_TRIES):
+        if shared.add(_feed_key(number), list(hosts), timeout=_FEED_TTL, version=_CACHE_VERSION):
+            shared.set(_FEED_HEAD, number, timeout=None, version=_CACHE_VERSION)
+            return number
+    return None
+
+
+def poll(now: float | None = None) -> None:
+    """Read the changes announced since the last poll and forget their hosts; at most once per
+    TENANT_ROUTING_LOCAL_TTL per process (other threads go on meanwhile)."""
+    now = time.monotonic() if now is None else now
+    if now < feed.next_poll:
+        return  # the common case, without the lock
+    with feed.lock:
+        if now < feed.next_poll:
+            return
+        feed.next_poll = now + settings.TENANT_ROUTING_LOCAL_TTL
+        start = feed.next_number
+    window = [] if start is None else [_feed_key(n) for n in range(start, start + _FEED_WINDOW)]
+    shared = caches["shared"]
+    found = shared.get_many([_FEED_HEAD, *window], version=_CACHE_VERSION)
+    head = found.get(_FEED_HEAD)
+    if not isinstance(head, int):
+        # Unreachable, emptied, or no change announced yet: routes kept from now on live the short TTL. (Reading
+        # never writes: the next announced change starts the feed again.)
+        with feed.lock:
+            feed.next_number = None
+        return
+    with feed.lock:
+        if feed.next_number != start:
+            return  # another thread read the feed meanwhile
+        lost = True  # not following before (what is cached may predate changes), too far behind, or restarted
+        if start is not None and start - 1 <= head < start + _FEED_WINDOW:
+            number = start
+            while number <= head:
+                hosts = found.get(_feed_key(number))
+                if not isinstance(hosts, list):
+                    break  # expired or evicted: what it named is unknown
+                local_cache.discard(str(h) for h in hosts)
+                number += 1
+            lost = number <= head
+        if lost:
+            local_cache.clear()  # forget every route
+            number = head + 1
+        feed.next_number = number
 
 
 _validated_hosts: dict[str, str] = {}
@@ -198,9 +303,11 @@ def resolve(host: str) -> Route | None:
     """The route for a normalised host, or None for a host no tenant owns."""
     if host == settings.BASE_DOMAIN:
         return _public_route(host)
+    poll()
     found, route = local_cache.get(host)
     if found:
         return route
+    read_at = feed.next_number
     shared = caches["shared"]
     cached: object = shared.get(_shared_key(host), version=_CACHE_VERSION)
     route = _from_shared(cached)
@@ -212,19 +319,28 @@ def resolve(host: str) -> Route | None:
             timeout=settings.TENANT_ROUTING_SHARED_TTL if route else _MISSING_TTL,
             version=_CACHE_VERSION,
         )
-    local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL if route else min(_MISSING_TTL, 5.0))
+    if route is None:
+        local_cache.set(host, None, min(_MISSING_TTL, 5.0))
+    else:
+        # A change read from the feed while this lookup ran may be newer than what it found: keep that briefly.
+        kept = settings.TENANT_ROUTING_SHARED_TTL if feed.next_number == read_at else settings.TENANT_ROUTING_LOCAL_TTL
+        local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL, kept)
     return route
 
 
-def invalidate(hosts: list[str]) -> None:
-    """Forget the routes of these hosts everywhere (this process now, other processes within the local TTL)."""
+def invalidate(hosts: list[str], *, announced: bool = True) -> None:
+    """Forget the routes of these hosts everywhere: in this process now, in the shared cache, and (announced on the
+    feed) in the other processes within TENANT_ROUTING_LOCAL_TTL."""
     if not hosts:
         return
     local_cache.discard(hosts)
     caches["shared"].delete_many([_shared_key(h) for h in hosts], version=_CACHE_VERSION)
+    if announced:
+        announce(hosts)
 
 
 def clear() -> None:
     """Drop every cached route in this process (tests; the shared entries expire or are invalidated on change)."""
     local_cache.clear()
+    feed.reset()
     _validated_hosts.clear()

@@ -20,8 +20,8 @@ from tenants.models import Domain, Tenant
 
 
 def _forget(hosts: list[str]) -> None:
-    routing.invalidate(hosts)
-    transaction.on_commit(lambda: routing.invalidate(hosts))
+    routing.invalidate(hosts, announced=False)  # this process, inside the transaction
+    transaction.on_commit(lambda: routing.invalidate(hosts))  # everywhere, once the change is visible
 
 
 @receiver([post_save, post_delete], sender=Tenant)

@@ -92,9 +92,11 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_COLOR_ADMIN_APPS = False
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
-# Seconds a resolved Host stays in the per-process routing cache; the shared cache keeps it longer and is
-# invalidated on every Tenant/Domain change.
-TENANT_ROUTING_LOCAL_TTL: float = env.float("TENANT_ROUTING_LOCAL_TTL", default=5.0)
+# Routing (tenants.routing): a Tenant/Domain change reaches every process within TENANT_ROUTING_LOCAL_TTL seconds
+# (each process reads the shared route feed that often); routes stay in a process's own LRU (at most
+# TENANT_ROUTING_LOCAL_MAX) and in the shared cache for TENANT_ROUTING_SHARED_TTL seconds.
+TENANT_ROUTING_LOCAL_TTL: float = env.float("TENANT_ROUTING_LOCAL_TTL", default=2.0)
+TENANT_ROUTING_LOCAL_MAX: int = env.int("TENANT_ROUTING_LOCAL_MAX", default=16_384)
 TENANT_ROUTING_SHARED_TTL: int = env.int("TENANT_ROUTING_SHARED_TTL", default=300)
 
 # Provisioning and lifecycle (tenants.provisioning, tenants.services).
@@ -194,11 +196,12 @@ def cache_backend(table: str) -> dict[str, Any]:
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
-    # Every `set` counts the table's rows to decide on culling; the default limit (300) is too low for routes.
+    # Every `set` counts the table's rows to decide on culling; the default limit (300) is too low for routes (one
+    # per host: 10,000 workspaces are 10,000 entries or more).
     return {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": table,
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
     }
 
 

@@ -685,7 +685,7 @@ def _references_named(schema: str) -> dict[str, dict[str, str]]:
     app.codename (written into the export's manifest)."""
     named: dict[str, dict[str, str]] = {}
     keys = _natural_keys()
-    for table, ids in lifecycle.public_references(schema).items():
+    for table, ids in lifecycle.public_ids_referenced(schema).items():
         if table in keys:
             named[table] = {str(pk): name for pk, name in keys[table][0](ids).items()}
     return named

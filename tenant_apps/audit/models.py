@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.conf import settings
 from django.db import models
 
 from shared_apps.core.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from tenants.references import person_reference
 
 
 class AuditEntryQuerySet(AppendOnlyQuerySet["AuditEntry"]):
@@ -26,9 +26,7 @@ class AuditEntryManager(models.Manager.from_queryset(AuditEntryQuerySet)):  # ty
 
 class AuditEntry(AppendOnlyModel):
     action = models.CharField(max_length=64, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = person_reference()  # the log is filtered by actor_label, never by id
     actor_label = models.CharField(max_length=254, blank=True, help_text="Who acted, kept if the account goes.")
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)

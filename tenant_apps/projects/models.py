@@ -5,6 +5,15 @@ Sharing is django-guardian's object permissions on *direct* foreign keys: `Proje
 `ProjectGroupObjectPermission` point at `Project` with a real FK (integer joins, ON DELETE CASCADE), never through
 guardian's generic `object_pk` varchar, so no grant can outlive its project or match a reused id. Tasks and comments
 have no grants of their own: they follow their project (`tenant_apps/projects/permissions.py` decides).
+
+References from here to public tables (people, permissions, groups) are columns without a database constraint
+(`tenants.references.public_reference`): a constraint would put two triggers on the public table for every
+workspace (tens of thousands on the user table at 10,000 workspaces, loaded by every connection that reads it, and
+every new workspace would rewrite them all). Accounts are deactivated, never deleted, so these ids stay valid; the
+nullable ones are read with LEFT JOINs, and an import re-links them. Nor do they have single-column indexes: nothing
+looks a workspace's rows up by who created them, and the lookups by person that exist (open tasks assigned to
+someone, a person's grants) have composite indexes of their own. Each index is one more relation in every schema to
+create, and for the planner to open the first time a connection reads the table.
 """
 
 from __future__ import annotations
@@ -12,9 +21,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from tenants.references import person_reference, public_reference
 
 NAME_MAX_LENGTH = 120
 TITLE_MAX_LENGTH = 200
@@ -31,9 +43,7 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.WORKSPACE)
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +80,9 @@ class ProjectUserObjectPermission(UserObjectPermissionBase):
         related_name="user_grants",
         db_index=False,  # indexed below, first
     )
+    # guardian's own columns, without a database constraint into the public schema (see the module's docstring)
+    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    permission = public_reference(Permission, on_delete=models.CASCADE)
 
     class Meta(UserObjectPermissionBase.Meta):
         abstract = False
@@ -90,6 +103,8 @@ class ProjectGroupObjectPermission(GroupObjectPermissionBase):
         related_name="group_grants",
         db_index=False,  # indexed below, first
     )
+    group = public_reference(Group, on_delete=models.CASCADE)
+    permission = public_reference(Permission, on_delete=models.CASCADE)
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
@@ -110,14 +125,10 @@ class Task(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.TODO)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    assignee = person_reference()
     due_date = models.DateField(null=True, blank=True)
     position = models.IntegerField(default=0, help_text="Order inside its column, smallest first.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,9 +147,7 @@ class Task(models.Model):
 
 class Comment(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments", db_index=False)  # thread index
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    author = person_reference()
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -183,9 +192,7 @@ class Document(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=DocumentStatus.choices, default=DocumentStatus.READY)
     thumbnail_status = models.CharField(max_length=8, choices=ThumbnailStatus.choices, default=ThumbnailStatus.NONE)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    uploaded_by = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

@@ -158,3 +158,24 @@ def test_view_only_staff_change_nobody(public_client: HostClient, owner: User) -
     assert "deactivate_selected" not in listing.content.decode()
     assert User.objects.get(pk=owner.pk).is_active
     assert not OperatorLogEntry.objects.exists()
+
+
+def test_accounts_are_deactivated_never_deleted_not_even_by_a_superuser(
+    public_client: HostClient, tenant: Tenant, in_tenant: Any
+) -> None:
+    """Workspaces' rows keep the ids of the people who made them (without database constraints: tenants.references):
+    an account is deactivated, so its name stays on what it did. No delete page, no delete action, for anyone."""
+    from tests.factories import ProjectFactory
+
+    public_client.force_login(operator_create("root@atrium.test", superuser=True))
+    person = MembershipFactory.create(tenant=tenant, role=Role.MEMBER).user
+    with in_tenant(tenant):
+        ProjectFactory.create(name="Theirs", created_by=person)
+
+    assert public_client.get(f"{USERS}{person.pk}/delete/").status_code in {403, 302}
+    _act(public_client, person, "delete_selected", post="yes")
+    change_page = public_client.get(f"{USERS}{person.pk}/change/").content.decode()
+
+    assert User.objects.filter(pk=person.pk).exists()
+    assert f"{USERS}{person.pk}/delete/" not in change_page
+    assert "delete_selected" not in public_client.get(USERS).content.decode()

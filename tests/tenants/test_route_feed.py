@@ -1,0 +1,181 @@
+"""The route feed (tenants.routing): a change announced by another process reaches this one at its next read of the
+feed; while the feed is followed a route stays in the process for the shared cache's lifetime (no shared read every
+few seconds); when the feed cannot be followed, every route is forgotten and routes live the short TTL again.
+
+"Another process" is played here by writing to the shared cache exactly what that process would (its own local cache
+is not this one's): the route deleted from the shared cache, the change announced. The real thing, a second process
+and a running server, is tests/tenants/test_cross_process.py.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from tenants import routing
+from tenants.models import Tenant, TenantStatus
+from tests.conftest import host_of
+
+pytestmark = pytest.mark.django_db
+
+V = routing._CACHE_VERSION
+
+
+@pytest.fixture
+def shared_gets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys this process reads one at a time from the shared cache (route lookups; the feed is read in bulk)."""
+    shared = caches["shared"]
+    original = shared.get
+    seen: list[str] = []
+
+    def get(key: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(key)
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(shared, "get", get)
+    return seen
+
+
+def read_feed() -> None:
+    """This process's next read of the feed, now (as if TENANT_ROUTING_LOCAL_TTL had passed)."""
+    routing.feed.next_poll = 0.0
+    routing.poll()
+
+
+def follow() -> None:
+    """Start the feed (a first change announced) and read it once: this process follows it from now on."""
+    routing.announce(["nobody.invalid"])
+    read_feed()
+    assert routing.feed.followed
+
+
+def another_process_suspends(tenant: Tenant, host: str) -> int | None:
+    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.SUSPENDED)  # no signal: not this process's doing
+    caches["shared"].delete(routing._shared_key(host), version=V)
+    return routing.announce([host])
+
+
+def test_an_announced_change_reaches_this_process_at_its_next_read(tenant: Tenant) -> None:
+    host = host_of(tenant)
+    follow()
+    assert routing.resolve(host).status == TenantStatus.ACTIVE  # type: ignore[union-attr]
+
+    number = another_process_suspends(tenant, host)
+
+    assert number is not None
+    assert routing.resolve(host).status == TenantStatus.ACTIVE  # type: ignore[union-attr]  # not read yet
+    read_feed()
+    assert routing.resolve(host).status == TenantStatus.SUSPENDED  # type: ignore[union-attr]
+    assert routing.feed.next_number == number + 1
+
+
+def test_a_followed_route_outlives_the_short_ttl_without_a_shared_read(
+    tenant: Tenant, settings: Any, shared_gets: list[str]
+) -> None:
+    settings.TENANT_ROUTING_LOCAL_TTL = 0.05
+    host = host_of(tenant)
+    follow()
+    routing.resolve(host)
+    shared_gets.clear()
+
+    time.sleep(0.2)  # four short TTLs
+    routing.resolve(host)
+
+    assert shared_gets == []  # no route read: the feed said nothing changed
+    assert routing.feed.followed
+
+
+def test_without_a_feed_routes_live_the_short_ttl(tenant: Tenant, settings: Any, shared_gets: list[str]) -> None:
+    settings.TENANT_ROUTING_LOCAL_TTL = 0.05
+    host = host_of(tenant)
+    caches["shared"].delete(routing._FEED_HEAD, version=V)  # nothing announced (or the cache was emptied)
+    routing.resolve(host)
+    assert not routing.feed.followed
+    shared_gets.clear()
+
+    time.sleep(0.2)
+    routing.resolve(host)
+
+    assert routing._shared_key(host) in shared_gets
+
+
+def test_a_change_that_fell_out_of_the_cache_forgets_every_route(tenant: Tenant, shared_gets: list[str]) -> None:
+    host = host_of(tenant)
+    follow()
+    routing.resolve(host)
+    assert routing.local_cache.get(host)[0]
+
+    head = caches["shared"].get(routing._FEED_HEAD, version=V)
+    caches["shared"].set(routing._FEED_HEAD, head + 1, timeout=None, version=V)  # announced, then evicted
+    read_feed()
+
+    assert routing.local_cache.get(host) == (False, None)
+    assert routing.feed.next_number == head + 2
+
+
+def test_a_feed_that_started_again_forgets_every_route(tenant: Tenant) -> None:
+    host = host_of(tenant)
+    follow()
+    for _ in range(3):
+        routing.announce(["nobody.invalid"])
+    read_feed()
+    routing.resolve(host)
+
+    caches["shared"].set(routing._FEED_HEAD, 1, timeout=None, version=V)  # the shared cache was emptied meanwhile
+    read_feed()
+
+    assert routing.local_cache.get(host) == (False, None)
+    assert routing.feed.next_number == 2
+
+
+def test_a_process_far_behind_forgets_every_route(tenant: Tenant) -> None:
+    host = host_of(tenant)
+    follow()
+    routing.resolve(host)
+    start = routing.feed.next_number
+    assert start is not None
+    for _ in range(routing._FEED_WINDOW + 1):
+        routing.announce(["nobody.invalid"])
+
+    read_feed()
+
+    assert routing.local_cache.get(host) == (False, None)
+    assert routing.feed.next_number == start + routing._FEED_WINDOW + 1
+
+
+def test_concurrent_writers_never_share_a_number() -> None:
+    numbers = [routing.announce([f"h{i}.invalid"]) for i in range(5)]
+    caches["shared"].set(routing._FEED_HEAD, numbers[0], timeout=None, version=V)  # a stale head, as a race leaves
+
+    again = routing.announce(["late.invalid"])
+
+    assert None not in numbers
+    assert again is not None
+    assert again not in numbers
+    assert caches["shared"].get(routing._feed_key(again), version=V) == ["late.invalid"]
+
+
+def test_reads_of_the_feed_happen_at_most_once_per_short_ttl(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.TENANT_ROUTING_LOCAL_TTL = 60.0
+    reads: list[Any] = []
+    shared = caches["shared"]
+    original = shared.get_many
+
+    def get_many(keys: list[str], *args: Any, **kwargs: Any) -> Any:
+        if len(keys) > 1:  # the feed's head and window (a single `get` is one key on the database cache too)
+            reads.append(keys)
+        return original(keys, *args, **kwargs)
+
+    monkeypatch.setattr(shared, "get_many", get_many)
+    follow()
+    reads.clear()
+
+    for _ in range(100):
+        routing.poll()
+
+    assert reads == []
+    routing.poll(now=time.monotonic() + 61)
+    assert len(reads) == 1
