@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-scale e2e-deps
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-scale proof e2e-deps
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-api       50 tasks through the API with a key vs a plain JSON view; key verification cost"
 	@echo "make bench-load      a minute of mixed traffic over 50 workspaces: 5xx, cross-tenant answers, lost writes"
 	@echo "make bench-scale     10,000 workspaces: page p95 at 10/1,000/10,000, routing cache, backend memory, no-op migrate"
+	@echo "make proof           load, fault tests, isolation sweep and scale, one after another (15-minute budget)"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Atrium needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -105,6 +106,9 @@ bench-load: install
 
 bench-scale: install
 	$(PY) bench/scale.py $(BENCH_ARGS)
+
+proof: install
+	$(PY) bench/proof.py
 
 db-stop: install
 	$(PY) -c "from config.embedded_db import stop; print('stopped' if stop() else 'not running')"

@@ -1,0 +1,69 @@
+"""Proof under load, faults and scale (`make proof`): the four checks one after another, timed, with their figures.
+
+1. `bench/load.py` (`make bench-load`): a minute of mixed traffic over 50 workspaces, its `load:` line.
+2. The fault tests (`tests/faults/`: PostgreSQL restarted, Redis stopped, a worker killed mid-task).
+3. The isolation sweep (`tests/tenants/test_isolation_sweep.py`: every workspace URL and API route against another
+   workspace's ids).
+4. `bench/scale.py` (`make bench-scale`): 10,000 workspaces, its `scale:` line.
+
+2 and 3 are also part of `make test`. Each step's output goes through as it comes; the last lines sum up, and the
+command fails if any step does or if the whole took longer than `--budget-s` (15 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(label: str, command: list[str], marker: str) -> tuple[bool, float, str]:
+    """Run a step, echoing its output; (passed, seconds, its last line starting with `marker`)."""
+    print(f"== {label}: {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    figures = ""
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            if line.startswith(marker) or (marker == "passed" and " passed" in line):
+                figures = line.strip()
+    return process.returncode == 0, time.perf_counter() - started, figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget-s", type=float, default=15 * 60)
+    args = parser.parse_args()
+    python = sys.executable
+    steps = [
+        ("load", [python, "bench/load.py"], "load:"),
+        ("faults", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/faults"], "passed"),
+        (
+            "isolation sweep",
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/tenants/test_isolation_sweep.py"],
+            "passed",
+        ),
+        ("scale", [python, "bench/scale.py"], "scale:"),
+    ]
+    started = time.perf_counter()
+    results = [(label, *run(label, command, marker)) for label, command, marker in steps]
+    total = time.perf_counter() - started
+    print("== proof", flush=True)
+    for label, passed, seconds, figures in results:
+        print(f"  {label:16s} {'ok    ' if passed else 'FAILED'} {seconds:6.0f} s  {figures}", flush=True)
+    within = total <= args.budget_s
+    print(
+        f"proof: total_s={total:.0f} budget_s={args.budget_s:.0f} {'within' if within else 'OVER'} budget", flush=True
+    )
+    return 0 if within and all(passed for _label, passed, _s, _f in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
