@@ -7,6 +7,8 @@ The bottom layer: this module imports the standard library, Django and libraries
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -60,7 +62,11 @@ class _Compiled:
     annotations: tuple[tuple[str, int], ...]
 
 
-_COMPILED: dict[Hashable, _Compiled] = {}
+# Compiled shapes, least recently used first; bounded because a key may hold a page offset, which grows with the pages
+# people browse.
+COMPILED_MAX = 1024
+_COMPILED: OrderedDict[Hashable, _Compiled] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
 _NOTHING = _Compiled("", (), (), None, (), slice(0), (), ())  # type: ignore[arg-type]  # a shape that selects nothing
 
 
@@ -77,9 +83,7 @@ def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) 
     Only integer arguments, each appearing at least once among the parameters (else ValueError: `args` would be
     ignored).
     """
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED.setdefault(key, _compile(build, len(args)))
+    compiled = _compiled_for(key, build, len(args))
     if compiled is _NOTHING:
         return []
     params = list(compiled.params)
@@ -100,6 +104,20 @@ def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) 
             setattr(obj, name, row[column])
         objects.append(obj)
     return objects
+
+
+def _compiled_for(key: Hashable, build: Callable[..., QuerySet[M]], arity: int) -> _Compiled:
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.get(key)
+        if compiled is not None:
+            _COMPILED.move_to_end(key)
+            return compiled
+    compiled = _compile(build, arity)  # outside the lock: it builds a queryset; a race compiles the same twice
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 def _compile(build: Callable[..., QuerySet[M]], arity: int) -> _Compiled:

@@ -26,7 +26,11 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from shared_apps.accounts.models import User
 from tenants.references import person_reference, public_reference
+
+# Who did something: an account, or nobody (see the module docstring).
+Person = models.ForeignKey["User | None", "User | None"]
 
 NAME_MAX_LENGTH = 120
 TITLE_MAX_LENGTH = 200
@@ -43,7 +47,7 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.WORKSPACE)
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_by = person_reference()
+    created_by: Person = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,8 +85,8 @@ class ProjectUserObjectPermission(UserObjectPermissionBase):
         db_index=False,  # indexed below, first
     )
     # guardian's own columns, without a database constraint into the public schema (see the module's docstring)
-    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    permission = public_reference(Permission, on_delete=models.CASCADE)
+    user: models.ForeignKey[User, User] = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    permission: models.ForeignKey[Permission, Permission] = public_reference(Permission, on_delete=models.CASCADE)
 
     class Meta(UserObjectPermissionBase.Meta):
         abstract = False
@@ -103,8 +107,8 @@ class ProjectGroupObjectPermission(GroupObjectPermissionBase):
         related_name="group_grants",
         db_index=False,  # indexed below, first
     )
-    group = public_reference(Group, on_delete=models.CASCADE)
-    permission = public_reference(Permission, on_delete=models.CASCADE)
+    group: models.ForeignKey[Group, Group] = public_reference(Group, on_delete=models.CASCADE)
+    permission: models.ForeignKey[Permission, Permission] = public_reference(Permission, on_delete=models.CASCADE)
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
@@ -125,10 +129,10 @@ class Task(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.TODO)
-    assignee = person_reference()
+    assignee: Person = person_reference()
     due_date = models.DateField(null=True, blank=True)
     position = models.IntegerField(default=0, help_text="Order inside its column, smallest first.")
-    created_by = person_reference()
+    created_by: Person = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,7 +151,7 @@ class Task(models.Model):
 
 class Comment(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments", db_index=False)  # thread index
-    author = person_reference()
+    author: Person = person_reference()
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -192,7 +196,7 @@ class Document(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=DocumentStatus.choices, default=DocumentStatus.READY)
     thumbnail_status = models.CharField(max_length=8, choices=ThumbnailStatus.choices, default=ThumbnailStatus.NONE)
-    uploaded_by = person_reference()
+    uploaded_by: Person = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

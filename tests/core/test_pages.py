@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -74,3 +75,21 @@ def test_tenant_home_query_count_does_not_grow_with_projects(
         tenant_client.get("/")
 
     assert len(one) == len(six)
+
+
+@pytest.mark.parametrize(
+    ("template", "code", "heading"),
+    [("500.html", "500", "Something went wrong on our side"), ("503.html", "503", "Atrium is briefly unavailable")],
+)
+def test_the_standalone_error_pages_render_with_nothing_but_their_template(
+    template: str, code: str, heading: str
+) -> None:
+    """Rendered when the request, the context processors or the database may be what failed: no context at all."""
+    from django.template import loader
+
+    html = loader.get_template(template).render()
+
+    assert f'<p class="error-code">{code}</p>' in html
+    assert f'id="error-title">{heading}</h1>' in html
+    assert html.count('href="/static/css/atrium.css"') == 1
+    assert "Skip to main content" in html

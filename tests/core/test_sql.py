@@ -57,6 +57,36 @@ def test_compiled_once_binds_each_callers_integers_and_reuses_one_statement() ->
 
 
 @pytest.mark.django_db
+def test_compiled_shapes_are_bounded_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key can hold a page offset: the shapes kept stay bounded however many pages people browse."""
+    from collections import OrderedDict
+
+    from shared_apps.accounts.models import User
+    from shared_apps.core import sql
+
+    monkeypatch.setattr(sql, "_COMPILED", OrderedDict())
+    monkeypatch.setattr(sql, "COMPILED_MAX", 3)
+    ada = User.objects.create(email="ada@example.com", name="Ada")
+    built: list[int] = []
+
+    def page(offset: int) -> Any:
+        def build(user_id: int) -> Any:
+            built.append(offset)
+            return User.objects.filter(pk=user_id).only("id", "name")[offset : offset + 1]
+
+        return build
+
+    for offset in (0, 1, 2):
+        sql.compiled_once(("page", offset), page(offset), ada.pk)
+    sql.compiled_once(("page", 0), page(0), ada.pk)  # used again: the most recent
+    sql.compiled_once(("page", 3), page(3), ada.pk)  # one too many: the least recently used (1) goes
+
+    assert list(sql._COMPILED) == [("page", 2), ("page", 0), ("page", 3)]
+    assert [u.name for u in sql.compiled_once(("page", 1), page(1), ada.pk)] == []  # offset 1 of one row
+    assert built == [0, 1, 2, 3, 1]
+
+
+@pytest.mark.django_db
 def test_compiled_once_refuses_an_argument_the_query_ignores_and_handles_an_empty_shape() -> None:
     from shared_apps.accounts.models import User
     from shared_apps.core import sql

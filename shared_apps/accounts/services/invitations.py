@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -241,6 +242,25 @@ def _require_invitation_manager(*, tenant: Tenant, invitation: Invitation, actin
         require(actor_role, Action.OWNERS_MANAGE, "Only owners can manage an invitation to become owner.")
 
 
+def _invitation_changed(
+    *, tenant: Tenant, locked: Invitation, fields: dict[str, Any], action: AuditAction, acting_user: User
+) -> Invitation:
+    """The end every change to an open-or-revoked invitation shares: the fields saved, the seat count re-synced on
+    commit, the change in the audit log."""
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(fields))
+    seats_changed_on_commit(tenant.pk)
+    audit_record(
+        tenant=tenant,
+        action=action,
+        actor=acting_user,
+        target=locked,
+        metadata={"email": locked.email, "role": locked.role},
+    )
+    return locked
+
+
 @transaction.atomic
 def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> Invitation:
     """Send the invitation again with a new link (the old one stops working) valid for another full period."""
@@ -249,15 +269,12 @@ def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: Us
     locked = _lock_open_invitation(tenant=tenant, invitation=invitation)
     if locked.expires_at <= timezone.now():
         _ensure_seats(tenant, 1)  # an expired invitation held no seat; sending it again takes one
-    locked.expires_at = timezone.now() + _max_age()
-    locked.save(update_fields=["expires_at"])
-    seats_changed_on_commit(tenant.pk)
-    audit_record(
+    _invitation_changed(
         tenant=tenant,
+        locked=locked,
+        fields={"expires_at": timezone.now() + _max_age()},
         action=AuditAction.INVITATION_RESENT,
-        actor=acting_user,
-        target=locked,
-        metadata={"email": locked.email, "role": locked.role},
+        acting_user=acting_user,
     )
     from shared_apps.accounts.tasks import invitation_send
 
@@ -270,18 +287,13 @@ def invitation_revoke(*, tenant: Tenant, invitation: Invitation, acting_user: Us
     """Withdraw an invitation: its link stops working and its seat is free again."""
     _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
     locked = _lock_open_invitation(tenant=tenant, invitation=invitation)
-    locked.revoked_at = timezone.now()
-    locked.revoked_by = acting_user
-    locked.save(update_fields=["revoked_at", "revoked_by"])
-    seats_changed_on_commit(tenant.pk)
-    audit_record(
+    return _invitation_changed(
         tenant=tenant,
+        locked=locked,
+        fields={"revoked_at": timezone.now(), "revoked_by": acting_user},
         action=AuditAction.INVITATION_REVOKED,
-        actor=acting_user,
-        target=locked,
-        metadata={"email": locked.email, "role": locked.role},
+        acting_user=acting_user,
     )
-    return locked
 
 
 # How long after revoking an invitation the revocation can be taken back (the "Undo" beside the confirmation).
@@ -309,18 +321,13 @@ def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_use
         raise AccountError(f"{locked.email} has a newer invitation: that one stands.")
     if locked.expires_at > now:
         _ensure_seats(tenant, 1)
-    locked.revoked_at = None
-    locked.revoked_by = None
-    locked.save(update_fields=["revoked_at", "revoked_by"])
-    seats_changed_on_commit(tenant.pk)
-    audit_record(
+    return _invitation_changed(
         tenant=tenant,
+        locked=locked,
+        fields={"revoked_at": None, "revoked_by": None},
         action=AuditAction.INVITATION_RESTORED,
-        actor=acting_user,
-        target=locked,
-        metadata={"email": locked.email, "role": locked.role},
+        acting_user=acting_user,
     )
-    return locked
 
 
 @transaction.atomic
