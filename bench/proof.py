@@ -6,8 +6,10 @@
    workspace's ids).
 4. `bench/scale.py` (`make bench-scale`): 10,000 workspaces, its `scale:` line.
 
-2 and 3 are also part of `make test`. Each step's output goes through as it comes; the last lines sum up, and the
-command fails if any step does or if the whole took longer than `--budget-s` (15 minutes).
+2 and 3 are also part of `make test`. Each step's output goes through as it comes; the last lines sum up, with each
+figure checked against its target (no 5xx, no cross-tenant answer, no lost write; p95 at 10,000 workspaces within
+1.2 times p95 at 10, a no-op migrate within 60 s), and the command fails if a step does, a target is missed, or the
+whole took longer than `--budget-s` (15 minutes).
 """
 
 from __future__ import annotations
@@ -16,9 +18,42 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# (figure, the test it must pass, the target as written) for the `load:` and `scale:` lines
+TARGETS: dict[str, list[tuple[str, Callable[[float], bool], str]]] = {
+    "load:": [
+        ("errors_5xx", lambda v: v == 0, "= 0"),
+        ("cross_tenant", lambda v: v == 0, "= 0"),
+        ("lost_writes", lambda v: v == 0, "= 0"),
+    ],
+    "scale:": [
+        ("tenants", lambda v: v >= 10_000, ">= 10000"),
+        ("p95_ratio_10k_vs_10", lambda v: v <= 1.2, "<= 1.2"),
+        ("noop_migrate_s", lambda v: v <= 60, "<= 60"),
+    ],
+}
+
+
+def missed(marker: str, figures: str) -> list[str]:
+    """The targets a step's last line misses (a figure absent from it is missed too)."""
+    values: dict[str, float] = {}
+    for word in figures.split()[1:]:
+        name, _, text = word.partition("=")
+        try:
+            values[name] = float(text.rstrip("x"))
+        except ValueError:
+            continue
+    out = []
+    for name, test, target in TARGETS.get(marker, []):
+        found = values.get(name)
+        if found is None or not test(found):
+            out.append(f"{name}={found if found is not None else 'missing'} (target {target})")
+    return out
 
 
 def run(label: str, command: list[str], marker: str) -> tuple[bool, float, str]:

@@ -19,6 +19,7 @@ and, while the feed stays unreadable, keeps routes for `TENANT_ROUTING_LOCAL_TTL
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -130,21 +131,39 @@ local_cache = _LocalCache(settings.TENANT_ROUTING_LOCAL_MAX)
 # The route feed: numbered changes in the shared cache, read by every process
 # ---------------------------------------------------------------------------------------------------------------------
 
-_FEED_HEAD = "route-feed:head"  # the number of the latest change (never expires)
+_FEED_HEAD = "route-feed:head"  # {"epoch": …, "number": the latest change's} (never expires)
 _FEED_TTL = 3600  # a change stays readable this long; a process further behind forgets every route
 _FEED_WINDOW = 32  # changes read per poll; a process further behind forgets every route
 _FEED_TRIES = 16
 
 
-def _feed_key(number: int) -> str:
-    return f"route-feed:{number}"
+def _feed_key(epoch: str, number: int) -> str:
+    return f"route-feed:{epoch}:{number}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """Where the feed is. The epoch is drawn when the head is first written: a feed started again (the shared cache
+    emptied, the head evicted) has a new one, so no reader mistakes its numbers for the old feed's."""
+
+    epoch: str
+    number: int
+
+    @classmethod
+    def read(cls, value: object) -> _Head | None:
+        if isinstance(value, Mapping):
+            epoch, number = value.get("epoch"), value.get("number")
+            if isinstance(epoch, str) and isinstance(number, int):
+                return cls(epoch, number)
+        return None
 
 
 class _Feed:
-    """This process's place in the feed: the next change to read, and when to look again."""
+    """This process's place in the feed: the epoch it follows and the next change to read, and when to look again."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.epoch = ""
         self.next_number: int | None = None  # None: not following (yet, or any more)
         self.next_poll = 0.0
 
@@ -154,6 +173,7 @@ class _Feed:
 
     def reset(self) -> None:
         with self.lock:
+            self.epoch = ""
             self.next_number = None
             self.next_poll = 0.0
 
@@ -169,15 +189,16 @@ def announce(hosts: list[str]) -> int | None:
     writer and for readers, written after the change, and may briefly lag or even step back under concurrent
     writers: a reader that sees it step back forgets every route, which is always safe."""
     shared = caches["shared"]
-    head = shared.get(_FEED_HEAD, version=_CACHE_VERSION)
-    if not isinstance(head, int):
-        shared.add(_FEED_HEAD, 0, timeout=None, version=_CACHE_VERSION)
-        head = shared.get(_FEED_HEAD, version=_CACHE_VERSION)
-        if not isinstance(head, int):
+    head = _Head.read(shared.get(_FEED_HEAD, version=_CACHE_VERSION))
+    if head is None:
+        started = {"epoch": secrets.token_hex(8), "number": 0}
+        shared.add(_FEED_HEAD, started, timeout=None, version=_CACHE_VERSION)
+        head = _Head.read(shared.get(_FEED_HEAD, version=_CACHE_VERSION))
+        if head is None:
             return None
-    for number in range(head + 1, head + 1 + _FEED_TRIES):
-        if shared.add(_feed_key(number), list(hosts), timeout=_FEED_TTL, version=_CACHE_VERSION):
-            shared.set(_FEED_HEAD, number, timeout=None, version=_CACHE_VERSION)
+    for number in range(head.number + 1, head.number + 1 + _FEED_TRIES):
+        if shared.add(_feed_key(head.epoch, number), list(hosts), timeout=_FEED_TTL, version=_CACHE_VERSION):
+            shared.set(_FEED_HEAD, {"epoch": head.epoch, "number": number}, timeout=None, version=_CACHE_VERSION)
             return number
     return None
 
@@ -192,34 +213,37 @@ def poll(now: float | None = None) -> None:
         if now < feed.next_poll:
             return
         feed.next_poll = now + settings.TENANT_ROUTING_LOCAL_TTL
-        start = feed.next_number
-    window = [] if start is None else [_feed_key(n) for n in range(start, start + _FEED_WINDOW)]
+        epoch, start = feed.epoch, feed.next_number
+    window = [] if start is None else [_feed_key(epoch, n) for n in range(start, start + _FEED_WINDOW)]
     shared = caches["shared"]
     found = shared.get_many([_FEED_HEAD, *window], version=_CACHE_VERSION)
-    head = found.get(_FEED_HEAD)
-    if not isinstance(head, int):
+    head = _Head.read(found.get(_FEED_HEAD))
+    if head is None:
         # Unreachable, emptied, or no change announced yet: routes kept from now on live the short TTL. (Reading
         # never writes: the next announced change starts the feed again.)
         with feed.lock:
-            feed.next_number = None
+            feed.epoch, feed.next_number = "", None
         return
     with feed.lock:
-        if feed.next_number != start:
+        if (feed.epoch, feed.next_number) != (epoch, start):
             return  # another thread read the feed meanwhile
-        lost = True  # not following before (what is cached may predate changes), too far behind, or restarted
-        if start is not None and start - 1 <= head < start + _FEED_WINDOW:
+        # Lost unless every change since the last read is in the window: not following before (what is cached may
+        # predate changes), another epoch (the feed started again), too far behind, or a change expired or evicted.
+        lost = True
+        number = head.number + 1
+        if start is not None and head.epoch == epoch and start - 1 <= head.number < start + _FEED_WINDOW:
             number = start
-            while number <= head:
-                hosts = found.get(_feed_key(number))
+            while number <= head.number:
+                hosts = found.get(_feed_key(epoch, number))
                 if not isinstance(hosts, list):
-                    break  # expired or evicted: what it named is unknown
+                    break
                 local_cache.discard(str(h) for h in hosts)
                 number += 1
-            lost = number <= head
+            lost = number <= head.number
         if lost:
             local_cache.clear()  # forget every route
-            number = head + 1
-        feed.next_number = number
+            number = head.number + 1
+        feed.epoch, feed.next_number = head.epoch, number
 
 
 _validated_hosts: dict[str, str] = {}

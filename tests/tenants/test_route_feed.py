@@ -102,33 +102,40 @@ def test_without_a_feed_routes_live_the_short_ttl(tenant: Tenant, settings: Any,
     assert routing._shared_key(host) in shared_gets
 
 
+def head() -> dict[str, Any]:
+    value = caches["shared"].get(routing._FEED_HEAD, version=V)
+    assert isinstance(value, dict)
+    return value
+
+
 def test_a_change_that_fell_out_of_the_cache_forgets_every_route(tenant: Tenant, shared_gets: list[str]) -> None:
     host = host_of(tenant)
     follow()
     routing.resolve(host)
     assert routing.local_cache.get(host)[0]
 
-    head = caches["shared"].get(routing._FEED_HEAD, version=V)
-    caches["shared"].set(routing._FEED_HEAD, head + 1, timeout=None, version=V)  # announced, then evicted
+    now = head()
+    later = {**now, "number": now["number"] + 1}  # announced, then evicted
+    caches["shared"].set(routing._FEED_HEAD, later, timeout=None, version=V)
     read_feed()
 
     assert routing.local_cache.get(host) == (False, None)
-    assert routing.feed.next_number == head + 2
+    assert routing.feed.next_number == now["number"] + 2
 
 
-def test_a_feed_that_started_again_forgets_every_route(tenant: Tenant) -> None:
+def test_a_feed_that_started_again_forgets_every_route_even_at_the_same_number(tenant: Tenant) -> None:
+    """The shared cache emptied, then as many changes announced as this process had read: same number, new epoch."""
     host = host_of(tenant)
     follow()
-    for _ in range(3):
-        routing.announce(["nobody.invalid"])
-    read_feed()
     routing.resolve(host)
+    expected = routing.feed.next_number
+    assert expected is not None
 
-    caches["shared"].set(routing._FEED_HEAD, 1, timeout=None, version=V)  # the shared cache was emptied meanwhile
+    caches["shared"].set(routing._FEED_HEAD, {"epoch": "fresh", "number": expected - 1}, timeout=None, version=V)
     read_feed()
 
     assert routing.local_cache.get(host) == (False, None)
-    assert routing.feed.next_number == 2
+    assert (routing.feed.epoch, routing.feed.next_number) == ("fresh", expected)
 
 
 def test_a_process_far_behind_forgets_every_route(tenant: Tenant) -> None:
@@ -148,14 +155,15 @@ def test_a_process_far_behind_forgets_every_route(tenant: Tenant) -> None:
 
 def test_concurrent_writers_never_share_a_number() -> None:
     numbers = [routing.announce([f"h{i}.invalid"]) for i in range(5)]
-    caches["shared"].set(routing._FEED_HEAD, numbers[0], timeout=None, version=V)  # a stale head, as a race leaves
+    stale = {**head(), "number": numbers[0]}  # a head that stepped back, as concurrent writers can leave it
+    caches["shared"].set(routing._FEED_HEAD, stale, timeout=None, version=V)
 
     again = routing.announce(["late.invalid"])
 
     assert None not in numbers
     assert again is not None
     assert again not in numbers
-    assert caches["shared"].get(routing._feed_key(again), version=V) == ["late.invalid"]
+    assert caches["shared"].get(routing._feed_key(head()["epoch"], again), version=V) == ["late.invalid"]
 
 
 def test_reads_of_the_feed_happen_at_most_once_per_short_ttl(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
