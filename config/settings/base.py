@@ -583,6 +583,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "workspaces-metrics-refresh": {"task": "workspaces.metrics_refresh", "schedule": float(METRICS_REFRESH_SECONDS)},
     "workspaces-impersonations-expire": {"task": "workspaces.impersonations_expire", "schedule": 60.0},
     "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 10.0},
+    "core-effects-purge": {"task": "core.effects_purge", "schedule": 86400.0},
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -69,3 +69,11 @@ def outbox_flush() -> int:
     from shared_apps.core.transactions import outbox_flush as flush
 
     return flush()
+
+
+@shared_task(name="core.effects_purge")
+def effects_purge() -> int:
+    """Forget the effects recorded more than EFFECT_RETENTION ago (beat, daily)."""
+    from shared_apps.core.effects import effects_purge as purge
+
+    return purge()
