@@ -9,10 +9,14 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import urllib3
 from botocore.config import Config
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
 
 BUCKET = "atrium-test-media"
@@ -53,6 +57,23 @@ def moto_server() -> Iterator[Moto]:
         yield moto
     finally:
         server.stop()
+
+
+def moto_of(request: pytest.FixtureRequest, backend: str) -> Moto | None:
+    """The S3 server when the test runs on the S3 backend (the `backend` fixture's value), else None."""
+    return request.getfixturevalue("moto_server") if backend == "s3" else None
+
+
+def send_signed(client: Client, signed: dict[str, Any], name: str, data: bytes) -> int:
+    """POST a file with the signed fields (`url`, `fields`) an upload start answered, as a script or the page's script
+    would: a path or this host's URL (the filesystem backend's /files/upload/) through the test client, the S3
+    server's URL over HTTP. The status code."""
+    url, fields = signed["url"], signed["fields"]
+    parts = urlsplit(url)
+    if not parts.netloc or parts.netloc == getattr(client, "host", None):
+        return int(client.post(parts.path, {**fields, "file": SimpleUploadedFile(name, data)}).status_code)
+    form: dict[str, Any] = {**fields, "file": (name, data, "application/octet-stream")}
+    return int(urllib3.request("POST", url, fields=form, timeout=10).status)
 
 
 def s3_storage_settings(moto: Moto, **options: Any) -> dict[str, Any]:

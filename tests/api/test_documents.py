@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import urllib3
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Role, User
@@ -22,7 +21,7 @@ from tests.api.conftest import error_of, key_for, with_key
 from tests.conftest import HostClient
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.projects.conftest import Site
-from tests.storage_fixtures import Moto, pdf, png, stored_keys
+from tests.storage_fixtures import moto_of, pdf, png, send_signed, stored_keys
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -32,29 +31,14 @@ def documents(project: Project | int) -> str:
     return f"/api/v1/projects/{pk}/documents/"
 
 
-def send(client: HostClient, upload: dict[str, Any], name: str, data: bytes) -> int:
-    """POST the file where the API said, with the signed fields, as a script would (this host's /files/upload/ on
-    the filesystem backend, the S3 server's URL otherwise)."""
-    url = upload["url"]
-    if urlsplit(url).netloc == client.host:
-        form = {**upload["fields"], "file": SimpleUploadedFile(name, data)}
-        return int(client.post(urlsplit(url).path, form).status_code)
-    fields: dict[str, Any] = {**upload["fields"], "file": (name, data, "application/octet-stream")}
-    return int(urllib3.request("POST", url, fields=fields, timeout=10).status)
-
-
 def upload(client: HostClient, project: Project, name: str, data: bytes, **extra: Any) -> Any:
     started = client.post(
         documents(project), {"name": name, "size": len(data), **extra}, content_type="application/json"
     )
     assert started.status_code == 201, started.content
     body = started.json()
-    assert send(client, body["upload"], name, data) in (200, 201, 204)
+    assert send_signed(client, body["upload"], name, data) in (200, 201, 204)
     return client.post(urlsplit(body["confirm"]).path)
-
-
-def moto_of(request: pytest.FixtureRequest, backend: str) -> Moto | None:
-    return request.getfixturevalue("moto_server") if backend == "s3" else None
 
 
 def test_a_script_uploads_through_the_signed_form_then_downloads_by_redirect(
@@ -87,7 +71,7 @@ def test_a_script_uploads_through_the_signed_form_then_downloads_by_redirect(
     with in_tenant(tenant):
         assert StorageReservation.objects.filter(prefix=tenant.schema_name).count() == 1
 
-    assert send(api, body["upload"], "Quarterly plan.pdf", data) in (200, 201, 204)
+    assert send_signed(api, body["upload"], "Quarterly plan.pdf", data) in (200, 201, 204)
     confirmed = api.post(urlsplit(body["confirm"]).path)
 
     assert confirmed.status_code == 200, confirmed.content
@@ -172,7 +156,7 @@ def test_only_the_uploader_confirms_and_cancelling_gives_the_bytes_back(
     started = editor.post(
         documents(private_site.project), {"name": "p.pdf", "size": len(data)}, content_type="application/json"
     ).json()
-    send(editor, started["upload"], "p.pdf", data)
+    send_signed(editor, started["upload"], "p.pdf", data)
 
     assert manager.post(urlsplit(started["confirm"]).path).status_code == 403
     assert manager.post(urlsplit(started["cancel"]).path).status_code == 204  # not theirs: nothing happens

@@ -30,7 +30,7 @@ from tenants.models import Tenant
 from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.projects.conftest import Site, signed_in
-from tests.storage_fixtures import Moto, pdf, png, stored_keys
+from tests.storage_fixtures import Moto, moto_of, pdf, png, send_signed, stored_keys
 
 KEY_SHAPE = r"t_[a-z0-9]+/files/[0-9a-f]{32}\.[a-z]+"
 
@@ -53,29 +53,17 @@ def start(client: HostClient, project: Project, name: str, size: int, *, task: i
     return client.post(f"{documents_url(project)}uploads/", data)
 
 
-def send(client: HostClient, signed: dict[str, Any], name: str, data: bytes) -> int:
-    """POST the file to storage with the signed fields, as the page's script does."""
-    if signed["url"].startswith("/"):
-        return int(client.post(signed["url"], {**signed["fields"], "file": SimpleUploadedFile(name, data)}).status_code)
-    fields: dict[str, Any] = {**signed["fields"], "file": (name, data, "application/octet-stream")}
-    return int(urllib3.request("POST", signed["url"], fields=fields, timeout=10).status)
-
-
 def direct_upload(client: HostClient, project: Project, name: str, data: bytes, **kwargs: Any) -> Any:
     started = start(client, project, name, len(data), **kwargs)
     assert started.status_code == 201, started.content
     signed = started.json()
-    assert send(client, signed, name, data) in (200, 201, 204)
+    assert send_signed(client, signed, name, data) in (200, 201, 204)
     return client.post(signed["confirm"])
 
 
 def usage(tenant: Tenant) -> tuple[int, int, int]:
     row = StorageUsage.objects.filter(prefix=tenant.schema_name).first()
     return (row.committed_bytes, row.reserved_bytes, row.object_count) if row else (0, 0, 0)
-
-
-def moto_of(request: pytest.FixtureRequest, backend: str) -> Moto | None:
-    return request.getfixturevalue("moto_server") if backend == "s3" else None
 
 
 # --- uploads -------------------------------------------------------------------------------------------------------
@@ -167,7 +155,7 @@ def test_a_direct_upload_is_reserved_sent_to_storage_and_confirmed(
     assert "Brief.pdf" not in client.get(documents_url(private_site.project)).content.decode()  # nobody sees it yet
     signed = started.json()
     assert signed["fields"]["key"] == pending.key
-    assert send(client, signed, "Brief.pdf", data) in (200, 201, 204)
+    assert send_signed(client, signed, "Brief.pdf", data) in (200, 201, 204)
 
     confirmed = client.post(signed["confirm"])
 
@@ -519,7 +507,7 @@ def test_an_upload_nobody_confirms_is_cleaned_up_by_a_task(
     client = signed_in(tenant, people["editor"])
     data = pdf()
     signed = start(client, private_site.project, "lost.pdf", len(data)).json()
-    assert send(client, signed, "lost.pdf", data) in (200, 201, 204)
+    assert send_signed(client, signed, "lost.pdf", data) in (200, 201, 204)
     assert usage(tenant) == (0, len(data), 0)
 
     StorageReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
