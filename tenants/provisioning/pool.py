@@ -34,18 +34,28 @@ class PoolEmpty(TenantError):
     pass
 
 
+# Spares a claim looks at, oldest first (the first current one nobody else is claiming is taken).
+CLAIM_CANDIDATES = 5
+
+
 def pool_claim(*, name: str) -> Tenant | None:
     """Lock a current spare and turn it into an active tenant called `name`; None when the pool has none.
 
     Call inside the signup's transaction: a rollback gives the spare back untouched.
     """
-    spare = Tenant.objects.select_for_update(skip_locked=True).filter(status=TenantStatus.SPARE).order_by("id").first()
+    spare = None
+    candidates = Tenant.objects.filter(status=TenantStatus.SPARE).order_by("id").values_list("pk", "schema_name")
+    for pk, schema in candidates[:CLAIM_CANDIDATES]:
+        if not schema_is_current(schema):
+            # Left for migrate_schemas (spares are migrated with everyone); a newer spare may be current already.
+            logger.warning("skipping a spare that is behind the code", extra={"tenant": schema})
+            continue
+        # Another signup may hold it: then the next one.
+        spare = Tenant.objects.select_for_update(skip_locked=True).filter(pk=pk, status=TenantStatus.SPARE).first()
+        if spare is not None:
+            break
     if spare is None:
-        return None
-    if not schema_is_current(spare.schema_name):
-        # Left for migrate_schemas (spares are migrated with everyone); meanwhile this signup takes the fast path.
-        logger.warning("skipping a spare that is behind the code", extra={"tenant": spare.schema_name})
-        return None
+        return None  # this signup takes the fast path
     now = timezone.now()
     changes = {
         "name": name,

@@ -217,6 +217,36 @@ def test_a_pool_claim_is_one_short_transaction(tenant: Tenant, settings: Any) ->
     assert not any("CREATE" in sql for sql in statements)  # no DDL: the schema was ready
 
 
+def test_a_claim_passes_over_a_spare_behind_the_code_to_a_current_one(
+    tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a deploy, spares made before it wait for migrate_schemas; one made since is current and is taken."""
+    from tenants.provisioning import pool
+
+    settings.TENANT_POOL_SIZE = 5
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    behind, current = provisioning.spare_create(), provisioning.spare_create()
+    real = pool.schema_is_current
+    monkeypatch.setattr(pool, "schema_is_current", lambda schema: schema != behind.schema_name and real(schema))
+
+    claimed = pool.pool_claim(name="After the deploy")
+
+    assert claimed is not None
+    assert claimed.pk == current.pk
+    assert Tenant.objects.get(pk=behind.pk).status == TenantStatus.SPARE  # left for migrate_schemas
+    assert "skipping a spare that is behind the code" in caplog.text
+
+
+def test_a_claim_with_only_spares_behind_the_code_takes_none(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenants.provisioning import pool
+
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    provisioning.spare_create()
+    monkeypatch.setattr(pool, "schema_is_current", lambda schema: False)
+
+    assert pool.pool_claim(name="Nobody") is None
+
+
 @pytest.mark.usefixtures("empty_pool")
 def test_asking_for_the_pool_when_it_is_empty_is_a_clear_error() -> None:
     before, schemas = _counts(), _schemas()
