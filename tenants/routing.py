@@ -166,6 +166,7 @@ class _Feed:
         self.epoch = ""
         self.next_number: int | None = None  # None: not following (yet, or any more)
         self.next_poll = 0.0
+        self.forgotten = 0  # how many reads of the feed made this process forget routes
 
     @property
     def followed(self) -> bool:
@@ -243,6 +244,8 @@ def poll(now: float | None = None) -> None:
         if lost:
             local_cache.clear()  # forget every route
             number = head.number + 1
+        if lost or number != start:
+            feed.forgotten += 1
         feed.epoch, feed.next_number = head.epoch, number
 
 
@@ -331,7 +334,7 @@ def resolve(host: str) -> Route | None:
     found, route = local_cache.get(host)
     if found:
         return route
-    read_at = feed.next_number
+    forgotten = feed.forgotten
     shared = caches["shared"]
     cached: object = shared.get(_shared_key(host), version=_CACHE_VERSION)
     route = _from_shared(cached)
@@ -347,7 +350,7 @@ def resolve(host: str) -> Route | None:
         local_cache.set(host, None, min(_MISSING_TTL, 5.0))
     else:
         # A change read from the feed while this lookup ran may be newer than what it found: keep that briefly.
-        kept = settings.TENANT_ROUTING_SHARED_TTL if feed.next_number == read_at else settings.TENANT_ROUTING_LOCAL_TTL
+        kept = settings.TENANT_ROUTING_SHARED_TTL if feed.forgotten == forgotten else settings.TENANT_ROUTING_LOCAL_TTL
         local_cache.set(host, route, settings.TENANT_ROUTING_LOCAL_TTL, kept)
     return route
 

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 
 from tenants import routing
@@ -187,3 +188,27 @@ def test_reads_of_the_feed_happen_at_most_once_per_short_ttl(settings: Any, monk
     assert reads == []
     routing.poll(now=time.monotonic() + 61)
     assert len(reads) == 1
+
+
+def test_a_lookup_that_overlapped_a_read_of_the_feed_keeps_its_answer_briefly(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the lookup found may predate the change the feed just named: kept for the short TTL, not the shared one."""
+    host = host_of(tenant)
+    follow()
+    shared = caches["shared"]
+    original = shared.get
+
+    def get_while_a_change_arrives(key: str, *args: Any, **kwargs: Any) -> Any:
+        found = original(key, *args, **kwargs)
+        if key == routing._shared_key(host):
+            routing.announce([host])  # another process's change, read by this process mid-lookup
+            read_feed()
+        return found
+
+    monkeypatch.setattr(shared, "get", get_while_a_change_arrives)
+    before = time.monotonic()
+    routing.resolve(host)
+
+    until_followed, _until_alone, _route = routing.local_cache._data[host]
+    assert until_followed - before < django_settings.TENANT_ROUTING_LOCAL_TTL + 1
