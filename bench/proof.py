@@ -88,16 +88,22 @@ def main() -> int:
         ("scale", [python, "bench/scale.py"], "scale:"),
     ]
     started = time.perf_counter()
-    results = [(label, *run(label, command, marker)) for label, command, marker in steps]
+    results = []
+    for label, command, marker in steps:
+        passed, seconds, figures = run(label, command, marker)
+        results.append((label, passed, seconds, figures, missed(marker, figures) if passed else []))
     total = time.perf_counter() - started
     print("== proof", flush=True)
-    for label, passed, seconds, figures in results:
-        print(f"  {label:16s} {'ok    ' if passed else 'FAILED'} {seconds:6.0f} s  {figures}", flush=True)
+    for label, passed, seconds, figures, misses in results:
+        print(
+            f"  {label:16s} {'ok    ' if passed and not misses else 'FAILED'} {seconds:6.0f} s  {figures}", flush=True
+        )
+        for miss in misses:
+            print(f"  {'':16s} missed: {miss}", flush=True)
     within = total <= args.budget_s
-    print(
-        f"proof: total_s={total:.0f} budget_s={args.budget_s:.0f} {'within' if within else 'OVER'} budget", flush=True
-    )
-    return 0 if within and all(passed for _label, passed, _s, _f in results) else 1
+    verdict = "within" if within else "OVER"
+    print(f"proof: total_s={total:.0f} budget_s={args.budget_s:.0f} {verdict} budget", flush=True)
+    return 0 if within and all(passed and not misses for _l, passed, _s, _f, misses in results) else 1
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from django.db import models, transaction
 from shared_apps.core.sql import literal, quote
 from tenants.db import connection
 from tenants.models import PUBLIC_SCHEMA
-from tenants.references import foreign_keys, schema_apps, tables
+from tenants.references import UnknownSchemaApp, foreign_keys, public_references, schema_apps
 
 
 class PlanError(Exception):
@@ -83,12 +83,13 @@ def plan_derive() -> Plan:
         public_models[table] = related
         return table
 
-    for model in tables(tenant_apps):
-        for field, related in foreign_keys(model):
-            source = f"{model._meta.label}.{field.name}"
-            table = target_of(source, related)
-            if table is not None:
-                edges.append(Edge(source, model._meta.db_table, table, from_tenant=True))
+    try:
+        from_tenants = public_references()
+    except UnknownSchemaApp as exc:
+        raise PlanError(str(exc)) from exc
+    for ref in from_tenants:
+        edges.append(Edge(ref.source, ref.table, ref.target, from_tenant=True))
+        public_models[ref.target] = ref.target_model
 
     # Transitively: a reference table's own foreign keys must point at reference tables.
     seen: set[str] = set()

@@ -34,6 +34,7 @@ class Reference:
     nullable: bool
     target: str  # the public table
     constrained: bool  # the field asks for a database constraint (it must not)
+    target_model: type[models.Model]
 
 
 def _in_list(app_config: AppConfig, app_list: Iterable[str]) -> bool:
@@ -97,6 +98,7 @@ def public_references() -> list[Reference]:
                     nullable=bool(field.null),
                     target=related._meta.db_table,
                     constrained=bool(getattr(field, "db_constraint", False)),
+                    target_model=related,
                 )
             )
     return sorted(found, key=lambda r: (r.table, r.column))

@@ -92,9 +92,9 @@ class _LocalCache:
         self._lock = threading.Lock()
         self.maxsize = maxsize
 
-    def get(self, host: str, followed: bool | None = None) -> tuple[bool, Route | None]:
-        """(found, route); `followed` is whether the feed is being followed (this process's feed state if None)."""
-        followed = feed.followed if followed is None else followed
+    def get(self, host: str) -> tuple[bool, Route | None]:
+        """(found, route), by the expiry that fits whether this process follows the feed now."""
+        followed = feed.followed
         with self._lock:
             item = self._data.get(host)
             if item is None:

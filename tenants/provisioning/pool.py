@@ -34,8 +34,8 @@ class PoolEmpty(TenantError):
     pass
 
 
-# Spares a claim looks at, oldest first (the first current one nobody else is claiming is taken).
-CLAIM_CANDIDATES = 5
+# Spares behind the code a claim passes over before it gives up (and the signup takes the fast path).
+CLAIM_PASSES_OVER = 5
 
 
 def pool_claim(*, name: str) -> Tenant | None:
@@ -43,17 +43,15 @@ def pool_claim(*, name: str) -> Tenant | None:
 
     Call inside the signup's transaction: a rollback gives the spare back untouched.
     """
-    spare = None
-    candidates = Tenant.objects.filter(status=TenantStatus.SPARE).order_by("id").values_list("pk", "schema_name")
-    for pk, schema in candidates[:CLAIM_CANDIDATES]:
-        if not schema_is_current(schema):
-            # Left for migrate_schemas (spares are migrated with everyone); a newer spare may be current already.
-            logger.warning("skipping a spare that is behind the code", extra={"tenant": schema})
-            continue
-        # Another signup may hold it: then the next one.
-        spare = Tenant.objects.select_for_update(skip_locked=True).filter(pk=pk, status=TenantStatus.SPARE).first()
-        if spare is not None:
-            break
+    spares = Tenant.objects.select_for_update(skip_locked=True).filter(status=TenantStatus.SPARE).order_by("id")
+    behind: list[int] = []
+    while (spare := spares.exclude(pk__in=behind).first()) is not None and not schema_is_current(spare.schema_name):
+        # Left for migrate_schemas (spares are migrated with everyone), locked until this transaction ends so other
+        # claims pass over it too; a newer spare may be current already.
+        logger.warning("skipping a spare that is behind the code", extra={"tenant": spare.schema_name})
+        behind.append(spare.pk)
+        if len(behind) >= CLAIM_PASSES_OVER:
+            return None
     if spare is None:
         return None  # this signup takes the fast path
     now = timezone.now()

@@ -103,17 +103,25 @@ def test_without_a_feed_routes_live_the_short_ttl(tenant: Tenant, settings: Any,
     assert routing._shared_key(host) in shared_gets
 
 
+def following_with_a_route(tenant: Tenant) -> tuple[str, int]:
+    """This process follows the feed and holds the tenant's route: (its host, the next change number it expects)."""
+    host = host_of(tenant)
+    follow()
+    routing.resolve(host)
+    assert routing.local_cache.get(host)[0]
+    expected = routing.feed.next_number
+    assert expected is not None
+    return host, expected
+
+
 def head() -> dict[str, Any]:
     value = caches["shared"].get(routing._FEED_HEAD, version=V)
     assert isinstance(value, dict)
     return value
 
 
-def test_a_change_that_fell_out_of_the_cache_forgets_every_route(tenant: Tenant, shared_gets: list[str]) -> None:
-    host = host_of(tenant)
-    follow()
-    routing.resolve(host)
-    assert routing.local_cache.get(host)[0]
+def test_a_change_that_fell_out_of_the_cache_forgets_every_route(tenant: Tenant) -> None:
+    host, _expected = following_with_a_route(tenant)
 
     now = head()
     later = {**now, "number": now["number"] + 1}  # announced, then evicted
@@ -126,11 +134,7 @@ def test_a_change_that_fell_out_of_the_cache_forgets_every_route(tenant: Tenant,
 
 def test_a_feed_that_started_again_forgets_every_route_even_at_the_same_number(tenant: Tenant) -> None:
     """The shared cache emptied, then as many changes announced as this process had read: same number, new epoch."""
-    host = host_of(tenant)
-    follow()
-    routing.resolve(host)
-    expected = routing.feed.next_number
-    assert expected is not None
+    host, expected = following_with_a_route(tenant)
 
     caches["shared"].set(routing._FEED_HEAD, {"epoch": "fresh", "number": expected - 1}, timeout=None, version=V)
     read_feed()
@@ -140,11 +144,7 @@ def test_a_feed_that_started_again_forgets_every_route_even_at_the_same_number(t
 
 
 def test_a_process_far_behind_forgets_every_route(tenant: Tenant) -> None:
-    host = host_of(tenant)
-    follow()
-    routing.resolve(host)
-    start = routing.feed.next_number
-    assert start is not None
+    host, start = following_with_a_route(tenant)
     for _ in range(routing._FEED_WINDOW + 1):
         routing.announce(["nobody.invalid"])
 
