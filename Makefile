@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-scale proof e2e-deps
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-pooler bench-scale proof e2e-deps
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-metrics  the operators' metrics refresh over 1,000 workspaces vs one schema at a time"
 	@echo "make bench-api       50 tasks through the API with a key vs a plain JSON view; key verification cost"
 	@echo "make bench-load      a minute of mixed traffic over 50 workspaces: 5xx, cross-tenant answers, lost writes"
+	@echo "make bench-pooler    API reads direct vs PgBouncer session vs transaction mode: cross-tenant answers, rps"
 	@echo "make bench-scale     10,000 workspaces: page p95 at 10/1,000/10,000, routing cache, backend memory, no-op migrate"
 	@echo "make proof           load, fault tests, isolation sweep and scale, one after another (15-minute budget)"
 
@@ -103,6 +104,10 @@ bench-api: install
 	$(PY) bench/api.py $(BENCH_ARGS)
 bench-load: install
 	$(PY) bench/load.py $(BENCH_ARGS)
+
+bench-pooler: install
+	@command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk"; exit 1; }
+	$(PY) bench/pooler.py $(BENCH_ARGS)
 
 bench-scale: install
 	$(PY) bench/scale.py $(BENCH_ARGS)

@@ -119,6 +119,25 @@ def setup(world_path: str, count: int) -> None:
     Path(world_path).write_text(json.dumps({"password": PASSWORD, "workspaces": workspaces}))
 
 
+def redis_for_run(env: dict[str, str]) -> subprocess.Popen[Any] | None:
+    """REDIS_URL as it is, or a redis-server started on loopback for the run (its URL put in `env`); None if REDIS_URL
+    was set. Raises FileNotFoundError without a redis-server."""
+    if env.get("REDIS_URL"):
+        return None
+    if not shutil.which("redis-server"):
+        raise FileNotFoundError(
+            "redis-server not found and REDIS_URL unset: apt-get install redis-server, or set REDIS_URL"
+        )
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(redis_port, redis, "redis-server")
+    env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    return redis
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -248,17 +267,11 @@ def main() -> int:
     redis = gunicorn = worker = None
     processes_log = work / "processes.log"
     try:
-        if not env.get("REDIS_URL"):
-            if not shutil.which("redis-server"):
-                log("redis-server not found and REDIS_URL unset: apt-get install redis-server, or set REDIS_URL")
-                return 1
-            redis_port = free_port()
-            redis = subprocess.Popen(
-                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
-            )
-            wait_for_port(redis_port, redis, "redis-server")
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        try:
+            redis = redis_for_run(env)
+        except FileNotFoundError as exc:
+            log(str(exc))
+            return 1
         log(f"load benchmark: database {BENCH_DB}, Redis {env['REDIS_URL']}, {args.workspaces} workspaces")
         recreate_database(url, BENCH_DB)
         started = time.monotonic()

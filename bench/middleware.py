@@ -1,6 +1,7 @@
 """The load benchmark's marker (bench/settings_load.py only, never in Atrium's own settings): `X-Atrium-Schema` names
 the schema the database connection pointed at when the response left the view, which the load script compares with
-the schema of the host it asked."""
+the schema of the host it asked; `X-Bench-Host` repeats the host asked (bench/pooler.py checks each answer's markers
+against it)."""
 
 from __future__ import annotations
 
@@ -18,4 +19,5 @@ class SchemaMarkerMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response["X-Atrium-Schema"] = str(getattr(connection, "schema_name", ""))
+        response["X-Bench-Host"] = request.META.get("HTTP_HOST", "")  # the host asked, for bench/pooler.py's check
         return response

@@ -26,8 +26,29 @@ def tenancy_configuration(app_configs: Any = None, **kwargs: Any) -> list[Error]
         errors.append(
             Error(
                 f"DATABASES['default']['ENGINE'] is {engine!r}.",
-                hint="Use 'tenants.postgresql_backend' (search_path tracking, see its docstring).",
+                hint="Use 'tenants.postgresql_backend' (statements that name their schema, see its docstring).",
                 id="atrium.E002",
             )
         )
+    errors.extend(pooling_errors(settings.DATABASES))
+    return errors
+
+
+def pooling_errors(databases: dict[str, dict[str, Any]]) -> list[Error]:
+    """A transaction pooler in front of the default alias needs a direct connection beside it."""
+    errors: list[Error] = []
+    if databases["default"].get("POOLING") == "transaction":
+        direct = databases.get("direct", {})
+        same = all(direct.get(k) == databases["default"].get(k) for k in ("HOST", "PORT", "NAME"))
+        if not direct or same:
+            errors.append(
+                Error(
+                    "DATABASE_POOLING=transaction needs DATABASE_DIRECT_URL: a connection to the same database that "
+                    "bypasses the pooler.",
+                    hint="Migrations (migrate_schemas) and advisory locks need a server session of their own; "
+                    "through a transaction pooler each transaction may get another one. Set DATABASE_DIRECT_URL to "
+                    "PostgreSQL itself (or to a pooler database in session mode).",
+                    id="atrium.E003",
+                )
+            )
     return errors

@@ -1,13 +1,79 @@
-"""The default connection, typed as django-tenants' wrapper (set_tenant, schema_name, …) for the type checker.
+"""The default connection, typed as django-tenants' wrapper (set_tenant, schema_name, …) for the type checker, and
+the two places Atrium needs a PostgreSQL session of its own.
 
 `connection` is Django's usual per-thread proxy; importing it from here only changes what mypy knows about it.
+
+Nothing Atrium sends for a workspace depends on connection state (tenants/postgresql_backend), so DATABASE_URL may
+point at a pooler in transaction mode. Two things do need a server session that stays the process's own, and use the
+`direct` alias (DATABASE_DIRECT_URL) when DATABASE_URL goes through such a pooler:
+
+- migrations (`migrate_schemas`): Django's migration executor and schema editor write bare table names and need the
+  session's search_path across many transactions; the command moves the whole process to the direct connection;
+- session-level advisory locks (one pool refill, one metrics refresh at a time): a lock taken through a transaction
+  pooler stays on whichever server connection ran the statement.
 """
 
-from typing import TYPE_CHECKING, cast
+from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import connection as _connection
 
 if TYPE_CHECKING:
-    from django_tenants.postgresql_backend.base import DatabaseWrapper
+    from tenants.postgresql_backend.base import DatabaseWrapper
 
 connection = cast("DatabaseWrapper", _connection)
+
+
+def table_sql(model: Any, conn: Any = None) -> str:
+    """A model's table for hand-written SQL, named with its schema as the ORM names it (`"t_…"."projects_task"`,
+    `"public"."accounts_user"`): raw SQL must never rely on a server-side search_path."""
+    from tenants.postgresql_backend.compiler import table_sql as compiled_name
+
+    return compiled_name(model, conn if conn is not None else connection)
+
+
+DIRECT_DB_ALIAS = "direct"
+
+
+def pooled_in_transactions(alias: str = DEFAULT_DB_ALIAS) -> bool:
+    return bool(connections.settings[alias].get("POOLING") == "transaction")
+
+
+def direct_for_process() -> bool:
+    """Move this process's default alias to the direct connection when it goes through a transaction pooler (the
+    migrate commands call this first). True if it moved. Connections already open on the default alias are closed."""
+    if not pooled_in_transactions() or DIRECT_DB_ALIAS not in connections.settings:
+        return False
+    direct = dict(connections.settings[DIRECT_DB_ALIAS])
+    direct.pop("TEST", None)
+    connections[DEFAULT_DB_ALIAS].close()
+    connections.settings[DEFAULT_DB_ALIAS] = {**direct, "TEST": connections.settings[DEFAULT_DB_ALIAS].get("TEST", {})}
+    del connections[DEFAULT_DB_ALIAS]  # this thread's wrapper: made again from the new settings on next use
+    return True
+
+
+def lock_connection() -> Any:
+    """The connection to hold a session-level advisory lock on: the default one, or the direct one when the default
+    goes through a transaction pooler."""
+    return connections[DIRECT_DB_ALIAS] if pooled_in_transactions() else connections[DEFAULT_DB_ALIAS]
+
+
+@contextmanager
+def advisory_lock(key: int) -> Iterator[bool]:
+    """Try a session-level advisory lock on `lock_connection()`: yields whether it was taken, and releases it after.
+    For work longer than a transaction that only one process may do at a time."""
+    conn = lock_connection()
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        row = cursor.fetchone()
+    taken = bool(row and row[0])
+    try:
+        yield taken
+    finally:
+        if taken:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

@@ -53,6 +53,7 @@ from django_tenants.migration_executors.standard import StandardExecutor
 from django_tenants.signals import schema_migrated
 
 from shared_apps.core.sql import execute_pipelined, literal, quote
+from tenants.db import connection, direct_for_process
 from tenants.provisioning import FINGERPRINT_SQL
 
 _STANDARD_ONLY_OPTIONS = (
@@ -81,12 +82,22 @@ class BulkExecutor(MigrationExecutor):
     codename = "bulk"
 
     def run_migrations(self, tenants: Iterable[str] | None = None) -> None:
+        # Migrations need a server session of their own (search_path across transactions): behind a transaction
+        # pooler the command moves to DATABASE_DIRECT_URL. Inside a transaction (a schema made during signup) the
+        # transaction is that session.
+        if not connection.in_atomic_block:
+            direct_for_process()
+        with connection.schema_session():
+            self._run_migrations(tenants)
+
+    def _run_migrations(self, tenants: Iterable[str] | None) -> None:
         if any(self.options.get(name) for name in _STANDARD_ONLY_OPTIONS):
             StandardExecutor(self.args, self.options).run_migrations(tenants=list(tenants or []))
             return
         if tenants is not None and not isinstance(tenants, list):
-            # The command's own list of every tenant (not a single --schema): make sure the template exists first.
-            _template_ensure_if_possible(int(self.options.get("verbosity", 1)))
+            # The command's own list of every tenant (not a single --schema): on Citus, the reference tables first;
+            # then make sure the template exists.
+            _before_tenant_schemas(int(self.options.get("verbosity", 1)))
         schemas = list(tenants or [])
         if self.PUBLIC_SCHEMA_NAME in schemas:
             run_migrations(self.args, self.options, self.codename, self.PUBLIC_SCHEMA_NAME)
@@ -107,16 +118,27 @@ class BulkExecutor(MigrationExecutor):
             )
 
     def run_multi_type_migrations(self, tenants: Any) -> None:
-        StandardExecutor(self.args, self.options).run_multi_type_migrations(tenants)
+        if not connection.in_atomic_block:
+            direct_for_process()
+        with connection.schema_session():
+            StandardExecutor(self.args, self.options).run_multi_type_migrations(tenants)
 
 
-def _template_ensure_if_possible(verbosity: int) -> None:
-    from tenants import provisioning
+def _before_tenant_schemas(verbosity: int) -> None:
+    """Once the public schema is migrated: on a Citus coordinator, the public tables tenant tables point at become
+    reference tables (`manage.py citus prepare`; a tenant schema's tables can be created only then, so a fresh Citus
+    database migrates in one command); then the template schema is made if there is none."""
+    from tenants import citus, provisioning
 
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT to_regclass('public.tenants_tenant') IS NOT NULL")
         if not cursor.fetchone()[0]:
             return
+    state = citus.coordinator_state()
+    if state.is_citus:
+        converted = citus.prepare(citus.plan_derive(), state=state)
+        if converted and verbosity >= 1:
+            sys.stdout.write(f"Citus: made {len(converted)} reference table(s): {', '.join(converted)}\n")
     provisioning.template_ensure(verbosity=max(0, verbosity - 1))
 
 
@@ -272,6 +294,11 @@ class _Group:
 
 
 def _apply_with_executor(conn: Any, group: _Group, schema: str, record: list[str] | None = None) -> ProjectState:
+    with conn.schema_session():
+        return _apply_in_session(conn, group, schema, record)
+
+
+def _apply_in_session(conn: Any, group: _Group, schema: str, record: list[str] | None) -> ProjectState:
     conn.set_schema(schema)
     try:
         executor = _executor_for(conn, group.loader)
@@ -318,6 +345,11 @@ def _replay_into(conn: Any, group: _Group, schema: str) -> None:
 def _prepare(group: _Group, database: str) -> None:
     """Loader, plan and pre-migration state for the group, built once from its first schema."""
     conn: Any = connections[database]
+    with conn.schema_session():
+        _prepare_in_session(conn, group)
+
+
+def _prepare_in_session(conn: Any, group: _Group) -> None:
     conn.set_schema(group.schemas[0])
     try:
         executor = DjangoMigrationExecutor(conn)
@@ -450,11 +482,12 @@ def _run_parallel(
             if group.replay:
                 _replay_into(conn, group, schema)
                 if group.post_state is not None:
-                    conn.set_schema(schema)
-                    try:
-                        emit_post_migrate_signal(0, False, conn.alias, apps=group.post_state.apps, plan=group.plan)
-                    finally:
-                        conn.set_schema_to_public()
+                    with conn.schema_session():
+                        conn.set_schema(schema)
+                        try:
+                            emit_post_migrate_signal(0, False, conn.alias, apps=group.post_state.apps, plan=group.plan)
+                        finally:
+                            conn.set_schema_to_public()
             else:
                 _apply_with_executor(conn, group, schema)
             schema_migrated.send(run_migrations, schema_name=schema)

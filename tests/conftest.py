@@ -11,6 +11,7 @@ each test runs in a transaction that is rolled back, so tenant data never leaks 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -45,12 +46,28 @@ def _make_tenant(slug: str, name: str) -> Tenant:
     return tenant
 
 
+def citus_expectation_refusal(*, is_citus: bool, environ: Any) -> str | None:
+    """Why the suite must not run: told to expect Citus (ATRIUM_EXPECT_CITUS=1) and given plain PostgreSQL, which
+    happens when pytest creates test_<name> itself instead of reusing the one made on the coordinator."""
+    if environ.get("ATRIUM_EXPECT_CITUS") != "1" or is_citus:
+        return None
+    return (
+        "ATRIUM_EXPECT_CITUS=1, but the test database is plain PostgreSQL (no citus extension): pytest made "
+        "test_<name> itself. Make it on the coordinator first, then reuse it: infra/citus/createdb.sh --fresh "
+        "test_<name>, and make test PYTEST_ARGS=--reuse-db (infra/citus/README.md)."
+    )
+
+
 @pytest.fixture(scope="session")
 def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
     """The template is migrated once per session; acme and globex are copies of it, as signup makes them. On a Citus
     coordinator (infra/citus/README.md), the public tables tenant tables point at become reference tables first."""
     with django_db_blocker.unblock():
-        if citus.coordinator_state().is_citus:
+        is_citus = citus.coordinator_state().is_citus
+        refusal = citus_expectation_refusal(is_citus=is_citus, environ=os.environ)
+        if refusal:
+            pytest.exit(refusal, returncode=2)
+        if is_citus:
             citus.prepare(citus.plan_derive())
         public_tenant_ensure()
         provisioning.template_ensure()

@@ -10,6 +10,36 @@ from urllib.parse import quote
 from django.db import connection
 
 
+def signed_in_session(user: Any, tenant: Any) -> str:
+    """The key of a new, saved session of `user` on `tenant`'s host, as a sign-in there makes it (for a real HTTP
+    client of a server subprocess: sent as the `sessionid` cookie)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session[SESSION_TENANT_KEY] = tenant.pk
+    session.create()
+    return str(session.session_key)
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0, every: float = 0.1) -> Any:
+    """`check()`'s first truthy result, asked every `every` seconds; AssertionError after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout}s")
+
+
 def database_url_for_tests() -> str:
     """A DATABASE_URL for the database this test session uses (pytest-django's test_ database)."""
     s = connection.settings_dict

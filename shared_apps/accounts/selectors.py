@@ -14,7 +14,7 @@ from django.utils import timezone
 from shared_apps.accounts.errors import NotFound
 from shared_apps.accounts.models import ApiKey, Invitation, Membership, ReplacedInvitationToken, Role, User
 from shared_apps.core.useragent import browser_label
-from tenants.db import connection
+from tenants.db import connection, table_sql
 from tenants.models import Tenant, TenantStatus
 
 
@@ -315,8 +315,8 @@ def api_key_authenticate(*, secret: str, tenant_id: int) -> ApiKeyIdentity | Non
     if not secret or len(secret) > _SECRET_MAX_LENGTH or not secret.isascii():
         return None
     quote = connection.ops.quote_name
-    keys, members = quote(ApiKey._meta.db_table), quote(Membership._meta.db_table)
-    users, tenants = quote(User._meta.db_table), quote(Tenant._meta.db_table)
+    keys, members = table_sql(ApiKey), table_sql(Membership)
+    users, tenants = table_sql(User), table_sql(Tenant)
     account_columns = ", ".join(f"u.{quote(f.column)}" for f in _key_user_fields())
     sql = (
         f"SELECT k.id, k.prefix, k.scope, k.expires_at, k.last_used_at, m.role, t.status, {account_columns} "  # noqa: S608

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -108,3 +109,15 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self) -> None:
         degraded("cache", lambda: super(ResilientRedisCache, self).clear(), None)
+
+
+PUBLIC_TABLE_PREFIX = 'public"."'
+
+
+class PublicDatabaseCache(DatabaseCache):
+    """Django's database cache on a table of the public schema, named `"public"."<table>"` in every statement it
+    sends: behind a transaction pooler no server-side search_path can be relied on (the cache is the development
+    default and the route cache's fallback without Redis)."""
+
+    def __init__(self, table: str, params: dict[str, Any]) -> None:
+        super().__init__(PUBLIC_TABLE_PREFIX + table, params)  # quote_name() wraps it: "public"."<table>"

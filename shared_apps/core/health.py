@@ -3,7 +3,7 @@
 - `/healthz`: the process is up. No database, no cache. Always 200.
 - `/readyz`: every dependency answers: database, cache, and (when configured) Redis, storage and the Celery broker,
   each within READYZ_TIMEOUT seconds (a dependency that hangs fails the probe instead of hanging it). 503 names the
-  failing parts.
+  failing parts. The database's entry also says how it is reached (`pooling`: none, session or transaction).
 """
 
 from __future__ import annotations
@@ -96,6 +96,9 @@ def readiness() -> tuple[bool, dict[str, dict[str, object]]]:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         else:
             results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if "database" in results:
+        # How DATABASE_URL reaches PostgreSQL (none, session, transaction): DATABASE_POOLING.
+        results["database"]["pooling"] = str(connection.settings_dict.get("POOLING") or "none")
     return all(r["ok"] for r in results.values()), results
 
 

@@ -48,11 +48,13 @@ M = TypeVar("M", bound=Model)
 # Stand-ins for the integers a shape is compiled with: far below any id PostgreSQL hands out (ids are positive), so
 # a parameter equal to one is the stand-in, never a real value.
 _STAND_IN_BASE = -(2**62)
+_PUBLIC = "public"
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
+    schema: str  # the schema the statement's tenant tables were written with (`"<schema>".<table>`)
     params: tuple[Any, ...]
     slots: tuple[tuple[int, int], ...]  # (parameter position, argument index)
     compiler: SQLCompiler
@@ -67,7 +69,7 @@ class _Compiled:
 COMPILED_MAX = 1024
 _COMPILED: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()
-_NOTHING = _Compiled("", (), (), None, (), slice(0), (), ())  # type: ignore[arg-type]  # a shape that selects nothing
+_NOTHING = _Compiled("", "", (), (), None, (), slice(0), (), ())  # type: ignore[arg-type]  # a shape that selects nothing
 
 
 def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) -> list[M]:
@@ -82,8 +84,14 @@ def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) 
     statement may embed other parameters the builder reads (like permission ids, constant for the process's life).
     Only integer arguments, each appearing at least once among the parameters (else ValueError: `args` would be
     ignored).
+
+    The statement names each tenant table with its schema (tenants/postgresql_backend/compiler.py): one compiled for
+    a workspace is run for another with the schema name swapped (`"t_a".` → `"t_b".`; schema names are opaque and
+    validated, so the quoted name followed by a dot occurs nowhere else in the text). Shapes compiled in the public
+    schema are kept apart: `"public".` also names the shared tables, so it is never swapped.
     """
-    compiled = _compiled_for(key, build, len(args))
+    schema = getattr(connections[DEFAULT_DB_ALIAS], "schema_name", "") or _PUBLIC
+    compiled = _compiled_for((schema == _PUBLIC, key), build, len(args))
     if compiled is _NOTHING:
         return []
     params = list(compiled.params)
@@ -91,8 +99,12 @@ def compiled_once(key: Hashable, build: Callable[..., QuerySet[M]], *args: int) 
         params[position] = args[index]
     compiler = compiled.compiler
     db = compiler.using or DEFAULT_DB_ALIAS
-    with connections[db].cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+    statement = compiled.sql
+    if schema != compiled.schema and compiled.schema != _PUBLIC:
+        statement = statement.replace(f'"{compiled.schema}".', f"{quote(schema)}.")
+    conn = connections[db]
+    with conn.cursor() as cursor:
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
     model: type[M] = compiler.query.model  # type: ignore[assignment]
     objects: list[M] = []
@@ -142,6 +154,7 @@ def _compile(build: Callable[..., QuerySet[M]], arity: int) -> _Compiled:
     columns = klass_info["select_fields"]
     return _Compiled(
         sql=sql,
+        schema=getattr(compiler.connection, "schema_name", "") or _PUBLIC,
         params=tuple(params),
         slots=slots,
         compiler=compiler,

@@ -38,7 +38,7 @@ from shared_apps.workspaces.models import PlatformDay, WorkspaceDay, WorkspaceMe
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project, Task
 from tenants.cross_schema import dangerously_all_tenants, workspace_schemas
-from tenants.db import connection
+from tenants.db import advisory_lock, connection
 
 logger = logging.getLogger(__name__)
 
@@ -106,18 +106,12 @@ def metrics_refresh(
     now = now or timezone.now()
     started = time.perf_counter()
     result = RefreshResult()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
-        row = cursor.fetchone()
-    if not (row and row[0]):
-        logger.info("metrics refresh skipped: another one is running")
-        result.skipped = True
-        return result
-    try:
+    with advisory_lock(_LOCK_KEY) as taken:
+        if not taken:
+            logger.info("metrics refresh skipped: another one is running")
+            result.skipped = True
+            return result
         _refresh(result, full=full, now=now, started=started, progress=progress)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
     logger.info(
         "metrics refresh done",
         extra={

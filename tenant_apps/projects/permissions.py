@@ -43,7 +43,7 @@ from tenant_apps.projects.models import (
     ProjectUserObjectPermission,
     Visibility,
 )
-from tenants.db import connection
+from tenants.db import connection, table_sql
 from tenants.models import PUBLIC_SCHEMA, Tenant
 
 
@@ -194,14 +194,11 @@ def _codenames_by_id() -> dict[int, str]:
     return {pk: codename for codename, pk in permission_ids().items()}
 
 
-def _grant_tables() -> tuple[str, str, str]:
-    from django.db import connection as db
-
-    quote = db.ops.quote_name
+def _grant_tables(conn: Any) -> tuple[str, str, str]:
     return (
-        quote(ProjectUserObjectPermission._meta.db_table),
-        quote(ProjectGroupObjectPermission._meta.db_table),
-        quote(User.groups.through._meta.db_table),
+        table_sql(ProjectUserObjectPermission, conn),
+        table_sql(ProjectGroupObjectPermission, conn),
+        table_sql(User.groups.through, conn),
     )
 
 
@@ -227,8 +224,8 @@ class _ViewableByGrant(Expression):
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
         pk_sql, pk_params = compiler.compile(self.pk)  # type: ignore[attr-defined]
-        users, groups, memberships = _grant_tables()
-        # table names are the models' own, quoted; every value is a parameter
+        users, groups, memberships = _grant_tables(connection)
+        # table names are the models' own, quoted, with their schema; every value is a parameter
         sql = (
             f"({pk_sql} = ANY(ARRAY("  # noqa: S608
             f"SELECT content_object_id FROM {users} WHERE user_id = %s AND permission_id = %s "
@@ -255,7 +252,7 @@ class _GrantedIds(Expression):
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
         pk_sql, pk_params = compiler.compile(self.pk)  # type: ignore[attr-defined]
-        users, groups, memberships = _grant_tables()
+        users, groups, memberships = _grant_tables(connection)
         sql = (
             f"ARRAY(SELECT permission_id FROM {users} WHERE content_object_id = {pk_sql} AND user_id = %s "  # noqa: S608
             f"UNION ALL SELECT g.permission_id FROM {groups} g JOIN {memberships} m ON m.group_id = g.group_id "

@@ -38,6 +38,7 @@ from tenant_apps.projects.permissions import (
     viewable_filter,
     with_granted,
 )
+from tenants.db import table_sql
 
 # Ids in URLs are path integers of any length; past PostgreSQL's bigint they can only be "not found".
 MAX_ID = 2**63 - 1
@@ -66,7 +67,7 @@ class _TaskCount(Expression):
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
         pk_sql, pk_params = compiler.compile(self.pk)  # type: ignore[attr-defined]
-        tasks = connection.ops.quote_name(Task._meta.db_table)
+        tasks = table_sql(Task, connection)
         operator = "=" if self.done else "<>"
         sql = f"(SELECT count(*) FROM {tasks} WHERE project_id = {pk_sql} AND status {operator} %s)"  # noqa: S608
         return sql, (*pk_params, TaskStatus.DONE.value)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenants.db import connection
+from tenants.db import advisory_lock
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus
 from tenants.provisioning.migration_state import schema_is_current
@@ -116,30 +116,24 @@ def spare_create() -> Tenant:
 def pool_fill(*, size: int | None = None, progress: Callable[[int, int], None] | None = None) -> PoolFillResult:
     """Create spares until the pool holds `size` (default TENANT_POOL_SIZE). One filler at a time."""
     target = settings.TENANT_POOL_SIZE if size is None else size
-    with schema_context(PUBLIC_SCHEMA):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_POOL_FILL_LOCK])
-            if not cursor.fetchone()[0]:
-                spares = Tenant.objects.filter(status=TenantStatus.SPARE).count()
-                return PoolFillResult(created=0, failed=0, spares=spares, skipped=True)
-        try:
-            if target > 0:
-                template_ensure()
-            missing = max(0, target - Tenant.objects.filter(status=TenantStatus.SPARE).count())
-            created = failed = 0
-            for i in range(missing):
-                try:
-                    spare_create()
-                    created += 1
-                except Exception:
-                    failed += 1
-                    logger.exception("could not create a spare tenant")
-                    if failed >= 3:
-                        break
-                if progress:
-                    progress(i + 1, missing)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_POOL_FILL_LOCK])
+    with schema_context(PUBLIC_SCHEMA), advisory_lock(_POOL_FILL_LOCK) as taken:
+        if not taken:
+            spares = Tenant.objects.filter(status=TenantStatus.SPARE).count()
+            return PoolFillResult(created=0, failed=0, spares=spares, skipped=True)
+        if target > 0:
+            template_ensure()
+        missing = max(0, target - Tenant.objects.filter(status=TenantStatus.SPARE).count())
+        created = failed = 0
+        for i in range(missing):
+            try:
+                spare_create()
+                created += 1
+            except Exception:
+                failed += 1
+                logger.exception("could not create a spare tenant")
+                if failed >= 3:
+                    break
+            if progress:
+                progress(i + 1, missing)
         spares = Tenant.objects.filter(status=TenantStatus.SPARE).count()
     return PoolFillResult(created=created, failed=failed, spares=spares)

@@ -106,7 +106,7 @@ def test_without_redis_every_process_shares_one_database_cache() -> None:
 
     seen = _settings_of(env, "{a: (c['BACKEND'], c['LOCATION']) for a, c in s.CACHES.items()}")
 
-    backend = "django.core.cache.backends.db.DatabaseCache"
+    backend = "shared_apps.core.cache.PublicDatabaseCache"  # Django's, naming "public"."<table>" in every statement
     assert seen == str({"default": (backend, "atrium_cache"), "shared": (backend, "atrium_cache_shared")})
 
 

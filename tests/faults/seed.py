@@ -10,17 +10,16 @@ import uuid
 
 import django
 
+from tests.helpers import signed_in_session
+
 
 def main(slug: str) -> None:
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django_tenants.utils import tenant_context
 
     from shared_apps.accounts.models import Membership, Role, User
     from shared_apps.accounts.services import api_key_create
-    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
     from tenant_apps.projects.services import project_create
     from tenants.models import Domain
 
@@ -36,15 +35,9 @@ def main(slug: str) -> None:
     with tenant_context(tenant):
         project = project_create(name="Under fire", acting_user=owner)
     _key, secret = api_key_create(tenant=tenant, name="faults", scope="write", acting_user=owner)
-    # A signed-in browser's session on the workspace host, as a sign-in there makes it.
-    session = SessionStore()
-    session[SESSION_KEY] = str(owner.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
-    session[SESSION_TENANT_KEY] = tenant.pk
-    session.create()
+    session = signed_in_session(owner, tenant)  # a signed-in browser's, on the workspace host
     world = {"host": domain.domain, "schema": tenant.schema_name, "project": project.pk, "key": secret}
-    print(json.dumps({**world, "session": session.session_key}))
+    print(json.dumps({**world, "session": session}))
 
 
 if __name__ == "__main__":

@@ -114,8 +114,11 @@ class PrivatePostgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=50"
+    def start(self, *, max_connections: int = 50) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            f"-c max_connections={max_connections}"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", "60", "start")
 
     def stop(self) -> None:
@@ -172,9 +175,9 @@ def redis_available() -> bool:
     return shutil.which("redis-server") is not None
 
 
-def gunicorn(env: dict[str, str], *, port: int, threads: int = 4) -> subprocess.Popen[Any]:
+def gunicorn(env: dict[str, str], *, port: int, threads: int = 4, workers: int = 1) -> subprocess.Popen[Any]:
     process = started(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", str(threads),
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning", "config.wsgi:application"],
         env,
     )  # fmt: skip
@@ -182,7 +185,9 @@ def gunicorn(env: dict[str, str], *, port: int, threads: int = 4) -> subprocess.
     return process
 
 
-def celery_worker(env: dict[str, str], *, queue: str, pool: str = "prefork") -> subprocess.Popen[Any]:
+def celery_worker(
+    env: dict[str, str], *, queue: str, pool: str = "prefork", concurrency: int = 1
+) -> subprocess.Popen[Any]:
     return started(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -192,7 +197,7 @@ def celery_worker(env: dict[str, str], *, queue: str, pool: str = "prefork") -> 
             "-P",
             pool,
             "-c",
-            "1",
+            str(concurrency),
             "-Q",
             queue,
             "--without-mingle",

@@ -25,7 +25,7 @@ from shared_apps.workspaces.tasks import workspace_welcome
 from tenant_apps.projects.services import WELCOME_PROJECT_NAME
 from tenants.models import Tenant
 from tests.faults.servers import celery_worker, redis_available, stop
-from tests.helpers import database_url_for_tests, subprocess_env
+from tests.helpers import database_url_for_tests, subprocess_env, wait_until
 
 pytestmark = [
     pytest.mark.faults,
@@ -36,13 +36,7 @@ WAIT_S = 60.0  # generous: a worker's start and a task's run on a loaded 2-core 
 
 
 def _until(what: str, check: Any, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
+    return wait_until(what, check, timeout)
 
 
 def _blocked_backends(conn: psycopg.Connection[Any]) -> set[int]:

@@ -109,6 +109,7 @@ def test_deleting_a_project_removes_its_grants_and_a_later_project_with_its_id_i
 def test_the_grant_tables_are_real_integer_foreign_keys_that_cascade_in_the_database(
     tenant: Tenant, in_tenant: Any
 ) -> None:
+    schema = tenant.schema_name
     with in_tenant(tenant), django_connection.cursor() as cursor:
         for table in ("projects_projectuserobjectpermission", "projects_projectgroupobjectpermission"):
             cursor.execute(
@@ -116,9 +117,9 @@ def test_the_grant_tables_are_real_integer_foreign_keys_that_cascade_in_the_data
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.confdeltype
                 FROM pg_constraint c
                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
-                WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND c.confrelid = 'projects_project'::regclass
+                WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND c.confrelid = %s::regclass
                 """,
-                [table],
+                [f'"{schema}".{table}', f'"{schema}".projects_project'],
             )
             assert cursor.fetchall() == [("content_object_id", "bigint", "c")], table
 

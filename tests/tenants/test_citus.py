@@ -252,3 +252,53 @@ def test_a_pipeline_failure_is_djangos_exception_and_stops_the_rest() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regnamespace('never_made')")
         assert cursor.fetchone()[0] is None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A fresh Citus database migrates in one command; the suite refuses to run on plain PostgreSQL when told to expect Citus
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_migrate_schemas_makes_the_reference_tables_before_any_tenant_schema_on_a_coordinator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tenants import schema_migrate
+
+    order: list[str] = []
+    monkeypatch.setattr(citus, "coordinator_state", lambda cursor=None: coordinator({"accounts_user"}))
+
+    def prepare(plan: Any, state: Any = None) -> list[str]:
+        order.append("prepare")
+        return ["auth_group"]
+
+    monkeypatch.setattr(citus, "prepare", prepare)
+    monkeypatch.setattr(provisioning, "template_ensure", lambda verbosity=0: order.append("template"))
+
+    schema_migrate._before_tenant_schemas(verbosity=0)
+
+    assert order == ["prepare", "template"]
+
+
+def test_migrate_schemas_on_plain_postgresql_prepares_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenants import schema_migrate
+
+    order: list[str] = []
+    monkeypatch.setattr(citus, "coordinator_state", lambda cursor=None: PLAIN)
+    monkeypatch.setattr(citus, "prepare", lambda plan, state=None: order.append("prepare"))
+    monkeypatch.setattr(provisioning, "template_ensure", lambda verbosity=0: order.append("template"))
+
+    schema_migrate._before_tenant_schemas(verbosity=0)
+
+    assert order == ["template"]
+
+
+def test_the_suite_refuses_plain_postgresql_when_told_to_expect_citus() -> None:
+    from tests.conftest import citus_expectation_refusal
+
+    refusal = citus_expectation_refusal(is_citus=False, environ={"ATRIUM_EXPECT_CITUS": "1"})
+
+    assert refusal is not None
+    assert "--reuse-db" in refusal
+    assert "createdb.sh" in refusal
+    assert citus_expectation_refusal(is_citus=True, environ={"ATRIUM_EXPECT_CITUS": "1"}) is None
+    assert citus_expectation_refusal(is_citus=False, environ={}) is None

@@ -29,7 +29,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
 from tenant_apps.projects.models import Comment, Document, Project, Task
-from tenants.db import connection
+from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for, host_of
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
@@ -138,9 +138,10 @@ class World:
     b_state: Callable[[], Any] = lambda: None  # B's rows as they stand, to compare before and after
 
 
-def _bump_sequences(model_tables: list[str]) -> None:
+def _bump_sequences(models: list[type[Any]]) -> None:
     with connection.cursor() as cursor:
-        for table in model_tables:
+        for model in models:
+            table = table_sql(model)
             # The largest id read first, then set: on Citus a setval that reads a table is sent whole to the worker.
             cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")  # noqa: S608
             largest = int(cursor.fetchone()[0])
@@ -168,7 +169,13 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(tenant: Tenant, other_tenant: Tenant, in_tenant: Any, owner: User) -> World:
+def world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
+    return build_world(tenant, other_tenant, owner)
+
+
+def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
+    """B's marked objects and A's same-id ones (also run by tests/pooler/seed.py, committed, for the sweep through a
+    transaction pooler)."""
     # given: B (globex) named with the marker, with its people, an invitation, a key, and objects at SAME_ID and
     # B_ONLY_ID; A (acme) with objects at SAME_ID only
     Tenant.objects.filter(pk=other_tenant.pk).update(name=f"Globex {MARK}")
@@ -190,12 +197,12 @@ def world(tenant: Tenant, other_tenant: Tenant, in_tenant: Any, owner: User) -> 
     b_key, _secret = api_key_create(
         tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
     )
-    tables = ["projects_project", "projects_task", "projects_comment", "projects_document"]
-    with in_tenant(other_tenant):
+    tables: list[type[Any]] = [Project, Task, Comment, Document]
+    with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
         b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
         _bump_sequences(tables)
-    with in_tenant(tenant):
+    with tenant_context(tenant):
         a_same = _site(owner, SAME_ID, "Acme same-id")
         assert not Project.objects.filter(pk=B_ONLY_ID).exists()
         _bump_sequences(tables)
@@ -215,25 +222,25 @@ def world(tenant: Tenant, other_tenant: Tenant, in_tenant: Any, owner: User) -> 
         reset_key="set-password",
     )
 
-    def b_state() -> Any:
-        with in_tenant(other_tenant):
-            objects = [
-                sorted(Project.objects.values_list("pk", "name", "description", "visibility", "archived_at")),
-                sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position")),
-                sorted(Comment.objects.values_list("pk", "task_id", "body")),
-                sorted(Document.objects.values_list("pk", "name", "status")),
-            ]
-        people = [
-            sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
-            sorted(
-                Invitation.objects.filter(tenant=other_tenant).values_list("pk", "email", "revoked_at", "send_count")
-            ),
-            sorted(ApiKey.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
-        ]
-        return objects, people
-
-    world.b_state = b_state
+    world.b_state = lambda: b_state_of(other_tenant)
     return world
+
+
+def b_state_of(other_tenant: Tenant) -> Any:
+    """B's rows as they stand, to compare before and after the sweep."""
+    with tenant_context(other_tenant):
+        objects = [
+            sorted(Project.objects.values_list("pk", "name", "description", "visibility", "archived_at")),
+            sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position")),
+            sorted(Comment.objects.values_list("pk", "task_id", "body")),
+            sorted(Document.objects.values_list("pk", "name", "status")),
+        ]
+    people = [
+        sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
+        sorted(Invitation.objects.filter(tenant=other_tenant).values_list("pk", "email", "revoked_at", "send_count")),
+        sorted(ApiKey.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
+    ]
+    return objects, people
 
 
 def _cases(pattern: Swept, world: World) -> list[tuple[str, dict[str, Any]]]:
@@ -252,7 +259,7 @@ def _cases(pattern: Swept, world: World) -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
-def _send(client: Client, method: str, path: str, *, api: bool) -> Any:
+def _send(client: Any, method: str, path: str, *, api: bool) -> Any:
     if method == "GET":
         return client.get(path)
     if api:
@@ -269,28 +276,24 @@ def _to_login(response: Any) -> bool:
     return response.status_code in (301, 302, 303) and "login" in response.get("Location", "")
 
 
-def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them(
-    tenant: Tenant, owner: User, world: World
-) -> None:
-    patterns = swept_patterns()
-    unfilled = [
+def unfilled_patterns(patterns: list[Swept]) -> list[str]:
+    return [
         f"{p.name or '(unnamed)'} ({p.route}): {', '.join(x for x in p.params if p.kind(x) is None)}"
         for p in patterns
         if p.params and (not p.name or any(p.kind(x) is None for x in p.params))
     ]
-    assert not unfilled, (
-        "URL patterns the isolation sweep cannot fill (name the object each parameter stands for in PARAMETERS):\n  "
-        + "\n  ".join(unfilled)
-    )
-    _key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
-    key_client = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
-    before = world.b_state()
+
+
+def sweep(
+    patterns: list[Swept], world: World, *, signed_in: Callable[[], Any], key_client: Any
+) -> tuple[list[str], int]:
+    """Ask every pattern for B's ids (and A's parent with B's child, and the id both have) as A's owner, with a fresh
+    session per pattern (`signed_in()`) and, on the API, with A's key; returns (failures, requests sent). The clients
+    are Django's test clients here, real HTTP clients in the sweep through a transaction pooler (tests/pooler)."""
     failures: list[str] = []
     swept = 0
-
     for pattern in patterns:
-        session = client_for(tenant)
-        session.force_login(owner)
+        session = signed_in()
         clients = [("session", session)] + ([("key", key_client)] if pattern.is_api else [])
         if not pattern.params:
             for who, client in clients:
@@ -329,6 +332,28 @@ def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them
                             f"{response.status_code}{' SHOWS B' if leaked else ''}"
                             f" {response.get('Location', '')}"
                         )
+    return failures, swept
+
+
+def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them(
+    tenant: Tenant, owner: User, world: World
+) -> None:
+    patterns = swept_patterns()
+    unfilled = unfilled_patterns(patterns)
+    assert not unfilled, (
+        "URL patterns the isolation sweep cannot fill (name the object each parameter stands for in PARAMETERS):\n  "
+        + "\n  ".join(unfilled)
+    )
+    _key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
+    key_client = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+    before = world.b_state()
+
+    def signed_in() -> Client:
+        session = client_for(tenant)
+        session.force_login(owner)
+        return session
+
+    failures, swept = sweep(patterns, world, signed_in=signed_in, key_client=key_client)
 
     assert not failures, f"{len(failures)} of {swept} requests reached or showed workspace B:\n  " + "\n  ".join(
         failures
