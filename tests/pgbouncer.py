@@ -156,6 +156,14 @@ class PgBouncer:
                 )
         return total
 
+    def client_connections(self, database: str) -> int:
+        """Client connections open now for `database` (served, waiting or idle)."""
+        return sum(
+            int(pool.get("cl_active") or 0) + int(pool.get("cl_waiting") or 0)
+            for pool in self.pools()
+            if pool.get("database") == database
+        )
+
     def stop(self) -> str:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # immediate shutdown
