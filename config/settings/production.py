@@ -74,6 +74,11 @@ CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{BASE_DOMAIN}"])
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE  # noqa: F405
+# Connection poolers: DATABASE_POOLING says how DATABASE_URL reaches PostgreSQL — `none` (directly), `session` or
+# `transaction` (PgBouncer, RDS Proxy, Supavisor in that mode). Transaction pooling is safe: no tenancy lives in
+# connection state (every statement names its schema); it needs DATABASE_DIRECT_URL, PostgreSQL itself, for
+# migrate_schemas and advisory locks (the atrium.E003 check refuses to start without it). /readyz reports the mode.
+# docs/tenancy.md, "Connection poolers".
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
 
