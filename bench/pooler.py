@@ -295,7 +295,7 @@ def main() -> int:
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     parser.add_argument("--workspaces", type=int, default=12)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=50, help="threads per worker (each a client connection)")
+    parser.add_argument("--threads", type=int, default=64, help="threads per worker (each a client connection)")
     parser.add_argument("--server-conns", type=int, default=10, help="PgBouncer's pool in transaction mode")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=8.0)
