@@ -366,6 +366,19 @@ def invalidate(hosts: list[str], *, announced: bool = True) -> None:
         announce(hosts)
 
 
+def forget_new_host(host: str) -> None:
+    """A host that routed nowhere until the caller's transaction commits (a new workspace's): nothing has a route for
+    it to forget, only "no workspace here" answers. This process forgets its own at once; the shared one (kept up to
+    `_MISSING_TTL`) is deleted on commit; other processes keep theirs at most 5 s (`resolve`). No change is announced
+    on the route feed, which is for hosts whose route changed."""
+    from django.db import transaction
+
+    local_cache.discard([host])
+    transaction.on_commit(
+        lambda: caches["shared"].delete_many([_shared_key(host)], version=_CACHE_VERSION), robust=True
+    )
+
+
 def clear() -> None:
     """Drop every cached route in this process (tests; the shared entries expire or are invalidated on change)."""
     local_cache.clear()

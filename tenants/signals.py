@@ -50,7 +50,8 @@ def _request_finished(sender: object, **kwargs: Any) -> None:
     """Point the connection back at the public schema once a response is fully sent (streamed bodies included), so
     whatever runs next on this thread before routing (health checks, logging, the next request's middleware) never
     reads a previous request's tenant. This sends nothing: statements name their schema from `schema_name`
-    (tenants/postgresql_backend). A connection without schemas (Django's own backend, as the routing benchmark's plain way uses) is left alone."""
+    (tenants/postgresql_backend). A connection without schemas (Django's own backend, as the routing benchmark's
+    plain way uses) is left alone."""
     wrapper = connections[DEFAULT_DB_ALIAS]
     if isinstance(wrapper, TenantDatabaseWrapper):
         wrapper.set_schema_to_public()
