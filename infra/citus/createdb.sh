@@ -5,8 +5,10 @@
 # --fresh drops the database on every node first (the test database: `test_` + the DATABASE_URL database's name).
 # Connects as $PGUSER (default postgres) to $PGHOST (default 127.0.0.1) on every port.
 set -eu
+usage="usage: $0 [--fresh] NAME [COORDINATOR_PORT] [WORKER_PORT ...]"
 fresh=0
-if [ "$1" = --fresh ]; then fresh=1; shift; fi
+if [ "${1:-}" = --fresh ]; then fresh=1; shift; fi
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
 name=$1; shift
 coordinator=${1:-5441}; [ $# -gt 0 ] && shift
 workers=${*:-"5442 5443"}

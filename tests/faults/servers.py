@@ -76,6 +76,22 @@ def started(args: list[str], env: dict[str, str]) -> subprocess.Popen[Any]:
     return process
 
 
+def copy_refusal(source_url: str) -> str | None:
+    """Why `PrivatePostgres.copy_database` cannot copy `source_url`'s database, or None. A Citus coordinator's: the
+    private cluster is plain PostgreSQL, where the dump's `CREATE EXTENSION citus` fails (the library is not
+    preloaded), and the tenant tables' rows live on the workers."""
+    import psycopg
+
+    with psycopg.connect(source_url, autocommit=True) as conn:
+        citus = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone()
+    if citus is None:
+        return None
+    return (
+        "the test database is on a Citus coordinator, and these tests copy it into a private plain PostgreSQL "
+        "cluster (infra/citus/README.md, Connection pooling: PgBouncer in front of a coordinator)"
+    )
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own: initdb'd in a temporary folder, listening on 127.0.0.1:`port`."""
 

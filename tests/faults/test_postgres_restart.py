@@ -27,7 +27,7 @@ import pytest
 from django.conf import settings
 
 from tests import pgbouncer
-from tests.faults.servers import PrivatePostgres, free_port, gunicorn, stop
+from tests.faults.servers import PrivatePostgres, copy_refusal, free_port, gunicorn, stop
 from tests.helpers import database_url_for_tests, subprocess_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
@@ -74,6 +74,9 @@ def _call(
 def cluster(_session_tenants: Any) -> Any:
     from tenants.db import connection
 
+    refusal = copy_refusal(database_url_for_tests())
+    if refusal:
+        pytest.skip(refusal)
     pg = PrivatePostgres(major=connection.pg_version // 10000)
     try:
         pg.start()

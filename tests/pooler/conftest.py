@@ -26,7 +26,15 @@ import pytest
 from django.conf import settings
 
 from tests import pgbouncer
-from tests.faults.servers import PrivatePostgres, celery_worker, free_port, gunicorn, redis_available, redis_server
+from tests.faults.servers import (
+    PrivatePostgres,
+    celery_worker,
+    copy_refusal,
+    free_port,
+    gunicorn,
+    redis_available,
+    redis_server,
+)
 from tests.faults.servers import stop as stop_process
 from tests.helpers import database_url_for_tests, subprocess_env
 
@@ -106,6 +114,9 @@ def pooled_site(_session_tenants: Any, django_db_blocker: Any) -> Iterator[Poole
         from tenants.db import connection
 
         major = connection.pg_version // 10000
+    refusal = copy_refusal(database_url_for_tests())
+    if refusal:
+        pytest.skip(refusal)
     cluster = PrivatePostgres(major=major)
     processes: list[Any] = []
     try:
