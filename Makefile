@@ -45,7 +45,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate_schemas --noinput -v 0
 	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
-	  $(PY) -m billing.stripe_local --port $(STRIPE_LOCAL_PORT) --state .data/stripe-local.json \
+	  $(PY) -m devtools.stripe_local --port $(STRIPE_LOCAL_PORT) --state .data/stripe-local.json \
 	    --webhook-url http://localhost:$(PORT)/billing/webhooks/stripe/ & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT INT TERM; \
 	  export STRIPE_LOCAL_PORT=$(STRIPE_LOCAL_PORT); \

@@ -2,7 +2,7 @@
 to reach Stripe's seat count.
 
 In a throwaway database (`atrium_bench_billing`) on the server DATABASE_URL names (the embedded one by default),
-dropped at the end, with the Stripe-compatible server on loopback (`billing.stripe_local`) in a subprocess:
+dropped at the end, with the Stripe-compatible server on loopback (`devtools.stripe_local`) in a subprocess:
 
   ingest     N signed events (default 300) POSTed to /billing/webhooks/stripe/ through Django's whole stack
              (routing, middleware, the SDK's signature check, the insert, the commit, the task published to the
@@ -61,7 +61,7 @@ def main() -> None:
     recreate_database(base_url, BENCH_DB)
     port = _free_port()
     stripe_server = subprocess.Popen(
-        [sys.executable, "-m", "billing.stripe_local", "--port", str(port)],
+        [sys.executable, "-m", "devtools.stripe_local", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -93,7 +93,7 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
 
     from billing import services, stripe_client
     from billing.models import BillingAccount
-    from billing.stripe_local.server import sign
+    from devtools.stripe_local import sign
     from config.celery import app
     from shared_apps.accounts import services as accounts
     from shared_apps.accounts.models import Role, User

@@ -1,6 +1,6 @@
 """The one way Atrium talks to Stripe: the real SDK, a pinned API version, explicit timeouts and retries.
 
-Without STRIPE_SECRET_KEY the same client talks to the Stripe-compatible server on loopback (`billing.stripe_local`,
+Without STRIPE_SECRET_KEY the same client talks to the Stripe-compatible server on loopback (`devtools.stripe_local`,
 started by `make run` and by the test suite): same SDK, same requests, same webhooks.
 """
 

@@ -1,4 +1,4 @@
-"""The Stripe-compatible server on loopback for the test session (`billing.stripe_local`), like the OIDC provider.
+"""The Stripe-compatible server on loopback for the test session (`devtools.stripe_local`), like the OIDC provider.
 
 Started once per session in a subprocess on 127.0.0.1:<free port>; Atrium's settings (and any server subprocess a test
 starts, through the environment) point the real `stripe` SDK at it, and the plans are synced into it. Tests read
@@ -77,7 +77,7 @@ def start_local_stripe(workdir: Path) -> tuple[subprocess.Popen[bytes], LocalStr
     log_path = workdir / "stripe-local.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "billing.stripe_local", "--port", str(port)],
+            [sys.executable, "-m", "devtools.stripe_local", "--port", str(port)],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=log,

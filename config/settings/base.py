@@ -404,7 +404,7 @@ TENANT_DEFAULT_SEAT_LIMIT: int = env.int("TENANT_DEFAULT_SEAT_LIMIT", default=25
 WORKSPACES_PER_OWNER_MAX: int = env.int("WORKSPACES_PER_OWNER_MAX", default=10)
 
 # Billing (Stripe). With STRIPE_SECRET_KEY unset, the SDK talks to the Stripe-compatible server on loopback
-# (`python -m billing.stripe_local`, started by `make run` and by the tests) at STRIPE_API_BASE, or else at
+# (`python -m devtools.stripe_local`, started by `make run` and by the tests) at STRIPE_API_BASE, or else at
 # 127.0.0.1:STRIPE_LOCAL_PORT.
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -14,7 +14,7 @@ from django.test import Client
 
 from billing import inbox, services, stripe_client, tasks
 from billing.models import BillingAccount, WebhookEvent
-from billing.stripe_local.server import sign
+from devtools.stripe_local import sign
 from shared_apps.accounts.models import User
 from tenants.models import Tenant
 from tests.billing.helpers import WEBHOOK, deliver, start_trial

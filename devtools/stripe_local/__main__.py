@@ -1,4 +1,4 @@
-"""`python -m billing.stripe_local --port 12111 [--webhook-url URL] [--webhook-secret whsec_…]`: serve until stopped."""
+"""`python -m devtools.stripe_local --port 12111 [--webhook-url URL] [--webhook-secret …]`: serve until stopped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import sys
 
-from billing.stripe_local.server import serve
+from devtools.stripe_local.server import serve
 
 
 def main() -> None:

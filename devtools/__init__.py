@@ -1,0 +1,1 @@
+"""Development and test tooling that production never loads (an import-linter contract holds it to that)."""
