@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -187,136 +188,202 @@ def _per_day(rows: list[tuple[date, int]], days: list[date]) -> list[float | Non
     return [float(found.get(d, 0)) for d in days]
 
 
-def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard:
-    """Every figure, chart and list of the dashboard for `period`. A fixed number of queries (11)."""
-    now = now or timezone.now()
-    board = Dashboard(period=period)
-    days = day_range(period.start, period.end)
-    since, until = _at(period.prev_start), _at(period.end + timedelta(days=1))
-    in_period = Q(day__gte=period.start, day__lte=period.end)
-    in_prev = Q(day__gte=period.prev_start, day__lte=period.prev_end)
-
-    # 1-2. Accounts and workspaces created per day, over the range and the one before it.
-    signups = list(
-        User.objects.filter(is_staff=False, date_joined__gte=since, date_joined__lt=until)
-        .annotate(day=TruncDate("date_joined", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+def _split(period: Period, rows: list[tuple[date, int]]) -> tuple[int, int]:
+    """The sum of per-day counts inside the range, and inside the range before it."""
+    return (
+        sum(n for d, n in rows if period.start <= d <= period.end),
+        sum(n for d, n in rows if period.prev_start <= d <= period.prev_end),
     )
-    created = list(
-        workspaces()
-        .filter(created_at__gte=since, created_at__lt=until)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+
+
+def _created_per_day(
+    queryset: QuerySet[Any], field_name: str, since: datetime, until: datetime
+) -> list[tuple[date, int]]:
+    return list(
+        queryset.filter(**{f"{field_name}__gte": since, f"{field_name}__lt": until})
+        .annotate(day=TruncDate(field_name, tzinfo=UTC))
         .values("day")
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
 
-    def split(rows: list[tuple[date, int]]) -> tuple[int, int]:
-        return (
-            sum(n for d, n in rows if period.start <= d <= period.end),
-            sum(n for d, n in rows if period.prev_start <= d <= period.prev_end),
+
+@dataclass(frozen=True)
+class Growth:
+    """Accounts and workspaces created per day (over the range and the one before), and memberships. 3 queries."""
+
+    signups: list[tuple[date, int]]
+    created: list[tuple[date, int]]
+    members: dict[str, int]
+
+    @classmethod
+    def read(cls, period: Period) -> Growth:
+        since, until = _at(period.prev_start), _at(period.end + timedelta(days=1))
+        members = Membership.objects.exclude(tenant__status__in=[TenantStatus.TEMPLATE, TenantStatus.SPARE]).aggregate(
+            total=Count("id"),
+            joined=Count("id", filter=Q(created_at__gte=_at(period.start), created_at__lt=until)),
+            joined_before=Count("id", filter=Q(created_at__gte=since, created_at__lt=_at(period.start))),
+            after_end=Count("id", filter=Q(created_at__gte=until)),
+            after_prev_end=Count("id", filter=Q(created_at__gte=_at(period.start))),
+        )
+        return cls(
+            signups=_created_per_day(User.objects.filter(is_staff=False), "date_joined", since, until),
+            created=_created_per_day(workspaces(), "created_at", since, until),
+            members=members,
         )
 
-    # 3. Members: now, and who joined in each range.
-    members = Membership.objects.exclude(tenant__status__in=[TenantStatus.TEMPLATE, TenantStatus.SPARE]).aggregate(
-        total=Count("id"),
-        joined=Count("id", filter=Q(created_at__gte=_at(period.start), created_at__lt=until)),
-        joined_before=Count("id", filter=Q(created_at__gte=since, created_at__lt=_at(period.start))),
-        after_end=Count("id", filter=Q(created_at__gte=until)),
-        after_prev_end=Count("id", filter=Q(created_at__gte=_at(period.start))),
-    )
+    def figures(self, period: Period) -> list[Figure]:
+        signups_now, signups_prev = _split(period, self.signups)
+        created_now, created_prev = _split(period, self.created)
+        m = self.members
+        return [
+            Figure("Sign-ups (new accounts)", signups_now, signups_prev),
+            Figure("New workspaces", created_now, created_prev),
+            Figure(
+                "Members",
+                m["total"] - m["after_end"],
+                m["total"] - m["after_prev_end"],
+                note="memberships in workspaces",
+            ),
+            Figure("New members", m["joined"], m["joined_before"]),
+        ]
 
-    # 4-5. Activity, from the metrics refresh: workspaces active in the last 7/30 days of the range (and the 7/30 days
-    # before those), and API calls when an API app reports them.
-    end = period.end
-    window_start = min(period.prev_start, end - timedelta(days=59))
-    active = Q(events__gt=0)
-    activity = WorkspaceDay.objects.filter(day__gte=window_start, day__lte=end).aggregate(
-        a7=Count("tenant_id", distinct=True, filter=active & Q(day__gt=end - timedelta(days=7))),
-        a7_prev=Count(
-            "tenant_id",
-            distinct=True,
-            filter=active & Q(day__gt=end - timedelta(days=14), day__lte=end - timedelta(days=7)),
-        ),
-        a30=Count("tenant_id", distinct=True, filter=active & Q(day__gt=end - timedelta(days=30))),
-        a30_prev=Count(
-            "tenant_id",
-            distinct=True,
-            filter=active & Q(day__gt=end - timedelta(days=60), day__lte=end - timedelta(days=30)),
-        ),
-        api=Sum("api_calls", filter=in_period),
-        api_prev=Sum("api_calls", filter=in_prev),
-        api_reported=Count("id", filter=Q(api_calls__isnull=False)),
-    )
-    daily_active = list(
-        WorkspaceDay.objects.filter(in_period, events__gt=0)
-        .values("day")
-        .annotate(n=Count("tenant_id"))
-        .values_list("day", "n")
-    )
-    api_daily = list(
-        WorkspaceDay.objects.filter(in_period, api_calls__isnull=False)
-        .values("day")
-        .annotate(n=Sum("api_calls"))
-        .values_list("day", "n")
-    )
 
-    # 6. The billing ledger since the start of the previous range: trials, conversions, churn, and how MRR moved.
-    ledger = list(
-        SubscriptionChange.objects.filter(at__gte=since).values_list(
+@dataclass(frozen=True)
+class Activity:
+    """From the metrics refresh: workspaces active in the last 7/30 days of the range (and the 7/30 days before
+    those), active workspaces and API calls per day. 3 queries."""
+
+    counts: dict[str, Any]
+    daily_active: list[tuple[date, int]]
+    api_daily: list[tuple[date, int]]
+
+    @classmethod
+    def read(cls, period: Period) -> Activity:
+        end = period.end
+        in_period = Q(day__gte=period.start, day__lte=end)
+        in_prev = Q(day__gte=period.prev_start, day__lte=period.prev_end)
+        active = Q(events__gt=0)
+
+        def active_between(newest: int, oldest: int) -> Count:
+            window = Q(day__gt=end - timedelta(days=oldest)) & Q(day__lte=end - timedelta(days=newest))
+            return Count("tenant_id", distinct=True, filter=active & window)
+
+        counts = WorkspaceDay.objects.filter(
+            day__gte=min(period.prev_start, end - timedelta(days=59)), day__lte=end
+        ).aggregate(
+            a7=active_between(0, 7),
+            a7_prev=active_between(7, 14),
+            a30=active_between(0, 30),
+            a30_prev=active_between(30, 60),
+            api=Sum("api_calls", filter=in_period),
+            api_prev=Sum("api_calls", filter=in_prev),
+            api_reported=Count("id", filter=Q(api_calls__isnull=False)),
+        )
+        daily_active = WorkspaceDay.objects.filter(in_period, events__gt=0).values("day").annotate(n=Count("tenant_id"))
+        api_daily = WorkspaceDay.objects.filter(in_period, api_calls__isnull=False).values("day")
+        return cls(
+            counts=counts,
+            daily_active=list(daily_active.values_list("day", "n")),
+            api_daily=list(api_daily.annotate(n=Sum("api_calls")).values_list("day", "n")),
+        )
+
+    @property
+    def api_reported(self) -> bool:
+        return bool(self.counts["api_reported"])
+
+    def figures(self) -> list[Figure]:
+        c, reported = self.counts, self.api_reported
+        return [
+            Figure(
+                "Active workspaces, 7 days",
+                c["a7"],
+                c["a7_prev"],
+                note="a member did something in the last 7 days of the range (against the 7 before)",
+            ),
+            Figure(
+                "Active workspaces, 30 days",
+                c["a30"],
+                c["a30_prev"],
+                note="…in the last 30 days of the range (against the 30 before)",
+            ),
+            Figure(
+                "API calls",
+                c["api"] if reported else None,
+                c["api_prev"] if reported else None,
+                note="" if reported else "not reported yet: the API reports its calls once it ships",
+            ),
+        ]
+
+
+LedgerRow = tuple[datetime, str, str, int, int]  # at, from status, to status, MRR before, MRR after
+
+
+def _paying_delta(_f: str, _t: str, before: int, after: int) -> int:
+    return (after > 0) - (before > 0)
+
+
+def _trial_delta(f: str, t: str, _b: int, _a: int) -> int:
+    return (t == SubscriptionStatus.TRIALING) - (f == SubscriptionStatus.TRIALING)
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """The billing ledger since the start of the range before (trials, conversions, churn, how MRR moved) and the
+    billing accounts now (MRR, paying workspaces, trials in progress): any day's level is today's minus the changes
+    since. 2 queries."""
+
+    ledger: list[LedgerRow]
+    mrr_now: int
+    paying_now: int
+    trials_now: int
+
+    @classmethod
+    def read(cls, period: Period) -> Revenue:
+        ledger = SubscriptionChange.objects.filter(at__gte=_at(period.prev_start)).values_list(
             "at", "from_status", "to_status", "mrr_before", "mrr_after"
         )
-    )
-    # 7. Billing accounts now: MRR, paying workspaces, trials in progress.
-    accounts = (
-        BillingAccount.objects.filter(tenant__in=workspaces())
-        .values("status", "plan", "interval")
-        .annotate(
-            seats=Coalesce(Sum("seats_paid"), Value(0), output_field=IntegerField()),
-            n=Count("id"),
-            with_card=Count("id", filter=~Q(card_last4="")),
-            seats_with_card=Coalesce(
-                Sum("seats_paid", filter=~Q(card_last4="")), Value(0), output_field=IntegerField()
-            ),
+        accounts = (
+            BillingAccount.objects.filter(tenant__in=workspaces())
+            .values("status", "plan", "interval")
+            .annotate(
+                seats=Coalesce(Sum("seats_paid"), Value(0), output_field=IntegerField()),
+                n=Count("id"),
+                with_card=Count("id", filter=~Q(card_last4="")),
+                seats_with_card=Coalesce(
+                    Sum("seats_paid", filter=~Q(card_last4="")), Value(0), output_field=IntegerField()
+                ),
+            )
         )
-    )
-    mrr_now = paying_now = trials_now = 0
-    for row in accounts:
-        status = row["status"]
-        if status == SubscriptionStatus.TRIALING:
-            trials_now += row["n"]
-        if status == SubscriptionStatus.PAST_DUE:
-            seats, n, card = row["seats_with_card"], row["with_card"], "x"
-        else:
-            seats, n, card = row["seats"], row["n"], ""
-        amount = mrr_cents(plan=row["plan"], interval=row["interval"], seats_paid=seats, status=status, card_last4=card)
-        mrr_now += amount
-        paying_now += n if amount else 0
+        mrr_now = paying_now = trials_now = 0
+        for row in accounts:
+            status = row["status"]
+            if status == SubscriptionStatus.TRIALING:
+                trials_now += row["n"]
+            if status == SubscriptionStatus.PAST_DUE:  # counted only where a card is on file
+                seats, n, card = row["seats_with_card"], row["with_card"], "x"
+            else:
+                seats, n, card = row["seats"], row["n"], ""
+            amount = mrr_cents(
+                plan=row["plan"], interval=row["interval"], seats_paid=seats, status=status, card_last4=card
+            )
+            mrr_now += amount
+            paying_now += n if amount else 0
+        return cls(ledger=list(ledger), mrr_now=mrr_now, paying_now=paying_now, trials_now=trials_now)
 
-    def mrr_at(day: date) -> int:
+    def mrr_at(self, day: date) -> int:
         """MRR at the end of `day`: today's, minus every change after that day."""
         cutoff = _at(day + timedelta(days=1))
-        return max(0, mrr_now - sum(after - before for at, _f, _t, before, after in ledger if at >= cutoff))
+        return max(0, self.mrr_now - sum(after - before for at, _f, _t, before, after in self.ledger if at >= cutoff))
 
-    def level_at(day: date, now_value: int, delta: Callable[[str, str, int, int], int]) -> int:
+    def level_at(self, day: date, now_value: int, delta: Callable[[str, str, int, int], int]) -> int:
         """A count (paying workspaces, trials) at the end of `day`: today's, minus every change after that day. Never
         below zero (the ledger starts when billing did: what came before is counted as it is today)."""
         cutoff = _at(day + timedelta(days=1))
-        return max(0, now_value - sum(delta(f, t, b, a) for at, f, t, b, a in ledger if at >= cutoff))
+        return max(0, now_value - sum(delta(f, t, b, a) for at, f, t, b, a in self.ledger if at >= cutoff))
 
-    def paying_delta(_f: str, _t: str, before: int, after: int) -> int:
-        return (after > 0) - (before > 0)
-
-    def trial_delta(f: str, t: str, _b: int, _a: int) -> int:
-        return (t == SubscriptionStatus.TRIALING) - (f == SubscriptionStatus.TRIALING)
-
-    def in_range(at: datetime, first: date, last: date) -> bool:
-        return _at(first) <= at < _at(last + timedelta(days=1))
-
-    def ledger_counts(first: date, last: date) -> dict[str, int]:
-        rows = [r for r in ledger if in_range(r[0], first, last)]
+    def counts(self, first: date, last: date) -> dict[str, int]:
+        rows = [r for r in self.ledger if _at(first) <= r[0] < _at(last + timedelta(days=1))]
         trial = SubscriptionStatus.TRIALING
         return {
             "trials": sum(1 for _at_, f, t, _b, _a in rows if t == trial and f != trial),
@@ -326,171 +393,171 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
             "churned_mrr": sum(b for _at_, _f, _t, b, a in rows if b > 0 and a == 0),
         }
 
-    now_counts = ledger_counts(period.start, period.end)
-    prev_counts = ledger_counts(period.prev_start, period.prev_end)
-    ended_today = period.end >= now.astimezone(UTC).date()
-    mrr_end, mrr_prev = (mrr_now if ended_today else mrr_at(period.end)), mrr_at(period.prev_end)
-    churn_rate = now_counts["churned_mrr"] / mrr_at(period.prev_end) * 100 if mrr_at(period.prev_end) else None
-    conversion_rate = now_counts["converted"] / now_counts["ended"] * 100 if now_counts["ended"] else None
+    def figures(self, period: Period, *, now: datetime) -> list[Figure]:
+        current, before = self.counts(period.start, period.end), self.counts(period.prev_start, period.prev_end)
+        ended_today = period.end >= now.astimezone(UTC).date()
+        mrr_start = self.mrr_at(period.prev_end)
+        churn_rate = current["churned_mrr"] / mrr_start * 100 if mrr_start else None
+        conversion_rate = current["converted"] / current["ended"] * 100 if current["ended"] else None
 
-    # 8. Sizes per day, as the metrics refresh found them.
-    platform = list(PlatformDay.objects.filter(day__lte=end).order_by("-day")[: period.days * 2 + 1])
+        def level(now_value: int, delta: Callable[[str, str, int, int], int]) -> tuple[int, int]:
+            at_end = now_value if ended_today else self.level_at(period.end, now_value, delta)
+            return at_end, self.level_at(period.prev_end, now_value, delta)
 
-    def snapshot(day: date) -> PlatformDay | None:
-        return next((p for p in platform if p.day <= day), None)
+        return [
+            Figure(
+                "MRR",
+                self.mrr_now if ended_today else self.mrr_at(period.end),
+                mrr_start,
+                fmt=money,
+                note="paying subscriptions, per month",
+            ),
+            Figure("Paying workspaces", *level(self.paying_now, _paying_delta)),
+            Figure("Trials in progress", *level(self.trials_now, _trial_delta)),
+            Figure("Trials started", current["trials"], before["trials"]),
+            Figure(
+                "Conversions",
+                current["converted"],
+                before["converted"],
+                note=(
+                    f"{conversion_rate:.0f}% of the {current['ended']} trials that ended"
+                    if conversion_rate is not None
+                    else "no trial ended in the range"
+                ),
+            ),
+            Figure(
+                "Churned MRR",
+                current["churned_mrr"],
+                before["churned_mrr"],
+                fmt=money,
+                up_is_good=False,
+                note=(
+                    f"{current['churned']} workspace(s); {churn_rate:.1f}% of the MRR at the start"
+                    if churn_rate is not None
+                    else f"{current['churned']} workspace(s)"
+                ),
+            ),
+        ]
 
-    at_end, at_prev = snapshot(end), snapshot(period.prev_end)
-    latest = platform[0] if platform else None
-    if latest is not None:
-        board.refreshed_at, board.refresh_seconds = latest.refreshed_at, latest.refresh_seconds
-    board.storage_reported = bool(at_end and at_end.storage_bytes is not None)
-    board.api_reported = bool(activity["api_reported"])
+    def series(self, period: Period, days: list[date]) -> tuple[list[float | None], list[float], list[float]]:
+        """MRR at the end of each day, trials started and conversions per day."""
+        trials: dict[date, int] = defaultdict(int)
+        conversions: dict[date, int] = defaultdict(int)
+        mrr_deltas: dict[date, int] = defaultdict(int)
+        for at, f, t, before, after in self.ledger:
+            day = at.astimezone(UTC).date()
+            if t == SubscriptionStatus.TRIALING and f != SubscriptionStatus.TRIALING:
+                trials[day] += 1
+            if f == SubscriptionStatus.TRIALING and t != SubscriptionStatus.TRIALING and after > 0:
+                conversions[day] += 1
+            mrr_deltas[day] += after - before
+        mrr: list[float | None] = []
+        level = float(self.mrr_at(period.end))
+        for d in reversed(days):
+            mrr.append(level)
+            level -= mrr_deltas.get(d, 0)
+        mrr.reverse()
+        return mrr, [float(trials.get(d, 0)) for d in days], [float(conversions.get(d, 0)) for d in days]
 
-    signups_now, signups_prev = split(signups)
-    created_now, created_prev = split(created)
-    members_end = members["total"] - members["after_end"]
-    members_prev = members["total"] - members["after_prev_end"]
 
-    board.groups = [
-        (
-            "Growth",
-            [
-                Figure("Sign-ups (new accounts)", signups_now, signups_prev),
-                Figure("New workspaces", created_now, created_prev),
-                Figure("Members", members_end, members_prev, note="memberships in workspaces"),
-                Figure("New members", members["joined"], members["joined_before"]),
-            ],
-        ),
-        (
-            "Activity",
-            [
-                Figure(
-                    "Active workspaces, 7 days",
-                    activity["a7"],
-                    activity["a7_prev"],
-                    note="a member did something in the last 7 days of the range (against the 7 before)",
-                ),
-                Figure(
-                    "Active workspaces, 30 days",
-                    activity["a30"],
-                    activity["a30_prev"],
-                    note="…in the last 30 days of the range (against the 30 before)",
-                ),
-                Figure(
-                    "API calls",
-                    activity["api"] if board.api_reported else None,
-                    activity["api_prev"] if board.api_reported else None,
-                    note="" if board.api_reported else "not reported yet: the API reports its calls once it ships",
-                ),
-            ],
-        ),
-        (
-            "Revenue",
-            [
-                Figure("MRR", mrr_end, mrr_prev, fmt=money, note="paying subscriptions, per month"),
-                Figure(
-                    "Paying workspaces",
-                    paying_now if ended_today else level_at(end, paying_now, paying_delta),
-                    level_at(period.prev_end, paying_now, paying_delta),
-                ),
-                Figure(
-                    "Trials in progress",
-                    trials_now if ended_today else level_at(end, trials_now, trial_delta),
-                    level_at(period.prev_end, trials_now, trial_delta),
-                ),
-                Figure("Trials started", now_counts["trials"], prev_counts["trials"]),
-                Figure(
-                    "Conversions",
-                    now_counts["converted"],
-                    prev_counts["converted"],
-                    note=(
-                        f"{conversion_rate:.0f}% of the {now_counts['ended']} trials that ended"
-                        if conversion_rate is not None
-                        else "no trial ended in the range"
-                    ),
-                ),
-                Figure(
-                    "Churned MRR",
-                    now_counts["churned_mrr"],
-                    prev_counts["churned_mrr"],
-                    fmt=money,
-                    up_is_good=False,
-                    note=(
-                        f"{now_counts['churned']} workspace(s); {churn_rate:.1f}% of the MRR at the start"
-                        if churn_rate is not None
-                        else f"{now_counts['churned']} workspace(s)"
-                    ),
-                ),
-            ],
-        ),
-        (
-            "Storage",
-            [
-                Figure(
-                    "Database",
-                    at_end.database_bytes if at_end else None,
-                    at_prev.database_bytes if at_prev else None,
-                    fmt=size,
-                    note="" if at_end else "after the first metrics refresh",
-                ),
-                Figure(
-                    "Files",
-                    at_end.storage_bytes if at_end and at_end.storage_bytes is not None else None,
-                    at_prev.storage_bytes if at_prev and at_prev.storage_bytes is not None else None,
-                    fmt=size,
-                    note=""
-                    if board.storage_reported
-                    else "not reported yet: file storage reports its size once it ships",
-                ),
-            ],
-        ),
-    ]
+@dataclass(frozen=True)
+class Sizes:
+    """The database and file sizes the metrics refresh found, per day. 1 query."""
 
-    new_accounts = _per_day([(d, n) for d, n in signups if d >= period.start], days)
-    new_workspaces = _per_day([(d, n) for d, n in created if d >= period.start], days)
-    trials: dict[date, int] = defaultdict(int)
-    conversions: dict[date, int] = defaultdict(int)
-    mrr_deltas: dict[date, int] = defaultdict(int)
-    for at, f, t, before, after in ledger:
-        day = at.astimezone(UTC).date()
-        if t == SubscriptionStatus.TRIALING and f != SubscriptionStatus.TRIALING:
-            trials[day] += 1
-        if f == SubscriptionStatus.TRIALING and t != SubscriptionStatus.TRIALING and after > 0:
-            conversions[day] += 1
-        mrr_deltas[day] += after - before
-    mrr_series: list[float | None] = []
-    level = float(mrr_at(period.end))
-    for d in reversed(days):
-        mrr_series.append(level)
-        level -= mrr_deltas.get(d, 0)
-    mrr_series.reverse()
-    board.charts = [
+    platform: list[PlatformDay]
+
+    @classmethod
+    def read(cls, period: Period) -> Sizes:
+        return cls(list(PlatformDay.objects.filter(day__lte=period.end).order_by("-day")[: period.days * 2 + 1]))
+
+    def at(self, day: date) -> PlatformDay | None:
+        return next((p for p in self.platform if p.day <= day), None)
+
+    @property
+    def latest(self) -> PlatformDay | None:
+        return self.platform[0] if self.platform else None
+
+    def storage_reported(self, period: Period) -> bool:
+        at_end = self.at(period.end)
+        return bool(at_end and at_end.storage_bytes is not None)
+
+    def figures(self, period: Period) -> list[Figure]:
+        at_end, at_prev = self.at(period.end), self.at(period.prev_end)
+        reported = self.storage_reported(period)
+        return [
+            Figure(
+                "Database",
+                at_end.database_bytes if at_end else None,
+                at_prev.database_bytes if at_prev else None,
+                fmt=size,
+                note="" if at_end else "after the first metrics refresh",
+            ),
+            Figure(
+                "Files",
+                at_end.storage_bytes if at_end and at_end.storage_bytes is not None else None,
+                at_prev.storage_bytes if at_prev and at_prev.storage_bytes is not None else None,
+                fmt=size,
+                note="" if reported else "not reported yet: file storage reports its size once it ships",
+            ),
+        ]
+
+
+def _charts(period: Period, growth: Growth, activity: Activity, revenue: Revenue) -> list[Chart]:
+    days = day_range(period.start, period.end)
+    mrr, trials, conversions = revenue.series(period, days)
+    new_accounts = _per_day([(d, n) for d, n in growth.signups if d >= period.start], days)
+    new_workspaces = _per_day([(d, n) for d, n in growth.created if d >= period.start], days)
+    charts = [
         bar_chart(
             "Sign-ups per day",
             days,
             [Series("new accounts", new_accounts, "chart__s1"), Series("new workspaces", new_workspaces, "chart__s2")],
         ),
-        line_chart("Active workspaces per day", days, [Series("workspaces active", _per_day(daily_active, days))]),
-        line_chart("MRR", days, [Series("MRR", mrr_series)], fmt=money),
+        line_chart(
+            "Active workspaces per day", days, [Series("workspaces active", _per_day(activity.daily_active, days))]
+        ),
+        line_chart("MRR", days, [Series("MRR", mrr)], fmt=money),
         bar_chart(
             "Trials and conversions",
             days,
             [
-                Series("trials started", [float(trials.get(d, 0)) for d in days], "chart__s1"),
-                Series("conversions", [float(conversions.get(d, 0)) for d in days], "chart__s2"),
+                Series("trials started", list(trials), "chart__s1"),
+                Series("conversions", list(conversions), "chart__s2"),
             ],
         ),
     ]
-    if board.api_reported:
-        board.charts.append(bar_chart("API calls per day", days, [Series("API calls", _per_day(api_daily, days))]))
+    if activity.api_reported:
+        charts.append(bar_chart("API calls per day", days, [Series("API calls", _per_day(activity.api_daily, days))]))
+    return charts
 
-    # 9. How many workspaces are in each state.
+
+def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard:
+    """Every figure, chart and list of the dashboard for `period`. A fixed number of queries (11)."""
+    now = now or timezone.now()
+    growth, activity, revenue, sizes = (
+        Growth.read(period),
+        Activity.read(period),
+        Revenue.read(period),
+        Sizes.read(period),
+    )
+    board = Dashboard(period=period)
+    if sizes.latest is not None:
+        board.refreshed_at, board.refresh_seconds = sizes.latest.refreshed_at, sizes.latest.refresh_seconds
+    board.storage_reported = sizes.storage_reported(period)
+    board.api_reported = activity.api_reported
+    board.groups = [
+        ("Growth", growth.figures(period)),
+        ("Activity", activity.figures()),
+        ("Revenue", revenue.figures(period, now=now)),
+        ("Storage", sizes.figures(period)),
+    ]
+    board.charts = _charts(period, growth, activity, revenue)
+    # How many workspaces are in each state (1 query), and those that need someone to look at them (1 query).
     labels = dict(TenantStatus.choices)
     board.statuses = [
         (labels.get(status, status), n)
         for status, n in workspaces().values("status").annotate(n=Count("id")).order_by("-n").values_list("status", "n")
     ]
-    # 10. Workspaces that need someone to look at them.
     board.attention = attention_list(now=now)
     return board
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +38,7 @@ from shared_apps.core import usage
 from shared_apps.workspaces.models import PlatformDay, WorkspaceDay, WorkspaceMetrics
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project, Task
-from tenants.cross_schema import dangerously_all_tenants, workspace_schemas
+from tenants.cross_schema import AcrossSchemas, dangerously_all_tenants, workspace_schemas
 from tenants.db import advisory_lock, connection
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,121 @@ def metrics_refresh(
     return result
 
 
+class _Laps:
+    """Seconds each part of a refresh took, into `result.phases`."""
+
+    def __init__(self, result: RefreshResult) -> None:
+        self.result = result
+        self.mark = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.result.phases[name] = round(now - self.mark, 3)
+        self.mark = now
+
+
+@dataclass(frozen=True)
+class _PublicFigures:
+    """What the public schema and the usage sources say of each workspace: members, billing, stored bytes, API calls
+    over 30 days (None: not reported)."""
+
+    members: dict[int, int]
+    billing: dict[int, tuple[Any, ...]]
+    storage: dict[int, int] | None
+    api_30d: dict[int, int] | None
+
+    @classmethod
+    def read(cls, ids: list[int], now: datetime) -> _PublicFigures:
+        members = Membership.objects.filter(tenant_id__in=ids).values("tenant_id").annotate(n=Count("id"))
+        billing = BillingAccount.objects.filter(tenant_id__in=ids).values_list(
+            "tenant_id", "plan", "interval", "status", "seats_paid", "card_last4", "trial_end"
+        )
+        return cls(
+            members=dict(members.values_list("tenant_id", "n")),
+            billing={row[0]: row[1:] for row in billing},
+            storage=usage.storage_bytes(ids),
+            api_30d=usage.api_calls(ids, now - timedelta(days=30), now),
+        )
+
+
+def _since(*, full: bool, today: date) -> date:
+    """The first day of activity to read: a year back the first time (or `full`), else the day before the previous
+    refresh."""
+    previous = PlatformDay.objects.order_by("-day").values_list("refreshed_at", flat=True).first()
+    if full or previous is None:
+        return today - timedelta(days=BACKFILL_DAYS)
+    return min(previous.astimezone(UTC).date(), today) - timedelta(days=1)
+
+
+def _workspace_metrics(
+    pairs: list[tuple[int, str]],
+    counts: AcrossSchemas,
+    sizes: dict[str, int],
+    public: _PublicFigures,
+    now: datetime,
+) -> list[WorkspaceMetrics]:
+    by_tenant = {row[0]: row[1:] for row in counts.rows}
+    metrics = []
+    for tenant_id, schema in pairs:
+        projects, tasks, last_activity = by_tenant.get(tenant_id, (0, 0, None))
+        plan, interval, status, seats, card, trial_end = public.billing.get(tenant_id, ("", "", "", 0, "", None))
+        metrics.append(
+            WorkspaceMetrics(
+                tenant_id=tenant_id,
+                members=public.members.get(tenant_id, 0),
+                projects=int(projects or 0),
+                tasks=int(tasks or 0),
+                database_bytes=sizes.get(schema, 0),
+                storage_bytes=public.storage.get(tenant_id) if public.storage is not None else None,
+                api_calls_30d=public.api_30d.get(tenant_id) if public.api_30d is not None else None,
+                last_activity_at=last_activity,
+                plan=plan,
+                subscription_status=status,
+                trial_end=trial_end,
+                mrr_cents=mrr_cents(plan=plan, interval=interval, seats_paid=seats, status=status, card_last4=card),
+                refreshed_at=now,
+            )
+        )
+    return metrics
+
+
+def _workspace_days(days: AcrossSchemas, ids: list[int], *, since: date, today: date) -> list[WorkspaceDay]:
+    """Member activity per workspace per day, with the API calls of each day when an API app reports them (asked once
+    per day of the window, never once per workspace)."""
+    per_day: dict[tuple[int, date], list[int | None]] = defaultdict(lambda: [0, None])
+    for tenant_id, day, events in days.rows:
+        per_day[(tenant_id, day)][0] = int(events)
+    day = max(since, today - timedelta(days=35))
+    while day <= today:
+        calls = usage.api_calls(ids, _start_of(day), _start_of(day + timedelta(days=1)))
+        if calls is None:
+            break
+        for tenant_id, n in calls.items():
+            if n:
+                per_day[(tenant_id, day)][1] = n
+        day += timedelta(days=1)
+    return [
+        WorkspaceDay(tenant_id=tenant_id, day=day, events=events or 0, api_calls=calls)
+        for (tenant_id, day), (events, calls) in per_day.items()
+    ]
+
+
+_METRICS_FIELDS = [
+    "members",
+    "projects",
+    "tasks",
+    "database_bytes",
+    "storage_bytes",
+    "api_calls_30d",
+    "last_activity_at",
+    "plan",
+    "subscription_status",
+    "trial_end",
+    "mrr_cents",
+    "refreshed_at",
+]
+
+
 def _refresh(
     result: RefreshResult,
     *,
@@ -138,123 +254,32 @@ def _refresh(
     ids = [tenant_id for tenant_id, _schema in pairs]
     result.workspaces = len(pairs)
     today = now.astimezone(UTC).date()
-    previous = PlatformDay.objects.order_by("-day").values_list("refreshed_at", flat=True).first()
-    since = (
-        today - timedelta(days=BACKFILL_DAYS)
-        if full or previous is None
-        else min(previous.astimezone(UTC).date(), today) - timedelta(days=1)
-    )
-    result.since = since
+    since = result.since = _since(full=full, today=today)
     logger.info("metrics refresh started", extra={"workspaces": len(pairs), "since": since.isoformat()})
-
-    mark = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        result.phases[name] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-
+    laps = _Laps(result)
+    batch = settings.METRICS_BATCH_SIZE
     counts = dangerously_all_tenants(
-        _counts_select(),
-        tenants=pairs,
-        batch_size=settings.METRICS_BATCH_SIZE,
-        label="metrics: counts",
-        progress=progress,
+        _counts_select(), tenants=pairs, batch_size=batch, label="metrics: counts", progress=progress
     )
-    lap("counts")
+    laps.lap("counts")
     days = dangerously_all_tenants(
-        _days_select(),
-        params=[_start_of(since)],
-        tenants=pairs,
-        batch_size=settings.METRICS_BATCH_SIZE,
-        label="metrics: activity per day",
+        _days_select(), params=[_start_of(since)], tenants=pairs, batch_size=batch, label="metrics: activity per day"
     )
-    lap("activity per day")
+    laps.lap("activity per day")
     result.statements = counts.statements + days.statements
     result.failed = sorted(set(counts.failed) | set(days.failed))
-
-    schema_of = dict(pairs)
-    sizes = _database_bytes(list(schema_of.values()))
-    lap("sizes")
-    members = dict(
-        Membership.objects.filter(tenant_id__in=ids)
-        .values("tenant_id")
-        .annotate(n=Count("id"))
-        .values_list("tenant_id", "n")
-    )
-    billing = {
-        row[0]: row[1:]
-        for row in BillingAccount.objects.filter(tenant_id__in=ids).values_list(
-            "tenant_id", "plan", "interval", "status", "seats_paid", "card_last4", "trial_end"
-        )
-    }
-    storage = usage.storage_bytes(ids)
-    api_30d = usage.api_calls(ids, now - timedelta(days=30), now)
+    sizes = _database_bytes([schema for _id, schema in pairs])
+    laps.lap("sizes")
+    public = _PublicFigures.read(ids, now)
     result.statements += 2 + -(-len(pairs) // SIZE_BATCH)  # members, billing, the size batches
-
-    lap("members, billing, usage")
-    by_tenant = {row[0]: row[1:] for row in counts.rows}
-    metrics = []
-    for tenant_id, schema in pairs:
-        projects, tasks, last_activity = by_tenant.get(tenant_id, (0, 0, None))
-        plan, interval, status, seats, card, trial_end = billing.get(tenant_id, ("", "", "", 0, "", None))
-        metrics.append(
-            WorkspaceMetrics(
-                tenant_id=tenant_id,
-                members=members.get(tenant_id, 0),
-                projects=int(projects or 0),
-                tasks=int(tasks or 0),
-                database_bytes=sizes.get(schema, 0),
-                storage_bytes=storage.get(tenant_id) if storage is not None else None,
-                api_calls_30d=api_30d.get(tenant_id) if api_30d is not None else None,
-                last_activity_at=last_activity,
-                plan=plan,
-                subscription_status=status,
-                trial_end=trial_end,
-                mrr_cents=mrr_cents(plan=plan, interval=interval, seats_paid=seats, status=status, card_last4=card),
-                refreshed_at=now,
-            )
-        )
+    laps.lap("members, billing, usage")
+    metrics = _workspace_metrics(pairs, counts, sizes, public, now)
     with transaction.atomic():
         WorkspaceMetrics.objects.bulk_create(
-            metrics,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["tenant"],
-            update_fields=[
-                "members",
-                "projects",
-                "tasks",
-                "database_bytes",
-                "storage_bytes",
-                "api_calls_30d",
-                "last_activity_at",
-                "plan",
-                "subscription_status",
-                "trial_end",
-                "mrr_cents",
-                "refreshed_at",
-            ],
+            metrics, batch_size=1000, update_conflicts=True, unique_fields=["tenant"], update_fields=_METRICS_FIELDS
         )
-
-        per_day: dict[tuple[int, date], list[int | None]] = defaultdict(lambda: [0, None])
-        for tenant_id, day, events in days.rows:
-            per_day[(tenant_id, day)][0] = int(events)
-        # API calls per day: asked once per day of the window (never per workspace), when an API app reports them.
-        day = max(since, today - timedelta(days=35))
-        while day <= today:
-            calls = usage.api_calls(ids, _start_of(day), _start_of(day + timedelta(days=1)))
-            if calls is None:
-                break
-            for tenant_id, n in calls.items():
-                if n:
-                    per_day[(tenant_id, day)][1] = n
-            day += timedelta(days=1)
         WorkspaceDay.objects.bulk_create(
-            [
-                WorkspaceDay(tenant_id=tenant_id, day=day, events=events or 0, api_calls=calls)
-                for (tenant_id, day), (events, calls) in per_day.items()
-            ],
+            _workspace_days(days, ids, since=since, today=today),
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["tenant_id", "day"],
@@ -267,9 +292,9 @@ def _refresh(
                 "workspaces": len(pairs),
                 "members": sum(m.members for m in metrics),
                 "database_bytes": sum(m.database_bytes for m in metrics),
-                "storage_bytes": sum(storage.values()) if storage is not None else None,
+                "storage_bytes": sum(public.storage.values()) if public.storage is not None else None,
                 "refreshed_at": now,
                 "refresh_seconds": round(result.seconds, 3),
             },
         )
-    lap("writes")
+    laps.lap("writes")
