@@ -17,12 +17,12 @@ help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
 	@echo "make test     run the whole test suite"
 	@echo "make e2e-deps  install the browser tests' npm packages (axe-core) from tests/e2e/package-lock.json"
-	@echo "make lint     ruff, mypy, the import-layer contract and the missing-migrations check"
+	@echo "make lint     ruff, mypy, the import-layer contracts, the docs' links and the missing-migrations check"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make db-stop  stop the embedded PostgreSQL"
-	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see README, Benchmarks)"
+	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see docs/benchmarks.md)"
 	@echo "make bench-billing   webhook ingest p50/p95 and the lag from a member change to Stripe's seat count"
-	@echo "make bench-permissions  a member's project list vs guardian's generic tables (see README, Benchmarks)"
+	@echo "make bench-permissions  a member's project list vs guardian's generic tables (see docs/benchmarks.md)"
 	@echo "make bench-storage   signing download URLs, and a documents page of 50 images, against S3 on loopback"
 	@echo "make bench-metrics  the operators' metrics refresh over 1,000 workspaces vs one schema at a time"
 	@echo "make bench-api       50 tasks through the API with a key vs a plain JSON view; key verification cost"
@@ -71,6 +71,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m devtools.check_links
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 fmt: install

@@ -56,11 +56,11 @@ def email_settings(environ_: Mapping[str, str]) -> dict[str, Any]:
         provider = PROVIDERS.get(provider_name)
         if provider is None:
             raise ImproperlyConfigured(
-                f"ANYMAIL_PROVIDER={provider_name!r} is not one of {', '.join(sorted(PROVIDERS))} (see README)."
+                f"ANYMAIL_PROVIDER={provider_name!r} is not one of {', '.join(sorted(PROVIDERS))} (see docs/deployment.md, Configuration)."
             )
         missing = [var for var in provider.credentials.values() if not environ_.get(var)]
         if missing:
-            raise ImproperlyConfigured(f"ANYMAIL_PROVIDER={provider_name} needs {', '.join(missing)} (see README).")
+            raise ImproperlyConfigured(f"ANYMAIL_PROVIDER={provider_name} needs {', '.join(missing)} (see docs/deployment.md, Configuration).")
         anymail = {name: environ_[var] for name, var in provider.credentials.items()}
         anymail |= {name: environ_[var] for name, var in provider.optional.items() if environ_.get(var)}
         if provider_name == "ses" and environ_.get("AWS_SES_REGION_NAME"):
@@ -76,5 +76,5 @@ def email_production_check(config: Mapping[str, Any]) -> None:
     if config.get("EMAIL_BACKEND") in NOT_DELIVERING:
         raise ImproperlyConfigured(
             "Production needs a real email backend: set ANYMAIL_PROVIDER (+ its key) or EMAIL_URL=smtp+tls://… "
-            "(see README, Configuration)."
+            "(see docs/deployment.md, Configuration)."
         )

@@ -1,6 +1,6 @@
 """The one place that reads the environment.
 
-Every setting that varies between machines comes from here, so the README's configuration table and the code cannot
+Every setting that varies between machines comes from here, so docs/deployment.md's configuration table and the code cannot
 drift apart: each variable is read once, with its default, below.
 """
 

@@ -54,14 +54,14 @@ def citus_expectation_refusal(*, is_citus: bool, environ: Any) -> str | None:
     return (
         "ATRIUM_EXPECT_CITUS=1, but the test database is plain PostgreSQL (no citus extension): pytest made "
         "test_<name> itself. Make it on the coordinator first, then reuse it: infra/citus/createdb.sh --fresh "
-        "test_<name>, and make test PYTEST_ARGS=--reuse-db (infra/citus/README.md)."
+        "test_<name>, and make test PYTEST_ARGS=--reuse-db (docs/citus.md)."
     )
 
 
 @pytest.fixture(scope="session")
 def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
     """The template is migrated once per session; acme and globex are copies of it, as signup makes them. On a Citus
-    coordinator (infra/citus/README.md), the public tables tenant tables point at become reference tables first."""
+    coordinator (docs/citus.md), the public tables tenant tables point at become reference tables first."""
     with django_db_blocker.unblock():
         is_citus = citus.coordinator_state().is_citus
         refusal = citus_expectation_refusal(is_citus=is_citus, environ=os.environ)

@@ -1,7 +1,7 @@
 """Settings shared by every environment. Environment-specific files import * from here and adjust.
 
 Sections follow the order of Django's settings reference. Every value that varies between machines is read through
-`config.env` and listed in the README's configuration table.
+`config.env` and listed in docs/deployment.md's configuration table.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ SITE_PORT: str = env.str("SITE_PORT", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Applications: which schema each app lives in is decided here, once (README, "Where each app lives").
+# Applications: which schema each app lives in is decided here, once (docs/architecture.md, "Where each app lives").
 # ---------------------------------------------------------------------------------------------------------------------
 SHARED_APPS: list[str] = [
     "django_tenants",  # must come first
@@ -180,7 +180,7 @@ if not DATABASE_URL:
 
     DATABASE_URL = embedded_database_url()
 # How DATABASE_URL reaches PostgreSQL: "none" (directly), "session" or "transaction" (a pooler in that mode). Atrium
-# keeps no tenancy in connection state, so transaction pooling is safe (README, "Connection poolers").
+# keeps no tenancy in connection state, so transaction pooling is safe (docs/tenancy.md, "Connection poolers").
 DATABASE_POOLING: str = env.str("DATABASE_POOLING", default="none").strip().lower()
 if DATABASE_POOLING not in ("none", "session", "transaction"):
     from django.core.exceptions import ImproperlyConfigured

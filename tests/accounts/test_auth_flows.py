@@ -1,4 +1,4 @@
-"""Sign-up, login everywhere, handoff across subdomains, enumeration prevention, rate limits and MFA (README,
+"""Sign-up, login everywhere, handoff across subdomains, enumeration prevention, rate limits and MFA (docs/accounts.md,
 "Signing up and signing in across subdomains")."""
 
 from __future__ import annotations

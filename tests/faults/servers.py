@@ -88,7 +88,7 @@ def copy_refusal(source_url: str) -> str | None:
         return None
     return (
         "the test database is on a Citus coordinator, and these tests copy it into a private plain PostgreSQL "
-        "cluster (infra/citus/README.md, Connection pooling: PgBouncer in front of a coordinator)"
+        "cluster (docs/citus.md, Connection pooling: PgBouncer in front of a coordinator)"
     )
 
 

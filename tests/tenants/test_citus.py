@@ -1,4 +1,4 @@
-"""Citus schema-based sharding (infra/citus/README.md): the reference-table plan derived from the models, the SQL
+"""Citus schema-based sharding (docs/citus.md): the reference-table plan derived from the models, the SQL
 `manage.py citus prepare` sends, `--check`, and a template replay that never sends a multi-statement string.
 
 No Citus build runs here: the coordinator's state is a stand-in where a test needs one, and the statements are

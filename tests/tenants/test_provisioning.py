@@ -1,4 +1,4 @@
-"""Provisioning (README, "Provisioning in milliseconds"): a schema from the warm pool or the template's snapshot is
+"""Provisioning (docs/tenancy.md, "Provisioning in milliseconds"): a schema from the warm pool or the template's snapshot is
 indistinguishable from one made by migrations; failures leave nothing behind; the pool is claimed, filled and
 reported."""
 
