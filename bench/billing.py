@@ -93,8 +93,8 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
 
     from billing import services, stripe_client
     from billing.models import BillingAccount
-    from devtools.stripe_local import sign
     from config.celery import app
+    from devtools.stripe_local import sign
     from shared_apps.accounts import services as accounts
     from shared_apps.accounts.models import Role, User
     from shared_apps.workspaces.services import workspace_create

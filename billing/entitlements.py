@@ -8,13 +8,16 @@ request through and says it is over. `plan_outgrown` is the same check against a
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 
 from billing.models import BillingAccount
 from billing.plans import PLANS, RESOURCE_LABELS, TRIAL_PLAN, Limit, Plan, Resource, human_bytes, human_limit
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.ratelimit import Bucket, counters_read, window_take
 
 UPGRADE_PATH = "/settings/billing/"
 
@@ -150,11 +153,28 @@ class RateDecision:
 _UNLIMITED = 1_000_000_000
 
 
+DAY = 86_400
+# Days a workspace's daily API call count stays readable: the metrics refresh (hourly) reads the last few days.
+API_CALLS_KEPT_DAYS = 9
+
+
+def _api_calls_bucket(tenant_id: int) -> Bucket:
+    return Bucket(f"api-calls:{{t{tenant_id}}}", _UNLIMITED, window=DAY, keep=API_CALLS_KEPT_DAYS)
+
+
+def api_calls_on(tenant_ids: Sequence[int], day: date) -> dict[int, int]:
+    """API requests each workspace was served on `day` (UTC), as `api_request_allow` counted them; 0 for a day older
+    than API_CALLS_KEPT_DAYS. One read of the shared cache per call."""
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    keys = {tenant_id: _api_calls_bucket(tenant_id).key_at(moment, DAY) for tenant_id in tenant_ids}
+    counts = counters_read(list(keys.values()))
+    return {tenant_id: counts.get(key, 0) for tenant_id, key in keys.items()}
+
+
 def api_request_allow(*, tenant_id: int, client: str | None = None, now: float | None = None) -> RateDecision:
     """Count one API request against the plan's per-minute rates, per workspace and per client (`client`: an API
     key's or a person's stable id; None counts the workspace only). Fixed one-minute windows in the shared cache,
     counted atomically (`shared_apps.core.ratelimit`): Redis, or the database cache every process shares."""
-    from shared_apps.core.ratelimit import Bucket, window_take
 
     code = _plan_code_remembered(tenant_id)
     workspace_limit, plan_name = limit_for(tenant_id, Resource.API_REQUESTS_PER_MINUTE, plan_code=code or _UNKNOWN_PLAN)
@@ -163,13 +183,14 @@ def api_request_allow(*, tenant_id: int, client: str | None = None, now: float |
     def value(limit: Limit) -> int:
         return limit.value if limit.value is not None and limit.hard else _UNLIMITED
 
-    # `{t…}` keeps one workspace's counters in one Redis Cluster slot (the script touches them together).
+    # `{t…}` keeps one workspace's counters in one Redis Cluster slot (the script touches them together). The last
+    # bucket limits nothing: it counts the workspace's calls of the day, for the operators' metrics (`api_calls_on`).
     buckets = [Bucket(f"api-rate:{{t{tenant_id}}}", value(workspace_limit))]
     scopes = ["workspace"]
     if client is not None:
         buckets.append(Bucket(f"api-rate:{{t{tenant_id}}}:{client}", value(client_limit)))
         scopes.append("key")
-    result = window_take(buckets, window=60, now=now)
+    result = window_take([*buckets, _api_calls_bucket(tenant_id)], window=60, now=now)
     if result.allowed:
         index = min(range(len(buckets)), key=result.remaining)
     else:

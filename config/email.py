@@ -56,11 +56,14 @@ def email_settings(environ_: Mapping[str, str]) -> dict[str, Any]:
         provider = PROVIDERS.get(provider_name)
         if provider is None:
             raise ImproperlyConfigured(
-                f"ANYMAIL_PROVIDER={provider_name!r} is not one of {', '.join(sorted(PROVIDERS))} (see docs/deployment.md, Configuration)."
+                f"ANYMAIL_PROVIDER={provider_name!r} is not one of {', '.join(sorted(PROVIDERS))} "
+                "(see docs/deployment.md)."
             )
         missing = [var for var in provider.credentials.values() if not environ_.get(var)]
         if missing:
-            raise ImproperlyConfigured(f"ANYMAIL_PROVIDER={provider_name} needs {', '.join(missing)} (see docs/deployment.md, Configuration).")
+            raise ImproperlyConfigured(
+                f"ANYMAIL_PROVIDER={provider_name} needs {', '.join(missing)} (see docs/deployment.md)."
+            )
         anymail = {name: environ_[var] for name, var in provider.credentials.items()}
         anymail |= {name: environ_[var] for name, var in provider.optional.items() if environ_.get(var)}
         if provider_name == "ses" and environ_.get("AWS_SES_REGION_NAME"):

@@ -1,7 +1,7 @@
 """The one place that reads the environment.
 
-Every setting that varies between machines comes from here, so docs/deployment.md's configuration table and the code cannot
-drift apart: each variable is read once, with its default, below.
+Every setting that varies between machines comes from here, so docs/deployment.md's configuration table and the code
+cannot drift apart: each variable is read once, with its default, below.
 """
 
 from __future__ import annotations

@@ -88,7 +88,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenants"
 # Inside migrations (the only place Atrium still sets a server-side search_path: connection.schema_session()), issue
-# `SET search_path` only when the schema changes. Requests, tasks and commands set nothing: statements name their schema.
+# `SET search_path` only when the schema changes. Requests, tasks and commands set nothing: statements name their
+# schema.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_COLOR_ADMIN_APPS = False
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False

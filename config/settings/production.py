@@ -24,7 +24,7 @@ _REQUIRED = (
 _missing = [name for name in _REQUIRED if not env.str(name, "")]
 if _missing:
     raise ImproperlyConfigured(
-        "Production settings need these environment variables: " + ", ".join(_missing) + " (see docs/deployment.md, Configuration)."
+        "Production settings need these environment variables: " + ", ".join(_missing) + " (see docs/deployment.md)."
     )
 
 from config.settings.base import *  # noqa: E402, F403
@@ -33,7 +33,7 @@ from config.settings.base import BASE_DOMAIN, CELERY_BROKER_URL  # noqa: E402
 # Tasks go to the broker, to be run by the workers; never in the process that enqueued them.
 if not CELERY_BROKER_URL:
     raise ImproperlyConfigured(
-        "CELERY_BROKER_URL is set but empty: production needs a broker (see docs/deployment.md, Configuration)."
+        "CELERY_BROKER_URL is set but empty: production needs a broker (see docs/deployment.md)."
     )
 CELERY_TASK_ALWAYS_EAGER = False
 
@@ -52,7 +52,7 @@ _WEAK_KEY_MARKS = ("insecure", "change-me", "changeme", "change_me", "replace-me
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or any(m in SECRET_KEY.lower() for m in _WEAK_KEY_MARKS):
     raise ImproperlyConfigured(
         "SECRET_KEY looks like a placeholder or is too short: set 50+ random characters, e.g. "
-        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (see docs/deployment.md, Configuration)."
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (see docs/deployment.md)."
     )
 # Passwords published in the documentation (the local demo's) are refused for every account.
 AUTH_PASSWORD_VALIDATORS = [

@@ -35,22 +35,23 @@ CACHE_ALIAS = "shared"
 # The clock the windows are cut from (tests hold it still, so a window cannot end in the middle of one).
 _clock = time.time
 
-# KEYS: the counters; ARGV[1]: seconds to keep them; ARGV[2…]: each counter's limit. Reads every count, refuses when
-# one is at its limit (returning the counts as they are), else increments all (returning the new counts).
+# KEYS: the counters; ARGV[1…n]: each counter's limit; ARGV[n+1…2n]: seconds to keep each. Reads every count,
+# refuses when one is at its limit (returning the counts as they are), else increments all (returning the new counts).
 _LUA = """
 local counts = {}
-for i = 1, #KEYS do
+local n = #KEYS
+for i = 1, n do
   counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
 end
-for i = 1, #KEYS do
-  if counts[i] >= tonumber(ARGV[i + 1]) then
+for i = 1, n do
+  if counts[i] >= tonumber(ARGV[i]) then
     return {0, i, unpack(counts)}
   end
 end
-for i = 1, #KEYS do
+for i = 1, n do
   counts[i] = redis.call('INCR', KEYS[i])
   if counts[i] == 1 then
-    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[n + i])
   end
 end
 return {1, 0, unpack(counts)}
@@ -59,8 +60,20 @@ return {1, 0, unpack(counts)}
 
 @dataclass(frozen=True)
 class Bucket:
+    """A counter and its limit. `window`: seconds of its own fixed windows (the call's by default); `keep`: how many
+    windows its count stays readable (`counter_read`) before it expires."""
+
     key: str
     limit: int
+    window: int | None = None
+    keep: int = 2
+
+    def key_at(self, moment: float, window: int) -> str:
+        return f"{self.key}:{int(moment // (self.window or window))}"
+
+    def expires_at(self, moment: float, window: int) -> float:
+        own = self.window or window
+        return float((int(moment // own) + self.keep) * own)
 
 
 @dataclass(frozen=True)
@@ -89,21 +102,40 @@ def window_take(
     reset_at = float((number + 1) * window)
     if not buckets:
         return WindowResult(True, (), (), None, reset_at)
-    keys = [f"{bucket.key}:{number}" for bucket in buckets]
+    keys = [bucket.key_at(moment, window) for bucket in buckets]
     limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
+    expires = tuple(bucket.expires_at(moment, window) for bucket in buckets)
+    ttls = tuple(max(int(until - moment + 0.999), 1) for until in expires)
     cache = cache if cache is not None else caches[CACHE_ALIAS]
     if isinstance(cache, RedisCache):
         # Redis unreachable: the request goes through uncounted (a limit that cannot count must not take the site down
         # with it), with a warning in the log (shared_apps/core/cache.py); counting resumes when Redis answers.
-        taken = degraded("rate limits", lambda: _redis_take(cache, keys, limits, ttl=window * 2), None)
+        taken = degraded("rate limits", lambda: _redis_take(cache, keys, limits, ttls=ttls), None)
         if taken is None:
             return WindowResult(True, tuple(0 for _ in keys), limits, None, reset_at)
         allowed, refused_by, counts = taken
     elif isinstance(cache, BaseDatabaseCache):
-        allowed, refused_by, counts = _database_take(cache, keys, limits, expires=reset_at + window)
+        allowed, refused_by, counts = _database_take(cache, keys, limits, expires=expires)
     else:
-        allowed, refused_by, counts = _local_take(cache, keys, limits, ttl=window * 2)
+        allowed, refused_by, counts = _local_take(cache, keys, limits, ttls=ttls)
     return WindowResult(allowed, counts, limits, refused_by, reset_at)
+
+
+def counters_read(keys: Sequence[str], *, now: float | None = None, cache: BaseCache | None = None) -> dict[str, int]:
+    """The counts `window_take` keeps under these full keys (`Bucket.key_at`), 0 where there is none (never counted,
+    or expired). One read: a Redis MGET or one SELECT on the database cache."""
+    if not keys:
+        return {}
+    cache = cache if cache is not None else caches[CACHE_ALIAS]
+    if isinstance(cache, BaseDatabaseCache):
+        found = _database_read(cache, list(keys), now=_clock() if now is None else now)
+    elif isinstance(cache, RedisCache):
+        stored: dict[str, Any] = degraded("rate limits", lambda: cache.get_many(list(keys)), {})
+        found = {key: int(value or 0) for key, value in stored.items()}
+    else:
+        stored = cache.get_many(list(keys))
+        found = {key: int(value or 0) for key, value in stored.items()}
+    return {key: found.get(key, 0) for key in keys}
 
 
 def window_peek(
@@ -117,7 +149,7 @@ def window_peek(
     reset_at = float((number + 1) * window)
     if not buckets:
         return WindowResult(True, (), (), None, reset_at)
-    keys = [f"{bucket.key}:{number}" for bucket in buckets]
+    keys = [bucket.key_at(moment, window) for bucket in buckets]
     limits = tuple(max(int(bucket.limit), 0) for bucket in buckets)
     cache = cache if cache is not None else caches[CACHE_ALIAS]
     if isinstance(cache, BaseDatabaseCache):
@@ -137,13 +169,13 @@ _scripts: dict[int, Any] = {}
 
 
 def _redis_take(
-    cache: RedisCache, keys: list[str], limits: tuple[int, ...], *, ttl: int
+    cache: RedisCache, keys: list[str], limits: tuple[int, ...], *, ttls: tuple[int, ...]
 ) -> tuple[bool, int | None, tuple[int, ...]]:
     client = cast(Any, cache)._cache.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_LUA)  # EVALSHA, EVAL once after a restart
-    reply = script(keys=[cache.make_key(k) for k in keys], args=[ttl, *limits], client=client)
+    reply = script(keys=[cache.make_key(k) for k in keys], args=[*limits, *ttls], client=client)
     allowed, refused = int(reply[0]), int(reply[1])
     return bool(allowed), (refused - 1 if refused else None), tuple(int(n) for n in reply[2:])
 
@@ -158,19 +190,18 @@ class _Over(Exception):
 
 
 def _database_take(
-    cache: BaseDatabaseCache, keys: list[str], limits: tuple[int, ...], *, expires: float
+    cache: BaseDatabaseCache, keys: list[str], limits: tuple[int, ...], *, expires: tuple[float, ...]
 ) -> tuple[bool, int | None, tuple[int, ...]]:
     db = router.db_for_write(cache.cache_model_class)
     connection = connections[db]
     table = connection.ops.quote_name(cache.cache_model_class._meta.db_table)
     stored = [cache.make_key(k) for k in keys]
-    until = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
     # Rows are upserted in key order: two callers sharing buckets lock them in the same order (no deadlock).
     order = sorted(range(len(stored)), key=lambda i: stored[i])
     values = ", ".join(["(%s, '1', %s)"] * len(stored))
     params: list[Any] = []
     for i in order:
-        params += [stored[i], until]
+        params += [stored[i], dt.datetime.fromtimestamp(expires[i], tz=dt.UTC)]
     sql = (
         f"INSERT INTO {table} (cache_key, value, expires) VALUES {values} "  # noqa: S608 (the cache's own table)
         f"ON CONFLICT (cache_key) DO UPDATE SET value = ({table}.value::bigint + 1)::text "
@@ -214,7 +245,7 @@ _local_lock = threading.Lock()
 
 
 def _local_take(
-    cache: BaseCache, keys: list[str], limits: tuple[int, ...], *, ttl: int
+    cache: BaseCache, keys: list[str], limits: tuple[int, ...], *, ttls: tuple[int, ...]
 ) -> tuple[bool, int | None, tuple[int, ...]]:
     """For a per-process cache (a benchmark's or a test's local memory): atomic within the process only."""
     with _local_lock:
@@ -222,6 +253,6 @@ def _local_take(
         over = next((i for i, n in enumerate(counts) if n >= limits[i]), None)
         if over is not None:
             return False, over, counts
-        for key, n in zip(keys, counts, strict=True):
+        for key, n, ttl in zip(keys, counts, ttls, strict=True):
             cache.set(key, n + 1, timeout=ttl)
         return True, None, tuple(n + 1 for n in counts)

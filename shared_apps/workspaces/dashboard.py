@@ -3,8 +3,8 @@
 Everything comes from the public schema, in a fixed number of queries whatever the number of workspaces, accounts or
 days (tests/workspaces/test_dashboard.py counts them): accounts and workspaces created (live), members, the billing
 ledger (trials, conversions, churn, MRR on any day: today's MRR minus the changes since), billing accounts (MRR and
-trials now), and what the metrics refresh stored (activity per workspace per day, sizes per day). File storage and API
-calls are reported by apps of their own (`shared_apps.core.usage`); until they do, their figures say "not reported".
+trials now), and what the metrics refresh stored (activity, API calls and sizes per workspace per day, the bytes of
+files from storage's accounting and the API calls from the API's daily counters).
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ class Activity:
                 "API calls",
                 c["api"] if reported else None,
                 c["api_prev"] if reported else None,
-                note="" if reported else "not reported yet: the API reports its calls once it ships",
+                note="" if reported else "none counted yet (the metrics refresh reads the API's daily counts)",
             ),
         ]
 
@@ -497,7 +497,7 @@ class Sizes:
                 at_end.storage_bytes if at_end and at_end.storage_bytes is not None else None,
                 at_prev.storage_bytes if at_prev and at_prev.storage_bytes is not None else None,
                 fmt=size,
-                note="" if reported else "not reported yet: file storage reports its size once it ships",
+                note="" if reported else "after the first metrics refresh",
             ),
         ]
 

@@ -30,8 +30,8 @@ class WorkspaceMetrics(models.Model):
     projects = models.PositiveIntegerField(default=0)
     tasks = models.PositiveIntegerField(default=0)
     database_bytes = models.BigIntegerField(default=0)  # the schema's tables and indexes
-    storage_bytes = models.BigIntegerField(null=True, blank=True)  # files; None: not reported (shared_apps.core.usage)
-    api_calls_30d = models.BigIntegerField(null=True, blank=True)  # None: not reported
+    storage_bytes = models.BigIntegerField(null=True, blank=True)  # files (storage's accounting); None: not read yet
+    api_calls_30d = models.BigIntegerField(null=True, blank=True)  # the API's daily counts; None: not read yet
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)  # a member's last audited action
     plan = models.CharField(max_length=32, blank=True, db_index=True)
     subscription_status = models.CharField(max_length=24, blank=True)

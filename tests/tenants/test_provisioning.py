@@ -1,6 +1,6 @@
-"""Provisioning (docs/tenancy.md, "Provisioning in milliseconds"): a schema from the warm pool or the template's snapshot is
-indistinguishable from one made by migrations; failures leave nothing behind; the pool is claimed, filled and
-reported."""
+"""Provisioning (docs/tenancy.md, "Provisioning in milliseconds"): a schema from the warm pool or the template's
+snapshot is indistinguishable from one made by migrations; failures leave nothing behind; the pool is claimed, filled
+and reported."""
 
 from __future__ import annotations
 
