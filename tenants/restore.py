@@ -10,7 +10,8 @@ Three steps, none trusting the archive:
    manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive: refused.
 2. `schema_data_load` loads only the dump's data (its `COPY` blocks) into a schema provisioned by this build, whose
    migrations must be the archive's: the archive's DDL is never run. Ids are kept; sequences are set past them;
-   foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix.
+   foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix, and a value that
+   names storage anywhere else (another workspace's prefix or files, a key that climbs out) refuses the archive.
 3. `archive_files_copy` streams the files into storage under the new prefix, checking each checksum again, and
    reports each key it wrote, so the caller can delete them if anything after fails.
 """
@@ -30,11 +31,12 @@ from typing import IO, Any
 
 from shared_apps.core.sql import quote
 from shared_apps.storage.backends import files
-from shared_apps.storage.keys import KeyRefused, key_check, prefix_check
+from shared_apps.storage.fields import StorageKeyField, StoragePrefixField
+from shared_apps.storage.keys import KeyRefused, key_check, key_in_workspace, prefix_check
 from tenants.db import connection
 from tenants.errors import TenantError
 from tenants.lifecycle import ARCHIVE_FORMAT, DUMP_NAME, FILES_DIR, MANIFEST_NAME
-from tenants.references import public_references
+from tenants.references import public_references, schema_apps, tables
 
 MANIFEST_MAX_BYTES = 32 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -309,18 +311,44 @@ def _migrations(schema: str) -> list[str]:
         return [f"{app}.{name}" for app, name in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class StorageColumn:
+    """A column of a tenant table that names storage (a `StorageKeyField`): the prefix itself, or a key under it."""
+
+    table: str
+    column: str
+    is_prefix: bool
+    blank: bool
+
+
+def storage_columns() -> list[StorageColumn]:
+    """Every column of the tenant tables that names storage, read from the models."""
+    tenant_apps, _public = schema_apps()
+    return [
+        StorageColumn(
+            table=model._meta.db_table,
+            column=field.column,
+            is_prefix=isinstance(field, StoragePrefixField),
+            blank=bool(field.blank),
+        )
+        for model in tables(tenant_apps)
+        for field in model._meta.local_fields
+        if isinstance(field, StorageKeyField)
+    ]
+
+
 def schema_data_load(
     *,
     checked: CheckedArchive,
     schema: str,
     remaps: dict[str, dict[int, int | None]],
-    key_columns: list[tuple[str, str]],
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Load the archive's rows into `schema` (freshly provisioned, in the caller's transaction). `remaps` maps, per
     public table, the archive's ids to this database's (None: no such row here; a nullable reference becomes NULL,
-    a row that cannot exist without it is left out). `key_columns` are (table, column) pairs holding storage keys,
-    moved from the source prefix to `schema`'s. Returns the rows loaded per table."""
+    a row that cannot exist without it is left out); a public table absent from `remaps` has none of its ids here.
+    Storage columns (`storage_columns`) are moved from the source prefix to `schema`'s, and must then name
+    `schema`'s prefix or a key under it. Returns the rows loaded per table."""
     say = progress or (lambda _line: None)
     source = checked.source_schema
     prefix_check(schema)
@@ -355,7 +383,9 @@ def schema_data_load(
             loaded[table] = count
             say(f"  {table}: {count} row(s)")
         _public_references_remap(cursor, schema=schema, remaps=remaps)
-        _keys_move(cursor, schema=schema, source=source, key_columns=key_columns)
+        stored = storage_columns()
+        _keys_move(cursor, schema=schema, source=source, columns=stored)
+        _keys_check(cursor, schema=schema, columns=stored)
         _sequences_reset(cursor, schema=schema)
     return loaded
 
@@ -363,9 +393,8 @@ def schema_data_load(
 def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict[int, int | None]]) -> None:
     q = quote(schema)
     for fk in public_references():
-        mapping = remaps.get(fk.target)
-        if mapping is None:
-            continue
+        # A public table the archive names no rows of: none of its ids is trusted (an id is only a number here).
+        mapping = remaps.get(fk.target, {})
         col, table = quote(fk.column), f"{q}.{quote(fk.table)}"
         known = [src for src, dst in mapping.items() if dst is not None]
         # First what has no counterpart here (by the archive's ids), then the ids that do: one statement each, so
@@ -386,16 +415,40 @@ def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict
             )
 
 
-def _keys_move(cursor: Any, *, schema: str, source: str, key_columns: list[tuple[str, str]]) -> None:
+def _keys_move(cursor: Any, *, schema: str, source: str, columns: list[StorageColumn]) -> None:
     """A value that is the source prefix itself, or a key under it, moves under the new schema's prefix."""
     q = quote(schema)
-    for table, column in key_columns:
-        col = quote(column)
+    for c in columns:
+        col = quote(c.column)
         cursor.execute(
-            f"UPDATE {q}.{quote(table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
+            f"UPDATE {q}.{quote(c.table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
             f" WHERE {col} = %s OR left({col}, %s) = %s",
             [schema, len(source) + 1, source, len(source) + 1, source + "/"],
         )
+
+
+def _keys_check(cursor: Any, *, schema: str, columns: list[StorageColumn]) -> None:
+    """After the move, every storage column names `schema`'s own prefix (prefix columns) or a key under it that
+    obeys the key rules; anything else — another workspace's prefix or files, a key that climbs out of the prefix,
+    a malformed one — refuses the archive. Blank only where the field allows it."""
+    q = quote(schema)
+    for c in columns:
+        col = quote(c.column)
+        skip_blank = f" AND {col} <> ''" if c.blank else ""
+        cursor.execute(
+            f"SELECT DISTINCT {col} FROM {q}.{quote(c.table)} WHERE {col} <> %s{skip_blank}",  # noqa: S608
+            [schema if c.is_prefix else ""],
+        )
+        while batch := cursor.fetchmany(1000):
+            for (value,) in batch:
+                try:
+                    if c.is_prefix or key_in_workspace(value, workspace=schema) != value:
+                        raise KeyRefused(value)
+                except KeyRefused as exc:
+                    raise _refuse(
+                        f"its rows name storage outside the workspace's own prefix ({c.table}.{c.column}: "
+                        f"{str(value)[:80]!r})"
+                    ) from exc
 
 
 def _sequences_reset(cursor: Any, *, schema: str) -> None:

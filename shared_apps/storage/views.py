@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.storage import local
 from shared_apps.storage.backends import TenantFileSystemStorage, files
-from shared_apps.storage.keys import KeyRefused, key_check
+from shared_apps.storage.keys import KeyRefused, key_in_workspace
 
 # What a browser may do with a file it was handed: nothing but show it. PDFs are left to the browser's own viewer.
 SANDBOX = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -32,7 +32,7 @@ def _local_storage() -> TenantFileSystemStorage:
 def _this_workspace(key: str) -> str:
     """`key` when it belongs to the workspace this host serves; else not found (whatever its signature)."""
     try:
-        key_check(key, prefix=str(getattr(connection, "schema_name", "")))
+        key_in_workspace(key, workspace=str(getattr(connection, "schema_name", "")))
     except KeyRefused as exc:
         raise Http404("No such file here.") from exc
     return key

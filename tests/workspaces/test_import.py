@@ -390,3 +390,122 @@ def test_rows_follow_their_people_to_the_accounts_found_here_by_email(tmp_path: 
         assert Project.objects.get(name="Launch").created_by_id == owner.pk
     assert Membership.objects.get(tenant=restored, user=newcomer).role == Role.ADMIN
     assert not Membership.objects.filter(tenant=restored, user_id=member.pk).exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows that name storage: only the archive's own prefix is moved; anything outside it refuses the archive
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _with_dump(
+    members: list[tuple[tarfile.TarInfo, bytes]], change: Any, *, changes: bool = True
+) -> list[tuple[tarfile.TarInfo, bytes]]:
+    """The archive with its dump rewritten by `change` (bytes → bytes) and the manifest's checksum made to match:
+    what someone who edits an export by hand can do."""
+    import hashlib
+
+    dump = next(i for i, (info, _data) in enumerate(members) if info.name.endswith("/schema.sql"))
+    edited = change(members[dump][1])
+    assert (edited != members[dump][1]) == changes
+    out = list(members)
+    out[dump] = (members[dump][0], edited)
+
+    def checksum(m: dict[str, Any]) -> None:
+        m["database"]["sha256"] = hashlib.sha256(edited).hexdigest()
+
+    return _with_manifest(out, checksum)
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_archive_naming_another_workspaces_files_is_refused_and_their_files_are_untouched(
+    tmp_path: Path, settings: Any
+) -> None:
+    # given a victim workspace with a file, and an export of another workspace whose document row is then edited to
+    # point at the victim's file (its key, its thumbnail key, its prefix, or a key that climbs out of the prefix)
+    victim, _victim_owner = services.workspace_create(slug="victim", name="Victim", owner_email="owner@victim.test")
+    secret = f"{victim.schema_name}/files/{'c' * 32}.pdf"
+    files().put(secret, io.BytesIO(b"%PDF-1.4 victim's secret"), content_type="application/pdf")
+    tenant, _owner, _member = _workspace_with_data()
+    source = tenant.schema_name
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    members = _members(archive)
+    ours, thumb = f"{source}/files/{'a' * 32}.pdf", f"{source}/files/{'a' * 32}.thumb.webp"
+    edits = {
+        "key": lambda d: d.replace(ours.encode(), secret.encode()),
+        "thumbnail key": lambda d: d.replace(thumb.encode(), secret.encode()),
+        "prefix": lambda d: d.replace(f"\t{source}\t".encode(), f"\t{victim.schema_name}\t".encode()),
+        "traversal": lambda d: d.replace(ours.encode(), f"{source}/../{secret}".encode()),
+        "bare prefix as key": lambda d: d.replace(thumb.encode(), victim.schema_name.encode()),
+    }
+    schemas, tenants = _schemas(), Tenant.objects.count()
+
+    for i, (name, edit) in enumerate(edits.items()):
+        hostile = _write(tmp_path / f"hostile-{i}.tar.gz", _with_dump(members, edit))
+        # when
+        with pytest.raises(CommandError, match="storage outside") as refused:
+            run("import", str(hostile), "--slug", f"evil-{i}")
+        # then
+        assert refused.value.returncode == 2, name
+        assert "Nothing was imported" in str(refused.value), name
+
+    assert _schemas() == schemas
+    assert Tenant.objects.count() == tenants
+    assert _stored(victim.schema_name) == {f"files/{'c' * 32}.pdf": b"%PDF-1.4 victim's secret"}
+    # the unedited archive imports (the edits, not the archive, were refused)
+    same = _write(tmp_path / "same.tar.gz", _with_dump(members, lambda d: d, changes=False))
+    run("import", str(same), "--slug", "honest")
+
+
+def test_every_tenant_column_that_names_storage_is_found_by_the_import() -> None:
+    """The import moves and checks the columns it finds from the models (`StorageKeyField`); a column that names a
+    file, a prefix or a path under another name would escape it."""
+    import re
+
+    from django.db import models
+
+    from shared_apps.storage.fields import StorageKeyField
+    from tenants.references import schema_apps, tables
+    from tenants.restore import storage_columns
+
+    found = {(c.table, c.column, c.is_prefix) for c in storage_columns()}
+    assert found == {
+        ("projects_document", "storage_prefix", True),
+        ("projects_document", "key", False),
+        ("projects_document", "thumbnail_key", False),
+    }
+    named_like_storage = re.compile(r"(^|_)(key|prefix|path|file|schema|bucket|url|host|domain)s?$")
+    tenant_apps, _public = schema_apps()
+    for model in tables(tenant_apps):
+        for field in model._meta.local_fields:
+            if isinstance(field, models.CharField) and named_like_storage.search(field.name):
+                assert isinstance(field, StorageKeyField), f"{model._meta.label}.{field.name}"
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_grant_to_a_group_follows_the_groups_name_never_its_id(tmp_path: Path) -> None:
+    # given an archive with a project shared with the group "Designers", and here that group's id now belongs to
+    # another group (its name was given to nobody)
+    from django.contrib.auth.models import Group
+
+    from tenant_apps.projects.models import ProjectGroupObjectPermission
+
+    tenant, _owner, _member = _workspace_with_data()
+    designers = Group.objects.create(name="Designers")
+    view = Permission.objects.get(codename="view_project", content_type__app_label="projects")
+    with tenant_context(tenant):
+        ProjectGroupObjectPermission.objects.create(
+            content_object=Project.objects.get(name="Launch"), group=designers, permission=view
+        )
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    Group.objects.filter(pk=designers.pk).update(name="Platform support")
+    renamed = Group.objects.create(name="Designers")
+
+    # when
+    run("import", str(archive), "--slug", "grouped")
+
+    # then the grant points at the group called Designers here, never at the id the archive carried
+    restored = Tenant.objects.get(domains__domain="grouped.localhost")
+    with tenant_context(restored):
+        assert list(ProjectGroupObjectPermission.objects.values_list("group_id", flat=True)) == [renamed.pk]
