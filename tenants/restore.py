@@ -19,7 +19,6 @@ Three steps, none trusting the archive:
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 import re
 import tarfile
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from shared_apps.core.jsonsafe import json_loads
 from shared_apps.core.sql import quote
 from shared_apps.storage.backends import files
 from shared_apps.storage.fields import StorageKeyField, StoragePrefixField
@@ -86,7 +86,7 @@ def _refuse(message: str) -> ArchiveRefused:
 
 def _manifest_parse(raw: bytes) -> dict[str, Any]:
     try:
-        manifest = json.loads(raw.decode("utf-8"))
+        manifest = json_loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _refuse("its manifest is not JSON") from exc
     if not isinstance(manifest, dict):

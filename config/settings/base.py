@@ -430,7 +430,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["tenant_apps.api.permissions.MemberWithScope"],
     "DEFAULT_THROTTLE_CLASSES": ["tenant_apps.api.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tenant_apps.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "tenant_apps.api.filters.Filters",
         "tenant_apps.api.filters.Search",

@@ -13,6 +13,7 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from shared_apps.core.http import LengthInvalid, declared_length
 from shared_apps.storage import local
 from shared_apps.storage.backends import TenantFileSystemStorage, files
 from shared_apps.storage.keys import KeyRefused, key_in_workspace
@@ -74,8 +75,11 @@ def file_download(request: HttpRequest, key: str) -> HttpResponseBase:
 @require_POST
 def file_upload(request: HttpRequest) -> HttpResponse:
     storage = _local_storage()
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if not declared.isdigit() or int(declared) > int(settings.STORAGE_UPLOAD_MAX_BYTES) + UPLOAD_OVERHEAD:
+    try:
+        declared = declared_length(request)
+    except LengthInvalid as exc:
+        return _refused(str(exc), 400)
+    if declared is None or declared > int(settings.STORAGE_UPLOAD_MAX_BYTES) + UPLOAD_OVERHEAD:
         return _refused("The file is larger than uploads may be.", 413)
     try:
         policy = local.upload_verify(

@@ -272,6 +272,8 @@ def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     cases["symlink"] = ([*members, (link, b"")], "not a regular file")
     cases["manifest last"] = ([*members[1:], members[0]], "first member must be")
+    deep = b'{"format": ' * 50_000 + b"2" + b"}" * 50_000
+    cases["deeply nested manifest"] = ([(members[0][0], deep), *members[1:]], "manifest is not JSON")
     tampered = [
         (info, b"HELLO" if info.name.endswith(".txt") else data) for info, data in members
     ]  # same size, other bytes
