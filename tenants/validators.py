@@ -55,6 +55,14 @@ def validate_subdomain(value: str) -> str:
 
 
 _HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_CHARACTERS = re.compile(r"[a-z0-9.-]{1,253}")
+
+
+def host_normalise(value: str) -> str | None:
+    """A host name as stored in Domain (lower case, no trailing dot), or None when `value` cannot be one (empty, too
+    long, or any character a host name does not have: NUL, controls, bidi marks, spaces). For looking a host up."""
+    host = value.strip().lower().rstrip(".")
+    return host if _HOST_CHARACTERS.fullmatch(host) else None
 
 
 def validate_custom_domain(value: str) -> str:
