@@ -222,3 +222,16 @@ def test_staff_cannot_raise_their_own_rights_through_a_group(public_client: Host
     assert not group.permissions.exists()
     assert not Group.objects.filter(name="Mine").exists()
     assert not User.objects.get(pk=staff.pk).has_perm("accounts.delete_user")
+
+
+def test_nobody_deletes_a_group_whose_grants_live_in_every_workspace(public_client: HostClient) -> None:
+    """Found by the hostile sweep: deleting a group reached for guardian's tables, which live in workspace schemas
+    only (a 500). As for accounts, a group is emptied, never deleted."""
+    group = Group.objects.create(name="Designers")
+    public_client.force_login(operator_create("root@atrium.test", superuser=True))
+
+    page = public_client.get(f"/admin/auth/group/{group.pk}/delete/")
+    public_client.post(f"/admin/auth/group/{group.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 403
+    assert Group.objects.filter(pk=group.pk).exists()
