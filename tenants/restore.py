@@ -7,7 +7,9 @@ Three steps, none trusting the archive:
 1. `archive_check` reads the archive once, streamed, and writes nothing but the dump into a scratch folder: the
    manifest must come first and be of this build's format; every other member must be a regular file that the
    manifest lists (schema.sql, files/…) with the size and SHA-256 it states; the dump's rows per table must be the
-   manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive: refused.
+   manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive, more bytes
+   uncompressed than TENANT_IMPORT_MAX_BYTES or a dump line longer than TENANT_IMPORT_LINE_MAX_BYTES (both counted
+   while streaming, before the bytes are read): refused.
 2. `schema_data_load` loads only the dump's data (its `COPY` blocks) into a schema provisioned by this build, whose
    migrations must be the archive's: the archive's DDL is never run. Ids are kept; sequences are set past them;
    foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix, and a value that
@@ -18,6 +20,7 @@ Three steps, none trusting the archive:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 import re
@@ -27,6 +30,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError
 
 from shared_apps.core.jsonsafe import json_loads
 from shared_apps.core.sql import quote
@@ -154,13 +161,22 @@ def _read(source: IO[bytes], size: int) -> bytes:
         raise _refuse(f"it is truncated or corrupt ({exc})") from exc
 
 
-def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None) -> str:
+def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None, *, max_line: int | None = None) -> str:
+    """SHA-256 of the next `size` bytes of `source`, copied to `sink`, a chunk at a time; with `max_line`, refused as
+    soon as a line runs longer (so a huge line is never held whole)."""
     digest = hashlib.sha256()
     remaining = size
+    run = 0  # bytes since the last newline
     while remaining > 0:
         chunk = _read(source, min(CHUNK, remaining))
         if not chunk:
             raise _refuse("it is truncated")
+        if max_line is not None:
+            parts = chunk.split(b"\n")
+            longest = max([run + len(parts[0]), *(len(p) for p in parts[1:])])
+            run = run + len(chunk) if len(parts) == 1 else len(parts[-1])
+            if longest > max_line:
+                raise _refuse(f"its database dump has a line longer than {max_line} bytes")
         digest.update(chunk)
         if sink is not None:
             sink.write(chunk)
@@ -192,8 +208,12 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
     dump_seen = False
     listed: dict[str, tuple[int, str]] = {}
     seen: set[str] = set()
+    cap, unpacked = int(settings.TENANT_IMPORT_MAX_BYTES), 0
     for tar, member in _members(archive):
         name = member.name
+        unpacked += max(member.size, 0)  # from the member's header, before its bytes are read
+        if unpacked > cap:
+            raise _refuse(f"it holds more than {cap} bytes uncompressed (TENANT_IMPORT_MAX_BYTES)")
         if manifest is None:
             parts = PurePosixPath(name).parts
             if len(parts) != 2 or parts[1] != MANIFEST_NAME or not member.isreg():
@@ -209,6 +229,8 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
                 listed[_file_path_check(f["path"], schema)] = (f["size"], f["sha256"])
             if len(listed) != len(manifest["files"]):
                 raise _refuse("its manifest lists a file twice")
+            if sum(size for size, _sha in listed.values()) > cap:
+                raise _refuse(f"its files come to more than {cap} bytes uncompressed (TENANT_IMPORT_MAX_BYTES)")
             say(f"Manifest: {manifest['tenant']['name']} ({schema}), {len(listed)} file(s), format {ARCHIVE_FORMAT}")
             continue
         if not member.isreg():
@@ -221,7 +243,7 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
         if inner == DUMP_NAME and not dump_seen:
             dump_seen = True
             with dump_target.open("wb") as sink:
-                digest = _hash_copy(stream, member.size, sink)
+                digest = _hash_copy(stream, member.size, sink, max_line=int(settings.TENANT_IMPORT_LINE_MAX_BYTES))
             if digest != manifest["database"]["sha256"]:
                 raise _refuse("the database dump does not match the manifest's checksum")
             say(f"Database dump: {member.size} bytes, checksum ok")
@@ -375,7 +397,7 @@ def schema_data_load(
             if not set(columns) <= tables[table]:
                 raise _refuse(f"its dump has columns {table} does not have here")
             column_list = ", ".join(quote(c) for c in columns)
-            with cursor.copy(f"COPY {q}.{quote(table)} ({column_list}) FROM STDIN") as copy:
+            with _rows_refused(table), cursor.copy(f"COPY {q}.{quote(table)} ({column_list}) FROM STDIN") as copy:
                 count = 0
                 for line in rows:
                     copy.write(line)
@@ -386,8 +408,22 @@ def schema_data_load(
         stored = storage_columns()
         _keys_move(cursor, schema=schema, source=source, columns=stored)
         _keys_check(cursor, schema=schema, columns=stored)
+        with _rows_refused("its tables"):  # the deferred foreign keys, checked now rather than at the commit
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         _sequences_reset(cursor, schema=schema)
     return loaded
+
+
+@contextlib.contextmanager
+def _rows_refused(table: str) -> Iterator[None]:
+    """A row PostgreSQL refuses (not a number, too few columns, a NUL, a reference to nothing, a duplicate id) refuses
+    the archive in one line; the caller's transaction rolls back everything loaded."""
+    try:
+        yield
+    except (DatabaseError, psycopg.Error) as exc:  # Django's, or psycopg's own from `cursor.copy`
+        cause = exc.__cause__ or exc
+        detail = str(getattr(getattr(cause, "diag", None), "message_primary", None) or cause).splitlines()[0]
+        raise _refuse(f"its dump has a row {table} cannot hold ({detail[:200]})") from exc
 
 
 def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict[int, int | None]]) -> None:

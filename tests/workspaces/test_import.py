@@ -274,6 +274,16 @@ def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     cases["manifest last"] = ([*members[1:], members[0]], "first member must be")
     deep = b'{"format": ' * 50_000 + b"2" + b"}" * 50_000
     cases["deeply nested manifest"] = ([(members[0][0], deep), *members[1:]], "manifest is not JSON")
+    # rows PostgreSQL cannot take: each one line after the projects' COPY header, the manifest's count and checksum
+    # made to match (what someone editing an export by hand would do)
+    for label, row in {
+        "a number that is not one": {"id": "abc"},
+        "too few columns": None,
+        "a NUL byte": {"name": "nul\x00byte"},
+        "a dangling reference": {"table": "projects_task", "project_id": "987654"},
+        "a date that is not one": {"created_at": "the day before"},
+    }.items():
+        cases[f"a row with {label}"] = (_with_row(members, row), "cannot hold")
     tampered = [
         (info, b"HELLO" if info.name.endswith(".txt") else data) for info, data in members
     ]  # same size, other bytes
@@ -291,6 +301,46 @@ def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return result
 
 
+_ROW_DEFAULTS = {
+    "id": "424242",
+    "name": "planted",
+    "title": "planted",
+    "description": "",
+    "visibility": "workspace",
+    "status": "todo",
+    "position": "0",
+    "created_at": "2026-01-01 00:00:00+00",
+    "updated_at": "2026-01-01 00:00:00+00",
+}
+
+
+def _with_row(members: list[tuple[tarfile.TarInfo, bytes]], row: dict[str, str] | None) -> Any:
+    """The archive with one more row in a table's COPY block (projects_project unless `row["table"]` says), its values
+    `_ROW_DEFAULTS` and NULL but for `row`; None: a row of one column. Counts and checksum made to match."""
+    import re
+
+    one_column = row is None
+    row = dict(row or {})
+    table = row.pop("table", "projects_project")
+    added: dict[str, int] = {}
+
+    def insert(dump: bytes) -> bytes:
+        header = re.search(rb"^COPY \S+\." + table.encode() + rb" \((.*)\) FROM stdin;\n", dump, re.M)
+        assert header, table
+        columns = [c.strip().strip('"') for c in header.group(1).decode().split(",")]
+        values = ["1"] if one_column else [row.get(c, _ROW_DEFAULTS.get(c, "\\N")) for c in columns]
+        added[table] = 1
+        return dump[: header.end()] + "\t".join(values).encode() + b"\n" + dump[header.end() :]
+
+    edited = _with_dump(members, insert)
+
+    def count(m: dict[str, Any]) -> None:
+        for name, n in added.items():
+            m["database"]["tables"][name] += n
+
+    return _with_manifest(edited, count)
+
+
 def test_hostile_archives_are_refused_and_leave_nothing_behind(
     good_archive: Path, tmp_path: Path, settings: Any
 ) -> None:
@@ -303,6 +353,7 @@ def test_hostile_archives_are_refused_and_leave_nothing_behind(
             run("import", str(path), "--slug", "evil")
         assert refused.value.returncode == 2, name
         assert "Nothing was imported" in str(refused.value), name
+        assert "\n" not in str(refused.value), name  # one line, no traceback
 
     assert _schemas() == schemas
     assert (Tenant.objects.count(), Domain.objects.count()) == (tenants, domains)
@@ -511,3 +562,50 @@ def test_a_grant_to_a_group_follows_the_groups_name_never_its_id(tmp_path: Path)
     restored = Tenant.objects.get(domains__domain="grouped.localhost")
     with tenant_context(restored):
         assert list(ProjectGroupObjectPermission.objects.values_list("group_id", flat=True)) == [renamed.pk]
+
+
+def _with_long_line(members: list[tuple[tarfile.TarInfo, bytes]], length: int) -> Any:
+    """The archive with a project whose description is one line of `length` bytes (it compresses to almost
+    nothing)."""
+    return _with_row(members, {"table": "projects_project", "description": "x" * length})
+
+
+def test_an_archive_larger_than_the_cap_uncompressed_is_refused_while_streaming(
+    good_archive: Path, tmp_path: Path, settings: Any
+) -> None:
+    members = _members(good_archive)
+    settings.TENANT_IMPORT_MAX_BYTES = sum(len(data) for _info, data in members) - 1  # one byte short
+
+    with pytest.raises(CommandError, match="uncompressed") as refused:
+        run("import", str(good_archive), "--slug", "too-big")
+
+    assert refused.value.returncode == 2
+    assert "\n" not in str(refused.value)
+    assert not Tenant.objects.filter(domains__domain="too-big.localhost").exists()
+
+
+def test_a_dump_line_longer_than_the_cap_is_refused_while_streaming_in_bounded_memory(
+    good_archive: Path, tmp_path: Path, settings: Any
+) -> None:
+    import tracemalloc
+
+    # given a 405 KB archive holding a 64 MB line (the attack run's was 400 MB and took 957 MB to read)
+    settings.TENANT_IMPORT_LINE_MAX_BYTES = 1024 * 1024
+    hostile = _write(tmp_path / "long-line.tar.gz", _with_long_line(_members(good_archive), 64 * 1024 * 1024))
+    assert hostile.stat().st_size < 1024 * 1024
+    schemas = _schemas()
+
+    # when
+    tracemalloc.start()
+    try:
+        with pytest.raises(CommandError, match="line longer than") as refused:
+            run("import", str(hostile), "--slug", "long-line")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # then
+    assert refused.value.returncode == 2
+    assert peak < 16 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+    assert _schemas() == schemas
+    assert not Tenant.objects.filter(domains__domain="long-line.localhost").exists()
