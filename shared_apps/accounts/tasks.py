@@ -36,11 +36,10 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
     if issued is None:
         return False
     invitation, token = issued
-    tenant = invitation.tenant
     inviter = invitation.invited_by
+    # The invitee is not a member yet: the mail carries no text the workspace chose (not its name, not its members'
+    # names), only the inviter's address; the invitation page names the workspace.
     context = {
-        "tenant_name": tenant.name,
-        "inviter_name": inviter.name.strip() if inviter else "",
         "inviter_email": inviter.email if inviter else "",
         "role": invitation.get_role_display(),
         "email": invitation.email,
@@ -48,9 +47,8 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
         "expires_at": invitation.expires_at,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    who = context["inviter_name"] or context["inviter_email"] or "Someone"
     message = EmailMultiAlternatives(
-        subject=f"{who} invited you to join {tenant.name} on Atrium",
+        subject=f"{context['inviter_email'] or 'Someone'} invited you to a workspace on Atrium",
         body=render_to_string("email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.email],

@@ -22,7 +22,7 @@ from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import Membership, User
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.text import has_control_characters
+from shared_apps.core.text import has_control_characters, has_control_characters_in_text
 from shared_apps.core.transactions import enqueue_on_commit
 from shared_apps.storage import accounting as storage_accounting
 from shared_apps.storage.backends import TenantStorage, UploadForm, files
@@ -111,7 +111,7 @@ def clean_text(value: str, *, label: str, field: str, required: bool = False) ->
     value = value.strip().replace("\r\n", "\n")
     if required and not value:
         raise ProjectInvalid(f"{label} can't be empty.", field=field)
-    if has_control_characters(value.replace("\n", "").replace("\t", "")):
+    if has_control_characters_in_text(value):
         raise ProjectInvalid(f"{label} can't contain control characters.", field=field)
     if len(value) > TEXT_MAX_LENGTH:
         raise ProjectInvalid(f"{label} can be at most {TEXT_MAX_LENGTH:,} characters.", field=field)
