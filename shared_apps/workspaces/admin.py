@@ -440,7 +440,8 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             title="Suspend workspaces",
             button="Suspend",
             verb="Suspended",
-            warning="Every page of a suspended workspace answers with the suspension page until it is resumed.",
+            warning="Every page of a suspended workspace answers with the suspension page until it is resumed. The "
+            "reason is shown to its owners only (on that page), and recorded in the operator log and its audit log.",
             change=lambda t, u, d: services.workspace_suspend(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
