@@ -31,6 +31,7 @@ from shared_apps.accounts.permissions import Action, require
 from shared_apps.accounts.selectors import seats_used
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.jsonsafe import json_depth_check
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
@@ -729,13 +730,14 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
         event = stripe_client.stripe.Webhook.construct_event(
             text, header, stripe_client.webhook_secret(), WEBHOOK_TOLERANCE
         )
+        data = json_depth_check(event.to_dict() if hasattr(event, "to_dict") else dict(event))
     except stripe_client.stripe.SignatureVerificationError as exc:
         raise WebhookRefused(f"Signature refused: {exc.user_message or 'no match'}.") from exc
-    except (UnicodeDecodeError, ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
+    # RecursionError: JSON nested deeper than the decoder goes (JsonTooDeep, a ValueError, for a little less)
+    except (UnicodeDecodeError, ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError) as exc:
         raise WebhookRefused("The event could not be read.") from exc
     if "\x00" in text or "\\u0000" in text:  # PostgreSQL cannot store NUL; Stripe never sends one
         raise WebhookRefused("The event could not be read.")
-    data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) or not data["id"].startswith("evt"):
         raise WebhookRefused("The event has no id or type.")
     return data

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from billing import inbox, services
 from billing.plans import PLANS, RESOURCE_LABELS, Interval, Resource, human_limit
+from shared_apps.core.http import LengthInvalid, declared_length
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
@@ -36,7 +37,11 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Verify, store once, answer: processing happens in a task that reads the objects back from Stripe."""
-    if int(request.META.get("CONTENT_LENGTH") or 0) > services.WEBHOOK_MAX_BYTES:
+    try:
+        declared = declared_length(request)
+    except LengthInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if (declared or 0) > services.WEBHOOK_MAX_BYTES:
         return JsonResponse({"error": "The event is larger than any Stripe event."}, status=413)
     try:
         event = services.webhook_verify(payload=request.body, header=request.headers.get("Stripe-Signature", ""))

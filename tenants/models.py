@@ -43,7 +43,7 @@ class Tenant(TenantMixin):
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=32, choices=TenantStatus.choices, default=TenantStatus.ACTIVE, db_index=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    # Why an operator suspended the workspace, shown on its suspension page (empty otherwise).
+    # Why an operator suspended the workspace, shown to its owners on its suspension page (empty otherwise).
     status_reason = models.CharField(max_length=STATUS_REASON_MAX, blank=True, default="")
     # While scheduled for deletion: when the purge becomes due, and the status a restore goes back to.
     deletion_scheduled_at = models.DateTimeField(null=True, blank=True)

@@ -7,18 +7,21 @@ Three steps, none trusting the archive:
 1. `archive_check` reads the archive once, streamed, and writes nothing but the dump into a scratch folder: the
    manifest must come first and be of this build's format; every other member must be a regular file that the
    manifest lists (schema.sql, files/…) with the size and SHA-256 it states; the dump's rows per table must be the
-   manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive: refused.
+   manifest's counts. Path traversal, links, devices, extra or missing members, a truncated archive, more bytes
+   uncompressed than TENANT_IMPORT_MAX_BYTES or a dump line longer than TENANT_IMPORT_LINE_MAX_BYTES (both counted
+   while streaming, before the bytes are read): refused.
 2. `schema_data_load` loads only the dump's data (its `COPY` blocks) into a schema provisioned by this build, whose
    migrations must be the archive's: the archive's DDL is never run. Ids are kept; sequences are set past them;
-   foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix.
+   foreign keys to public rows are mapped; storage keys are moved under the new schema's prefix, and a value that
+   names storage anywhere else (another workspace's prefix or files, a key that climbs out) refuses the archive.
 3. `archive_files_copy` streams the files into storage under the new prefix, checking each checksum again, and
    reports each key it wrote, so the caller can delete them if anything after fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import mimetypes
 import re
 import tarfile
@@ -28,13 +31,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError
+
+from shared_apps.core.jsonsafe import json_loads
 from shared_apps.core.sql import quote
 from shared_apps.storage.backends import files
-from shared_apps.storage.keys import KeyRefused, key_check, prefix_check
+from shared_apps.storage.fields import StorageKeyField, StoragePrefixField
+from shared_apps.storage.keys import KeyRefused, key_check, key_in_workspace, prefix_check
 from tenants.db import connection
 from tenants.errors import TenantError
 from tenants.lifecycle import ARCHIVE_FORMAT, DUMP_NAME, FILES_DIR, MANIFEST_NAME
-from tenants.references import public_references
+from tenants.references import public_references, schema_apps, tables
 
 MANIFEST_MAX_BYTES = 32 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -84,7 +93,7 @@ def _refuse(message: str) -> ArchiveRefused:
 
 def _manifest_parse(raw: bytes) -> dict[str, Any]:
     try:
-        manifest = json.loads(raw.decode("utf-8"))
+        manifest = json_loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _refuse("its manifest is not JSON") from exc
     if not isinstance(manifest, dict):
@@ -152,13 +161,22 @@ def _read(source: IO[bytes], size: int) -> bytes:
         raise _refuse(f"it is truncated or corrupt ({exc})") from exc
 
 
-def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None) -> str:
+def _hash_copy(source: IO[bytes], size: int, sink: IO[bytes] | None, *, max_line: int | None = None) -> str:
+    """SHA-256 of the next `size` bytes of `source`, copied to `sink`, a chunk at a time; with `max_line`, refused as
+    soon as a line runs longer (so a huge line is never held whole)."""
     digest = hashlib.sha256()
     remaining = size
+    run = 0  # bytes since the last newline
     while remaining > 0:
         chunk = _read(source, min(CHUNK, remaining))
         if not chunk:
             raise _refuse("it is truncated")
+        if max_line is not None:
+            parts = chunk.split(b"\n")
+            longest = max([run + len(parts[0]), *(len(p) for p in parts[1:])])
+            run = run + len(chunk) if len(parts) == 1 else len(parts[-1])
+            if longest > max_line:
+                raise _refuse(f"its database dump has a line longer than {max_line} bytes")
         digest.update(chunk)
         if sink is not None:
             sink.write(chunk)
@@ -190,8 +208,12 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
     dump_seen = False
     listed: dict[str, tuple[int, str]] = {}
     seen: set[str] = set()
+    cap, unpacked = int(settings.TENANT_IMPORT_MAX_BYTES), 0
     for tar, member in _members(archive):
         name = member.name
+        unpacked += max(member.size, 0)  # from the member's header, before its bytes are read
+        if unpacked > cap:
+            raise _refuse(f"it holds more than {cap} bytes uncompressed (TENANT_IMPORT_MAX_BYTES)")
         if manifest is None:
             parts = PurePosixPath(name).parts
             if len(parts) != 2 or parts[1] != MANIFEST_NAME or not member.isreg():
@@ -207,6 +229,8 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
                 listed[_file_path_check(f["path"], schema)] = (f["size"], f["sha256"])
             if len(listed) != len(manifest["files"]):
                 raise _refuse("its manifest lists a file twice")
+            if sum(size for size, _sha in listed.values()) > cap:
+                raise _refuse(f"its files come to more than {cap} bytes uncompressed (TENANT_IMPORT_MAX_BYTES)")
             say(f"Manifest: {manifest['tenant']['name']} ({schema}), {len(listed)} file(s), format {ARCHIVE_FORMAT}")
             continue
         if not member.isreg():
@@ -219,7 +243,7 @@ def archive_check(archive: Path, *, workdir: Path, progress: Progress | None = N
         if inner == DUMP_NAME and not dump_seen:
             dump_seen = True
             with dump_target.open("wb") as sink:
-                digest = _hash_copy(stream, member.size, sink)
+                digest = _hash_copy(stream, member.size, sink, max_line=int(settings.TENANT_IMPORT_LINE_MAX_BYTES))
             if digest != manifest["database"]["sha256"]:
                 raise _refuse("the database dump does not match the manifest's checksum")
             say(f"Database dump: {member.size} bytes, checksum ok")
@@ -309,18 +333,44 @@ def _migrations(schema: str) -> list[str]:
         return [f"{app}.{name}" for app, name in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class StorageColumn:
+    """A column of a tenant table that names storage (a `StorageKeyField`): the prefix itself, or a key under it."""
+
+    table: str
+    column: str
+    is_prefix: bool
+    blank: bool
+
+
+def storage_columns() -> list[StorageColumn]:
+    """Every column of the tenant tables that names storage, read from the models."""
+    tenant_apps, _public = schema_apps()
+    return [
+        StorageColumn(
+            table=model._meta.db_table,
+            column=field.column,
+            is_prefix=isinstance(field, StoragePrefixField),
+            blank=bool(field.blank),
+        )
+        for model in tables(tenant_apps)
+        for field in model._meta.local_fields
+        if isinstance(field, StorageKeyField)
+    ]
+
+
 def schema_data_load(
     *,
     checked: CheckedArchive,
     schema: str,
     remaps: dict[str, dict[int, int | None]],
-    key_columns: list[tuple[str, str]],
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Load the archive's rows into `schema` (freshly provisioned, in the caller's transaction). `remaps` maps, per
     public table, the archive's ids to this database's (None: no such row here; a nullable reference becomes NULL,
-    a row that cannot exist without it is left out). `key_columns` are (table, column) pairs holding storage keys,
-    moved from the source prefix to `schema`'s. Returns the rows loaded per table."""
+    a row that cannot exist without it is left out); a public table absent from `remaps` has none of its ids here.
+    Storage columns (`storage_columns`) are moved from the source prefix to `schema`'s, and must then name
+    `schema`'s prefix or a key under it. Returns the rows loaded per table."""
     say = progress or (lambda _line: None)
     source = checked.source_schema
     prefix_check(schema)
@@ -347,7 +397,7 @@ def schema_data_load(
             if not set(columns) <= tables[table]:
                 raise _refuse(f"its dump has columns {table} does not have here")
             column_list = ", ".join(quote(c) for c in columns)
-            with cursor.copy(f"COPY {q}.{quote(table)} ({column_list}) FROM STDIN") as copy:
+            with _rows_refused(table), cursor.copy(f"COPY {q}.{quote(table)} ({column_list}) FROM STDIN") as copy:
                 count = 0
                 for line in rows:
                     copy.write(line)
@@ -355,17 +405,32 @@ def schema_data_load(
             loaded[table] = count
             say(f"  {table}: {count} row(s)")
         _public_references_remap(cursor, schema=schema, remaps=remaps)
-        _keys_move(cursor, schema=schema, source=source, key_columns=key_columns)
+        stored = storage_columns()
+        _keys_move(cursor, schema=schema, source=source, columns=stored)
+        _keys_check(cursor, schema=schema, columns=stored)
+        with _rows_refused("its tables"):  # the deferred foreign keys, checked now rather than at the commit
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         _sequences_reset(cursor, schema=schema)
     return loaded
+
+
+@contextlib.contextmanager
+def _rows_refused(table: str) -> Iterator[None]:
+    """A row PostgreSQL refuses (not a number, too few columns, a NUL, a reference to nothing, a duplicate id) refuses
+    the archive in one line; the caller's transaction rolls back everything loaded."""
+    try:
+        yield
+    except (DatabaseError, psycopg.Error) as exc:  # Django's, or psycopg's own from `cursor.copy`
+        cause = exc.__cause__ or exc
+        detail = str(getattr(getattr(cause, "diag", None), "message_primary", None) or cause).splitlines()[0]
+        raise _refuse(f"its dump has a row {table} cannot hold ({detail[:200]})") from exc
 
 
 def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict[int, int | None]]) -> None:
     q = quote(schema)
     for fk in public_references():
-        mapping = remaps.get(fk.target)
-        if mapping is None:
-            continue
+        # A public table the archive names no rows of: none of its ids is trusted (an id is only a number here).
+        mapping = remaps.get(fk.target, {})
         col, table = quote(fk.column), f"{q}.{quote(fk.table)}"
         known = [src for src, dst in mapping.items() if dst is not None]
         # First what has no counterpart here (by the archive's ids), then the ids that do: one statement each, so
@@ -386,16 +451,40 @@ def _public_references_remap(cursor: Any, *, schema: str, remaps: dict[str, dict
             )
 
 
-def _keys_move(cursor: Any, *, schema: str, source: str, key_columns: list[tuple[str, str]]) -> None:
+def _keys_move(cursor: Any, *, schema: str, source: str, columns: list[StorageColumn]) -> None:
     """A value that is the source prefix itself, or a key under it, moves under the new schema's prefix."""
     q = quote(schema)
-    for table, column in key_columns:
-        col = quote(column)
+    for c in columns:
+        col = quote(c.column)
         cursor.execute(
-            f"UPDATE {q}.{quote(table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
+            f"UPDATE {q}.{quote(c.table)} SET {col} = %s || substr({col}, %s)"  # noqa: S608
             f" WHERE {col} = %s OR left({col}, %s) = %s",
             [schema, len(source) + 1, source, len(source) + 1, source + "/"],
         )
+
+
+def _keys_check(cursor: Any, *, schema: str, columns: list[StorageColumn]) -> None:
+    """After the move, every storage column names `schema`'s own prefix (prefix columns) or a key under it that
+    obeys the key rules; anything else — another workspace's prefix or files, a key that climbs out of the prefix,
+    a malformed one — refuses the archive. Blank only where the field allows it."""
+    q = quote(schema)
+    for c in columns:
+        col = quote(c.column)
+        skip_blank = f" AND {col} <> ''" if c.blank else ""
+        cursor.execute(
+            f"SELECT DISTINCT {col} FROM {q}.{quote(c.table)} WHERE {col} <> %s{skip_blank}",  # noqa: S608
+            [schema if c.is_prefix else ""],
+        )
+        while batch := cursor.fetchmany(1000):
+            for (value,) in batch:
+                try:
+                    if c.is_prefix or key_in_workspace(value, workspace=schema) != value:
+                        raise KeyRefused(value)
+                except KeyRefused as exc:
+                    raise _refuse(
+                        f"its rows name storage outside the workspace's own prefix ({c.table}.{c.column}: "
+                        f"{str(value)[:80]!r})"
+                    ) from exc
 
 
 def _sequences_reset(cursor: Any, *, schema: str) -> None:

@@ -23,11 +23,11 @@ from django_tenants.utils import schema_context
 from shared_apps.storage import purge as storage_purge
 from tenants import lifecycle, provisioning, routing
 from tenants.db import connection
-from tenants.errors import DomainTaken, SubdomainTaken, TenantError
+from tenants.errors import DomainInvalid, DomainTaken, SubdomainTaken, TenantError
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantEvent, TenantStatus
 from tenants.provisioning import Method, Via
 from tenants.selectors import host_for_slug
-from tenants.validators import validate_custom_domain, validate_subdomain, validate_tenant_name
+from tenants.validators import host_normalise, validate_custom_domain, validate_subdomain, validate_tenant_name
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,9 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
 def domain_remove(*, tenant: Tenant, domain: str) -> str:
     """Detach a custom domain (or end an old subdomain's redirect early). The primary host cannot be removed. Returns
     the host removed."""
-    host = domain.strip().lower().rstrip(".")
+    host = host_normalise(domain)
+    if host is None:
+        raise DomainInvalid("That is not a domain name.")
     locked = tenant_lock_for_change(tenant)
     row = Domain.objects.select_for_update().filter(domain=host, tenant=locked).first()
     if row is None:

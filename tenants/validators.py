@@ -55,6 +55,14 @@ def validate_subdomain(value: str) -> str:
 
 
 _HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_CHARACTERS = re.compile(r"[a-z0-9.-]{1,253}")
+
+
+def host_normalise(value: str) -> str | None:
+    """A host name as stored in Domain (lower case, no trailing dot), or None when `value` cannot be one (empty, too
+    long, or any character a host name does not have: NUL, controls, bidi marks, spaces). For looking a host up."""
+    host = value.strip().lower().rstrip(".")
+    return host if _HOST_CHARACTERS.fullmatch(host) else None
 
 
 def validate_custom_domain(value: str) -> str:
@@ -89,10 +97,16 @@ def validate_custom_domain(value: str) -> str:
 
 
 NAME_MAX_LENGTH = 100
+# A web address in any form a mail client or a browser would make a link of: a scheme ("https://", "mailto:…@"),
+# "www.", or a host name ("evil.example.com", "acme.io"). "Acme Inc." and "Dr. Who" are names.
+_WEB_ADDRESS = re.compile(
+    r"(?i)\b[a-z][a-z0-9+.-]*:(?://|\S*@)|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,63}(?![a-z0-9-])"
+)
 
 
 def validate_tenant_name(value: str) -> str:
-    """A workspace's display name: trimmed, 1 to 100 characters, no control characters. Returns it trimmed."""
+    """A workspace's display name: trimmed, 1 to 100 characters, no control or format characters, no web address (a
+    name is shown to members, in their mail and on pages that link nothing it says). Returns it trimmed."""
     name = value.strip()
     if not name:
         raise TenantNameInvalid("Give the workspace a name.")
@@ -100,4 +114,6 @@ def validate_tenant_name(value: str) -> str:
         raise TenantNameInvalid(f"Workspace names can have at most {NAME_MAX_LENGTH} characters.")
     if has_control_characters(name):
         raise TenantNameInvalid("Workspace names cannot contain line breaks or control characters.")
+    if _WEB_ADDRESS.search(name):
+        raise TenantNameInvalid("Workspace names cannot contain a web address: write “Acme”, not “acme.com”.")
     return name

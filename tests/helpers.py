@@ -195,3 +195,24 @@ def operator_create(email: str, *permissions: str, superuser: bool = False, mfa:
     if mfa:
         mfa_enable(user)
     return User.objects.get(pk=user.pk)  # a fresh instance: no cached permissions
+
+
+def user_change_form(user: Any, **changes: Any) -> dict[str, Any]:
+    """What the admin's account page posts for `user`, with `changes` (a None value leaves a field out)."""
+    data: dict[str, Any] = {
+        "email": user.email,
+        "name": user.name,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        # the read-only memberships inline still posts its management form
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    for field in ("is_staff", "is_superuser"):
+        if getattr(user, field):
+            data[field] = "on"
+    data.update({k: v for k, v in changes.items() if v is not None})
+    return data

@@ -112,6 +112,10 @@ TENANT_DELETION_GRACE_DAYS: int = env.int("TENANT_DELETION_GRACE_DAYS", default=
 TENANT_RENAME_REDIRECT_DAYS: int = env.int("TENANT_RENAME_REDIRECT_DAYS", default=30)
 # Where `manage.py tenant export` writes archives when no --output is given.
 TENANT_EXPORT_DIR: str = env.str("TENANT_EXPORT_DIR", default=str(BASE_DIR / ".data" / "exports"))
+# `tenant import` refuses an archive larger than this uncompressed (dump and files), or whose dump has a longer line,
+# counted while it is read and before anything is written.
+TENANT_IMPORT_MAX_BYTES: int = env.int("TENANT_IMPORT_MAX_BYTES", default=100 * 1024**3)
+TENANT_IMPORT_LINE_MAX_BYTES: int = env.int("TENANT_IMPORT_LINE_MAX_BYTES", default=8 * 1024**2)
 # `migrate_schemas` runs through tenants.schema_migrate: up-to-date schemas are recognised in bulk from their recorded
 # migrations, and a plan is built once per group of identical schemas and replayed into each, in parallel.
 GET_EXECUTOR_FUNCTION = "tenants.schema_migrate.get_executor"
@@ -432,7 +436,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["tenant_apps.api.permissions.MemberWithScope"],
     "DEFAULT_THROTTLE_CLASSES": ["tenant_apps.api.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tenant_apps.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "tenant_apps.api.filters.Filters",
         "tenant_apps.api.filters.Search",

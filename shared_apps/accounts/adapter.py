@@ -16,6 +16,21 @@ def _on_root(request: HttpRequest) -> bool:
     return route is None or route.is_public
 
 
+def _workspace_of_member(request: HttpRequest | None, email: str) -> Any:
+    """The workspace whose host `request` came to, if an account with the address `email` is one of its members."""
+    from django.db.models import Q
+
+    from shared_apps.accounts.models import Membership
+
+    route = getattr(request, "route", None)
+    if request is None or route is None or route.is_public:
+        return None
+    member = Membership.objects.filter(tenant_id=route.tenant_id).filter(
+        Q(user__email__iexact=email) | Q(user__emailaddress__email__iexact=email)
+    )
+    return getattr(request, "tenant", None) if member.exists() else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Organizations sign up on the root domain; a workspace's own pages offer sign-in only.
@@ -55,6 +70,19 @@ class AccountAdapter(DefaultAccountAdapter):
             message_context=message_context,
             extra_tags=extra_tags,
             message=message,
+        )
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Mail asked for on a workspace's host names the workspace (subject, header, body) only to its members: to
+        anyone else — no account, or an account of another workspace — it carries no text the workspace chose, or
+        any owner could have Atrium send their words to any address."""
+        from allauth.core import context as allauth_context
+
+        workspace = _workspace_of_member(allauth_context.request, email)
+        super().send_mail(
+            template_prefix,
+            email,
+            {**context, "current_tenant": workspace, "mail_workspace": workspace.name if workspace else ""},
         )
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.contrib.auth.models import Group
+from django.db.models import Count, Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 
 from shared_apps.accounts.models import Membership, User
-from shared_apps.core.admin import ReadOnlyTabularInline
+from shared_apps.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 
 
 class MembershipInline(ReadOnlyTabularInline[Membership, User]):
@@ -22,21 +24,35 @@ class MembershipInline(ReadOnlyTabularInline[Membership, User]):
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
+# What opens an account — its password, its addresses, its sign-in identities, its second factors, its sessions — is
+# never set or shown in the admin, whatever the operator's Django permissions: support sends a password reset email,
+# and a superuser moves an account to another address through the audited operators' service that tells both
+# addresses (shared_apps/workspaces/operators.py).
+ACCOUNT_KEY_FIELDS = ("email", "is_active")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("email", "name", "workspaces", "is_active", "is_staff", "last_login", "date_joined")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined")
     search_fields = ("email", "name")
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = (*ACCOUNT_KEY_FIELDS, "last_login", "date_joined")
     inlines: ClassVar = [MembershipInline]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email",)}),
         ("Profile", {"fields": ("name",)}),
         ("Platform permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Accounts are made by sign-up, invitations and `tenant create`, never with a password an operator knows."""
+        return False
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's "set this person's password" form, gone for everyone (see ACCOUNT_KEY_FIELDS)."""
+        raise Http404("Operators do not set passwords; send a password reset email instead.")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).annotate(workspace_count=Count("memberships"))
@@ -68,7 +84,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(ReadOnlyModelAdmin):
     """Who belongs where, for operators to look up. Read-only: see MembershipInline."""
 
     list_display = ("user", "tenant", "role", "created_at")
@@ -78,24 +94,67 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     readonly_fields = ("user", "tenant", "role", "created_at")
     date_hierarchy = "created_at"
 
+
+# --- the keys to accounts: read-only, their secrets never shown ---------------------------------------------------
+
+
+class AccountKeyAdmin(ReadOnlyModelAdmin):
+    """A record that opens an account (an address, a sign-in identity, a second factor, a session, a provider's
+    credentials): operators may look it up, never add, change or delete it, and never see its secret — not even a
+    superuser. `fields` lists what is shown; everything else (keys, tokens, secrets, raw data) stays out."""
+
+    actions = None
+
+
+def _account_key_admin(model: type[Model], shown: tuple[str, ...], **options: Any) -> None:
+    """Register `model` (replacing its app's own admin) as an AccountKeyAdmin showing only `shown`."""
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    attributes = {"fields": shown, "readonly_fields": shown, "list_display": options.pop("list_display", shown)}
+    admin.site.register(model, type(f"{model.__name__}Admin", (AccountKeyAdmin,), {**attributes, **options}))
+
+
+def _account_keys_register() -> None:
+    import importlib
+
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+    from allauth.usersessions.models import UserSession
+
+    # allauth's own admin modules register first (the admin imports them after this app's), then are replaced
+    for app in ("account", "mfa", "socialaccount", "usersessions"):
+        importlib.import_module(f"allauth.{app}.admin")
+
+    user_search = {"search_fields": ["user__email"], "list_select_related": ["user"]}
+    _account_key_admin(EmailAddress, ("user", "email", "verified", "primary"), **user_search)
+    _account_key_admin(SocialAccount, ("user", "provider", "uid", "last_login", "date_joined"), **user_search)
+    _account_key_admin(SocialToken, ("app", "account", "expires_at"))
+    _account_key_admin(SocialApp, ("provider", "provider_id", "name", "client_id"))
+    _account_key_admin(Authenticator, ("user", "type", "created_at", "last_used_at"), **user_search)
+    # allauth's own sessions list searched `user__username`, which an email-login account does not have
+    _account_key_admin(
+        UserSession, ("user", "ip", "user_agent", "created_at", "last_seen_at"), search_fields=["user__email", "ip"]
+    )
+
+
+_account_keys_register()
+
+
+# --- groups: whoever belongs to one holds its permissions, so only superusers shape them --------------------------
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(getattr(request.user, "is_superuser", False))
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return bool(getattr(request.user, "is_superuser", False))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        """Nobody deletes a group: workspaces' grants keep its id in schemas this page cannot reach (as for accounts,
+        see UserAdmin); take its permissions and members away instead."""
         return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
-        return False
-
-
-# allauth's sessions list searches `user__username`, a field an email-login account does not have: every search there
-# ended in an error. Registered here first (its module imported now), then replaced.
-from allauth.usersessions import admin as _allauth_usersessions_admin  # noqa: E402
-from allauth.usersessions.models import UserSession  # noqa: E402
-
-admin.site.unregister(UserSession)
-
-
-@admin.register(UserSession)
-class UserSessionAdmin(_allauth_usersessions_admin.UserSessionAdmin):
-    search_fields = ["user__email", "ip"]

@@ -36,11 +36,10 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
     if issued is None:
         return False
     invitation, token = issued
-    tenant = invitation.tenant
     inviter = invitation.invited_by
+    # The invitee is not a member yet: the mail carries no text the workspace chose (not its name, not its members'
+    # names), only the inviter's address; the invitation page names the workspace.
     context = {
-        "tenant_name": tenant.name,
-        "inviter_name": inviter.name.strip() if inviter else "",
         "inviter_email": inviter.email if inviter else "",
         "role": invitation.get_role_display(),
         "email": invitation.email,
@@ -48,9 +47,8 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
         "expires_at": invitation.expires_at,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    who = context["inviter_name"] or context["inviter_email"] or "Someone"
     message = EmailMultiAlternatives(
-        subject=f"{who} invited you to join {tenant.name} on Atrium",
+        subject=f"{context['inviter_email'] or 'Someone'} invited you to a workspace on Atrium",
         body=render_to_string("email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.email],
@@ -93,4 +91,52 @@ def email_verification_send(*, user_id: int, email: str) -> bool:
     )
     message.attach_alternative(render_to_string("email/verify_email.html", context), "text/html")
     message.send()
+    return True
+
+
+def _send(*, subject: str, template: str, context: dict[str, Any], to: str) -> None:
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.send()
+
+
+@shared_task(name="accounts.password_reset_send", autoretry_for=(SMTPException, OSError), retry_backoff=True)
+def password_reset_send(*, user_id: int) -> bool:
+    """Email the account a link to choose a new password (what support sends; nobody else learns the password). The
+    link is minted here, so it never travels through the broker. False for an account gone or deactivated."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    from shared_apps.accounts.models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    path = public_path(
+        "account_reset_password_from_key", uidb36=user_pk_to_url_str(user), key=default_token_generator.make_token(user)
+    )
+    _send(
+        subject="Reset your Atrium password",
+        template="account/email/password_reset_key_message",
+        context={"password_reset_url": root_url() + path, "user": user},
+        to=user.email,
+    )
+    return True
+
+
+@shared_task(name="accounts.email_change_notify", autoretry_for=(SMTPException, OSError), retry_backoff=True)
+def email_change_notify(*, old: str, new: str) -> bool:
+    """Tell an account's former address that Atrium staff moved the account to `new`."""
+    context = {"from_email": old, "to_email": new, "support_email": settings.SUPPORT_EMAIL}
+    _send(
+        subject="Your Atrium email address was changed",
+        template="email/email_changed_by_staff",
+        context=context,
+        to=old,
+    )
     return True

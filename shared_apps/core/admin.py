@@ -27,3 +27,16 @@ class ReadOnlyTabularInline(admin.TabularInline[_Child, _Parent]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin[Any]):
+    """Records operators look up and never add, change or delete here (a log, or something only a service changes)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -4,7 +4,8 @@ A key is `<prefix>/<path>`: the prefix is the workspace's opaque schema name, ta
 in the row that points at it (never worked out again from the connection when the file is read). Keys Atrium makes
 are `<prefix>/files/<uuid>.<extension>`, never the uploaded name. The storage classes check every key they are given
 against `key_check`: no `..`, no absolute path, no backslash or control character, nothing outside a workspace prefix
-(and, for a storage bound to one workspace, nothing outside that prefix).
+(and, for a storage bound to one workspace, nothing outside that prefix). A key read from a row is used only after
+`key_in_workspace` has checked it against the workspace being served.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def key_check(key: str, *, prefix: str | None = None, directory: bool = False) -
         if not _SEGMENT.fullmatch(segment):
             raise KeyRefused(f"{segment!r} is not allowed in a storage key.")
     return key
+
+
+def key_in_workspace(key: str, *, workspace: str) -> str:
+    """The one check a stored key passes before it is used — signed, served, read for a thumbnail, deleted, counted
+    or imported: `key` itself when it names a file under `workspace`'s own prefix, KeyRefused otherwise.
+    `workspace` is the schema being served (the request's, the task's), never a value read from the row that holds
+    the key: a row's `storage_prefix` came from the same place as its key and proves nothing."""
+    return key_check(key, prefix=prefix_check(workspace))
 
 
 def prefix_of(key: str) -> str:

@@ -13,9 +13,10 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from shared_apps.core.http import LengthInvalid, declared_length
 from shared_apps.storage import local
 from shared_apps.storage.backends import TenantFileSystemStorage, files
-from shared_apps.storage.keys import KeyRefused, key_check
+from shared_apps.storage.keys import KeyRefused, key_in_workspace
 
 # What a browser may do with a file it was handed: nothing but show it. PDFs are left to the browser's own viewer.
 SANDBOX = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -32,7 +33,7 @@ def _local_storage() -> TenantFileSystemStorage:
 def _this_workspace(key: str) -> str:
     """`key` when it belongs to the workspace this host serves; else not found (whatever its signature)."""
     try:
-        key_check(key, prefix=str(getattr(connection, "schema_name", "")))
+        key_in_workspace(key, workspace=str(getattr(connection, "schema_name", "")))
     except KeyRefused as exc:
         raise Http404("No such file here.") from exc
     return key
@@ -74,8 +75,11 @@ def file_download(request: HttpRequest, key: str) -> HttpResponseBase:
 @require_POST
 def file_upload(request: HttpRequest) -> HttpResponse:
     storage = _local_storage()
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if not declared.isdigit() or int(declared) > int(settings.STORAGE_UPLOAD_MAX_BYTES) + UPLOAD_OVERHEAD:
+    try:
+        declared = declared_length(request)
+    except LengthInvalid as exc:
+        return _refused(str(exc), 400)
+    if declared is None or declared > int(settings.STORAGE_UPLOAD_MAX_BYTES) + UPLOAD_OVERHEAD:
         return _refused("The file is larger than uploads may be.", 413)
     try:
         policy = local.upload_verify(

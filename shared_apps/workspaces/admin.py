@@ -33,7 +33,7 @@ from billing.services import TRIAL_EXTENSION_MAX_DAYS
 from shared_apps.accounts.admin import UserAdmin
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import member_list
-from shared_apps.core.admin import ReadOnlyTabularInline
+from shared_apps.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters, without_nul
 from shared_apps.workspaces import impersonation, operators, services
@@ -90,6 +90,13 @@ class PlanForm(ReasonForm):
         field = self.fields["plan"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101
         field.choices = [(p.code, p.name) for p in billing_selectors.plan_choices()]
+
+
+class EmailChangeForm(ReasonForm):
+    """Checked again by the service (format, control characters, no other account has it)."""
+
+    email = forms.CharField(label="New email address", max_length=254, widget=forms.EmailInput(attrs={"size": 40}))
+    field_order = ["email", "reason"]
 
 
 class SubdomainForm(forms.Form):
@@ -198,14 +205,19 @@ class OperatorActions:
         verb: str,
         change: Change,
         warning: str = "",
+        form_class: type[forms.Form] = ReasonForm,
+        single: bool = False,
     ) -> HttpResponse | None:
+        """An action that asks for a reason (and whatever else `form_class` asks), then runs `change` on each row with
+        the form's cleaned data."""
         return self._with_form(
             request,
             queryset,
-            form_class=ReasonForm,
+            form_class=form_class,
             title=title,
             button=button,
             warning=warning,
+            single=single,
             apply=lambda data: self._each(request, queryset, verb, change, **data),
         )
 
@@ -428,7 +440,8 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             title="Suspend workspaces",
             button="Suspend",
             verb="Suspended",
-            warning="Every page of a suspended workspace answers with the suspension page until it is resumed.",
+            warning="Every page of a suspended workspace answers with the suspension page until it is resumed. The "
+            "reason is shown to its owners only (on that page), and recorded in the operator log and its audit log.",
             change=lambda t, u, d: services.workspace_suspend(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
@@ -445,40 +458,30 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
 
     @admin.action(description="Extend the trial of selected workspaces", permissions=["change"])
     def extend_trial(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
-        return self._with_form(
+        return self._with_reason(
             request,
             queryset,
             form_class=TrialForm,
             title="Extend trials",
             button="Extend trial",
-            apply=lambda data: self._each(
-                request,
-                queryset,
-                "Extended the trial of",
-                lambda t, u, d: operators.workspace_trial_extend(
-                    tenant=t, days=d["days"], acting_user=u, reason=d["reason"]
-                ),
-                **data,
+            verb="Extended the trial of",
+            change=lambda t, u, d: operators.workspace_trial_extend(
+                tenant=t, days=d["days"], acting_user=u, reason=d["reason"]
             ),
         )
 
     @admin.action(description="Change the plan of the selected workspace", permissions=["change"])
     def change_plan(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
-        return self._with_form(
+        return self._with_reason(
             request,
             queryset,
             form_class=PlanForm,
             title="Change the plan (prorated at Stripe; a trial stays a trial)",
             button="Change plan",
             single=True,
-            apply=lambda data: self._each(
-                request,
-                queryset,
-                "Changed the plan of",
-                lambda t, u, d: operators.workspace_plan_set(
-                    tenant=t, plan_code=d["plan"], interval=d["interval"], acting_user=u, reason=d["reason"]
-                ),
-                **data,
+            verb="Changed the plan of",
+            change=lambda t, u, d: operators.workspace_plan_set(
+                tenant=t, plan_code=d["plan"], interval=d["interval"], acting_user=u, reason=d["reason"]
             ),
         )
 
@@ -647,8 +650,18 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
     list_filter = ("is_active", "is_staff", MfaFilter, VerifiedFilter, "date_joined")  # type: ignore[assignment]
     search_fields = ("email", "name")
     search_help_text = "Email, name, or a workspace's name or domain"
-    actions = ("deactivate_selected", "reactivate_selected", "sign_out_selected", "resend_verification")
+    actions = (
+        "deactivate_selected",
+        "reactivate_selected",
+        "sign_out_selected",
+        "resend_verification",
+        "password_reset_send",
+        "email_change",
+    )
     nouns = ("account", "accounts")
+
+    def has_superuser_permission(self, request: HttpRequest) -> bool:
+        return bool(getattr(request.user, "is_superuser", False))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         mfa = Authenticator.objects.filter(
@@ -729,25 +742,42 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
             change=lambda u, op, d: operators.user_verification_resend(user=u, acting_user=op, reason=d["reason"]),
         )
 
+    @admin.action(description="Send a password reset email", permissions=["change"])
+    def password_reset_send(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            title="Send a password reset email",
+            button="Send the password reset email",
+            verb="Sent a password reset email to",
+            warning="The person chooses a new password from the link; nobody at Atrium sees it.",
+            change=lambda u, op, d: operators.user_password_reset_send(user=u, acting_user=op, reason=d["reason"]),
+        )
+
+    @admin.action(description="Change the email address (superusers)", permissions=["superuser"])
+    def email_change(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            form_class=EmailChangeForm,
+            title="Change the email address",
+            button="Change the email address",
+            single=True,
+            verb="Changed the email address of",
+            warning="The new address must be verified before the account can sign in; the old address is told.",
+            change=lambda u, op, d: operators.user_email_change(
+                user=u, email=d["email"], acting_user=op, reason=d["reason"]
+            ),
+        )
+
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The operator log and impersonations: read-only records
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class _Record(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(OperatorLogEntry)
-class OperatorLogEntryAdmin(_Record):
+class OperatorLogEntryAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "operator_label", "action", "tenant_name", "target_label", "reason")
     list_filter = ("action", "created_at")
     search_fields = ("operator_label", "tenant_name", "target_label", "reason")
@@ -790,7 +820,7 @@ class LiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImpersonationSession)
-class ImpersonationSessionAdmin(_Record):
+class ImpersonationSessionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "created_at",
         "operator_label",

@@ -99,6 +99,8 @@ class OperatorAction(models.TextChoices):
     USER_REACTIVATED = "user.reactivated", "Reactivated an account"
     USER_SIGNED_OUT = "user.signed_out", "Signed an account out everywhere"
     USER_VERIFICATION_SENT = "user.verification_sent", "Resent an email verification"
+    USER_PASSWORD_RESET_SENT = "user.password_reset_sent", "Sent a password reset email"
+    USER_EMAIL_CHANGED = "user.email_changed", "Changed an email address"
 
 
 class OperatorLogQuerySet(AppendOnlyQuerySet["OperatorLogEntry"]):

@@ -39,7 +39,9 @@ class UserPermission:
     """The Django model permissions operators need to act on people's accounts."""
 
     VIEW = "accounts.view_user"
-    CHANGE = "accounts.change_user"  # deactivate, reactivate, sign out everywhere, resend verification
+    # deactivate, reactivate, sign out everywhere, resend verification, send a password reset email; nobody sets a
+    # password, and only superusers change an address (`user_email_change`)
+    CHANGE = "accounts.change_user"
 
 
 def _require(acting_user: User, permission: str, verb: str) -> None:
@@ -181,6 +183,18 @@ RESEND_VERIFICATION = AccountAction(
     OperatorAction.USER_VERIFICATION_SENT,
     AuditAction.ACCOUNT_VERIFICATION_SENT,
 )
+PASSWORD_RESET = AccountAction(
+    "send password reset emails",
+    "send a password reset for",
+    OperatorAction.USER_PASSWORD_RESET_SENT,
+    AuditAction.ACCOUNT_PASSWORD_RESET_SENT,
+)
+EMAIL_CHANGE = AccountAction(
+    "change email addresses",
+    "change the email address of",
+    OperatorAction.USER_EMAIL_CHANGED,
+    AuditAction.ACCOUNT_EMAIL_CHANGED,
+)
 
 
 def _on_account(
@@ -248,13 +262,37 @@ def user_sign_out_everywhere(*, user: User, acting_user: User, reason: str) -> i
     return int(details["sessions_ended"])  # type: ignore[call-overload]
 
 
-def user_verification_resend(*, user: User, acting_user: User, reason: str) -> str:
-    """Email the account's unverified primary address a link that verifies it. Returns the address."""
+def _email_sent(rule: AccountAction, send: Callable[..., str], *, user: User, acting_user: User, reason: str) -> str:
     details = _on_account(
-        RESEND_VERIFICATION,
-        user=user,
-        acting_user=acting_user,
-        reason=reason,
-        change=lambda: {"email": account_services.email_verification_send(user=user)},
+        rule, user=user, acting_user=acting_user, reason=reason, change=lambda: {"email": send(user=user)}
     )
     return str(details["email"])
+
+
+def user_password_reset_send(*, user: User, acting_user: User, reason: str) -> str:
+    """Email the account a link to choose a new password: what support does for someone locked out. No operator ever
+    sets or learns a password. Returns the address."""
+    return _email_sent(
+        PASSWORD_RESET, account_services.password_reset_send, user=user, acting_user=acting_user, reason=reason
+    )
+
+
+def user_email_change(*, user: User, email: str, acting_user: User, reason: str) -> str:
+    """Move an account to another address (superusers only: an address is the key to the account). The new address
+    is unverified until its owner follows the link sent there, and the old one is told. Returns the new address."""
+    if not (acting_user.is_active and acting_user.is_staff and acting_user.is_superuser):
+        raise NotAllowed("Only a superuser can change an account's email address.")
+
+    def change() -> dict[str, object]:
+        old, new = account_services.user_email_change(user=user, email=email)
+        return {"from": old, "to": new}
+
+    details = _on_account(EMAIL_CHANGE, user=user, acting_user=acting_user, reason=reason, change=change)
+    return str(details["to"])
+
+
+def user_verification_resend(*, user: User, acting_user: User, reason: str) -> str:
+    """Email the account's unverified primary address a link that verifies it. Returns the address."""
+    return _email_sent(
+        RESEND_VERIFICATION, account_services.email_verification_send, user=user, acting_user=acting_user, reason=reason
+    )

@@ -637,12 +637,13 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
 # Import (restore an export into a new workspace)
 # ---------------------------------------------------------------------------------------------------------------------
 
-# The shared (public) rows a workspace's rows point at, named by a key that means the same in another database.
+# The shared (public) rows a workspace's rows point at, named by a key that means the same in another database. An id
+# an archive does not name this way means nothing here: the import clears it (or leaves out the row that needs it).
 _NATURAL_KEYS: dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[list[str]], dict[str, int]]]] = {}
 
 
 def _natural_keys() -> dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[list[str]], dict[str, int]]]]:
-    from django.contrib.auth.models import Permission
+    from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db.models.functions import Lower
 
@@ -670,11 +671,18 @@ def _natural_keys() -> dict[str, tuple[Callable[[set[int]], dict[int, str]], Cal
         rows = Permission.objects.values_list("pk", "content_type__app_label", "codename")
         return {f"{app}.{codename}": pk for pk, app, codename in rows}
 
+    def groups_named(ids: set[int]) -> dict[int, str]:
+        return dict(Group.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+    def groups_found(names: list[str]) -> dict[str, int]:
+        return {name: pk for pk, name in Group.objects.filter(name__in=names).values_list("pk", "name")}
+
     _NATURAL_KEYS.update(
         {
             User._meta.db_table: (users_named, users_found),
             ContentType._meta.db_table: (types_named, types_found),
             Permission._meta.db_table: (perms_named, perms_found),
+            Group._meta.db_table: (groups_named, groups_found),
         }
     )
     return _NATURAL_KEYS
@@ -706,14 +714,6 @@ def _references_found(references: dict[str, dict[str, str]]) -> dict[str, dict[i
             if pk.isdigit()
         }
     return remaps
-
-
-def _storage_key_columns() -> list[tuple[str, str]]:
-    """The (table, column) pairs of the product that hold the workspace's storage prefix or keys under it."""
-    from tenant_apps.projects.models import Document
-
-    table = Document._meta.db_table
-    return [(table, "storage_prefix"), (table, "key"), (table, "thumbnail_key")]
 
 
 @dataclass(frozen=True)
@@ -765,7 +765,6 @@ def workspace_import(
                     checked=checked,
                     schema=tenant.schema_name,
                     remaps=_references_found(manifest.get("references", {})),
-                    key_columns=_storage_key_columns(),
                     progress=say,
                 )
                 members, invited = _members_relink(tenant, manifest.get("members", []), invitations_restore)

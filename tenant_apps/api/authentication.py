@@ -3,6 +3,7 @@ this workspace. Either way the request carries an `ApiCaller`: the role, and the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,21 +14,30 @@ from rest_framework.request import Request
 from shared_apps.accounts.models import ApiKeyScope, User
 from shared_apps.accounts.selectors import api_key_authenticate
 from shared_apps.accounts.services import api_key_used
+from shared_apps.accounts.services.api_keys import PREFIX_LENGTH
 from shared_apps.core.context import acting_through_api_key, current
-from shared_apps.core.ratelimit import Bucket, window_peek, window_take
+from shared_apps.core.ratelimit import Bucket, window_take
 
 # One answer for every key that cannot act here (unknown, revoked, expired, another workspace's, its member gone or
 # deactivated): nothing in it says which, or that the key exists anywhere else.
 INVALID_KEY = "The API key is missing, wrong, expired or revoked."
-# Wrong keys sent from one address in a minute before that address is refused without its keys being looked at (on
-# every workspace host alike: trying more hosts does not buy more guesses).
+# Wrong keys are counted per client address and key (its first characters, what the pages show of it), and per
+# address: past either limit in a minute, a wrong key from there is answered 429, on every workspace host alike
+# (trying more hosts does not buy more guesses). A right key is never refused for others' mistakes: everyone behind
+# one office's address shares the address, not a key. (Guessing a key is hopeless anyway: 32 random bytes.)
 KEY_FAILURES_PER_MINUTE = 20
+KEY_FAILURES_PER_ADDRESS_PER_MINUTE = 200
 TOO_MANY_FAILURES = "Too many wrong API keys were sent from your address. Wait a minute, then check the key."
 
 
-def key_failures_bucket(ip: str | None) -> Bucket:
-    """The per-address counter of wrong keys (global, in the shared cache)."""
-    return Bucket(key=f"api-key-failures:{ip or 'unknown'}", limit=KEY_FAILURES_PER_MINUTE)
+def key_failures_buckets(ip: str | None, secret: str) -> list[Bucket]:
+    """The counters of wrong keys (global, in the shared cache): this address with this key, and this address."""
+    address = ip or "unknown"
+    key = hashlib.sha256(secret[:PREFIX_LENGTH].encode("utf-8", "replace")).hexdigest()[:16]
+    return [
+        Bucket(key=f"api-key-failures:{address}:{key}", limit=KEY_FAILURES_PER_MINUTE),
+        Bucket(key=f"api-key-failures:{address}", limit=KEY_FAILURES_PER_ADDRESS_PER_MINUTE),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +69,10 @@ def tenant_id_of(request: Request | Any) -> int:
 
 class ApiKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer <key>`: one SHA-256 and one indexed lookup (`api_key_authenticate`); last use is
-    written at most once a minute per key. Wrong keys are counted per client address: past
-    `KEY_FAILURES_PER_MINUTE` in a minute, that address gets 429 (with Retry-After) and no key it sends is checked
-    until the minute ends, so guessing is throttled whatever the answers. A key that works marks the request's
-    context (`acting_through_api_key`): every audit entry written for the request names the key."""
+    written at most once a minute per key. Wrong keys are counted per client address and key, and per address
+    (`key_failures_buckets`): past a limit, a wrong key gets 429 (with Retry-After) until the minute ends; a right
+    key is always looked at and never refused for them. A key that works marks the request's context
+    (`acting_through_api_key`): every audit entry written for the request names the key."""
 
     keyword = "bearer"
 
@@ -74,14 +84,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         if scheme.lower() != self.keyword:
             return None  # another scheme: not ours to judge (no other is accepted, so the request stays anonymous)
         ip = current().ip
-        failures = key_failures_bucket(ip)
-        standing = window_peek([failures])
-        if not standing.allowed:
-            raise exceptions.Throttled(wait=standing.reset_after(), detail=TOO_MANY_FAILURES)
-        identity = api_key_authenticate(secret=secret.strip(), tenant_id=tenant_id_of(request))
+        secret = secret.strip()
+        identity = api_key_authenticate(secret=secret, tenant_id=tenant_id_of(request))
         if identity is None:
-            counted = window_take([failures])
-            if not counted.allowed:  # others from the same address filled the bucket meanwhile
+            counted = window_take(key_failures_buckets(ip, secret))  # past a limit: refused, and no longer counted
+            if not counted.allowed:
                 raise exceptions.Throttled(wait=counted.reset_after(), detail=TOO_MANY_FAILURES)
             raise exceptions.AuthenticationFailed(INVALID_KEY)
         acting_through_api_key(key_id=identity.key_id, prefix=identity.prefix)

@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_REACTIVATED = "account.reactivated", "Account reactivated by Atrium staff"
     ACCOUNT_SIGNED_OUT_EVERYWHERE = "account.signed_out_everywhere", "Signed out everywhere by Atrium staff"
     ACCOUNT_VERIFICATION_SENT = "account.verification_sent", "Email verification resent by Atrium staff"
+    ACCOUNT_PASSWORD_RESET_SENT = "account.password_reset_sent", "Password reset email sent by Atrium staff"
     TENANT_CREATED = "tenant.created", "Workspace created"
     TENANT_RENAMED = "tenant.renamed", "Workspace renamed"
     TENANT_SUBDOMAIN_RENAMED = "tenant.subdomain_renamed", "Subdomain renamed"

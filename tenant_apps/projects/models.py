@@ -27,6 +27,7 @@ from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from shared_apps.accounts.models import User
+from shared_apps.storage.fields import StorageKeyField, StoragePrefixField
 from tenants.references import person_reference, public_reference
 
 # Who did something: an account, or nobody (see the module docstring).
@@ -180,13 +181,14 @@ class ThumbnailStatus(models.TextChoices):
 class Document(models.Model):
     """A file of a project, optionally attached to one of its tasks. Its bytes live in storage at `key`, under the
     workspace's prefix as it was when the file was saved (`storage_prefix`, kept in the row, never worked out again
-    from the connection); downloads go through a view that checks the project's permissions, then signs a URL."""
+    from the connection); downloads go through a view that checks the project's permissions, then signs a URL. The
+    key is used only once `keys.key_in_workspace` has found it under the prefix of the workspace being served."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents", db_index=False)
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="documents")
-    storage_prefix = models.CharField(max_length=63)
-    key = models.CharField(max_length=255, unique=True)
-    thumbnail_key = models.CharField(max_length=255, blank=True)
+    storage_prefix = StoragePrefixField(max_length=63)
+    key = StorageKeyField(max_length=255, unique=True)
+    thumbnail_key = StorageKeyField(max_length=255, blank=True)
     name = models.CharField(max_length=200, help_text="The file's name as uploaded, cleaned; shown and downloaded as.")
     file_type = models.CharField(max_length=16, help_text="What the bytes are (the upload check's allow-list code).")
     content_type = models.CharField(max_length=120)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from copy import copy
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from django.db.models.functions import Coalesce
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import member_list
 from shared_apps.core.sql import compiled_once
-from shared_apps.storage.backends import files
+from shared_apps.storage.backends import TenantStorage, files
 from shared_apps.storage.inspection import ALLOWED
+from shared_apps.storage.keys import KeyRefused, key_in_workspace
 from tenant_apps.projects.models import (
     Comment,
     Document,
@@ -26,6 +28,7 @@ from tenant_apps.projects.models import (
     ProjectUserObjectPermission,
     Task,
     TaskStatus,
+    ThumbnailStatus,
     Visibility,
 )
 from tenant_apps.projects.permissions import (
@@ -39,6 +42,8 @@ from tenant_apps.projects.permissions import (
     with_granted,
 )
 from tenants.db import table_sql
+
+logger = logging.getLogger(__name__)
 
 # Ids in URLs are path integers of any length; past PostgreSQL's bigint they can only be "not found".
 MAX_ID = 2**63 - 1
@@ -371,17 +376,40 @@ def document_get(project: Project, document_id: int, *, pending: bool = False) -
     return document
 
 
+def stored_key(key: str, *, schema_name: str) -> str | None:
+    """`key`, read from a row, when it names a file of the workspace being served (`schema_name`: the request's or
+    the task's schema); None otherwise, with a warning in the log. A row naming another workspace's files (a doctored
+    import, a bug) is never signed, read, deleted or counted, whatever its own `storage_prefix` says."""
+    try:
+        return key_in_workspace(key, workspace=schema_name)
+    except KeyRefused:
+        logger.warning("a stored key outside the workspace's prefix was not used", extra={"key": str(key)[:255]})
+        return None
+
+
 def document_download_url(document: Document, *, schema_name: str, attachment: bool = False) -> str:
     """Where to send someone to read `document` (got through `document_get`, so the project's view permission was
     checked): a URL signed for at most 60 seconds, inline for images and PDFs unless `attachment`, an attachment for
-    everything else. A row that names another workspace's prefix than `schema_name` (the request's) is not found.
+    everything else. A row whose key lies outside `schema_name`'s (the request's) prefix is not found.
     Signing is local: no query, no network call."""
-    if document.storage_prefix != schema_name:
+    key = stored_key(document.key, schema_name=schema_name)
+    if key is None:
         raise ProjectNotFound("There is no such document in this project.")
     file_type = ALLOWED.get(document.file_type)
     return files().sign_download(
-        document.key,
+        key,
         filename=document.name,
         content_type=file_type.content_type if file_type else "application/octet-stream",
         inline=bool(file_type and file_type.inline) and not attachment,
     )
+
+
+def document_thumbnail_url(document: Document, *, schema_name: str, storage: TenantStorage | None = None) -> str:
+    """A ready thumbnail's URL, signed for a page (no network call), or "" when there is none to show — including a
+    thumbnail key outside `schema_name`'s prefix."""
+    if document.thumbnail_status != ThumbnailStatus.READY or not document.thumbnail_key:
+        return ""
+    key = stored_key(document.thumbnail_key, schema_name=schema_name)
+    if key is None:
+        return ""
+    return (storage or files()).sign_download(key, filename=document.name, content_type="image/webp", inline=True)

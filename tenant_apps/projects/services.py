@@ -22,7 +22,7 @@ from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import Membership, User
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.text import has_control_characters
+from shared_apps.core.text import has_control_characters, has_control_characters_in_text
 from shared_apps.core.transactions import enqueue_on_commit
 from shared_apps.storage import accounting as storage_accounting
 from shared_apps.storage.backends import TenantStorage, UploadForm, files
@@ -60,6 +60,7 @@ from tenant_apps.projects.permissions import (
     AccessLevel,
     ProjectAccess,
     ProjectNotAllowed,
+    ProjectNotFound,
     ProjectPermission,
     Viewer,
     current_tenant_id,
@@ -68,6 +69,7 @@ from tenant_apps.projects.permissions import (
     permission_ids,
     permissions_for,
 )
+from tenant_apps.projects.selectors import stored_key
 from tenants.db import connection
 
 logger = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ def clean_text(value: str, *, label: str, field: str, required: bool = False) ->
     value = value.strip().replace("\r\n", "\n")
     if required and not value:
         raise ProjectInvalid(f"{label} can't be empty.", field=field)
-    if has_control_characters(value.replace("\n", "").replace("\t", "")):
+    if has_control_characters_in_text(value):
         raise ProjectInvalid(f"{label} can't contain control characters.", field=field)
     if len(value) > TEXT_MAX_LENGTH:
         raise ProjectInvalid(f"{label} can be at most {TEXT_MAX_LENGTH:,} characters.", field=field)
@@ -605,9 +607,11 @@ def grants_revoke_departed(*, tenant: HasSchema, user_id: int) -> int:
 # --- documents ---------------------------------------------------------------------------------------------------
 #
 # A document's bytes are stored under the workspace's prefix, taken from the connection when the file is saved and
-# kept in the row. Every byte is accounted (`shared_apps/storage/accounting.py`): reserved when an upload is signed or
-# received, committed when it is confirmed, released when it is refused or abandoned, removed when it is deleted. The
-# plan's storage limit is checked, with the workspace's usage row locked, before anything is signed or stored.
+# kept in the row. A key read back from a row is used (read, deleted, counted) only once it is found under the prefix
+# of the workspace being served (`_own_key`): the row's own `storage_prefix` is no proof. Every byte is accounted
+# (`shared_apps/storage/accounting.py`): reserved when an upload is signed or received, committed when it is
+# confirmed, released when it is refused or abandoned, removed when it is deleted. The plan's storage limit is
+# checked, with the workspace's usage row locked, before anything is signed or stored.
 
 
 class DocumentRefused(ApplicationError):
@@ -625,6 +629,11 @@ class DirectUpload:
 def _storage_prefix() -> str:
     """The workspace's storage prefix as of now (its schema name): taken once, when a file is saved."""
     return prefix_check(str(connection.schema_name))
+
+
+def _own_key(key: str) -> str | None:
+    """`key`, read from a row, when it lies under the prefix of the workspace being served; else None (logged)."""
+    return stored_key(key, schema_name=_storage_prefix())
 
 
 def _task_of(project: Project, task: Task | None) -> Task | None:
@@ -760,10 +769,12 @@ def document_upload_start(
     return DirectUpload(document=document, form=form)
 
 
-def _pending_discard(document: Document, *, storage: TenantStorage, project: Project, reason: str, user: User) -> None:
-    storage.delete_many([document.key])
+def _pending_discard(
+    document: Document, key: str, *, storage: TenantStorage, project: Project, reason: str, user: User
+) -> None:
+    storage.delete_many([key])
     with transaction.atomic():
-        storage_accounting.release(document.storage_prefix, key=document.key)
+        storage_accounting.release(_storage_prefix(), key=key)
         Document.objects.filter(pk=document.pk, status=DocumentStatus.PENDING).delete()
         _record_refusal(project=project, name=document.name, reason=reason, acting_user=user)
 
@@ -778,8 +789,11 @@ def document_upload_confirm(*, document: Document, acting_user: User) -> Documen
         return document
     if document.uploaded_by_id != acting_user.pk:
         raise ProjectNotAllowed("Only the person who started an upload can finish it.")
+    key = _own_key(document.key)
+    if key is None:
+        raise ProjectNotFound("There is no such document in this project.")
     storage = files()
-    size = storage.head(document.key)
+    size = storage.head(key)
     try:
         if size is None:
             raise UploadRefused("The file did not arrive in storage. Try the upload again.")
@@ -788,21 +802,21 @@ def document_upload_confirm(*, document: Document, acting_user: User) -> Documen
                 f"The stored file is {human_size(size)}, not the {human_size(document.size)} that was signed for."
             )
         inspected = inspect_upload(
-            StoredSource(storage, document.key, size), declared_name=document.name, max_bytes=document.size
+            StoredSource(storage, key, size), declared_name=document.name, max_bytes=document.size
         )
-        if inspected.type.extension != document.key.rsplit(".", 1)[-1]:
+        if inspected.type.extension != key.rsplit(".", 1)[-1]:
             raise UploadRefused(
                 f"“{document.name}” is named as one kind of file but its contents are a {inspected.type.label}."
             )
     except UploadRefused as exc:
-        _pending_discard(document, storage=storage, project=project, reason=exc.message, user=acting_user)
+        _pending_discard(document, key, storage=storage, project=project, reason=exc.message, user=acting_user)
         raise DocumentRefused(exc.message) from exc
     try:
         with transaction.atomic():
-            storage_accounting.commit(document.storage_prefix, key=document.key, nbytes=size)
+            storage_accounting.commit(_storage_prefix(), key=key, nbytes=size)
             return _document_ready(document, inspected, acting_user=acting_user)
     except storage_accounting.ReservationGone as exc:
-        _pending_discard(document, storage=storage, project=project, reason="expired", user=acting_user)
+        _pending_discard(document, key, storage=storage, project=project, reason="expired", user=acting_user)
         raise DocumentRefused("The upload took too long and was cleaned up. Start it again.") from exc
 
 
@@ -811,30 +825,37 @@ def document_upload_cancel(*, document: Document, acting_user: User) -> None:
     _access(acting_user).require(ProjectPermission.CHANGE, document.project)
     if document.status != DocumentStatus.PENDING or document.uploaded_by_id != acting_user.pk:
         return
-    files().delete_many([document.key])
+    key = _own_key(document.key)
+    if key is not None:
+        files().delete_many([key])
     with transaction.atomic():
-        storage_accounting.release(document.storage_prefix, key=document.key)
+        if key is not None:
+            storage_accounting.release(_storage_prefix(), key=key)
         Document.objects.filter(pk=document.pk, status=DocumentStatus.PENDING).delete()
 
 
 def _documents_forget(documents: QuerySet[Document]) -> list[str]:
     """Account the deletion of `documents` (their rows are about to go): committed bytes removed, pending uploads'
-    reservations released. Returns the keys to delete from storage once the transaction commits."""
+    reservations released, from this workspace's usage. Returns the keys to delete from storage once the transaction
+    commits. A key outside this workspace's prefix is neither deleted nor counted (the row still goes)."""
+    prefix = _storage_prefix()
     keys: list[str] = []
-    by_prefix: dict[str, list[int]] = {}
-    for prefix, key, thumbnail, size, thumbnail_size, status in documents.values_list(
-        "storage_prefix", "key", "thumbnail_key", "size", "thumbnail_size", "status"
+    nbytes = objects = 0
+    for key, thumbnail, size, thumbnail_size, status in documents.values_list(
+        "key", "thumbnail_key", "size", "thumbnail_size", "status"
     ):
-        keys.append(key)
-        if thumbnail:
-            keys.append(thumbnail)
+        own = _own_key(key)
+        own_thumbnail = _own_key(thumbnail) if thumbnail else None
+        keys.extend(k for k in (own, own_thumbnail) if k is not None)
         if status == DocumentStatus.PENDING:
-            storage_accounting.release(prefix, key=key)
+            if own is not None:
+                storage_accounting.release(prefix, key=own)
             continue
-        totals = by_prefix.setdefault(prefix, [0, 0])
-        totals[0] += size + thumbnail_size
-        totals[1] += 1 + (1 if thumbnail else 0)
-    for prefix, (nbytes, objects) in by_prefix.items():
+        for counted, counted_size in ((own, size), (own_thumbnail, thumbnail_size)):
+            if counted is not None:
+                nbytes += counted_size
+                objects += 1
+    if objects:
         storage_accounting.remove_stored(prefix, nbytes=nbytes, objects=objects)
     return keys
 
@@ -871,8 +892,12 @@ def document_thumbnail_make(*, document_id: int) -> str:
     file_type = ALLOWED[document.file_type]
     storage = files()
     assert file_type.image_format is not None  # noqa: S101
+    original = _own_key(document.key)
+    if original is None:
+        Document.objects.filter(pk=document.pk).update(thumbnail_status=ThumbnailStatus.FAILED)
+        return "failed"
     try:
-        with storage.open_stream(document.key) as stream, tempfile.SpooledTemporaryFile(8 * 1024 * 1024) as spool:
+        with storage.open_stream(original) as stream, tempfile.SpooledTemporaryFile(8 * 1024 * 1024) as spool:
             shutil.copyfileobj(stream, spool, 1024 * 1024)
             spool.seek(0)
             data, _width, _height = thumbnail_make(spool, image_format=file_type.image_format)
@@ -880,7 +905,7 @@ def document_thumbnail_make(*, document_id: int) -> str:
         logger.exception("thumbnail failed", extra={"document": document.pk})
         Document.objects.filter(pk=document.pk).update(thumbnail_status=ThumbnailStatus.FAILED)
         return "failed"
-    key = thumbnail_key_for(document.key)
+    key = thumbnail_key_for(original)
     if storage.exists(key):
         storage.delete(key)  # a retry of this task: the earlier attempt's thumbnail was never accounted
     size = storage.put(key, io.BytesIO(data), content_type=THUMBNAIL_CONTENT_TYPE)
@@ -889,7 +914,7 @@ def document_thumbnail_make(*, document_id: int) -> str:
             thumbnail_key=key, thumbnail_size=size, thumbnail_status=ThumbnailStatus.READY
         )
         if updated:
-            storage_accounting.add_stored(document.storage_prefix, nbytes=size)
+            storage_accounting.add_stored(_storage_prefix(), nbytes=size)
     if not updated:  # deleted (or done) meanwhile
         storage.delete_many([key])
         return "skipped"

@@ -39,7 +39,7 @@ from tenant_apps.projects.forms import (
     TaskForm,
     VisibilityForm,
 )
-from tenant_apps.projects.models import Document, Project, Task, TaskStatus, ThumbnailStatus, Visibility
+from tenant_apps.projects.models import Document, Project, Task, TaskStatus, Visibility
 from tenant_apps.projects.permissions import (
     AccessLevel,
     ProjectAccess,
@@ -394,7 +394,7 @@ def task_detail(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
         form=form,
         comments=list(selectors.comment_list(task)),
         comment_form=CommentForm() if can["change"] else None,
-        **_attachments_context(project, task, can_change=can["change"]),
+        **_attachments_context(request, project, task, can_change=can["change"]),
     )
     return render(request, "tenant/projects/task.html", context, status=400 if form and form.errors else 200)
 
@@ -422,7 +422,7 @@ def comment_create(request: MemberRequest, project_id: int, task_id: int) -> Htt
         form=TaskForm(initial=_task_initial(task), assignees=_assignees(project, request)),
         comments=list(selectors.comment_list(task)),
         comment_form=form,
-        **_attachments_context(project, task, can_change=True),
+        **_attachments_context(request, project, task, can_change=True),
     )
     return render(request, "tenant/projects/task.html", context, status=400)
 
@@ -563,13 +563,9 @@ def project_visibility(request: MemberRequest, project_id: int) -> HttpResponse:
 DOCUMENTS_PER_PAGE = 50
 
 
-def _document_row(document: Document, storage: TenantStorage) -> dict[str, object]:
+def _document_row(document: Document, storage: TenantStorage, schema_name: str) -> dict[str, object]:
     file_type = ALLOWED.get(document.file_type)
-    thumbnail = ""
-    if document.thumbnail_status == ThumbnailStatus.READY and document.thumbnail_key:
-        thumbnail = storage.sign_download(
-            document.thumbnail_key, filename=document.name, content_type="image/webp", inline=True
-        )
+    thumbnail = selectors.document_thumbnail_url(document, schema_name=schema_name, storage=storage)
     return {
         "document": document,
         "type_label": file_type.label if file_type else document.file_type,
@@ -590,10 +586,12 @@ def _upload_context(
     }
 
 
-def _attachments_context(project: Project, task: Task, *, can_change: bool) -> dict[str, object]:
-    storage = files()
+def _attachments_context(
+    request: MemberRequest, project: Project, task: Task, *, can_change: bool
+) -> dict[str, object]:
+    storage, schema = files(), request.route.schema_name
     context: dict[str, object] = {
-        "attachments": [_document_row(d, storage) for d in selectors.document_list(project, task=task)]
+        "attachments": [_document_row(d, storage, schema) for d in selectors.document_list(project, task=task)]
     }
     if can_change:
         context.update(_upload_context(project, task=task))
@@ -610,10 +608,10 @@ def _documents_page(
     request: MemberRequest, project: Project, access: ProjectAccess, form: DocumentUploadForm | None = None
 ) -> HttpResponse:
     page = Paginator(selectors.document_list(project), DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    storage = files()
+    storage, schema = files(), request.route.schema_name
     can = _can(access, project)
     context = _project_context(
-        project, access, "documents", page=page, rows=[_document_row(d, storage) for d in page.object_list]
+        project, access, "documents", page=page, rows=[_document_row(d, storage, schema) for d in page.object_list]
     )
     if can["change"]:
         context.update(_upload_context(project, task=None, form=form))

@@ -10,6 +10,7 @@ from django import forms
 
 from shared_apps.accounts.models import ApiKeyScope, Role
 from shared_apps.accounts.services import ApiKeyInvalid, normalise_emails
+from tenants.validators import host_normalise
 
 MAX_INVITATIONS_AT_ONCE = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -140,6 +141,18 @@ class DomainForm(forms.Form):
             }
         ),
     )
+
+
+class DomainPickForm(forms.Form):
+    """One of the workspace's domains, named by a button of the domains page (remove, check)."""
+
+    domain = forms.CharField(max_length=253)
+
+    def clean_domain(self) -> str:
+        host = host_normalise(self.cleaned_data["domain"])
+        if host is None:
+            raise forms.ValidationError("That is not a domain name.")
+        return host
 
 
 class WorkspaceDeleteForm(forms.Form):

@@ -16,7 +16,13 @@ from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import MemberRequest
 from shared_apps.accounts.permissions import Action, NotAllowed, allowed_actions
 from shared_apps.workspaces import services as workspaces
-from tenant_apps.workspace_settings.forms import DomainForm, SubdomainForm, WorkspaceDeleteForm, WorkspaceNameForm
+from tenant_apps.workspace_settings.forms import (
+    DomainForm,
+    DomainPickForm,
+    SubdomainForm,
+    WorkspaceDeleteForm,
+    WorkspaceNameForm,
+)
 from tenant_apps.workspace_settings.views import general_render
 from tenants import selectors as tenancy_selectors
 from tenants.availability import subdomain_availability
@@ -121,7 +127,9 @@ def domains(request: MemberRequest) -> HttpResponse:
 @action_required(Action.DOMAINS_MANAGE)
 @require_POST
 def domain_remove(request: MemberRequest) -> HttpResponse:
-    host = request.POST.get("domain", "")[:300]
+    host = _domain_picked(request)
+    if host is None:
+        return redirect("settings_domains")
     try:
         workspaces.workspace_domain_remove(tenant=request.tenant, domain=host, acting_user=request.user)
     except NotAllowed as exc:
@@ -129,7 +137,7 @@ def domain_remove(request: MemberRequest) -> HttpResponse:
     except TenantError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{host.strip().lower()} no longer leads to this workspace.")
+        messages.success(request, f"{host} no longer leads to this workspace.")
     return redirect("settings_domains")
 
 
@@ -137,7 +145,9 @@ def domain_remove(request: MemberRequest) -> HttpResponse:
 @require_POST
 def domain_check(request: MemberRequest) -> HttpResponse:
     """Whether a custom domain's DNS already leads to this platform (its addresses are those of the subdomain)."""
-    host = request.POST.get("domain", "")[:300].strip().lower()
+    host = _domain_picked(request)
+    if host is None:
+        return redirect("settings_domains")
     rows = {d.domain for d in tenancy_selectors.domain_list(tenant_id=request.route.tenant_id)}
     if host not in rows:
         messages.error(request, f"{host} is not a domain of this workspace.")
@@ -149,6 +159,15 @@ def domain_check(request: MemberRequest) -> HttpResponse:
             f"{host} does not point here yet. Add the CNAME record below; DNS changes can take an hour to spread.",
         )
     return redirect("settings_domains")
+
+
+def _domain_picked(request: MemberRequest) -> str | None:
+    """The domain a button of the domains page names, or None with the refusal said on the page."""
+    form = DomainPickForm(request.POST)
+    if form.is_valid():
+        return str(form.cleaned_data["domain"])
+    messages.error(request, " ".join(str(e) for e in form.errors.get("domain", ["Choose one of the domains below."])))
+    return None
 
 
 # --- deletion ----------------------------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ def test_validation_errors_name_their_fields(api: HostClient, workspace_site: Si
     [
         ("post", "/api/v1/projects/", "{not json", 400, "parse_error"),
         ("post", "/api/v1/projects/", "[1, 2]", 400, "invalid"),
+        ("post", "/api/v1/projects/", "[" * 1000 + "]" * 1000, 400, "parse_error"),
+        ("post", "/api/v1/projects/", '{"name": ' * 1000 + "1" + "}" * 1000, 400, "parse_error"),
+        ("post", "/api/v1/projects/{p}/tasks/", '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", 400, "parse_error"),
         ("post", "/api/v1/projects/", '{"name": "a\\u0000b"}', 400, "invalid"),
         ("post", "/api/v1/projects/", '{"name": "' + "x" * 5000 + '"}', 400, "invalid"),
         ("post", "/api/v1/projects/{p}/tasks/", '{"title": "t", "due_date": "9999-12-31"}', 400, "invalid"),

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import ApiKeyScope, Invitation, Membership, User
 from tenant_apps.audit.models import AuditEntry
-from tenant_apps.projects.models import Document
 from tenants.models import Tenant
 from tests.api.conftest import error_of, key_for, with_key
 from tests.conftest import HostClient
+from tests.factories import DocumentFactory
 from tests.projects.conftest import Site
 
 PEOPLE = ("owner", "admin", "manager", "editor", "viewer", "stranger")
@@ -208,16 +208,7 @@ def test_every_endpoint_for_every_role_and_scope(
         expires_at=timezone.now() + timedelta(days=7),
     )
     with in_tenant(tenant):
-        document = Document.objects.create(
-            project=private_site.project,
-            storage_prefix=tenant.schema_name,
-            key=f"{tenant.schema_name}/files/{'a' * 32}.pdf",
-            name="Plan.pdf",
-            file_type="pdf",
-            content_type="application/pdf",
-            size=1000,
-            uploaded_by=people["editor"],
-        )
+        document = DocumentFactory.create(project=private_site.project, name="Plan.pdf", uploaded_by=people["editor"])
     ids = {
         "p": private_site.project.pk,
         "t": private_site.task.pk,

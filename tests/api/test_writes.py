@@ -262,32 +262,47 @@ def test_a_browser_sessions_entries_name_no_key_and_one_requests_key_does_not_le
 @pytest.fixture
 def five_failures(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(authentication, "KEY_FAILURES_PER_MINUTE", 5)
+    monkeypatch.setattr(authentication, "KEY_FAILURES_PER_ADDRESS_PER_MINUTE", 12)
     return 5
 
 
-def test_wrong_keys_from_one_address_are_throttled_and_then_no_key_is_checked(
+def test_wrong_keys_are_throttled_per_address_and_key_and_never_block_a_right_one(
     tenant: Tenant, other_tenant: Tenant, people: dict[str, User], five_failures: int
 ) -> None:
-    wrong = with_key(tenant, "atr_" + "x" * 43)
+    """An office behind one NAT: one script's stale key is throttled; its neighbours' keys, right or mistyped, are
+    not."""
+    stale = with_key(tenant, "atr_" + "x" * 43)
     good_secret = key_for(tenant, people["viewer"])
 
     for _ in range(five_failures):
-        response = wrong.get("/api/v1/me/")
+        response = stale.get("/api/v1/me/")
         assert response.status_code == 401
         assert error_of(response)["code"] == "authentication_failed"
-    throttled = wrong.get("/api/v1/me/")
+    throttled = stale.get("/api/v1/me/")
 
     assert throttled.status_code == 429
     assert error_of(throttled)["code"] == "throttled"
     assert 1 <= int(throttled["Retry-After"]) <= 60
-    # while the address is throttled, even a right key is not looked at (a guess that happens to be right gains nothing)
-    assert with_key(tenant, good_secret).get("/api/v1/me/").status_code == 429
+    # a right key from the same address is never blocked
+    assert with_key(tenant, good_secret).get("/api/v1/me/").status_code == 200
+    # another key mistyped from the same address is counted on its own
+    assert with_key(tenant, "atr_" + "q" * 43).get("/api/v1/me/").status_code == 401
     # on every workspace host alike: more hosts do not buy more guesses
-    assert with_key(other_tenant, "atr_" + "y" * 43).get("/api/v1/me/").status_code == 429
-    # another address is counted on its own; requests without a key (the schema) are not affected
-    elsewhere = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {good_secret}", REMOTE_ADDR="192.0.2.77")
-    assert elsewhere.get("/api/v1/me/").status_code == 200
+    assert with_key(other_tenant, "atr_" + "x" * 43).get("/api/v1/me/").status_code == 429
+    # requests without a key (the schema) are not affected
     assert client_for(tenant).get("/api/schema/").status_code == 200
+
+
+def test_guessing_with_ever_new_keys_hits_the_addresss_own_limit_and_still_no_right_key_is_blocked(
+    tenant: Tenant, people: dict[str, User], five_failures: int
+) -> None:
+    good = with_key(tenant, key_for(tenant, people["viewer"]))
+    codes = [with_key(tenant, f"atr_{i:08d}" + "g" * 35).get("/api/v1/me/").status_code for i in range(15)]
+
+    assert codes == [401] * 12 + [429] * 3
+    assert good.get("/api/v1/me/").status_code == 200
+    elsewhere = HostClient(host_of(tenant), HTTP_AUTHORIZATION="Bearer atr_" + "n" * 43, REMOTE_ADDR="192.0.2.77")
+    assert elsewhere.get("/api/v1/me/").status_code == 401  # another address is counted on its own
 
 
 def test_right_keys_do_not_count_and_the_throttle_ends_with_its_minute(
@@ -299,10 +314,10 @@ def test_right_keys_do_not_count_and_the_throttle_ends_with_its_minute(
         assert good.get("/api/v1/me/").status_code == 200
     for _ in range(five_failures):
         assert wrong.get("/api/v1/me/").status_code == 401
-    assert good.get("/api/v1/me/").status_code == 429
+    assert wrong.get("/api/v1/me/").status_code == 429
+    assert good.get("/api/v1/me/").status_code == 200
 
     later = ratelimit._clock() + 60
     monkeypatch.setattr(ratelimit, "_clock", lambda: later)
 
-    assert good.get("/api/v1/me/").status_code == 200
     assert wrong.get("/api/v1/me/").status_code == 401

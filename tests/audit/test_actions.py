@@ -57,7 +57,7 @@ def test_rule_tables_name_audit_actions() -> None:
     from shared_apps.workspaces import operators
 
     account_rules = [v for v in vars(operators).values() if isinstance(v, operators.AccountAction)]
-    assert len(account_rules) == 4
+    assert len(account_rules) == 6
     assert all(isinstance(rule.audit_action, AuditAction) for rule in account_rules)
 
 

@@ -82,7 +82,16 @@ def test_a_signed_event_is_stored_once_and_answered_fast(
 
 @pytest.mark.parametrize(
     "body",
-    [b"\xff\xfe not utf-8", b"[]", b'{"id": 5}', b'{"type": "x"}', b"null", b"", b'{"id": "evt_\\u0000", "type": "a"}'],
+    [
+        b"\xff\xfe not utf-8",
+        b"[]",
+        b'{"id": 5}',
+        b'{"type": "x"}',
+        b"null",
+        b"",
+        b'{"id": "evt_\\u0000", "type": "a"}',
+        b'{"id": "evt_deep", "type": "a", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
 )
 def test_hostile_bodies_with_a_valid_signature_never_500(public_client: Client, body: bytes) -> None:
     text = body.decode("utf-8", errors="replace")
@@ -92,6 +101,23 @@ def test_hostile_bodies_with_a_valid_signature_never_500(public_client: Client, 
 
     assert response.status_code in (200, 400)
     assert response.status_code == 400 or WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e9", "12abc", " ", "99999999999999999999999", "\u0661\u0662"])
+def test_a_content_length_that_is_not_a_size_is_a_400(public_client: Client, length: str) -> None:
+    payload = _event()
+
+    response = public_client.post(
+        WEBHOOK,
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload, SECRET),
+        CONTENT_LENGTH=length,
+    )
+
+    assert response.status_code in (400, 413), length
+    assert response.json()["error"]
+    assert WebhookEvent.objects.count() == 0
 
 
 def test_only_post_on_the_root_domain(public_client: Client, tenant_client: Client) -> None:

@@ -126,3 +126,35 @@ def test_the_landing_page_quotes_the_plans_for_billing(public_client: HostClient
     assert f"Free for up to {PLANS['free'].limits[Resource.SEATS].value} people" in page
     assert f"{PLANS[TRIAL_PLAN].trial_days}-day trial" in page
     assert 'href="/pricing/"' in page
+
+
+def test_only_owners_see_why_a_workspace_was_suspended(tenant: Tenant, owner: User, member: User) -> None:
+    """Members, other accounts and signed-out visitors get a neutral page: the operator's reason (said to owners only,
+    as the admin's suspend form says) is not theirs to read."""
+    operator = operator_create("op@atrium.test", "tenants.change_tenant")
+    services.workspace_suspend(tenant=tenant, acting_user=operator, reason="Fraud review of card chargebacks")
+    outsider = User.objects.create_user(email="outsider@example.com", password="outsider-passphrase-1")
+    pages = {}
+    for who, user in (("signed out", None), ("member", member), ("outsider", outsider), ("owner", owner)):
+        client = client_for(tenant)
+        if user is not None:
+            client.force_login(user)
+        for path in ("/", "/login/", "/projects/", "/api/v1/projects/"):
+            response = client.get(path)
+            assert response.status_code in (302, 401, 403), (who, path)
+            pages[(who, path)] = response.content.decode()
+
+    for (who, path), page in pages.items():
+        if who != "owner":
+            assert "chargebacks" not in page, (who, path)
+    assert "chargebacks" in pages[("owner", "/")]
+    assert "This workspace is suspended" in pages[("member", "/")]
+
+
+def test_the_admins_suspend_form_says_who_reads_the_reason(tenant: Tenant) -> None:
+    admin = HostClient("localhost")
+    admin.force_login(operator_create("op@atrium.test", "tenants.view_tenant", "tenants.change_tenant"))
+
+    form = admin.post("/admin/tenants/tenant/", {"action": "suspend_selected", "_selected_action": [str(tenant.pk)]})
+
+    assert "shown to its owners only" in form.content.decode()

@@ -9,11 +9,35 @@ import pytest
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
 from shared_apps.accounts.services import user_profile_update
+from shared_apps.core.text import has_control_characters
 from shared_apps.workspaces.services import workspace_create
 from tenants.errors import TenantNameInvalid
 from tenants.models import Domain, Tenant
 
-CONTROL_NAMES = ["Acme\r\nBcc: everyone@example.com", "Acme\x00", "Tab\there", "Line\u2028break", "Esc\x1b[31m"]
+# Unicode format characters are control characters here too: bidi overrides and isolates reorder what is shown
+# ("invoice\u202egnp.exe.png" reads "invoicegnp.exe.png" backwards: "invoice" then "png.exe"), zero-width ones
+# hide in plain sight.
+FORMAT_NAMES = [
+    "invoice\u202egnp.exe.png",
+    "Acme\u202a",
+    "Acme\u202d",
+    "\u2066Acme\u2069",
+    "Ac\u200bme",
+    "Ac\u200dme",
+    "Acme\ufeff",
+    "Acme\u200f",
+    "Acme\u061c",
+    "Acme\u2060",
+    "Acme\U000e0041",
+]
+CONTROL_NAMES = [
+    "Acme\r\nBcc: everyone@example.com",
+    "Acme\x00",
+    "Tab\there",
+    "Line\u2028break",
+    "Esc\x1b[31m",
+    *FORMAT_NAMES,
+]
 
 
 @pytest.mark.usefixtures("tenant")
@@ -38,6 +62,29 @@ def test_profile_names_with_control_characters_are_refused(owner: User, name: st
 
     owner.refresh_from_db()
     assert owner.name == before
+
+
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_format_characters_are_refused_in_project_names_and_stripped_from_file_names(
+    tenant: Tenant, owner: User, in_tenant: Any, name: str
+) -> None:
+    from shared_apps.storage.inspection import clean_name
+    from tenant_apps.projects.services import ProjectInvalid, project_create
+
+    with in_tenant(tenant), pytest.raises(ProjectInvalid, match="control characters"):
+        project_create(name=name, acting_user=owner)
+    cleaned = clean_name(name)
+    assert not has_control_characters(cleaned)
+    assert cleaned.replace(" ", "").isprintable()
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji: three people joined by zero-width joiners
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want", with its zero-width non-joiner
+
+
+@pytest.mark.parametrize("name", [f"Family trip {FAMILY}", PERSIAN])
+def test_joiners_inside_emoji_and_scripts_that_need_them_are_text(name: str) -> None:
+    assert not has_control_characters(name)
 
 
 # --- workspaces per account ----------------------------------------------------------------------------------------
@@ -238,3 +285,17 @@ def test_audit_entries_record_the_client_behind_the_configured_proxy(
 
     with in_tenant(tenant):
         assert AuditEntry.objects.get(action="auth.sessions_ended").ip_address == expected
+
+
+def test_free_text_keeps_line_breaks_and_right_to_left_marks_but_not_overrides(
+    tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    from tenant_apps.projects.services import ProjectInvalid, project_create
+
+    with in_tenant(tenant):
+        hebrew = "\u05e9\u05dc\u05d5\u05dd"
+        text = f"{hebrew}\u200f world\n\tindented \u2067{PERSIAN}\u2069"  # a mark, a line break, a tab, an isolate
+        kept = project_create(name="RTL", description=text, acting_user=owner)
+        with pytest.raises(ProjectInvalid, match="control characters"):
+            project_create(name="Spoof", description="Approved \u202eby finance", acting_user=owner)
+    assert "\u200f" in kept.description

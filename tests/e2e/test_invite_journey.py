@@ -44,7 +44,7 @@ def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_works
 
         # the email carries a link to the root domain
         mail = live_site.wait_for_mail(invitee)
-        assert "Subject: owner@e2e.test invited you to join E2E Company on Atrium" in mail
+        assert "Subject: owner@e2e.test invited you to a workspace on Atrium" in mail
         link = re.search(r"http://localhost:\d+/invitations/[A-Za-z0-9_\-]+/", mail)
         assert link, mail
 

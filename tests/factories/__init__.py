@@ -1,4 +1,4 @@
 from tests.factories.accounts import MembershipFactory, UserFactory
-from tests.factories.projects import CommentFactory, ProjectFactory, TaskFactory
+from tests.factories.projects import CommentFactory, DocumentFactory, ProjectFactory, TaskFactory
 
-__all__ = ["CommentFactory", "MembershipFactory", "ProjectFactory", "TaskFactory", "UserFactory"]
+__all__ = ["CommentFactory", "DocumentFactory", "MembershipFactory", "ProjectFactory", "TaskFactory", "UserFactory"]

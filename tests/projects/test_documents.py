@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import urllib3
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -381,6 +382,84 @@ def test_a_row_naming_another_workspaces_prefix_is_not_served(
     assert client.get(f"/projects/{project.pk}/documents/{document.pk}/download/").status_code == 404
 
 
+def test_a_row_whose_key_lies_under_another_workspaces_prefix_is_never_used(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    in_tenant: Any,
+    owner: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Behind the import's own check: a row of acme whose key or thumbnail key names globex's files (whatever its
+    `storage_prefix` says) is not signed, served, read for a thumbnail, deleted or accounted; the row itself can go."""
+    # given globex's files and their accounting, and acme rows that name them
+    storage = files()
+    theirs = {name: f"{other_tenant.schema_name}/files/{name * 32}.png" for name in ("d", "e", "f")} | {
+        "thumb": f"{other_tenant.schema_name}/files/{'d' * 32}.thumb.webp"
+    }
+    for key in theirs.values():
+        storage.put(key, io.BytesIO(png()), content_type="image/png")
+    with transaction.atomic():
+        accounting.add_stored(other_tenant.schema_name, nbytes=4000, objects=4)
+        accounting.add_stored(tenant.schema_name, nbytes=9000, objects=3)
+    before = {tenant.schema_name: usage(tenant), other_tenant.schema_name: usage(other_tenant)}
+    stored_before = stored_keys(moto_of(request, backend))
+    common = {"file_type": "png", "content_type": "image/png", "size": 1000, "uploaded_by": owner}
+    with in_tenant(tenant):
+        project = ProjectFactory.create(name="Ours")
+        planted = Document.objects.create(
+            project=project,
+            storage_prefix=tenant.schema_name,  # its own prefix: the row's word is no proof
+            key=theirs["d"],
+            thumbnail_key=theirs["thumb"],
+            thumbnail_size=1000,
+            thumbnail_status=ThumbnailStatus.READY,
+            name="planted.png",
+            **common,
+        )
+        prefixed = Document.objects.create(
+            project=project, storage_prefix=other_tenant.schema_name, key=theirs["e"], name="prefixed.png", **common
+        )
+        pending = Document.objects.create(
+            project=project,
+            storage_prefix=tenant.schema_name,
+            key=theirs["f"],
+            name="pending.png",
+            status=DocumentStatus.PENDING,
+            **common,
+        )
+    client = signed_in(tenant, owner)
+    base = documents_url(project)
+
+    # signing and download: not found, on the pages and in the API
+    for document in (planted, prefixed):
+        assert client.get(f"{base}{document.pk}/download/").status_code == 404
+    page = client.get(base).content.decode()
+    assert "planted.png" in page
+    assert other_tenant.schema_name not in page  # no thumbnail signed for globex's key
+    # thumbnails: the task reads nothing of globex and writes nothing next to it
+    with in_tenant(tenant):
+        Document.objects.filter(pk=planted.pk).update(thumbnail_status=ThumbnailStatus.PENDING, thumbnail_key="")
+        assert services.document_thumbnail_make(document_id=planted.pk) == "failed"
+    # a pending upload's confirmation and cancellation leave globex's object alone
+    assert client.post(f"{base}{pending.pk}/confirm/").status_code == 404
+    assert client.post(f"{base}{pending.pk}/cancel/").status_code in (204, 404)
+    # delete: the rows go, globex's files and both workspaces' accounting stay
+    with django_capture_on_commit_callbacks(execute=True):
+        for document in (planted, prefixed):
+            assert client.post(f"{base}{document.pk}/delete/", {"confirm_name": document.name}).status_code == 302
+        with in_tenant(tenant):
+            services.project_delete(project=project, confirm_name="Ours", acting_user=owner)
+
+    with in_tenant(tenant):
+        assert not Document.objects.exists()
+    assert stored_keys(moto_of(request, backend)) == stored_before
+    for key in theirs.values():
+        assert storage.head(key) == len(png())
+    assert {tenant.schema_name: usage(tenant), other_tenant.schema_name: usage(other_tenant)} == before
+
+
 # --- who may change documents --------------------------------------------------------------------------------------
 
 
@@ -590,7 +669,7 @@ def test_a_new_member_role_makes_no_difference_to_the_prefix(tenant: Tenant, oth
 # --- fixed queries -------------------------------------------------------------------------------------------------
 
 
-def _documents(project: Project, task: Any, user: User, count: int, prefix: str) -> None:
+def _documents(project: Project, task: Any, user: User, count: int, prefix: str, first: int = 0) -> None:
     Document.objects.bulk_create(
         Document(
             project=project,
@@ -607,7 +686,7 @@ def _documents(project: Project, task: Any, user: User, count: int, prefix: str)
             height=480,
             uploaded_by=user,
         )
-        for i in range(count)
+        for i in range(first, first + count)
     )
 
 
@@ -632,7 +711,7 @@ def test_the_documents_page_and_a_task_cost_the_same_queries_at_1_and_60_documen
         _documents(private_site.project, private_site.task, people["editor"], 2, tenant.schema_name)
     small = {path: count(path) for path in paths}
     with in_tenant(tenant):
-        _documents(private_site.project, private_site.task, people["editor"], 58, tenant.schema_name + "x")
+        _documents(private_site.project, private_site.task, people["editor"], 58, tenant.schema_name, first=2)
     large = {path: count(path) for path in paths}
 
     for path in paths:

@@ -10,7 +10,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from shared_apps.storage.backends import files
-from shared_apps.storage.keys import KeyRefused, key_check, key_new, prefix_check, thumbnail_key_for
+from shared_apps.storage.keys import (
+    KeyRefused,
+    key_check,
+    key_in_workspace,
+    key_new,
+    prefix_check,
+    thumbnail_key_for,
+)
 
 HOSTILE = [
     "t_aaaaaaaaaa/../t_bbbbbbbbbb/files/x.png",  # normalises to another workspace's key
@@ -59,6 +66,17 @@ def test_a_key_bound_to_a_prefix_refuses_another_workspaces_key() -> None:
         key_check("t_bbbbbbbbbb/files/x.png", prefix="t_aaaaaaaaaa")
     with pytest.raises(KeyRefused, match="another workspace"):
         key_check("t_aaaaaaaaaab/files/x.png", prefix="t_aaaaaaaaaa")
+
+
+@pytest.mark.parametrize("key", [*HOSTILE, "t_bbbbbbbbbb/files/x.png", "t_aaaaaaaaaab/files/x.png"])
+def test_a_stored_key_is_used_only_under_the_workspace_being_served(key: str) -> None:
+    """The one check before a key read from a row is signed, served, read, deleted, counted or imported."""
+    assert key_in_workspace("t_aaaaaaaaaa/files/x.png", workspace="t_aaaaaaaaaa") == "t_aaaaaaaaaa/files/x.png"
+    with pytest.raises(KeyRefused):
+        key_in_workspace(key, workspace="t_aaaaaaaaaa")
+    for workspace in ("", "public", "t_aaaaaaaaaa/files"):  # nothing is "the workspace" but a workspace prefix
+        with pytest.raises(KeyRefused):
+            key_in_workspace("t_aaaaaaaaaa/files/x.png", workspace=workspace)
 
 
 @pytest.mark.parametrize("key", HOSTILE[:6])

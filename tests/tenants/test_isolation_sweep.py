@@ -7,13 +7,13 @@ exist only in B, for A's own parent with B's child, and for ids that exist in bo
 refuse (403/404/405, or send to the sign-in page), never carry the marker, and B's rows must be unchanged afterwards.
 
 A pattern whose parameters the sweep cannot fill fails the test and is named: a new page or route must add an entry to
-PARAMETERS (which object each parameter names) — so it cannot ship without being swept.
+PARAMETERS in tests/urlwalk.py (which object each parameter names) — so it cannot ship without being swept.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import int_to_base36
 from django_tenants.utils import tenant_context
@@ -33,44 +33,14 @@ from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for, host_of
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.urlwalk import PER_WORKSPACE, URLCONF, Swept, swept_patterns
+
+__all__ = ["Swept", "swept_patterns"]  # the pooler's sweep (tests/pooler) reaches them through this module
 
 MARK = "zqxbmark"  # in every name, title, body and email of workspace B
 SAME_ID = 42  # exists in both workspaces, for every per-workspace kind
 B_ONLY_ID = 7001  # exists in B only, for every per-workspace kind
-URLCONF = "config.urls_tenants"
 
-# What each path parameter names. Keys are "<url name>:<parameter>" or, where a parameter name means one thing
-# everywhere, the parameter alone. A kind is either a per-workspace table (ids restart in every schema: the sweep tries
-# an id only B has, A's parent with B's child, and an id both have) or something global (ids and strings unique over
-# the platform: B's own value is tried).
-PER_WORKSPACE = ("project", "task", "comment", "document")
-PARAMETERS: dict[str, str] = {
-    "project_id": "project",
-    "task_id": "task",
-    "comment_id": "comment",
-    "document_id": "document",
-    "membership_id": "membership",
-    "invitation_id": "invitation",
-    "key_id": "api_key",
-    "invitation_on_host:token": "invitation_token",
-    "storage_file:key": "storage_key",
-    "account_reset_password_from_key:uidb36": "user_uid",
-    "account_reset_password_from_key:key": "reset_key",
-    "api-project-detail:pk": "project",
-    "api-project-archive:pk": "project",
-    "api-project-restore:pk": "project",
-    "api-task-detail:pk": "task",
-    "api-task-move:pk": "task",
-    "api-comment-detail:pk": "comment",
-    "api-member-detail:pk": "membership",
-    "api-member-transfer-ownership:pk": "membership",
-    "api-document-detail:pk": "document",
-    "api-document-confirm:pk": "document",
-    "api-document-cancel:pk": "document",
-    "api-document-download:pk": "document",
-    "api-invitation-detail:pk": "invitation",
-    "api-invitation-resend:pk": "invitation",
-}
 # Plausible bodies for the writing methods: each form or serializer picks the fields it knows.
 FORM = {
     "name": "hijacked",
@@ -91,42 +61,6 @@ REFUSE_WITH_200 = {
     # allauth's "bad token" page for any uid/key pair that is not a live reset token (users are global, not B's)
     "account_reset_password_from_key",
 }
-
-
-@dataclass(frozen=True)
-class Swept:
-    """One URL pattern of the workspace URLconf: its name for `reverse`, its route, parameters and methods."""
-
-    name: str
-    route: str
-    params: tuple[str, ...]
-    methods: tuple[str, ...]
-
-    @property
-    def is_api(self) -> bool:
-        return self.route.startswith("api/")
-
-    def kind(self, param: str) -> str | None:
-        return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)
-
-
-def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
-        else:
-            yield prefix + str(entry.pattern), namespace, entry
-
-
-def swept_patterns() -> list[Swept]:
-    found = []
-    for route, namespace, entry in _walk(get_resolver(URLCONF).url_patterns):
-        actions = getattr(entry.callback, "actions", None)  # a DRF viewset: the methods it routes
-        methods = tuple(m.upper() for m in actions) if actions else ("GET", "POST")
-        params = tuple(entry.pattern.regex.groupindex)
-        found.append(Swept(name=f"{namespace}{entry.name or ''}", route=route, params=params, methods=methods))
-    return found
 
 
 @dataclass
@@ -341,7 +275,7 @@ def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them
     patterns = swept_patterns()
     unfilled = unfilled_patterns(patterns)
     assert not unfilled, (
-        "URL patterns the isolation sweep cannot fill (name the object each parameter stands for in PARAMETERS):\n  "
+        "URL patterns the isolation sweep cannot fill (name what each parameter stands for in tests/urlwalk.py):\n  "
         + "\n  ".join(unfilled)
     )
     _key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)

@@ -272,6 +272,18 @@ def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     cases["symlink"] = ([*members, (link, b"")], "not a regular file")
     cases["manifest last"] = ([*members[1:], members[0]], "first member must be")
+    deep = b'{"format": ' * 50_000 + b"2" + b"}" * 50_000
+    cases["deeply nested manifest"] = ([(members[0][0], deep), *members[1:]], "manifest is not JSON")
+    # rows PostgreSQL cannot take: each one line after the projects' COPY header, the manifest's count and checksum
+    # made to match (what someone editing an export by hand would do)
+    for label, row in {
+        "a number that is not one": {"id": "abc"},
+        "too few columns": None,
+        "a NUL byte": {"name": "nul\x00byte"},
+        "a dangling reference": {"table": "projects_task", "project_id": "987654"},
+        "a date that is not one": {"created_at": "the day before"},
+    }.items():
+        cases[f"a row with {label}"] = (_with_row(members, row), "cannot hold")
     tampered = [
         (info, b"HELLO" if info.name.endswith(".txt") else data) for info, data in members
     ]  # same size, other bytes
@@ -289,6 +301,46 @@ def _hostile(good: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return result
 
 
+_ROW_DEFAULTS = {
+    "id": "424242",
+    "name": "planted",
+    "title": "planted",
+    "description": "",
+    "visibility": "workspace",
+    "status": "todo",
+    "position": "0",
+    "created_at": "2026-01-01 00:00:00+00",
+    "updated_at": "2026-01-01 00:00:00+00",
+}
+
+
+def _with_row(members: list[tuple[tarfile.TarInfo, bytes]], row: dict[str, str] | None) -> Any:
+    """The archive with one more row in a table's COPY block (projects_project unless `row["table"]` says), its values
+    `_ROW_DEFAULTS` and NULL but for `row`; None: a row of one column. Counts and checksum made to match."""
+    import re
+
+    one_column = row is None
+    row = dict(row or {})
+    table = row.pop("table", "projects_project")
+    added: dict[str, int] = {}
+
+    def insert(dump: bytes) -> bytes:
+        header = re.search(rb"^COPY \S+\." + table.encode() + rb" \((.*)\) FROM stdin;\n", dump, re.M)
+        assert header, table
+        columns = [c.strip().strip('"') for c in header.group(1).decode().split(",")]
+        values = ["1"] if one_column else [row.get(c, _ROW_DEFAULTS.get(c, "\\N")) for c in columns]
+        added[table] = 1
+        return dump[: header.end()] + "\t".join(values).encode() + b"\n" + dump[header.end() :]
+
+    edited = _with_dump(members, insert)
+
+    def count(m: dict[str, Any]) -> None:
+        for name, n in added.items():
+            m["database"]["tables"][name] += n
+
+    return _with_manifest(edited, count)
+
+
 def test_hostile_archives_are_refused_and_leave_nothing_behind(
     good_archive: Path, tmp_path: Path, settings: Any
 ) -> None:
@@ -301,6 +353,7 @@ def test_hostile_archives_are_refused_and_leave_nothing_behind(
             run("import", str(path), "--slug", "evil")
         assert refused.value.returncode == 2, name
         assert "Nothing was imported" in str(refused.value), name
+        assert "\n" not in str(refused.value), name  # one line, no traceback
 
     assert _schemas() == schemas
     assert (Tenant.objects.count(), Domain.objects.count()) == (tenants, domains)
@@ -390,3 +443,169 @@ def test_rows_follow_their_people_to_the_accounts_found_here_by_email(tmp_path: 
         assert Project.objects.get(name="Launch").created_by_id == owner.pk
     assert Membership.objects.get(tenant=restored, user=newcomer).role == Role.ADMIN
     assert not Membership.objects.filter(tenant=restored, user_id=member.pk).exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows that name storage: only the archive's own prefix is moved; anything outside it refuses the archive
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _with_dump(
+    members: list[tuple[tarfile.TarInfo, bytes]], change: Any, *, changes: bool = True
+) -> list[tuple[tarfile.TarInfo, bytes]]:
+    """The archive with its dump rewritten by `change` (bytes → bytes) and the manifest's checksum made to match:
+    what someone who edits an export by hand can do."""
+    import hashlib
+
+    dump = next(i for i, (info, _data) in enumerate(members) if info.name.endswith("/schema.sql"))
+    edited = change(members[dump][1])
+    assert (edited != members[dump][1]) == changes
+    out = list(members)
+    out[dump] = (members[dump][0], edited)
+
+    def checksum(m: dict[str, Any]) -> None:
+        m["database"]["sha256"] = hashlib.sha256(edited).hexdigest()
+
+    return _with_manifest(out, checksum)
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_archive_naming_another_workspaces_files_is_refused_and_their_files_are_untouched(
+    tmp_path: Path, settings: Any
+) -> None:
+    # given a victim workspace with a file, and an export of another workspace whose document row is then edited to
+    # point at the victim's file (its key, its thumbnail key, its prefix, or a key that climbs out of the prefix)
+    victim, _victim_owner = services.workspace_create(slug="victim", name="Victim", owner_email="owner@victim.test")
+    secret = f"{victim.schema_name}/files/{'c' * 32}.pdf"
+    files().put(secret, io.BytesIO(b"%PDF-1.4 victim's secret"), content_type="application/pdf")
+    tenant, _owner, _member = _workspace_with_data()
+    source = tenant.schema_name
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    members = _members(archive)
+    ours, thumb = f"{source}/files/{'a' * 32}.pdf", f"{source}/files/{'a' * 32}.thumb.webp"
+    edits = {
+        "key": lambda d: d.replace(ours.encode(), secret.encode()),
+        "thumbnail key": lambda d: d.replace(thumb.encode(), secret.encode()),
+        "prefix": lambda d: d.replace(f"\t{source}\t".encode(), f"\t{victim.schema_name}\t".encode()),
+        "traversal": lambda d: d.replace(ours.encode(), f"{source}/../{secret}".encode()),
+        "bare prefix as key": lambda d: d.replace(thumb.encode(), victim.schema_name.encode()),
+    }
+    schemas, tenants = _schemas(), Tenant.objects.count()
+
+    for i, (name, edit) in enumerate(edits.items()):
+        hostile = _write(tmp_path / f"hostile-{i}.tar.gz", _with_dump(members, edit))
+        # when
+        with pytest.raises(CommandError, match="storage outside") as refused:
+            run("import", str(hostile), "--slug", f"evil-{i}")
+        # then
+        assert refused.value.returncode == 2, name
+        assert "Nothing was imported" in str(refused.value), name
+
+    assert _schemas() == schemas
+    assert Tenant.objects.count() == tenants
+    assert _stored(victim.schema_name) == {f"files/{'c' * 32}.pdf": b"%PDF-1.4 victim's secret"}
+    # the unedited archive imports (the edits, not the archive, were refused)
+    same = _write(tmp_path / "same.tar.gz", _with_dump(members, lambda d: d, changes=False))
+    run("import", str(same), "--slug", "honest")
+
+
+def test_every_tenant_column_that_names_storage_is_found_by_the_import() -> None:
+    """The import moves and checks the columns it finds from the models (`StorageKeyField`); a column that names a
+    file, a prefix or a path under another name would escape it."""
+    import re
+
+    from django.db import models
+
+    from shared_apps.storage.fields import StorageKeyField
+    from tenants.references import schema_apps, tables
+    from tenants.restore import storage_columns
+
+    found = {(c.table, c.column, c.is_prefix) for c in storage_columns()}
+    assert found == {
+        ("projects_document", "storage_prefix", True),
+        ("projects_document", "key", False),
+        ("projects_document", "thumbnail_key", False),
+    }
+    named_like_storage = re.compile(r"(^|_)(key|prefix|path|file|schema|bucket|url|host|domain)s?$")
+    tenant_apps, _public = schema_apps()
+    for model in tables(tenant_apps):
+        for field in model._meta.local_fields:
+            if isinstance(field, models.CharField) and named_like_storage.search(field.name):
+                assert isinstance(field, StorageKeyField), f"{model._meta.label}.{field.name}"
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_grant_to_a_group_follows_the_groups_name_never_its_id(tmp_path: Path) -> None:
+    # given an archive with a project shared with the group "Designers", and here that group's id now belongs to
+    # another group (its name was given to nobody)
+    from django.contrib.auth.models import Group
+
+    from tenant_apps.projects.models import ProjectGroupObjectPermission
+
+    tenant, _owner, _member = _workspace_with_data()
+    designers = Group.objects.create(name="Designers")
+    view = Permission.objects.get(codename="view_project", content_type__app_label="projects")
+    with tenant_context(tenant):
+        ProjectGroupObjectPermission.objects.create(
+            content_object=Project.objects.get(name="Launch"), group=designers, permission=view
+        )
+    archive = tmp_path / "rt.tar.gz"
+    run("export", "roundtrip", "--output", str(archive))
+    Group.objects.filter(pk=designers.pk).update(name="Platform support")
+    renamed = Group.objects.create(name="Designers")
+
+    # when
+    run("import", str(archive), "--slug", "grouped")
+
+    # then the grant points at the group called Designers here, never at the id the archive carried
+    restored = Tenant.objects.get(domains__domain="grouped.localhost")
+    with tenant_context(restored):
+        assert list(ProjectGroupObjectPermission.objects.values_list("group_id", flat=True)) == [renamed.pk]
+
+
+def _with_long_line(members: list[tuple[tarfile.TarInfo, bytes]], length: int) -> Any:
+    """The archive with a project whose description is one line of `length` bytes (it compresses to almost
+    nothing)."""
+    return _with_row(members, {"table": "projects_project", "description": "x" * length})
+
+
+def test_an_archive_larger_than_the_cap_uncompressed_is_refused_while_streaming(
+    good_archive: Path, tmp_path: Path, settings: Any
+) -> None:
+    members = _members(good_archive)
+    settings.TENANT_IMPORT_MAX_BYTES = sum(len(data) for _info, data in members) - 1  # one byte short
+
+    with pytest.raises(CommandError, match="uncompressed") as refused:
+        run("import", str(good_archive), "--slug", "too-big")
+
+    assert refused.value.returncode == 2
+    assert "\n" not in str(refused.value)
+    assert not Tenant.objects.filter(domains__domain="too-big.localhost").exists()
+
+
+def test_a_dump_line_longer_than_the_cap_is_refused_while_streaming_in_bounded_memory(
+    good_archive: Path, tmp_path: Path, settings: Any
+) -> None:
+    import tracemalloc
+
+    # given a 405 KB archive holding a 64 MB line (the attack run's was 400 MB and took 957 MB to read)
+    settings.TENANT_IMPORT_LINE_MAX_BYTES = 1024 * 1024
+    hostile = _write(tmp_path / "long-line.tar.gz", _with_long_line(_members(good_archive), 64 * 1024 * 1024))
+    assert hostile.stat().st_size < 1024 * 1024
+    schemas = _schemas()
+
+    # when
+    tracemalloc.start()
+    try:
+        with pytest.raises(CommandError, match="line longer than") as refused:
+            run("import", str(hostile), "--slug", "long-line")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # then
+    assert refused.value.returncode == 2
+    assert peak < 16 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+    assert _schemas() == schemas
+    assert not Tenant.objects.filter(domains__domain="long-line.localhost").exists()

@@ -270,6 +270,20 @@ def test_a_domain_of_another_workspace_can_be_neither_added_nor_removed_nor_chec
     assert Domain.objects.get(domain="globex.example.com").tenant_id == other_tenant.pk
 
 
+@pytest.mark.parametrize("value", ["evil\x00.example.com", "x" * 10_000, "projects\u202e.acme.example", ""])
+def test_removing_a_hostile_domain_is_a_form_error(tenant: Tenant, owner: User, value: str) -> None:
+    Domain.objects.create(domain="projects.acme.example", tenant=tenant, is_primary=False)
+    before = state(tenant)
+
+    for path in ("/settings/domains/remove/", "/settings/domains/check/"):
+        response = signed_in(tenant, owner).post(path, {"domain": value}, follow=True)
+        assert response.status_code in (200, 400), path
+        assert "flash--error" in response.content.decode(), path  # the refusal, on the domains page
+
+    assert state(tenant) == before
+    assert Domain.objects.filter(domain="projects.acme.example", tenant=tenant).exists()
+
+
 # --- delete and leave ------------------------------------------------------------------------------------------------
 
 

@@ -23,17 +23,6 @@ from tests.helpers import local, mfa_enable, operator_create
 USERS = "/admin/accounts/user/"
 
 
-@pytest.fixture
-def helpdesk(db: None) -> User:
-    return operator_create("helpdesk@atrium.test", "accounts.view_user", "accounts.change_user")
-
-
-@pytest.fixture
-def desk(public_client: HostClient, helpdesk: User) -> HostClient:
-    public_client.force_login(helpdesk)
-    return public_client
-
-
 def _act(client: Client, user: User, action: str, **data: Any) -> Any:
     return client.post(USERS, {"action": action, "_selected_action": [str(user.pk)], **data}, follow=True)
 

@@ -24,9 +24,12 @@ from shared_apps.accounts.services.members import (
 )
 from shared_apps.accounts.services.sessions import sessions_end_all, sessions_end_others
 from shared_apps.accounts.services.users import (
+    email_address_clean,
     email_verification_send,
     operator_ensure,
+    password_reset_send,
     user_deactivate,
+    user_email_change,
     user_get_or_create,
     user_profile_update,
     user_reactivate,
@@ -38,6 +41,7 @@ __all__ = [
     "api_key_create",
     "api_key_revoke",
     "api_key_used",
+    "email_address_clean",
     "email_verification_send",
     "invitation_accept",
     "invitation_accept_new_account",
@@ -56,9 +60,11 @@ __all__ = [
     "normalise_emails",
     "operator_ensure",
     "ownership_transfer",
+    "password_reset_send",
     "sessions_end_all",
     "sessions_end_others",
     "user_deactivate",
+    "user_email_change",
     "user_get_or_create",
     "user_profile_update",
     "user_reactivate",

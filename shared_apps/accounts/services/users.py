@@ -78,6 +78,63 @@ def user_reactivate(*, user: User) -> None:
         user.save(update_fields=["is_active"])
 
 
+def password_reset_send(*, user: User) -> str:
+    """Email the account's address a link to choose a new password (after commit; the link is minted by the sending
+    task). What support sends instead of ever setting a password: only the mailbox's owner learns the new one.
+    Returns the address; AccountError for a deactivated account."""
+    if not user.is_active:
+        raise AccountError(f"{user.email} is deactivated: reactivate it before sending a password reset.")
+    from shared_apps.accounts.tasks import password_reset_send as task
+
+    enqueue_on_commit(task, user_id=user.pk)
+    return user.email
+
+
+def email_address_clean(email: str, *, user: User | None = None) -> str:
+    """`email` lower-cased and trimmed if it can be an account's address and no other account has it; AccountError
+    otherwise."""
+    email = email.strip().lower()
+    if has_control_characters(email) or len(email) > 254:
+        raise AccountError("An email address has at most 254 characters and no control characters.")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise AccountError(f"“{email}” is not a valid email address.") from exc
+    from allauth.account.models import EmailAddress
+
+    others = User.objects.filter(email__iexact=email)
+    addresses = EmailAddress.objects.filter(email__iexact=email)
+    if user is not None:
+        others, addresses = others.exclude(pk=user.pk), addresses.exclude(user_id=user.pk)
+    if others.exists() or addresses.exists():
+        raise AccountError(f"Another account already uses {email}.")
+    return email
+
+
+def user_email_change(*, user: User, email: str) -> tuple[str, str]:
+    """Give the account a new address, unverified until its owner follows the link sent there; the old address is
+    told (after commit). Returns (old, new). (Who may do this, and the record of it, are the caller's: the
+    operators' services, superusers only.)"""
+    from allauth.account.models import EmailAddress
+
+    new = email_address_clean(email, user=user)
+    old = user.email
+    if new == old.lower():
+        raise AccountError(f"{old} is already this account's address.")
+    EmailAddress.objects.filter(user=user, email__iexact=old).delete()
+    EmailAddress.objects.filter(user=user).update(primary=False)
+    EmailAddress.objects.filter(user=user, email__iexact=new).delete()
+    EmailAddress.objects.create(user=user, email=new, primary=True, verified=False)
+    user.email = new
+    user.save(update_fields=["email"])
+    from shared_apps.accounts.tasks import email_change_notify
+    from shared_apps.accounts.tasks import email_verification_send as verify
+
+    enqueue_on_commit(email_change_notify, old=old, new=new)
+    enqueue_on_commit(verify, user_id=user.pk, email=new)
+    return old, new
+
+
 def email_verification_send(*, user: User) -> str:
     """Email the account's unverified primary address a link that verifies it (after commit; the link is minted by
     the sending task). Returns the address; AccountError if it has none left to verify."""

@@ -62,7 +62,9 @@ class Command(BaseCommand):
             p = sub.add_parser(name, help=text)
             p.add_argument("slug")
             if name == "suspend":
-                p.add_argument("--reason", default="")
+                p.add_argument(
+                    "--reason", default="", help="Shown to its owners only (on the suspension page) and logged."
+                )
 
         delete = sub.add_parser("delete", help="Delete a workspace and all its data now.")
         delete.add_argument("slug")

@@ -1,0 +1,82 @@
+"""The workspace host's URLconf walked pattern by pattern (the API included), and what each path parameter names: the
+sweeps that ask every URL something (tests/tenants/test_isolation_sweep.py, tests/core/test_hostile_sweep.py) share
+them, so a new page is swept by both without being listed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+URLCONF = "config.urls_tenants"
+
+# What each path parameter names. Keys are "<url name>:<parameter>" or, where a parameter name means one thing
+# everywhere, the parameter alone. A kind is either a per-workspace table (ids restart in every schema: the sweep tries
+# an id only B has, A's parent with B's child, and an id both have) or something global (ids and strings unique over
+# the platform: B's own value is tried).
+PER_WORKSPACE = ("project", "task", "comment", "document")
+PARAMETERS: dict[str, str] = {
+    "project_id": "project",
+    "task_id": "task",
+    "comment_id": "comment",
+    "document_id": "document",
+    "membership_id": "membership",
+    "invitation_id": "invitation",
+    "key_id": "api_key",
+    "invitation_on_host:token": "invitation_token",
+    "storage_file:key": "storage_key",
+    "account_reset_password_from_key:uidb36": "user_uid",
+    "account_reset_password_from_key:key": "reset_key",
+    "api-project-detail:pk": "project",
+    "api-project-archive:pk": "project",
+    "api-project-restore:pk": "project",
+    "api-task-detail:pk": "task",
+    "api-task-move:pk": "task",
+    "api-comment-detail:pk": "comment",
+    "api-member-detail:pk": "membership",
+    "api-member-transfer-ownership:pk": "membership",
+    "api-document-detail:pk": "document",
+    "api-document-confirm:pk": "document",
+    "api-document-cancel:pk": "document",
+    "api-document-download:pk": "document",
+    "api-invitation-detail:pk": "invitation",
+    "api-invitation-resend:pk": "invitation",
+}
+
+
+@dataclass(frozen=True)
+class Swept:
+    """One URL pattern of the workspace URLconf: its name for `reverse`, its route, parameters and methods."""
+
+    name: str
+    route: str
+    params: tuple[str, ...]
+    methods: tuple[str, ...]
+
+    @property
+    def is_api(self) -> bool:
+        return self.route.startswith("api/")
+
+    def kind(self, param: str) -> str | None:
+        return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        else:
+            yield prefix + str(entry.pattern), namespace, entry
+
+
+def swept_patterns(urlconf: str = URLCONF) -> list[Swept]:
+    found = []
+    for route, namespace, entry in _walk(get_resolver(urlconf).url_patterns):
+        actions = getattr(entry.callback, "actions", None)  # a DRF viewset: the methods it routes
+        methods = tuple(m.upper() for m in actions) if actions else ("GET", "POST")
+        params = tuple(entry.pattern.regex.groupindex)
+        found.append(Swept(name=f"{namespace}{entry.name or ''}", route=route, params=params, methods=methods))
+    return found
