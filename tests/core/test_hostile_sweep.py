@@ -11,6 +11,7 @@ day it exists. Each hostile request runs in a savepoint rolled back after it, so
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -304,13 +305,18 @@ def _clients(world: World) -> dict[tuple[str, str], Callable[[], HostClient]]:
     workspace, root = host_of(world.tenant), settings.BASE_DOMAIN
 
     def signed(host: str, user: User) -> Callable[[], HostClient]:
-        def make() -> HostClient:
-            client = HostClient(host)
-            client.force_login(user)
-            reauthenticated(client, user)  # the account pages that ask for a recent password open at once
+        """One signed-in client, handed out with the cookies it started with: whatever a request did to its session
+        (signed it out, rotated it) is undone by the request's savepoint, so the same session serves the next one."""
+        client = HostClient(host)
+        client.force_login(user)
+        reauthenticated(client, user)  # the account pages that ask for a recent password open at once
+        cookies = copy.deepcopy(client.cookies)
+
+        def fresh() -> HostClient:
+            client.cookies = copy.deepcopy(cookies)
             return client
 
-        return make
+        return fresh
 
     return {
         (workspace, OWNER): signed(workspace, world.owner),

@@ -606,6 +606,8 @@ def test_a_dump_line_longer_than_the_cap_is_refused_while_streaming_in_bounded_m
 
     # then
     assert refused.value.returncode == 2
-    assert peak < 16 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+    # never the line whole (64 MB): a chunk or two, and what gzip hands tarfile at once from a block that compresses a
+    # thousand to one (about 20 MB measured)
+    assert peak < 48 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
     assert _schemas() == schemas
     assert not Tenant.objects.filter(domains__domain="long-line.localhost").exists()
