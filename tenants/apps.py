@@ -6,4 +6,5 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
-        from tenants import checks, signals  # noqa: F401  (system checks, routing-cache invalidation)
+        # System checks and routing-cache invalidation, registered once the app registry is ready.
+        from tenants import checks, signals  # noqa: F401, PLC0415

@@ -31,7 +31,7 @@ connection = cast("DatabaseWrapper", _connection)
 def table_sql(model: Any, conn: Any = None) -> str:
     """A model's table for hand-written SQL, named with its schema as the ORM names it (`"t_…"."projects_task"`,
     `"public"."accounts_user"`): raw SQL must never rely on a server-side search_path."""
-    from tenants.postgresql_backend.compiler import table_sql as compiled_name
+    from tenants.postgresql_backend.compiler import table_sql as compiled_name  # noqa: PLC0415  (reads the registry)
 
     return compiled_name(model, conn if conn is not None else connection)
 

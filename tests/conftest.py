@@ -17,17 +17,20 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import connections, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from billing.entitlements import plan_memory_forget
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from tenants import citus, provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
+from tenants.routing import resolve
 from tenants.services import public_tenant_ensure
 from tests.factories import MembershipFactory, UserFactory
 
@@ -36,7 +39,6 @@ TENANTS = {"acme": "Acme Inc", "globex": "Globex Corporation"}
 
 def _make_tenant(slug: str, name: str) -> Tenant:
     """A workspace by the production fast path (the template's snapshot replayed), with its primary domain."""
-    from django.conf import settings
 
     with transaction.atomic():
         tenant, _via = provisioning.tenant_with_schema(
@@ -105,7 +107,6 @@ def _media(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(autouse=True)
 def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
-    from billing.entitlements import plan_memory_forget
 
     routing.clear()
     plan_memory_forget()
@@ -175,7 +176,6 @@ class HostClient(Client):
         self.host = host
 
     def force_login(self, user: Any, backend: str | None = None) -> None:
-        from tenants.routing import resolve
 
         super().force_login(user, backend)
         route = resolve(self.host)
@@ -200,7 +200,6 @@ def other_tenant_client(other_tenant: Tenant) -> HostClient:
 
 @pytest.fixture
 def public_client(db: None, _session_tenants: dict[str, Tenant]) -> HostClient:
-    from django.conf import settings
 
     return HostClient(settings.BASE_DOMAIN)
 

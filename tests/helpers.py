@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from django.db import connection
+import psycopg
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Permission
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection, connections
+from django.db.models import Q
+
+from shared_apps.accounts.models import User
+from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
 
 def signed_in_session(user: Any, tenant: Any) -> str:
     """The key of a new, saved session of `user` on `tenant`'s host, as a sign-in there makes it (for a real HTTP
     client of a server subprocess: sent as the `sessionid` cookie)."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -29,7 +36,6 @@ def signed_in_session(user: Any, tenant: Any) -> str:
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0, every: float = 0.1) -> Any:
     """`check()`'s first truthy result, asked every `every` seconds; AssertionError after `timeout` seconds."""
-    import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,7 +69,6 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def committed_sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
     """Run SQL on a connection of its own, committed at once, outside the test's transaction (race-test setup and
     clean-up)."""
-    import psycopg
 
     with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         cur = conn.execute(query, params)
@@ -73,9 +78,6 @@ def committed_sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
 def in_own_connection(call: Callable[[], Any]) -> Any:
     """Run ORM code in a thread with a connection of its own (autocommit: it commits), outside the test's
     transaction; returns what `call` returned (None if it raised)."""
-    import threading
-
-    from django.db import connections
 
     result: list[Any] = []
 
@@ -94,9 +96,6 @@ def in_own_connection(call: Callable[[], Any]) -> Any:
 def run_concurrently(calls: Sequence[Callable[[], Any]], *, before_each: Callable[[], Any] | None = None) -> list[Any]:
     """Run each call in its own thread and connection, all at once; returns each result, or the exception it raised.
     `before_each` runs in the thread first (e.g. a barrier wait, so the calls start together)."""
-    import threading
-
-    from django.db import connections
 
     results: list[Any] = [None] * len(calls)
 
@@ -120,7 +119,6 @@ def run_concurrently(calls: Sequence[Callable[[], Any]], *, before_each: Callabl
 
 def local(url: str) -> str:
     """The path and query of an absolute URL (test clients talk to one host each)."""
-    from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
@@ -147,7 +145,6 @@ def handoff_ticket(root: Any, workspace: Any, *, slug: str | None = None, start_
 
 def mfa_enable(user: Any) -> str:
     """Turn on an authenticator app for `user` (as the activation page does); returns its secret."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
@@ -156,9 +153,6 @@ def mfa_enable(user: Any) -> str:
 
 def totp_code(secret: str, *, step: int = 0) -> str:
     """The authenticator app's code for `secret` now (or `step` periods later)."""
-    import time
-
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step)))
 
@@ -166,7 +160,6 @@ def totp_code(secret: str, *, step: int = 0) -> str:
 def reauthenticated(client: Any, user: Any, *, seconds_ago: float = 0.0) -> None:
     """Record in `client`'s session that `user` re-entered their password `seconds_ago`, as allauth's re-authentication
     page does (what operators need before impersonating)."""
-    import time
 
     session = client.session
     session["account_authentication_methods"] = [
@@ -178,10 +171,6 @@ def reauthenticated(client: Any, user: Any, *, seconds_ago: float = 0.0) -> None
 
 def operator_create(email: str, *permissions: str, superuser: bool = False, mfa: bool = True) -> Any:
     """A staff account holding `permissions` ("app_label.codename"), with an authenticator app unless `mfa=False`."""
-    from django.contrib.auth.models import Permission
-    from django.db.models import Q
-
-    from shared_apps.accounts.models import User
 
     user = User.objects.create_user(
         email=email, password="operator-password-123", is_staff=True, is_superuser=superuser

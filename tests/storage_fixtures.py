@@ -46,7 +46,7 @@ class Moto:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[Moto]:
-    from moto.server import ThreadedMotoServer
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -108,13 +108,13 @@ def backend(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
 
 def stored_keys(moto_or_none: Moto | None = None) -> list[str]:
     """Every key in storage, whichever backend is configured."""
-    from django.core.files.storage import storages
+    from django.core.files.storage import storages  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
-    from shared_apps.storage.backends import TenantFileSystemStorage
+    from shared_apps.storage.backends import TenantFileSystemStorage  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
     storage = storages["default"]
     if isinstance(storage, TenantFileSystemStorage):
-        from pathlib import Path
+        from pathlib import Path  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
         root = Path(storage.location)
         return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
@@ -157,7 +157,7 @@ def pdf() -> bytes:
 
 
 def zip_archive(entries: dict[str, bytes] | None = None) -> bytes:
-    import zipfile
+    import zipfile  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -172,8 +172,8 @@ def docx() -> bytes:
 
 def png_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
     """A PNG that declares `width` by `height` pixels in a few hundred bytes (its rows compress to almost nothing)."""
-    import struct
-    import zlib
+    import struct  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
+    import zlib  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)

@@ -102,7 +102,7 @@ def start_local_stripe(workdir: Path) -> tuple[subprocess.Popen[bytes], LocalStr
 @pytest.fixture(scope="session", autouse=True)
 def local_stripe() -> Iterator[LocalStripe]:
     """Every test session has one; the settings and the environment of subprocesses point at it."""
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
     if settings.STRIPE_SECRET_KEY:  # real test keys: the suite talks to Stripe's test mode instead
         yield LocalStripe(base_url="", log_path=Path(os.devnull))
@@ -113,7 +113,7 @@ def local_stripe() -> Iterator[LocalStripe]:
         os.environ["STRIPE_API_BASE"] = local.base_url
         settings.STRIPE_API_BASE = local.base_url
         try:
-            from billing.services import plans_sync
+            from billing.services import plans_sync  # noqa: PLC0415  (a pytest plugin: loaded before Django is set up)
 
             plans_sync()
             yield local

@@ -552,7 +552,7 @@ def content_security_policy(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY) for these settings. A settings module that
     changes SITE_SCHEME, SITE_PORT or the default storage calls it again with its own values."""
-    from config import csp
+    from config import csp  # noqa: PLC0415  (only when a settings module asks for its policy)
 
     directives = csp.policy(
         site=csp.site_origins(scheme=scheme, base_domain=BASE_DOMAIN, port=port),

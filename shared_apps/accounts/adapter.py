@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.core import context
+from allauth.core import context as allauth_context
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, _build_apps_from_settings
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from shared_apps.accounts.models import Membership
+from shared_apps.accounts.selectors import membership_for
 from tenants.links import public_path, workspace_path
 
 
@@ -18,9 +24,6 @@ def _on_root(request: HttpRequest) -> bool:
 
 def _workspace_of_member(request: HttpRequest | None, email: str) -> Any:
     """The workspace whose host `request` came to, if an account with the address `email` is one of its members."""
-    from django.db.models import Q
-
-    from shared_apps.accounts.models import Membership
 
     route = getattr(request, "route", None)
     if request is None or route is None or route.is_public:
@@ -52,8 +55,6 @@ class AccountAdapter(DefaultAccountAdapter):
         # Someone who signs in on a workspace they don't belong to is not told "Successfully signed in" just before
         # the page that says they have no access here (it says so plainly, and links their own workspaces).
         if message_template == "account/messages/logged_in.txt" and not _on_root(request):
-            from shared_apps.accounts.selectors import membership_for
-
             user = getattr(request, "user", None)
             route = getattr(request, "route", None)
             if (
@@ -76,7 +77,6 @@ class AccountAdapter(DefaultAccountAdapter):
         """Mail asked for on a workspace's host names the workspace (subject, header, body) only to its members: to
         anyone else — no account, or an account of another workspace — it carries no text the workspace chose, or
         any owner could have Atrium send their words to any address."""
-        from allauth.core import context as allauth_context
 
         workspace = _workspace_of_member(allauth_context.request, email)
         super().send_mail(
@@ -93,8 +93,6 @@ class AccountAdapter(DefaultAccountAdapter):
         """`next=` after sign-in, sign-out and the like: a path on this host only. allauth would accept any host in
         ALLOWED_HOSTS, which in production is every workspace (`.example.com`): a link could then send someone
         from one workspace's sign-in page to another's."""
-        from allauth.core import context
-        from django.utils.http import url_has_allowed_host_and_scheme
 
         if not url:
             return False
@@ -118,7 +116,6 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(self, request: HttpRequest, provider: Any = None, client_id: Any = None) -> list[Any]:
         """Providers come from the environment only (SOCIALACCOUNT_PROVIDERS), never from database rows: no query
         on every sign-in page, and no provider an operator could add by hand without it being in the config."""
-        from allauth.socialaccount.adapter import _build_apps_from_settings
 
         apps: list[Any] = []
         for provider_apps in _build_apps_from_settings(provider=provider, client_id=client_id).values():

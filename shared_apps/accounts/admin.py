@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import importlib
 from typing import Any, ClassVar
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -115,12 +120,6 @@ def _account_key_admin(model: type[Model], shown: tuple[str, ...], **options: An
 
 
 def _account_keys_register() -> None:
-    import importlib
-
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
-    from allauth.usersessions.models import UserSession
 
     # allauth's own admin modules register first (the admin imports them after this app's), then are replaced
     for app in ("account", "mfa", "socialaccount", "usersessions"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from allauth.core.internal import ratelimit as allauth_ratelimit
 from django.http import HttpRequest
 
 APP = "allauth.account"
@@ -18,7 +19,6 @@ APP = "allauth.account"
 def retry_after(request: HttpRequest, *, action: str, key: str | None = None, now: float | None = None) -> int:
     """Seconds until `action`'s limits let this request through (0: they would now). `key`: the email address (or
     other key) of per-key limits; those are skipped without one, per-user limits without a signed-in user."""
-    from allauth.core.internal import ratelimit as allauth_ratelimit
 
     now = time.time() if now is None else now
     wait = 0.0

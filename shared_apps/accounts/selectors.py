@@ -6,16 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from shared_apps.accounts.errors import NotFound
+from shared_apps.accounts.hooks import seat_limit_source
 from shared_apps.accounts.models import ApiKey, Invitation, Membership, ReplacedInvitationToken, Role, User
 from shared_apps.core.useragent import browser_label
 from tenants.db import connection, table_sql
-from tenants.models import Tenant, TenantStatus
+from tenants.models import Domain, Tenant, TenantStatus
 
 
 def membership_for(*, user_id: int, tenant_id: int) -> Membership | None:
@@ -49,7 +53,6 @@ class SwitcherItem:
 
 def workspace_switcher(*, user: User) -> list[SwitcherItem]:
     """The person's workspaces for the "Switch workspace" menu: name, subdomain and role, in one query."""
-    from tenants.models import Domain
 
     primary = Domain.objects.filter(tenant=OuterRef("tenant"), is_primary=True).values("domain")[:1]
     rows = (
@@ -84,7 +87,6 @@ ROLE_RANK = Case(
 def member_list(*, tenant_id: int, search: str = "") -> QuerySet[Membership]:
     """The workspace's members with their accounts and whether they use MFA, owners first: one query per page
     whatever the number of members (the MFA flag is an EXISTS, not a query per row)."""
-    from allauth.mfa.models import Authenticator
 
     mfa = Authenticator.objects.filter(
         user_id=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
@@ -174,7 +176,6 @@ def invitation_emails_sent(*, invitation_ids: list[int]) -> set[str]:
 
 def seat_limit(*, tenant_id: int) -> int:
     """Seats the workspace's plan allows: billing's answer (registered through `hooks`), else the setting."""
-    from shared_apps.accounts.hooks import seat_limit_source
 
     source = seat_limit_source()
     return int(source(tenant_id)) if source is not None else int(settings.TENANT_DEFAULT_SEAT_LIMIT)
@@ -189,7 +190,6 @@ def seats_used(*, tenant_id: int) -> int:
 
 def user_has_verified_email(*, user: User, email: str) -> bool:
     """Whether `email` is one of the user's addresses and verified (allauth's EmailAddress)."""
-    from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user=user, email__iexact=email.strip(), verified=True).exists()
 
@@ -253,9 +253,6 @@ def sessions_by_browser(sessions: list[Any], *, current_session_key: str | None)
 def user_security_overview(*, user: User, current_session_key: str | None) -> SecurityOverview:
     """What the profile page shows about an account: its addresses, whether it has a password, its two-factor
     methods and its active sessions (the current one first). Three queries."""
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from allauth.usersessions.models import UserSession
 
     emails = list(EmailAddress.objects.filter(user=user).order_by("-primary", "email"))
     authenticators = list(Authenticator.objects.filter(user=user).only("id", "type", "created_at", "last_used_at"))
@@ -279,7 +276,6 @@ def user_security_overview(*, user: User, current_session_key: str | None) -> Se
 
 def user_has_mfa(*, user: User) -> bool:
     """Whether the account signs in with a second factor (an authenticator app or a security key). One query."""
-    from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(
         user_id=user.pk, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]

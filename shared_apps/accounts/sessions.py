@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.usersessions.models import UserSession
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -27,6 +28,5 @@ def bind_session_to_host(sender: Any, request: HttpRequest | None, user: Any, **
         request.session[SESSION_TENANT_KEY] = tenant_id
         # allauth's session list hears only its own login signal; sign-ins it did not run (the handoff) are recorded
         # here, so "sign out everywhere" and the sessions page see them too. Idempotent (keyed by session).
-        from allauth.usersessions.models import UserSession
 
         UserSession.objects.create_from_request(request)

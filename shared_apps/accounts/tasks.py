@@ -5,11 +5,17 @@ from __future__ import annotations
 from smtplib import SMTPException
 from typing import Any
 
+from allauth.account import app_settings as allauth_settings
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from allauth.account.utils import user_pk_to_url_str
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from shared_apps.accounts.handoff import handoff_purge_expired as purge
+from shared_apps.accounts.models import User
 from shared_apps.accounts.services import invitation_mark_sent, invitation_token_issue
 from shared_apps.core.effects import effect_done, effect_once
 from tenants.links import public_path
@@ -62,7 +68,6 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
 @shared_task(name="accounts.handoff_purge_expired")
 def handoff_purge_expired() -> int:
     """Delete login-handoff tickets well past their expiry (beat); they are single-use and live seconds anyway."""
-    from shared_apps.accounts.handoff import handoff_purge_expired as purge
 
     return purge()
 
@@ -71,8 +76,6 @@ def handoff_purge_expired() -> int:
 def email_verification_send(*, user_id: int, email: str) -> bool:
     """Email a link that verifies `email` (one of the account's unverified addresses). The link is minted here, so it
     never travels through the broker. False when there is nothing left to verify."""
-    from allauth.account import app_settings as allauth_settings
-    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 
     address = EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=False).first()
     if address is None:
@@ -109,10 +112,6 @@ def _send(*, subject: str, template: str, context: dict[str, Any], to: str) -> N
 def password_reset_send(*, user_id: int) -> bool:
     """Email the account a link to choose a new password (what support sends; nobody else learns the password). The
     link is minted here, so it never travels through the broker. False for an account gone or deactivated."""
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-
-    from shared_apps.accounts.models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:

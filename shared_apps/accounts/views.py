@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from allauth.account.models import EmailConfirmationHMAC
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -169,7 +170,6 @@ def logout_everywhere(request: AuthenticatedRequest) -> HttpResponse:
 def email_verify(request: RoutedRequest, key: str) -> HttpResponse:
     """Root domain: the link an operator's "resend verification" emails. GET shows whose address it verifies; POST
     verifies it (no sign-in: the person then signs in as usual). A wrong, used or expired link says so."""
-    from allauth.account.models import EmailConfirmationHMAC
 
     confirmation = EmailConfirmationHMAC.from_key(key) if len(key) <= 256 and "\x00" not in key else None
     if confirmation is None:

@@ -87,7 +87,7 @@ def acting_through_api_key(*, key_id: int, prefix: str) -> RequestContext:
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address as allauth resolves it (its rate limits and the sessions list use the same): REMOTE_ADDR,
     or the trusted proxy header / X-Forwarded-For position when the deployment configures one."""
-    from allauth.account.adapter import get_adapter
+    from allauth.account.adapter import get_adapter  # noqa: PLC0415  (imports models: this module loads with the settings)
 
     try:
         return get_adapter(request).get_client_ip(request) or None

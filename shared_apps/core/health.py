@@ -13,10 +13,13 @@ import time
 import uuid
 from collections.abc import Callable
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from kombu import Connection
 
 Check = Callable[[], None]
 
@@ -38,7 +41,6 @@ def _check_database() -> None:
 
 
 def _check_redis() -> None:
-    import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=_timeout(), socket_timeout=_timeout())
     try:
@@ -57,7 +59,6 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from kombu import Connection
 
     timeout = _timeout()
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
@@ -68,7 +69,6 @@ def _check_broker() -> None:
 
 
 def _check_storage() -> None:
-    from django.core.files.storage import default_storage
 
     ping = getattr(default_storage, "ping", None)  # the bucket answers (S3), or the folder is writable
     if ping is not None:

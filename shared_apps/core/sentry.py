@@ -15,6 +15,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sentry_sdk
+from django.conf import settings
+from django.db import connection
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.redis import RedisIntegration
+
+from shared_apps.core import context
+from shared_apps.core.logging import _user_id
+
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 REDACTED = "[redacted]"
@@ -63,11 +73,6 @@ def _scrub_request(request: dict[str, Any]) -> None:
 
 def current_tags() -> dict[str, str]:
     """The tenant, request id and user id of what runs now (request or task); nothing that needs a query."""
-    from django.conf import settings
-    from django.db import connection
-
-    from shared_apps.core import context
-    from shared_apps.core.logging import _user_id
 
     tags: dict[str, str] = {}
     schema = getattr(connection, "schema_name", None)
@@ -112,10 +117,6 @@ def _scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None)
 
 
 def init_sentry(dsn: str, *, environment: str, release: str | None = None, transport: Any = None) -> None:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-    from sentry_sdk.integrations.redis import RedisIntegration
 
     options: dict[str, Any] = {}
     if transport is not None:  # tests: a local transport that keeps the envelopes

@@ -66,7 +66,7 @@ def _leave_context(task_id: str | None = None, **kwargs: Any) -> None:
 @shared_task(name="core.outbox_flush")
 def outbox_flush() -> int:
     """Send the tasks whose enqueueing failed while the broker was unreachable (beat, every 10 seconds)."""
-    from shared_apps.core.transactions import outbox_flush as flush
+    from shared_apps.core.transactions import outbox_flush as flush  # noqa: PLC0415  (this module loads with the Celery app, before models)
 
     return flush()
 
@@ -74,6 +74,6 @@ def outbox_flush() -> int:
 @shared_task(name="core.effects_purge")
 def effects_purge() -> int:
     """Forget the effects recorded more than EFFECT_RETENTION ago (beat, daily)."""
-    from shared_apps.core.effects import effects_purge as purge
+    from shared_apps.core.effects import effects_purge as purge  # noqa: PLC0415  (loads before models, as above)
 
     return purge()

@@ -6,8 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from celery import current_app
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError as BrokerUnreachable
+
+from shared_apps.core import context
+from shared_apps.core.models import OutboxTask
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +29,6 @@ def enqueue_on_commit(task: Any, /, *, schema_name: str | None = None, **kwargs:
     table (sent by `outbox_flush` once the broker is back) with a warning, and the caller's page or command reports its
     own success. Any other error is logged, not raised.
     """
-    from django.db import connection
 
     schema: str = schema_name or str(getattr(connection, "schema_name", "public"))
 
@@ -43,15 +47,12 @@ def _publish(task: Any, *, schema_name: str | None, kwargs: dict[str, Any]) -> N
     if schema_name is None:
         task.delay(**kwargs)
         return
-    from django_tenants.utils import schema_context
 
     with schema_context(schema_name):
         task.delay(**kwargs)
 
 
 def _outbox_put(task: Any, schema: str, kwargs: dict[str, Any], error: BaseException) -> None:
-    from shared_apps.core import context
-    from shared_apps.core.models import OutboxTask
 
     name = getattr(task, "name", repr(task))
     try:
@@ -72,11 +73,6 @@ def outbox_flush(*, limit: int = 500) -> int:
     """Send what the outbox holds, oldest first, each in its own schema and request context; rows are deleted as
     their task is handed to the broker. Stops at the first failure (the broker is still away). Returns how many were
     sent. Concurrent flushes skip each other's rows."""
-    from celery import current_app
-    from django_tenants.utils import schema_context
-
-    from shared_apps.core import context
-    from shared_apps.core.models import OutboxTask
 
     sent = 0
     with transaction.atomic():

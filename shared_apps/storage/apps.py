@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from PIL import Image
 
 
 class StorageConfig(AppConfig):
@@ -10,8 +12,6 @@ class StorageConfig(AppConfig):
     verbose_name = "Storage"
 
     def ready(self) -> None:
-        from django.conf import settings
-        from PIL import Image
 
         # Pillow refuses images past this many pixels (decompression bombs); the upload check refuses them first.
         Image.MAX_IMAGE_PIXELS = int(settings.STORAGE_IMAGE_MAX_PIXELS)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
+from allauth.account.adapter import get_adapter
 from allauth.account.decorators import secure_admin_login
+from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -41,6 +43,7 @@ from shared_apps.workspaces import impersonation
 from shared_apps.workspaces.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces.models import ImpersonationSession
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
+from shared_apps.workspaces.tasks import metrics_refresh
 from tenants.links import workspace_path
 from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url, workspaces
@@ -62,14 +65,12 @@ def operator_has_mfa(request: HttpRequest) -> bool:
 def recently_reauthenticated(request: HttpRequest) -> bool:
     """Whether the operator re-entered their password or a second-factor code within
     ACCOUNT_REAUTHENTICATION_TIMEOUT seconds (allauth keeps the record in the session)."""
-    from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 
     return bool(did_recently_reauthenticate(request))
 
 
 def reauthenticate_redirect(request: HttpRequest, next_path: str) -> HttpResponseRedirect:
     """To allauth's re-authentication (password, or the second factor), then back to `next_path`."""
-    from allauth.account.adapter import get_adapter
 
     methods = get_adapter().get_reauthentication_methods(request.user)
     url = methods[0]["url"] if methods else reverse("account_reauthenticate")
@@ -291,7 +292,6 @@ class OperatorsAdminSite(admin.AdminSite):
     def _metrics_refresh(self, request: HttpRequest) -> HttpResponse:
         if not is_operator_with(request.user, OperatorPermission.CHANGE):
             return self._refused(request, "Your operator account has no permission to refresh the metrics.")
-        from shared_apps.workspaces.tasks import metrics_refresh
 
         enqueue_on_commit(metrics_refresh)  # with the broker down it waits in the outbox rather than failing the page
         messages.info(

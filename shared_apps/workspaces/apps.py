@@ -11,7 +11,7 @@ class WorkspacesConfig(AppConfig):
     verbose_name = "Workspaces"
 
     def ready(self) -> None:
-        from billing.signals import subscription_synced
-        from shared_apps.workspaces import receivers
+        from billing.signals import subscription_synced  # noqa: PLC0415  (registered once the app registry is ready)
+        from shared_apps.workspaces import receivers  # noqa: PLC0415  (as above)
 
         subscription_synced.connect(receivers.on_subscription_synced, dispatch_uid="workspaces.billing_state")

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts import handoff
-from shared_apps.accounts.models import LoginHandoff, Role, User
+from shared_apps.accounts.models import LoginHandoff, Membership, Role, User
 from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.accounts.selectors import membership_for, user_has_mfa
 from shared_apps.core.errors import ApplicationError
@@ -177,7 +177,7 @@ def impersonation_activate(*, ticket: LoginHandoff) -> ImpersonationSession:
             metadata={**details, "operator": True},
         )
         if settings.IMPERSONATION_NOTIFY_OWNERS:
-            from shared_apps.workspaces.tasks import impersonation_notify_owners
+            from shared_apps.workspaces.tasks import impersonation_notify_owners  # noqa: PLC0415  (the tasks import this module)
 
             enqueue_on_commit(impersonation_notify_owners, schema_name=PUBLIC_SCHEMA, session_id=str(session.pk))
     logger.info("impersonation started", extra={"session": str(session.pk), "tenant": session.tenant.schema_name})
@@ -294,7 +294,6 @@ def impersonations_expire() -> int:
 
 
 def owners_to_notify(session: ImpersonationSession) -> list[str]:
-    from shared_apps.accounts.models import Membership
 
     return list(
         Membership.objects.filter(tenant_id=session.tenant_id, role=Role.OWNER, user__is_active=True)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from shared_apps.core import context
+from shared_apps.workspaces.impersonation import impersonation_end
 from shared_apps.workspaces.models import ImpersonationEnd, ImpersonationSession
 from tenants.http import RoutedRequest
 from tenants.links import public_path
@@ -159,7 +160,6 @@ class ImpersonationMiddleware:
     def _leave(
         request: HttpRequest, session: ImpersonationSession | None, why: ImpersonationEnd, tenant_id: int
     ) -> HttpResponse:
-        from shared_apps.workspaces.impersonation import impersonation_end
 
         if session is not None and session.ended_at is None:
             impersonation_end(session=session, why=why)

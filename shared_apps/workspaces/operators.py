@@ -223,7 +223,7 @@ def _on_account(
 
 
 def _end_sessions(ended: int, user: User) -> dict[str, object]:
-    from shared_apps.workspaces.impersonation import impersonations_end_for_member
+    from shared_apps.workspaces.impersonation import impersonations_end_for_member  # noqa: PLC0415  (impersonation imports this module's neighbours (services))
 
     impersonations_end_for_member(member=user)
     return {"sessions_ended": ended}

@@ -11,6 +11,7 @@ the superadmin and billing) all call these, so none of them can skip a rule or a
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
@@ -28,25 +32,30 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.models import BillingAccount
 from billing.plans import Interval, Resource
+from billing.tasks import trial_start
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
 from shared_apps.accounts.selectors import seats_used
-from shared_apps.accounts.services import membership_create, user_get_or_create
+from shared_apps.accounts.services import invitations_restore, membership_create, user_get_or_create
 from shared_apps.accounts.services.members import role_of
 from shared_apps.core.context import current
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
+from shared_apps.storage import accounting
 from shared_apps.storage import purge as storage_purge
+from shared_apps.storage.backends import files
 from shared_apps.workspaces.models import OperatorAction, OperatorLogEntry
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
-from tenants import lifecycle, selectors
+from tenant_apps.projects.models import Project
+from tenants import lifecycle, restore, selectors
 from tenants import services as tenancy
 from tenants.errors import DomainTaken, SubdomainTaken, TenantError
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantStatus
 from tenants.provisioning import Method
 from tenants.services import Transition
+from tenants.tasks import pool_refill
 from tenants.validators import validate_subdomain
 
 logger = logging.getLogger(__name__)
@@ -168,12 +177,10 @@ def workspace_create(
             target=tenant,
             metadata={"subdomain": slug, "owner": owner.email, "provisioned_via": str(via)},
         )
-        from shared_apps.workspaces.tasks import workspace_welcome
-        from tenants.tasks import pool_refill
+        from shared_apps.workspaces.tasks import workspace_welcome  # noqa: PLC0415  (the tasks import these services)
 
         enqueue_on_commit(workspace_welcome, schema_name=tenant.schema_name, owner_email=owner.email)
         # Every new workspace starts a trial, without a card.
-        from billing.tasks import trial_start
 
         enqueue_on_commit(trial_start, schema_name=PUBLIC_SCHEMA, tenant_id=tenant.pk)
         if settings.TENANT_POOL_SIZE > 0:
@@ -358,7 +365,6 @@ def workspace_billing_state_apply(
 
 
 def workspace_usage(tenant: Tenant) -> dict[Resource, int]:
-    from tenant_apps.projects.models import Project
 
     with tenant_context(tenant):
         projects = Project.objects.count()
@@ -643,9 +649,6 @@ _NATURAL_KEYS: dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[l
 
 
 def _natural_keys() -> dict[str, tuple[Callable[[set[int]], dict[int, str]], Callable[[list[str]], dict[str, int]]]]:
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models.functions import Lower
 
     if _NATURAL_KEYS:
         return _NATURAL_KEYS
@@ -738,12 +741,6 @@ def workspace_import(
     their ids, the members re-linked to the accounts here by email (those without an account are invited, with their
     role), the files copied under the new workspace's prefix. The archive is checked end to end before anything is
     written; a failure at any step leaves no schema, no workspace row and no file."""
-    import tempfile
-
-    from shared_apps.accounts.services import invitations_restore
-    from shared_apps.storage import accounting
-    from shared_apps.storage.backends import files
-    from tenants import restore
 
     say = progress or (lambda _line: None)
     if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
@@ -790,7 +787,6 @@ def workspace_import(
                         "invited": len(invited),
                     },
                 )
-                from billing.tasks import trial_start
 
                 enqueue_on_commit(trial_start, schema_name=PUBLIC_SCHEMA, tenant_id=tenant.pk)
         except BaseException:

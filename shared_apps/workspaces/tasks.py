@@ -11,6 +11,10 @@ from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.effects import effect_once
 from shared_apps.core.tasks import TenantScopedTask
 from shared_apps.workspaces import services
+from shared_apps.workspaces.impersonation import impersonations_expire as expire
+from shared_apps.workspaces.impersonation import owners_to_notify
+from shared_apps.workspaces.metrics import metrics_refresh as refresh
+from shared_apps.workspaces.models import ImpersonationSession
 from tenant_apps.projects.services import welcome_project_ensure
 from tenants.db import connection
 from tenants.models import Tenant
@@ -55,7 +59,6 @@ def expire_redirect_domains() -> int:
 @shared_task(name="workspaces.metrics_refresh")
 def metrics_refresh(*, full: bool = False) -> dict[str, object]:
     """Gather every workspace's figures into the public metrics tables (beat, every METRICS_REFRESH_SECONDS)."""
-    from shared_apps.workspaces.metrics import metrics_refresh as refresh
 
     result = refresh(full=full)
     return {
@@ -69,7 +72,6 @@ def metrics_refresh(*, full: bool = False) -> dict[str, object]:
 
 @shared_task(name="workspaces.impersonations_expire")
 def impersonations_expire() -> int:
-    from shared_apps.workspaces.impersonation import impersonations_expire as expire
 
     return expire()
 
@@ -77,8 +79,6 @@ def impersonations_expire() -> int:
 @shared_task(name="workspaces.impersonation_notify_owners", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def impersonation_notify_owners(*, session_id: str) -> int:
     """Tell a workspace's owners that Atrium staff signed in as one of its members: who, as whom, why, until when."""
-    from shared_apps.workspaces.impersonation import owners_to_notify
-    from shared_apps.workspaces.models import ImpersonationSession
 
     session = ImpersonationSession.objects.select_related("tenant", "member").filter(pk=session_id).first()
     if session is None:

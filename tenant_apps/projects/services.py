@@ -691,7 +691,7 @@ def _document_ready(document: Document, inspected: Inspected, *, acting_user: Us
         },
     )
     if inspected.type.is_image:
-        from tenant_apps.projects.tasks import document_thumbnail
+        from tenant_apps.projects.tasks import document_thumbnail  # noqa: PLC0415  (the tasks import these services)
 
         # The task runs in this workspace's schema, named now (after commit the connection may be elsewhere).
         enqueue_on_commit(document_thumbnail, schema_name=str(connection.schema_name), document_id=document.pk)

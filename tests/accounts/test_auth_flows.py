@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.usersessions.models import UserSession
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 from shared_apps.accounts.models import LoginHandoff, Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+from shared_apps.accounts.tasks import handoff_purge_expired
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Domain, Tenant
 from tests.conftest import HostClient, client_for
@@ -397,7 +402,6 @@ def test_failed_login_limits_count_across_subdomains(owner: User, other_tenant: 
 
 
 def test_once_enabled_mfa_is_required_at_login(tenant_client: HostClient, owner: User) -> None:
-    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 
     secret = generate_totp_secret()
     TOTP.activate(owner, secret)
@@ -414,7 +418,6 @@ def test_once_enabled_mfa_is_required_at_login(tenant_client: HostClient, owner:
 
 
 def test_a_wrong_mfa_code_does_not_sign_in(tenant_client: HostClient, owner: User) -> None:
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     TOTP.activate(owner, generate_totp_secret())
     tenant_client.post("/login/", {"login": owner.email, "password": PASSWORD})
@@ -435,7 +438,6 @@ def test_the_operators_admin_requires_a_full_login(public_client: HostClient, db
 def test_a_session_started_by_a_handoff_is_listed_and_ended_with_the_others(
     public_client: HostClient, tenant_client: HostClient, owner: User
 ) -> None:
-    from allauth.usersessions.models import UserSession
 
     public_client.force_login(owner)
     tenant_client.get(handoff_path(open_workspace(public_client, "acme", tenant_client)))
@@ -448,11 +450,6 @@ def test_a_session_started_by_a_handoff_is_listed_and_ended_with_the_others(
 def test_spent_handoff_tickets_are_purged_by_the_beat_task(
     public_client: HostClient, owner: User, tenant: Tenant
 ) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from shared_apps.accounts.tasks import handoff_purge_expired
 
     public_client.force_login(owner)
     open_workspace(public_client, "acme", client_for(tenant))

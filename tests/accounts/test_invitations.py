@@ -18,6 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.accounts.services import invitations_create
 from shared_apps.accounts.tasks import invitation_send
 from tenant_apps.audit.models import AuditEntry
@@ -164,7 +165,6 @@ def test_only_owners_invite_owners(
 
 
 def test_the_service_refuses_an_owner_invitation_from_an_admin_too(tenant: Tenant, admin: User) -> None:
-    from shared_apps.accounts.permissions import NotAllowed
 
     with pytest.raises(NotAllowed):
         invitations_create(tenant=tenant, emails=["boss@example.com"], role=Role.OWNER, acting_user=admin)
@@ -348,7 +348,6 @@ def test_a_different_signed_in_email_is_told_clearly_and_not_joined(
 
 
 def test_an_unverified_matching_address_does_not_join(public_client: HostClient, tenant: Tenant, owner: User) -> None:
-    from allauth.account.models import EmailAddress
 
     person = UserFactory.create(email="main@example.com")
     EmailAddress.objects.create(user=person, email="second@example.com", verified=False, primary=False)

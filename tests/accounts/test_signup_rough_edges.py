@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from allauth.account import app_settings
 from django.core import mail
 from django.test import override_settings
 
@@ -42,8 +43,6 @@ def test_the_workspace_creation_limit_answers_with_the_same_page(public_client: 
     with override_settings(
         ACCOUNT_RATE_LIMITS={"workspace_create": "1/10m/user"},
     ):
-        from allauth.account import app_settings
-
         assert app_settings.RATE_LIMITS["workspace_create"] == "1/10m/user"
         public_client.post("/signup/workspace/", {"name": "Limit One", "subdomain": "limit-one"})
         response = public_client.post("/signup/workspace/", {"name": "Limit Two", "subdomain": "limit-two"})

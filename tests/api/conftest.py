@@ -10,6 +10,7 @@ import pytest
 
 from shared_apps.accounts.models import ApiKeyScope, User
 from shared_apps.accounts.services import api_key_create
+from shared_apps.core import ratelimit
 from tenants.models import Tenant
 from tests.conftest import HostClient, host_of
 from tests.projects.conftest import admin, make_site, people, private_site, signed_in, workspace_site
@@ -32,7 +33,6 @@ def with_key(tenant: Tenant, secret: str, *, host: str | None = None) -> HostCli
 def _rate_windows_hold_still(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every request of a test counts in one rate-limit window (the middle of the current minute): a window cannot
     end halfway through a test and hand out a fresh budget."""
-    from shared_apps.core import ratelimit
 
     middle = (time.time() // 60) * 60 + 30
     monkeypatch.setattr(ratelimit, "_clock", lambda: middle)

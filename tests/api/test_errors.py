@@ -12,6 +12,8 @@ import pytest
 
 from billing.models import BillingAccount
 from shared_apps.accounts.models import Role, User
+from tenant_apps.projects import selectors
+from tenants import routing
 from tenants.models import Tenant, TenantStatus
 from tests.api.conftest import error_of
 from tests.conftest import HostClient, client_for
@@ -112,7 +114,6 @@ def test_conflicts_are_409(tenant: Tenant, owner: User, api: HostClient) -> None
 
 def test_a_read_only_workspace_refuses_writes_with_402_and_still_reads(tenant: Tenant, api: HostClient) -> None:
     Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.READ_ONLY)
-    from tenants import routing
 
     routing.clear()
     assert api.get("/api/v1/projects/").status_code == 200
@@ -132,7 +133,6 @@ def test_a_read_only_workspace_refuses_writes_with_402_and_still_reads(tenant: T
 def test_the_workspace_state_gate_answers_json_on_the_api(
     tenant: Tenant, api: HostClient, status: str, code: str, http: int
 ) -> None:
-    from tenants import routing
 
     Tenant.objects.filter(pk=tenant.pk).update(status=status)
     routing.clear()
@@ -158,8 +158,6 @@ def test_never_html_not_for_strangers_unknown_hosts_or_server_errors(
     anonymous = client_for(tenant).get("/api/v1/projects/")
     assert anonymous.status_code == 401
     assert error_of(anonymous)["code"] == "not_authenticated"
-
-    from tenant_apps.projects import selectors
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")

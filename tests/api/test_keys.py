@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.middleware.csrf import get_token
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from shared_apps.accounts.models import ApiKey, ApiKeyScope, Membership, Role, U
 from shared_apps.accounts.selectors import api_key_authenticate
 from shared_apps.workspaces.services import workspace_resume, workspace_suspend
 from tenant_apps.audit.models import AuditEntry
+from tenant_apps.projects.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
 from tests.api.conftest import error_of, key_for, with_key
@@ -308,14 +311,10 @@ def test_a_read_only_key_reads_and_never_writes(tenant: Tenant, owner: User, in_
     assert response.status_code == 403
     assert error_of(response)["code"] == "read_only_key"
     with in_tenant(tenant):
-        from tenant_apps.projects.models import Project
-
         assert not Project.objects.filter(name="Nope").exists()
 
 
 def test_the_browser_session_works_with_csrf(tenant: Tenant, member: User) -> None:
-    from django.middleware.csrf import get_token
-    from django.test import RequestFactory
 
     browser = HostClient(client_for(tenant).host, enforce_csrf_checks=True)
     browser.force_login(member)

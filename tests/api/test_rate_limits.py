@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 from billing import plans
@@ -22,7 +23,7 @@ from billing.entitlements import api_request_allow
 from billing.plans import Limit, Resource
 from shared_apps.accounts.models import ApiKey, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from shared_apps.core.ratelimit import Bucket, window_take
+from shared_apps.core.ratelimit import Bucket, window_peek, window_take
 from tenants.models import Tenant
 from tests.api.conftest import error_of, key_for, with_key
 from tests.conftest import HostClient, host_of
@@ -187,7 +188,6 @@ def test_without_redis_the_counters_live_in_the_database_cache_every_process_sha
 
 
 def _peek_backends() -> list[Any]:
-    from django.core.cache.backends.locmem import LocMemCache
 
     return [*_backends(), pytest.param(LocMemCache(f"peek-{uuid.uuid4()}", {}), id="local-memory")]
 
@@ -195,7 +195,6 @@ def _peek_backends() -> list[Any]:
 @pytest.mark.parametrize("cache", _peek_backends())
 def test_a_peek_counts_nothing_and_says_whether_one_more_would_pass(db: None, cache: Any) -> None:
     """What the wrong-key throttle reads before it looks a key up: the counts `window_take` left, nothing added."""
-    from shared_apps.core.ratelimit import window_peek
 
     key = f"peek:{uuid.uuid4()}"
     bucket = Bucket(key, 3)

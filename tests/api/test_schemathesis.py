@@ -18,6 +18,7 @@ from typing import Any, cast
 import pytest
 import schemathesis
 from django.conf import settings
+from django.db import connection
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -32,8 +33,11 @@ from schemathesis.specs.openapi.checks import (
 from billing.models import BillingAccount
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.services import api_key_create
+from shared_apps.workspaces.services import workspace_delete
+from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenants.models import Tenant
 from tests.conftest import _make_tenant
+from tests.factories import UserFactory
 from tests.helpers import committed_sql, in_own_connection, subprocess_env
 
 # The server works on the test database, which pytest-django creates for the tests that declare they use it.
@@ -58,8 +62,6 @@ def _free_port() -> int:
 
 def _seed(slug: str, label: str, owner_email: str, members: list[str]) -> tuple[Tenant, User]:
     """A workspace with an owner, members, and the same projects, tasks and comments as its twin (explicit ids)."""
-    from tenant_apps.projects.models import Comment, Document, Project, Task
-    from tests.factories import UserFactory
 
     tenant = _make_tenant(slug, f"{label} Inc")
     owner = UserFactory.create(email=owner_email, name=f"{label} Owner")
@@ -92,7 +94,6 @@ def _seed(slug: str, label: str, owner_email: str, members: list[str]) -> tuple[
         for model in (Project, Task, Comment, Document):
             table = model._meta.db_table
             committed = f"SELECT setval(pg_get_serial_sequence('\"{tenant.schema_name}\".{table}', 'id'), 1000)"
-            from django.db import connection
 
             with connection.cursor() as cursor:
                 cursor.execute(committed)
@@ -148,7 +149,6 @@ def live_api(
         log.close()
 
         def teardown() -> None:
-            from shared_apps.workspaces.services import workspace_delete
 
             for pk in tenant_ids:
                 workspace_delete(tenant=Tenant.objects.get(pk=pk), acting_user=None)

@@ -10,10 +10,13 @@ import pytest
 from django.conf import settings
 
 from shared_apps.accounts.models import User
+from shared_apps.core.context import RequestContext, bound
+from shared_apps.workspaces import operators
+from shared_apps.workspaces.services import STATUS_RULES
 from tenant_apps.audit.actions import GROUPS, AuditAction, action_label
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.audit.services import UnknownAuditAction, audit_record
-from tenants.models import Tenant
+from tenants.models import PUBLIC_SCHEMA, Tenant
 
 SOURCE_PACKAGES = ("config", "tenants", "shared_apps", "tenant_apps", "billing")
 
@@ -51,10 +54,8 @@ def test_every_audit_record_call_in_the_code_names_an_audit_action_member() -> N
 
 
 def test_rule_tables_name_audit_actions() -> None:
-    from shared_apps.workspaces.services import STATUS_RULES
 
     assert all(isinstance(rule.audit, AuditAction) for rule in STATUS_RULES.values())
-    from shared_apps.workspaces import operators
 
     account_rules = [v for v in vars(operators).values() if isinstance(v, operators.AccountAction)]
     assert len(account_rules) == 6
@@ -88,7 +89,6 @@ def test_audit_record_writes_into_the_given_tenants_log_from_any_schema(
 
 
 def test_ip_and_user_agent_come_from_the_request_context(tenant: Tenant, owner: User, in_tenant: Any) -> None:
-    from shared_apps.core.context import RequestContext, bound
 
     with bound(RequestContext(request_id="r1", ip="203.0.113.9", user_agent="Probe/1.0")):
         entry = audit_record(tenant=tenant, action=AuditAction.AUTH_LOGIN, actor=owner)
@@ -97,7 +97,6 @@ def test_ip_and_user_agent_come_from_the_request_context(tenant: Tenant, owner: 
 
 
 def test_the_public_schema_has_no_audit_log(owner: User) -> None:
-    from tenants.models import PUBLIC_SCHEMA
 
     class Public:
         schema_name = PUBLIC_SCHEMA

@@ -14,12 +14,16 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from allauth.mfa import signals
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
 from shared_apps.core.append_only import AppendOnly
+from shared_apps.workspaces.services import workspace_domain_add
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.audit.services import audit_record
@@ -134,7 +138,6 @@ def test_a_sign_in_on_the_root_is_recorded_where_the_handoff_lands(
 def test_mfa_changes_on_a_workspace_host_are_recorded(
     tenant_client: HostClient, tenant: Tenant, owner: User, in_tenant: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     tenant_client.post("/login/", {"login": owner.email, "password": PASSWORD})
     tenant_client.post("/accounts/reauthenticate/", {"password": PASSWORD})  # MFA changes ask for the password again
@@ -159,8 +162,6 @@ def test_mfa_changes_on_a_workspace_host_are_recorded(
 def test_account_changes_on_the_root_are_recorded_in_each_of_the_persons_workspaces(
     tenant: Tenant, other_tenant: Tenant, owner: User, in_tenant: Any
 ) -> None:
-    from allauth.mfa import signals
-    from allauth.mfa.models import Authenticator
 
     MembershipFactory.create(tenant=other_tenant, user=owner)
     authenticator = Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={})
@@ -186,7 +187,6 @@ def test_a_password_change_on_a_workspace_host_is_recorded(
 
 
 def test_domain_events_are_in_the_log(tenant: Tenant, owner: User, in_tenant: Any) -> None:
-    from shared_apps.workspaces.services import workspace_domain_add
 
     workspace_domain_add(tenant=tenant, domain="intranet.acme-corp.test", acting_user=owner)
 

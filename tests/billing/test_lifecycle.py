@@ -4,17 +4,20 @@ test clock; Checkout replacing the trial's subscription; every transition in the
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.test import Client
 
 from billing import services
 from billing.models import BillingAccount, Invoice, SubscriptionStatus
 from shared_apps.accounts.models import User
+from shared_apps.workspaces.services import workspace_suspend
 from tenant_apps.audit.models import AuditEntry
-from tenants.models import Tenant, TenantStatus
+from tenants.models import Domain, Tenant, TenantStatus
 from tests.billing.helpers import Clock, add_card, deliver, start_trial, stripe
 from tests.stripe_fixtures import LocalStripe
 
@@ -151,7 +154,6 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(
 def test_a_payment_never_lifts_an_operators_suspension(
     tenant: Tenant, owner: User, local_stripe: LocalStripe, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from shared_apps.workspaces.services import workspace_suspend
 
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     workspace_suspend(tenant=tenant, acting_user=None, reason="abuse")
@@ -163,11 +165,6 @@ def test_a_payment_never_lifts_an_operators_suspension(
 
 @pytest.mark.usefixtures("tenant")
 def test_the_demo_workspace_shows_a_trial_in_progress(settings: Any) -> None:
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from tenants.models import Domain
 
     settings.DEBUG = True
     out = StringIO()

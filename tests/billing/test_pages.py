@@ -7,14 +7,18 @@ from typing import Any
 
 import pytest
 import requests
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
+from billing.plans import Interval
+from billing.services import PLANS, checkout_start
 from shared_apps.accounts.models import User
 from tenants.models import Tenant, TenantStatus
 from tests.billing.helpers import deliver, start_trial
-from tests.conftest import HostClient
+from tests.conftest import HostClient, client_for
 from tests.stripe_fixtures import LocalStripe
 
 
@@ -77,7 +81,6 @@ def test_a_workspace_never_sees_or_changes_another_workspaces_billing(
     local_stripe: LocalStripe,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from tests.conftest import client_for
 
     acme = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     Invoice.objects.create(
@@ -102,8 +105,6 @@ def test_a_workspace_never_sees_or_changes_another_workspaces_billing(
 
 
 def _checkout_for(tenant: Tenant, owner: User) -> str:
-    from billing.plans import Interval
-    from billing.services import PLANS, checkout_start
 
     url = checkout_start(
         tenant=tenant,
@@ -124,8 +125,6 @@ def test_the_billing_page_costs_the_same_queries_with_one_or_many_invoices(
     django_capture_on_commit_callbacks: Any,
     django_assert_max_num_queries: Any,
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     tenant_client.force_login(owner)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from billing import inbox, services, stripe_client, tasks
 from billing.models import BillingAccount, WebhookEvent
@@ -187,9 +189,6 @@ def test_a_failed_handler_leaves_the_event_unprocessed_and_it_is_retried(
 
 
 def test_unprocessed_events_are_swept_back_into_the_queue(db: None, django_capture_on_commit_callbacks: Any) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     row, _ = inbox.webhook_store(json.loads(_event("evt_swept")))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

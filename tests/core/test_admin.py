@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
+from shared_apps.accounts.permissions import NotAllowed
+from shared_apps.workspaces.services import workspace_schedule_deletion, workspace_suspend
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Domain, Tenant
 from tests.factories import MembershipFactory
@@ -180,8 +182,6 @@ def test_domains_and_members_are_read_only_in_the_admin(admin_client: Client, te
 
 
 def test_the_services_refuse_staff_without_the_permission(tenant: Tenant) -> None:
-    from shared_apps.accounts.permissions import NotAllowed
-    from shared_apps.workspaces.services import workspace_schedule_deletion, workspace_suspend
 
     viewer = _staff("viewer@atrium.test", "view_tenant")
 
@@ -193,7 +193,6 @@ def test_the_services_refuse_staff_without_the_permission(tenant: Tenant) -> Non
 
 
 def test_one_primary_domain_per_tenant_is_a_database_rule(tenant: Tenant) -> None:
-    from django.db import IntegrityError, transaction
 
     # Domain.save() demotes the other primaries itself; a bulk update (which skips save) meets the constraint.
     second = Domain.objects.create(domain="second.localhost", tenant=tenant, is_primary=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
@@ -195,7 +196,6 @@ def test_with_report_only_the_same_policy_is_only_reported(public_client: HostCl
 
 # Nonces ---------------------------------------------------------------------------------------------------------------
 def test_a_nonce_is_fresh_per_request_and_only_sent_when_a_page_uses_one() -> None:
-    from csp.middleware import CSPMiddleware
 
     template = engines["django"].from_string('<script nonce="{{ request.csp_nonce }}">1</script>')
 

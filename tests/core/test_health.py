@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.functional import SimpleLazyObject
+
+from shared_apps.core.context import RequestContext, bound, current_request
+from shared_apps.core.health import _check_database
+from shared_apps.core.logging import JsonFormatter, RequestContextFilter
 
 
 @pytest.mark.parametrize("host", ["localhost", "acme.localhost", "nope.localhost", "10.0.0.7"])
@@ -50,13 +58,6 @@ def test_responses_echo_a_safe_request_id_or_make_one(tenant_client: Client) -> 
 
 
 def test_log_lines_carry_tenant_request_id_and_user(tenant, owner, rf, in_tenant) -> None:
-    import json
-    import logging
-
-    from django.utils.functional import SimpleLazyObject
-
-    from shared_apps.core.context import RequestContext, bound, current_request
-    from shared_apps.core.logging import JsonFormatter, RequestContextFilter
 
     request = rf.get("/")
     request.user = SimpleLazyObject(lambda: owner)
@@ -106,7 +107,6 @@ def test_readyz_checks_redis_only_when_it_is_configured(db: None, settings: pyte
 
 
 def test_readyz_reports_a_database_that_does_not_answer(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from django.db import OperationalError
 
     def unreachable() -> None:
         raise OperationalError('connection to server at "127.0.0.1", port 18298 failed: Connection refused')
@@ -120,7 +120,6 @@ def test_readyz_reports_a_database_that_does_not_answer(db: None, monkeypatch: p
 
 
 def test_the_database_check_sets_a_statement_timeout_for_itself_only(db: None, settings: pytest.FixtureRequest) -> None:
-    from shared_apps.core.health import _check_database
 
     settings.READYZ_TIMEOUT = 0.25  # type: ignore[attr-defined]
     with connection.cursor() as cursor:

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from allauth.core import context
 
+from shared_apps.accounts.adapter import AccountAdapter
 from shared_apps.accounts.errors import AccountError
-from shared_apps.accounts.models import User
+from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.services import user_profile_update
 from shared_apps.core.text import has_control_characters
-from shared_apps.workspaces.services import workspace_create
+from shared_apps.storage.inspection import clean_name
+from shared_apps.workspaces.services import WorkspaceLimitReached, workspace_create
+from tenant_apps.audit.models import AuditEntry
+from tenant_apps.projects.services import ProjectInvalid, project_create
+from tenant_apps.workspace_settings.audit_views import _safe
 from tenants.errors import TenantNameInvalid
 from tenants.models import Domain, Tenant
+from tests.factories import MembershipFactory
 
 # Unicode format characters are control characters here too: bidi overrides and isolates reorder what is shown
 # ("invoice\u202egnp.exe.png" reads "invoicegnp.exe.png" backwards: "invoice" then "png.exe"), zero-width ones
@@ -68,8 +75,6 @@ def test_profile_names_with_control_characters_are_refused(owner: User, name: st
 def test_format_characters_are_refused_in_project_names_and_stripped_from_file_names(
     tenant: Tenant, owner: User, in_tenant: Any, name: str
 ) -> None:
-    from shared_apps.storage.inspection import clean_name
-    from tenant_apps.projects.services import ProjectInvalid, project_create
 
     with in_tenant(tenant), pytest.raises(ProjectInvalid, match="control characters"):
         project_create(name=name, acting_user=owner)
@@ -91,7 +96,6 @@ def test_joiners_inside_emoji_and_scripts_that_need_them_are_text(name: str) -> 
 
 
 def test_an_account_owns_at_most_the_configured_number_of_workspaces(owner: User, settings: Any) -> None:
-    from shared_apps.workspaces.services import WorkspaceLimitReached
 
     settings.WORKSPACES_PER_OWNER_MAX = 2  # owner already owns acme
     workspace_create(slug="second-one", name="Second", owner_email=owner.email, acting_user=owner)
@@ -141,7 +145,6 @@ def test_far_dates_in_the_audit_filter_get_a_message_not_a_500(tenant_client: An
 def test_an_export_with_a_bad_filter_exports_and_records_nothing(
     tenant: Tenant, tenant_client: Any, owner: User, in_tenant: Any
 ) -> None:
-    from tenant_apps.audit.models import AuditEntry
 
     tenant_client.force_login(owner)
     with in_tenant(tenant):
@@ -158,8 +161,6 @@ def test_an_export_with_a_bad_filter_exports_and_records_nothing(
 def test_a_huge_return_query_still_lands_on_a_short_members_url(
     tenant: Tenant, tenant_client: Any, owner: User
 ) -> None:
-    from shared_apps.accounts.models import Membership, Role
-    from tests.factories import MembershipFactory
 
     target = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)
     tenant_client.force_login(owner)
@@ -186,7 +187,6 @@ def test_a_huge_return_query_still_lands_on_a_short_members_url(
     ],
 )
 def test_csv_cells_that_a_spreadsheet_could_run_are_quoted(cell: str, quoted: bool) -> None:
-    from tenant_apps.workspace_settings.audit_views import _safe
 
     assert _safe(cell) == ("'" + cell if quoted else cell)
 
@@ -206,9 +206,6 @@ def test_csv_cells_that_a_spreadsheet_could_run_are_quoted(cell: str, quoted: bo
     ],
 )
 def test_next_urls_are_paths_on_the_current_host(rf: Any, next_url: str, safe: bool) -> None:
-    from allauth.core import context
-
-    from shared_apps.accounts.adapter import AccountAdapter
 
     request = rf.get("/login/", HTTP_HOST="acme.localhost")
     with context.request_context(request):
@@ -272,7 +269,6 @@ def test_audit_entries_record_the_client_behind_the_configured_proxy(
     forwarded: str | None,
     expected: str,
 ) -> None:
-    from tenant_apps.audit.models import AuditEntry
 
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = proxies
     settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = header
@@ -290,7 +286,6 @@ def test_audit_entries_record_the_client_behind_the_configured_proxy(
 def test_free_text_keeps_line_breaks_and_right_to_left_marks_but_not_overrides(
     tenant: Tenant, owner: User, in_tenant: Any
 ) -> None:
-    from tenant_apps.projects.services import ProjectInvalid, project_create
 
     with in_tenant(tenant):
         hebrew = "\u05e9\u05dc\u05d5\u05dd"

@@ -41,6 +41,7 @@ from shared_apps.accounts.models import ApiKeyScope, Invitation, Role, User
 from shared_apps.accounts.services import api_key_create
 from shared_apps.workspaces.models import ImpersonationSession, OperatorAction
 from shared_apps.workspaces.services import operator_log_record
+from tenant_apps.api import throttling
 from tenant_apps.projects.models import Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
@@ -463,7 +464,6 @@ def _sweep_api(sweep: Sweep, world: World) -> int:
 @pytest.fixture
 def no_rate_limits(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Limits answer 429 after a few tries: each hostile request must reach the code it is aimed at."""
-    from tenant_apps.api import throttling
 
     settings.ACCOUNT_RATE_LIMITS = dict.fromkeys(settings.ACCOUNT_RATE_LIMITS, "100000/m/ip")
     unlimited = RateDecision(allowed=True, limit=10**6, remaining=10**6, reset_after=60, scope="key", plan_name="")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.template import loader
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -85,7 +86,6 @@ def test_the_standalone_error_pages_render_with_nothing_but_their_template(
     template: str, code: str, heading: str
 ) -> None:
     """Rendered when the request, the context processors or the database may be what failed: no context at all."""
-    from django.template import loader
 
     html = loader.get_template(template).render()
 

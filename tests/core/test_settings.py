@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.email import email_settings
 
 PROD_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -159,7 +163,6 @@ def test_production_keeps_files_in_a_bucket() -> None:
 
 
 def test_email_goes_through_anymail_when_a_provider_is_configured() -> None:
-    from config.email import email_settings
 
     postmark = email_settings({"ANYMAIL_PROVIDER": "Postmark", "POSTMARK_SERVER_TOKEN": "pm-token"})
     mailgun = email_settings(
@@ -175,7 +178,6 @@ def test_email_goes_through_anymail_when_a_provider_is_configured() -> None:
 
 
 def test_email_goes_over_smtp_or_to_the_console_without_a_provider() -> None:
-    from config.email import email_settings
 
     smtp = email_settings({"EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587"})
     default = email_settings({})
@@ -187,10 +189,6 @@ def test_email_goes_over_smtp_or_to_the_console_without_a_provider() -> None:
 
 
 def test_an_unknown_provider_or_a_missing_key_is_refused() -> None:
-    import pytest
-    from django.core.exceptions import ImproperlyConfigured
-
-    from config.email import email_settings
 
     with pytest.raises(ImproperlyConfigured, match="not one of"):
         email_settings({"ANYMAIL_PROVIDER": "pigeon"})

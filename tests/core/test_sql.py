@@ -3,14 +3,19 @@ unchanged."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from shared_apps.accounts.models import User
+from shared_apps.core import sql
 from shared_apps.core.sql import literal, quote
+from tenant_apps.projects.models import Project
 from tenants.db import connection
 from tenants.models import Tenant
+from tests.factories import ProjectFactory
 
 
 def test_quote_wraps_a_valid_name_in_double_quotes() -> None:
@@ -37,8 +42,6 @@ def test_literal_reads_back_as_the_same_text(text: str) -> None:
 
 @pytest.mark.django_db
 def test_compiled_once_binds_each_callers_integers_and_reuses_one_statement() -> None:
-    from shared_apps.accounts.models import User
-    from shared_apps.core import sql
 
     ada = User.objects.create(email="ada@example.com", name="Ada")
     bob = User.objects.create(email="bob@example.com", name="Bob")
@@ -59,10 +62,6 @@ def test_compiled_once_binds_each_callers_integers_and_reuses_one_statement() ->
 @pytest.mark.django_db
 def test_compiled_shapes_are_bounded_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """A key can hold a page offset: the shapes kept stay bounded however many pages people browse."""
-    from collections import OrderedDict
-
-    from shared_apps.accounts.models import User
-    from shared_apps.core import sql
 
     monkeypatch.setattr(sql, "_COMPILED", OrderedDict())
     monkeypatch.setattr(sql, "COMPILED_MAX", 3)
@@ -89,8 +88,6 @@ def test_compiled_shapes_are_bounded_least_recently_used_first(monkeypatch: pyte
 
 @pytest.mark.django_db
 def test_compiled_once_refuses_an_argument_the_query_ignores_and_handles_an_empty_shape() -> None:
-    from shared_apps.accounts.models import User
-    from shared_apps.core import sql
 
     with pytest.raises(ValueError, match="every argument"):
         sql.compiled_once(("test_compiled_once", "ignored"), lambda _user_id: User.objects.all(), 1)
@@ -102,9 +99,6 @@ def test_a_compiled_statement_reads_the_schema_of_the_workspace_it_runs_in(
     tenant: Tenant, other_tenant: Tenant, in_tenant: Any
 ) -> None:
     """The statement names its tables unqualified: compiled in one workspace, it reads another's rows there."""
-    from shared_apps.core import sql
-    from tenant_apps.projects.models import Project
-    from tests.factories import ProjectFactory
 
     with in_tenant(tenant):
         acme = ProjectFactory.create(name="Acme marker")

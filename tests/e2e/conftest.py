@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import sync_playwright
 
 from tests.helpers import subprocess_env
 
@@ -176,7 +177,6 @@ def browser(live_site: LiveSite, csp_watch: CspWatch) -> Iterator[Any]:
     # thread while it lives, and Django refuses database work inside one (and would leak connections made there).
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from PIL import Image, ImageDraw
 
-from tests.e2e.conftest import LiveSite, _free_port, _manage, shoot
+from tests.e2e.conftest import CHROMIUM, LiveSite, _free_port, _manage, shoot
 from tests.helpers import subprocess_env
 from tests.storage_fixtures import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, Moto
 
@@ -30,7 +33,6 @@ def docs_site(
     request: pytest.FixtureRequest, _session_tenants: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveSite]:
     """A live server whose files go to the filesystem, or to the S3 server on loopback the tests started."""
-    from tests.e2e.conftest import CHROMIUM
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
@@ -67,7 +69,6 @@ def docs_site(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    import socket
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -91,7 +92,6 @@ def test_an_owner_uploads_a_file_with_a_progress_bar_and_downloads_it(
 ) -> None:
     data = os.urandom(6 * 1024 * 1024)  # large enough that the progress bar has something to show
     upload = tmp_path / "Site photos.zip"
-    import zipfile
 
     with zipfile.ZipFile(upload, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("photos/raw.bin", data)
@@ -158,7 +158,6 @@ def test_an_owner_uploads_a_file_with_a_progress_bar_and_downloads_it(
 
 
 def _gradient(path: Path) -> None:
-    from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (1200, 800), (238, 242, 255))
     draw = ImageDraw.Draw(image)

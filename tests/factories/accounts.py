@@ -1,6 +1,7 @@
 from typing import Any
 
 import factory
+from allauth.account.models import EmailAddress
 
 from shared_apps.accounts.models import Membership, Role, User
 
@@ -18,7 +19,6 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         """A user whose email is verified (allauth's EmailAddress), as everyone past sign-up is."""
-        from allauth.account.models import EmailAddress
 
         verified = kwargs.pop("email_verified", True)
         user = model_class.objects.create_user(*args, **kwargs)

@@ -10,8 +10,6 @@ import uuid
 
 import django
 
-from tests.helpers import signed_in_session
-
 
 def main(slug: str) -> None:
     django.setup()
@@ -22,6 +20,7 @@ def main(slug: str) -> None:
     from shared_apps.accounts.services import api_key_create
     from tenant_apps.projects.services import project_create
     from tenants.models import Domain
+    from tests.helpers import signed_in_session
 
     domain = Domain.objects.select_related("tenant").get(domain=f"{slug}.{settings.BASE_DOMAIN}")
     tenant = domain.tenant

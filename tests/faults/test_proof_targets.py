@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from bench import proof
 from bench.proof import missed
 
 LOAD = "load: requests=7766 rps=130 p95_ms=130 errors_5xx=0 cross_tenant=0 lost_writes=0"
@@ -35,7 +36,6 @@ def test_a_missing_line_or_figure_misses_every_target() -> None:
 
 
 def test_make_proof_fails_on_a_missed_target_even_when_every_step_passed(monkeypatch: Any) -> None:
-    from bench import proof
 
     lines = {"load:": LOAD, "passed": "12 passed in 25.34s", "scale:": SCALE}
     monkeypatch.setattr(proof, "run", lambda label, command, marker: (True, 1.0, lines[marker]))

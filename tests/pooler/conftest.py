@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tenants.db import connection
 from tests import pgbouncer
 from tests.faults.servers import (
     PrivatePostgres,
@@ -111,8 +112,6 @@ def pooled_site(_session_tenants: Any, django_db_blocker: Any) -> Iterator[Poole
     if not redis_available():
         pytest.skip("no redis-server binary (the Celery broker of the pooled site): apt-get install redis-server")
     with django_db_blocker.unblock():
-        from tenants.db import connection
-
         major = connection.pg_version // 10000
     refusal = copy_refusal(database_url_for_tests())
     if refusal:

@@ -17,8 +17,6 @@ from typing import Any
 
 import django
 
-from tests.helpers import signed_in_session
-
 SWEEP_SESSIONS = 400  # the sweep signs in afresh for each URL pattern
 
 
@@ -37,6 +35,7 @@ def world(count: int) -> dict[str, Any]:
     from tenant_apps.projects.services import project_create
     from tenants import provisioning
     from tenants.models import Domain, Tenant, TenantStatus
+    from tests.helpers import signed_in_session
     from tests.tenants.test_isolation_sweep import build_world
 
     workspaces = []

@@ -14,6 +14,7 @@ import pytest
 import urllib3
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -27,7 +28,9 @@ from shared_apps.storage.tasks import reservations_expire
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Document, DocumentStatus, Project, ThumbnailStatus
+from tenants.db import connection
 from tenants.models import Tenant
+from tests import storage_fixtures as make
 from tests.conftest import HostClient, client_for
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.projects.conftest import Site, signed_in
@@ -228,7 +231,6 @@ def test_a_refused_form_upload_stores_nothing_and_says_why(
     people: dict[str, User],
     private_site: Site,
 ) -> None:
-    from tests import storage_fixtures as make
 
     payload = data if data is not None else (make.png_bomb() if name == "bomb.png" else make.gif() + make.zip_archive())
     client = signed_in(tenant, people["editor"])
@@ -693,9 +695,6 @@ def _documents(project: Project, task: Any, user: User, count: int, prefix: str,
 def test_the_documents_page_and_a_task_cost_the_same_queries_at_1_and_60_documents(
     backend: str, tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site
 ) -> None:
-    from django.test.utils import CaptureQueriesContext
-
-    from tenants.db import connection
 
     client = signed_in(tenant, people["editor"])
     paths = [documents_url(private_site.project), f"/projects/{private_site.project.pk}/tasks/{private_site.task.pk}/"]

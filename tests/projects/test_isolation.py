@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection as django_connection
 
-from shared_apps.accounts.models import Role, User
+from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.services import member_leave, member_remove
+from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Project, ProjectGroupObjectPermission, ProjectUserObjectPermission, Visibility
 from tenant_apps.projects.permissions import ProjectAccess, Viewer
@@ -129,12 +131,6 @@ def test_someone_who_leaves_or_is_removed_takes_no_grant_back_with_them(
 ) -> None:
     """Grants belong to a member: removing (or leaving) deletes them with the membership, audited; invited again,
     the person starts with nothing."""
-    from shared_apps.accounts.models import Membership, Role
-    from shared_apps.accounts.services import member_leave, member_remove
-    from tenant_apps.audit.models import AuditEntry
-    from tenant_apps.projects.models import ProjectUserObjectPermission
-    from tests.factories import MembershipFactory, ProjectFactory
-    from tests.factories.projects import grant
 
     removed = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)
     leaver = MembershipFactory.create(tenant=tenant, role=Role.MEMBER)

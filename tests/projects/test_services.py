@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from billing.plans import Limit
 from shared_apps.accounts.models import User
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import services
@@ -292,7 +293,6 @@ def test_the_plans_project_limit_is_refused_with_its_reason(
 ) -> None:
     """Billing's one entitlement check: on a plan with 3 projects (a hard limit), the fourth is refused with the
     plan's words, on the page as in the service, and nothing is made."""
-    from billing.plans import Limit
 
     monkeypatch.setattr(
         "billing.entitlements.limit_for", lambda tenant_id, resource, plan_code=None: (Limit(3), "Free")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -18,13 +19,14 @@ from django_tenants.utils import tenant_context
 
 from config.celery import app as celery_app
 from shared_apps.core.context import RequestContext, bound, current
-from shared_apps.core.tasks import TenantRequired
+from shared_apps.core.tasks import CONTEXT_HEADER, TenantRequired, _enter_context, _leave_context, _publish_context
+from shared_apps.workspaces.services import workspace_create
 from shared_apps.workspaces.tasks import workspace_welcome
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.services import WELCOME_PROJECT_NAME
 from tenants.db import connection
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tests.helpers import database_url_for_tests, subprocess_env
 
 
@@ -124,9 +126,6 @@ def test_a_real_worker_runs_the_task_in_the_enqueuing_tenants_schema(
 def test_the_request_context_travels_in_the_message_headers() -> None:
     """What a worker sees: the publishing side writes the context into the headers, the worker side binds it around
     the task and lets go after."""
-    from types import SimpleNamespace
-
-    from shared_apps.core.tasks import CONTEXT_HEADER, _enter_context, _leave_context, _publish_context
 
     headers: dict[str, object] = {}
     with bound(RequestContext(request_id="req-1", ip="192.0.2.4", user_agent="Browser/2")):
@@ -146,8 +145,6 @@ def test_the_request_context_travels_in_the_message_headers() -> None:
 def test_the_welcome_runs_when_a_workspace_is_created_outside_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
     """`manage.py tenant create` and the demo seed: the task runs in-process under schema_context, where
     connection.tenant is only a stand-in for the schema."""
-    from shared_apps.workspaces.services import workspace_create
-    from tenants.models import Domain
 
     monkeypatch.setattr("django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn())
     tenant, _ = workspace_create(slug="welcomed", name="Welcomed", owner_email="w@welcomed.test")

@@ -11,12 +11,13 @@ import urllib.request
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from shared_apps.storage.backends import TenantFileSystemStorage, files
+from shared_apps.storage.backends import TenantFileSystemStorage, TenantS3Storage, files
 from shared_apps.storage.keys import KeyRefused
-from tests.storage_fixtures import BUCKET, Moto, stored_keys
+from tests.storage_fixtures import BUCKET, Moto, s3_storage_settings, stored_keys
 
 
 def test_put_head_read_stream_list_and_delete(backend: str, request: pytest.FixtureRequest) -> None:
@@ -77,10 +78,6 @@ def test_s3_objects_are_private(backend: str, request: pytest.FixtureRequest) ->
 
 
 def test_s3_storage_refuses_settings_that_would_share_or_publish_files(moto_server: Moto) -> None:
-    from django.core.exceptions import ImproperlyConfigured
-
-    from shared_apps.storage.backends import TenantS3Storage
-    from tests.storage_fixtures import s3_storage_settings
 
     options = s3_storage_settings(moto_server)["OPTIONS"]
     for unsafe in (

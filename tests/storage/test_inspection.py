@@ -4,6 +4,7 @@ scripts, wrong extensions, empty and oversized files are refused with a sentence
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -128,7 +129,6 @@ def test_names_are_cleaned_for_display_and_headers() -> None:
 
 
 def test_an_office_file_with_a_large_first_part_is_recognised_by_its_directory() -> None:
-    import os
 
     noise = os.urandom(20_000)  # stored, not compressed: the sniffer's window ends before the next entry
     data = make.zip_archive({"[Content_Types].xml": noise, "_rels/.rels": b"<r/>", "xl/workbook.xml": b"<w/>"})

@@ -7,6 +7,7 @@ instant, and fetched over HTTP from the S3 server."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import time
@@ -15,6 +16,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 from botocore.config import Config
 from django.core.files.storage import storages
@@ -29,7 +31,6 @@ KEY = "t_aaaaaaaaaa/files/0123456789abcdef0123456789abcdef.pdf"
 
 
 def _botocore_url(moto: Moto, key: str, params: dict[str, str], expires: int, now: float, **client: Any) -> str:
-    import boto3
 
     boto = boto3.client(
         "s3",
@@ -40,7 +41,6 @@ def _botocore_url(moto: Moto, key: str, params: dict[str, str], expires: int, no
         aws_session_token=client.get("token"),
         config=Config(signature_version="s3v4", s3={"addressing_style": client.get("style", "path")}),
     )
-    import datetime as dt
 
     frozen = dt.datetime.fromtimestamp(now, tz=dt.UTC).replace(tzinfo=None)
     with mock.patch("botocore.auth.get_current_datetime", return_value=frozen):

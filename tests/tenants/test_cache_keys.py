@@ -7,6 +7,7 @@ from pathlib import Path
 
 import allauth
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.cache import cache
 
@@ -114,7 +115,6 @@ def test_every_allauth_cache_key_is_global() -> None:
 @pytest.mark.usefixtures("owner")
 def test_a_used_totp_code_is_used_on_every_host(tenant: Tenant, other_tenant: Tenant, in_tenant) -> None:
     """The replay across hosts: the "already used" mark written on workspace B is seen on A and on the root."""
-    from allauth.mfa.totp.internal.auth import TOTP
 
     user = User.objects.get(email="owner@acme.test")
     totp = TOTP.__new__(TOTP)

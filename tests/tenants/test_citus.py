@@ -19,9 +19,10 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, DataError, transaction
 
 from shared_apps.core.sql import execute_pipelined
-from tenants import citus, provisioning
+from tenants import citus, provisioning, schema_migrate
 from tenants.db import connection
 from tenants.models import new_schema_name
+from tests.conftest import citus_expectation_refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -262,7 +263,6 @@ def test_a_pipeline_failure_is_djangos_exception_and_stops_the_rest() -> None:
 def test_migrate_schemas_makes_the_reference_tables_before_any_tenant_schema_on_a_coordinator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tenants import schema_migrate
 
     order: list[str] = []
     monkeypatch.setattr(citus, "coordinator_state", lambda cursor=None: coordinator({"accounts_user"}))
@@ -280,7 +280,6 @@ def test_migrate_schemas_makes_the_reference_tables_before_any_tenant_schema_on_
 
 
 def test_migrate_schemas_on_plain_postgresql_prepares_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tenants import schema_migrate
 
     order: list[str] = []
     monkeypatch.setattr(citus, "coordinator_state", lambda cursor=None: PLAIN)
@@ -293,7 +292,6 @@ def test_migrate_schemas_on_plain_postgresql_prepares_nothing(monkeypatch: pytes
 
 
 def test_the_suite_refuses_plain_postgresql_when_told_to_expect_citus() -> None:
-    from tests.conftest import citus_expectation_refusal
 
     refusal = citus_expectation_refusal(is_citus=False, environ={"ATRIUM_EXPECT_CITUS": "1"})
 

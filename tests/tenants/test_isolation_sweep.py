@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -352,7 +353,6 @@ def test_a_key_or_a_session_of_workspace_a_is_worth_nothing_on_workspace_bs_host
 def test_the_root_domain_never_opens_or_lists_another_workspace(
     tenant: Tenant, other_tenant: Tenant, owner: User, world: World
 ) -> None:
-    from django.conf import settings
 
     root = HostClient(settings.BASE_DOMAIN)
     root.force_login(owner)

@@ -24,9 +24,12 @@ from django_tenants.utils import schema_exists
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.workspaces import services
+from shared_apps.workspaces.tasks import purge_due
 from tenant_apps.audit.models import AuditEntry
 from tenants import provisioning, routing
+from tenants.db import connection
 from tenants.errors import DomainInvalid, DomainTaken, SubdomainInvalid, SubdomainTaken, TenantError
+from tenants.lifecycle import cache_purge
 from tenants.models import Domain, Tenant, TenantEvent, TenantStatus
 from tests.factories import MembershipFactory
 
@@ -254,8 +257,6 @@ def test_purge_drops_schema_files_cache_and_keeps_a_public_record(
 
 @pytest.mark.django_db
 def test_cache_purge_deletes_that_schemas_entries_only() -> None:
-    from tenants.db import connection
-    from tenants.lifecycle import cache_purge
 
     cache = caches["default"]
     # `t_ab1` as a LIKE pattern would also match `txab1`; `t_ab10` shares its first characters
@@ -274,7 +275,6 @@ def test_cache_purge_deletes_that_schemas_entries_only() -> None:
 
 
 def test_the_beat_task_purges_only_workspaces_past_their_grace_period(doomed: Tenant, tenant: Tenant) -> None:
-    from shared_apps.workspaces.tasks import purge_due
 
     services.workspace_schedule_deletion(tenant=doomed, acting_user=None)
     services.workspace_schedule_deletion(tenant=tenant, acting_user=None)

@@ -22,7 +22,7 @@ from tenants import provisioning
 from tenants import services as tenancy
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
-from tenants.provisioning import Method, Via
+from tenants.provisioning import Method, Via, pool
 from tests.factories import UserFactory
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -221,7 +221,6 @@ def test_a_claim_passes_over_a_spare_behind_the_code_to_a_current_one(
     tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """After a deploy, spares made before it wait for migrate_schemas; one made since is current and is taken."""
-    from tenants.provisioning import pool
 
     settings.TENANT_POOL_SIZE = 5
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
@@ -238,7 +237,6 @@ def test_a_claim_passes_over_a_spare_behind_the_code_to_a_current_one(
 
 
 def test_a_claim_with_only_spares_behind_the_code_takes_none(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tenants.provisioning import pool
 
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
     provisioning.spare_create()

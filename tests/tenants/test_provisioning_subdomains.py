@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared_apps.workspaces.admin import DomainForm, SubdomainForm
 from tenants.errors import DomainInvalid, SubdomainInvalid
 from tenants.validators import RESERVED_SUBDOMAINS, validate_custom_domain, validate_subdomain
 
@@ -89,7 +90,6 @@ def test_each_bad_custom_domain_gets_a_clear_message(value: str, message: str) -
     ],
 )
 def test_the_admin_domain_forms_use_the_same_validators(field: str, value: str, message: str) -> None:
-    from shared_apps.workspaces.admin import DomainForm, SubdomainForm
 
     form = (SubdomainForm if field == "new_slug" else DomainForm)(data={field: value})
 

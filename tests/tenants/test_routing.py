@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import asdict
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from shared_apps.core.statements import count_statements
 from tenants import routing
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, RouteSnapshotReadOnly, Tenant
 from tests.conftest import host_of
 
 
@@ -143,7 +147,6 @@ def test_each_host_is_routed_to_its_own_tenant(tenant: Tenant, other_tenant: Ten
 
 
 def test_an_anonymous_page_on_a_warm_tenant_sends_no_statement(tenant_client: Client) -> None:
-    from shared_apps.core.statements import count_statements
 
     tenant_client.get("/login/")
 
@@ -163,9 +166,6 @@ def test_a_refused_host_stays_refused_after_good_hosts_were_cached(tenant_client
 
 
 def test_each_request_gets_its_own_read_only_tenant_and_a_frozen_route(tenant: Tenant, tenant_client: Client) -> None:
-    import dataclasses
-
-    from tenants.models import RouteSnapshotReadOnly
 
     first = tenant_client.get("/login/").wsgi_request
     first.tenant.name = "Changed in one request"  # type: ignore[attr-defined]
@@ -195,9 +195,6 @@ def test_the_request_tenant_loads_fields_the_route_does_not_carry_instead_of_inv
 
 
 def test_a_shared_cache_entry_round_trips_and_a_malformed_one_is_reloaded(tenant: Tenant) -> None:
-    from dataclasses import asdict
-
-    from django.core.cache import caches
 
     host = host_of(tenant)
     route = routing.resolve(host)
@@ -225,7 +222,6 @@ def test_a_shared_cache_entry_round_trips_and_a_malformed_one_is_reloaded(tenant
     ],
 )
 def test_absurd_hosts_are_refused_before_any_lookup_or_cache(host: str) -> None:
-    from shared_apps.core.statements import count_statements
 
     with count_statements() as statements:
         response = Client(HTTP_HOST=host).get("/")

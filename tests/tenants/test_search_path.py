@@ -14,11 +14,13 @@ from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.test import Client, override_settings
+from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.core import sql
 from shared_apps.core.statements import count_statements
 from tenant_apps.projects.models import Project, Task
+from tenants.checks import pooling_errors
 from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tenants.postgresql_backend import compiler
@@ -48,7 +50,6 @@ def bare_tenant_tables(statement: str) -> list[str]:
 
 @pytest.fixture
 def one_project_each(tenant: Tenant, other_tenant: Tenant) -> None:
-    from django_tenants.utils import tenant_context
 
     with tenant_context(tenant):
         ProjectFactory.create(name="Acme only")
@@ -115,7 +116,6 @@ def test_a_server_connection_another_client_pointed_at_another_schema_changes_no
 ) -> None:
     """What a transaction pooler does: the next statement runs on a server connection whose session another client
     left with its own search_path. Here the connection itself is pointed at globex, then acme's page is served."""
-    from django_tenants.utils import tenant_context
 
     acme = client_for(tenant)
     acme.force_login(both_member)
@@ -136,7 +136,6 @@ def test_a_query_after_a_failed_nested_atomic_reads_the_current_tenant_only(
     tenant: Tenant, other_tenant: Tenant
 ) -> None:
     """django-tenants #1262: nested atomic() that raises, then a query, must return only the current tenant's rows."""
-    from django_tenants.utils import tenant_context
 
     with tenant_context(other_tenant):
         ProjectFactory.create(name="Globex only")
@@ -156,7 +155,6 @@ def test_a_query_after_a_failed_nested_atomic_reads_the_current_tenant_only(
 
 
 def test_inserts_updates_and_deletes_name_their_schema(tenant: Tenant, other_tenant: Tenant, owner: User) -> None:
-    from django_tenants.utils import tenant_context
 
     with tenant_context(tenant), count_statements() as log:
         project = ProjectFactory.create(name="Written")
@@ -174,7 +172,6 @@ def test_inserts_updates_and_deletes_name_their_schema(tenant: Tenant, other_ten
 
 
 def test_hand_written_sql_names_tables_through_one_helper(tenant: Tenant) -> None:
-    from django_tenants.utils import tenant_context
 
     with tenant_context(tenant):
         assert table_sql(Project) == f'"{tenant.schema_name}"."projects_project"'
@@ -184,7 +181,6 @@ def test_hand_written_sql_names_tables_through_one_helper(tenant: Tenant) -> Non
 def test_a_statement_compiled_once_runs_in_each_callers_schema(
     tenant: Tenant, other_tenant: Tenant, both_member: User, one_project_each: None
 ) -> None:
-    from django_tenants.utils import tenant_context
 
     def build(created_by: int) -> Any:
         return Project.objects.exclude(created_by_id=created_by).order_by("name")
@@ -218,7 +214,6 @@ def test_a_tenant_schema_contenttypes_is_refused_by_a_system_check() -> None:
 
 
 def test_a_transaction_pooler_without_a_direct_connection_is_refused_by_a_system_check(settings: Any) -> None:
-    from tenants.checks import pooling_errors
 
     pooled = {**settings.DATABASES["default"], "POOLING": "transaction"}
     assert [e.id for e in pooling_errors({"default": pooled})] == ["atrium.E003"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.test import Client
 
 from shared_apps.accounts.models import User
-from shared_apps.workspaces.services import workspace_resume, workspace_suspend
+from shared_apps.workspaces.services import workspace_resume, workspace_schedule_deletion, workspace_suspend
+from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant, TenantStatus
 
 
@@ -60,8 +61,6 @@ def test_a_member_of_a_suspended_tenant_can_still_sign_out(tenant: Tenant, tenan
 def test_an_owner_restores_a_workspace_scheduled_for_deletion(
     tenant: Tenant, tenant_client: Client, owner: User, in_tenant
 ) -> None:
-    from shared_apps.workspaces.services import workspace_schedule_deletion
-    from tenant_apps.audit.models import AuditEntry
 
     workspace_schedule_deletion(tenant=tenant, acting_user=owner)
     tenant_client.force_login(owner)
@@ -80,7 +79,6 @@ def test_an_owner_restores_a_workspace_scheduled_for_deletion(
 
 
 def test_a_member_cannot_restore_and_nothing_changes(tenant: Tenant, tenant_client: Client, member: User) -> None:
-    from shared_apps.workspaces.services import workspace_schedule_deletion
 
     workspace_schedule_deletion(tenant=tenant, acting_user=None)
     tenant_client.force_login(member)
@@ -96,7 +94,6 @@ def test_a_member_cannot_restore_and_nothing_changes(tenant: Tenant, tenant_clie
 def test_a_signed_out_owner_can_reach_the_sign_in_page_of_a_workspace_pending_deletion(
     tenant: Tenant, tenant_client: Client
 ) -> None:
-    from shared_apps.workspaces.services import workspace_schedule_deletion
 
     workspace_schedule_deletion(tenant=tenant, acting_user=None)
 
@@ -119,7 +116,6 @@ SIGN_IN_PAGES = ["/login/", "/accounts/login/", "/accounts/password/reset/"]
 def test_a_workspace_pending_deletion_keeps_only_sign_in_and_restore_open(
     tenant: Tenant, tenant_client: Client, owner: User
 ) -> None:
-    from shared_apps.workspaces.services import workspace_schedule_deletion
 
     workspace_schedule_deletion(tenant=tenant, acting_user=owner)
     tenant_client.force_login(owner)

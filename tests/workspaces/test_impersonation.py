@@ -11,13 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import LoginHandoff, User
+from shared_apps.accounts.permissions import NotAllowed
+from shared_apps.workspaces.impersonation import operator_may_impersonate
 from shared_apps.workspaces.models import ImpersonationSession, OperatorLogEntry
+from shared_apps.workspaces.operators import user_deactivate
+from shared_apps.workspaces.tasks import impersonations_expire
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import Project
 from tenants.models import Tenant
@@ -151,7 +157,6 @@ def test_owners_are_not_emailed_when_the_setting_is_off(
 def test_the_members_last_login_and_sessions_are_untouched(
     root: Client, ws: Client, tenant: Tenant, member: User, in_tenant: Any
 ) -> None:
-    from allauth.usersessions.models import UserSession
 
     before = User.objects.get(pk=member.pk).last_login
 
@@ -183,7 +188,6 @@ def test_writes_are_refused_until_the_operator_steps_up(root: Client, ws: Client
 
 
 def tenant_schema(tenant: Tenant) -> Any:
-    from django_tenants.utils import tenant_context
 
     return tenant_context(tenant)
 
@@ -304,8 +308,6 @@ def test_the_operator_needs_the_permission(public_client: HostClient, tenant: Te
 
 
 def test_the_operator_needs_two_factor_authentication(public_client: HostClient, tenant: Tenant, member: User) -> None:
-    from shared_apps.accounts.permissions import NotAllowed
-    from shared_apps.workspaces.impersonation import operator_may_impersonate
 
     operator = operator_create("nomfa@atrium.test", "tenants.view_tenant", IMPERSONATE, mfa=False)
     public_client.force_login(operator)
@@ -454,7 +456,6 @@ def test_a_session_lasts_at_most_30_minutes_then_returns_to_the_admin(
 def test_the_beat_task_records_sessions_that_ran_out(
     root: Client, ws: Client, tenant: Tenant, member: User, in_tenant: Any
 ) -> None:
-    from shared_apps.workspaces.tasks import impersonations_expire
 
     session = impersonate(root, ws, tenant, member)
     ImpersonationSession.objects.filter(pk=session.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -489,7 +490,6 @@ def test_another_operator_ends_it_from_the_admin(
 
 
 def test_deactivating_the_member_ends_it(root: Client, ws: Client, tenant: Tenant, member: User) -> None:
-    from shared_apps.workspaces.operators import user_deactivate
 
     impersonate(root, ws, tenant, member)
     user_deactivate(user=member, acting_user=operator_create("hr@atrium.test", "accounts.change_user"), reason="Left")

@@ -7,28 +7,41 @@ to the public schema, and the schemas it makes, are removed after."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 import tarfile
+import tracemalloc
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import models, transaction
 from django_tenants.utils import schema_exists, tenant_context
 
 from shared_apps.accounts.models import Invitation, Membership, Role, User
 from shared_apps.storage.backends import files
+from shared_apps.storage.fields import StorageKeyField
 from shared_apps.workspaces import services
 from tenant_apps.audit.models import AuditEntry
-from tenant_apps.projects.models import Comment, Document, Project, ProjectUserObjectPermission, Task
+from tenant_apps.projects.models import (
+    Comment,
+    Document,
+    Project,
+    ProjectGroupObjectPermission,
+    ProjectUserObjectPermission,
+    Task,
+)
 from tenants import routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant
+from tenants.references import schema_apps, tables
+from tenants.restore import storage_columns
 
 MODELS = (Project, Task, Comment, ProjectUserObjectPermission, Document, AuditEntry)
 
@@ -317,7 +330,6 @@ _ROW_DEFAULTS = {
 def _with_row(members: list[tuple[tarfile.TarInfo, bytes]], row: dict[str, str] | None) -> Any:
     """The archive with one more row in a table's COPY block (projects_project unless `row["table"]` says), its values
     `_ROW_DEFAULTS` and NULL but for `row`; None: a row of one column. Counts and checksum made to match."""
-    import re
 
     one_column = row is None
     row = dict(row or {})
@@ -455,7 +467,6 @@ def _with_dump(
 ) -> list[tuple[tarfile.TarInfo, bytes]]:
     """The archive with its dump rewritten by `change` (bytes → bytes) and the manifest's checksum made to match:
     what someone who edits an export by hand can do."""
-    import hashlib
 
     dump = next(i for i, (info, _data) in enumerate(members) if info.name.endswith("/schema.sql"))
     edited = change(members[dump][1])
@@ -513,13 +524,6 @@ def test_an_archive_naming_another_workspaces_files_is_refused_and_their_files_a
 def test_every_tenant_column_that_names_storage_is_found_by_the_import() -> None:
     """The import moves and checks the columns it finds from the models (`StorageKeyField`); a column that names a
     file, a prefix or a path under another name would escape it."""
-    import re
-
-    from django.db import models
-
-    from shared_apps.storage.fields import StorageKeyField
-    from tenants.references import schema_apps, tables
-    from tenants.restore import storage_columns
 
     found = {(c.table, c.column, c.is_prefix) for c in storage_columns()}
     assert found == {
@@ -539,9 +543,6 @@ def test_every_tenant_column_that_names_storage_is_found_by_the_import() -> None
 def test_a_grant_to_a_group_follows_the_groups_name_never_its_id(tmp_path: Path) -> None:
     # given an archive with a project shared with the group "Designers", and here that group's id now belongs to
     # another group (its name was given to nobody)
-    from django.contrib.auth.models import Group
-
-    from tenant_apps.projects.models import ProjectGroupObjectPermission
 
     tenant, _owner, _member = _workspace_with_data()
     designers = Group.objects.create(name="Designers")
@@ -587,7 +588,6 @@ def test_an_archive_larger_than_the_cap_uncompressed_is_refused_while_streaming(
 def test_a_dump_line_longer_than_the_cap_is_refused_while_streaming_in_bounded_memory(
     good_archive: Path, tmp_path: Path, settings: Any
 ) -> None:
-    import tracemalloc
 
     # given a 405 KB archive holding a 64 MB line (the attack run's was 400 MB and took 957 MB to read)
     settings.TENANT_IMPORT_LINE_MAX_BYTES = 1024 * 1024

@@ -16,14 +16,21 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.accounts.models import User
+from shared_apps.accounts.services import api_key_create
 from shared_apps.core.context import RequestContext, bound
+from shared_apps.storage.accounting import add_stored
 from shared_apps.workspaces.metrics import metrics_refresh
 from shared_apps.workspaces.models import PlatformDay, WorkspaceDay, WorkspaceMetrics
+from shared_apps.workspaces.services import workspace_suspend
+from shared_apps.workspaces.tasks import metrics_refresh as task
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
+from tenants import provisioning
 from tenants.cross_schema import dangerously_all_tenants
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantStatus
+from tests.conftest import HostClient, host_of
 from tests.factories import ProjectFactory, TaskFactory
+from tests.helpers import in_own_connection
 
 
 def _backdate(tenant: Tenant, in_tenant: Any, action: AuditAction, *, days_ago: int, actor: User | None) -> None:
@@ -75,7 +82,6 @@ def test_operators_and_impersonations_are_not_the_workspaces_activity(
     tenant: Tenant, owner: User, in_tenant: Any
 ) -> None:
     operator = User.objects.create_superuser(email="ops@atrium.test", password="operator-password-123")
-    from shared_apps.workspaces.services import workspace_suspend
 
     workspace_suspend(tenant=tenant, acting_user=operator, reason="Checking the metrics")
     with bound(RequestContext(impersonator="ops@atrium.test")):
@@ -93,9 +99,6 @@ def test_file_bytes_and_api_calls_come_from_storages_accounting_and_the_apis_own
 ) -> None:
     """Through the real paths: bytes accounted to the workspace's prefix (as a confirmed upload does), and requests
     served by the API with a key (counted per workspace per day by the rate limiter's atomic step)."""
-    from shared_apps.accounts.services import api_key_create
-    from shared_apps.storage.accounting import add_stored
-    from tests.conftest import HostClient, host_of
 
     add_stored(tenant.schema_name, nbytes=5_000, objects=2)
     _key, secret = api_key_create(tenant=tenant, name="Metrics", scope="read", acting_user=owner)
@@ -116,8 +119,6 @@ def test_file_bytes_and_api_calls_come_from_storages_accounting_and_the_apis_own
 
 
 def test_the_refresh_costs_the_same_statements_for_more_workspaces(tenant: Tenant, settings: Any) -> None:
-    from tenants import provisioning
-    from tenants.models import TenantStatus
 
     settings.METRICS_BATCH_SIZE = 200
     metrics_refresh(full=True)  # the first refresh creates today's platform row; later ones update it
@@ -172,7 +173,6 @@ def test_dangerously_all_tenants_is_called_only_by_the_metrics_refresh() -> None
 
 
 def test_only_one_refresh_runs_at_a_time(tenant: Tenant) -> None:
-    from tests.helpers import in_own_connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [0x41545249554D])
@@ -185,7 +185,6 @@ def test_only_one_refresh_runs_at_a_time(tenant: Tenant) -> None:
 
 
 def test_the_command_and_the_task_refresh_and_say_so(tenant: Tenant, capsys: Any) -> None:
-    from shared_apps.workspaces.tasks import metrics_refresh as task
 
     call_command("tenant", "metrics")
     out = capsys.readouterr().out

@@ -7,13 +7,18 @@ import uuid
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import User
+from shared_apps.core.append_only import AppendOnly
 from shared_apps.workspaces.models import OperatorAction, OperatorLogEntry
+from shared_apps.workspaces.services import operator_log_record, workspace_suspend
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
 from tests.conftest import HostClient
-from tests.helpers import operator_create
+from tests.helpers import mfa_enable, operator_create, totp_code
 
 SESSION = uuid.uuid4()
 
@@ -44,7 +49,6 @@ def test_anonymous_visitors_are_sent_to_sign_in(public_client: HostClient, tenan
 def test_members_who_are_not_staff_are_refused_everywhere(
     public_client: HostClient, tenant: Tenant, owner: User, member: User
 ) -> None:
-    from tests.helpers import mfa_enable
 
     mfa_enable(owner)
     public_client.force_login(owner)
@@ -77,13 +81,10 @@ def test_staff_without_two_factor_are_asked_to_set_it_up(
 
 
 def test_signing_in_to_the_admin_asks_for_the_second_factor(public_client: HostClient) -> None:
-    from tests.helpers import totp_code
 
     operator = operator_create("ops@atrium.test", superuser=True, mfa=False)
-    from tests.helpers import mfa_enable
 
     secret = mfa_enable(operator)
-    from allauth.account.models import EmailAddress
 
     EmailAddress.objects.create(user=operator, email=operator.email, primary=True, verified=True)
 
@@ -185,8 +186,6 @@ def test_every_operator_action_names_the_operator_and_the_reason_in_both_logs(
 
 
 def test_the_log_and_impersonations_are_read_only(public_client: HostClient, tenant: Tenant, owner: User) -> None:
-    from shared_apps.core.append_only import AppendOnly
-    from shared_apps.workspaces.services import operator_log_record
 
     operator = operator_create("ops@atrium.test", superuser=True)
     public_client.force_login(operator)
@@ -201,9 +200,6 @@ def test_the_log_and_impersonations_are_read_only(public_client: HostClient, ten
 
 
 def test_an_operators_entries_outlive_their_account(tenant: Tenant) -> None:
-    from django_tenants.utils import tenant_context
-
-    from shared_apps.workspaces.services import workspace_suspend
 
     operator = operator_create("leaver@atrium.test", superuser=True)
     workspace_suspend(tenant=tenant, acting_user=operator, reason="Before leaving")
@@ -217,7 +213,6 @@ def test_an_operators_entries_outlive_their_account(tenant: Tenant) -> None:
 
 
 def test_no_admin_list_answers_a_nul_in_its_query_with_a_500(public_client: HostClient) -> None:
-    from django.contrib import admin
 
     public_client.force_login(operator_create("ops@atrium.test", superuser=True))
 

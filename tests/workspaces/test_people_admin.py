@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -17,7 +18,7 @@ from shared_apps.workspaces.models import OperatorLogEntry
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.helpers import local, mfa_enable, operator_create
 
 USERS = "/admin/accounts/user/"
@@ -65,7 +66,6 @@ def test_deactivate_signs_out_everywhere_and_is_recorded_in_each_workspace(
     MembershipFactory.create(tenant=other_tenant, user=owner, role=Role.MEMBER)
     session = client_for(tenant)
     session.force_login(owner)
-    from allauth.usersessions.models import UserSession
 
     UserSession.objects.create(user=owner, session_key=session.session.session_key, ip="127.0.0.1")
 
@@ -154,7 +154,6 @@ def test_accounts_are_deactivated_never_deleted_not_even_by_a_superuser(
 ) -> None:
     """Workspaces' rows keep the ids of the people who made them (without database constraints: tenants.references):
     an account is deactivated, so its name stays on what it did. No delete page, no delete action, for anyone."""
-    from tests.factories import ProjectFactory
 
     public_client.force_login(operator_create("root@atrium.test", superuser=True))
     person = MembershipFactory.create(tenant=tenant, role=Role.MEMBER).user

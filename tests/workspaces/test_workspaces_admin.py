@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,8 +16,10 @@ from django.utils import timezone
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.accounts.models import Role, User
 from shared_apps.workspaces.models import OperatorLogEntry, WorkspaceMetrics
+from shared_apps.workspaces.services import ReasonRequired, workspace_suspend
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Domain, Tenant, TenantStatus, new_schema_name
+from tests.billing.helpers import start_trial
 from tests.factories import MembershipFactory
 from tests.helpers import operator_create
 
@@ -130,13 +133,11 @@ def test_filters_by_plan_and_activity(ops_client: Client, tenant: Tenant, other_
 def test_a_workspaces_page_shows_domains_members_subscription_and_recent_audit(
     ops_client: Client, tenant: Tenant, owner: User, member: User
 ) -> None:
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     TOTP.activate(owner, generate_totp_secret())
     BillingAccount.objects.create(
         tenant=tenant, plan="pro", interval="month", status=SubscriptionStatus.TRIALING, seats_paid=2
     )
-    from shared_apps.workspaces.services import workspace_suspend
 
     workspace_suspend(tenant=tenant, acting_user=User.objects.get(email="ops@atrium.test"), reason="Spam reports")
 
@@ -181,7 +182,6 @@ def test_an_action_without_a_usable_reason_changes_nothing(ops_client: Client, t
 
 
 def test_the_services_refuse_an_operator_without_a_reason(operator: User, tenant: Tenant) -> None:
-    from shared_apps.workspaces.services import ReasonRequired, workspace_suspend
 
     with pytest.raises(ReasonRequired):
         workspace_suspend(tenant=tenant, acting_user=operator, reason="")
@@ -259,7 +259,6 @@ def test_extend_trial_and_change_plan_through_billing(
     local_stripe: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from tests.billing.helpers import start_trial
 
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     before = account.trial_end

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -116,8 +117,6 @@ def invitations_create(
         raise AccountError("Enter at least one email address.")
     _lock_tenant(tenant)
 
-    from allauth.account.models import EmailAddress
-
     member_emails = set(
         Membership.objects.filter(tenant=tenant, user__email__in=valid).values_list("user__email", flat=True)
     ) | set(
@@ -179,7 +178,7 @@ def invitations_create(
         )
     if result.sent:
         seats_changed_on_commit(tenant.pk)
-        from shared_apps.accounts.tasks import invitation_send
+        from shared_apps.accounts.tasks import invitation_send  # noqa: PLC0415  (the tasks import these services)
 
         for invitation in result.sent:
             enqueue_on_commit(invitation_send, invitation_id=invitation.pk)
@@ -217,7 +216,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
         )
     if created:
         seats_changed_on_commit(tenant.pk)
-        from shared_apps.accounts.tasks import invitation_send
+        from shared_apps.accounts.tasks import invitation_send  # noqa: PLC0415  (the tasks import these services)
 
         for invitation in created:
             enqueue_on_commit(invitation_send, invitation_id=invitation.pk)
@@ -276,7 +275,7 @@ def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: Us
         action=AuditAction.INVITATION_RESENT,
         acting_user=acting_user,
     )
-    from shared_apps.accounts.tasks import invitation_send
+    from shared_apps.accounts.tasks import invitation_send  # noqa: PLC0415  (the tasks import these services)
 
     enqueue_on_commit(invitation_send, invitation_id=locked.pk)
     return locked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -9,6 +10,7 @@ from django.core.validators import validate_email
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
 from shared_apps.accounts.selectors import user_get_by_email
+from shared_apps.accounts.services.sessions import sessions_end_all
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
 
@@ -34,7 +36,6 @@ def user_get_or_create(
             validate_password(password, User(email=email, name=name))
         except ValidationError as exc:
             raise AccountError(" ".join(exc.messages)) from exc
-    from allauth.account.models import EmailAddress
 
     user = User.objects.create_user(email=email, password=password, name=name)
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
@@ -64,7 +65,6 @@ def user_profile_update(*, user: User, name: str) -> User:
 def user_deactivate(*, user: User) -> int:
     """The account can no longer sign in anywhere, and every session it has ends now. Returns the sessions ended.
     (Who may do this, and the record of it, are the caller's: the operators' services.)"""
-    from shared_apps.accounts.services.sessions import sessions_end_all
 
     if user.is_active:
         user.is_active = False
@@ -84,7 +84,7 @@ def password_reset_send(*, user: User) -> str:
     Returns the address; AccountError for a deactivated account."""
     if not user.is_active:
         raise AccountError(f"{user.email} is deactivated: reactivate it before sending a password reset.")
-    from shared_apps.accounts.tasks import password_reset_send as task
+    from shared_apps.accounts.tasks import password_reset_send as task  # noqa: PLC0415  (the tasks import these services)
 
     enqueue_on_commit(task, user_id=user.pk)
     return user.email
@@ -100,7 +100,6 @@ def email_address_clean(email: str, *, user: User | None = None) -> str:
         validate_email(email)
     except ValidationError as exc:
         raise AccountError(f"“{email}” is not a valid email address.") from exc
-    from allauth.account.models import EmailAddress
 
     others = User.objects.filter(email__iexact=email)
     addresses = EmailAddress.objects.filter(email__iexact=email)
@@ -115,7 +114,6 @@ def user_email_change(*, user: User, email: str) -> tuple[str, str]:
     """Give the account a new address, unverified until its owner follows the link sent there; the old address is
     told (after commit). Returns (old, new). (Who may do this, and the record of it, are the caller's: the
     operators' services, superusers only.)"""
-    from allauth.account.models import EmailAddress
 
     new = email_address_clean(email, user=user)
     old = user.email
@@ -127,8 +125,8 @@ def user_email_change(*, user: User, email: str) -> tuple[str, str]:
     EmailAddress.objects.create(user=user, email=new, primary=True, verified=False)
     user.email = new
     user.save(update_fields=["email"])
-    from shared_apps.accounts.tasks import email_change_notify
-    from shared_apps.accounts.tasks import email_verification_send as verify
+    from shared_apps.accounts.tasks import email_change_notify  # noqa: PLC0415  (as above)
+    from shared_apps.accounts.tasks import email_verification_send as verify  # noqa: PLC0415  (as above)
 
     enqueue_on_commit(email_change_notify, old=old, new=new)
     enqueue_on_commit(verify, user_id=user.pk, email=new)
@@ -138,7 +136,6 @@ def user_email_change(*, user: User, email: str) -> tuple[str, str]:
 def email_verification_send(*, user: User) -> str:
     """Email the account's unverified primary address a link that verifies it (after commit; the link is minted by
     the sending task). Returns the address; AccountError if it has none left to verify."""
-    from allauth.account.models import EmailAddress
 
     address = (
         EmailAddress.objects.filter(user=user, verified=False)
@@ -147,7 +144,7 @@ def email_verification_send(*, user: User) -> str:
     ).first()
     if address is None:
         raise AccountError(f"{user.email} has no unverified email address.")
-    from shared_apps.accounts.tasks import email_verification_send as task
+    from shared_apps.accounts.tasks import email_verification_send as task  # noqa: PLC0415  (as above)
 
     enqueue_on_commit(task, user_id=user.pk, email=address)
     return str(address)

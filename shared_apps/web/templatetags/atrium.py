@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
 
+from shared_apps.accounts.ratelimits import retry_after
 from shared_apps.core.useragent import browser_label
 from tenants.links import public_path
 from tenants.selectors import root_url
@@ -44,7 +45,6 @@ def public_url(name: str, **kwargs: Any) -> str:
 def resend_wait(context: template.Context, action: str, key: str = "") -> int:
     """Seconds until allauth's `action` limit allows another code to `key` (the code page's "Resend code"
     countdown; the limit itself refuses an early resend on the server)."""
-    from shared_apps.accounts.ratelimits import retry_after
 
     request = context.get("request")
     return retry_after(request, action=action, key=str(key) or None) if request is not None else 0

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.errors import ApplicationError
@@ -22,6 +23,7 @@ from shared_apps.storage import purge as storage_purge
 from shared_apps.storage.inspection import human_size as human_bytes
 from shared_apps.workspaces import selectors as workspace_selectors
 from shared_apps.workspaces import services
+from shared_apps.workspaces.metrics import metrics_refresh
 from tenants import provisioning, selectors
 from tenants import services as tenancy
 
@@ -132,8 +134,6 @@ class Command(BaseCommand):
         password = options["password"]
         generated = None
         if password is None:
-            from django.utils.crypto import get_random_string
-
             generated = password = get_random_string(16)
         existed = user_get_by_email(email=options["owner_email"]) is not None
         tenant, owner = services.workspace_create(
@@ -269,7 +269,6 @@ class Command(BaseCommand):
         )
 
     def _metrics(self, options: dict[str, Any]) -> None:
-        from shared_apps.workspaces.metrics import metrics_refresh
 
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"\r{done}/{total} workspaces", ending="\n" if done == total else "")
