@@ -10,7 +10,7 @@ from shared_apps.accounts import views as account_views
 from shared_apps.signup import views as signup_views
 from shared_apps.web import views
 
-# `admin.site` is Atrium's operators' site (shared_apps/workspaces/admin_site.py): staff with two-factor authentication
+# `admin.site` is Atrium's operators' site (shared_apps/operators/site.py): staff with two-factor authentication
 # only, signed in through allauth, the dashboard as its index.
 urlpatterns = [
     path("", views.landing, name="landing"),

@@ -7,9 +7,10 @@ from django.urls import include, path
 
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
-from shared_apps.workspaces import views as workspace_views
+from shared_apps.operators import views as operator_views
 from tenant_apps.api import urls as api_urls
 from tenant_apps.projects import views as project_views
+from tenant_apps.workspace_settings import workspace_views as workspace_settings_views
 
 urlpatterns = [
     path("", project_views.home, name="home"),
@@ -20,10 +21,10 @@ urlpatterns = [
     path("auth/start/", account_views.handoff_start, name="handoff_start"),
     path("auth/handoff/", account_views.handoff_consume, name="handoff_consume"),
     # An operator signing in as a member (impersonation): the same browser-bound handoff, its own kind of ticket.
-    path("auth/impersonate/start/", workspace_views.impersonation_start, name="impersonation_start"),
-    path("auth/impersonate/", workspace_views.impersonation_consume, name="impersonation_consume"),
-    path("impersonation/end/", workspace_views.impersonation_end, name="impersonation_end"),
-    path("restore/", workspace_views.restore, name="tenant_restore"),
+    path("auth/impersonate/start/", operator_views.impersonation_start, name="impersonation_start"),
+    path("auth/impersonate/", operator_views.impersonation_consume, name="impersonation_consume"),
+    path("impersonation/end/", operator_views.impersonation_end, name="impersonation_end"),
+    path("restore/", workspace_settings_views.restore, name="tenant_restore"),
     path("accounts/", include("allauth.account.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),

@@ -47,7 +47,7 @@ SHARED_APPS: list[str] = [
     "django.contrib.staticfiles",
     # The operators' superadmin, root domain only: Django's admin with Atrium's site (dashboard as its index, staff
     # with two-factor authentication only).
-    "shared_apps.workspaces.admin_config.OperatorsAdminConfig",
+    "shared_apps.operators.admin_config.OperatorsAdminConfig",
     "django_htmx",
     "shared_apps.core",
     "shared_apps.storage",  # files: usage, reservations and purges per workspace prefix
@@ -65,6 +65,8 @@ SHARED_APPS: list[str] = [
     "allauth.mfa",
     "allauth.usersessions",
     "shared_apps.signup",
+    # The operators' console (the root domain's admin, its dashboard and commands): every model's admin lives here.
+    "shared_apps.operators",
     "billing",
     # The API (tenant_apps/api, served on workspace hosts; no models of its own): DRF, filters, the OpenAPI schema and
     # the docs page's files (served from here, never a CDN).
@@ -142,7 +144,7 @@ MIDDLEWARE: list[str] = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # An operator signed in as a member: time limit, banner, read-only unless stepped up, no account pages.
-    "shared_apps.workspaces.middleware.ImpersonationMiddleware",
+    "shared_apps.operators.middleware.ImpersonationMiddleware",
     "shared_apps.accounts.middleware.TenantMembershipMiddleware",  # session bound to its host; members only
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shared_apps.accounts import handoff
+from shared_apps.accounts.binding import binding_cookie_delete, binding_cookie_set
 from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.accounts.selectors import membership_for, membership_list_for_user
 from shared_apps.accounts.selectors import workspace_switcher as workspace_switcher_items
@@ -25,31 +26,6 @@ from tenant_apps.audit.services import audit_record
 from tenants.http import RoutedRequest
 from tenants.links import public_path, workspace_path
 from tenants.selectors import root_url, tenant_get_by_slug, tenant_url
-
-# Long enough for a sign-in on the root (password, MFA) between asking for a ticket and redeeming it.
-BINDING_COOKIE_MAX_AGE = 15 * 60
-
-
-def _binding_cookie_path() -> str:
-    """The cookie goes only where it is read: /auth/ (the handoff's own paths)."""
-    return workspace_path("handoff_consume").rsplit("/", 2)[0] + "/"
-
-
-def binding_cookie_set(response: HttpResponse, value: str) -> None:
-    """Give the browser the cookie its coming ticket will be bound to (host-only, HttpOnly, under /auth/)."""
-    response.set_cookie(
-        handoff.BINDING_COOKIE,
-        value,
-        max_age=BINDING_COOKIE_MAX_AGE,
-        path=_binding_cookie_path(),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
-
-
-def binding_cookie_delete(response: HttpResponse) -> None:
-    response.delete_cookie(handoff.BINDING_COOKIE, path=_binding_cookie_path())
 
 
 def _workspace_items(request: AuthenticatedRequest) -> list[dict[str, object]]:

@@ -17,7 +17,7 @@ def atrium(request: HttpRequest) -> dict[str, object]:
         "membership": membership,
         # What the signed-in member's role may do here: the navigation links only to pages that will open.
         "nav_allowed": {str(a) for a in allowed_actions(membership.role)} if membership is not None else set(),
-        # An operator signed in as a member: the banner every page shows (shared_apps/workspaces/middleware.py).
+        # An operator signed in as a member: the banner every page shows (shared_apps/operators/middleware.py).
         "impersonation": getattr(request, "impersonation", None),
     }
     if route is not None and on_tenant:

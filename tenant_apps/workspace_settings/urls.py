@@ -5,7 +5,7 @@ from django.urls import path
 from tenant_apps.workspace_settings import audit_views, billing_views, views, workspace_views
 
 urlpatterns = [
-    path("", views.general, name="settings_general"),
+    path("", workspace_views.general, name="settings_general"),
     path("leave/", views.leave, name="settings_leave"),
     path("rename/", workspace_views.rename, name="settings_rename"),
     path("subdomain/", workspace_views.subdomain, name="settings_subdomain"),

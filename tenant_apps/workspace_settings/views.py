@@ -23,8 +23,6 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.entitlements import limit_for
-from billing.plans import Resource, human_bytes, human_limit
 from shared_apps.accounts import selectors, services
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.errors import AccountError, NotFound, SeatLimitReached
@@ -33,21 +31,18 @@ from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import (
     Action,
     NotAllowed,
-    allowed_actions,
     assignable_roles,
     can,
     can_manage,
 )
 from shared_apps.core.text import without_nul
-from shared_apps.storage import accounting as storage_accounting
 from tenant_apps.workspace_settings.forms import (
     ApiKeyForm,
     ApiKeyRevokeForm,
     InviteForm,
     ProfileForm,
-    SubdomainForm,
-    WorkspaceNameForm,
 )
+from tenant_apps.workspace_settings.pages import forbidden, settings_context
 from tenants.links import public_path
 from tenants.models import Tenant
 from tenants.selectors import root_url
@@ -73,16 +68,8 @@ def _role(request: MemberRequest) -> str:
     return request.membership.role
 
 
-def _context(request: MemberRequest, section: str, **extra: object) -> dict[str, object]:
-    return {"section": section, "allowed": {str(a) for a in allowed_actions(_role(request))}, **extra}
-
-
 def _page(request: MemberRequest, items: QuerySet[Any], per_page: int) -> Page[Any]:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _forbidden(request: MemberRequest, exc: NotAllowed) -> HttpResponse:
-    return render(request, "tenant/settings/forbidden.html", {"reason": exc.message}, status=403)
 
 
 def _membership(request: MemberRequest, membership_id: int) -> Membership:
@@ -92,51 +79,7 @@ def _membership(request: MemberRequest, membership_id: int) -> Membership:
         raise Http404(exc.message) from exc
 
 
-# --- general -----------------------------------------------------------------------------------------------------
-
-
-@action_required(Action.SETTINGS_VIEW)
-def general(request: MemberRequest) -> HttpResponse:
-    return general_render(request)
-
-
-def general_render(request: MemberRequest, status: int = 200, **forms: object) -> HttpResponse:
-    """The general page; owners also get the forms that run the workspace (`forms` carries the ones that failed)."""
-    tenant = _tenant(request)
-    host = request.route.primary_host
-    if can(_role(request), Action.WORKSPACE_MANAGE):
-        forms.setdefault("name_form", WorkspaceNameForm(initial={"name": tenant.name}))
-        forms.setdefault("subdomain_form", SubdomainForm(initial={"subdomain": host.split(".", 1)[0]}))
-    context = _context(
-        request,
-        "general",
-        host=host,
-        slug=host.split(".", 1)[0],
-        seats_used=selectors.seats_used(tenant_id=tenant.pk),
-        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
-        host_suffix="." + settings.BASE_DOMAIN,
-        redirect_days=settings.TENANT_RENAME_REDIRECT_DAYS,
-        grace_days=settings.TENANT_DELETION_GRACE_DAYS,
-        **_storage_usage(request),
-        **forms,
-    )
-    return render(request, "tenant/settings/general.html", context, status=status)
-
-
-def _storage_usage(request: MemberRequest) -> dict[str, object]:
-    """The workspace's files as the accounting has them (exact: confirmed files and thumbnails, plus uploads in
-    progress) against the plan's storage limit."""
-    usage = storage_accounting.usage_of(request.route.schema_name)
-    limit, plan_name = limit_for(request.route.tenant_id, Resource.STORAGE_BYTES)
-    used = usage.used_bytes if usage else 0
-    return {
-        "storage_used": human_bytes(used),
-        "storage_files": usage.object_count if usage else 0,
-        "storage_reserved": human_bytes(usage.reserved_bytes) if usage and usage.reserved_bytes else "",
-        "storage_limit": human_limit(Resource.STORAGE_BYTES, limit) if limit.value is not None else "",
-        "storage_plan": plan_name,
-        "storage_percent": min(100, round(100 * used / limit.value)) if limit.value else 0,
-    }
+# --- leaving ------------------------------------------------------------------------------------------------------
 
 
 @action_required(Action.MEMBERS_LEAVE)
@@ -153,7 +96,7 @@ def leave(request: MemberRequest) -> HttpResponse:
         return HttpResponseRedirect(root_url() + public_path("workspaces"))
     # The only owner is told before any confirmation that they cannot leave, and what to do instead.
     sole_owner = selectors.is_sole_owner(user_id=_user(request).pk, tenant_id=tenant.pk)
-    return render(request, "tenant/settings/leave.html", _context(request, "general", sole_owner=sole_owner))
+    return render(request, "tenant/settings/leave.html", settings_context(request, "general", sole_owner=sole_owner))
 
 
 # --- members -----------------------------------------------------------------------------------------------------
@@ -181,7 +124,7 @@ def members(request: MemberRequest) -> HttpResponse:
         if can(role, Action.INVITATIONS_MANAGE)
         else ([], False)
     )
-    context = _context(
+    context = settings_context(
         request,
         "members",
         pending=pending,
@@ -208,7 +151,7 @@ def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
             acting_user=_user(request),
         )
     except NotAllowed as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except AccountError as exc:
         messages.error(request, exc.message)
     else:
@@ -225,13 +168,15 @@ def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
         try:
             services.member_remove(tenant=_tenant(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except AccountError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"{membership.user.get_full_name()} was removed from {_tenant(request).name}.")
         return redirect("settings_members")
-    return render(request, "tenant/settings/member_remove.html", _context(request, "members", target=membership))
+    return render(
+        request, "tenant/settings/member_remove.html", settings_context(request, "members", target=membership)
+    )
 
 
 @action_required(Action.OWNERSHIP_TRANSFER)
@@ -242,14 +187,16 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
         try:
             services.ownership_transfer(tenant=_tenant(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except AccountError as exc:
             messages.error(request, exc.message)
         else:
             who, workspace = membership.user.get_full_name(), _tenant(request).name
             messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
         return redirect("settings_members")
-    return render(request, "tenant/settings/member_transfer.html", _context(request, "members", target=membership))
+    return render(
+        request, "tenant/settings/member_transfer.html", settings_context(request, "members", target=membership)
+    )
 
 
 def _ago(moment: datetime | None) -> str:
@@ -294,7 +241,7 @@ def invitations(request: MemberRequest) -> HttpResponse:
                 acting_user=_user(request),
             )
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except SeatLimitReached as exc:
             seat_error = exc
         except AccountError as exc:
@@ -303,7 +250,7 @@ def invitations(request: MemberRequest) -> HttpResponse:
             _report(request, result)
             return redirect("settings_invitations")
     page = _page(request, selectors.invitation_list(tenant_id=tenant.pk), INVITATIONS_PER_PAGE)
-    context = _context(
+    context = settings_context(
         request,
         "invitations",
         form=form,
@@ -362,7 +309,7 @@ def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bo
     try:
         change(tenant=tenant, invitation=invitation, acting_user=_user(request))
     except NotAllowed as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except AccountError as exc:
         messages.error(request, exc.message)
     else:
@@ -401,7 +348,7 @@ def invitation_revoke_undo(request: MemberRequest, invitation_id: int) -> HttpRe
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except NotAllowed as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except AccountError as exc:
         messages.error(request, exc.message)
     else:
@@ -443,7 +390,7 @@ def _profile_page(
     for browser in security["browsers"]:
         browser["last_seen"] = _ago(browser["last_seen_at"])
     keys = list(selectors.api_key_list(tenant_id=_tenant(request).pk, user_id=user.pk))
-    context = _context(
+    context = settings_context(
         request,
         "profile",
         form=form or ProfileForm(initial={"name": user.name}),
@@ -474,7 +421,7 @@ def api_key_create(request: MemberRequest) -> HttpResponse:
                 acting_user=_user(request),
             )
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except services.ApiKeyInvalid as exc:
             form.add_service_error(exc)
         else:
@@ -489,7 +436,7 @@ def api_keys(request: MemberRequest) -> HttpResponse:
     """Every key of the workspace, for its admins: who made it, its scope, when it was last used and from where."""
     page = _page(request, selectors.api_key_list(tenant_id=_tenant(request).pk), API_KEYS_PER_PAGE)
     rows = [{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in page.object_list]
-    return render(request, "tenant/settings/api_keys.html", _context(request, "api_keys", page=page, rows=rows))
+    return render(request, "tenant/settings/api_keys.html", settings_context(request, "api_keys", page=page, rows=rows))
 
 
 @action_required(Action.API_KEYS_USE)
@@ -511,13 +458,15 @@ def api_key_revoke(request: MemberRequest, key_id: int) -> HttpResponse:
             try:
                 services.api_key_revoke(tenant=tenant, key=key, acting_user=user)
             except NotAllowed as exc:
-                return _forbidden(request, exc)
+                return forbidden(request, exc)
             except AccountError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, f"The key “{key.name}” was revoked: requests made with it are refused.")
             return redirect(reverse(back) + ("" if back == "settings_api_keys" else "#api-keys"))
-    context = _context(request, "profile" if back == "settings_profile" else "api_keys", key=key, form=form, back=back)
+    context = settings_context(
+        request, "profile" if back == "settings_profile" else "api_keys", key=key, form=form, back=back
+    )
     return render(request, "tenant/settings/api_key_revoke.html", context, status=400 if form.errors else 200)
 
 

@@ -7,14 +7,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.entitlements import limit_for
+from billing.plans import Resource, human_bytes, human_limit
+from shared_apps.accounts import selectors
 from shared_apps.accounts.decorators import action_required
-from shared_apps.accounts.http import MemberRequest
-from shared_apps.accounts.permissions import Action, NotAllowed, allowed_actions
+from shared_apps.accounts.http import AuthenticatedRequest, MemberRequest
+from shared_apps.accounts.permissions import Action, NotAllowed, allowed_actions, can
+from shared_apps.core.errors import ApplicationError
+from shared_apps.storage import accounting as storage_accounting
 from shared_apps.workspaces import services as workspaces
 from tenant_apps.workspace_settings.forms import (
     DomainForm,
@@ -23,19 +29,63 @@ from tenant_apps.workspace_settings.forms import (
     WorkspaceDeleteForm,
     WorkspaceNameForm,
 )
-from tenant_apps.workspace_settings.views import general_render
+from tenant_apps.workspace_settings.pages import forbidden, settings_context
 from tenants import selectors as tenancy_selectors
 from tenants.availability import subdomain_availability
 from tenants.errors import SubdomainTaken, TenantError
+from tenants.models import Tenant
 from tenants.selectors import tenant_url
-
-
-def _forbidden(request: MemberRequest, exc: NotAllowed) -> HttpResponse:
-    return render(request, "tenant/settings/forbidden.html", {"reason": exc.message}, status=403)
 
 
 def _slug(request: MemberRequest) -> str:
     return request.route.primary_host.split(".", 1)[0]
+
+
+# --- the general page ---------------------------------------------------------------------------------------------
+
+
+@action_required(Action.SETTINGS_VIEW)
+def general(request: MemberRequest) -> HttpResponse:
+    return general_render(request)
+
+
+def general_render(request: MemberRequest, status: int = 200, **forms: object) -> HttpResponse:
+    """The general page; owners also get the forms that run the workspace (`forms` carries the ones that failed)."""
+    tenant = request.tenant
+    host = request.route.primary_host
+    if can(request.membership.role, Action.WORKSPACE_MANAGE):
+        forms.setdefault("name_form", WorkspaceNameForm(initial={"name": tenant.name}))
+        forms.setdefault("subdomain_form", SubdomainForm(initial={"subdomain": host.split(".", 1)[0]}))
+    context = settings_context(
+        request,
+        "general",
+        host=host,
+        slug=host.split(".", 1)[0],
+        seats_used=selectors.seats_used(tenant_id=tenant.pk),
+        seat_limit=selectors.seat_limit(tenant_id=tenant.pk),
+        host_suffix="." + settings.BASE_DOMAIN,
+        redirect_days=settings.TENANT_RENAME_REDIRECT_DAYS,
+        grace_days=settings.TENANT_DELETION_GRACE_DAYS,
+        **_storage_usage(request),
+        **forms,
+    )
+    return render(request, "tenant/settings/general.html", context, status=status)
+
+
+def _storage_usage(request: MemberRequest) -> dict[str, object]:
+    """The workspace's files as the accounting has them (exact: confirmed files and thumbnails, plus uploads in
+    progress) against the plan's storage limit."""
+    usage = storage_accounting.usage_of(request.route.schema_name)
+    limit, plan_name = limit_for(request.route.tenant_id, Resource.STORAGE_BYTES)
+    used = usage.used_bytes if usage else 0
+    return {
+        "storage_used": human_bytes(used),
+        "storage_files": usage.object_count if usage else 0,
+        "storage_reserved": human_bytes(usage.reserved_bytes) if usage and usage.reserved_bytes else "",
+        "storage_limit": human_limit(Resource.STORAGE_BYTES, limit) if limit.value is not None else "",
+        "storage_plan": plan_name,
+        "storage_percent": min(100, round(100 * used / limit.value)) if limit.value else 0,
+    }
 
 
 @action_required(Action.WORKSPACE_MANAGE)
@@ -48,7 +98,7 @@ def rename(request: MemberRequest) -> HttpResponse:
                 tenant=request.tenant, name=form.cleaned_data["name"], acting_user=request.user
             )
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except TenantError as exc:
             form.add_error("name", exc.message)
         else:
@@ -69,7 +119,7 @@ def subdomain(request: MemberRequest) -> HttpResponse:
                 tenant=request.tenant, new_slug=wanted, acting_user=request.user
             )
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except TenantError as exc:
             form.add_error("subdomain", exc.message)
             if isinstance(exc, SubdomainTaken):
@@ -115,7 +165,7 @@ def domains(request: MemberRequest) -> HttpResponse:
                 tenant=request.tenant, domain=form.cleaned_data["domain"], acting_user=request.user
             )
         except NotAllowed as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except TenantError as exc:
             form.add_error("domain", exc.message)
         else:
@@ -133,7 +183,7 @@ def domain_remove(request: MemberRequest) -> HttpResponse:
     try:
         workspaces.workspace_domain_remove(tenant=request.tenant, domain=host, acting_user=request.user)
     except NotAllowed as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except TenantError as exc:
         messages.error(request, exc.message)
     else:
@@ -187,7 +237,7 @@ def delete(request: MemberRequest) -> HttpResponse:
                     tenant=request.tenant, acting_user=request.user, reason="deleted by an owner"
                 )
             except NotAllowed as exc:
-                return _forbidden(request, exc)
+                return forbidden(request, exc)
             except TenantError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -201,3 +251,16 @@ def delete(request: MemberRequest) -> HttpResponse:
         "restorable_until": timezone.now() + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS),
     }
     return render(request, "tenant/settings/delete.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def restore(request: AuthenticatedRequest) -> HttpResponse:
+    """An owner cancels the workspace's scheduled deletion (the button on the 410 page)."""
+    tenant = Tenant.objects.get(pk=request.route.tenant_id)
+    try:
+        tenant = workspaces.workspace_restore(tenant=tenant, acting_user=request.user)
+    except ApplicationError as exc:
+        return render(request, "errors/scheduled_deletion.html", {"error": exc.message}, status=403)
+    messages.success(request, f"{tenant.name} is restored. Nothing was deleted.")
+    return redirect("home")

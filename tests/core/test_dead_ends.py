@@ -16,8 +16,8 @@ from django.test import override_settings
 from billing.plans import PLANS, TRIAL_PLAN, Resource
 from shared_apps.accounts.models import User
 from shared_apps.core.mail import SummaryEmailBackend
+from shared_apps.operators.management.commands.serve import Command as ServeCommand
 from shared_apps.workspaces import services
-from shared_apps.workspaces.management.commands.serve import Command as ServeCommand
 from tenants.models import Tenant, TenantStatus
 from tests.conftest import HostClient, client_for
 from tests.helpers import operator_create

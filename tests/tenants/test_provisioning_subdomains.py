@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared_apps.workspaces.admin import DomainForm, SubdomainForm
+from shared_apps.operators.admin.workspaces import DomainForm, SubdomainForm
 from tenants.errors import DomainInvalid, SubdomainInvalid
 from tenants.validators import RESERVED_SUBDOMAINS, validate_custom_domain, validate_subdomain
 

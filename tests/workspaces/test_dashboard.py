@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, SubscriptionChange, SubscriptionStatus
 from shared_apps.accounts.models import Membership, User
-from shared_apps.workspaces.dashboard import Period, dashboard_build, period_from
+from shared_apps.operators.dashboard import Period, dashboard_build, period_from
 from shared_apps.workspaces.models import PlatformDay, WorkspaceDay, WorkspaceMetrics
 from tenants.models import Tenant
 from tenants.selectors import workspaces

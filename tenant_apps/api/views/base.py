@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,9 @@ from rest_framework.viewsets import GenericViewSet
 from tenant_apps.api.authentication import ApiCaller
 from tenant_apps.api.permissions import caller_of
 from tenant_apps.api.throttling import decision_of, rate_headers
-from tenant_apps.projects.permissions import Viewer
+from tenant_apps.projects import selectors
+from tenant_apps.projects.models import Project, Task
+from tenant_apps.projects.permissions import ProjectAccess, Viewer
 from tenants.models import Tenant
 
 
@@ -53,3 +56,25 @@ class ApiViewSet(GenericViewSet):
             for name, value in rate_headers(decision).items():
                 response[name] = value
         return response
+
+
+PROJECT_ID = OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")
+TASK_ID = OpenApiParameter("task_id", int, OpenApiParameter.PATH, description="The task's id.")
+
+
+class ProjectScoped(ApiViewSet):
+    """A viewset under /projects/<project_id>/: the project (as the caller may see it) and its tasks."""
+
+    def project(self, access: ProjectAccess | None = None) -> tuple[Project, ProjectAccess]:
+        access = access or ProjectAccess(self.viewer())
+        return selectors.project_get_for_user(access.viewer, int(self.kwargs["project_id"]), access), access
+
+    def task(self, project: Project) -> Task:
+        return selectors.task_get(project, int(self.kwargs["task_id"]))
+
+
+def valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    """The request's data, validated by `serializer_class` (a 400 in the error shape otherwise)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from shared_apps.core.text import without_nul
 from tenant_apps.api import serializers as s
 from tenant_apps.api.filters import DocumentFilter
-from tenant_apps.api.views.projects import PROJECT_ID, _ProjectScoped, _valid
+from tenant_apps.api.views.base import PROJECT_ID, ProjectScoped, valid
 from tenant_apps.projects import selectors, services
 from tenant_apps.projects.models import Document, Project, Task
 from tenant_apps.projects.permissions import ProjectNotFound
@@ -54,7 +54,7 @@ def _task(project: Project, task_id: int | None) -> Task | None:
         summary="Delete a document (needs edit access)", parameters=[PROJECT_ID], responses={204: None}
     ),
 )
-class DocumentViewSet(_ProjectScoped):
+class DocumentViewSet(ProjectScoped):
     queryset = Document.objects.none()
     filterset_class = DocumentFilter
     search_fields = ("name",)
@@ -76,7 +76,7 @@ class DocumentViewSet(_ProjectScoped):
 
     def create(self, request: Request, project_id: str) -> Response:
         project, _access = self.project()  # first: a project the caller cannot see is 404 whatever the body says
-        data = _valid(s.UploadStart, request)
+        data = valid(s.UploadStart, request)
         started = services.document_upload_start(
             project=project,
             task=_task(project, data["task"]),

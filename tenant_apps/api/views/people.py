@@ -16,8 +16,7 @@ from shared_apps.accounts.permissions import Action, allowed_actions, can
 from tenant_apps.api import serializers as s
 from tenant_apps.api.filters import MemberFilter, Ordering
 from tenant_apps.api.permissions import MemberWithScope, action_allowed
-from tenant_apps.api.views.base import ApiViewSet
-from tenant_apps.api.views.projects import _valid
+from tenant_apps.api.views.base import ApiViewSet, valid
 
 
 @extend_schema_view(
@@ -71,7 +70,7 @@ class MemberViewSet(ApiViewSet):
         return self._one(int(pk))
 
     def partial_update(self, request: Request, pk: str) -> Response:
-        data = _valid(s.MemberUpdate, request)
+        data = valid(s.MemberUpdate, request)
         membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
         services.member_role_change(
             tenant=self.tenant(), membership=membership, role=data["role"], acting_user=request.user
@@ -138,7 +137,7 @@ class InvitationViewSet(ApiViewSet):
         return self.get_paginated_response(s.InvitationOut(page, many=True).data)
 
     def create(self, request: Request) -> Response:
-        data = _valid(s.InvitationCreate, request)
+        data = valid(s.InvitationCreate, request)
         result = services.invitations_create(
             tenant=self.tenant(), emails=data["emails"], role=data["role"], acting_user=request.user
         )

@@ -4,10 +4,8 @@ themselves; `ProjectAccess` answers what the caller may do with each project on 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,23 +13,11 @@ from rest_framework.response import Response
 
 from tenant_apps.api import serializers as s
 from tenant_apps.api.filters import Ordering, ProjectFilter, TaskFilter
-from tenant_apps.api.views.base import ApiViewSet
+from tenant_apps.api.views.base import PROJECT_ID, TASK_ID, ApiViewSet, ProjectScoped, valid
 from tenant_apps.projects import selectors, services
 from tenant_apps.projects.models import Comment, Project, Task
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission, level_of
 from tenant_apps.projects.selectors import ProjectShow
-
-PROJECT_ID = OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")
-TASK_ID = OpenApiParameter("task_id", int, OpenApiParameter.PATH, description="The task's id.")
-
-
-class _ProjectScoped(ApiViewSet):
-    def project(self, access: ProjectAccess | None = None) -> tuple[Project, ProjectAccess]:
-        access = access or ProjectAccess(self.viewer())
-        return selectors.project_get_for_user(access.viewer, int(self.kwargs["project_id"]), access), access
-
-    def task(self, project: Project) -> Task:
-        return selectors.task_get(project, int(self.kwargs["task_id"]))
 
 
 @extend_schema_view(
@@ -69,7 +55,7 @@ class ProjectViewSet(ApiViewSet):
         return self.get_paginated_response(s.ProjectOut(page, many=True, context={"access": access}).data)
 
     def create(self, request: Request) -> Response:
-        data = _valid(s.ProjectCreate, request)
+        data = valid(s.ProjectCreate, request)
         project = services.project_create(
             name=data["name"], description=data["description"], visibility=data["visibility"], acting_user=request.user
         )
@@ -81,7 +67,7 @@ class ProjectViewSet(ApiViewSet):
         return self._one(int(pk))
 
     def partial_update(self, request: Request, pk: str) -> Response:
-        data = _valid(s.ProjectUpdate, request)
+        data = valid(s.ProjectUpdate, request)
         access = ProjectAccess(self.viewer())
         project = selectors.project_get_for_user(access.viewer, int(pk), access)
         with transaction.atomic():
@@ -150,7 +136,7 @@ BOTTOM = s.POSITION_MAX
     ),
     destroy=extend_schema(summary="Delete a task", parameters=[PROJECT_ID], responses={204: None}),
 )
-class TaskViewSet(_ProjectScoped):
+class TaskViewSet(ProjectScoped):
     queryset = Task.objects.none()
     filterset_class = TaskFilter
     search_fields = ("title",)
@@ -166,7 +152,7 @@ class TaskViewSet(_ProjectScoped):
         return self.get_paginated_response(s.TaskOut(page, many=True).data)
 
     def create(self, request: Request, project_id: str) -> Response:
-        data = _valid(s.TaskCreate, request)
+        data = valid(s.TaskCreate, request)
         project, _access = self.project()
         task = services.task_create(
             project=project,
@@ -186,7 +172,7 @@ class TaskViewSet(_ProjectScoped):
         return self._one(project, int(pk))
 
     def partial_update(self, request: Request, project_id: str, pk: str) -> Response:
-        data = _valid(s.TaskUpdate, request)
+        data = valid(s.TaskUpdate, request)
         project, _access = self.project()
         task = selectors.task_get(project, int(pk))
         with transaction.atomic():
@@ -217,7 +203,7 @@ class TaskViewSet(_ProjectScoped):
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, project_id: str, pk: str) -> Response:
-        data = _valid(s.TaskMove, request)
+        data = valid(s.TaskMove, request)
         project, _access = self.project()
         task = selectors.task_get(project, int(pk))
         services.task_move(task=task, status=data["status"], position=data["position"], acting_user=request.user)
@@ -245,7 +231,7 @@ class TaskViewSet(_ProjectScoped):
         responses={204: None},
     ),
 )
-class CommentViewSet(_ProjectScoped):
+class CommentViewSet(ProjectScoped):
     queryset = Comment.objects.none()
     filter_backends = (Ordering,)
     ordering_fields = ("created_at",)
@@ -258,7 +244,7 @@ class CommentViewSet(_ProjectScoped):
         return self.get_paginated_response(s.CommentOut(page, many=True).data)
 
     def create(self, request: Request, project_id: str, task_id: str) -> Response:
-        data = _valid(s.CommentIn, request)
+        data = valid(s.CommentIn, request)
         project, _access = self.project()
         comment = services.comment_create(task=self.task(project), body=data["body"], acting_user=request.user)
         return Response(s.CommentOut(comment).data, status=status.HTTP_201_CREATED)
@@ -268,7 +254,7 @@ class CommentViewSet(_ProjectScoped):
         return Response(s.CommentOut(selectors.comment_get(self.task(project), int(pk))).data)
 
     def partial_update(self, request: Request, project_id: str, task_id: str, pk: str) -> Response:
-        data = _valid(s.CommentIn, request)
+        data = valid(s.CommentIn, request)
         project, _access = self.project()
         task = self.task(project)
         comment = selectors.comment_get(task, int(pk))
@@ -285,7 +271,7 @@ class CommentViewSet(_ProjectScoped):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SharingViewSet(_ProjectScoped):
+class SharingViewSet(ProjectScoped):
     """Who has access to a project: its visibility and each member's level. Reading it needs manage access, like the
     sharing page; changes go through the same services (`project_share`, `project_visibility_set`)."""
 
@@ -322,7 +308,7 @@ class SharingViewSet(_ProjectScoped):
         responses=s.Sharing,
     )
     def partial_update(self, request: Request, project_id: str) -> Response:
-        data = _valid(s.SharingUpdate, request)
+        data = valid(s.SharingUpdate, request)
         project, access = self.project()
         levels = {
             entry["user"]: AccessLevel(entry["level"]) if entry["level"] else None for entry in data.get("grants", [])
@@ -335,9 +321,3 @@ class SharingViewSet(_ProjectScoped):
                     project=project, visibility=data["visibility"], acting_user=request.user
                 )
         return self._sharing(project, access)
-
-
-def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.staticfiles.management.commands.runserver import Command as RunserverCommand
 
-from shared_apps.workspaces.management.commands.seed_demo import DEMO_SLUG
+from shared_apps.operators.management.commands.seed_demo import DEMO_SLUG
 from tenants import selectors
 from tenants.links import public_path
 

@@ -23,7 +23,7 @@ from billing.models import BillingAccount, SubscriptionChange, SubscriptionStatu
 from billing.plans import human_bytes
 from billing.selectors import mrr_cents
 from shared_apps.accounts.models import Membership, User
-from shared_apps.workspaces.charts import Chart, Series, bar_chart, day_range, line_chart
+from shared_apps.operators.charts import Chart, Series, bar_chart, day_range, line_chart
 from shared_apps.workspaces.models import PlatformDay, WorkspaceDay
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.selectors import workspaces

@@ -39,8 +39,8 @@ from shared_apps.accounts.selectors import user_has_mfa
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import without_nul
 from shared_apps.core.transactions import enqueue_on_commit
+from shared_apps.operators.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces import impersonation
-from shared_apps.workspaces.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces.models import ImpersonationSession
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
 from shared_apps.workspaces.tasks import metrics_refresh

@@ -15,7 +15,7 @@ from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from shared_apps.accounts.models import Membership, User
-from shared_apps.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from shared_apps.operators.admin.readonly import ReadOnlyModelAdmin, ReadOnlyTabularInline
 
 
 class MembershipInline(ReadOnlyTabularInline[Membership, User]):
@@ -36,7 +36,6 @@ PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 ACCOUNT_KEY_FIELDS = ("email", "is_active")
 
 
-@admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("email", "name", "workspaces", "is_active", "is_staff", "last_login", "date_joined")

@@ -30,12 +30,12 @@ from billing import plans
 from billing import selectors as billing_selectors
 from billing.plans import Interval, human_bytes
 from billing.services import TRIAL_EXTENSION_MAX_DAYS
-from shared_apps.accounts.admin import UserAdmin
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import member_list
-from shared_apps.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters, without_nul
+from shared_apps.operators.admin.people import UserAdmin
+from shared_apps.operators.admin.readonly import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from shared_apps.workspaces import impersonation, operators, services
 from shared_apps.workspaces.models import ImpersonationSession, OperatorLogEntry, WorkspaceMetrics
 from shared_apps.workspaces.services import REASON_MAX, OperatorPermission, is_operator_with
@@ -626,9 +626,6 @@ class VerifiedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(email_verified=False)
         return queryset
-
-
-admin.site.unregister(User)
 
 
 @admin.register(User)

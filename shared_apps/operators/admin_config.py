@@ -6,6 +6,6 @@ from django.contrib.admin.apps import AdminConfig
 
 class OperatorsAdminConfig(AdminConfig):
     """Django's admin with Atrium's site as `admin.site`: the dashboard as its index, staff with two-factor
-    authentication only (`shared_apps.workspaces.admin_site`)."""
+    authentication only (`shared_apps.operators.site`)."""
 
-    default_site = "shared_apps.workspaces.admin_site.OperatorsAdminSite"
+    default_site = "shared_apps.operators.site.OperatorsAdminSite"

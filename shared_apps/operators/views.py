@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
@@ -15,33 +13,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts import handoff
-from shared_apps.accounts.http import AuthenticatedRequest
+from shared_apps.accounts.binding import binding_cookie_delete, binding_cookie_set
 from shared_apps.accounts.models import LoginHandoff
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
-from shared_apps.accounts.views import binding_cookie_delete, binding_cookie_set
 from shared_apps.core.errors import ApplicationError
+from shared_apps.operators.middleware import IMPERSONATION_SESSION_KEY, admin_url_for
 from shared_apps.workspaces import impersonation
-from shared_apps.workspaces.middleware import IMPERSONATION_SESSION_KEY, admin_url_for
 from shared_apps.workspaces.models import ImpersonationEnd, ImpersonationSession
-from shared_apps.workspaces.services import workspace_restore
 from tenants.http import RoutedRequest
 from tenants.links import public_path
-from tenants.models import Tenant
 from tenants.selectors import root_url, tenant_url
-
-
-@login_required
-@require_POST
-def restore(request: AuthenticatedRequest) -> HttpResponse:
-    """An owner cancels the workspace's scheduled deletion (the button on the 410 page)."""
-    tenant = Tenant.objects.get(pk=request.route.tenant_id)
-    try:
-        tenant = workspace_restore(tenant=tenant, acting_user=request.user)
-    except ApplicationError as exc:
-        return render(request, "errors/scheduled_deletion.html", {"error": exc.message}, status=403)
-    messages.success(request, f"{tenant.name} is restored. Nothing was deleted.")
-    return redirect("home")
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Impersonation, on the workspace's host (see shared_apps/workspaces/impersonation.py for the whole flow)
