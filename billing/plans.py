@@ -19,6 +19,8 @@ class Resource(StrEnum):
     STORAGE_BYTES = "storage_bytes"
     API_REQUESTS_PER_MINUTE = "api_requests_per_minute"
     API_REQUESTS_PER_MINUTE_PER_KEY = "api_requests_per_minute_per_key"
+    WEBHOOK_ENDPOINTS = "webhook_endpoints"
+    WEBHOOK_DELIVERIES_PER_MINUTE = "webhook_deliveries_per_minute"
 
 
 RESOURCE_LABELS = {
@@ -27,6 +29,8 @@ RESOURCE_LABELS = {
     Resource.STORAGE_BYTES: "storage",
     Resource.API_REQUESTS_PER_MINUTE: "API requests per minute",
     Resource.API_REQUESTS_PER_MINUTE_PER_KEY: "API requests per minute per key",
+    Resource.WEBHOOK_ENDPOINTS: "webhook endpoints",
+    Resource.WEBHOOK_DELIVERIES_PER_MINUTE: "webhook deliveries per minute",
 }
 
 
@@ -81,6 +85,8 @@ PLANS: dict[str, Plan] = {
                 Resource.STORAGE_BYTES: Limit(1 * GB),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(60),
                 Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(30),
+                Resource.WEBHOOK_ENDPOINTS: Limit(2),
+                Resource.WEBHOOK_DELIVERIES_PER_MINUTE: Limit(120),
             },
             rank=0,
         ),
@@ -96,6 +102,8 @@ PLANS: dict[str, Plan] = {
                 Resource.STORAGE_BYTES: Limit(50 * GB, hard=False),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(600),
                 Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(300),
+                Resource.WEBHOOK_ENDPOINTS: Limit(10),
+                Resource.WEBHOOK_DELIVERIES_PER_MINUTE: Limit(1200),
             },
             rank=1,
         ),
@@ -111,6 +119,8 @@ PLANS: dict[str, Plan] = {
                 Resource.STORAGE_BYTES: Limit(1024 * GB, hard=False),
                 Resource.API_REQUESTS_PER_MINUTE: Limit(3000),
                 Resource.API_REQUESTS_PER_MINUTE_PER_KEY: Limit(1000),
+                Resource.WEBHOOK_ENDPOINTS: Limit(50),
+                Resource.WEBHOOK_DELIVERIES_PER_MINUTE: Limit(6000),
             },
             rank=2,
         ),

@@ -81,6 +81,7 @@ TENANT_APPS: list[str] = [
     "guardian",
     "tenant_apps.audit",
     "tenant_apps.projects",
+    "tenant_apps.webhooks",
 ]
 
 INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -616,7 +617,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "workspaces-impersonations-expire": {"task": "workspaces.impersonations_expire", "schedule": 60.0},
     "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 10.0},
     "core-effects-purge": {"task": "core.effects_purge", "schedule": 86400.0},
+    "audit-events-sweep": {"task": "audit.events_sweep", "schedule": 60.0},
+    "webhooks-retry-due": {"task": "webhooks.retry_due", "schedule": 30.0},
 }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The event stream and outgoing webhooks
+# ---------------------------------------------------------------------------------------------------------------------
+# A dispatch that finds events held back by an older open transaction asks for itself again after this long (run
+# in-process, it waits for them up to the settle time instead).
+EVENTS_DISPATCH_RETRY_SECONDS: float = env.float("EVENTS_DISPATCH_RETRY_SECONDS", default=1.0)
+EVENTS_DISPATCH_SETTLE_SECONDS: float = env.float("EVENTS_DISPATCH_SETTLE_SECONDS", default=2.0)
+# Webhook endpoints may be http:// and resolve to loopback or private addresses only when this is on: development
+# and tests (a receiver on 127.0.0.1). Production refuses both, whatever this says (production.py).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: bool = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOKS_TIMEOUT_SECONDS: float = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Logging: JSON lines carrying tenant, user id and request id.

@@ -39,3 +39,5 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
 if env.str("LOG_LEVEL", default="") == "":
     for _quiet in ("stripe", "celery.app.trace", "kombu", "django.utils.autoreload"):
         LOGGING["loggers"][_quiet] = {"level": "WARNING"}  # noqa: F405
+# Webhook endpoints on this machine (http://127.0.0.1:…) are allowed in development.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)

@@ -36,6 +36,8 @@ if not CELERY_BROKER_URL:
         "CELERY_BROKER_URL is set but empty: production needs a broker (see docs/deployment.md)."
     )
 CELERY_TASK_ALWAYS_EAGER = False
+# Outgoing webhooks never reach this network's own addresses in production.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
 
 # Mail is delivered: a provider's API (ANYMAIL_PROVIDER) or SMTP (EMAIL_URL), never the console or a file — unless
 # EMAIL_CONSOLE_ALLOWED=true says so out loud (the compose stack on a laptop prints mail in its logs).

@@ -84,6 +84,13 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint added"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint edited"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint switched off after 3 days of failures"
+    WEBHOOK_RESENT = "webhook.resent", "Webhook delivery resent"
+    WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
 
 
 GROUPS: dict[str, str] = {
@@ -102,6 +109,7 @@ GROUPS: dict[str, str] = {
     "document": "Documents",
     "audit": "Audit log",
     "api_key": "API keys",
+    "webhook": "Webhooks",
 }
 
 

@@ -47,3 +47,49 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} by {self.actor_label or 'system'}"
+
+
+class Event(models.Model):
+    """One change others may care about, in the workspace's event stream (its outbox): written in the same
+    transaction as the change, so a rolled-back change leaves none and a committed one is never lost.
+
+    `event_id` is stable (the `webhook-id` of every delivery of it); `data` is the object as the API shows it;
+    `project_id` says who may see it (None: every member). `txid` is the writing transaction's id, which lets the
+    dispatcher hand consumers only events whose transaction has ended (see `tenant_apps.audit.dispatch`).
+    """
+
+    event_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=64, db_index=True)
+    occurred_at = models.DateTimeField()
+    actor = person_reference()
+    actor_label = models.CharField(max_length=254, blank=True)
+    data = models.JSONField(default=dict)
+    project_id = models.BigIntegerField(null=True, blank=True)
+    txid = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        ordering: ClassVar = ["txid", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+    def payload(self) -> dict[str, object]:
+        """The event as consumers send it on: `{type, timestamp, data}`."""
+        return {"type": self.type, "timestamp": _moment(self.occurred_at), "data": self.data}
+
+
+class EventCursor(models.Model):
+    """How far one consumer of the event stream has read: every event of a transaction below `position` (a
+    transaction id) has been handed to it."""
+
+    consumer = models.CharField(max_length=64, unique=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.consumer} at {self.position}"
+
+
+def _moment(value: object) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,0 +1,65 @@
+"""The event stream: written with the change, handed to consumers after commit, nothing from a rolled-back change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from tenant_apps.audit import dispatch
+from tenant_apps.audit.events import EventType, event_emit
+from tenant_apps.audit.models import Event, EventCursor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seen() -> Any:
+    got: list[str] = []
+    dispatch.consumer_register("test-recorder", lambda events: got.extend(e.event_id for e in events))
+    yield got
+    dispatch._consumers.pop("test-recorder", None)
+
+
+def test_an_event_reaches_a_consumer_after_commit(tenant, in_tenant, owner, seen, django_capture_on_commit_callbacks):
+    with in_tenant(tenant), django_capture_on_commit_callbacks(execute=True):
+        event_id = event_emit(tenant=tenant, type=EventType.PROJECT_CREATED, actor=owner, data={"id": 1})
+        assert seen == []  # nothing before commit
+    assert seen == [event_id]
+    with in_tenant(tenant):
+        event = Event.objects.get(event_id=event_id)
+        assert event.payload()["type"] == "project.created"
+        assert event.payload()["data"] == {"id": 1}
+        assert EventCursor.objects.filter(consumer="test-recorder").exists()
+
+
+def test_a_rolled_back_change_emits_nothing(tenant, in_tenant, owner, seen, django_capture_on_commit_callbacks):
+    with in_tenant(tenant), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                event_emit(tenant=tenant, type=EventType.PROJECT_CREATED, actor=owner, data={"id": 1})
+                raise RuntimeError("the change fails")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    assert seen == []
+    with in_tenant(tenant):
+        assert not Event.objects.exists()
+
+
+def test_one_dispatch_per_transaction(tenant, in_tenant, owner, seen, django_capture_on_commit_callbacks):
+    with in_tenant(tenant), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for number in range(5):
+            event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": number})
+    assert len([c for c in callbacks if c.__qualname__.startswith("_dispatcher")]) == 1
+    assert len(seen) == 5
+
+
+def test_events_stay_in_their_workspace(
+    tenant, other_tenant, in_tenant, owner, seen, django_capture_on_commit_callbacks
+):
+    with in_tenant(tenant), django_capture_on_commit_callbacks(execute=True):
+        event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+    with in_tenant(other_tenant):
+        assert not Event.objects.exists()
