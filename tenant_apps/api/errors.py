@@ -21,18 +21,22 @@ from shared_apps.core.api import error_body
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.projects.permissions import ProjectNotAllowed, ProjectNotFound
 from tenant_apps.projects.services import DocumentRefused, ProjectInvalid
+from tenant_apps.webhooks.selectors import WebhookNotFound
+from tenant_apps.webhooks.services import EndpointInvalid
 
 NON_FIELD = "non_field_errors"
 
 
 def _application_error(exc: ApplicationError) -> tuple[int, str, dict[str, list[str]]]:
     """(status, code, fields) for an error a service raised."""
-    if isinstance(exc, ProjectNotFound | AccountNotFound):
+    if isinstance(exc, ProjectNotFound | AccountNotFound | WebhookNotFound):
         return status.HTTP_404_NOT_FOUND, "not_found", {}
     if isinstance(exc, ProjectNotAllowed | NotAllowed):
         return status.HTTP_403_FORBIDDEN, "permission_denied", {}
     if isinstance(exc, ProjectInvalid):
         return status.HTTP_400_BAD_REQUEST, "invalid", {exc.field or NON_FIELD: [exc.message]}
+    if isinstance(exc, EndpointInvalid):
+        return status.HTTP_400_BAD_REQUEST, "invalid", {"url": [exc.message]}
     if isinstance(exc, DocumentRefused):
         return status.HTTP_400_BAD_REQUEST, "upload_refused", {}
     if isinstance(exc, LastOwner):

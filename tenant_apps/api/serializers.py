@@ -9,6 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from shared_apps.accounts.models import Invitation, Membership, Role, User
+from tenant_apps.audit.events import SUBSCRIBABLE
 from tenant_apps.projects.models import (
     NAME_MAX_LENGTH,
     TEXT_MAX_LENGTH,
@@ -22,6 +23,7 @@ from tenant_apps.projects.models import (
 )
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission
 from tenant_apps.projects.selectors import MAX_ID
+from tenant_apps.webhooks.models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, Attempt, Delivery, Endpoint
 
 # A position past the end of any column: "to the bottom".
 POSITION_MAX = 1_000_000
@@ -446,3 +448,90 @@ class Me(serializers.Serializer):
     allowed_actions = serializers.ListField(
         child=serializers.CharField(), help_text="Workspace actions your role allows (the permission matrix)."
     )
+
+
+# --- webhooks --------------------------------------------------------------------------------------------------------
+
+
+class WebhookOut(serializers.ModelSerializer):
+    class Meta:
+        model = Endpoint
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "enabled",
+            "disabled_reason",
+            "failing_since",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class WebhookCreated(WebhookOut):
+    secret = serializers.CharField(help_text="The signing secret (whsec_…): shown in this answer only.")
+
+    class Meta(WebhookOut.Meta):
+        fields = (*WebhookOut.Meta.fields, "secret")
+        read_only_fields = fields
+
+
+class WebhookIn(serializers.Serializer):
+    url = serializers.CharField(max_length=URL_MAX_LENGTH, help_text="https only.")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default="")
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+        required=False,
+        default=list,
+        help_text="The event types it receives; empty: every type.",
+    )
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class WebhookUpdate(serializers.Serializer):
+    url = serializers.CharField(max_length=URL_MAX_LENGTH, required=False)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookSecret(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret, shown in this answer only.")
+    previous_valid_until = serializers.DateTimeField(help_text="The previous secret signs too until then.")
+
+
+class AttemptOut(serializers.ModelSerializer):
+    class Meta:
+        model = Attempt
+        fields = ("number", "started_at", "duration_ms", "response_status", "response_body", "error")
+        read_only_fields = fields
+
+
+class DeliveryOut(serializers.ModelSerializer):
+    event_id = serializers.CharField(source="event.event_id")
+    event_type = serializers.CharField(source="event.type")
+
+    class Meta:
+        model = Delivery
+        fields: tuple[str, ...] = (
+            "id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_attempt_at",
+            "next_attempt_at",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class DeliveryDetail(DeliveryOut):
+    attempt_log = AttemptOut(many=True, help_text="Every attempt, newest first.")
+
+    class Meta(DeliveryOut.Meta):
+        fields = (*DeliveryOut.Meta.fields, "attempt_log")
+        read_only_fields = fields

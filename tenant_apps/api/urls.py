@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from tenant_apps.api.views.documents import DocumentViewSet
 from tenant_apps.api.views.people import InvitationViewSet, MemberViewSet, MeViewSet
 from tenant_apps.api.views.projects import CommentViewSet, ProjectViewSet, SharingViewSet, TaskViewSet
+from tenant_apps.api.views.webhooks import DeliveryViewSet, WebhookViewSet
 
 LIST = {"get": "list", "post": "create"}
 ONE = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
@@ -88,6 +89,29 @@ v1 = [
         "invitations/<int:pk>/resend/",
         _view(InvitationViewSet, {"post": "resend"}, "invitation"),
         name="api-invitation-resend",
+    ),
+    path("webhooks/", _view(WebhookViewSet, LIST, "webhook"), name="api-webhook-list"),
+    path("webhooks/<int:pk>/", _view(WebhookViewSet, ONE, "webhook"), name="api-webhook-detail"),
+    path(
+        "webhooks/<int:pk>/rotate-secret/",
+        _view(WebhookViewSet, {"post": "rotate_secret"}, "webhook"),
+        name="api-webhook-rotate-secret",
+    ),
+    path("webhooks/<int:pk>/test/", _view(WebhookViewSet, {"post": "test"}, "webhook"), name="api-webhook-test"),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/",
+        _view(DeliveryViewSet, {"get": "list"}, "delivery"),
+        name="api-webhook-delivery-list",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:pk>/",
+        _view(DeliveryViewSet, {"get": "retrieve"}, "delivery"),
+        name="api-webhook-delivery-detail",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:pk>/resend/",
+        _view(DeliveryViewSet, {"post": "resend"}, "delivery"),
+        name="api-webhook-delivery-resend",
     ),
 ]
 

@@ -24,6 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
 from billing.entitlements import entitlement_require, limit_for
@@ -218,8 +219,9 @@ def deliveries_create_for_events(events: Sequence[Event]) -> None:
         if endpoint.receives(event.type) and (endpoint.pk, event.pk) not in existing
     ]
     made = Delivery.objects.bulk_create(new)
+    schema = str(connection.schema_name)
     for delivery in made:
-        enqueue_on_commit(_deliver_task(), delivery_id=delivery.pk)
+        enqueue_on_commit(_deliver_task(), schema_name=schema, delivery_id=delivery.pk)
 
 
 def _deliver_task() -> Any:
@@ -240,7 +242,7 @@ def endpoint_send_test(*, tenant: HasSchema, endpoint: Endpoint, acting_user: Us
     event = Event.objects.get(event_id=event_id)
     delivery = Delivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=timezone.now())
     audit_record(tenant=tenant, action=AuditAction.WEBHOOK_TEST_SENT, actor=acting_user, target=endpoint)
-    enqueue_on_commit(_deliver_task(), delivery_id=delivery.pk)
+    enqueue_on_commit(_deliver_task(), schema_name=tenant.schema_name, delivery_id=delivery.pk)
     return delivery
 
 
@@ -257,7 +259,7 @@ def delivery_resend(*, tenant: HasSchema, delivery: Delivery, acting_user: User)
         target=delivery.endpoint,
         metadata={"delivery": delivery.pk, "event": delivery.event.event_id},
     )
-    enqueue_on_commit(_deliver_task(), delivery_id=delivery.pk)
+    enqueue_on_commit(_deliver_task(), schema_name=tenant.schema_name, delivery_id=delivery.pk)
     return delivery
 
 
@@ -380,7 +382,13 @@ def _schedule(delivery_id: int, delay: timedelta) -> None:
         return
     task = _deliver_task()
     seconds = max(delay.total_seconds(), 0.0)
-    transaction.on_commit(lambda: task.apply_async(kwargs={"delivery_id": delivery_id}, countdown=seconds))
+    schema = str(connection.schema_name)
+
+    def send() -> None:
+        with schema_context(schema):
+            task.apply_async(kwargs={"delivery_id": delivery_id}, countdown=seconds)
+
+    transaction.on_commit(send)
 
 
 def _endpoint_failed(endpoint: Endpoint, moment: datetime) -> None:

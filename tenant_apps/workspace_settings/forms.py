@@ -157,3 +157,42 @@ class DomainPickForm(forms.Form):
 
 class WorkspaceDeleteForm(forms.Form):
     confirm = forms.CharField(label="Type the subdomain to confirm", max_length=200)
+
+
+# --- outgoing webhooks (owners and admins) -------------------------------------------------------------------------
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.CharField(
+        label="Endpoint URL",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/atrium"}),
+        help_text="Where Atrium POSTs each event, signed. https only.",
+    )
+    description = forms.CharField(
+        label="Description",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Deploys channel"}),
+        help_text="Optional: what this endpoint is for.",
+    )
+    event_types = forms.MultipleChoiceField(
+        label="Events",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event, including types added later.",
+    )
+    enabled = forms.BooleanField(label="Send events to this endpoint", required=False, initial=True)
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["event_types"]
+        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101
+        field.choices = choices
+
+    def add_service_error(self, exc: Exception) -> None:
+        self.add_error("url", str(getattr(exc, "message", exc)))
+
+
+class WebhookDeleteForm(forms.Form):
+    confirm_url = forms.CharField(label="Type the endpoint's URL to confirm", max_length=2000)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenant_apps.workspace_settings import audit_views, billing_views, views, workspace_views
+from tenant_apps.workspace_settings import audit_views, billing_views, views, webhook_views, workspace_views
 
 urlpatterns = [
     path("", workspace_views.general, name="settings_general"),
@@ -35,4 +35,19 @@ urlpatterns = [
     path("profile/api-keys/", views.api_key_create, name="settings_api_key_create"),
     path("api-keys/", views.api_keys, name="settings_api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="settings_api_key_revoke"),
+    path("webhooks/", webhook_views.webhooks, name="settings_webhooks"),
+    path("webhooks/<int:endpoint_id>/", webhook_views.webhook, name="settings_webhook"),
+    path("webhooks/<int:endpoint_id>/rotate/", webhook_views.webhook_rotate, name="settings_webhook_rotate"),
+    path("webhooks/<int:endpoint_id>/test/", webhook_views.webhook_test, name="settings_webhook_test"),
+    path("webhooks/<int:endpoint_id>/delete/", webhook_views.webhook_delete, name="settings_webhook_delete"),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/",
+        webhook_views.webhook_delivery,
+        name="settings_webhook_delivery",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/",
+        webhook_views.webhook_resend,
+        name="settings_webhook_resend",
+    ),
 ]

@@ -46,6 +46,7 @@ from tenant_apps.projects.models import Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
 from tests.factories import CommentFactory, DocumentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.webhooks import endpoint_with_delivery
 from tests.helpers import operator_create, reauthenticated
 from tests.urlwalk import PARAMETERS, URLCONF, Swept, swept_patterns
 
@@ -191,6 +192,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         task = TaskFactory.create(project=project, title="Ship it", assignee=owner, position=0)
         comment = CommentFactory.create(task=task, author=owner, body="On it")
         document = DocumentFactory.create(project=project, task=task, uploaded_by=owner)
+        hooked = endpoint_with_delivery(label="Sweep", owner=owner)
     pending = User.objects.create_user(email="pending@example.com", password="pending-passphrase-4")
     unverified = EmailAddress.objects.create(user=pending, email=pending.email, primary=True, verified=False)
     operator = operator_create("ops@atrium.test", superuser=True)
@@ -211,6 +213,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "membership": membership.pk,
         "invitation": invitation.pk,
         "api_key": api_key.pk,
+        "webhook": hooked.endpoint.pk,
+        "delivery": hooked.delivery.pk,
         "invitation_token": token,
         "storage_key": document.key,
         "user_uid": user_pk_to_url_str(owner),
@@ -379,6 +383,8 @@ _COLLECTIONS = {
     "documents": "document",
     "members": "membership",
     "invitations": "invitation",
+    "webhooks": "webhook",
+    "deliveries": "delivery",
 }
 
 

@@ -30,10 +30,12 @@ from django_tenants.utils import tenant_context
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
 from tenant_apps.projects.models import Comment, Document, Project, Task
+from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for, host_of
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.webhooks import endpoint_with_delivery
 from tests.urlwalk import PER_WORKSPACE, URLCONF, Swept, swept_patterns
 
 __all__ = ["Swept", "swept_patterns"]  # the pooler's sweep (tests/pooler) reaches them through this module
@@ -100,7 +102,15 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         size=100,
         uploaded_by=owner,
     )
-    return {"project": project, "task": task, "comment": comment, "document": document}
+    hooked = endpoint_with_delivery(label=label, pk=pk, owner=owner)
+    return {
+        "project": project,
+        "task": task,
+        "comment": comment,
+        "document": document,
+        "webhook": hooked.endpoint,
+        "delivery": hooked.delivery,
+    }
 
 
 @pytest.fixture
@@ -132,7 +142,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_key, _secret = api_key_create(
         tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
     )
-    tables: list[type[Any]] = [Project, Task, Comment, Document]
+    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery]
     with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
         b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
@@ -169,6 +179,8 @@ def b_state_of(other_tenant: Tenant) -> Any:
             sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position")),
             sorted(Comment.objects.values_list("pk", "task_id", "body")),
             sorted(Document.objects.values_list("pk", "name", "status")),
+            sorted(Endpoint.objects.values_list("pk", "url", "description", "enabled", "secret", "event_types")),
+            sorted(Delivery.objects.values_list("pk", "status", "attempts", "next_attempt_at")),
         ]
     people = [
         sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
