@@ -213,3 +213,15 @@ def api_request_allow(*, tenant_id: int, client: str | None = None, now: float |
         plan_name=plan_name,
         message=message,
     )
+
+
+def webhook_delivery_allow(*, tenant_id: int, now: float | None = None) -> tuple[bool, float]:
+    """Count one webhook delivery attempt against the plan's deliveries a minute: (allowed, POSIX time the window
+    ends). The plan is remembered per process for a few seconds, as for API requests; a refused attempt is not
+    counted (it waits for the next window)."""
+    code = _plan_code_remembered(tenant_id)
+    limit, _plan_name = limit_for(tenant_id, Resource.WEBHOOK_DELIVERIES_PER_MINUTE, plan_code=code or _UNKNOWN_PLAN)
+    if limit.value is None:
+        return True, time.time()
+    result = window_take([Bucket(f"webhooks:{{t{tenant_id}}}", limit.value)], window=60, now=now)
+    return result.allowed, result.reset_at

@@ -482,6 +482,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "RoleEnum": "shared_apps.accounts.models.Role",
         "TaskStatusEnum": "tenant_apps.projects.models.TaskStatus",
         "VisibilityEnum": "tenant_apps.projects.models.Visibility",
+        "DeliveryStatusEnum": "tenant_apps.webhooks.models.DeliveryStatus",
     },
 }
 
@@ -624,10 +625,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # ---------------------------------------------------------------------------------------------------------------------
 # The event stream and outgoing webhooks
 # ---------------------------------------------------------------------------------------------------------------------
-# A dispatch that finds events held back by an older open transaction asks for itself again after this long (run
-# in-process, it waits for them up to the settle time instead).
-EVENTS_DISPATCH_RETRY_SECONDS: float = env.float("EVENTS_DISPATCH_RETRY_SECONDS", default=1.0)
-EVENTS_DISPATCH_SETTLE_SECONDS: float = env.float("EVENTS_DISPATCH_SETTLE_SECONDS", default=2.0)
 # Webhook endpoints may be http:// and resolve to loopback or private addresses only when this is on: development
 # and tests (a receiver on 127.0.0.1). Production refuses both, whatever this says (production.py).
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: bool = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)

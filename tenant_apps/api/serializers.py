@@ -3,12 +3,12 @@ the rules (who may, what is allowed, what a name may contain) are the services' 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
 
 from shared_apps.accounts.models import Invitation, Membership, Role, User
+from shared_apps.accounts.representations import invitation_data, member_data, person
 from tenant_apps.audit.events import SUBSCRIBABLE
 from tenant_apps.projects.models import (
     NAME_MAX_LENGTH,
@@ -22,6 +22,7 @@ from tenant_apps.projects.models import (
     Visibility,
 )
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission
+from tenant_apps.projects.representations import comment_data, document_data, project_data, task_data
 from tenant_apps.projects.selectors import MAX_ID
 from tenant_apps.webhooks.models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, Attempt, Delivery, Endpoint
 
@@ -45,22 +46,6 @@ class Error(serializers.Serializer):
 # Lists render up to 200 rows with nested people: the output serializers below declare their fields (for the OpenAPI
 # document and for anyone reading) and render them with one plain function each, which is several times faster than
 # DRF's field-by-field walk and gives the same JSON.
-
-
-def moment(value: dt.datetime | None) -> str | None:
-    """A datetime as DRF renders it (ISO 8601, UTC as Z)."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def day(value: dt.date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def person(user: User | None) -> dict[str, Any] | None:
-    return {"id": user.pk, "name": user.name, "email": user.email} if user is not None else None
 
 
 class Person(serializers.ModelSerializer):
@@ -110,20 +95,7 @@ class ProjectOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, project: Project) -> dict[str, Any]:
-        return {
-            "id": project.pk,
-            "name": project.name,
-            "description": project.description,
-            "visibility": project.visibility,
-            "archived": project.is_archived,
-            "archived_at": moment(project.archived_at),
-            "created_by": person(project.created_by),
-            "created_at": moment(project.created_at),
-            "updated_at": moment(project.updated_at),
-            "open_task_count": self.get_open_task_count(project),
-            "done_task_count": self.get_done_task_count(project),
-            "permissions": self.get_permissions(project),
-        }
+        return {**project_data(project), "permissions": self.get_permissions(project)}
 
     def get_archived(self, project: Project) -> bool:
         return project.is_archived
@@ -180,20 +152,7 @@ class TaskOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, task: Task) -> dict[str, Any]:
-        return {
-            "id": task.pk,
-            "project": task.project_id,
-            "title": task.title,
-            "description": task.description,
-            "status": task.status,
-            "position": task.position,
-            "assignee": person(task.assignee),
-            "due_date": day(task.due_date),
-            "created_by": person(task.created_by),
-            "created_at": moment(task.created_at),
-            "updated_at": moment(task.updated_at),
-            "comment_count": self.get_comment_count(task),
-        }
+        return task_data(task)
 
     def get_comment_count(self, task: Task) -> int:
         return int(getattr(task, "comment_count", 0))
@@ -243,14 +202,7 @@ class CommentOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, comment: Comment) -> dict[str, Any]:
-        return {
-            "id": comment.pk,
-            "task": comment.task_id,
-            "author": person(comment.author),
-            "body": comment.body,
-            "created_at": moment(comment.created_at),
-            "edited_at": moment(comment.edited_at),
-        }
+        return comment_data(comment)
 
 
 class CommentIn(serializers.Serializer):
@@ -287,22 +239,7 @@ class DocumentOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, document: Document) -> dict[str, Any]:
-        return {
-            "id": document.pk,
-            "project": document.project_id,
-            "task": document.task_id,
-            "name": document.name,
-            "file_type": document.file_type,
-            "content_type": document.content_type,
-            "size": document.size,
-            "width": document.width,
-            "height": document.height,
-            "status": document.status,
-            "thumbnail": document.thumbnail_status == "ready",
-            "uploaded_by": person(document.uploaded_by),
-            "created_at": moment(document.created_at),
-            "confirmed_at": moment(document.confirmed_at),
-        }
+        return document_data(document)
 
 
 class UploadStart(serializers.Serializer):
@@ -381,13 +318,7 @@ class MemberOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, membership: Membership) -> dict[str, Any]:
-        return {
-            "id": membership.pk,
-            "user": person(membership.user),
-            "role": membership.role,
-            "joined_at": moment(membership.created_at),
-            "mfa_enabled": self.get_mfa_enabled(membership),
-        }
+        return member_data(membership, mfa_enabled=self.get_mfa_enabled(membership))
 
     def get_mfa_enabled(self, membership: Membership) -> bool | None:
         if not self.context.get("show_security"):
@@ -411,6 +342,9 @@ class InvitationOut(serializers.ModelSerializer):
 
     def get_sent(self, invitation: Invitation) -> bool:
         return invitation.sent_at is not None
+
+    def to_representation(self, invitation: Invitation) -> dict[str, Any]:
+        return invitation_data(invitation)
 
 
 class InvitationCreate(serializers.Serializer):

@@ -8,23 +8,20 @@ position (`EventCursor`) locked and advanced in the same transaction: a consumer
 together, and a consumer that fails is retried from where it was, without holding the others back.
 
 Positions are transaction ids, not row ids. Ids are drawn when a row is written, but rows become visible when their
-transaction commits, so id 12 may appear after 13 was read. An event is handed out only once every transaction
-older than the oldest one still running has ended (`pg_snapshot_xmin`): nothing can appear below that line later.
-Events held back because an older transaction was still open are picked up by the next dispatch, which the task asks
-for itself a second later (and the beat's sweep covers a lost task). Consumers are idempotent: a batch cut short by
-the batch size may be handed out again.
+transaction commits, so id 12 may appear after 13 was read. So a dispatch hands out every event it can see from the
+consumer's position on, but moves the position only up to the oldest transaction still running anywhere
+(`pg_snapshot_xmin`): every transaction below that line has ended, and an event not visible yet belongs to a
+transaction at or above it, so it is read by a later dispatch (the one its own commit asks for, or the beat's sweep).
+Events above the line may be handed out again: consumers are idempotent.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.models import Event, EventCursor
@@ -62,91 +59,48 @@ def dispatch_enqueue(schema: str) -> None:
     enqueue_on_commit(events_dispatch, schema_name=schema)
 
 
-@dataclass
-class Dispatched:
-    handed: int = 0  # events handed to consumers (summed over consumers)
-    held_back: bool = False  # events exist that an older open transaction keeps back for now
-
-
-def events_dispatch() -> Dispatched:
-    """Hand every consumer its new events, in the current workspace's schema."""
-    result = Dispatched()
+def events_dispatch() -> int:
+    """Hand every consumer its new events, in the current workspace's schema; returns how many were handed out
+    (summed over consumers). A consumer that fails is logged and retried from its position by the next dispatch."""
+    handed = 0
     for consumer in consumers():
         try:
-            handed, held = _dispatch_one(consumer)
+            handed += _dispatch_one(consumer)
         except Exception:
-            logger.exception(
-                "event consumer failed; it will be retried from its position", extra={"consumer": consumer.name}
-            )
-            result.held_back = True
-            continue
-        result.handed += handed
-        result.held_back = result.held_back or held
-    return result
+            logger.exception("event consumer failed; retried from its position", extra={"consumer": consumer.name})
+    return handed
 
 
-def events_dispatch_settled(*, wait_seconds: float | None = None) -> Dispatched:
-    """Dispatch, then again while events are held back by older open transactions, for up to `wait_seconds` (used
-    when running in-process, where no task can be scheduled for later)."""
-    limit = settings.EVENTS_DISPATCH_SETTLE_SECONDS if wait_seconds is None else wait_seconds
-    deadline = time.monotonic() + limit
-    total = Dispatched()
-    while True:
-        result = events_dispatch()
-        total.handed += result.handed
-        total.held_back = result.held_back
-        if not result.held_back or time.monotonic() >= deadline:
-            return total
-        time.sleep(0.05)
-
-
-def _dispatch_one(consumer: Consumer) -> tuple[int, bool]:
+def _dispatch_one(consumer: Consumer) -> int:
     with transaction.atomic():
-        EventCursor.objects.get_or_create(consumer=consumer.name)
-        cursor = EventCursor.objects.select_for_update().get(consumer=consumer.name)
-        horizon, own = _horizon()
-        events = list(
-            Event.objects.filter(txid__gte=cursor.position)
-            .filter(_final(horizon, own))
-            .order_by("txid", "id")[: BATCH + 1]
-        )
+        cursor = EventCursor.objects.select_for_update().filter(consumer=consumer.name).first()
+        if cursor is None:
+            EventCursor.objects.bulk_create([EventCursor(consumer=consumer.name)], ignore_conflicts=True)
+            cursor = EventCursor.objects.select_for_update().get(consumer=consumer.name)
+        horizon = _horizon()
+        events = list(Event.objects.filter(txid__gte=cursor.position).order_by("txid", "id")[: BATCH + 1])
         next_position = horizon
         if len(events) > BATCH:
             # Cut at a transaction boundary: the last transaction's events all come next time (or, if one transaction
             # alone fills the batch, all of its events now).
             last = events[BATCH].txid
             events = [event for event in events[:BATCH] if event.txid != last]
-            next_position = last
+            next_position = min(last, horizon)
             if not events:
                 events = list(Event.objects.filter(txid=last).order_by("id"))
-                next_position = last + 1
+                next_position = min(last + 1, horizon)
         if events:
             consumer.handle(events)
         if next_position > cursor.position:
             EventCursor.objects.filter(pk=cursor.pk).update(position=next_position)
-        held = (
-            Event.objects.filter(txid__gte=max(next_position, cursor.position)).exclude(_final(horizon, own)).exists()
-        )
-    return len(events), held
+    return len(events)
 
 
-def _horizon() -> tuple[int, int | None]:
-    """(the oldest transaction still running, this transaction's own id if it has one). Every transaction below the
-    first has ended; events of our own transaction are ours to read (their consumers' effects commit with them)."""
+def _horizon() -> int:
+    """The oldest transaction still running: every transaction below it has ended."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-            "pg_current_xact_id_if_assigned()::text::bigint"
-        )
-        horizon, own = cursor.fetchone()
-    return int(horizon), (int(own) if own is not None else None)
-
-
-def _final(horizon: int, own: int | None) -> Q:
-    condition = Q(txid__lt=horizon)
-    if own is not None:
-        condition |= Q(txid=own)
-    return condition
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return int(cursor.fetchone()[0])
 
 
 def events_sweep() -> int:

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from shared_apps.core.tasks import TenantScopedTask
 
 
-@shared_task(base=TenantScopedTask, name="audit.events_dispatch", bind=True)
-def events_dispatch(self: TenantScopedTask) -> int:
-    """Hand the workspace's new events to every consumer; asks for itself again a second later while an older open
-    transaction holds some back (in-process: waits for them a little, then leaves them to the sweep)."""
+@shared_task(base=TenantScopedTask, name="audit.events_dispatch")
+def events_dispatch() -> int:
+    """Hand the workspace's new events to every consumer."""
     from tenant_apps.audit import dispatch  # noqa: PLC0415  (dispatch enqueues this task)
 
-    if self.request.is_eager:
-        return dispatch.events_dispatch_settled().handed
-    result = dispatch.events_dispatch()
-    if result.held_back:
-        self.apply_async(countdown=settings.EVENTS_DISPATCH_RETRY_SECONDS)
-    return result.handed
+    return dispatch.events_dispatch()
 
 
 @shared_task(name="audit.events_sweep")

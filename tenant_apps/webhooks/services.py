@@ -16,7 +16,7 @@ import logging
 import random
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,11 +27,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
-from billing.entitlements import entitlement_require, limit_for
+from billing.entitlements import entitlement_require, webhook_delivery_allow
 from billing.plans import Resource
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.ratelimit import Bucket, window_take
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.events import SUBSCRIBABLE, EventType, event_emit
@@ -40,7 +39,7 @@ from tenant_apps.audit.services import HasSchema, audit_record
 from tenant_apps.webhooks import transport
 from tenant_apps.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
 from tenants.cross_schema import dangerously_all_tenants, workspace_schemas
-from tenants.db import connection
+from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url
 
@@ -210,18 +209,25 @@ def deliveries_create_for_events(events: Sequence[Event]) -> None:
     endpoints = list(Endpoint.objects.filter(enabled=True).only("id", "event_types"))
     if not endpoints:
         return
-    existing = set(Delivery.objects.filter(event__in=[e.pk for e in candidates]).values_list("endpoint_id", "event_id"))
+    pairs = [(endpoint.pk, event.pk) for event in candidates for endpoint in endpoints if endpoint.receives(event.type)]
+    if not pairs:
+        return
+    # One statement: a pair that has its delivery already (the event handed out again) is skipped.
+    values = ", ".join(["(%s, %s, %s, %s, 0, %s)"] * len(pairs))
     now = timezone.now()
-    new = [
-        Delivery(endpoint=endpoint, event=event, next_attempt_at=now)
-        for event in candidates
-        for endpoint in endpoints
-        if endpoint.receives(event.type) and (endpoint.pk, event.pk) not in existing
-    ]
-    made = Delivery.objects.bulk_create(new)
+    params: list[Any] = []
+    for endpoint_id, event_id in pairs:
+        params += [endpoint_id, event_id, DeliveryStatus.PENDING, now, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table_sql(Delivery)} (endpoint_id, event_id, status, next_attempt_at, attempts, created_at) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
+            params,
+        )
+        made = [int(row[0]) for row in cursor.fetchall()]
     schema = str(connection.schema_name)
-    for delivery in made:
-        enqueue_on_commit(_deliver_task(), schema_name=schema, delivery_id=delivery.pk)
+    for delivery_id in made:
+        enqueue_on_commit(_deliver_task(), schema_name=schema, delivery_id=delivery_id)
 
 
 def _deliver_task() -> Any:
@@ -322,11 +328,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str:
 
 def _per_minute_take() -> tuple[bool, datetime]:
     tenant_id = int(getattr(connection.tenant, "pk", 0) or 0)
-    limit, _plan = limit_for(tenant_id, Resource.WEBHOOK_DELIVERIES_PER_MINUTE)
-    if limit.value is None:
-        return True, timezone.now()
-    result = window_take([Bucket(f"webhooks:deliveries:{tenant_id}", limit.value)], window=60)
-    return result.allowed, datetime.fromtimestamp(result.reset_at, tz=timezone.get_current_timezone())
+    allowed, reset_at = webhook_delivery_allow(tenant_id=tenant_id)
+    return allowed, datetime.fromtimestamp(reset_at, tz=UTC)
 
 
 def _record(
