@@ -20,12 +20,14 @@ from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFou
 from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Invitation, Membership, ReplacedInvitationToken, Role, User
 from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.representations import invitation_data, member_data
 from shared_apps.accounts.selectors import seat_limit, seats_used, user_get_by_email, user_has_verified_email
 from shared_apps.accounts.services.members import role_of
 from shared_apps.accounts.services.users import user_get_or_create
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant, TenantStatus
 
@@ -180,6 +182,9 @@ def invitations_create(
             target=invitation,
             metadata={"email": invitation.email, "role": role},
         )
+        event_emit(
+            tenant=tenant, type=EventType.INVITATION_CREATED, actor=acting_user, data=invitation_data(invitation)
+        )
     for invitation in result.renewed:
         audit_record(
             tenant=tenant,
@@ -226,6 +231,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
             target=invitation,
             metadata={"email": invitation.email, "role": invitation.role, "restored": True},
         )
+        event_emit(tenant=tenant, type=EventType.INVITATION_CREATED, actor=None, data=invitation_data(invitation))
     if created:
         seats_changed_on_commit(tenant.pk)
         from shared_apps.accounts.tasks import invitation_send  # noqa: PLC0415  (the tasks import these services)
@@ -426,6 +432,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         target=invitation,
         metadata={"email": invitation.email, "role": invitation.role},
     )
+    event_emit(tenant=tenant, type=EventType.INVITATION_ACCEPTED, actor=user, data=invitation_data(invitation))
     if created:
         audit_record(
             tenant=tenant,
@@ -434,6 +441,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             target=user,
             metadata={"role": membership.role, "invited_by": invitation.invited_by_id},
         )
+        event_emit(tenant=tenant, type=EventType.MEMBER_JOINED, actor=user, data=member_data(membership))
     return membership
 
 

@@ -19,6 +19,7 @@ from shared_apps.accounts.selectors import seats_used
 from shared_apps.workspaces.services.authorization import OperatorPermission, authorize
 from shared_apps.workspaces.services.status import status_change
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenant_apps.projects.models import Project
 from tenants import services as tenancy
@@ -49,6 +50,17 @@ def workspace_billing_state_apply(
             actor=None,
             target=tenant,
             metadata={"from": previous_plan, "to": account.plan, "interval": account.interval},
+        )
+        event_emit(
+            tenant=tenant,
+            type=EventType.BILLING_PLAN_CHANGED,
+            actor=None,
+            data={
+                "plan": account.plan,
+                "previous_plan": previous_plan,
+                "interval": account.interval,
+                "status": account.status,
+            },
         )
     target = billing_selectors.workspace_state_for(account, now=now)
     if target is None or tenant.status == target:

@@ -7,9 +7,11 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import User
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenant_apps.projects.models import Comment, Task
 from tenant_apps.projects.permissions import ProjectNotAllowed, ProjectPermission
+from tenant_apps.projects.representations import comment_data
 from tenant_apps.projects.services.validation import acting_access, clean_text
 from tenants.db import connection
 
@@ -25,6 +27,13 @@ def comment_create(*, task: Task, body: str, acting_user: User) -> Comment:
         actor=acting_user,
         target=comment,
         metadata={"project_id": task.project_id, "task_id": task.pk},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.COMMENT_CREATED,
+        actor=acting_user,
+        data=comment_data(comment),
+        project_id=task.project_id,
     )
     return comment
 
@@ -65,5 +74,12 @@ def comment_delete(*, comment: Comment, acting_user: User) -> None:
         actor=acting_user,
         target=comment,
         metadata={"project_id": project.pk, "task_id": comment.task_id, "author_id": comment.author_id},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.COMMENT_DELETED,
+        actor=acting_user,
+        data=comment_data(comment),
+        project_id=project.pk,
     )
     comment.delete()

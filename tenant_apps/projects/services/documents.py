@@ -43,9 +43,11 @@ from shared_apps.storage.inspection import (
 )
 from shared_apps.storage.keys import key_new, prefix_check, thumbnail_key_for
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenant_apps.projects.models import Document, DocumentStatus, Project, Task, ThumbnailStatus
 from tenant_apps.projects.permissions import ProjectNotAllowed, ProjectNotFound, ProjectPermission
+from tenant_apps.projects.representations import document_data
 from tenant_apps.projects.selectors import stored_key
 from tenant_apps.projects.services.validation import ProjectInvalid, acting_access, required_workspace_id
 from tenants.db import connection
@@ -128,6 +130,13 @@ def _document_ready(document: Document, inspected: Inspected, *, acting_user: Us
             "type": document.file_type,
             "bytes": document.size,
         },
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.DOCUMENT_UPLOADED,
+        actor=acting_user,
+        data=document_data(document),
+        project_id=document.project_id,
     )
     if inspected.type.is_image:
         from tenant_apps.projects.tasks import document_thumbnail  # noqa: PLC0415  (the tasks import these services)
@@ -317,6 +326,13 @@ def document_delete(*, document: Document, confirm_name: str, acting_user: User)
         actor=acting_user,
         target=document,
         metadata={"project_id": document.project_id, "name": document.name, "bytes": document.size},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.DOCUMENT_DELETED,
+        actor=acting_user,
+        data=document_data(document),
+        project_id=document.project_id,
     )
     document.delete()
     stored_files_delete_after_commit(keys)

@@ -9,6 +9,7 @@ from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import User
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenant_apps.projects.models import NAME_MAX_LENGTH, Document, Project, Task, Visibility
 from tenant_apps.projects.permissions import (
@@ -18,6 +19,7 @@ from tenant_apps.projects.permissions import (
     Viewer,
     current_tenant_id,
 )
+from tenant_apps.projects.representations import project_data
 from tenant_apps.projects.services.documents import documents_forget, stored_files_delete_after_commit
 from tenant_apps.projects.services.sharing import grants_apply
 from tenant_apps.projects.services.validation import ProjectInvalid, acting_access, clean_line, clean_text
@@ -57,6 +59,13 @@ def project_create(
         actor=acting_user,
         target=project,
         metadata={"visibility": visibility},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.PROJECT_CREATED,
+        actor=acting_user,
+        data=project_data(project),
+        project_id=project.pk,
     )
     if acting_user is not None:
         grants_apply(
@@ -98,6 +107,13 @@ def project_update(*, project: Project, name: str, description: str, acting_user
         target=project,
         metadata={"fields": sorted(changed), "name": changed.get("name")},
     )
+    event_emit(
+        tenant=connection,
+        type=EventType.PROJECT_UPDATED,
+        actor=acting_user,
+        data=project_data(project),
+        project_id=project.pk,
+    )
     return project
 
 
@@ -118,6 +134,13 @@ def project_visibility_set(*, project: Project, visibility: str, acting_user: Us
         target=project,
         metadata={"from": previous, "to": visibility},
     )
+    event_emit(
+        tenant=connection,
+        type=EventType.PROJECT_UPDATED,
+        actor=acting_user,
+        data=project_data(project),
+        project_id=project.pk,
+    )
     return project
 
 
@@ -128,6 +151,13 @@ def project_archive(*, project: Project, acting_user: User) -> Project:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
         audit_record(tenant=connection, action=AuditAction.PROJECT_ARCHIVED, actor=acting_user, target=project)
+        event_emit(
+            tenant=connection,
+            type=EventType.PROJECT_ARCHIVED,
+            actor=acting_user,
+            data=project_data(project),
+            project_id=project.pk,
+        )
     return project
 
 
@@ -155,6 +185,13 @@ def project_delete(*, project: Project, confirm_name: str, acting_user: User) ->
         actor=acting_user,
         target=project,
         metadata={"name": project.name, "tasks": tasks, "files": len(keys)},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.PROJECT_DELETED,
+        actor=acting_user,
+        data=project_data(project),
+        project_id=project.pk,
     )
     project.delete()
     stored_files_delete_after_commit(keys)

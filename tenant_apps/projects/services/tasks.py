@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import Membership, User
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenant_apps.projects.models import TITLE_MAX_LENGTH, Document, Project, Task, TaskStatus
 from tenant_apps.projects.permissions import ProjectPermission, Viewer, granted_codenames, permissions_for
+from tenant_apps.projects.representations import task_data
 from tenant_apps.projects.services.documents import documents_forget, stored_files_delete_after_commit
 from tenant_apps.projects.services.validation import (
     ProjectInvalid,
@@ -80,6 +82,9 @@ def task_create(
         target=task,
         metadata={"project_id": project.pk, "status": status},
     )
+    event_emit(
+        tenant=connection, type=EventType.TASK_CREATED, actor=acting_user, data=task_data(task), project_id=project.pk
+    )
     return task
 
 
@@ -114,6 +119,9 @@ def task_update(
         actor=acting_user,
         target=task,
         metadata={"project_id": project.pk, "fields": changed},
+    )
+    event_emit(
+        tenant=connection, type=EventType.TASK_UPDATED, actor=acting_user, data=task_data(task), project_id=project.pk
     )
     return task
 
@@ -159,6 +167,9 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
                 "position": position,
             },
         )
+        event_emit(
+            tenant=connection, type=EventType.TASK_MOVED, actor=acting_user, data=task_data(task), project_id=project.pk
+        )
     return task
 
 
@@ -171,6 +182,13 @@ def task_delete(*, task: Task, acting_user: User) -> None:
         actor=acting_user,
         target=task,
         metadata={"project_id": task.project_id, "title": task.title},
+    )
+    event_emit(
+        tenant=connection,
+        type=EventType.TASK_DELETED,
+        actor=acting_user,
+        data=task_data(task),
+        project_id=task.project_id,
     )
     keys = documents_forget(Document.objects.filter(task=task))
     task.delete()
