@@ -157,7 +157,7 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: 
     from django.db import connections
     from django_tenants.utils import tenant_context
 
-    from shared_apps.accounts.models import User
+    from shared_apps.accounts.models import Membership, Role, User
     from tenant_apps.webhooks import services
     from tenants import provisioning
     from tenants import services as tenancy
@@ -178,9 +178,10 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: 
             name=f"Bench {number}", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
         )
         path = f"/fail/{number}" if failing_every and number % failing_every == 0 else f"/ok/{number}"
+        Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
         with tenant_context(tenant):
             _endpoint, secret = services.endpoint_create(
-                tenant=tenant, tenant_id=tenant.pk, acting_user=owner, url=f"http://127.0.0.1:{port}{path}"
+                tenant=tenant, acting_user=owner, url=f"http://127.0.0.1:{port}{path}"
             )
         secrets[path] = secret
         workspaces.append(tenant)

@@ -26,9 +26,7 @@ def verify_payload_type(item):
 
 
 def make_endpoint(tenant, owner, url, **kwargs):
-    endpoint, secret = services.endpoint_create(
-        tenant=tenant, tenant_id=tenant.pk, acting_user=owner, url=url, **kwargs
-    )
+    endpoint, secret = services.endpoint_create(tenant=tenant, acting_user=owner, url=url, **kwargs)
     return endpoint, secret
 
 
