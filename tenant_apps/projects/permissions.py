@@ -394,7 +394,3 @@ def _refusal(permission: ProjectPermission, project: Project) -> str:
     if permission == ProjectPermission.MANAGE:
         return f"Only people who manage “{project.name}” can share, archive or delete it."
     return f"You can view “{project.name}” but not change it. Ask someone who manages it for edit access."
-
-
-def access_for(viewer: Viewer) -> ProjectAccess:
-    return ProjectAccess(viewer=viewer)
