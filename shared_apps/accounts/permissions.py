@@ -36,6 +36,7 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit.export"
     API_KEYS_USE = "api_keys.use"  # make keys for oneself, see and revoke one's own
     API_KEYS_MANAGE = "api_keys.manage"  # see and revoke every key of the workspace
+    IDENTITY_MANAGE = "identity.manage"  # verified domains, sign-in policy, SSO, SCIM tokens
 
 
 _EVERYONE = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
@@ -61,6 +62,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.AUDIT_EXPORT: _ADMINS,
     Action.API_KEYS_USE: _EVERYONE,
     Action.API_KEYS_MANAGE: _ADMINS,
+    Action.IDENTITY_MANAGE: _ADMINS,
 }
 assert set(MATRIX) == set(Action), "every action needs a row in the matrix"  # noqa: S101
 

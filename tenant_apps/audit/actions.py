@@ -84,6 +84,21 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    IDENTITY_DOMAIN_ADDED = "identity.domain_added", "Domain added for verification"
+    IDENTITY_DOMAIN_VERIFIED = "identity.domain_verified", "Domain verified"
+    IDENTITY_DOMAIN_UNVERIFIED = "identity.domain_unverified", "Domain no longer verified"
+    IDENTITY_DOMAIN_REMOVED = "identity.domain_removed", "Verified domain removed"
+    IDENTITY_POLICY_CHANGED = "identity.policy_changed", "Sign-in policy changed"
+    SCIM_TOKEN_CREATED = "scim.token_created", "SCIM token created"
+    SCIM_TOKEN_REVOKED = "scim.token_revoked", "SCIM token revoked"
+    SCIM_USER_CREATED = "scim.user_created", "Person provisioned by SCIM"
+    SCIM_USER_UPDATED = "scim.user_updated", "Person updated by SCIM"
+    SCIM_USER_DEACTIVATED = "scim.user_deactivated", "Person deactivated by SCIM"
+    SCIM_USER_REACTIVATED = "scim.user_reactivated", "Person reactivated by SCIM"
+    SCIM_USER_DELETED = "scim.user_deleted", "Person deprovisioned by SCIM"
+    SCIM_GROUP_CREATED = "scim.group_created", "Group created by SCIM"
+    SCIM_GROUP_UPDATED = "scim.group_updated", "Group changed by SCIM"
+    SCIM_GROUP_DELETED = "scim.group_deleted", "Group deleted by SCIM"
 
 
 GROUPS: dict[str, str] = {
@@ -102,6 +117,8 @@ GROUPS: dict[str, str] = {
     "document": "Documents",
     "audit": "Audit log",
     "api_key": "API keys",
+    "identity": "Verified domains and sign-in policy",
+    "scim": "SCIM provisioning",
 }
 
 

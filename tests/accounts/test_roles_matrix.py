@@ -41,6 +41,7 @@ EXPECTED_MATRIX = {
     Action.AUDIT_EXPORT: {"owner", "admin"},
     Action.API_KEYS_USE: {"owner", "admin", "member"},
     Action.API_KEYS_MANAGE: {"owner", "admin"},
+    Action.IDENTITY_MANAGE: {"owner", "admin"},
 }
 
 

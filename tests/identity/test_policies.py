@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared_apps.accounts.permissions import NotAllowed
+from shared_apps.identity.errors import IdentityError
+from shared_apps.identity.selectors import policy_for
+from shared_apps.identity.services.policies import policy_update
+from tenant_apps.audit.models import AuditEntry
+
+
+def _update(tenant, user, **changes):
+    values: dict[str, Any] = {
+        "require_sso": False,
+        "require_two_factor": False,
+        "session_lifetime_minutes": None,
+        "jit_role": "member",
+    }
+    values.update(changes)
+    return policy_update(tenant=tenant, acting_user=user, **values)
+
+
+def test_a_policy_change_is_saved_and_audited_with_what_changed(tenant, owner, in_tenant) -> None:
+    assert not policy_for(tenant_id=tenant.pk).require_sso
+    _update(tenant, owner, require_sso=True, session_lifetime_minutes=60)
+    _update(tenant, owner, require_sso=True, session_lifetime_minutes=60)  # no change: no entry
+    policy = policy_for(tenant_id=tenant.pk)
+    assert policy.require_sso
+    assert policy.session_lifetime_minutes == 60
+    with in_tenant(tenant):
+        entries = list(AuditEntry.objects.filter(action="identity.policy_changed"))
+    assert len(entries) == 1
+    assert entries[0].metadata == {
+        "require_sso": {"from": False, "to": True},
+        "session_lifetime_minutes": {"from": None, "to": 60},
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"jit_role": "owner"}, {"jit_role": "x"}, {"session_lifetime_minutes": 1}, {"session_lifetime_minutes": 10**9}],
+)
+def test_invalid_policies_are_refused(tenant, owner, changes) -> None:
+    with pytest.raises(IdentityError):
+        _update(tenant, owner, **changes)
+    assert policy_for(tenant_id=tenant.pk).pk is None
+
+
+def test_members_cannot_change_the_policy(tenant, member) -> None:
+    with pytest.raises(NotAllowed):
+        _update(tenant, member, require_two_factor=True)
+    assert policy_for(tenant_id=tenant.pk).pk is None
