@@ -43,6 +43,12 @@ PARAMETERS: dict[str, str] = {
     "api-document-download:pk": "document",
     "api-invitation-detail:pk": "invitation",
     "api-invitation-resend:pk": "invitation",
+    # SCIM: a provisioned person's and a group's random ids (unique over the platform); discovery's names are the
+    # same for every workspace
+    "scim-user:scim_id": "scim_user",
+    "scim-group:scim_id": "scim_group",
+    "scim-resource-type:name": "scim_resource_type",
+    "scim-schema:schema_id": "scim_schema",
 }
 
 
@@ -58,6 +64,10 @@ class Swept:
     @property
     def is_api(self) -> bool:
         return self.route.startswith("api/")
+
+    @property
+    def is_scim(self) -> bool:
+        return self.route.startswith("scim/")
 
     def kind(self, param: str) -> str | None:
         return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)

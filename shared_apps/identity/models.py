@@ -5,7 +5,7 @@ so what decides it (a workspace's verified domains, its policies, its SCIM token
   workspace (a partial unique index on verified rows); any number may be trying at once.
 - `WorkspacePolicy`: require SSO for members of the verified domains, require two-factor, session lifetime.
 - `ScimToken`: a SCIM client's bearer token, stored as a SHA-256 like an API key (shown once).
-- `ScimUser`: the workspace's view of a person its IdP provisions (userName, names, emails, externalId, active). It
+- `ScimUser`: the workspace's view of a person its IdP provisions (the resource as written, userName, active). It
   links to the global account only when the address is in one of the workspace's verified domains: provisioning
   never pulls someone else's account into a workspace.
 - `WorkspaceGroup`: a group of one workspace, backed by a Django `auth.Group` (what project sharing grants to).
@@ -105,12 +105,10 @@ class ScimUser(models.Model):
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     user_name = models.CharField(max_length=254)
     external_id = models.CharField(max_length=254, blank=True)
-    display_name = models.CharField(max_length=254, blank=True)
-    given_name = models.CharField(max_length=150, blank=True)
-    family_name = models.CharField(max_length=150, blank=True)
-    formatted_name = models.CharField(max_length=300, blank=True)
-    emails = models.JSONField(default=list, blank=True)
+    email = models.EmailField(blank=True)  # the primary address of `document` (what links the account), lower case
     active = models.BooleanField(default=True)
+    # The resource as the client last wrote it (RFC 7643 attributes, no id, meta or password): answered back as is.
+    document = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -135,6 +133,7 @@ class WorkspaceGroup(models.Model):
     display_name = models.CharField(max_length=150)
     external_id = models.CharField(max_length=254, blank=True)
     members = models.ManyToManyField(ScimUser, related_name="groups", blank=True)
+    document = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -36,3 +36,20 @@ def policy_for(*, tenant_id: int) -> WorkspacePolicy:
 
 def scim_token_list(*, tenant_id: int) -> QuerySet[ScimToken]:
     return ScimToken.objects.filter(tenant_id=tenant_id).select_related("created_by")
+
+
+_SECRET_MAX_LENGTH = 200
+
+
+def scim_token_authenticate(*, secret: str, tenant_id: int) -> ScimToken | None:
+    """The active token `secret` names in workspace `tenant_id`, else None whatever the reason (unknown, revoked,
+    another workspace's): one SHA-256 and one query on the hash's unique index."""
+    if not secret or len(secret) > _SECRET_MAX_LENGTH or not secret.isascii():
+        return None
+    return (
+        ScimToken.objects.filter(
+            secret_hash=ScimToken.hash_secret(secret), tenant_id=tenant_id, revoked_at__isnull=True
+        )
+        .only("id", "prefix", "tenant_id", "last_used_at")
+        .first()
+    )

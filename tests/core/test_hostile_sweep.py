@@ -57,8 +57,9 @@ HOSTILE = {
 }
 DEEP_JSON = "[" * 1000 + "]" * 1000
 # Routes that are not pages: provider redirects and callbacks of social sign-in (they send the browser to Google and
-# the like), the Stripe webhook (signed bodies only: tests/billing/test_webhooks.py), the admin's catch-all.
-NOT_PAGES = ("accounts/google/", "accounts/github/", "accounts/microsoft/", "accounts/oidc/", "billing/")
+# the like), the Stripe webhook (signed bodies only: tests/billing/test_webhooks.py), the admin's catch-all, SCIM (a
+# machine's JSON with a bearer token: its hostile input is tests/identity/test_scim.py's and scim2-tester's).
+NOT_PAGES = ("accounts/google/", "accounts/github/", "accounts/microsoft/", "accounts/oidc/", "billing/", "scim/")
 # Parameters of the root domain's routes, by the same rule as PARAMETERS; the admin's object pages take the first row
 # of their model (`_admin_objects`).
 PUBLIC_PARAMETERS = {

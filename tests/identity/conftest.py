@@ -32,3 +32,27 @@ def fake_dns() -> Iterator[FakeDns]:
         yield resolver
     finally:
         dns_client.resolver_set(None)
+
+
+@pytest.fixture
+def verified(tenant, owner, fake_dns):
+    """acme.com verified by the tenant (through its TXT record, as in production)."""
+    from shared_apps.identity.services.domains import domain_add, domain_check, record_name, record_value  # noqa: PLC0415
+
+    row = domain_add(tenant=tenant, domain="acme.com", acting_user=owner)
+    fake_dns.records[record_name(row)] = [record_value(row)]
+    return domain_check(tenant=tenant, domain_id=row.pk, acting_user=owner)
+
+
+@pytest.fixture
+def scim_secret(tenant, owner) -> str:
+    from shared_apps.identity.services.scim_tokens import scim_token_create  # noqa: PLC0415
+
+    return scim_token_create(tenant=tenant, name="Okta", acting_user=owner)[1]
+
+
+@pytest.fixture
+def scim(tenant_client, scim_secret):
+    """The tenant's client carrying its SCIM token."""
+    tenant_client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {scim_secret}"
+    return tenant_client
