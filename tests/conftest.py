@@ -27,6 +27,7 @@ from django_tenants.utils import tenant_context
 from billing.entitlements import plan_memory_forget
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+from shared_apps.identity import dns_client
 from tenants import citus, provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
@@ -91,6 +92,20 @@ def _uses_database(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("django_db") is not None or bool(
         {"db", "transactional_db"} & set(request.fixturenames)
     )
+
+
+class _NoDns:
+    """The DNS as tests see it unless they install their own (tests/identity): no record anywhere, and no socket."""
+
+    def txt(self, name: str) -> list[str]:
+        return []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_dns() -> Iterator[None]:
+    dns_client.resolver_set(_NoDns())
+    yield
+    dns_client.resolver_set(None)
 
 
 @pytest.fixture(autouse=True)

@@ -49,6 +49,9 @@ PARAMETERS: dict[str, str] = {
     "scim-group:scim_id": "scim_group",
     "scim-resource-type:name": "scim_resource_type",
     "scim-schema:schema_id": "scim_schema",
+    # Settings → Single sign-on: a verified domain's and a SCIM token's ids (public rows, unique over the platform)
+    "domain_id": "identity_domain",
+    "settings_sso_scim_token_revoke:token_id": "scim_token",
 }
 
 

@@ -45,5 +45,9 @@ def resolver_set(resolver: TxtResolver | None) -> None:
         _resolver.append(resolver)
 
 
+def current_resolver() -> TxtResolver | None:
+    return _resolver[0] if _resolver else None
+
+
 def txt_records(name: str) -> list[str]:
     return (_resolver[0] if _resolver else _Dnspython()).txt(name)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenant_apps.workspace_settings import audit_views, billing_views, views, workspace_views
+from tenant_apps.workspace_settings import audit_views, billing_views, identity_views, views, workspace_views
 
 urlpatterns = [
     path("", workspace_views.general, name="settings_general"),
@@ -35,4 +35,15 @@ urlpatterns = [
     path("profile/api-keys/", views.api_key_create, name="settings_api_key_create"),
     path("api-keys/", views.api_keys, name="settings_api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="settings_api_key_revoke"),
+    path("sso/", identity_views.sso, name="settings_sso"),
+    path("sso/domains/", identity_views.domain_add, name="settings_sso_domain_add"),
+    path("sso/domains/<int:domain_id>/check/", identity_views.domain_check, name="settings_sso_domain_check"),
+    path("sso/domains/<int:domain_id>/remove/", identity_views.domain_remove, name="settings_sso_domain_remove"),
+    path("sso/policy/", identity_views.policy, name="settings_sso_policy"),
+    path("sso/scim-tokens/", identity_views.scim_token_create, name="settings_sso_scim_token_create"),
+    path(
+        "sso/scim-tokens/<int:token_id>/revoke/",
+        identity_views.scim_token_revoke,
+        name="settings_sso_scim_token_revoke",
+    ),
 ]

@@ -39,6 +39,8 @@ from billing.entitlements import RateDecision
 from billing.models import BillingAccount, WebhookEvent
 from shared_apps.accounts.models import ApiKeyScope, Invitation, Role, User
 from shared_apps.accounts.services import api_key_create
+from shared_apps.identity.models import VerifiedDomain
+from shared_apps.identity.services.scim_tokens import scim_token_create
 from shared_apps.workspaces.models import ImpersonationSession, OperatorAction
 from shared_apps.workspaces.services import operator_log_record
 from tenant_apps.api import throttling
@@ -185,6 +187,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         expires_at=timezone.now() + timedelta(days=7),
     )
     api_key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
+    scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
+    verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)
@@ -212,6 +216,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "membership": membership.pk,
         "invitation": invitation.pk,
         "api_key": api_key.pk,
+        "scim_token": scim_token.pk,
+        "identity_domain": verified_domain.pk,
         "invitation_token": token,
         "storage_key": document.key,
         "user_uid": user_pk_to_url_str(owner),

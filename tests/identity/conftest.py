@@ -27,11 +27,12 @@ class FakeDns:
 @pytest.fixture
 def fake_dns() -> Iterator[FakeDns]:
     resolver = FakeDns()
+    previous = dns_client.current_resolver()
     dns_client.resolver_set(resolver)
     try:
         yield resolver
     finally:
-        dns_client.resolver_set(None)
+        dns_client.resolver_set(previous)
 
 
 @pytest.fixture

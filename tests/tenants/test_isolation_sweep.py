@@ -30,7 +30,7 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
+from shared_apps.identity.models import ScimToken, ScimUser, VerifiedDomain, WorkspaceGroup
 from shared_apps.identity.services.scim_tokens import scim_token_create
 from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenants.db import connection, table_sql
@@ -138,7 +138,8 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_key, _secret = api_key_create(
         tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
     )
-    scim_token_create(tenant=other_tenant, name=f"SCIM {MARK}", acting_user=b_owner)
+    b_scim_token, _ = scim_token_create(tenant=other_tenant, name=f"SCIM {MARK}", acting_user=b_owner)
+    b_domain = VerifiedDomain.objects.create(tenant_id=other_tenant.pk, domain=f"{MARK}.example", token=MARK)
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
@@ -175,6 +176,8 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         scim_group=str(b_group.scim_id),
         scim_resource_type="User",
         scim_schema="urn:ietf:params:scim:schemas:core:2.0:User",
+        identity_domain=b_domain.pk,
+        scim_token=b_scim_token.pk,
     )
 
     world.b_state = lambda: b_state_of(other_tenant)
@@ -195,6 +198,7 @@ def b_state_of(other_tenant: Tenant) -> Any:
         sorted(Invitation.objects.filter(tenant=other_tenant).values_list("pk", "email", "revoked_at", "send_count")),
         sorted(ApiKey.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
         sorted(ScimToken.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
+        sorted(VerifiedDomain.objects.filter(tenant=other_tenant).values_list("pk", "domain", "last_checked_at")),
         sorted(ScimUser.objects.filter(tenant=other_tenant).values_list("pk", "user_name", "active", "document")),
         sorted(WorkspaceGroup.objects.filter(tenant=other_tenant).values_list("pk", "display_name", "document")),
     ]
