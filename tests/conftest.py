@@ -28,6 +28,7 @@ from billing.entitlements import plan_memory_forget
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 from shared_apps.identity import dns_client
+from shared_apps.identity.selectors import policy_memory_forget as identity_policy_memory_forget
 from tenants import citus, provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
@@ -125,6 +126,7 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
 
     routing.clear()
     plan_memory_forget()
+    identity_policy_memory_forget()
     for alias in ("shared", "default"):
         cache = caches[alias]
         if not isinstance(cache, BaseDatabaseCache):

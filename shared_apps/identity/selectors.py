@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from shared_apps.identity.models import ScimToken, VerifiedDomain, WorkspacePolicy
@@ -53,3 +56,46 @@ def scim_token_authenticate(*, secret: str, tenant_id: int) -> ScimToken | None:
         .only("id", "prefix", "tenant_id", "last_used_at")
         .first()
     )
+
+
+# --- the policy as requests read it ----------------------------------------------------------------------------------
+
+POLICY_TTL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySnapshot:
+    require_sso: bool
+    require_two_factor: bool
+    session_lifetime_minutes: int | None
+
+
+_snapshots: dict[int, tuple[float, PolicySnapshot | None]] = {}
+
+
+def policy_snapshot(*, tenant_id: int) -> PolicySnapshot | None:
+    """The workspace's policy when it asks anything of a request (None: nothing to enforce), from a per-process cache
+    of POLICY_TTL_S seconds."""
+    now = time.monotonic()
+    cached = _snapshots.get(tenant_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = (
+        WorkspacePolicy.objects.filter(tenant_id=tenant_id)
+        .values_list("require_sso", "require_two_factor", "session_lifetime_minutes")
+        .first()
+    )
+    snapshot = PolicySnapshot(*row) if row is not None and (row[1] or row[2]) else None
+    if len(_snapshots) > 10_000:
+        _snapshots.clear()
+    _snapshots[tenant_id] = (now + POLICY_TTL_S, snapshot)
+    return snapshot
+
+
+def policy_forget(*, tenant_id: int) -> None:
+    _snapshots.pop(tenant_id, None)
+
+
+def policy_memory_forget() -> None:
+    """Forget every workspace's cached policy (tests, between cases)."""
+    _snapshots.clear()

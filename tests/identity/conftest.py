@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from shared_apps.identity import dns_client
+from shared_apps.identity.services.domains import domain_add, domain_check, record_name, record_value
+from shared_apps.identity.services.scim_tokens import scim_token_create
 
 
 class FakeDns:
@@ -38,8 +40,6 @@ def fake_dns() -> Iterator[FakeDns]:
 @pytest.fixture
 def verified(tenant, owner, fake_dns):
     """acme.com verified by the tenant (through its TXT record, as in production)."""
-    from shared_apps.identity.services.domains import domain_add, domain_check, record_name, record_value  # noqa: PLC0415
-
     row = domain_add(tenant=tenant, domain="acme.com", acting_user=owner)
     fake_dns.records[record_name(row)] = [record_value(row)]
     return domain_check(tenant=tenant, domain_id=row.pk, acting_user=owner)
@@ -47,8 +47,6 @@ def verified(tenant, owner, fake_dns):
 
 @pytest.fixture
 def scim_secret(tenant, owner) -> str:
-    from shared_apps.identity.services.scim_tokens import scim_token_create  # noqa: PLC0415
-
     return scim_token_create(tenant=tenant, name="Okta", acting_user=owner)[1]
 
 

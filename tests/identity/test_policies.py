@@ -3,12 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.identity.errors import IdentityError
 from shared_apps.identity.selectors import policy_for
 from shared_apps.identity.services.policies import policy_update
 from tenant_apps.audit.models import AuditEntry
+from tests.conftest import client_for
 
 
 def _update(tenant, user, **changes):
@@ -52,3 +56,40 @@ def test_members_cannot_change_the_policy(tenant, member) -> None:
     with pytest.raises(NotAllowed):
         _update(tenant, member, require_two_factor=True)
     assert policy_for(tenant_id=tenant.pk).pk is None
+
+
+def test_two_factor_required_sends_a_member_without_it_to_set_it_up(tenant, owner, member) -> None:
+    client = client_for(tenant)
+    client.force_login(member)
+    assert client.get("/").status_code == 200
+    _update(tenant, owner, require_two_factor=True)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/"
+    assert client.get("/api/v1/me/").status_code == 403
+    assert client.get("/accounts/2fa/").status_code == 200  # the way out stays open
+    Authenticator.objects.create(user=member, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.get("/").status_code == 200
+
+
+def test_a_session_older_than_the_workspaces_lifetime_is_ended(tenant, owner, member) -> None:
+    client = client_for(tenant)
+    client.force_login(member)
+    _update(tenant, owner, session_lifetime_minutes=30)
+    assert client.get("/").status_code == 200
+    session = client.session
+    session["identity_login_at"] = session["identity_login_at"] - 31 * 60
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_workspace_without_a_policy_adds_no_query(tenant, member) -> None:
+    client = client_for(tenant)
+    client.force_login(member)
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert not [q for q in queries.captured_queries if "identity_workspacepolicy" in q["sql"]]

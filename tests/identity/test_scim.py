@@ -12,9 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import Membership, Role, User
-from shared_apps.identity.models import ScimUser, WorkspaceGroup
-from shared_apps.identity.services.scim_tokens import scim_token_revoke
+from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
+from shared_apps.identity.services.scim_tokens import scim_token_create, scim_token_revoke
 from tenant_apps.audit.models import AuditEntry
+from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -61,8 +62,6 @@ def test_a_person_of_a_verified_domain_joins_and_deactivation_takes_them_out_at_
     account = User.objects.get(email="ada@acme.com")
     assert Membership.objects.get(tenant=tenant, user=account).role == Role.MEMBER
     # and signed in on the workspace
-    from tests.conftest import client_for  # noqa: PLC0415
-
     browser = client_for(tenant)
     browser.force_login(account)
     assert browser.get("/").status_code == 200
@@ -175,7 +174,7 @@ def test_no_token_a_wrong_token_and_a_revoked_token_are_refused(tenant_client, t
     response = tenant_client.get("/scim/v2/Users", HTTP_AUTHORIZATION="Bearer atr_scim_wrong")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
-    token_id = __import__("shared_apps.identity.models", fromlist=["ScimToken"]).ScimToken.objects.get().pk
+    token_id = ScimToken.objects.get().pk
     scim_token_revoke(tenant=tenant, token_id=token_id, acting_user=owner)
     assert tenant_client.get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer {scim_secret}").status_code == 401
 
@@ -183,8 +182,6 @@ def test_no_token_a_wrong_token_and_a_revoked_token_are_refused(tenant_client, t
 def test_workspace_b_cannot_see_change_or_infer_workspace_as_scim_data(
     scim, scim_secret, tenant, verified, other_tenant, other_tenant_client, outsider
 ) -> None:
-    from shared_apps.identity.services.scim_tokens import scim_token_create  # noqa: PLC0415
-
     ada = _post(scim, "/scim/v2/Users", _user("ada@acme.com", "ada@acme.com")).json()
     group = _post(scim, "/scim/v2/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Eng"}).json()
     # A's token on B's host is unknown there

@@ -8,6 +8,7 @@ from django.db import transaction
 from shared_apps.accounts.models import Role, User
 from shared_apps.identity.errors import IdentityError
 from shared_apps.identity.models import WorkspacePolicy
+from shared_apps.identity.selectors import policy_forget
 from shared_apps.identity.services.common import require_identity_admin
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -55,6 +56,9 @@ def policy_update(
     for field, value in after.items():
         setattr(policy, field, value)
     policy.save()
+    # Forgotten now (a rollback only costs a re-read) and again once committed (a read in between may have cached it).
+    policy_forget(tenant_id=tenant.pk)
+    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     changed = {k: {"from": before[k], "to": v} for k, v in after.items() if before[k] != v}
     audit_record(
         tenant=tenant, action=AuditAction.IDENTITY_POLICY_CHANGED, actor=acting_user, target=None, metadata=changed
