@@ -19,6 +19,7 @@ from shared_apps.identity.services.domains import (
     record_name,
     record_value,
 )
+from shared_apps.identity.tasks import domains_check
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
 from tests.factories import MembershipFactory
@@ -158,3 +159,13 @@ def test_another_workspaces_domain_cannot_be_checked_or_removed(
         domain_remove(tenant=tenant, domain_id=theirs.pk, acting_user=owner)
     assert VerifiedDomain.objects.filter(pk=theirs.pk).exists()
     assert fake_dns.asked == []
+
+
+def test_the_daily_task_is_scheduled_and_checks_every_domain(tenant, owner, fake_dns, settings) -> None:
+    row = domain_add(tenant=tenant, domain="acme.com", acting_user=owner)
+    _publish(fake_dns, row)
+    assert domains_check.run() >= 1
+    row.refresh_from_db()
+    assert row.is_verified
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "identity.domains_check" in scheduled

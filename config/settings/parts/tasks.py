@@ -51,4 +51,5 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "workspaces-impersonations-expire": {"task": "workspaces.impersonations_expire", "schedule": 60.0},
     "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 10.0},
     "core-effects-purge": {"task": "core.effects_purge", "schedule": 86400.0},
+    "identity-domains-check": {"task": "identity.domains_check", "schedule": 86400.0},
 }
