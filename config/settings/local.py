@@ -39,3 +39,4 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
 if env.str("LOG_LEVEL", default="") == "":
     for _quiet in ("stripe", "celery.app.trace", "kombu", "django.utils.autoreload"):
         LOGGING["loggers"][_quiet] = {"level": "WARNING"}  # noqa: F405
+IDENTITY_LOOPBACK_IDP_ALLOWED = True  # an identity provider on this machine

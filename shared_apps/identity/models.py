@@ -72,6 +72,47 @@ class WorkspacePolicy(models.Model):
         return f"policy of {self.tenant_id}"
 
 
+class SsoConnection(models.Model):
+    """A workspace's identity provider (OpenID Connect). allauth knows it as the openid_connect app whose provider_id
+    is `ws-<provider_key>` (a random key: the callback URL says nothing of the workspace's id or name). The client
+    secret is stored encrypted (Fernet, with a key derived from SECRET_KEY)."""
+
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.OIDC)
+    provider_key = models.CharField(max_length=32, unique=True)
+    server_url = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    secret_encrypted = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_protocol_display()} of {self.tenant_id}"
+
+    @property
+    def provider_id(self) -> str:
+        return f"ws-{self.provider_key}"
+
+
+class SsoSignIn(models.Model):
+    """When a person last signed in through a workspace's identity provider: what "require single sign-on" checks a
+    session on the workspace's host against (the handoff that follows an SSO sign-in lands seconds later)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    signed_in_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user", "tenant"], name="identity_sso_sign_in_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} via the IdP of {self.tenant_id}"
+
+
 class ScimToken(models.Model):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
-from shared_apps.identity.models import ScimToken, VerifiedDomain, WorkspacePolicy
+from shared_apps.identity.models import ScimToken, SsoConnection, SsoSignIn, VerifiedDomain, WorkspacePolicy
+from tenants.models import Domain
 
 
 def domain_list(*, tenant_id: int) -> QuerySet[VerifiedDomain]:
@@ -85,7 +87,7 @@ def policy_snapshot(*, tenant_id: int) -> PolicySnapshot | None:
         .values_list("require_sso", "require_two_factor", "session_lifetime_minutes")
         .first()
     )
-    snapshot = PolicySnapshot(*row) if row is not None and (row[1] or row[2]) else None
+    snapshot = PolicySnapshot(*row) if row is not None and (row[0] or row[1] or row[2]) else None
     if len(_snapshots) > 10_000:
         _snapshots.clear()
     _snapshots[tenant_id] = (now + POLICY_TTL_S, snapshot)
@@ -99,3 +101,53 @@ def policy_forget(*, tenant_id: int) -> None:
 def policy_memory_forget() -> None:
     """Forget every workspace's cached policy (tests, between cases)."""
     _snapshots.clear()
+
+
+def _with_slug(connection: SsoConnection | None) -> tuple[SsoConnection, str] | None:
+    if connection is None:
+        return None
+    domain = Domain.objects.filter(tenant_id=connection.tenant_id, is_primary=True).values_list("domain", flat=True)
+    host = domain.first()
+    return (connection, host.split(".")[0]) if host else None
+
+
+def sso_connection_for_email(*, email: str) -> tuple[SsoConnection, str] | None:
+    """The identity provider of the workspace that verified the domain of `email`, with the workspace's slug."""
+    tenant_id = verified_domain_owner(email=email)
+    if tenant_id is None:
+        return None
+    return _with_slug(SsoConnection.objects.select_related("tenant").filter(tenant_id=tenant_id, enabled=True).first())
+
+
+def sso_connection_for_slug(*, slug: str) -> tuple[SsoConnection, str] | None:
+    host = f"{slug.lower()}.{settings.BASE_DOMAIN}"
+    tenant_id = Domain.objects.filter(domain=host).values_list("tenant_id", flat=True).first()
+    if tenant_id is None:
+        return None
+    return _with_slug(SsoConnection.objects.select_related("tenant").filter(tenant_id=tenant_id, enabled=True).first())
+
+
+def sso_connection_of(*, tenant_id: int) -> SsoConnection | None:
+    return SsoConnection.objects.filter(tenant_id=tenant_id).first()
+
+
+# A session on a workspace's host counts as made through its identity provider when an SSO sign-in of that person
+# there happened at most this long before the session began (the handoff follows the sign-in within seconds).
+SSO_HANDOFF_WINDOW_S = 120
+
+
+def sso_required_for(*, tenant_id: int, email: str, role: str) -> bool:
+    """Whether this member must come through the workspace's identity provider: the policy asks it, the workspace
+    has a provider, the address is in a verified domain, and the member is not an owner (owners keep a break-glass
+    sign-in)."""
+    if role == "owner":
+        return False
+    domain = email.rpartition("@")[2].lower()
+    if domain not in verified_domains_of(tenant_id=tenant_id):
+        return False
+    return SsoConnection.objects.filter(tenant_id=tenant_id, enabled=True).exists()
+
+
+def came_through_sso(*, tenant_id: int, user_id: int, session_started: float) -> bool:
+    row = SsoSignIn.objects.filter(tenant_id=tenant_id, user_id=user_id).values_list("signed_in_at", flat=True).first()
+    return row is not None and row.timestamp() >= session_started - SSO_HANDOFF_WINDOW_S

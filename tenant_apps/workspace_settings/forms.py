@@ -199,3 +199,20 @@ class ScimTokenForm(forms.Form):
         help_text="The client that will use it, such as Okta or Entra ID.",
         widget=forms.TextInput(attrs={"placeholder": "Okta", "autocomplete": "off"}),
     )
+
+
+class OidcConnectionForm(forms.Form):
+    server_url = forms.CharField(
+        label="Issuer URL",
+        max_length=600,
+        help_text="Your identity provider's issuer, such as https://acme.okta.com (where its discovery document is).",
+        widget=forms.TextInput(attrs={"placeholder": "https://login.acme.com", "autocomplete": "off"}),
+    )
+    client_id = forms.CharField(label="Client ID", max_length=300, help_text="From the application made for Atrium.")
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=1100,
+        required=False,
+        help_text="Stored encrypted. Leave empty to keep the one saved.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )

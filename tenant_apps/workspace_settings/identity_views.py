@@ -16,8 +16,10 @@ from shared_apps.accounts.permissions import Action, NotAllowed
 from shared_apps.identity import selectors
 from shared_apps.identity.errors import IdentityError, NotFound
 from shared_apps.identity.services import domains, policies, scim_tokens
-from tenant_apps.workspace_settings.forms import ScimTokenForm, SignInPolicyForm, VerifiedDomainForm
+from shared_apps.identity.services import sso as sso_services
+from tenant_apps.workspace_settings.forms import OidcConnectionForm, ScimTokenForm, SignInPolicyForm, VerifiedDomainForm
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
+from tenants.selectors import root_url
 
 SECTION = "sso"
 
@@ -29,9 +31,16 @@ def _page(request: MemberRequest, *, status: int = 200, **forms: Any) -> HttpRes
         {"domain": d, "record_name": domains.record_name(d), "record_value": domains.record_value(d)}
         for d in selectors.domain_list(tenant_id=tenant_id)
     ]
+    connection = selectors.sso_connection_of(tenant_id=tenant_id)
     context = settings_context(
         request,
         SECTION,
+        connection=connection,
+        redirect_uri=f"{root_url()}/accounts/oidc/{connection.provider_id}/login/callback/" if connection else "",
+        connection_form=forms.get("connection_form")
+        or OidcConnectionForm(
+            initial={"server_url": connection.server_url, "client_id": connection.client_id} if connection else None
+        ),
         domains=rows,
         tokens=list(selectors.scim_token_list(tenant_id=tenant_id)),
         scim_url=request.build_absolute_uri("/scim/v2/"),
@@ -160,4 +169,42 @@ def scim_token_revoke(request: MemberRequest, token_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The token “{token.name}” was revoked: the SCIM client's requests are refused.")
+    return redirect("settings_sso")
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def connection_save(request: MemberRequest) -> HttpResponse:
+    form = OidcConnectionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            sso_services.sso_connection_save(
+                tenant=request.tenant,
+                acting_user=request.user,
+                server_url=data["server_url"],
+                client_id=data["client_id"],
+                client_secret=data["client_secret"],
+            )
+        except NotAllowed as exc:
+            return forbidden(request, exc)
+        except IdentityError as exc:
+            form.add_error(exc.field or None, exc.message)
+        else:
+            messages.success(request, "The identity provider is connected: register the redirect URI below with it.")
+            return redirect("settings_sso")
+    return _page(request, status=400, connection_form=form)
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def connection_remove(request: MemberRequest) -> HttpResponse:
+    try:
+        sso_services.sso_connection_remove(tenant=request.tenant, acting_user=request.user)
+    except NotAllowed as exc:
+        return forbidden(request, exc)
+    except IdentityError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The identity provider was removed: its sign-ins are refused from now on.")
     return redirect("settings_sso")

@@ -40,6 +40,8 @@ urlpatterns = [
     path("sso/domains/<int:domain_id>/check/", identity_views.domain_check, name="settings_sso_domain_check"),
     path("sso/domains/<int:domain_id>/remove/", identity_views.domain_remove, name="settings_sso_domain_remove"),
     path("sso/policy/", identity_views.policy, name="settings_sso_policy"),
+    path("sso/connection/", identity_views.connection_save, name="settings_sso_connection"),
+    path("sso/connection/remove/", identity_views.connection_remove, name="settings_sso_connection_remove"),
     path("sso/scim-tokens/", identity_views.scim_token_create, name="settings_sso_scim_token_create"),
     path(
         "sso/scim-tokens/<int:token_id>/revoke/",

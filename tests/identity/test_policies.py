@@ -6,13 +6,17 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from shared_apps.accounts.models import Role
 from shared_apps.accounts.permissions import NotAllowed
 from shared_apps.identity.errors import IdentityError
+from shared_apps.identity.models import SsoConnection, SsoSignIn
 from shared_apps.identity.selectors import policy_for
 from shared_apps.identity.services.policies import policy_update
 from tenant_apps.audit.models import AuditEntry
-from tests.conftest import client_for
+from tests.conftest import client_for, host_of
+from tests.factories import MembershipFactory
 
 
 def _update(tenant, user, **changes):
@@ -93,3 +97,39 @@ def test_a_workspace_without_a_policy_adds_no_query(tenant, member) -> None:
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     assert not [q for q in queries.captured_queries if "identity_workspacepolicy" in q["sql"]]
+
+
+@pytest.fixture
+def sso_required(tenant, owner, verified):
+    SsoConnection.objects.create(
+        tenant_id=tenant.pk, provider_key="k1", server_url="https://idp.acme.com", client_id="c", secret_encrypted=""
+    )
+    _update(tenant, owner, require_sso=True)
+
+
+def test_require_sso_signs_out_a_member_of_the_verified_domain_who_came_another_way(tenant, sso_required) -> None:
+    ada = MembershipFactory.create(tenant=tenant, user__email="ada@acme.com").user
+    client = client_for(tenant)
+    client.force_login(ada)  # a password sign-in on the workspace's host
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/sso/?workspace={host_of(tenant).split('.')[0]}")
+    assert "_auth_user_id" not in client.session
+
+
+def test_require_sso_lets_in_a_session_that_follows_an_sso_sign_in(tenant, sso_required) -> None:
+    ada = MembershipFactory.create(tenant=tenant, user__email="ada@acme.com").user
+    SsoSignIn.objects.create(user=ada, tenant_id=tenant.pk, signed_in_at=timezone.now())
+    client = client_for(tenant)
+    client.force_login(ada)  # the handoff's sign-in, seconds after the one at the identity provider
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_require_sso_spares_owners_and_addresses_outside_the_verified_domains(tenant, owner, sso_required) -> None:
+    other = MembershipFactory.create(tenant=tenant, user__email="contractor@elsewhere.com").user
+    boss = MembershipFactory.create(tenant=tenant, role=Role.OWNER, user__email="boss@acme.com").user
+    for person in (other, boss, owner):
+        client = client_for(tenant)
+        client.force_login(person)
+        assert client.get("/").status_code == 200, person.email
