@@ -49,12 +49,12 @@ def test_hostile_domains_get_the_form_back_with_a_message(admin_client, tenant, 
 
 def test_the_policy_is_saved(admin_client, tenant) -> None:
     response = admin_client.post(
-        "/settings/sso/policy/", {"require_two_factor": "on", "session_lifetime_minutes": "120", "jit_role": "admin"}
+        "/settings/sso/policy/", {"require_sso": "on", "session_lifetime_minutes": "120", "jit_role": "admin"}
     )
     assert response.status_code == 302
     policy = policy_for(tenant_id=tenant.pk)
-    assert policy.require_two_factor
-    assert not policy.require_sso
+    assert policy.require_sso
+    assert not policy.require_two_factor
     assert policy.session_lifetime_minutes == 120
     assert policy.jit_role == "admin"
     refused = admin_client.post("/settings/sso/policy/", {"session_lifetime_minutes": "1", "jit_role": "owner"})
