@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.identity import secrets as secret_box
@@ -157,3 +159,16 @@ def test_sso_start_refuses_hostile_input_with_a_message(public_client) -> None:
         assert response.status_code in (400, 404)
         assert b"field-error" in response.content
     assert public_client.get("/sso/?workspace=" + "x" * 5000).status_code == 200
+
+
+def test_sso_start_query_counts(public_client, tenant, verified, idp) -> None:
+    _connect(tenant, idp)
+    with CaptureQueriesContext(connection) as page:
+        assert public_client.get("/sso/").status_code == 200
+    with CaptureQueriesContext(connection) as routed:
+        assert public_client.post("/sso/", {"email": "ada@acme.com"}).status_code == 200
+    with CaptureQueriesContext(connection) as unknown:
+        assert public_client.post("/sso/", {"email": "ada@nobody.com"}).status_code == 404
+    assert len(page) <= 2, [q["sql"] for q in page.captured_queries]
+    assert len(routed) <= 5, [q["sql"] for q in routed.captured_queries]
+    assert len(unknown) <= 3, [q["sql"] for q in unknown.captured_queries]

@@ -215,12 +215,16 @@ def _clean_user(resource: User) -> tuple[str, str]:
     return user_name, external_id
 
 
-def _ensure_unique_user_name(tenant_id: int, user_name: str, exclude: int | None = None) -> None:
-    rows = ScimUser.objects.filter(tenant_id=tenant_id, user_name__iexact=user_name)
-    if exclude is not None:
-        rows = rows.exclude(pk=exclude)
-    if rows.exists():
-        raise ScimProblem(409, f"A user with userName “{user_name}” exists already.", "uniqueness")
+def _save_user(row: ScimUser) -> None:
+    """Save `row`; the unique indexes settle a duplicate userName (or a second User of one account), and the caller's
+    transaction, rolled back by the refusal, takes whatever was done for the row with it (no savepoint: a duplicate is
+    the rare case, and each savepoint is two more round trips on every write)."""
+    try:
+        row.save()
+    except IntegrityError as exc:
+        if "identity_scim_user_once" in str(exc):
+            raise ScimProblem(409, "Another user of this workspace has this address.", "uniqueness") from exc
+        raise ScimProblem(409, f"A user with userName “{row.user_name}” exists already.", "uniqueness") from exc
 
 
 def _lock_tenant(tenant: Tenant) -> None:
@@ -284,7 +288,6 @@ def _name_of(document: dict[str, Any]) -> str:
 @transaction.atomic
 def scim_user_create(*, tenant: Tenant, token: ScimToken, resource: User) -> ScimUser:
     user_name, external_id = _clean_user(resource)
-    _ensure_unique_user_name(tenant.pk, user_name)
     now = timezone.now()
     row = ScimUser(
         tenant_id=tenant.pk,
@@ -297,11 +300,7 @@ def scim_user_create(*, tenant: Tenant, token: ScimToken, resource: User) -> Sci
         updated_at=now,
     )
     outcome = _join(tenant, row) if row.active else "held: created inactive"
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError as exc:
-        raise ScimProblem(409, "A user with this userName or address exists already.", "uniqueness") from exc
+    _save_user(row)
     _audit(tenant, AuditAction.SCIM_USER_CREATED, token, row.user, {"userName": user_name, "outcome": outcome})
     return row
 
@@ -310,7 +309,6 @@ def scim_user_create(*, tenant: Tenant, token: ScimToken, resource: User) -> Sci
 def scim_user_replace(*, tenant: Tenant, token: ScimToken, row: ScimUser, resource: User) -> ScimUser:
     row = ScimUser.objects.select_for_update().get(pk=row.pk)
     user_name, external_id = _clean_user(resource)
-    _ensure_unique_user_name(tenant.pk, user_name, exclude=row.pk)
     was_active = row.active
     row.user_name, row.external_id = user_name, external_id
     row.email = _primary_email(resource)
@@ -323,11 +321,7 @@ def scim_user_replace(*, tenant: Tenant, token: ScimToken, row: ScimUser, resour
     else:
         outcome = _leave(tenant, row)
         action = AuditAction.SCIM_USER_DEACTIVATED if was_active else AuditAction.SCIM_USER_UPDATED
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError as exc:
-        raise ScimProblem(409, f"A user with userName “{user_name}” exists already.", "uniqueness") from exc
+    _save_user(row)
     _audit(tenant, action, token, row.user, {"userName": user_name, "outcome": outcome})
     return row
 
