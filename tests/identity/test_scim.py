@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from shared_apps.accounts.hooks import seat_limit_source, seat_limit_source_set
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
 from shared_apps.identity.services.scim_tokens import scim_token_create, scim_token_revoke
@@ -231,3 +232,17 @@ def test_two_users_of_one_address_are_a_uniqueness_error_and_nothing_is_left(sci
     assert again.status_code == 409
     assert list(ScimUser.objects.filter(tenant_id=tenant.pk).values_list("user_name", flat=True)) == ["first"]
     assert Membership.objects.filter(tenant=tenant, user__email="same@acme.com").count() == 1
+
+
+def test_no_free_seat_is_a_clear_refusal_and_nothing_is_made(scim, tenant, verified) -> None:
+    used = Membership.objects.filter(tenant=tenant).count()
+    previous = seat_limit_source()
+    seat_limit_source_set(lambda tenant_id: used)
+    try:
+        response = _post(scim, "/scim/v2/Users", _user("late@acme.com", "late@acme.com"))
+    finally:
+        seat_limit_source_set(previous)
+    assert response.status_code == 403
+    assert "no free seat" in response.json()["detail"]
+    assert not ScimUser.objects.filter(tenant_id=tenant.pk).exists()
+    assert not User.objects.filter(email="late@acme.com").exists()
