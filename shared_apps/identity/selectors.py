@@ -96,11 +96,30 @@ def policy_snapshot(*, tenant_id: int) -> PolicySnapshot | None:
 
 def policy_forget(*, tenant_id: int) -> None:
     _snapshots.pop(tenant_id, None)
+    _has_sso.pop(tenant_id, None)
 
 
 def policy_memory_forget() -> None:
-    """Forget every workspace's cached policy (tests, between cases)."""
+    """Forget every workspace's cached policy and SSO flag (tests, between cases)."""
     _snapshots.clear()
+    _has_sso.clear()
+
+
+_has_sso: dict[int, tuple[float, bool]] = {}
+
+
+def workspace_has_sso(*, tenant_id: int) -> bool:
+    """Whether the workspace has an enabled identity provider (its sign-in page offers "Continue with SSO"), from a
+    per-process cache of POLICY_TTL_S seconds: the sign-in page of a warm workspace sends no statement."""
+    now = time.monotonic()
+    cached = _has_sso.get(tenant_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = SsoConnection.objects.filter(tenant_id=tenant_id, enabled=True).exists()
+    if len(_has_sso) > 10_000:
+        _has_sso.clear()
+    _has_sso[tenant_id] = (now + POLICY_TTL_S, found)
+    return found
 
 
 def _with_slug(connection: SsoConnection | None) -> tuple[SsoConnection, str] | None:

@@ -18,6 +18,7 @@ from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.identity import secrets as secret_box
 from shared_apps.identity.errors import IdentityError
 from shared_apps.identity.models import SsoConnection
+from shared_apps.identity.selectors import policy_forget
 from shared_apps.identity.services.sso import sso_connection_save
 from tenant_apps.audit.models import AuditEntry
 from tests.conftest import HostClient, host_of
@@ -35,6 +36,7 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OIDCProvider]:
 
 
 def _connect(tenant: Any, idp: OIDCProvider) -> SsoConnection:
+    policy_forget(tenant_id=tenant.pk)  # made here without the service, which forgets the cached flag itself
     return SsoConnection.objects.create(
         tenant_id=tenant.pk,
         provider_key=KEY,

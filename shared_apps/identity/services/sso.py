@@ -19,7 +19,7 @@ from shared_apps.core.text import has_control_characters
 from shared_apps.identity import secrets as secret_box
 from shared_apps.identity.errors import IdentityError
 from shared_apps.identity.models import SsoConnection, SsoSignIn
-from shared_apps.identity.selectors import policy_for, verified_domains_of
+from shared_apps.identity.selectors import policy_for, policy_forget, verified_domains_of
 from shared_apps.identity.services.common import require_identity_admin
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -74,6 +74,8 @@ def sso_connection_save(
         connection.secret_encrypted = secret_box.encrypt(client_secret)
     connection.enabled = True
     connection.save()
+    policy_forget(tenant_id=tenant.pk)
+    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     audit_record(
         tenant=tenant,
         action=AuditAction.IDENTITY_SSO_CONFIGURED,
@@ -93,6 +95,8 @@ def sso_connection_remove(*, tenant: Tenant, acting_user: User) -> None:
         raise IdentityError("This workspace has no identity provider.")
     server_url = connection.server_url
     connection.delete()
+    policy_forget(tenant_id=tenant.pk)
+    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     audit_record(
         tenant=tenant, action=AuditAction.IDENTITY_SSO_REMOVED, actor=acting_user, metadata={"server_url": server_url}
     )

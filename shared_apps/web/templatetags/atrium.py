@@ -69,11 +69,12 @@ def browser_label_filter(user_agent: str | None) -> str:
 @register.simple_tag(takes_context=True)
 def sso_url(context: template.Context) -> str:
     """The root's "Sign in with SSO" page: on the root, for anyone; on a workspace's sign-in page, for that workspace,
-    and only when it has an identity provider (one query, on that page only). Empty when there is nothing to offer."""
+    and only when it has an identity provider (cached per process: no statement on a warm workspace). Empty when there
+    is nothing to offer."""
     tenant = context.get("current_tenant")
     if tenant is None:
         return f"{root_url()}/sso/"
-    if identity_selectors.sso_connection_of(tenant_id=tenant.pk) is None:
+    if not identity_selectors.workspace_has_sso(tenant_id=tenant.pk):
         return ""
     request = context.get("request")
     slug = request.get_host().split(".")[0].split(":")[0] if request is not None else ""
