@@ -405,3 +405,23 @@ def test_the_root_domain_never_opens_or_lists_another_workspace(
     assert MARK.encode() not in opened.content.lower()
     assert own.status_code == 302  # the control: A's own workspace opens
     assert host_of(tenant) in own["Location"]
+
+
+def test_the_roots_sso_page_tells_nothing_of_a_workspace_without_sso(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    # B (globex, named with the marker) has a verified domain but no identity provider
+    VerifiedDomain.objects.filter(tenant=other_tenant).update(verified_at=timezone.now())
+    b_domain = VerifiedDomain.objects.get(tenant=other_tenant).domain
+    root = HostClient(settings.BASE_DOMAIN)
+    root.force_login(owner)
+    b_slug = host_of(other_tenant).removesuffix("." + settings.BASE_DOMAIN)
+
+    by_slug = root.get(f"/sso/?workspace={b_slug}")
+    by_email = root.post("/sso/", {"email": f"someone@{b_domain}"})
+
+    assert by_slug.status_code == 200
+    assert by_email.status_code == 404
+    for response in (by_slug, by_email):
+        assert MARK.encode() not in response.content.lower().replace(b_domain.encode(), b"")
+        assert b"/accounts/oidc/" not in response.content
