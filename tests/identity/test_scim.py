@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from shared_apps.accounts.hooks import seat_limit_source, seat_limit_source_set
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
+from shared_apps.identity.services.domains import domain_add, domain_check, record_name, record_value
 from shared_apps.identity.services.scim_tokens import scim_token_create, scim_token_revoke
 from tenant_apps.audit.models import AuditEntry
 from tests.conftest import client_for
@@ -246,3 +247,13 @@ def test_no_free_seat_is_a_clear_refusal_and_nothing_is_made(scim, tenant, verif
     assert "no free seat" in response.json()["detail"]
     assert not ScimUser.objects.filter(tenant_id=tenant.pk).exists()
     assert not User.objects.filter(email="late@acme.com").exists()
+
+
+def test_people_held_for_a_domain_join_when_it_is_verified(scim, tenant, owner, fake_dns) -> None:
+    assert _post(scim, "/scim/v2/Users", _user("grace@acme.com", "grace@acme.com")).status_code == 201
+    assert not Membership.objects.filter(tenant=tenant, user__email="grace@acme.com").exists()
+    row = domain_add(tenant=tenant, domain="acme.com", acting_user=owner)
+    fake_dns.records[record_name(row)] = [record_value(row)]
+    domain_check(tenant=tenant, domain_id=row.pk, acting_user=owner)
+    assert Membership.objects.filter(tenant=tenant, user__email="grace@acme.com").exists()
+    assert ScimUser.objects.get(tenant_id=tenant.pk).user.email == "grace@acme.com"

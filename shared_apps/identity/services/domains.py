@@ -19,6 +19,7 @@ from shared_apps.identity.dns_client import DnsUnavailable, txt_records
 from shared_apps.identity.errors import IdentityError, NotFound
 from shared_apps.identity.models import VerifiedDomain
 from shared_apps.identity.services.common import require_identity_admin
+from shared_apps.identity.services.scim import scim_users_join_held
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
@@ -180,6 +181,8 @@ def _record_check(
             target=row,
             metadata={"domain": row.domain},
         )
+        # People the workspace's SCIM client provisioned for this domain, held until now, join.
+        scim_users_join_held(tenant=tenant, domain=row.domain)
         return row
     if not found and answered and row.verified_at is not None:
         row.verified_at = None

@@ -458,3 +458,28 @@ def scim_group_delete(*, tenant: Tenant, token: ScimToken, group: WorkspaceGroup
     # The Django group goes with it (and, through its cascade, the accounts' places in it); the product's grants to it
     # are rows in the workspace's schema that point at a deleted group: they match nobody.
     DjangoGroup.objects.filter(pk=group.group_id).delete()
+
+
+def scim_users_join_held(*, tenant: Tenant, domain: str) -> int:
+    """A domain was just verified: the active SCIM users held for an address of it join now (each in a savepoint of
+    its own: one that cannot, past the seats for instance, stays held and the others go on). Returns how many joined.
+    """
+    joined = 0
+    held = ScimUser.objects.filter(tenant_id=tenant.pk, active=True, user__isnull=True, email__iendswith="@" + domain)
+    for row in held.order_by("created_at", "id"):
+        try:
+            with transaction.atomic():
+                outcome = _join(tenant, row)
+                row.save(update_fields=["user"])
+        except (ScimProblem, IntegrityError):
+            continue
+        if outcome == "joined":
+            joined += 1
+            audit_record(
+                tenant=tenant,
+                action=AuditAction.SCIM_USER_UPDATED,
+                actor=None,
+                target=row.user,
+                metadata={"userName": row.user_name, "outcome": "joined: its domain was verified"},
+            )
+    return joined
