@@ -256,4 +256,6 @@ def test_people_held_for_a_domain_join_when_it_is_verified(scim, tenant, owner, 
     fake_dns.records[record_name(row)] = [record_value(row)]
     domain_check(tenant=tenant, domain_id=row.pk, acting_user=owner)
     assert Membership.objects.filter(tenant=tenant, user__email="grace@acme.com").exists()
-    assert ScimUser.objects.get(tenant_id=tenant.pk).user.email == "grace@acme.com"
+    linked = ScimUser.objects.get(tenant_id=tenant.pk).user
+    assert linked is not None
+    assert linked.email == "grace@acme.com"
