@@ -26,6 +26,8 @@ urlpatterns = [
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("accounts/", include("allauth.urls")),
+    # "Sign in with SSO": an email's verified domain → its workspace's identity provider
+    path("sso/", include("shared_apps.sso.urls")),
     path("admin/", admin.site.urls),
     path("invitations/<str:token>/", invitation_views.invitation_landing, name="invitation_landing"),
     path("verify-email/<str:key>/", account_views.email_verify, name="email_verify"),

@@ -1,6 +1,6 @@
 """URLs of a workspace host (<slug>.<BASE_DOMAIN> or a custom domain). There is no /admin/ and no sign-up here;
 social login runs on the root domain (one OAuth callback URL per provider) and comes back through /auth/handoff/.
-The workspace's API is /api/v1/, its OpenAPI document /api/schema/ and its docs page /api/docs/."""
+The workspace's API is /api/v1/, its OpenAPI document /api/schema/ and its docs page /api/docs/; SCIM is /scim/v2/."""
 
 from allauth.account import views as allauth_views
 from django.urls import include, path
@@ -35,6 +35,8 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.invitation_on_workspace_host, name="invitation_on_host"),
     path("api/v1/", include(api_urls.v1)),
     path("api/", include(api_urls.urlpatterns)),
+    # SCIM 2.0 provisioning for the workspace's identity provider (bearer token made in its settings).
+    path("scim/", include("tenant_apps.scim.urls")),
 ]
 
 # JSON in the API's error shape on /api/ paths, the site's error pages elsewhere.

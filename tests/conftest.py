@@ -27,6 +27,8 @@ from django_tenants.utils import tenant_context
 from billing.entitlements import plan_memory_forget
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+from shared_apps.identity import dns_client
+from shared_apps.identity.selectors import policy_memory_forget as identity_policy_memory_forget
 from tenants import citus, provisioning, routing
 from tenants.db import connection
 from tenants.models import Domain, Tenant, TenantStatus
@@ -93,6 +95,20 @@ def _uses_database(request: pytest.FixtureRequest) -> bool:
     )
 
 
+class _NoDns:
+    """The DNS as tests see it unless they install their own (tests/identity): no record anywhere, and no socket."""
+
+    def txt(self, name: str) -> list[str]:
+        return []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_dns() -> Iterator[None]:
+    dns_client.resolver_set(_NoDns())
+    yield
+    dns_client.resolver_set(None)
+
+
 @pytest.fixture(autouse=True)
 def _media(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every test stores files in a folder of its own (the filesystem backend; tests/storage/ also runs on S3)."""
@@ -110,6 +126,7 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
 
     routing.clear()
     plan_memory_forget()
+    identity_policy_memory_forget()
     for alias in ("shared", "default"):
         cache = caches[alias]
         if not isinstance(cache, BaseDatabaseCache):

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import psycopg
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
@@ -205,3 +211,38 @@ def user_change_form(user: Any, **changes: Any) -> dict[str, Any]:
             data[field] = "on"
     data.update({k: v for k, v in changes.items() if v is not None})
     return data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_runserver(log_path: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """`manage.py runserver` on the test database on a free loopback port, its output in `log_path` (a file, never an
+    unread pipe: a chatty server would fill it and stall); yields the port, stops the server on exit."""
+    port = free_port()
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            env=env or subprocess_env(),
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("runserver did not start: " + log_path.read_text()[-5000:])
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -50,6 +50,15 @@ PARAMETERS: dict[str, str] = {
     "api-webhook-test:pk": "webhook",
     "api-webhook-delivery-detail:pk": "delivery",
     "api-webhook-delivery-resend:pk": "delivery",
+    # SCIM: a provisioned person's and a group's random ids (unique over the platform); discovery's names are the
+    # same for every workspace
+    "scim-user:scim_id": "scim_user",
+    "scim-group:scim_id": "scim_group",
+    "scim-resource-type:name": "scim_resource_type",
+    "scim-schema:schema_id": "scim_schema",
+    # Settings → Single sign-on: a verified domain's and a SCIM token's ids (public rows, unique over the platform)
+    "domain_id": "identity_domain",
+    "settings_sso_scim_token_revoke:token_id": "scim_token",
 }
 
 
@@ -65,6 +74,10 @@ class Swept:
     @property
     def is_api(self) -> bool:
         return self.route.startswith("api/")
+
+    @property
+    def is_scim(self) -> bool:
+        return self.route.startswith("scim/")
 
     def kind(self, param: str) -> str | None:
         return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)

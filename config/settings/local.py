@@ -41,3 +41,4 @@ if env.str("LOG_LEVEL", default="") == "":
         LOGGING["loggers"][_quiet] = {"level": "WARNING"}  # noqa: F405
 # Webhook endpoints on this machine (http://127.0.0.1:…) are allowed in development.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
+IDENTITY_LOOPBACK_IDP_ALLOWED = True  # an identity provider on this machine

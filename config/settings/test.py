@@ -44,3 +44,4 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
     port=SITE_PORT,
     default_storage=STORAGES["default"],
 )
+IDENTITY_LOOPBACK_IDP_ALLOWED = True  # the suite's OpenID Connect provider runs on loopback

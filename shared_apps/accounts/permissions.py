@@ -37,6 +37,7 @@ class Action(StrEnum):
     API_KEYS_USE = "api_keys.use"  # make keys for oneself, see and revoke one's own
     API_KEYS_MANAGE = "api_keys.manage"  # see and revoke every key of the workspace
     WEBHOOKS_MANAGE = "webhooks.manage"  # outgoing webhooks: endpoints, secrets, the delivery log
+    IDENTITY_MANAGE = "identity.manage"  # verified domains, sign-in policy, SSO, SCIM tokens
 
 
 _EVERYONE = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
@@ -63,6 +64,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.API_KEYS_USE: _EVERYONE,
     Action.API_KEYS_MANAGE: _ADMINS,
     Action.WEBHOOKS_MANAGE: _ADMINS,
+    Action.IDENTITY_MANAGE: _ADMINS,
 }
 assert set(MATRIX) == set(Action), "every action needs a row in the matrix"  # noqa: S101
 

@@ -27,10 +27,12 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER = 5
 
 API_PATH_PREFIX = "/api/"
+# SCIM (/scim/v2/) is a machine's address too: answered in JSON, never with a page.
+MACHINE_PATH_PREFIXES = (API_PATH_PREFIX, "/scim/")
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith(API_PATH_PREFIX)
+    return path.startswith(MACHINE_PATH_PREFIXES)
 
 
 def error_body(code: str, message: str, fields: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:

@@ -91,6 +91,25 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint switched off after 3 days of failures"
     WEBHOOK_RESENT = "webhook.resent", "Webhook delivery resent"
     WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
+    IDENTITY_DOMAIN_ADDED = "identity.domain_added", "Domain added for verification"
+    IDENTITY_DOMAIN_VERIFIED = "identity.domain_verified", "Domain verified"
+    IDENTITY_DOMAIN_UNVERIFIED = "identity.domain_unverified", "Domain no longer verified"
+    IDENTITY_DOMAIN_REMOVED = "identity.domain_removed", "Verified domain removed"
+    IDENTITY_POLICY_CHANGED = "identity.policy_changed", "Sign-in policy changed"
+    IDENTITY_SSO_CONFIGURED = "identity.sso_configured", "Identity provider connected or changed"
+    IDENTITY_SSO_REMOVED = "identity.sso_removed", "Identity provider removed"
+    IDENTITY_SSO_JOINED = "identity.sso_joined", "Joined through the identity provider"
+    IDENTITY_SSO_REFUSED = "identity.sso_refused", "Sign-in through the identity provider refused"
+    SCIM_TOKEN_CREATED = "scim.token_created", "SCIM token created"
+    SCIM_TOKEN_REVOKED = "scim.token_revoked", "SCIM token revoked"
+    SCIM_USER_CREATED = "scim.user_created", "Person provisioned by SCIM"
+    SCIM_USER_UPDATED = "scim.user_updated", "Person updated by SCIM"
+    SCIM_USER_DEACTIVATED = "scim.user_deactivated", "Person deactivated by SCIM"
+    SCIM_USER_REACTIVATED = "scim.user_reactivated", "Person reactivated by SCIM"
+    SCIM_USER_DELETED = "scim.user_deleted", "Person deprovisioned by SCIM"
+    SCIM_GROUP_CREATED = "scim.group_created", "Group created by SCIM"
+    SCIM_GROUP_UPDATED = "scim.group_updated", "Group changed by SCIM"
+    SCIM_GROUP_DELETED = "scim.group_deleted", "Group deleted by SCIM"
 
 
 GROUPS: dict[str, str] = {
@@ -110,6 +129,8 @@ GROUPS: dict[str, str] = {
     "audit": "Audit log",
     "api_key": "API keys",
     "webhook": "Webhooks",
+    "identity": "Verified domains and sign-in policy",
+    "scim": "SCIM provisioning",
 }
 
 

@@ -196,3 +196,62 @@ class WebhookEndpointForm(forms.Form):
 
 class WebhookDeleteForm(forms.Form):
     confirm_url = forms.CharField(label="Type the endpoint's URL to confirm", max_length=2000)
+
+
+class VerifiedDomainForm(forms.Form):
+    domain = forms.CharField(
+        label="Domain",
+        max_length=300,
+        help_text="The part after the @ of your organisation's addresses, such as acme.com.",
+        widget=forms.TextInput(attrs={"placeholder": "acme.com", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class SignInPolicyForm(forms.Form):
+    require_sso = forms.BooleanField(
+        label="Require single sign-on for people of the verified domains",
+        required=False,
+        help_text="Passwords, codes and social sign-in are refused for them here; owners keep their own sign-in.",
+    )
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor authentication for every member",
+        required=False,
+        help_text="A member without it is sent to set it up before entering the workspace.",
+    )
+    session_lifetime_minutes = forms.IntegerField(
+        label="Session lifetime (minutes)",
+        required=False,
+        min_value=1,
+        max_value=10**7,
+        help_text="How long a sign-in lasts on this workspace; empty for Atrium's default.",
+    )
+    jit_role = forms.ChoiceField(
+        label="Role of people who join through your identity provider",
+        choices=[(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)],
+    )
+
+
+class ScimTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=300,
+        help_text="The client that will use it, such as Okta or Entra ID.",
+        widget=forms.TextInput(attrs={"placeholder": "Okta", "autocomplete": "off"}),
+    )
+
+
+class OidcConnectionForm(forms.Form):
+    server_url = forms.CharField(
+        label="Issuer URL",
+        max_length=600,
+        help_text="Your identity provider's issuer, such as https://acme.okta.com (where its discovery document is).",
+        widget=forms.TextInput(attrs={"placeholder": "https://login.acme.com", "autocomplete": "off"}),
+    )
+    client_id = forms.CharField(label="Client ID", max_length=300, help_text="From the application made for Atrium.")
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=1100,
+        required=False,
+        help_text="Stored encrypted. Leave empty to keep the one saved.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )

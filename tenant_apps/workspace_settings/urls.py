@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from tenant_apps.workspace_settings import audit_views, billing_views, views, webhook_views, workspace_views
+from tenant_apps.workspace_settings import (
+    audit_views,
+    billing_views,
+    identity_views,
+    views,
+    webhook_views,
+    workspace_views,
+)
 
 urlpatterns = [
     path("", workspace_views.general, name="settings_general"),
@@ -49,5 +56,18 @@ urlpatterns = [
         "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/",
         webhook_views.webhook_resend,
         name="settings_webhook_resend",
+    ),
+    path("sso/", identity_views.sso, name="settings_sso"),
+    path("sso/domains/", identity_views.domain_add, name="settings_sso_domain_add"),
+    path("sso/domains/<int:domain_id>/check/", identity_views.domain_check, name="settings_sso_domain_check"),
+    path("sso/domains/<int:domain_id>/remove/", identity_views.domain_remove, name="settings_sso_domain_remove"),
+    path("sso/policy/", identity_views.policy, name="settings_sso_policy"),
+    path("sso/connection/", identity_views.connection_save, name="settings_sso_connection"),
+    path("sso/connection/remove/", identity_views.connection_remove, name="settings_sso_connection_remove"),
+    path("sso/scim-tokens/", identity_views.scim_token_create, name="settings_sso_scim_token_create"),
+    path(
+        "sso/scim-tokens/<int:token_id>/revoke/",
+        identity_views.scim_token_revoke,
+        name="settings_sso_scim_token_revoke",
     ),
 ]

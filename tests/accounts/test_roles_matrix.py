@@ -42,6 +42,7 @@ EXPECTED_MATRIX = {
     Action.API_KEYS_USE: {"owner", "admin", "member"},
     Action.API_KEYS_MANAGE: {"owner", "admin"},
     Action.WEBHOOKS_MANAGE: {"owner", "admin"},
+    Action.IDENTITY_MANAGE: {"owner", "admin"},
 }
 
 

@@ -39,6 +39,8 @@ from billing.entitlements import RateDecision
 from billing.models import BillingAccount, WebhookEvent
 from shared_apps.accounts.models import ApiKeyScope, Invitation, Role, User
 from shared_apps.accounts.services import api_key_create
+from shared_apps.identity.models import VerifiedDomain
+from shared_apps.identity.services.scim_tokens import scim_token_create
 from shared_apps.workspaces.models import ImpersonationSession, OperatorAction
 from shared_apps.workspaces.services import operator_log_record
 from tenant_apps.api import throttling
@@ -58,8 +60,9 @@ HOSTILE = {
 }
 DEEP_JSON = "[" * 1000 + "]" * 1000
 # Routes that are not pages: provider redirects and callbacks of social sign-in (they send the browser to Google and
-# the like), the Stripe webhook (signed bodies only: tests/billing/test_webhooks.py), the admin's catch-all.
-NOT_PAGES = ("accounts/google/", "accounts/github/", "accounts/microsoft/", "accounts/oidc/", "billing/")
+# the like), the Stripe webhook (signed bodies only: tests/billing/test_webhooks.py), the admin's catch-all, SCIM (a
+# machine's JSON with a bearer token: its hostile input is tests/identity/test_scim.py's and scim2-tester's).
+NOT_PAGES = ("accounts/google/", "accounts/github/", "accounts/microsoft/", "accounts/oidc/", "billing/", "scim/")
 # Parameters of the root domain's routes, by the same rule as PARAMETERS; the admin's object pages take the first row
 # of their model (`_admin_objects`).
 PUBLIC_PARAMETERS = {
@@ -185,6 +188,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         expires_at=timezone.now() + timedelta(days=7),
     )
     api_key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
+    scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
+    verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)
@@ -215,6 +220,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "api_key": api_key.pk,
         "webhook": hooked.endpoint.pk,
         "delivery": hooked.delivery.pk,
+        "scim_token": scim_token.pk,
+        "identity_domain": verified_domain.pk,
         "invitation_token": token,
         "storage_key": document.key,
         "user_uid": user_pk_to_url_str(owner),

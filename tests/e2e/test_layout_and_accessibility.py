@@ -113,6 +113,7 @@ def workspace_pages(ids: dict[str, int]) -> list[str]:
         "/settings/billing/",
         "/settings/audit/",
         "/settings/api-keys/",
+        "/settings/sso/",
         "/settings/profile/",
     ]
 

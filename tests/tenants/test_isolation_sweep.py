@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +30,8 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
+from shared_apps.identity.models import ScimToken, ScimUser, VerifiedDomain, WorkspaceGroup
+from shared_apps.identity.services.scim_tokens import scim_token_create
 from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
@@ -58,11 +61,14 @@ FORM = {
     "email": "hijack@acme.test",
     "level": "view",
 }
-REFUSED = {403, 404, 405}
+REFUSED = {401, 403, 404, 405}
 # Pages that answer 200 for a value they refuse, with nothing of anyone's in it: only the marker and 5xx are checked.
 REFUSE_WITH_200 = {
     # allauth's "bad token" page for any uid/key pair that is not a live reset token (users are global, not B's)
     "account_reset_password_from_key",
+    # SCIM's discovery (the same resource types and schemas on every workspace)
+    "scim-resource-type",
+    "scim-schema",
 }
 
 
@@ -142,6 +148,17 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_key, _secret = api_key_create(
         tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
     )
+    b_scim_token, _ = scim_token_create(tenant=other_tenant, name=f"SCIM {MARK}", acting_user=b_owner)
+    b_domain = VerifiedDomain.objects.create(tenant_id=other_tenant.pk, domain=f"{MARK}.example", token=MARK)
+    b_scim_user = ScimUser.objects.create(
+        tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
+    )
+    b_group = WorkspaceGroup.objects.create(
+        tenant_id=other_tenant.pk,
+        group=Group.objects.create(name=f"workspace:{other_tenant.pk}:{MARK}"),
+        display_name=f"Group {MARK}",
+        document={"displayName": f"Group {MARK}"},
+    )
     tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery]
     with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
@@ -165,6 +182,12 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         storage_key=b_only["document"].key,
         user_uid=int_to_base36(b_owner.pk),
         reset_key="set-password",
+        scim_user=str(b_scim_user.scim_id),
+        scim_group=str(b_group.scim_id),
+        scim_resource_type="User",
+        scim_schema="urn:ietf:params:scim:schemas:core:2.0:User",
+        identity_domain=b_domain.pk,
+        scim_token=b_scim_token.pk,
     )
 
     world.b_state = lambda: b_state_of(other_tenant)
@@ -186,6 +209,10 @@ def b_state_of(other_tenant: Tenant) -> Any:
         sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
         sorted(Invitation.objects.filter(tenant=other_tenant).values_list("pk", "email", "revoked_at", "send_count")),
         sorted(ApiKey.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
+        sorted(ScimToken.objects.filter(tenant=other_tenant).values_list("pk", "name", "revoked_at")),
+        sorted(VerifiedDomain.objects.filter(tenant=other_tenant).values_list("pk", "domain", "last_checked_at")),
+        sorted(ScimUser.objects.filter(tenant=other_tenant).values_list("pk", "user_name", "active", "document")),
+        sorted(WorkspaceGroup.objects.filter(tenant=other_tenant).values_list("pk", "display_name", "document")),
     ]
     return objects, people
 
@@ -209,6 +236,9 @@ def _cases(pattern: Swept, world: World) -> list[tuple[str, dict[str, Any]]]:
 def _send(client: Any, method: str, path: str, *, api: bool) -> Any:
     if method == "GET":
         return client.get(path)
+    if api and "/scim/" in path:
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "hijack", "displayName": "x"}
+        return client.generic(method, path, data=json.dumps(body), content_type="application/scim+json")
     if api:
         return client.generic(method, path, data=json.dumps(FORM), content_type="application/json")
     return client.generic(method, path, data=urlencode(FORM), content_type="application/x-www-form-urlencoded")
@@ -232,16 +262,19 @@ def unfilled_patterns(patterns: list[Swept]) -> list[str]:
 
 
 def sweep(
-    patterns: list[Swept], world: World, *, signed_in: Callable[[], Any], key_client: Any
+    patterns: list[Swept], world: World, *, signed_in: Callable[[], Any], key_client: Any, scim_client: Any = None
 ) -> tuple[list[str], int]:
     """Ask every pattern for B's ids (and A's parent with B's child, and the id both have) as A's owner, with a fresh
-    session per pattern (`signed_in()`) and, on the API, with A's key; returns (failures, requests sent). The clients
-    are Django's test clients here, real HTTP clients in the sweep through a transaction pooler (tests/pooler)."""
+    session per pattern (`signed_in()`), on the API with A's key and on SCIM with A's SCIM token; returns (failures,
+    requests sent). The clients are Django's test clients here, real HTTP clients in the sweep through a transaction
+    pooler (tests/pooler)."""
     failures: list[str] = []
     swept = 0
     for pattern in patterns:
         session = signed_in()
         clients = [("session", session)] + ([("key", key_client)] if pattern.is_api else [])
+        if pattern.is_scim and scim_client is not None:
+            clients.append(("scim token", scim_client))
         if not pattern.params:
             for who, client in clients:
                 response = client.get("/" + pattern.route)
@@ -267,8 +300,9 @@ def sweep(
             path = reverse(pattern.name, urlconf=URLCONF, kwargs=kwargs)
             shared_id = label == "the id both have"
             for who, client in clients:
-                for method in ("GET",) if shared_id else pattern.methods:
-                    response = _send(client, method, path, api=pattern.is_api)
+                methods = ("GET", "PUT", "PATCH", "DELETE") if pattern.is_scim else pattern.methods
+                for method in ("GET",) if shared_id else methods:
+                    response = _send(client, method, path, api=pattern.is_api or pattern.is_scim)
                     swept += 1
                     leaked = _shows_b(response)
                     refused = response.status_code in REFUSED or _to_login(response)
@@ -293,6 +327,8 @@ def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them
     )
     _key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
     key_client = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {secret}")
+    scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)[1]
+    scim_client = HostClient(host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {scim_secret}")
     before = world.b_state()
 
     def signed_in() -> Client:
@@ -300,7 +336,7 @@ def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them
         session.force_login(owner)
         return session
 
-    failures, swept = sweep(patterns, world, signed_in=signed_in, key_client=key_client)
+    failures, swept = sweep(patterns, world, signed_in=signed_in, key_client=key_client, scim_client=scim_client)
 
     assert not failures, f"{len(failures)} of {swept} requests reached or showed workspace B:\n  " + "\n  ".join(
         failures
@@ -381,3 +417,23 @@ def test_the_root_domain_never_opens_or_lists_another_workspace(
     assert MARK.encode() not in opened.content.lower()
     assert own.status_code == 302  # the control: A's own workspace opens
     assert host_of(tenant) in own["Location"]
+
+
+def test_the_roots_sso_page_tells_nothing_of_a_workspace_without_sso(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    # B (globex, named with the marker) has a verified domain but no identity provider
+    VerifiedDomain.objects.filter(tenant=other_tenant).update(verified_at=timezone.now())
+    b_domain = VerifiedDomain.objects.get(tenant=other_tenant).domain
+    root = HostClient(settings.BASE_DOMAIN)
+    root.force_login(owner)
+    b_slug = host_of(other_tenant).removesuffix("." + settings.BASE_DOMAIN)
+
+    by_slug = root.get(f"/sso/?workspace={b_slug}")
+    by_email = root.post("/sso/", {"email": f"someone@{b_domain}"})
+
+    assert by_slug.status_code == 200
+    assert by_email.status_code == 404
+    for response in (by_slug, by_email):
+        assert MARK.encode() not in response.content.lower().replace(b_domain.encode(), b"")
+        assert b"/accounts/oidc/" not in response.content

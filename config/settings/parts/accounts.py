@@ -26,7 +26,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # allauth. Email is the login; verification is mandatory and done inline with a code, which is what lets
 # signup, password reset and login-by-code answer identically for known and unknown addresses (one email each).
 ACCOUNT_ADAPTER = "shared_apps.accounts.adapter.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "shared_apps.accounts.adapter.SocialAccountAdapter"
+# accounts' adapter plus each workspace's own OpenID Connect provider (shared_apps/identity)
+SOCIALACCOUNT_ADAPTER = "shared_apps.identity.adapter.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
@@ -108,3 +109,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT: int = env.int("REAUTHENTICATION_SECONDS", defa
 
 # guardian: no anonymous user row (our User has no username); anonymous visitors simply hold no object permission.
 ANONYMOUS_USER_NAME = None
+
+# A workspace's identity provider must be served over https; development and tests also accept one on loopback over
+# plain http (the test suite's own OpenID Connect provider).
+IDENTITY_LOOPBACK_IDP_ALLOWED = False

@@ -21,6 +21,7 @@ SHARED_APPS: list[str] = [
     "shared_apps.web",
     "shared_apps.accounts",
     "shared_apps.workspaces",
+    "shared_apps.identity",  # verified domains, sign-in policies, SCIM tokens and provisioned people (public schema)
     # allauth lives in the public schema: one login, one OAuth callback URL per provider, rate limits on global keys.
     "allauth",
     "allauth.account",

@@ -23,6 +23,8 @@ MIDDLEWARE: list[str] = [
     # An operator signed in as a member: time limit, banner, read-only unless stepped up, no account pages.
     "shared_apps.operators.middleware.ImpersonationMiddleware",
     "shared_apps.accounts.middleware.TenantMembershipMiddleware",  # session bound to its host; members only
+    # The workspace's sign-in policy: session lifetime, two-factor required
+    "shared_apps.identity.middleware.WorkspacePolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "tenants.middleware.TenantStatusMiddleware",

@@ -10,6 +10,7 @@ from django.urls import get_urlconf, set_urlconf
 
 from shared_apps.accounts.ratelimits import retry_after
 from shared_apps.core.useragent import browser_label
+from shared_apps.identity import selectors as identity_selectors
 from tenants.links import public_path
 from tenants.selectors import root_url
 
@@ -63,3 +64,18 @@ def message_undo_url(message: Any) -> str:
 def browser_label_filter(user_agent: str | None) -> str:
     """The readable name of a browser ("Chrome on Linux") from its User-Agent string."""
     return browser_label(user_agent)
+
+
+@register.simple_tag(takes_context=True)
+def sso_url(context: template.Context) -> str:
+    """The root's "Sign in with SSO" page: on the root, for anyone; on a workspace's sign-in page, for that workspace,
+    and only when it has an identity provider (cached per process: no statement on a warm workspace). Empty when there
+    is nothing to offer."""
+    tenant = context.get("current_tenant")
+    if tenant is None:
+        return f"{root_url()}/sso/"
+    if not identity_selectors.workspace_has_sso(tenant_id=tenant.pk):
+        return ""
+    request = context.get("request")
+    slug = request.get_host().split(".")[0].split(":")[0] if request is not None else ""
+    return f"{root_url()}/sso/?workspace={slug}"

@@ -1,0 +1,1 @@
+"""Identity for organisations: verified domains, workspace policies, SCIM provisioning (public schema)."""

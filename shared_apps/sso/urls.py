@@ -1,0 +1,5 @@
+from django.urls import path
+
+from shared_apps.sso import views
+
+urlpatterns = [path("", views.start, name="sso_start")]

@@ -1,0 +1,46 @@
+"""/sso/ on the root domain: an email (or `?workspace=<slug>`, from a workspace's sign-in page) → the workspace whose
+verified domain it is, if it has an identity provider → a button that starts allauth's OpenID Connect login with that
+workspace's provider, coming back through the handoff to the workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from shared_apps.core.text import has_control_characters
+from shared_apps.identity.selectors import sso_connection_for_email, sso_connection_for_slug
+
+NO_SSO = "No workspace signs in people of that address's domain with single sign-on. Sign in another way."
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"email": "", "error": "", "workspace": None}
+    connection = None
+    slug = request.GET.get("workspace", "")
+    if request.method == "POST":
+        email = str(request.POST.get("email", "")).strip()[:254]
+        context["email"] = email if not has_control_characters(email) else ""
+        if "@" not in email or has_control_characters(email):
+            context["error"] = "Enter your work email address, such as ada@acme.com."
+            return render(request, "identity/sso_start.html", context, status=400)
+        connection = sso_connection_for_email(email=email)
+        if connection is None:
+            context["error"] = NO_SSO
+            return render(request, "identity/sso_start.html", context, status=404)
+    elif slug:
+        connection = sso_connection_for_slug(slug=slug[:63])
+        if connection is None:
+            context["error"] = "That workspace has no single sign-on."
+    if connection is not None:
+        found, primary_slug = connection
+        context.update(
+            workspace=found.tenant,
+            provider_id=found.provider_id,
+            next=reverse("workspace_open", kwargs={"slug": primary_slug}),
+        )
+    return render(request, "identity/sso_start.html", context)
