@@ -82,6 +82,8 @@ TENANT_APPS: list[str] = [
     "tenant_apps.audit",
     "tenant_apps.projects",
     "tenant_apps.webhooks",
+    "tenant_apps.notifications",
+    "tenant_apps.live",
 ]
 
 INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -656,3 +658,9 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
         release=env.str("SENTRY_RELEASE", default="") or None,
     )
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Live updates (tenant_apps.live): how long one Server-Sent Events stream stays open before the browser reconnects
+# (and the viewer's access is checked again). The bus is Redis pub/sub with REDIS_URL, PostgreSQL LISTEN/NOTIFY without.
+# ---------------------------------------------------------------------------------------------------------------------
+LIVE_STREAM_MAX_SECONDS: float = env.float("LIVE_STREAM_MAX_SECONDS", default=600.0)

@@ -44,3 +44,6 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
     port=SITE_PORT,
     default_storage=STORAGES["default"],
 )
+
+# Streams end quickly in tests (the test client reads a response to its end); the browser tests' server sets more.
+LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=0.3)

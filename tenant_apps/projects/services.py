@@ -40,6 +40,7 @@ from shared_apps.storage.inspection import (
 )
 from shared_apps.storage.keys import key_new, prefix_check, thumbnail_key_for
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType
 from tenant_apps.audit.services import HasSchema, audit_record, audit_record_many
 from tenant_apps.projects.models import (
     NAME_MAX_LENGTH,
@@ -70,6 +71,7 @@ from tenant_apps.projects.permissions import (
     permissions_for,
 )
 from tenant_apps.projects.selectors import stored_key
+from tenant_apps.projects.stream import comment_event, task_event
 from tenants.db import connection
 
 logger = logging.getLogger(__name__)
@@ -431,6 +433,7 @@ def task_create(
         target=task,
         metadata={"project_id": project.pk, "status": status},
     )
+    task_event(EventType.TASK_CREATED, task=task, acting_user=acting_user)
     return task
 
 
@@ -456,6 +459,7 @@ def task_update(
     changed = sorted(f for f, v in values.items() if getattr(task, f) != v)
     if not changed:
         return task
+    previous = {f.removesuffix("_id"): getattr(task, f) for f in changed if f != "description"}
     for f, v in values.items():
         setattr(task, f, v)
     task.save(update_fields=[*values, "updated_at"])
@@ -466,6 +470,7 @@ def task_update(
         target=task,
         metadata={"project_id": project.pk, "fields": changed},
     )
+    task_event(EventType.TASK_UPDATED, task=task, acting_user=acting_user, previous=previous)
     return task
 
 
@@ -510,6 +515,7 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
                 "position": position,
             },
         )
+        task_event(EventType.TASK_MOVED, task=task, acting_user=acting_user)
     return task
 
 
@@ -523,6 +529,7 @@ def task_delete(*, task: Task, acting_user: User) -> None:
         target=task,
         metadata={"project_id": task.project_id, "title": task.title},
     )
+    task_event(EventType.TASK_DELETED, task=task, acting_user=acting_user)
     keys = _documents_forget(Document.objects.filter(task=task))
     task.delete()
     _delete_after_commit(keys)
@@ -543,6 +550,7 @@ def comment_create(*, task: Task, body: str, acting_user: User) -> Comment:
         target=comment,
         metadata={"project_id": task.project_id, "task_id": task.pk},
     )
+    comment_event(EventType.COMMENT_CREATED, comment=comment, project_id=task.project_id, acting_user=acting_user)
     return comment
 
 
@@ -583,6 +591,7 @@ def comment_delete(*, comment: Comment, acting_user: User) -> None:
         target=comment,
         metadata={"project_id": project.pk, "task_id": comment.task_id, "author_id": comment.author_id},
     )
+    comment_event(EventType.COMMENT_DELETED, comment=comment, project_id=project.pk, acting_user=acting_user)
     comment.delete()
 
 

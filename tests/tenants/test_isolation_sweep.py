@@ -29,6 +29,7 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
+from tenant_apps.notifications.models import Notification, NotificationKind
 from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
@@ -103,6 +104,18 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         uploaded_by=owner,
     )
     hooked = endpoint_with_delivery(label=label, pk=pk, owner=owner)
+    notification = Notification.objects.create(
+        pk=pk,
+        recipient=owner,
+        kind=NotificationKind.MENTIONED,
+        event_id=f"evt_{label[:20]}_{pk}",
+        actor_name=label,
+        subject=f"{label} task",
+        excerpt=f"{label} comment",
+        project_id=project.pk,
+        task_id=task.pk,
+        created_at=timezone.now(),
+    )
     return {
         "project": project,
         "task": task,
@@ -110,6 +123,7 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         "document": document,
         "webhook": hooked.endpoint,
         "delivery": hooked.delivery,
+        "notification": notification,
     }
 
 
@@ -142,7 +156,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_key, _secret = api_key_create(
         tenant=other_tenant, name=f"Key {MARK}", scope=ApiKeyScope.WRITE, acting_user=b_owner
     )
-    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery]
+    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery, Notification]
     with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
         b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
@@ -181,6 +195,7 @@ def b_state_of(other_tenant: Tenant) -> Any:
             sorted(Document.objects.values_list("pk", "name", "status")),
             sorted(Endpoint.objects.values_list("pk", "url", "description", "enabled", "secret", "event_types")),
             sorted(Delivery.objects.values_list("pk", "status", "attempts", "next_attempt_at")),
+            sorted(Notification.objects.values_list("pk", "read_at")),
         ]
     people = [
         sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
