@@ -3,7 +3,7 @@
 The provider is django-oauth-toolkit in its own Django project (`tests/oidc_provider/`), started once per session in a
 subprocess on 127.0.0.1:<free port> with its own sqlite database; it knows one user and one confidential client,
 registered for allauth's callback `http://localhost[:any port]/accounts/oidc/oidc/login/callback/` (provider_id
-`oidc`, as in config/settings/base.py). PKCE (S256) is required. Register the fixture with
+`oidc`, as in config/settings/parts/accounts.py). PKCE (S256) is required. Register the fixture with
 `pytest_plugins = ["tests.oidc_fixtures"]` in the root conftest.
 
     def test_sign_in(oidc_provider, public_client, settings):
@@ -14,7 +14,7 @@ registered for allauth's callback `http://localhost[:any port]/accounts/oidc/oid
 
 `login_and_consent` plays the user at the provider (sign in, press "Authorize") and returns the provider's final
 redirect to the relying party without following it. For a server in a subprocess (browser tests), `atrium_env()` gives
-the OIDC_* variables config/settings/base.py reads. Nothing here touches Atrium's database or settings.
+the OIDC_* variables config/settings/parts/accounts.py reads. Nothing here touches Atrium's database or settings.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# The allauth `provider_id` the callbacks are registered for: config/settings/base.py's default OIDC_PROVIDER_ID.
+# The allauth `provider_id` the callbacks are registered for: the default OIDC_PROVIDER_ID of
+# config/settings/parts/accounts.py.
 # Another one: `running_oidc_provider(provider_id=...)`.
 PROVIDER_ID = "oidc"
 CLIENT_ID = "atrium-tests"
@@ -107,7 +108,8 @@ class OIDCProvider:
         return {"openid_connect": {"APPS": [self.allauth_app(**settings)], "EMAIL_AUTHENTICATION": True}}
 
     def atrium_env(self) -> dict[str, str]:
-        """The environment that makes config/settings/base.py configure this provider (for `runserver` subprocesses)."""
+        """The environment that makes config/settings/parts/accounts.py configure this provider (for `runserver`
+        subprocesses)."""
         return {
             "OIDC_PROVIDER_ID": self.provider_id,
             "OIDC_NAME": "Test identity provider",

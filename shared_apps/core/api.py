@@ -15,7 +15,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+import psycopg
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
@@ -74,7 +75,17 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 def database_unreachable(exc: BaseException | None) -> bool:
     """The error says the database cannot be reached or the connection was lost (a restart, a failover, too many
     connections): a moment's unavailability, not a bug."""
-    return isinstance(exc, (OperationalError, InterfaceError))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DatabaseError) and out_of_step(exc)
+
+
+def out_of_step(exc: BaseException) -> bool:
+    """psycopg's own InternalError (no SQLSTATE: the server sent none) says the connection's protocol went out of
+    step: behind a pooler, its error arrived in place of a command's answer as the server went away ("received 2
+    results from command 'BEGIN'"). Not a bug of ours, and the connection cannot be trusted with another statement."""
+    cause = exc.__cause__
+    return isinstance(cause, psycopg.InternalError) and cause.sqlstate is None
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
@@ -97,8 +108,12 @@ def handler500(request: HttpRequest) -> HttpResponse:
     """Django calls this inside the `except` that caught the error, from any view or middleware. A lost database is
     answered with a 503 at once (the request fails fast; the next one reconnects, CONN_HEALTH_CHECKS), anything else
     is a bug and gets the 500."""
-    if database_unreachable(sys.exc_info()[1]):
+    exc = sys.exc_info()[1]
+    if database_unreachable(exc):
         logger.warning("database unreachable: answered 503", extra={"path": request.path[:200]})
+        if exc is not None and out_of_step(exc):
+            for wrapper in connections.all(initialized_only=True):
+                wrapper.close()  # the next statement gets a new connection, never this one's stray answer
         return unavailable_response(request)
     if is_api_path(request.path):
         return error_response(

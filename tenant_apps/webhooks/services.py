@@ -326,9 +326,19 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str:
     return _record(delivery, endpoint, headers, answer, moment)
 
 
+_tenant_ids: dict[str, int] = {}
+
+
+def _tenant_id_of(schema: str) -> int:
+    """The workspace whose schema this is (a task's connection knows the schema only); remembered per process, as a
+    schema never changes hands."""
+    if schema not in _tenant_ids:
+        _tenant_ids[schema] = int(Tenant.objects.values_list("pk", flat=True).get(schema_name=schema))
+    return _tenant_ids[schema]
+
+
 def _per_minute_take() -> tuple[bool, datetime]:
-    tenant_id = int(getattr(connection.tenant, "pk", 0) or 0)
-    allowed, reset_at = webhook_delivery_allow(tenant_id=tenant_id)
+    allowed, reset_at = webhook_delivery_allow(tenant_id=_tenant_id_of(str(connection.schema_name)))
     return allowed, datetime.fromtimestamp(reset_at, tz=UTC)
 
 

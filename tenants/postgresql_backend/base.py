@@ -13,7 +13,7 @@ mode that leaks: the next statement may run on another server connection, whose 
   the path is reset before it ends).
 - the connection remembers the path the server has (`search_path_set_schemas`) and forgets it whenever the server
   may have dropped it: a new connection, `close()`, a rollback (a `SET` is transactional: django-tenants #1262).
-- the ContentType cache is kept: `contenttypes` lives in the public schema only (config/settings/base.py), so ids
+- the ContentType cache is kept: `contenttypes` lives in the public schema only (config/settings/parts/apps.py), so ids
   are the same from every tenant. A system check (tenants.checks) refuses a configuration where that is not true.
 """
 

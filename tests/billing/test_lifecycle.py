@@ -14,6 +14,7 @@ from django.test import Client
 
 from billing import services
 from billing.models import BillingAccount, Invoice, SubscriptionStatus
+from billing.plans import PLANS, Interval
 from shared_apps.accounts.models import User
 from shared_apps.workspaces.services import workspace_suspend
 from tenant_apps.audit.models import AuditEntry
@@ -129,8 +130,8 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(
     local_stripe.skip_pending()
     url = services.checkout_start(
         tenant=tenant,
-        plan=services.PLANS["business"],
-        interval=services.Interval.YEAR,
+        plan=PLANS["business"],
+        interval=Interval.YEAR,
         acting_user=owner,
         success_url="http://acme.localhost/settings/billing/?checkout={CHECKOUT_SESSION_ID}",
         cancel_url="http://acme.localhost/settings/billing/",

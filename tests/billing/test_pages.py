@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
-from billing.plans import Interval
-from billing.services import PLANS, checkout_start
+from billing.plans import PLANS, Interval
+from billing.services import checkout_start
 from shared_apps.accounts.models import User
 from tenants.models import Tenant, TenantStatus
 from tests.billing.helpers import deliver, start_trial

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing import inbox, services, stripe_client, tasks
 from billing.models import BillingAccount, WebhookEvent
+from billing.services import webhooks
 from devtools.stripe_local import sign
 from shared_apps.accounts.models import User
 from tenants.models import Tenant
@@ -170,7 +171,7 @@ def test_a_failed_handler_leaves_the_event_unprocessed_and_it_is_retried(
             raise services.BillingUnavailable("Stripe timed out")
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "customer_sync", flaky)
+    monkeypatch.setattr(webhooks, "customer_sync", flaky)
     with django_capture_on_commit_callbacks(execute=True):
         deliver(public_client, local_stripe)
     event = WebhookEvent.objects.get(type="customer.updated", customer_id=account.stripe_customer_id)

@@ -14,7 +14,7 @@ from shared_apps.accounts.services import member_leave, member_remove
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Project, ProjectGroupObjectPermission, ProjectUserObjectPermission, Visibility
-from tenant_apps.projects.permissions import ProjectAccess, Viewer
+from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, Viewer
 from tenant_apps.projects.selectors import project_list_for_user
 from tenants.models import Tenant
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
@@ -95,7 +95,7 @@ def test_deleting_a_project_removes_its_grants_and_a_later_project_with_its_id_i
 ) -> None:
     with in_tenant(tenant):
         project = services.project_create(name="Short-lived", visibility=Visibility.PRIVATE, acting_user=owner)
-        services.project_share(project=project, levels={member.pk: services.AccessLevel.MANAGE}, acting_user=owner)
+        services.project_share(project=project, levels={member.pk: AccessLevel.MANAGE}, acting_user=owner)
         project_id = project.pk
         assert ProjectUserObjectPermission.objects.filter(content_object_id=project_id).count() == 6
 

@@ -13,7 +13,7 @@ from shared_apps.accounts.models import User
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Comment, Project, Task, TaskStatus
-from tenant_apps.projects.permissions import ProjectNotAllowed
+from tenant_apps.projects.permissions import AccessLevel, ProjectNotAllowed
 from tenant_apps.projects.services import ProjectInvalid
 from tenants.db import connection
 from tenants.models import Tenant
@@ -249,7 +249,7 @@ def test_sharing_refuses_non_members_and_ones_own_level(
         with pytest.raises(ProjectInvalid, match="members of this workspace"):
             services.project_share(
                 project=private_site.project,
-                levels={outsider.pk: services.AccessLevel.VIEW},
+                levels={outsider.pk: AccessLevel.VIEW},
                 acting_user=people["manager"],
             )
         with pytest.raises(ProjectInvalid, match="your own access"):
@@ -259,7 +259,7 @@ def test_sharing_refuses_non_members_and_ones_own_level(
         with pytest.raises(ProjectNotAllowed):
             services.project_share(
                 project=private_site.project,
-                levels={people["stranger"].pk: services.AccessLevel.VIEW},
+                levels={people["stranger"].pk: AccessLevel.VIEW},
                 acting_user=people["editor"],
             )
 

@@ -290,7 +290,7 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
     def explode(**kwargs: object) -> None:
         raise RuntimeError("simulated failure after the claim")
 
-    monkeypatch.setattr("shared_apps.workspaces.services.membership_create", explode)
+    monkeypatch.setattr("shared_apps.workspaces.services.creation.membership_create", explode)
     with pytest.raises(RuntimeError, match="simulated"):
         services.workspace_create(slug="halfway", name="Halfway", owner_email="h@h.test")
 

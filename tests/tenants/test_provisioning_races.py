@@ -85,7 +85,7 @@ def race(*calls: Callable[[], Any], wait: str = "", monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr("tenants.services.provisioning.provision", provision_at_the_barrier)
     # What signup queues after commit stays out of the threads: Celery's eager mode keeps its "inside a task" flag
     # in a process-wide global, which two eager tasks in two threads at once can leave set for good.
-    monkeypatch.setattr("shared_apps.workspaces.services.enqueue_on_commit", lambda task, **kwargs: None)
+    monkeypatch.setattr("shared_apps.workspaces.services.creation.enqueue_on_commit", lambda task, **kwargs: None)
     return run_concurrently(calls, before_each=None if wait else barrier.wait)
 
 

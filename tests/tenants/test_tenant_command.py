@@ -95,7 +95,7 @@ def test_a_failure_after_the_schema_exists_leaves_nothing_behind(monkeypatch: py
     def explode(**kwargs: object) -> None:
         raise RuntimeError("simulated failure after schema creation")
 
-    monkeypatch.setattr("shared_apps.workspaces.services.membership_create", explode)
+    monkeypatch.setattr("shared_apps.workspaces.services.creation.membership_create", explode)
     with pytest.raises(RuntimeError):
         run("create", "--slug", "halfway", "--name", "Halfway", "--owner-email", "h@h.test")
 

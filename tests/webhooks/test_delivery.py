@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from billing.entitlements import plan_memory_forget
+from billing.models import BillingAccount
+from billing.plans import PLANS, Limit, Resource
 from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.webhooks import services
 from tenant_apps.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
@@ -156,3 +160,37 @@ def test_three_days_of_failures_switch_the_endpoint_off_and_email_owners(
         assert "3 days" in endpoint.disabled_reason
         assert [m.to for m in mailoutbox] == [[owner.email]]
         assert "switched off" in mailoutbox[0].subject
+
+
+def test_one_workspaces_events_never_reach_anothers_endpoint(
+    tenant, other_tenant, in_tenant, owner, outsider, receiver, django_capture_on_commit_callbacks
+):
+    with in_tenant(other_tenant):
+        theirs, _ = make_endpoint(other_tenant, outsider, receiver.url("/globex"))
+    with in_tenant(tenant):
+        make_endpoint(tenant, owner, receiver.url("/acme"))
+        with django_capture_on_commit_callbacks(execute=True):
+            event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+    receiver.wait_for(1)
+    assert [r.path for r in receiver.received] == ["/acme"]
+    with in_tenant(other_tenant):
+        assert not Delivery.objects.filter(endpoint=theirs).exists()
+
+
+def test_deliveries_over_the_plans_minute_wait_for_the_next_one(
+    tenant, in_tenant, owner, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"plan": "free", "status": "active"})
+    free = PLANS["free"]
+    monkeypatch.setitem(
+        PLANS, "free", replace(free, limits={**free.limits, Resource.WEBHOOK_DELIVERIES_PER_MINUTE: Limit(1)})
+    )
+    plan_memory_forget()
+    with in_tenant(tenant):
+        endpoint, _ = make_endpoint(tenant, owner, receiver.url("/capped"))
+        with django_capture_on_commit_callbacks(execute=True):
+            event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+            event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 2})
+        statuses = sorted(Delivery.objects.filter(endpoint=endpoint).values_list("status", "attempts"))
+    assert statuses == [(DeliveryStatus.PENDING, 0), (DeliveryStatus.SUCCEEDED, 1)]
+    assert len(receiver.wait_for(1)) == 1

@@ -28,6 +28,7 @@ from shared_apps.accounts.models import Invitation, Membership, Role, User
 from shared_apps.storage.backends import files
 from shared_apps.storage.fields import StorageKeyField
 from shared_apps.workspaces import services
+from shared_apps.workspaces.services import archive_import
 from tenant_apps.audit.models import AuditEntry
 from tenant_apps.projects.models import (
     Comment,
@@ -390,7 +391,7 @@ def test_a_failure_after_the_files_were_copied_leaves_nothing_behind(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(services, "audit_record", broken)
+    monkeypatch.setattr(archive_import, "audit_record", broken)
     with pytest.raises(RuntimeError, match="audit store down"):
         run("import", str(good_archive), "--slug", "acme-copy")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -20,12 +20,14 @@ from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFou
 from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Invitation, Membership, ReplacedInvitationToken, Role, User
 from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.representations import invitation_data, member_data
 from shared_apps.accounts.selectors import seat_limit, seats_used, user_get_by_email, user_has_verified_email
 from shared_apps.accounts.services.members import role_of
 from shared_apps.accounts.services.users import user_get_or_create
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant, TenantStatus
 
@@ -69,7 +71,7 @@ def normalise_emails(raw: list[str]) -> tuple[list[str], list[str]]:
     return valid, invalid
 
 
-def _lock_tenant(tenant: Tenant) -> None:
+def _lock_workspace(tenant: Tenant) -> None:
     """Serialise seat checks of one workspace: two admins inviting at once cannot both take the last seat."""
     list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
 
@@ -90,6 +92,52 @@ def _ensure_seats(tenant: Tenant, needed: int) -> None:
         )
 
 
+def _invitations_check(*, tenant: Tenant, emails: list[str], role: str, acting_user: User) -> list[str]:
+    """Who may invite with this role, and the addresses, cleaned (AccountError naming what is wrong)."""
+    actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
+    require(actor_role, Action.MEMBERS_INVITE)
+    if role not in Role.values:
+        raise AccountError("Choose owner, admin or member.")
+    if role == Role.OWNER:
+        require(actor_role, Action.OWNERS_MANAGE, "Only owners can invite someone as owner.")
+    valid, invalid = normalise_emails(emails)
+    if invalid:
+        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+    if not valid:
+        raise AccountError("Enter at least one email address.")
+    return valid
+
+
+def _addresses_sort(tenant: Tenant, valid: list[str], *, now: datetime) -> tuple[InvitationsResult, list[str]]:
+    """Members and addresses with a live invitation are reported back; an expired invitation is to be renewed; the
+    rest are to be invited (the open invitations are locked)."""
+    member_emails = set(
+        Membership.objects.filter(tenant=tenant, user__email__in=valid).values_list("user__email", flat=True)
+    ) | set(
+        EmailAddress.objects.filter(email__in=valid, verified=True, user__memberships__tenant=tenant).values_list(
+            "email", flat=True
+        )
+    )
+    open_invitations = {
+        inv.email.lower(): inv
+        for inv in Invitation.objects.open().select_for_update().filter(tenant=tenant, email__in=valid)
+    }
+    member_emails = {e.lower() for e in member_emails}
+    result = InvitationsResult()
+    to_create: list[str] = []
+    for email in valid:
+        existing = open_invitations.get(email)
+        if email in member_emails:
+            result.already_members.append(email)
+        elif existing is not None and existing.expires_at > now:
+            result.already_invited.append(email)
+        elif existing is not None:
+            result.renewed.append(existing)
+        else:
+            to_create.append(email)
+    return result, to_create
+
+
 @transaction.atomic
 def invitations_create(
     *,
@@ -104,44 +152,10 @@ def invitations_create(
     same address is renewed and sent again. All or nothing on seats: if the new invitations do not fit in the plan's
     seats, none is made.
     """
-    actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
-    require(actor_role, Action.MEMBERS_INVITE)
-    if role not in Role.values:
-        raise AccountError("Choose owner, admin or member.")
-    if role == Role.OWNER:
-        require(actor_role, Action.OWNERS_MANAGE, "Only owners can invite someone as owner.")
-    valid, invalid = normalise_emails(emails)
-    if invalid:
-        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
-    if not valid:
-        raise AccountError("Enter at least one email address.")
-    _lock_tenant(tenant)
-
-    member_emails = set(
-        Membership.objects.filter(tenant=tenant, user__email__in=valid).values_list("user__email", flat=True)
-    ) | set(
-        EmailAddress.objects.filter(email__in=valid, verified=True, user__memberships__tenant=tenant).values_list(
-            "email", flat=True
-        )
-    )
-    open_invitations = {
-        inv.email.lower(): inv
-        for inv in Invitation.objects.open().select_for_update().filter(tenant=tenant, email__in=valid)
-    }
-    member_emails = {e.lower() for e in member_emails}
-    result = InvitationsResult()
+    valid = _invitations_check(tenant=tenant, emails=emails, role=role, acting_user=acting_user)
+    _lock_workspace(tenant)
     now = timezone.now()
-    to_create: list[str] = []
-    for email in valid:
-        existing = open_invitations.get(email)
-        if email in member_emails:
-            result.already_members.append(email)
-        elif existing is not None and existing.expires_at > now:
-            result.already_invited.append(email)
-        elif existing is not None:
-            result.renewed.append(existing)
-        else:
-            to_create.append(email)
+    result, to_create = _addresses_sort(tenant, valid, now=now)
     _ensure_seats(tenant, len(to_create) + len(result.renewed))
 
     for invitation in result.renewed:
@@ -167,6 +181,9 @@ def invitations_create(
             actor=acting_user,
             target=invitation,
             metadata={"email": invitation.email, "role": role},
+        )
+        event_emit(
+            tenant=tenant, type=EventType.INVITATION_CREATED, actor=acting_user, data=invitation_data(invitation)
         )
     for invitation in result.renewed:
         audit_record(
@@ -214,6 +231,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
             target=invitation,
             metadata={"email": invitation.email, "role": invitation.role, "restored": True},
         )
+        event_emit(tenant=tenant, type=EventType.INVITATION_CREATED, actor=None, data=invitation_data(invitation))
     if created:
         seats_changed_on_commit(tenant.pk)
         from shared_apps.accounts.tasks import invitation_send  # noqa: PLC0415  (the tasks import these services)
@@ -264,7 +282,7 @@ def _invitation_changed(
 def invitation_resend(*, tenant: Tenant, invitation: Invitation, acting_user: User) -> Invitation:
     """Send the invitation again with a new link (the old one stops working) valid for another full period."""
     _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
-    _lock_tenant(tenant)
+    _lock_workspace(tenant)
     locked = _lock_open_invitation(tenant=tenant, invitation=invitation)
     if locked.expires_at <= timezone.now():
         _ensure_seats(tenant, 1)  # an expired invitation held no seat; sending it again takes one
@@ -305,7 +323,7 @@ def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_use
     again (nothing new is sent) and it holds its seat. Refused once the window has passed, when the address has
     joined or been invited again since, or when the seats are gone."""
     _require_invitation_manager(tenant=tenant, invitation=invitation, acting_user=acting_user)
-    _lock_tenant(tenant)
+    _lock_workspace(tenant)
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:
         raise NotFound("There is no such invitation in this workspace.")
@@ -414,6 +432,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         target=invitation,
         metadata={"email": invitation.email, "role": invitation.role},
     )
+    event_emit(tenant=tenant, type=EventType.INVITATION_ACCEPTED, actor=user, data=invitation_data(invitation))
     if created:
         audit_record(
             tenant=tenant,
@@ -422,6 +441,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             target=user,
             metadata={"role": membership.role, "invited_by": invitation.invited_by_id},
         )
+        event_emit(tenant=tenant, type=EventType.MEMBER_JOINED, actor=user, data=member_data(membership))
     return membership
 
 

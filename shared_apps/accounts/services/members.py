@@ -17,8 +17,10 @@ from shared_apps.accounts.errors import AccountError, LastOwner, NotFound
 from shared_apps.accounts.hooks import membership_ended, seats_changed_on_commit
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import Action, NotAllowed, can, can_manage, require
+from shared_apps.accounts.representations import member_data
 from shared_apps.accounts.selectors import membership_for
 from tenant_apps.audit.actions import AuditAction
+from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
 from tenants.models import Tenant
 
@@ -112,6 +114,7 @@ def member_role_change(*, tenant: Tenant, membership: Membership, role: str, act
         target=target.user,
         metadata={"from": previous, "to": role},
     )
+    event_emit(tenant=tenant, type=EventType.MEMBER_ROLE_CHANGED, actor=acting_user, data=member_data(target))
     return target
 
 
@@ -127,6 +130,7 @@ def member_remove(*, tenant: Tenant, membership: Membership, acting_user: User) 
         raise NotAllowed("Only owners can remove an owner.")
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
+    event_emit(tenant=tenant, type=EventType.MEMBER_REMOVED, actor=acting_user, data=member_data(target))
     target.delete()
     membership_ended.send(sender=Membership, tenant=tenant, user_id=user.pk)
     seats_changed_on_commit(tenant.pk)
@@ -149,6 +153,7 @@ def member_leave(*, tenant: Tenant, user: User) -> None:
         own,
         f"You're the last owner of {tenant.name}. Make someone else an owner before you leave.",
     )
+    event_emit(tenant=tenant, type=EventType.MEMBER_REMOVED, actor=user, data=member_data(own))
     own.delete()
     membership_ended.send(sender=Membership, tenant=tenant, user_id=user.pk)
     seats_changed_on_commit(tenant.pk)
@@ -177,4 +182,6 @@ def ownership_transfer(*, tenant: Tenant, membership: Membership, acting_user: U
         target=target.user,
         metadata={"from": acting_user.email, "to": target.user.email, "previous_role": previous},
     )
+    for changed in (target, actor):
+        event_emit(tenant=tenant, type=EventType.MEMBER_ROLE_CHANGED, actor=acting_user, data=member_data(changed))
     return target

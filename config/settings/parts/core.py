@@ -1,0 +1,55 @@
+"""The Django core: debug, secret key, the platform's hosts, languages and time, security headers, templates, static
+files. Session and CSRF cookies are host-only (no *_COOKIE_DOMAIN), CSRF_TRUSTED_ORIGINS has no wildcard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.env import BASE_DIR, env
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+
+# The root domain of the platform: the public site lives on it, tenants on <slug>.<BASE_DOMAIN>.
+BASE_DOMAIN: str = env.str("BASE_DOMAIN", default="localhost").lower().strip(".")
+# Scheme and port used when building absolute links between hosts (handoffs, emails, the 404 page).
+SITE_SCHEME: str = env.str("SITE_SCHEME", default="http")
+SITE_PORT: str = env.str("SITE_PORT", default="")
+
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
+
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shared_apps.web.context_processors.atrium",
+            ],
+        },
+    },
+]
+
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,0 +1,77 @@
+"""The date range the dashboard shows, and the range before it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
+DEFAULT_PRESET = "30"
+MAX_DAYS = 731
+EARLIEST = date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # first day, included
+    end: date  # last day, included
+    preset: str = ""  # "7", "30", …; "" for a custom range
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def prev_end(self) -> date:
+        return self.start - timedelta(days=1)
+
+    @property
+    def prev_start(self) -> date:
+        return self.start - timedelta(days=self.days)
+
+    @property
+    def label(self) -> str:
+        if self.preset:
+            return f"Last {self.days} days"
+        return f"{self.start:%b} {self.start.day}, {self.start.year} to {self.end:%b} {self.end.day}, {self.end.year}"
+
+
+def _parse_day(value: str) -> date | None:
+    value = value.strip()
+    if not value or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def period_from(params: Mapping[str, str], *, today: date) -> tuple[Period, str]:
+    """The range the page asks for (`range` = 7/30/90/365, or `from`/`to` as YYYY-MM-DD), and a message when it had
+    to fall back to the last 30 days."""
+    preset = str(params.get("range", "") or "")
+    raw_from, raw_to = str(params.get("from", "") or ""), str(params.get("to", "") or "")
+    if not raw_from and not raw_to:
+        days = PRESETS.get(preset or DEFAULT_PRESET)
+        if days is None:
+            days, preset = PRESETS[DEFAULT_PRESET], DEFAULT_PRESET
+        return Period(today - timedelta(days=days - 1), today, preset), ""
+    fallback = Period(today - timedelta(days=PRESETS[DEFAULT_PRESET] - 1), today, DEFAULT_PRESET)
+    start, end = _parse_day(raw_from), _parse_day(raw_to) if raw_to else today
+    if start is None or end is None:
+        return fallback, "Dates are written YYYY-MM-DD; showing the last 30 days."
+    if start > end:
+        return fallback, "The start of the range comes after its end; showing the last 30 days."
+    if end > today:
+        return fallback, "The range cannot end in the future; showing the last 30 days."
+    if start < EARLIEST:
+        return fallback, f"The range cannot start before {EARLIEST:%Y-%m-%d}; showing the last 30 days."
+    if (end - start).days + 1 > MAX_DAYS:
+        return fallback, f"A range covers at most {MAX_DAYS} days; showing the last 30 days."
+    return Period(start, end), ""
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of `day`."""
+    return datetime.combine(day, time.min, tzinfo=UTC)

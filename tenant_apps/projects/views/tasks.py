@@ -1,0 +1,141 @@
+"""A task's page: details, comments, deletion."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shared_apps.accounts.http import MemberRequest
+from tenant_apps.projects import selectors, services
+from tenant_apps.projects.forms import CommentForm, TaskForm
+from tenant_apps.projects.models import Project, Task
+from tenant_apps.projects.permissions import ProjectNotAllowed, ProjectPermission
+from tenant_apps.projects.services import ProjectInvalid
+from tenant_apps.projects.views.base import BOTTOM, can_flags, member_view, project_and_access, project_context
+from tenant_apps.projects.views.documents import attachments_context
+
+
+def _task_initial(task: Task) -> dict[str, object]:
+    return {
+        "title": task.title,
+        "description": task.description,
+        "status": task.status,
+        "assignee": task.assignee_id,
+        "due_date": task.due_date,
+    }
+
+
+def _assignees(project: Project, request: MemberRequest) -> list[tuple[int, str]]:
+    members = selectors.assignable_members(project, tenant_id=request.route.tenant_id)
+    return [(m.membership.user_id, m.membership.user.get_full_name()) for m in members]
+
+
+@member_view
+@require_http_methods(["GET", "POST"])
+def task_detail(request: MemberRequest, project_id: int, task_id: int) -> HttpResponse:
+    project, access = project_and_access(request, project_id)
+    task = selectors.task_get(project, task_id)
+    can = can_flags(access, project)
+    form = None
+    if can["change"] or request.method == "POST":
+        form = TaskForm(request.POST or None, initial=_task_initial(task), assignees=_assignees(project, request))
+    if request.method == "POST":
+        access.require(ProjectPermission.CHANGE, project)
+        assert form is not None  # noqa: S101
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.task_update(
+                    task=task,
+                    title=data["title"],
+                    description=data["description"],
+                    assignee_id=data["assignee"],
+                    due_date=data["due_date"],
+                    acting_user=request.user,
+                )
+                if data["status"] != task.status:
+                    services.task_move(task=task, status=data["status"], position=BOTTOM, acting_user=request.user)
+            except ProjectInvalid as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, "Task saved.")
+                return redirect("task_detail", project_id=project.pk, task_id=task.pk)
+    context = project_context(
+        project,
+        access,
+        "board",
+        task=task,
+        form=form,
+        comments=list(selectors.comment_list(task)),
+        comment_form=CommentForm() if can["change"] else None,
+        **attachments_context(request, project, task, can_change=can["change"]),
+    )
+    return render(request, "tenant/projects/task.html", context, status=400 if form and form.errors else 200)
+
+
+@member_view
+@require_POST
+def comment_create(request: MemberRequest, project_id: int, task_id: int) -> HttpResponse:
+    project, access = project_and_access(request, project_id)
+    task = selectors.task_get(project, task_id)
+    access.require(ProjectPermission.CHANGE, project)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = services.comment_create(task=task, body=form.cleaned_data["body"], acting_user=request.user)
+        except ProjectInvalid as exc:
+            form.add_service_error(exc)
+        else:
+            url = reverse("task_detail", kwargs={"project_id": project.pk, "task_id": task.pk})
+            return redirect(f"{url}#comment-{comment.pk}")
+    context = project_context(
+        project,
+        access,
+        "board",
+        task=task,
+        form=TaskForm(initial=_task_initial(task), assignees=_assignees(project, request)),
+        comments=list(selectors.comment_list(task)),
+        comment_form=form,
+        **attachments_context(request, project, task, can_change=True),
+    )
+    return render(request, "tenant/projects/task.html", context, status=400)
+
+
+@member_view
+@require_http_methods(["GET", "POST"])
+def comment_edit(request: MemberRequest, project_id: int, task_id: int, comment_id: int) -> HttpResponse:
+    project, access = project_and_access(request, project_id)
+    task = selectors.task_get(project, task_id)
+    comment = selectors.comment_get(task, comment_id)
+    access.require(ProjectPermission.CHANGE, project)
+    if comment.author_id != request.user.pk:
+        raise ProjectNotAllowed("Only its author can edit a comment.")
+    form = CommentForm(request.POST or None, initial={"body": comment.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_edit(comment=comment, body=form.cleaned_data["body"], acting_user=request.user)
+        except ProjectInvalid as exc:
+            form.add_service_error(exc)
+        else:
+            url = reverse("task_detail", kwargs={"project_id": project.pk, "task_id": task.pk})
+            return redirect(f"{url}#comment-{comment.pk}")
+    context = project_context(project, access, "board", task=task, comment=comment, form=form)
+    return render(request, "tenant/projects/comment_edit.html", context)
+
+
+@member_view
+@require_http_methods(["GET", "POST"])
+def task_delete(request: MemberRequest, project_id: int, task_id: int) -> HttpResponse:
+    project, access = project_and_access(request, project_id)
+    task = selectors.task_get(project, task_id)
+    access.require(ProjectPermission.CHANGE, project)
+    if request.method == "POST":
+        services.task_delete(task=task, acting_user=request.user)
+        messages.success(request, f"“{task.title}” was deleted.")
+        return redirect("project_board", project_id=project.pk)
+    comments = selectors.comment_list(task).count()
+    context = project_context(project, access, "board", task=task, comments=comments)
+    return render(request, "tenant/projects/task_delete.html", context)
