@@ -4,6 +4,13 @@
 // trusts the stream's words: they only say "ask again", and the answer comes with the viewer's own permissions.
 (function () {
   "use strict";
+  // Parts of a page loaded after it (the home page's activity): the page renders without paying for them.
+  document.querySelectorAll("[data-fragment]").forEach(function (slot) {
+    fetch(slot.getAttribute("data-fragment"), { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) slot.innerHTML = html; })
+      .catch(function () {});
+  });
   var app = document.querySelector("[data-live]");
   if (!app || !window.EventSource) return;
   var bellUrl = app.getAttribute("data-bell-url");

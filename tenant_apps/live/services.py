@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import json
 import queue
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +48,34 @@ def _task_of(event: Event) -> int | None:
     return data.get("task")
 
 
+class _Announced:
+    """Event ids this process has announced lately. The dispatcher hands out again the events above its horizon
+    (while another transaction runs, each dispatch re-reads them): announced once, they are skipped after that."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+_announced = _Announced()
+
+
 def live_publish_for_events(events: Sequence[Event]) -> None:
-    """The consumer: announce the batch on the live bus (at commit). Idempotent enough: a page that hears of one
-    change twice fetches it twice."""
+    """The consumer: announce the batch on the live bus (at commit), each event once per process. A page that still
+    hears of one change twice (announced by two processes) fetches it twice, nothing worse."""
     items = [
         {
+            "id": e.event_id,
             "type": e.type,
             "project": e.project_id,
             "task": _task_of(e),
@@ -58,7 +83,7 @@ def live_publish_for_events(events: Sequence[Event]) -> None:
             "at": e.occurred_at.timestamp(),
         }
         for e in events
-        if e.project_id is not None
+        if e.project_id is not None and _announced.first_time(e.event_id)
     ]
     for start in range(0, len(items), CHUNK):
         publish({"schema": connection.schema_name, "kind": "events", "events": items[start : start + CHUNK]})
@@ -108,7 +133,16 @@ class StreamScope:
         if message.get("kind") == "bell":
             return [("bell", {})]
         return [
-            ("change", {"type": item["type"], "task": item.get("task"), "mine": item.get("actor") == self.user_id})
+            (
+                "change",
+                {
+                    "type": item["type"],
+                    "task": item.get("task"),
+                    "mine": item.get("actor") == self.user_id,
+                    "at": item.get("at"),
+                    "id": item.get("id"),
+                },
+            )
             for item in message.get("events", ())
             if item.get("project") == self.project_id
         ]
@@ -209,6 +243,9 @@ async def stream_async(scope: StreamScope, *, max_seconds: float = MAX_SECONDS) 
     subscription = hub().subscribe(scope.accepts, deliver)
     reader = _Reader(scope, max_seconds)
     try:
+        # The request's thread may hold a database connection (opened by a middleware after the view): give it back
+        # now, or it would stay open, idle, for as long as the stream lasts.
+        await sync_to_async(_connection_give_back)()
         yield OPENING
         while reader.open():
             try:
@@ -223,6 +260,11 @@ async def stream_async(scope: StreamScope, *, max_seconds: float = MAX_SECONDS) 
                 yield chunk
     finally:
         subscription.close()
+
+
+def _connection_give_back() -> None:
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _async_put(inbox: asyncio.Queue[Message], message: Message) -> None:

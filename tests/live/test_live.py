@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shared_apps.core import live
+from tenant_apps.audit.models import Event
 from tenant_apps.live import services as live_services
 from tenant_apps.live.services import StreamScope, stream_async, stream_sync
 from tenant_apps.projects import services
@@ -40,7 +41,9 @@ def test_a_scope_hears_its_workspace_its_project_and_its_bell_only() -> None:
     assert scope.accepts({"schema": "t_a", "kind": "bell", "users": [5, 6]})
     assert not scope.accepts({"schema": "t_a", "kind": "bell", "users": [6]})
     assert not scope.accepts({"schema": "t_b", "kind": "bell", "users": [5]})
-    assert scope.frames(_events("t_a", 3, actor=5)) == [("change", {"type": "task.moved", "task": 7, "mine": True})]
+    assert scope.frames(_events("t_a", 3, actor=5)) == [
+        ("change", {"type": "task.moved", "task": 7, "mine": True, "at": None, "id": None})
+    ]
 
 
 def test_the_sync_stream_delivers_what_the_bus_fans_out() -> None:
@@ -49,7 +52,7 @@ def test_the_sync_stream_delivers_what_the_bus_fans_out() -> None:
     assert next(stream).startswith(b"retry:")
     live.hub().fan_out(json.dumps(_events("t_b", 3)))
     live.hub().fan_out(json.dumps(_events("t_a", 3)))
-    assert next(stream) == b'event: change\ndata: {"type":"task.moved","task":7,"mine":false}\n\n'
+    assert next(stream) == b'event: change\ndata: {"type":"task.moved","task":7,"mine":false,"at":null,"id":null}\n\n'
     stream.close()
 
 
@@ -137,9 +140,23 @@ def test_the_live_consumer_announces_a_moved_task(
     moved = [m for m in sent if m["kind"] == "events"]
     assert moved[-1]["schema"] == tenant.schema_name
     assert moved[-1]["events"][-1] == {
+        "id": moved[-1]["events"][-1]["id"],
         "type": "task.moved",
         "project": project.pk,
         "task": task.pk,
         "actor": owner.pk,
         "at": moved[-1]["events"][-1]["at"],
     }
+
+
+def test_an_event_handed_out_again_is_announced_once(tenant, in_tenant, owner, monkeypatch) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(live_services, "publish", sent.append)
+    with in_tenant(tenant):
+        project = ProjectFactory.create()
+        task = TaskFactory.create(project=project)
+        services.task_move(task=task, status="done", position=0, acting_user=owner)
+        events = list(Event.objects.filter(type="task.moved"))
+        live_services.live_publish_for_events(events)
+        live_services.live_publish_for_events(events)  # the dispatcher hands them out again
+    assert len(sent) == 1
