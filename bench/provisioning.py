@@ -11,7 +11,7 @@ audit entry, one transaction):
   migrate  django-tenants' path: CREATE SCHEMA, then every migration
 
 Timed: `workspace_create` from its call to its return, its transaction and what runs when it commits (the new host's
-"no workspace here" entry deleted from the shared cache, the seat count's bookkeeping). Left out, and named in the
+"no workspace here" entry deleted from the shared cache). Left out, and named in the
 output: every task signup queues to run after commit (the welcome, the trial's start at Stripe, the pool refill),
 which a worker runs in production; here they are recorded instead of run. Owners get no password (hashing is the
 login's cost, not provisioning's). Statements are counted at the psycopg level for each timed call (the median per

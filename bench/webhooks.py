@@ -9,9 +9,12 @@ dropped at the end:
              every signature with `standardwebhooks` and logs when each request arrived.
   run        T writer threads (default 8) each commit events in their own workspaces, one event per transaction
              (`event_emit` inside `transaction.atomic`), 100 per workspace. Nothing is called by hand after that: as
-             without a broker, the commit runs the dispatcher in-process, which hands the events to the webhooks
-             consumer, whose deliveries are sent at once. Latency is from each event's commit to its first attempt
-             reaching the receiver; throughput is first attempts per second over the whole run.
+             without a broker, each commit runs the dispatcher in the writer's thread, which hands the events to the
+             webhooks consumer, whose deliveries are sent at once. `--broker` runs it as deployed instead: each commit
+             publishes the dispatch task to Redis (a redis-server on loopback, or REDIS_URL), and Celery workers
+             (`--workers` processes, prefork, default 3) run the dispatcher and the deliveries. Latency is from each
+             event's commit to its first attempt reaching the receiver; throughput is first attempts per second over
+             the whole run.
   retries    the failing endpoints recover; the retries that are due (the beat's `retry_due` path, with the clock
              moved past their back-off) are sent. An event is lost when, after that, no attempt of it was accepted.
 
@@ -36,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import log, recreate_database, server_url, with_database  # noqa: E402
+from bench.load import redis_for_run, stop  # noqa: E402
 
 BENCH_DB = "atrium_bench_webhooks"
 
@@ -108,6 +112,8 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=100)
     parser.add_argument("--failing", type=float, default=0.10, help="share of endpoints answering 500")
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--broker", action="store_true", help="Redis and Celery worker processes, as deployed")
+    parser.add_argument("--workers", type=int, default=3, help="Celery worker processes (with --broker)")
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -119,40 +125,40 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="atrium-bench-webhooks-"))
     (folder / "failing").touch()
     server = subprocess.Popen([sys.executable, __file__, "--receiver", str(folder)], cwd=ROOT)
+    redis = None
+    env = {**os.environ, "DATABASE_URL": with_database(base_url, BENCH_DB), "PYTHONPATH": str(ROOT)}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0", "TENANT_POOL_SIZE": "0"}
+    env.setdefault("CONN_MAX_AGE", "300")  # workers keep their connections, as a deployment does
+    env.setdefault("LOG_LEVEL", "ERROR")
+    if args.broker:
+        redis = redis_for_run(env)
+    os.environ.update(env)
     try:
         for _ in range(100):
             if (folder / "port").exists():
                 break
             time.sleep(0.05)
-        _run(base_url, folder, int((folder / "port").read_text()), args)
+        _run(base_url, folder, int((folder / "port").read_text()), args, env)
     finally:
         server.terminate()
         server.wait(timeout=10)
+        stop(redis)
         from django.db import connections
 
         connections.close_all()
         recreate_database(base_url, BENCH_DB, drop_only=True)
 
 
-def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace) -> None:
-    os.environ["DATABASE_URL"] = with_database(base_url, BENCH_DB)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["TENANT_POOL_SIZE"] = "0"
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
+def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: dict[str, str]) -> None:
     import django
 
     django.setup()
-    from datetime import timedelta
-
     from django.core.management import call_command
-    from django.db import connection, connections, transaction
-    from django.utils import timezone
+    from django.db import connections
     from django_tenants.utils import tenant_context
 
-    from shared_apps.accounts.models import User
-    from tenant_apps.audit.events import EventType, event_emit
+    from shared_apps.accounts.models import Membership, Role, User
     from tenant_apps.webhooks import services
-    from tenant_apps.webhooks.models import Delivery, DeliveryStatus
     from tenants import provisioning
     from tenants import services as tenancy
     from tenants.models import TenantStatus
@@ -172,14 +178,40 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace) -> No
             name=f"Bench {number}", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
         )
         path = f"/fail/{number}" if failing_every and number % failing_every == 0 else f"/ok/{number}"
+        Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
         with tenant_context(tenant):
             _endpoint, secret = services.endpoint_create(
-                tenant=tenant, tenant_id=tenant.pk, acting_user=owner, url=f"http://127.0.0.1:{port}{path}"
+                tenant=tenant, acting_user=owner, url=f"http://127.0.0.1:{port}{path}"
             )
         secrets[path] = secret
         workspaces.append(tenant)
     (folder / "secrets.json").write_text(json.dumps(secrets))
     connections.close_all()
+
+    workers = None
+    if args.broker:
+        workers = subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-P", "prefork", "-c",
+             str(args.workers), "--without-mingle", "--without-gossip", "-l", env.get("BENCH_WORKER_LOG", "WARNING")],
+            env=env, cwd=ROOT,
+        )  # fmt: skip
+        time.sleep(3)  # the workers connect to Redis and load the app
+    try:
+        _load(folder, port, args, workspaces)
+    finally:
+        stop(workers)
+
+
+def _load(folder: Path, port: int, args: argparse.Namespace, workspaces: list) -> None:
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.audit.events import EventType, event_emit
+    from tenant_apps.webhooks import services
+    from tenant_apps.webhooks.models import Delivery, DeliveryStatus
 
     per_workspace = args.events // len(workspaces)
     committed: dict[str, float] = {}
@@ -206,7 +238,8 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace) -> No
         with lock:
             committed[stamp["id"]] = time.time()
 
-    log(f"{per_workspace * len(workspaces):,} events from {args.writers} writers…")
+    how = f"{args.workers} Celery worker processes" if args.broker else "in-process"
+    log(f"{per_workspace * len(workspaces):,} events from {args.writers} writers, dispatched and sent by {how}…")
     started = time.time()
     threads = [
         threading.Thread(target=writer, args=(workspaces[i :: args.writers],), daemon=True) for i in range(args.writers)
@@ -219,6 +252,9 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace) -> No
     for thread in threads:
         thread.join()
     elapsed = time.time() - started
+    deadline = time.time() + 120
+    while len(_first_attempts(port, folder)) < len(committed) and time.time() < deadline:
+        time.sleep(0.5)  # the workers finish what was committed
 
     first = _first_attempts(port, folder)
     latencies = [(first[e][0] - t) * 1000 for e, t in committed.items() if e in first]

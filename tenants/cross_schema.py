@@ -6,7 +6,8 @@ Platform-wide figures (the operators' metrics) need the same small question aske
 every migration. `dangerously_all_tenants` is the only way this code base reads across schemas: it runs one SELECT in
 every workspace schema, batched into one `UNION ALL` statement per `batch_size` schemas, on the current connection,
 logging progress as it goes. Nothing that serves a request may call it (a test holds the callers to the metrics
-refresh); requests read what the refresh stored in the public schema.
+refresh and the beat's sweeps for undispatched events and due webhook retries); requests read what the refresh stored
+in the public schema.
 
 If a batch fails (a schema behind on migrations, say), that batch is retried schema by schema, and the schemas that
 still fail are reported in the result, not raised: one broken workspace does not hide the others' figures.

@@ -8,11 +8,12 @@ position (`EventCursor`) locked and advanced in the same transaction: a consumer
 together, and a consumer that fails is retried from where it was, without holding the others back.
 
 Positions are transaction ids, not row ids. Ids are drawn when a row is written, but rows become visible when their
-transaction commits, so id 12 may appear after 13 was read. So a dispatch hands out every event it can see from the
-consumer's position on, but moves the position only up to the oldest transaction still running anywhere
-(`pg_snapshot_xmin`): every transaction below that line has ended, and an event not visible yet belongs to a
-transaction at or above it, so it is read by a later dispatch (the one its own commit asks for, or the beat's sweep).
-Events above the line may be handed out again: consumers are idempotent.
+transaction commits, so id 12 may appear after 13 was read. So a consumer's position moves only up to the oldest
+transaction still running anywhere (`pg_snapshot_xmin`): every transaction below that line has ended, and an event not
+visible yet belongs to a transaction at or above it, so a later dispatch reads it (the one its own commit asks for, or
+the beat's sweep). Events at or above the line are handed out as soon as they are visible and listed by id in the
+cursor (`handed`) until the line passes them, so none is handed out twice and none waits for another workspace's
+transaction.
 """
 
 from __future__ import annotations
@@ -78,21 +79,23 @@ def _dispatch_one(consumer: Consumer) -> int:
             EventCursor.objects.bulk_create([EventCursor(consumer=consumer.name)], ignore_conflicts=True)
             cursor = EventCursor.objects.select_for_update().get(consumer=consumer.name)
         horizon = _horizon()
-        events = list(Event.objects.filter(txid__gte=cursor.position).order_by("txid", "id")[: BATCH + 1])
+        handed = [int(pk) for pk in cursor.handed]
+        events = list(
+            Event.objects.filter(txid__gte=cursor.position).exclude(pk__in=handed).order_by("txid", "id")[: BATCH + 1]
+        )
         next_position = horizon
         if len(events) > BATCH:
-            # Cut at a transaction boundary: the last transaction's events all come next time (or, if one transaction
-            # alone fills the batch, all of its events now).
-            last = events[BATCH].txid
-            events = [event for event in events[:BATCH] if event.txid != last]
-            next_position = min(last, horizon)
-            if not events:
-                events = list(Event.objects.filter(txid=last).order_by("id"))
-                next_position = min(last + 1, horizon)
+            # The rest next time: the position may not pass the first event left over.
+            next_position = min(horizon, events[BATCH].txid)
+            events = events[:BATCH]
         if events:
             consumer.handle(events)
-        if next_position > cursor.position:
-            EventCursor.objects.filter(pk=cursor.pk).update(position=next_position)
+        next_position = max(next_position, cursor.position)
+        still = [*handed, *(event.pk for event in events)]
+        if still and next_position > cursor.position:
+            still = list(Event.objects.filter(pk__in=still, txid__gte=next_position).values_list("pk", flat=True))
+        if events or next_position != cursor.position or still != handed:
+            EventCursor.objects.filter(pk=cursor.pk).update(position=next_position, handed=sorted(still))
     return len(events)
 
 
@@ -110,10 +113,11 @@ def events_sweep() -> int:
     if not names:
         return 0
     found = dangerously_all_tenants(
-        "SELECT 1 WHERE EXISTS (SELECT 1 FROM {schema}.audit_event e WHERE e.txid >= COALESCE("
-        "(SELECT min(c.position) FROM {schema}.audit_eventcursor c WHERE c.consumer = ANY(%s) HAVING count(*) = %s),"
-        " 0))",
-        params=[names, len(names)],
+        "SELECT 1 WHERE ((SELECT count(*) FROM {schema}.audit_eventcursor c WHERE c.consumer = ANY(%s)) < %s"
+        " AND EXISTS (SELECT 1 FROM {schema}.audit_event))"
+        " OR EXISTS (SELECT 1 FROM {schema}.audit_eventcursor c JOIN {schema}.audit_event e ON e.txid >= c.position"
+        " AND NOT (c.handed @> to_jsonb(e.id)) WHERE c.consumer = ANY(%s))",
+        params=[names, len(names), names],
         label="events sweep",
     )
     schemas = dict(workspace_schemas())

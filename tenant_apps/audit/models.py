@@ -80,10 +80,11 @@ class Event(models.Model):
 
 class EventCursor(models.Model):
     """How far one consumer of the event stream has read: every event of a transaction below `position` (a
-    transaction id) has been handed to it."""
+    transaction id) has been handed to it, and so have the events listed in `handed` (ids, all at or above it)."""
 
     consumer = models.CharField(max_length=64, unique=True)
     position = models.BigIntegerField(default=0)
+    handed = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,12 +30,14 @@ from standardwebhooks.webhooks import Webhook
 from billing.entitlements import entitlement_require, webhook_delivery_allow
 from billing.plans import Resource
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.selectors import membership_for
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.events import SUBSCRIBABLE, EventType, event_emit
 from tenant_apps.audit.models import Event
-from tenant_apps.audit.services import HasSchema, audit_record
+from tenant_apps.audit.services import audit_record
 from tenant_apps.webhooks import transport
 from tenant_apps.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
 from tenants.cross_schema import dangerously_all_tenants, workspace_schemas
@@ -58,6 +60,22 @@ USER_AGENT = "Atrium-Webhooks/1.0"
 
 class EndpointInvalid(ApplicationError):
     pass
+
+
+class Workspace(Protocol):
+    """A workspace as these services need it: a Tenant row or a request's route snapshot."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def schema_name(self) -> str: ...
+
+
+def _require_manager(tenant: Workspace, acting_user: User) -> None:
+    """Owners and admins manage webhooks (the pages and the API check first; the service checks again)."""
+    membership = membership_for(user_id=acting_user.pk, tenant_id=tenant.pk)
+    require(membership.role if membership else None, Action.WEBHOOKS_MANAGE)
 
 
 # --- endpoints -----------------------------------------------------------------------------------------------------
@@ -89,19 +107,19 @@ def event_types_clean(event_types: Sequence[str]) -> list[str]:
 @transaction.atomic
 def endpoint_create(
     *,
-    tenant: HasSchema,
-    tenant_id: int,
+    tenant: Workspace,
     acting_user: User,
     url: str,
     event_types: Sequence[str] = (),
     description: str = "",
     enabled: bool = True,
 ) -> tuple[Endpoint, str]:
-    """A new endpoint and its signing secret (shown to the caller once; only its prefix is shown again)."""
+    """A new endpoint and its signing secret (shown to the caller once, never again)."""
+    _require_manager(tenant, acting_user)
     url = url_clean(url)
     types = event_types_clean(event_types)
     entitlement_require(
-        tenant_id=tenant_id, resource=Resource.WEBHOOK_ENDPOINTS, used=Endpoint.objects.count(), adding=1
+        tenant_id=tenant.pk, resource=Resource.WEBHOOK_ENDPOINTS, used=Endpoint.objects.count(), adding=1
     )
     secret = secret_new()
     endpoint = Endpoint.objects.create(
@@ -125,7 +143,7 @@ def endpoint_create(
 @transaction.atomic
 def endpoint_update(
     *,
-    tenant: HasSchema,
+    tenant: Workspace,
     endpoint: Endpoint,
     acting_user: User,
     url: str | None = None,
@@ -133,6 +151,7 @@ def endpoint_update(
     description: str | None = None,
     enabled: bool | None = None,
 ) -> Endpoint:
+    _require_manager(tenant, acting_user)
     changes: dict[str, Any] = {}
     if url is not None and url.strip() != endpoint.url:
         changes["url"] = url_clean(url)
@@ -159,7 +178,8 @@ def endpoint_update(
 
 
 @transaction.atomic
-def endpoint_delete(*, tenant: HasSchema, endpoint: Endpoint, acting_user: User) -> None:
+def endpoint_delete(*, tenant: Workspace, endpoint: Endpoint, acting_user: User) -> None:
+    _require_manager(tenant, acting_user)
     audit_record(
         tenant=tenant,
         action=AuditAction.WEBHOOK_DELETED,
@@ -171,8 +191,9 @@ def endpoint_delete(*, tenant: HasSchema, endpoint: Endpoint, acting_user: User)
 
 
 @transaction.atomic
-def endpoint_secret_rotate(*, tenant: HasSchema, endpoint: Endpoint, acting_user: User) -> str:
+def endpoint_secret_rotate(*, tenant: Workspace, endpoint: Endpoint, acting_user: User) -> str:
     """A new secret, returned once; the current one keeps signing too for the next 24 hours."""
+    _require_manager(tenant, acting_user)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
     endpoint.secret = secret_new()
@@ -237,8 +258,9 @@ def _deliver_task() -> Any:
 
 
 @transaction.atomic
-def endpoint_send_test(*, tenant: HasSchema, endpoint: Endpoint, acting_user: User) -> Delivery:
+def endpoint_send_test(*, tenant: Workspace, endpoint: Endpoint, acting_user: User) -> Delivery:
     """A `webhook.test` event for this endpoint only, sent at once (and retried like any other)."""
+    _require_manager(tenant, acting_user)
     event_id = event_emit(
         tenant=tenant,
         type=EventType.WEBHOOK_TEST,
@@ -253,8 +275,9 @@ def endpoint_send_test(*, tenant: HasSchema, endpoint: Endpoint, acting_user: Us
 
 
 @transaction.atomic
-def delivery_resend(*, tenant: HasSchema, delivery: Delivery, acting_user: User) -> Delivery:
+def delivery_resend(*, tenant: Workspace, delivery: Delivery, acting_user: User) -> Delivery:
     """Send one delivery again now (same `webhook-id`: a receiver that saw it already can tell)."""
+    _require_manager(tenant, acting_user)
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["status", "next_attempt_at"])

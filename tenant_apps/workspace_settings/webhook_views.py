@@ -59,7 +59,6 @@ def webhooks(request: MemberRequest) -> HttpResponse:
         try:
             endpoint, secret = services.endpoint_create(
                 tenant=request.tenant,
-                tenant_id=request.tenant.pk,
                 acting_user=request.user,
                 **_fields(form),
             )

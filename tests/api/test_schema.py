@@ -36,6 +36,13 @@ EXPECTED_PATHS = {
     "/api/v1/invitations/",
     "/api/v1/invitations/{id}/",
     "/api/v1/invitations/{id}/resend/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
+    "/api/v1/webhooks/{id}/rotate-secret/",
+    "/api/v1/webhooks/{id}/test/",
+    "/api/v1/webhooks/{endpoint_id}/deliveries/",
+    "/api/v1/webhooks/{endpoint_id}/deliveries/{id}/",
+    "/api/v1/webhooks/{endpoint_id}/deliveries/{id}/resend/",
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import DatabaseError, IntegrityError, InterfaceError, InternalError, OperationalError, connection
+from django.db import DatabaseError, IntegrityError, InterfaceError, InternalError, OperationalError, connections
 from django.test import RequestFactory
 
 from shared_apps.core.api import database_unreachable, handler500
@@ -46,11 +46,13 @@ def test_anything_else_is_a_bug(error: Any) -> None:
     assert not database_unreachable(error)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_503_drops_a_connection_that_went_out_of_step() -> None:
-    # given: a connection in use when psycopg reported the protocol out of step
-    connection.ensure_connection()
-    assert connection.connection is not None
+@pytest.mark.django_db
+def test_the_503_drops_a_connection_that_went_out_of_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a connection of its own (the test's transaction stays on the default one) in use when psycopg reported
+    # the protocol out of step
+    own = connections.create_connection("default")
+    own.ensure_connection()
+    monkeypatch.setattr(connections, "all", lambda initialized_only=False: [own])
     error = _wrapped(InternalError, psycopg.InternalError("received 2 results from command 'COMMIT'"))
 
     # when: Django's 500 handler runs inside the except that caught it
@@ -62,4 +64,4 @@ def test_the_503_drops_a_connection_that_went_out_of_step() -> None:
     # then: a 503 in the API's shape, and the connection is closed (the next statement opens a new one)
     assert response.status_code == 503
     assert response["Retry-After"]
-    assert connection.connection is None
+    assert own.connection is None

@@ -26,9 +26,7 @@ def verify_payload_type(item):
 
 
 def make_endpoint(tenant, owner, url, **kwargs):
-    endpoint, secret = services.endpoint_create(
-        tenant=tenant, tenant_id=tenant.pk, acting_user=owner, url=url, **kwargs
-    )
+    endpoint, secret = services.endpoint_create(tenant=tenant, acting_user=owner, url=url, **kwargs)
     return endpoint, secret
 
 
@@ -194,3 +192,21 @@ def test_deliveries_over_the_plans_minute_wait_for_the_next_one(
         statuses = sorted(Delivery.objects.filter(endpoint=endpoint).values_list("status", "attempts"))
     assert statuses == [(DeliveryStatus.PENDING, 0), (DeliveryStatus.SUCCEEDED, 1)]
     assert len(receiver.wait_for(1)) == 1
+
+
+def test_a_retry_arrives_after_later_events_ordering_is_not_promised(
+    tenant, in_tenant, owner, receiver, django_capture_on_commit_callbacks
+):
+    receiver.answers["/order"] = [500, 200]
+    with in_tenant(tenant):
+        endpoint, secret = make_endpoint(tenant, owner, receiver.url("/order"))
+        with django_capture_on_commit_callbacks(execute=True):
+            first = event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+        with django_capture_on_commit_callbacks(execute=True):
+            second = event_emit(tenant=tenant, type=EventType.TASK_MOVED, actor=owner, data={"id": 1})
+        retry = Delivery.objects.get(endpoint=endpoint, event__event_id=first)
+        assert retry.next_attempt_at is not None
+        assert services.delivery_attempt(delivery_id=retry.pk, now=retry.next_attempt_at) == "delivered"
+    got = receiver.wait_for(3)
+    assert [g.headers["webhook-id"] for g in got] == [first, second, first]
+    assert [verify_both(secret, g)["type"] for g in got] == ["task.created", "task.moved", "task.created"]

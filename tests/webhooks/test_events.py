@@ -32,9 +32,7 @@ def test_each_service_records_its_event_and_the_endpoint_receives_it_signed(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with in_tenant(tenant):
-        _endpoint, secret = webhooks.endpoint_create(
-            tenant=tenant, tenant_id=tenant.pk, acting_user=owner, url=receiver.url("/all")
-        )
+        _endpoint, secret = webhooks.endpoint_create(tenant=tenant, acting_user=owner, url=receiver.url("/all"))
     with django_capture_on_commit_callbacks(execute=True), in_tenant(tenant):
         project = product.project_create(name="Launch", acting_user=owner)
         project_id = project.pk

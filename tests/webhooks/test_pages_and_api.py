@@ -10,7 +10,9 @@ import pytest
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import BillingAccount
+from shared_apps.accounts.permissions import NotAllowed
 from tenant_apps.audit.models import AuditEntry, Event
+from tenant_apps.webhooks import services
 from tenant_apps.webhooks.models import Attempt, Delivery, Endpoint
 from tenants.db import connection
 from tests.api.conftest import key_for, with_key
@@ -217,3 +219,11 @@ def test_queries_do_not_grow_with_endpoints_and_deliveries(tenant, in_tenant, ow
     after = {name: _queries(client, path) for name, (client, path) in paths.items()}
     assert after == before
     assert max(before.values()) <= 16, before
+
+
+def test_the_service_checks_the_role_again(tenant, in_tenant, member):
+    with in_tenant(tenant), pytest.raises(NotAllowed):
+        services.endpoint_create(tenant=tenant, acting_user=member, url="https://hooks.example.com/")
+    with in_tenant(tenant):
+        assert not Endpoint.objects.exists()
+        assert not AuditEntry.objects.filter(action__startswith="webhook.").exists()

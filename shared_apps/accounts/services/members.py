@@ -27,13 +27,14 @@ from tenants.models import Tenant
 
 def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) -> Membership:
     """`user` joins `tenant` (a workspace being made: its owner, or an imported member). One INSERT, no savepoint:
-    joining twice breaks the unique (user, tenant) index and the caller's transaction with it."""
+    joining twice breaks the unique (user, tenant) index and the caller's transaction with it.
+
+    No seat change is announced: a workspace being made has no subscription yet, and its trial starts after the
+    transaction commits with the seats it has then."""
     try:
-        membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+        return Membership.objects.create(user=user, tenant=tenant, role=role)
     except IntegrityError as exc:
         raise AccountError(f"{user.email} is already a member of {tenant.name}.") from exc
-    seats_changed_on_commit(tenant.pk)
-    return membership
 
 
 def role_of(*, tenant_id: int, user: User | None) -> str | None:

@@ -51,9 +51,7 @@ class WebhookViewSet(ApiViewSet):
 
     def create(self, request: Request) -> Response:
         data = valid(s.WebhookIn, request)
-        endpoint, secret = services.endpoint_create(
-            tenant=self.tenant(), tenant_id=self.tenant_id(), acting_user=request.user, **data
-        )
+        endpoint, secret = services.endpoint_create(tenant=self.tenant(), acting_user=request.user, **data)
         body = {**s.WebhookOut(endpoint).data, "secret": secret}
         return _no_store(Response(body, status=status.HTTP_201_CREATED))
 

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('consumer', models.CharField(max_length=64, unique=True)),
                 ('position', models.BigIntegerField(default=0)),
+                ('handed', models.JSONField(blank=True, default=list)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
         ),
