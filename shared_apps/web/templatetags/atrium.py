@@ -63,3 +63,14 @@ def message_undo_url(message: Any) -> str:
 def browser_label_filter(user_agent: str | None) -> str:
     """The readable name of a browser ("Chrome on Linux") from its User-Agent string."""
     return browser_label(user_agent)
+
+
+@register.filter
+def initials(name: str | None) -> str:
+    """Up to two capital letters for a person's name ("Ann Lee" → "AL"; an address → its first letter)."""
+    words = [w for w in str(name or "").replace("@", " ").split() if w[:1].isalpha()]
+    if not words:
+        return "?"
+    if "@" in str(name):
+        return words[0][0].upper()
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
