@@ -12,13 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shared_apps.accounts.models import Role, User
+from shared_apps.accounts.services import invitation_accept
 from tenant_apps.audit.dispatch import events_dispatch
 from tenant_apps.notifications.models import Notification, NotificationKind, TaskFollow
 from tenant_apps.notifications.services import handles, mentioned_in
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Project, Task, Visibility
 from tests.conftest import client_for
-from tests.factories import MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, UserFactory
+from tests.factories.people import invite
 from tests.factories.projects import grant
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +240,16 @@ def test_follow_and_unfollow(tenant, in_tenant, member) -> None:
     with in_tenant(tenant):
         assert not TaskFollow.objects.filter(task=task, user_id=member.pk).exists()
         assert Task.objects.filter(pk=task.pk).exists()
+
+
+def test_an_accepted_invitation_notifies_who_sent_it(
+    tenant, in_tenant, owner, django_capture_on_commit_callbacks
+) -> None:
+    token = invite(tenant, "newcomer@acme.test", invited_by=owner)
+    newcomer = UserFactory.create(email="newcomer@acme.test", name="New Comer")
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_accept(token=token, user=newcomer)
+    [note] = _of(in_tenant, tenant, owner)
+    assert note.kind == NotificationKind.INVITATION_ACCEPTED
+    assert note.subject == "newcomer@acme.test"
+    assert note.actor_id == newcomer.pk
