@@ -46,6 +46,7 @@ PARAMETERS: dict[str, str] = {
     "endpoint_id": "webhook",
     "delivery_id": "delivery",
     "notification_id": "notification",
+    "notification_unsubscribe:token": "unsubscribe_token",
     "api-webhook-detail:pk": "webhook",
     "api-webhook-rotate-secret:pk": "webhook",
     "api-webhook-test:pk": "webhook",

@@ -65,3 +65,24 @@ class TaskFollow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows task {self.task_id}"
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATELY = "immediately", "Email me at once"
+    OFF = "off", "Don't email me"
+
+
+class NotificationPreference(models.Model):
+    """How a person hears of one kind of notification by email in this workspace (no row: at once). The bell and
+    the page list every notification whatever this says."""
+
+    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    email = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.IMMEDIATELY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.email}"

@@ -6,7 +6,13 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from shared_apps.accounts.models import User
-from tenant_apps.notifications.models import Notification, TaskFollow
+from tenant_apps.notifications.models import (
+    Delivery,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    TaskFollow,
+)
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import Viewer, viewable_filter
 
@@ -33,3 +39,9 @@ def notification_get(viewer: Viewer, notification_id: int) -> Notification:
 
 def follows_explicitly(*, user: User, task_id: int) -> bool:
     return TaskFollow.objects.filter(task_id=task_id, user_id=user.pk).exists()
+
+
+def preferences_for(user: User) -> dict[str, str]:
+    """kind → how `user` is emailed for it in this workspace (every kind; at once where nothing was chosen)."""
+    chosen = dict(NotificationPreference.objects.filter(user_id=user.pk).values_list("kind", "email"))
+    return {kind: chosen.get(kind, Delivery.IMMEDIATELY) for kind in NotificationKind.values}

@@ -19,7 +19,14 @@ from shared_apps.accounts.models import Membership, User
 from shared_apps.core.live import publish
 from tenant_apps.audit.events import EventType
 from tenant_apps.audit.models import Event
-from tenant_apps.notifications.models import Notification, NotificationKind, TaskFollow
+from tenant_apps.notifications.emails import notification_emails_send
+from tenant_apps.notifications.models import (
+    Delivery,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    TaskFollow,
+)
 from tenant_apps.projects.models import Comment, Project, Task
 from tenant_apps.projects.permissions import ProjectPermission, Viewer, current_tenant_id, granted_codenames
 from tenant_apps.projects.permissions import permissions_for as project_permissions_for
@@ -77,6 +84,11 @@ def notifications_create_for_events(events: Sequence[Event]) -> None:
     wanted = _visible(wanted, members)
     if not wanted:
         return
+    already = set(
+        Notification.objects.filter(
+            event_id__in={w.event.event_id for w in wanted}, recipient_id__in={w.recipient_id for w in wanted}
+        ).values_list("recipient_id", "event_id")
+    )
     rows = [
         Notification(
             recipient_id=w.recipient_id,
@@ -91,9 +103,17 @@ def notifications_create_for_events(events: Sequence[Event]) -> None:
             created_at=w.event.occurred_at,
         )
         for w in _one_per_event(wanted)
+        if (w.recipient_id, w.event.event_id) not in already  # handed out again: notified already
     ]
+    if not rows:
+        return
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     bell_announce(sorted({row.recipient_id for row in rows}))
+    preferences = preferences_of(rows)
+    emailed = [row for row in rows if wants_email(row.recipient_id, row.kind, preferences)]
+    if emailed:
+        schema = connection.schema_name
+        transaction.on_commit(lambda: notification_emails_send(schema=schema, notifications=emailed))
 
 
 def _actor_name(event: Event, members: dict[int, Membership]) -> str:
@@ -206,6 +226,31 @@ def task_followers(task_ids: Iterable[int]) -> dict[int, set[int]]:
     for task_id, user_id in TaskFollow.objects.filter(task_id__in=ids).values_list("task_id", "user_id"):
         found[task_id].add(user_id)
     return found
+
+
+def preferences_of(rows: Sequence[Notification]) -> dict[tuple[int, str], str]:
+    """(person, kind) → how they want it emailed, for the people of `rows` (one query; no row: at once)."""
+    people = {r.recipient_id for r in rows}
+    return {(p.user_id, p.kind): p.email for p in NotificationPreference.objects.filter(user_id__in=people)}
+
+
+def wants_email(user_id: int, kind: str, preferences: dict[tuple[int, str], str]) -> bool:
+    return preferences.get((user_id, kind), Delivery.IMMEDIATELY) == Delivery.IMMEDIATELY
+
+
+@transaction.atomic
+def preferences_set(*, acting_user: User, choices: dict[str, str]) -> None:
+    """Set how `acting_user` is emailed for each kind (`choices`: kind → Delivery)."""
+    for kind, email in choices.items():
+        if kind not in NotificationKind.values or email not in Delivery.values:
+            continue
+        NotificationPreference.objects.update_or_create(user_id=acting_user.pk, kind=kind, defaults={"email": email})
+
+
+@transaction.atomic
+def unsubscribe_apply(*, user_id: int, kind: str) -> None:
+    """The one-click unsubscribe: no more emails of this kind for this person in this workspace."""
+    NotificationPreference.objects.update_or_create(user_id=user_id, kind=kind, defaults={"email": Delivery.OFF})
 
 
 def bell_announce(user_ids: list[int]) -> None:

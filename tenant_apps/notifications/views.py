@@ -7,18 +7,22 @@ person's (or another workspace's) id is "not found".
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts.http import MemberRequest, member_required
 from tenant_apps.notifications import selectors, services
-from tenant_apps.notifications.models import Notification
+from tenant_apps.notifications.emails import unsubscribe_read
+from tenant_apps.notifications.models import Delivery, Notification, NotificationKind
 from tenant_apps.projects import selectors as project_selectors
 from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, ProjectNotFound, Viewer
+from tenants.db import connection
 
 PER_PAGE = 30
 
@@ -89,3 +93,30 @@ def task_follow(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
     task = project_selectors.task_get(project, task_id)
     services.task_follow_set(task=task, follow=request.POST.get("follow") == "1", acting_user=request.user)
     return redirect(_back(request, reverse("task_detail", args=[project.pk, task.pk])))
+
+
+@signed_in_member
+def notification_preferences(request: MemberRequest) -> HttpResponse:
+    """Email preferences, one choice per kind (the bell and the page list everything whatever is chosen here)."""
+    if request.method == "POST":
+        services.preferences_set(
+            acting_user=request.user, choices={kind: request.POST.get(kind, "") for kind in NotificationKind.values}
+        )
+        messages.success(request, "Saved: your email preferences for notifications.")
+        return redirect("notification_preferences")
+    chosen = selectors.preferences_for(request.user)
+    rows = [(kind, label, chosen[kind]) for kind, label in NotificationKind.choices]
+    return render(request, "tenant/notifications/preferences.html", {"rows": rows, "deliveries": Delivery.choices})
+
+
+@csrf_exempt  # the signed token is the proof (mail clients POST it with no cookie: RFC 8058's one click)
+def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with one button; POST: that kind of email stops, for the token's person, in this workspace."""
+    found = unsubscribe_read(token, schema=connection.schema_name)
+    if found is None:
+        raise Http404
+    label = NotificationKind(found.kind).label
+    if request.method == "POST":
+        services.unsubscribe_apply(user_id=found.user_id, kind=found.kind)
+        return render(request, "tenant/notifications/unsubscribed.html", {"label": label, "done": True})
+    return render(request, "tenant/notifications/unsubscribed.html", {"label": label, "done": False})

@@ -14,7 +14,7 @@ from django.urls import reverse
 from shared_apps.accounts.models import Role, User
 from shared_apps.accounts.services import invitation_accept
 from tenant_apps.audit.dispatch import events_dispatch
-from tenant_apps.notifications.models import Notification, NotificationKind, TaskFollow
+from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference, TaskFollow
 from tenant_apps.notifications.services import handles, mentioned_in
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Project, Task, Visibility
@@ -253,3 +253,54 @@ def test_an_accepted_invitation_notifies_who_sent_it(
     assert note.kind == NotificationKind.INVITATION_ACCEPTED
     assert note.subject == "newcomer@acme.test"
     assert note.actor_id == newcomer.pk
+
+
+def test_email_at_once_with_a_one_click_unsubscribe(
+    tenant, other_tenant, in_tenant, owner, ann, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    with in_tenant(tenant):
+        project = ProjectFactory.create(created_by=owner)
+    _run(
+        in_tenant,
+        tenant,
+        lambda: services.task_create(project=project, title="Call the printer", acting_user=owner, assignee_id=ann.pk),
+        django_capture_on_commit_callbacks,
+    )
+    [mail] = [m for m in mailoutbox if m.to == [ann.email]]
+    assert "assigned you “Call the printer”" in mail.subject
+    assert tenant.name in mail.subject
+    unsubscribe = mail.extra_headers["List-Unsubscribe"].strip("<>")
+    assert mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = unsubscribe.split(":8000", 1)[-1].split("localhost", 1)[-1]
+    path = path[path.index("/notifications/") :]
+    anonymous = client_for(tenant)
+    assert anonymous.get(path).status_code == 200  # a page with one button
+    assert anonymous.post(path).status_code == 200  # the one click (no cookie, no CSRF token)
+    with in_tenant(tenant):
+        assert NotificationPreference.objects.get(user_id=ann.pk, kind="assigned").email == "off"
+    # then: the next assignment notifies under the bell, without an email
+    mailoutbox.clear()
+    _run(
+        in_tenant,
+        tenant,
+        lambda: services.task_create(project=project, title="Second", acting_user=owner, assignee_id=ann.pk),
+        django_capture_on_commit_callbacks,
+    )
+    assert [m for m in mailoutbox if m.to == [ann.email]] == []
+    assert len(_of(in_tenant, tenant, ann)) == 2
+    # another workspace's host refuses the token, and a forged one is not found
+    assert client_for(other_tenant).post(path).status_code == 404
+    assert anonymous.post("/notifications/unsubscribe/forged/").status_code == 404
+
+
+def test_preferences_page(tenant, in_tenant, member) -> None:
+    client = client_for(tenant)
+    client.force_login(member)
+    page = client.get(reverse("notification_preferences"))
+    assert page.status_code == 200
+    assert b"Mentioned you" in page.content
+    client.post(reverse("notification_preferences"), {"mentioned": "off", "assigned": "immediately", "bogus": "x"})
+    with in_tenant(tenant):
+        chosen = dict(NotificationPreference.objects.filter(user_id=member.pk).values_list("kind", "email"))
+    assert chosen["mentioned"] == "off"
+    assert chosen["assigned"] == "immediately"

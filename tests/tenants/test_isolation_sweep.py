@@ -29,7 +29,8 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from tenant_apps.notifications.models import Notification, NotificationKind
+from tenant_apps.notifications.emails import unsubscribe_token
+from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference
 from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
@@ -170,7 +171,11 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     for kind in PER_WORKSPACE:
         world.a[kind] = a_same[kind].pk
         world.b[kind] = b_only[kind].pk
-    world.a.update(user_uid=int_to_base36(owner.pk), reset_key="set-password")
+    world.a.update(
+        user_uid=int_to_base36(owner.pk),
+        reset_key="set-password",
+        unsubscribe_token=unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="mentioned"),
+    )
     world.b.update(
         membership=b_member.pk,
         invitation=invitation.pk,
@@ -179,6 +184,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         storage_key=b_only["document"].key,
         user_uid=int_to_base36(b_owner.pk),
         reset_key="set-password",
+        unsubscribe_token=unsubscribe_token(schema=other_tenant.schema_name, user_id=b_owner.pk, kind="mentioned"),
     )
 
     world.b_state = lambda: b_state_of(other_tenant)
@@ -196,6 +202,7 @@ def b_state_of(other_tenant: Tenant) -> Any:
             sorted(Endpoint.objects.values_list("pk", "url", "description", "enabled", "secret", "event_types")),
             sorted(Delivery.objects.values_list("pk", "status", "attempts", "next_attempt_at")),
             sorted(Notification.objects.values_list("pk", "read_at")),
+            sorted(NotificationPreference.objects.values_list("user_id", "kind", "email")),
         ]
     people = [
         sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),
