@@ -52,6 +52,7 @@ TENANT_APPS: list[str] = [
     "tenant_apps.notifications",
     "tenant_apps.live",
     "tenant_apps.activity",
+    "tenant_apps.onboarding",
 ]
 
 INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
