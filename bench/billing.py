@@ -89,15 +89,8 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
     import urllib.request
 
     from django.core.management import call_command
-    from django.test import Client
 
-    from billing import services, stripe_client
-    from billing.models import BillingAccount
-    from config.celery import app
-    from devtools.stripe_local import sign
-    from shared_apps.accounts import services as accounts
-    from shared_apps.accounts.models import Role, User
-    from shared_apps.workspaces.services import workspace_create
+    from billing import services
     from tenants import provisioning
     from tenants import services as tenancy
 
@@ -112,8 +105,19 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
     tenancy.public_tenant_ensure()
     provisioning.template_ensure()
     services.plans_sync()
+    p50, p95 = _ingest(events)
+    lags = _seat_sync_lags(rounds)
+    log(f"billing: ingest_p50_ms={p50:.2f} ingest_p95_ms={p95:.2f} seat_sync_s={max(lags):.1f}")
 
-    # --- ingest ------------------------------------------------------------------------------------------------------
+
+def _ingest(events: int) -> tuple[float, float]:
+    """Signed webhook events posted to the endpoint (queued, not processed): p50 and p95 in milliseconds."""
+    from django.test import Client
+
+    from billing import stripe_client
+    from config.celery import app
+    from devtools.stripe_local import sign
+
     app.conf.task_always_eager = False
     app.conf.broker_url = "memory://"
     client = Client(HTTP_HOST="localhost")
@@ -142,8 +146,19 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
             timings.append(elapsed)
     p50, p95 = percentile(timings, 50), percentile(timings, 95)
     log(f"ingest: {len(timings)} events, p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+    return p50, p95
 
-    # --- seat sync lag -----------------------------------------------------------------------------------------------
+
+def _seat_sync_lags(rounds: int) -> list[float]:
+    """Each round changes the seats (invitations, a member joins, one revoked) and waits until Stripe's subscription
+    has the new quantity, the sweep running every SWEEP_SECONDS as beat would: seconds per round."""
+    from billing import services, stripe_client
+    from billing.models import BillingAccount
+    from config.celery import app
+    from shared_apps.accounts import services as accounts
+    from shared_apps.accounts.models import Role, User
+    from shared_apps.workspaces.services import workspace_create
+
     app.conf.task_always_eager = True
     # The welcome task, run in-process outside a request here, logs a failure unrelated to billing: keep it quiet.
     logging.getLogger("shared_apps.core.transactions").setLevel(logging.CRITICAL)
@@ -180,7 +195,7 @@ def _run(base_url: str, port: int, events: int, rounds: int) -> None:
             log(f"seat sync round {r + 1}: {want} seats at Stripe after {lag:.1f} s")
     finally:
         stop.set()
-    log(f"billing: ingest_p50_ms={p50:.2f} ingest_p95_ms={p95:.2f} seat_sync_s={max(lags):.1f}")
+    return lags
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -49,3 +50,23 @@ def api_rates_unlimited() -> None:
                 plans.Resource.API_REQUESTS_PER_MINUTE_PER_KEY: plans.Limit(None),
             },
         )
+
+
+def bench_workspace() -> Any:
+    """The schemas migrated, and one active workspace "Bench" at bench.localhost (made by the fast path): its Tenant.
+    For a benchmark whose Django is set up."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from tenants import provisioning, services
+    from tenants.models import Domain, TenantStatus
+
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    services.public_tenant_ensure()
+    provisioning.template_ensure()
+    with transaction.atomic():
+        tenant, _via = provisioning.tenant_with_schema(
+            name="Bench", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
+        )
+        Domain.objects.create(tenant=tenant, domain="bench.localhost", is_primary=True)
+    return tenant

@@ -243,6 +243,38 @@ def compare(acknowledged: list[dict[str, str]], found: dict[str, dict[str, set[s
     return lost, leaked, examples
 
 
+def report(results: dict[str, Any], found: dict[str, dict[str, set[str]]], *, ready: int, uploaded: int) -> int:
+    """What the run saw, and its verdict: 0 when no answer was a 5xx or missing, nothing crossed workspaces and no
+    acknowledged write was lost."""
+    acknowledged = results["acknowledged"]
+    lost, leaked, examples = compare(acknowledged, found)
+    statuses = {int(k): v for k, v in results["statuses"].items()}
+    errors_5xx = sum(v for k, v in statuses.items() if k >= 500)
+    no_answer = statuses.get(0, 0)
+    cross_tenant = len(results["cross_tenant"]) + leaked
+    by_kind: dict[str, int] = defaultdict(int)
+    for write in acknowledged:
+        by_kind[write["kind"]] += 1
+
+    log("\nper request kind: requests, p95")
+    for name, figures in sorted(results["by_name"].items()):
+        log(f"  {name:20} {figures['requests']:7d}   p95 {figures['p95_ms']:.0f} ms")
+    log(f"statuses: {dict(sorted(statuses.items()))}" + (f" (0: no answer, {no_answer})" if no_answer else ""))
+    log("acknowledged writes, each found in its own schema and in no other: "
+        + ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items())))  # fmt: skip
+    log(f"thumbnails made by the worker: {ready} of {uploaded} uploads")
+    for line in (results["cross_tenant"] + examples + results["no_answer"])[:20]:
+        log(f"  ! {line}")
+    log(
+        f"load: requests={results['requests']} rps={results['rps']:.0f} p95_ms={results['p95_ms']:.0f} "
+        f"errors_5xx={errors_5xx + no_answer} cross_tenant={cross_tenant} lost_writes={lost}"
+    )
+    if not results["requests"] or not acknowledged:
+        log("the run made no requests or no write was acknowledged: nothing was measured")
+        return 1
+    return 0 if (errors_5xx + no_answer + cross_tenant + lost) == 0 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=60, help="locust's --run-time")
@@ -320,34 +352,8 @@ def main() -> int:
         stop(redis)
         recreate_database(url, BENCH_DB, drop_only=True)
 
-    acknowledged = results["acknowledged"]
-    lost, leaked, examples = compare(acknowledged, found)
-    statuses = {int(k): v for k, v in results["statuses"].items()}
-    errors_5xx = sum(v for k, v in statuses.items() if k >= 500)
-    no_answer = statuses.get(0, 0)
-    cross_tenant = len(results["cross_tenant"]) + leaked
-    by_kind: dict[str, int] = defaultdict(int)
-    for write in acknowledged:
-        by_kind[write["kind"]] += 1
-
-    log("\nper request kind: requests, p95")
-    for name, figures in sorted(results["by_name"].items()):
-        log(f"  {name:20} {figures['requests']:7d}   p95 {figures['p95_ms']:.0f} ms")
-    log(f"statuses: {dict(sorted(statuses.items()))}" + (f" (0: no answer, {no_answer})" if no_answer else ""))
-    log("acknowledged writes, each found in its own schema and in no other: "
-        + ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items())))  # fmt: skip
-    log(f"thumbnails made by the worker: {ready} of {uploaded} uploads")
-    for line in (results["cross_tenant"] + examples + results["no_answer"])[:20]:
-        log(f"  ! {line}")
-    log(
-        f"load: requests={results['requests']} rps={results['rps']:.0f} p95_ms={results['p95_ms']:.0f} "
-        f"errors_5xx={errors_5xx + no_answer} cross_tenant={cross_tenant} lost_writes={lost}"
-    )
     shutil.rmtree(work, ignore_errors=True)
-    if not results["requests"] or not acknowledged:
-        log("the run made no requests or no write was acknowledged: nothing was measured")
-        return 1
-    return 0 if (errors_5xx + no_answer + cross_tenant + lost) == 0 else 1
+    return report(results, found, ready=ready, uploaded=uploaded)
 
 
 if __name__ == "__main__":

@@ -290,6 +290,38 @@ def run_mode(
             bouncer.stop()
 
 
+def lua_script(work: Path, world: list[dict[str, Any]]) -> Path:
+    """wrk's script: each request to one of the workspaces with its API key, its answer checked for its marker."""
+    script = work / "pooler.lua"
+    script.write_text(
+        LUA
+        % {
+            "hosts": "{" + ", ".join(json.dumps(w["host"]) for w in world) + "}",
+            "keys": "{" + ", ".join(json.dumps(w["key"]) for w in world) + "}",
+            "markers": "{" + ", ".join(f"[{json.dumps(w['host'])}] = {json.dumps(w['marker'])}" for w in world) + "}",
+        }
+    )
+    return script
+
+
+def designs_report(cluster_url: str, schema: str, *, server_conns: int) -> None:
+    """The two designs for a request's schema, measured through PgBouncer in transaction mode."""
+    from tests.pgbouncer import PgBouncer
+
+    bouncer = PgBouncer(cluster_url, mode="transaction", pool_size=server_conns).start()
+    try:
+        measured = designs(bouncer.url(BENCH_DB), schema)
+    finally:
+        bouncer.stop()
+    (a_statements, a_us), (b_statements, b_us) = measured["qualified"], measured["set_local"]
+    log("designs, one request of two reads through PgBouncer in transaction mode (median of 5 interleaved rounds):")
+    log(f"  (a) statements name their schema    statements/request={a_statements}  us/request={a_us:.0f}")
+    log(
+        f"  (b) SET LOCAL in a transaction      statements/request={b_statements}  us/request={b_us:.0f}"
+        f"  ({b_us / a_us:.2f}x of (a))"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--setup", help=argparse.SUPPRESS)
@@ -311,7 +343,6 @@ def main() -> int:
             return 1
 
     from tests.faults.servers import PrivatePostgres
-    from tests.pgbouncer import PgBouncer
 
     clients = args.workers * args.threads
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -338,29 +369,8 @@ def main() -> int:
         )  # fmt: skip
         world = json.loads(world_path.read_text())["workspaces"]
         log(f"setup: {len(world)} workspaces in {time.monotonic() - started:.1f}s")
-        script = work / "pooler.lua"
-        script.write_text(
-            LUA
-            % {
-                "hosts": "{" + ", ".join(json.dumps(w["host"]) for w in world) + "}",
-                "keys": "{" + ", ".join(json.dumps(w["key"]) for w in world) + "}",
-                "markers": "{"
-                + ", ".join(f"[{json.dumps(w['host'])}] = {json.dumps(w['marker'])}" for w in world)
-                + "}",
-            }
-        )
-        bouncer = PgBouncer(cluster.url(), mode="transaction", pool_size=args.server_conns).start()
-        try:
-            measured = designs(bouncer.url(BENCH_DB), world[0]["schema"])
-        finally:
-            bouncer.stop()
-        (a_statements, a_us), (b_statements, b_us) = measured["qualified"], measured["set_local"]
-        log("designs, one request of two reads through PgBouncer in transaction mode (median of 5 interleaved rounds):")
-        log(f"  (a) statements name their schema    statements/request={a_statements}  us/request={a_us:.0f}")
-        log(
-            f"  (b) SET LOCAL in a transaction      statements/request={b_statements}  us/request={b_us:.0f}"
-            f"  ({b_us / a_us:.2f}x of (a))"
-        )
+        script = lua_script(work, world)
+        designs_report(cluster.url(), world[0]["schema"], server_conns=args.server_conns)
         results: dict[str, dict[str, Any]] = {}
         for mode in args.modes.split(","):
             results[mode] = run_mode(mode, args=args, env=env, cluster=cluster, script=script, database=BENCH_DB)

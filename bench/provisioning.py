@@ -44,6 +44,38 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+def create_each_way(n: int) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """`n` workspaces each way (after one untimed warm-up each), the ways taking turns: milliseconds and statements
+    of each workspace_create."""
+    from shared_apps.core.statements import count_statements
+    from shared_apps.workspaces.services import workspace_create
+    from tenants.models import TenantStatus
+    from tenants.provisioning import Method
+
+    method = {"pool": Method.POOL, "fast": Method.FAST, "migrate": Method.MIGRATIONS}
+    for way in WAYS:  # warm-up, untimed: imports, the template's snapshot, the migration graph
+        workspace_create(
+            slug=f"warmup-{way}", name="Warm-up", owner_email=f"warmup-{way}@bench.test", method=method[way]
+        )
+
+    timings: dict[str, list[float]] = {way: [] for way in WAYS}
+    statements: dict[str, list[int]] = {way: [] for way in WAYS}
+    for i in range(n):
+        order = WAYS[i % 3 :] + WAYS[: i % 3]
+        for way in order:
+            slug = f"{way}-{i:03d}"
+            with count_statements() as sent:
+                t0 = time.perf_counter()
+                tenant, _owner = workspace_create(
+                    slug=slug, name=f"Bench {way} {i}", owner_email=f"{slug}@bench.test", method=method[way]
+                )
+                timings[way].append((time.perf_counter() - t0) * 1000)
+            statements[way].append(len(sent))
+            if tenant.status != TenantStatus.ACTIVE:
+                raise RuntimeError(f"{slug} is {tenant.status}")
+    return timings, statements
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--tenants", type=int, default=20, help="tenants per way")
@@ -64,12 +96,9 @@ def main() -> int:
     from django.db import connections
 
     from shared_apps.core import transactions
-    from shared_apps.core.statements import count_statements
-    from shared_apps.workspaces.services import workspace_create
     from tenants import provisioning, services
     from tenants.db import connection
     from tenants.models import Tenant, TenantStatus
-    from tenants.provisioning import Method
 
     try:
         settings.TENANT_POOL_SIZE = 0  # the pool is filled beforehand, untimed; no refill is queued
@@ -88,27 +117,7 @@ def main() -> int:
         filled = services.pool_fill(size=n + 1)
         log(f"warm pool: {filled.spares} spares made in {time.perf_counter() - t0:.1f}s (untimed)")
 
-        method = {"pool": Method.POOL, "fast": Method.FAST, "migrate": Method.MIGRATIONS}
-        for way in WAYS:  # warm-up, untimed: imports, the template's snapshot, the migration graph
-            workspace_create(
-                slug=f"warmup-{way}", name="Warm-up", owner_email=f"warmup-{way}@bench.test", method=method[way]
-            )
-
-        timings: dict[str, list[float]] = {way: [] for way in WAYS}
-        statements: dict[str, list[int]] = {way: [] for way in WAYS}
-        for i in range(n):
-            order = WAYS[i % 3 :] + WAYS[: i % 3]
-            for way in order:
-                slug = f"{way}-{i:03d}"
-                with count_statements() as sent:
-                    t0 = time.perf_counter()
-                    tenant, _owner = workspace_create(
-                        slug=slug, name=f"Bench {way} {i}", owner_email=f"{slug}@bench.test", method=method[way]
-                    )
-                    timings[way].append((time.perf_counter() - t0) * 1000)
-                statements[way].append(len(sent))
-                if tenant.status != TenantStatus.ACTIVE:
-                    raise RuntimeError(f"{slug} is {tenant.status}")
+        timings, statements = create_each_way(n)
         spares_left = Tenant.objects.filter(status=TenantStatus.SPARE).count()
 
         log(f"\n{n} tenants each way (ms, one full workspace_create each; statements: median per call):")

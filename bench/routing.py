@@ -160,6 +160,47 @@ def wrk_round(way: str, env: dict[str, str], hosts: list[str], seconds: int, wrk
         server.wait(timeout=30)
 
 
+def wsgi_report(
+    samples: dict[str, list[float]],
+    statements: dict[str, float],
+    cycling: dict[str, float],
+    sample: dict[str, list[str]],
+) -> dict[str, float]:
+    """The WSGI handler's table: microseconds per request (medians), statements per request, one tenant and cycling;
+    returns the medians."""
+    us = {name: statistics.median(values) for name, values in samples.items()}
+    log("\nWSGI handler, one tenant, warm process (median of interleaved rounds)")
+    log(f"{'way':8} {'us/request':>11} {'p10..p90':>16} {'vs plain':>9} {'statements/req':>15} {'cycling':>8}")
+    for name, values in samples.items():
+        deciles = statistics.quantiles(values, n=10)
+        log(
+            f"{name:8} {us[name]:11.1f} {deciles[0]:7.1f}..{deciles[-1]:<7.1f} {us[name] / us['plain']:8.2f}x "
+            f"{statements[name]:15.2f} {cycling[name]:8.2f}"
+        )
+    log("  ('cycling' = statements/request when successive requests go to different tenants)")
+    for name, statements_seen in sample.items():
+        log(f"  {name} sends: " + " | ".join(s[:60] for s in statements_seen))
+    return us
+
+
+def wrk_report(env: dict[str, str], hosts: list[str], *, seconds: int, rounds: int, skip: bool) -> None:
+    """gunicorn under wrk for each way, cycling the hosts (skipped without wrk)."""
+    wrk = shutil.which("wrk")
+    if skip or not wrk:
+        log("\nwrk: skipped" + ("" if skip else " (install Debian's wrk package to run it)"))
+    else:
+        log(f"\ngunicorn, 2 sync workers, wrk -t2 -c8 -d{seconds}s over loopback, cycling {len(hosts)} tenants")
+        rps: dict[str, list[float]] = {name: [] for name in WAYS}
+        for r in range(rounds):
+            names = list(WAYS)
+            for name in names[r % 3 :] + names[: r % 3]:
+                rps[name].append(wrk_round(name, env, hosts, seconds, wrk))
+        for name, values in rps.items():
+            best = max(values)
+            log(f"{name:8} {best:9.0f} requests/s   ({best / max(rps['plain']):.2f}x plain; rounds: "
+                + ", ".join(f"{v:.0f}" for v in values) + ")")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, default=60)
@@ -210,36 +251,8 @@ def main() -> None:
         for way in ways:
             way.close()
 
-    us = {name: statistics.median(values) for name, values in samples.items()}
-    log("\nWSGI handler, one tenant, warm process (median of interleaved rounds)")
-    log(f"{'way':8} {'us/request':>11} {'p10..p90':>16} {'vs plain':>9} {'statements/req':>15} {'cycling':>8}")
-    for name, values in samples.items():
-        deciles = statistics.quantiles(values, n=10)
-        log(
-            f"{name:8} {us[name]:11.1f} {deciles[0]:7.1f}..{deciles[-1]:<7.1f} {us[name] / us['plain']:8.2f}x "
-            f"{statements[name]:15.2f} {cycling[name]:8.2f}"
-        )
-    log("  ('cycling' = statements/request when successive requests go to different tenants)")
-    for name, statements_seen in sample.items():
-        log(f"  {name} sends: " + " | ".join(s[:60] for s in statements_seen))
-
-    wrk = shutil.which("wrk")
-    if args.no_wrk or not wrk:
-        log("\nwrk: skipped" + ("" if args.no_wrk else " (install Debian's wrk package to run it)"))
-    else:
-        log(
-            f"\ngunicorn, 2 sync workers, wrk -t2 -c8 -d{args.wrk_seconds}s over loopback, cycling {len(hosts)} tenants"
-        )
-        rps: dict[str, list[float]] = {name: [] for name in WAYS}
-        for r in range(args.wrk_rounds):
-            names = list(WAYS)
-            for name in names[r % 3 :] + names[: r % 3]:
-                rps[name].append(wrk_round(name, env, hosts, args.wrk_seconds, wrk))
-        for name, values in rps.items():
-            best = max(values)
-            log(f"{name:8} {best:9.0f} requests/s   ({best / max(rps['plain']):.2f}x plain; rounds: "
-                + ", ".join(f"{v:.0f}" for v in values) + ")")  # fmt: skip
-
+    us = wsgi_report(samples, statements, cycling, sample)
+    wrk_report(env, hosts, seconds=args.wrk_seconds, rounds=args.wrk_rounds, skip=args.no_wrk)
     recreate_database(url, BENCH_DB, drop_only=True)
     extra = statements["atrium"] - statements["plain"]
     log(

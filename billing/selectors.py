@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
 
 from billing.models import BillingAccount, Invoice, SubscriptionStatus, WebhookEvent
 from billing.plans import PLANS, Interval, Plan, Resource
@@ -90,18 +89,6 @@ def workspace_state_for(account: BillingAccount, *, now: datetime) -> str | None
     if status in (SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID, SubscriptionStatus.INCOMPLETE_EXPIRED):
         return TenantStatus.BILLING_SUSPENDED
     return None  # no subscription yet, incomplete (a first payment in progress), paused
-
-
-def accounts_past_due() -> QuerySet[BillingAccount]:
-    return BillingAccount.objects.filter(status=SubscriptionStatus.PAST_DUE).select_related("tenant")
-
-
-def accounts_with_subscription() -> QuerySet[BillingAccount]:
-    return BillingAccount.objects.exclude(stripe_subscription_id="").select_related("tenant")
-
-
-def accounts_seat_sync_due(*, now: datetime) -> list[int]:
-    return list(BillingAccount.objects.filter(seats_sync_due_at__lte=now).values_list("tenant_id", flat=True))
 
 
 def events_unprocessed(*, received_before: datetime, max_attempts: int) -> list[int]:

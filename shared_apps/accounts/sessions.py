@@ -13,8 +13,8 @@ from django.http import HttpRequest
 SESSION_TENANT_KEY = "atrium_tenant_id"
 
 
-def session_tenant_id(request: HttpRequest) -> int | None:
-    """The tenant a request's host belongs to (0 for the root domain), or None outside routing."""
+def session_workspace_id(request: HttpRequest) -> int | None:
+    """The workspace a request's host belongs to (0 for the root domain), or None outside routing."""
     route = getattr(request, "route", None)
     return route.tenant_id if route is not None else None
 
@@ -23,7 +23,7 @@ def session_tenant_id(request: HttpRequest) -> int | None:
 def bind_session_to_host(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is None or not hasattr(request, "session"):
         return
-    tenant_id = session_tenant_id(request)
+    tenant_id = session_workspace_id(request)
     if tenant_id is not None:
         request.session[SESSION_TENANT_KEY] = tenant_id
         # allauth's session list hears only its own login signal; sign-ins it did not run (the handoff) are recorded

@@ -70,10 +70,6 @@ def key_in_workspace(key: str, *, workspace: str) -> str:
     return key_check(key, prefix=prefix_check(workspace))
 
 
-def prefix_of(key: str) -> str:
-    return key_check(key).split("/", 1)[0]
-
-
 def extension_clean(extension: str) -> str:
     """A lower-case extension of letters and digits (without the dot), or KeyRefused."""
     extension = extension.lower().lstrip(".")

@@ -61,7 +61,7 @@ class ApiCaller:
         return self.scope == ApiKeyScope.WRITE
 
 
-def tenant_id_of(request: Request | Any) -> int:
+def workspace_id_of(request: Request | Any) -> int:
     """The workspace the request was routed to (the API is only routed on workspace hosts)."""
     django_request = getattr(request, "_request", request)
     return int(django_request.route.tenant_id)
@@ -85,7 +85,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None  # another scheme: not ours to judge (no other is accepted, so the request stays anonymous)
         ip = current().ip
         secret = secret.strip()
-        identity = api_key_authenticate(secret=secret, tenant_id=tenant_id_of(request))
+        identity = api_key_authenticate(secret=secret, tenant_id=workspace_id_of(request))
         if identity is None:
             counted = window_take(key_failures_buckets(ip, secret))  # past a limit: refused, and no longer counted
             if not counted.allowed:

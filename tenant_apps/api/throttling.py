@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from billing.entitlements import RateDecision, api_request_allow
-from tenant_apps.api.authentication import ApiCaller, tenant_id_of
+from tenant_apps.api.authentication import ApiCaller, workspace_id_of
 
 DECISION_ATTRIBUTE = "api_rate_decision"
 
@@ -24,7 +24,7 @@ class PlanRateThrottle(BaseThrottle):
         caller = request.auth
         if not isinstance(caller, ApiCaller):
             return True  # the schema and docs: anonymous, and counted by nobody
-        decision = api_request_allow(tenant_id=tenant_id_of(request), client=caller.client)
+        decision = api_request_allow(tenant_id=workspace_id_of(request), client=caller.client)
         setattr(request._request, DECISION_ATTRIBUTE, decision)
         return decision.allowed
 

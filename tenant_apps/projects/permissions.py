@@ -106,7 +106,7 @@ class ProjectNotAllowed(ApplicationError):
     """The person sees the project but may not do this: pages answer 403; nothing was changed."""
 
 
-def current_tenant_id() -> int | None:
+def current_workspace_id() -> int | None:
     """The workspace the connection is in: its Tenant's id, looked up by schema (one query) when the connection
     holds only the schema name (a task switched there by tenant-schemas-celery)."""
     tenant = getattr(connection, "tenant", None)
@@ -138,7 +138,7 @@ class Viewer:
         """Looked up for the workspace the connection is in (one query): what services use for `acting_user`."""
         if user is None or not user.is_authenticated or not user.is_active:
             return cls(user=None, role=None)
-        tenant_id = current_tenant_id()
+        tenant_id = current_workspace_id()
         membership = membership_for(user_id=user.pk, tenant_id=tenant_id) if tenant_id is not None else None
         return cls(user=user if membership else None, role=membership.role if membership else None)
 
@@ -394,7 +394,3 @@ def _refusal(permission: ProjectPermission, project: Project) -> str:
     if permission == ProjectPermission.MANAGE:
         return f"Only people who manage “{project.name}” can share, archive or delete it."
     return f"You can view “{project.name}” but not change it. Ask someone who manages it for edit access."
-
-
-def access_for(viewer: Viewer) -> ProjectAccess:
-    return ProjectAccess(viewer=viewer)

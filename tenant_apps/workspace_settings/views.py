@@ -56,7 +56,7 @@ INVITATIONS_PER_PAGE = 50
 UNDO_TAG = "undo:"  # a message's extra tag naming the URL its "Undo" button posts to (templates/base.html)
 
 
-def _tenant(request: MemberRequest) -> Tenant:
+def _workspace(request: MemberRequest) -> Tenant:
     return request.tenant
 
 
@@ -74,7 +74,7 @@ def _page(request: MemberRequest, items: QuerySet[Any], per_page: int) -> Page[A
 
 def _membership(request: MemberRequest, membership_id: int) -> Membership:
     try:
-        return selectors.membership_get(tenant_id=_tenant(request).pk, membership_id=membership_id)
+        return selectors.membership_get(tenant_id=_workspace(request).pk, membership_id=membership_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
@@ -85,7 +85,7 @@ def _membership(request: MemberRequest, membership_id: int) -> Membership:
 @action_required(Action.MEMBERS_LEAVE)
 @require_http_methods(["GET", "POST"])
 def leave(request: MemberRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _workspace(request)
     if request.method == "POST":
         try:
             services.member_leave(tenant=tenant, user=_user(request))
@@ -104,7 +104,7 @@ def leave(request: MemberRequest) -> HttpResponse:
 
 @action_required(Action.MEMBERS_VIEW)
 def members(request: MemberRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _workspace(request)
     role = _role(request)
     query = _search_term(request.GET.get("q", ""))
     page = _page(request, selectors.member_list(tenant_id=tenant.pk, search=query), MEMBERS_PER_PAGE)
@@ -145,7 +145,7 @@ def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     try:
         changed = services.member_role_change(
-            tenant=_tenant(request),
+            tenant=_workspace(request),
             membership=membership,
             role=request.POST.get("role", ""),
             acting_user=_user(request),
@@ -166,13 +166,13 @@ def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     if request.method == "POST":
         try:
-            services.member_remove(tenant=_tenant(request), membership=membership, acting_user=_user(request))
+            services.member_remove(tenant=_workspace(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
             return forbidden(request, exc)
         except AccountError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{membership.user.get_full_name()} was removed from {_tenant(request).name}.")
+            messages.success(request, f"{membership.user.get_full_name()} was removed from {_workspace(request).name}.")
         return redirect("settings_members")
     return render(
         request, "tenant/settings/member_remove.html", settings_context(request, "members", target=membership)
@@ -185,13 +185,13 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
     membership = _membership(request, membership_id)
     if request.method == "POST":
         try:
-            services.ownership_transfer(tenant=_tenant(request), membership=membership, acting_user=_user(request))
+            services.ownership_transfer(tenant=_workspace(request), membership=membership, acting_user=_user(request))
         except NotAllowed as exc:
             return forbidden(request, exc)
         except AccountError as exc:
             messages.error(request, exc.message)
         else:
-            who, workspace = membership.user.get_full_name(), _tenant(request).name
+            who, workspace = membership.user.get_full_name(), _workspace(request).name
             messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
         return redirect("settings_members")
     return render(
@@ -228,7 +228,7 @@ def _search_term(value: str) -> str:
 @action_required(Action.INVITATIONS_MANAGE)
 @require_http_methods(["GET", "POST"])
 def invitations(request: MemberRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _workspace(request)
     roles = assignable_roles(_role(request))
     form = InviteForm(request.POST or None, roles=roles)
     seat_error: SeatLimitReached | None = None
@@ -300,7 +300,7 @@ def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
 
 
 def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bool) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _workspace(request)
     try:
         invitation = selectors.invitation_get(tenant_id=tenant.pk, invitation_id=invitation_id)
     except NotFound as exc:
@@ -341,7 +341,7 @@ def invitation_revoke(request: MemberRequest, invitation_id: int) -> HttpRespons
 @require_POST
 def invitation_revoke_undo(request: MemberRequest, invitation_id: int) -> HttpResponse:
     """The toast's "Undo" after a revoke: the same invitation is open again and its emailed link works again."""
-    tenant = _tenant(request)
+    tenant = _workspace(request)
     try:
         invitation = selectors.invitation_get(tenant_id=tenant.pk, invitation_id=invitation_id)
         services.invitation_revoke_undo(tenant=tenant, invitation=invitation, acting_user=_user(request))
@@ -389,7 +389,7 @@ def _profile_page(
         item["last_seen"] = _ago(item["session"].last_seen_at)
     for browser in security["browsers"]:
         browser["last_seen"] = _ago(browser["last_seen_at"])
-    keys = list(selectors.api_key_list(tenant_id=_tenant(request).pk, user_id=user.pk))
+    keys = list(selectors.api_key_list(tenant_id=_workspace(request).pk, user_id=user.pk))
     context = settings_context(
         request,
         "profile",
@@ -414,7 +414,7 @@ def api_key_create(request: MemberRequest) -> HttpResponse:
     if form.is_valid():
         try:
             key, secret = services.api_key_create(
-                tenant=_tenant(request),
+                tenant=_workspace(request),
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"],
                 expires_at=form.expires_at(),
@@ -434,7 +434,7 @@ def api_key_create(request: MemberRequest) -> HttpResponse:
 @action_required(Action.API_KEYS_MANAGE)
 def api_keys(request: MemberRequest) -> HttpResponse:
     """Every key of the workspace, for its admins: who made it, its scope, when it was last used and from where."""
-    page = _page(request, selectors.api_key_list(tenant_id=_tenant(request).pk), API_KEYS_PER_PAGE)
+    page = _page(request, selectors.api_key_list(tenant_id=_workspace(request).pk), API_KEYS_PER_PAGE)
     rows = [{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in page.object_list]
     return render(request, "tenant/settings/api_keys.html", settings_context(request, "api_keys", page=page, rows=rows))
 
@@ -442,7 +442,7 @@ def api_keys(request: MemberRequest) -> HttpResponse:
 @action_required(Action.API_KEYS_USE)
 @require_http_methods(["GET", "POST"])
 def api_key_revoke(request: MemberRequest, key_id: int) -> HttpResponse:
-    tenant, user = _tenant(request), _user(request)
+    tenant, user = _workspace(request), _user(request)
     try:
         key = selectors.api_key_get(tenant_id=tenant.pk, key_id=key_id)
     except NotFound as exc:
@@ -476,7 +476,7 @@ def sessions_end_others(request: MemberRequest) -> HttpResponse:
     ended = services.sessions_end_others(
         user=_user(request),
         current_session_key=request.session.session_key,
-        tenant=_tenant(request),
+        tenant=_workspace(request),
     )
     if ended:
         messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")

@@ -140,13 +140,28 @@ def test_every_main_page_loads_without_a_policy_violation(
     member = Tour(browser.new_context().new_page(), csp_watch)
     operator = Tour(browser.new_context(viewport={"width": 1360, "height": 900}).new_page(), csp_watch)
 
+    tour_public_site(visitor, root, live_site.port)
+    tour_sign_in_and_signup(owner, root, ws)
+    tour_workspace(owner, ws)
+    tour_as_member(member, ws)
+    tour_operators_admin(operator, root)
+
+    visited = visitor.visited + owner.visited + member.visited + operator.visited
+    assert len(visited) >= 40, visited
+    problems = {**visitor.problems, **owner.problems, **member.problems, **operator.problems}
+    assert problems == {}, "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())
+
+
+def tour_public_site(visitor: Tour, root: str, port: int) -> None:
     # The public site, signed out; the error pages.
     for path in ("/", "/pricing/", "/login/", "/accounts/signup/", "/accounts/password/reset/"):
         visitor.visit(root + path)
     visitor.visit(root + "/no-such-page/", status=404)
-    visitor.visit(f"http://nope.localhost:{live_site.port}/", status=404)
-    visitor.visit(f"http://{SUSPENDED}.localhost:{live_site.port}/", status=403)
+    visitor.visit(f"http://nope.localhost:{port}/", status=404)
+    visitor.visit(f"http://{SUSPENDED}.localhost:{port}/", status=403)
 
+
+def tour_sign_in_and_signup(owner: Tour, root: str, ws: str) -> None:
     # Sign-in on the root hands off to the workspace host through redirects (form-action covers them).
     sign_in(owner.page, root + "/login/", OWNER, OWNER_PASSWORD)
     owner.page.wait_for_url(ws + "/")
@@ -163,6 +178,8 @@ def test_every_main_page_loads_without_a_policy_violation(
     owner.page.get_by_text("is available").wait_for()
     owner.check("signup: workspace name, availability and suggestion")
 
+
+def tour_workspace(owner: Tour, ws: str) -> None:
     # The workspace: a new project, a task added in place (HTMX) and dragged along the board (static JS).
     for path in ("/", "/projects/", "/projects/new/"):
         owner.visit(ws + path)
@@ -210,12 +227,16 @@ def test_every_main_page_loads_without_a_policy_violation(
     owner.check("/api/docs/ with Swagger UI drawn")
     owner.visit(ws + "/projects/999999/", status=404)
 
+
+def tour_as_member(member: Tour, ws: str) -> None:
     # A member where only admins may go.
     sign_in(member.page, ws + "/login/", MEMBER, PASSWORD)
     member.page.wait_for_url(ws + "/")
     member.check("member sign-in on the workspace host")
     member.visit(ws + "/settings/audit/", status=403)
 
+
+def tour_operators_admin(operator: Tour, root: str) -> None:
     # The operators' admin: password, second factor, the dashboard and changelists.
     sign_in(operator.page, root + "/admin/", OPERATOR, PASSWORD)
     operator.page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
@@ -227,8 +248,3 @@ def test_every_main_page_loads_without_a_policy_violation(
     for path in ("/admin/tenants/tenant/", "/admin/accounts/user/", "/admin/accounts/membership/"):
         operator.visit(root + path)
     operator.visit(root + first_href(operator.page, r"/admin/accounts/membership/\d+/change/"))
-
-    visited = visitor.visited + owner.visited + member.visited + operator.visited
-    assert len(visited) >= 40, visited
-    problems = {**visitor.problems, **owner.problems, **member.problems, **operator.problems}
-    assert problems == {}, "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())

@@ -14,7 +14,7 @@ from tests.faults.servers import free_port, redis_server
 
 
 def _redis_settings(settings: Any, url: str) -> None:
-    """The caches as production configures them with REDIS_URL (config/settings/base.py)."""
+    """The caches as production configures them with REDIS_URL (config/settings/parts/caches.py)."""
     backend = {
         "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
         "LOCATION": url,

@@ -108,22 +108,19 @@ def _unexpected(outcomes: list[Outcome], log: str) -> str:
     return "\n".join([*odd[:5], "-- server log errors other than 503s --", *bugs[-4:], f"({len(errors)} in all)"])
 
 
-def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
-    cluster: PrivatePostgres, reached: tuple[str, dict[str, str]]
-) -> None:
-    # given: a copy of the test database on the private cluster, an owner's key and a project in acme, a server
-    url, through = reached
-    env = subprocess_env(CONN_MAX_AGE="60", DATABASE_CONNECT_TIMEOUT="2", LOG_LEVEL="WARNING", **through)
+def _seed_and_serve(url: str, env: dict[str, str]) -> tuple[dict[str, Any], int, subprocess.Popen[Any]]:
+    """acme with an owner's key and a project, seeded directly; gunicorn in front of it, every thread warmed (URLconfs,
+    templates, a connection each) before the clock starts."""
     seeded = subprocess.run(
         [sys.executable, "-m", "tests.faults.seed", "acme"],
-        env={**env, "DATABASE_URL": url, "DATABASE_POOLING": "none"},  # seeded directly
+        env={**env, "DATABASE_URL": url, "DATABASE_POOLING": "none"},
         cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     world = json.loads(seeded.stdout.strip().splitlines()[-1])
     port = free_port()
     server = gunicorn(env, port=port)
-    for _ in range(3):  # warm every thread (URLconfs, templates, a connection each) before the clock starts
+    for _ in range(3):
         warm = [
             threading.Thread(
                 target=_call,
@@ -136,6 +133,23 @@ def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
             thread.start()
         for thread in warm:
             thread.join(timeout=60)
+    return world, port, server
+
+
+@dataclass
+class Restart:
+    outcomes: list[Outcome]
+    down_at: float
+    back_at: float
+    log: str
+
+
+def _restart_under_load(
+    cluster: PrivatePostgres, world: dict[str, Any], port: int, server: subprocess.Popen[Any]
+) -> Restart:
+    """Three threads write tasks through the API and one loads a signed-in page while the cluster is stopped for 3 s
+    and started again; runs until 8 requests started RECOVERY_S after it was back (or a deadline), then stops the
+    server."""
     outcomes: list[Outcome] = []
     running = threading.Event()
     running.set()
@@ -167,8 +181,6 @@ def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
         for thread in threads:
             thread.start()
         time.sleep(1.5)
-
-        # when: the database goes away for a few seconds and comes back
         down_at = time.monotonic()
         cluster.stop()
         time.sleep(3)
@@ -176,8 +188,7 @@ def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
         back_at = time.monotonic()
         deadline = back_at + RECOVERY_S + 5
         while time.monotonic() < deadline:
-            late = [o for o in outcomes if o.started > back_at + RECOVERY_S]
-            if len(late) >= 8:
+            if len([o for o in outcomes if o.started > back_at + RECOVERY_S]) >= 8:
                 break
             time.sleep(0.2)
     finally:
@@ -185,6 +196,31 @@ def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
         for thread in threads:
             thread.join(timeout=60)
         log = stop(server)
+    return Restart(outcomes=outcomes, down_at=down_at, back_at=back_at, log=log)
+
+
+def _stored_task_ids(url: str, world: dict[str, Any]) -> set[int]:
+    with psycopg.connect(url) as conn:
+        return {
+            row[0]
+            for row in conn.execute(
+                f'SELECT id FROM "{world["schema"]}".projects_task WHERE project_id = %s',  # noqa: S608
+                [world["project"]],
+            )
+        }
+
+
+def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
+    cluster: PrivatePostgres, reached: tuple[str, dict[str, str]]
+) -> None:
+    # given: a copy of the test database on the private cluster, an owner's key and a project in acme, a server
+    url, through = reached
+    env = subprocess_env(CONN_MAX_AGE="60", DATABASE_CONNECT_TIMEOUT="2", LOG_LEVEL="WARNING", **through)
+    world, port, server = _seed_and_serve(url, env)
+
+    # when: the database goes away for a few seconds and comes back, under load
+    run = _restart_under_load(cluster, world, port, server)
+    outcomes, down_at, back_at, log = run.outcomes, run.down_at, run.back_at, run.log
 
     # then: before and after, answers; while down, a fast 503 (the page, or the API's JSON), never anything else
     assert {o.status for o in outcomes} <= {200, 201, 503}, _unexpected(outcomes, log)
@@ -210,13 +246,5 @@ def test_postgres_restarted_under_load_fails_fast_recovers_and_loses_nothing(
 
     # every write it acknowledged is in the database
     acknowledged = {o.task_id for o in outcomes if o.status == 201}
-    with psycopg.connect(url) as conn:
-        stored = {
-            row[0]
-            for row in conn.execute(
-                f'SELECT id FROM "{world["schema"]}".projects_task WHERE project_id = %s',  # noqa: S608
-                [world["project"]],
-            )
-        }
     assert acknowledged, "no write was acknowledged"
-    assert acknowledged <= stored
+    assert acknowledged <= _stored_task_ids(url, world)

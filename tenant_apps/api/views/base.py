@@ -31,12 +31,12 @@ class ApiViewSet(GenericViewSet):
     def viewer(self) -> Viewer:
         return Viewer(user=self.request.user, role=self.caller.role)
 
-    def tenant(self) -> Tenant:
+    def workspace(self) -> Tenant:
         """The request's workspace, as the services take it (the route's read-only snapshot)."""
         django_request: HttpRequest = self.request._request
         return django_request.tenant  # type: ignore[attr-defined]
 
-    def tenant_id(self) -> int:
+    def workspace_id(self) -> int:
         return int(self.request._request.route.tenant_id)
 
     def page_of(self, queryset: Any) -> list[Any]:

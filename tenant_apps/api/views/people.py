@@ -57,13 +57,13 @@ class MemberViewSet(ApiViewSet):
         return {"show_security": can(self.caller.role, Action.MEMBERS_VIEW_SECURITY)}
 
     def _one(self, membership_id: int) -> Response:
-        membership = selectors.member_list(tenant_id=self.tenant_id()).filter(pk=membership_id).first()
+        membership = selectors.member_list(tenant_id=self.workspace_id()).filter(pk=membership_id).first()
         if membership is None:
             raise NotFound("There is no such member in this workspace.")
         return Response(s.MemberOut(membership, context=self._context()).data)
 
     def list(self, request: Request) -> Response:
-        page = self.page_of(selectors.member_list(tenant_id=self.tenant_id()))
+        page = self.page_of(selectors.member_list(tenant_id=self.workspace_id()))
         return self.get_paginated_response(s.MemberOut(page, many=True, context=self._context()).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -71,15 +71,15 @@ class MemberViewSet(ApiViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = valid(s.MemberUpdate, request)
-        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
+        membership = selectors.membership_get(tenant_id=self.workspace_id(), membership_id=int(pk))
         services.member_role_change(
-            tenant=self.tenant(), membership=membership, role=data["role"], acting_user=request.user
+            tenant=self.workspace(), membership=membership, role=data["role"], acting_user=request.user
         )
         return self._one(membership.pk)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
-        services.member_remove(tenant=self.tenant(), membership=membership, acting_user=request.user)
+        membership = selectors.membership_get(tenant_id=self.workspace_id(), membership_id=int(pk))
+        services.member_remove(tenant=self.workspace(), membership=membership, acting_user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -91,7 +91,7 @@ class MemberViewSet(ApiViewSet):
     )
     @action(detail=False, methods=["post"])
     def leave(self, request: Request) -> Response:
-        services.member_leave(tenant=self.tenant(), user=request.user)
+        services.member_leave(tenant=self.workspace(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -102,8 +102,8 @@ class MemberViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="transfer-ownership")
     def transfer_ownership(self, request: Request, pk: str) -> Response:
-        membership = selectors.membership_get(tenant_id=self.tenant_id(), membership_id=int(pk))
-        services.ownership_transfer(tenant=self.tenant(), membership=membership, acting_user=request.user)
+        membership = selectors.membership_get(tenant_id=self.workspace_id(), membership_id=int(pk))
+        services.ownership_transfer(tenant=self.workspace(), membership=membership, acting_user=request.user)
         return self._one(membership.pk)
 
 
@@ -133,13 +133,13 @@ class InvitationViewSet(ApiViewSet):
         return [MemberWithScope(), action_allowed(action_needed)()]
 
     def list(self, request: Request) -> Response:
-        page = self.page_of(selectors.invitation_list(tenant_id=self.tenant_id()))
+        page = self.page_of(selectors.invitation_list(tenant_id=self.workspace_id()))
         return self.get_paginated_response(s.InvitationOut(page, many=True).data)
 
     def create(self, request: Request) -> Response:
         data = valid(s.InvitationCreate, request)
         result = services.invitations_create(
-            tenant=self.tenant(), emails=data["emails"], role=data["role"], acting_user=request.user
+            tenant=self.workspace(), emails=data["emails"], role=data["role"], acting_user=request.user
         )
         sent = Invitation.objects.filter(pk__in=[i.pk for i in result.sent]).select_related("invited_by")
         body = {
@@ -150,19 +150,19 @@ class InvitationViewSet(ApiViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
+        invitation = selectors.invitation_get(tenant_id=self.workspace_id(), invitation_id=int(pk))
         return Response(s.InvitationOut(invitation).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
-        services.invitation_revoke(tenant=self.tenant(), invitation=invitation, acting_user=request.user)
+        invitation = selectors.invitation_get(tenant_id=self.workspace_id(), invitation_id=int(pk))
+        services.invitation_revoke(tenant=self.workspace(), invitation=invitation, acting_user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Send an invitation again, with a new link", request=None, responses=s.InvitationOut)
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str) -> Response:
-        invitation = selectors.invitation_get(tenant_id=self.tenant_id(), invitation_id=int(pk))
-        resent = services.invitation_resend(tenant=self.tenant(), invitation=invitation, acting_user=request.user)
+        invitation = selectors.invitation_get(tenant_id=self.workspace_id(), invitation_id=int(pk))
+        resent = services.invitation_resend(tenant=self.workspace(), invitation=invitation, acting_user=request.user)
         return Response(s.InvitationOut(resent).data)
 
 

@@ -290,7 +290,7 @@ class SharingViewSet(ProjectScoped):
                 "permissions": [name for p, name in s.PERMISSION_NAMES.items() if p in m.permissions],
                 "editable": not m.is_workspace_admin and m.membership.user_id != me,
             }
-            for m in selectors.project_members(project, tenant_id=self.tenant_id())
+            for m in selectors.project_members(project, tenant_id=self.workspace_id())
         ]
         return Response({"project": project.pk, "visibility": project.visibility, "members": members})
 

@@ -51,7 +51,7 @@ class WebhookViewSet(ApiViewSet):
 
     def create(self, request: Request) -> Response:
         data = valid(s.WebhookIn, request)
-        endpoint, secret = services.endpoint_create(tenant=self.tenant(), acting_user=request.user, **data)
+        endpoint, secret = services.endpoint_create(tenant=self.workspace(), acting_user=request.user, **data)
         body = {**s.WebhookOut(endpoint).data, "secret": secret}
         return _no_store(Response(body, status=status.HTTP_201_CREATED))
 
@@ -61,12 +61,12 @@ class WebhookViewSet(ApiViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         data = valid(s.WebhookUpdate, request)
         endpoint = services.endpoint_update(
-            tenant=self.tenant(), endpoint=self._endpoint(pk), acting_user=request.user, **data
+            tenant=self.workspace(), endpoint=self._endpoint(pk), acting_user=request.user, **data
         )
         return Response(s.WebhookOut(endpoint).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.endpoint_delete(tenant=self.tenant(), endpoint=self._endpoint(pk), acting_user=request.user)
+        services.endpoint_delete(tenant=self.workspace(), endpoint=self._endpoint(pk), acting_user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -78,14 +78,14 @@ class WebhookViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str) -> Response:
         endpoint = self._endpoint(pk)
-        secret = services.endpoint_secret_rotate(tenant=self.tenant(), endpoint=endpoint, acting_user=request.user)
+        secret = services.endpoint_secret_rotate(tenant=self.workspace(), endpoint=endpoint, acting_user=request.user)
         return _no_store(Response({"secret": secret, "previous_valid_until": endpoint.previous_secret_expires_at}))
 
     @extend_schema(summary="Send a test event to this endpoint", request=None, responses={202: s.DeliveryOut})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
         delivery = services.endpoint_send_test(
-            tenant=self.tenant(), endpoint=self._endpoint(pk), acting_user=request.user
+            tenant=self.workspace(), endpoint=self._endpoint(pk), acting_user=request.user
         )
         return Response(s.DeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -121,6 +121,6 @@ class DeliveryViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, endpoint_id: str, pk: str) -> Response:
         delivery = selectors.delivery_get(endpoint=self._endpoint(), delivery_id=int(pk))
-        services.delivery_resend(tenant=self.tenant(), delivery=delivery, acting_user=request.user)
+        services.delivery_resend(tenant=self.workspace(), delivery=delivery, acting_user=request.user)
         delivery.refresh_from_db()
         return Response(s.DeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)

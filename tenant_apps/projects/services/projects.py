@@ -17,7 +17,7 @@ from tenant_apps.projects.permissions import (
     ProjectNotAllowed,
     ProjectPermission,
     Viewer,
-    current_tenant_id,
+    current_workspace_id,
 )
 from tenant_apps.projects.representations import project_data
 from tenant_apps.projects.services.documents import documents_forget, stored_files_delete_after_commit
@@ -48,7 +48,7 @@ def project_create(
     description = clean_text(description, label="Description", field="description")
     if visibility not in Visibility.values:
         raise ProjectInvalid("Choose who can see the project.", field="visibility")
-    tenant_id = current_tenant_id()
+    tenant_id = current_workspace_id()
     if acting_user is not None and tenant_id is not None:
         # The plan's project limit (billing's one entitlement check); the platform's own welcome project is free.
         entitlement_require(tenant_id=tenant_id, resource=Resource.PROJECTS, used=Project.objects.count())

@@ -8,7 +8,7 @@ from shared_apps.accounts.models import User
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters, has_control_characters_in_text
 from tenant_apps.projects.models import TEXT_MAX_LENGTH
-from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, Viewer, current_tenant_id
+from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, Viewer, current_workspace_id
 
 # Due dates a person can mean: far dates are typing mistakes (and year 10000 is no date at all).
 DUE_DATE_MIN = dt.date(2000, 1, 1)
@@ -61,7 +61,7 @@ def acting_access(acting_user: User | None) -> ProjectAccess:
 
 
 def required_workspace_id() -> int:
-    tenant_id = current_tenant_id()
+    tenant_id = current_workspace_id()
     if tenant_id is None:
         raise ProjectNotAllowed("Projects live in a workspace; this is not one.")
     return tenant_id
