@@ -28,7 +28,7 @@ from tenant_apps.notifications.models import (
     TaskFollow,
 )
 from tenant_apps.projects.models import Comment, Project, Task
-from tenant_apps.projects.permissions import ProjectPermission, Viewer, current_tenant_id, granted_codenames
+from tenant_apps.projects.permissions import ProjectPermission, Viewer, current_workspace_id, granted_codenames
 from tenant_apps.projects.permissions import permissions_for as project_permissions_for
 from tenants.db import connection
 
@@ -65,7 +65,7 @@ class _Wanted:
 
 def notifications_create_for_events(events: Sequence[Event]) -> None:
     """The consumer: notifications for `events` (a batch of the current workspace's stream)."""
-    tenant_id = current_tenant_id()
+    tenant_id = current_workspace_id()
     if tenant_id is None:
         return
     members = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts.http import MemberRequest, member_required
+from shared_apps.core.text import has_control_characters
 from tenant_apps.notifications import selectors, services
 from tenant_apps.notifications.emails import unsubscribe_read
 from tenant_apps.notifications.models import Delivery, Notification, NotificationKind
@@ -64,8 +65,13 @@ def notification_bell(request: MemberRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest, default: str) -> str:
+    """A path on this host to go back to (the form's `next`), or `default`: nothing else is followed."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if (
+        target.startswith("/")
+        and not has_control_characters(target)
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    ):
         return target
     return default
 
@@ -75,14 +81,14 @@ def _back(request: HttpRequest, default: str) -> str:
 def notification_read(request: MemberRequest, notification_id: int) -> HttpResponse:
     notification = selectors.notification_get(_viewer(request), notification_id)
     services.notification_mark_read(notification=notification, acting_user=request.user)
-    return redirect(_back(request, target_url(notification)))
+    return HttpResponseRedirect(_back(request, target_url(notification)))
 
 
 @require_POST
 @signed_in_member
 def notifications_read_all(request: MemberRequest) -> HttpResponse:
     services.notifications_mark_all_read(acting_user=request.user)
-    return redirect(_back(request, reverse("notifications")))
+    return HttpResponseRedirect(_back(request, reverse("notifications")))
 
 
 @require_POST
@@ -92,7 +98,7 @@ def task_follow(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
     project = project_selectors.project_get_for_user(access.viewer, project_id, access)
     task = project_selectors.task_get(project, task_id)
     services.task_follow_set(task=task, follow=request.POST.get("follow") == "1", acting_user=request.user)
-    return redirect(_back(request, reverse("task_detail", args=[project.pk, task.pk])))
+    return HttpResponseRedirect(_back(request, reverse("task_detail", args=[project.pk, task.pk])))
 
 
 @signed_in_member
