@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:notification_id>/read/", views.notification_read, name="notification_read"),
     path("preferences/", views.notification_preferences, name="notification_preferences"),
     path("unsubscribe/<str:token>/", views.notification_unsubscribe, name="notification_unsubscribe"),
+    path("mentions/<int:project_id>/", views.mention_complete, name="mention_complete"),
     path("follow/<int:project_id>/<int:task_id>/", views.task_follow, name="task_follow"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -126,3 +126,15 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.unsubscribe_apply(user_id=found.user_id, kind=found.kind)
         return render(request, "tenant/notifications/unsubscribed.html", {"label": label, "done": True})
     return render(request, "tenant/notifications/unsubscribed.html", {"label": label, "done": False})
+
+
+@require_GET
+@signed_in_member
+def mention_complete(request: MemberRequest, project_id: int) -> JsonResponse:
+    """The comment box's @-completion: members who may see the project, by the start of a handle or name."""
+    access = ProjectAccess(_viewer(request))
+    project = project_selectors.project_get_for_user(access.viewer, project_id, access)
+    found = selectors.mention_candidates(
+        project=project, tenant_id=request.membership.tenant_id, query=request.GET.get("q", "")[:64]
+    )
+    return JsonResponse({"results": [{"handle": handle, "name": name} for handle, name in found]})

@@ -304,3 +304,23 @@ def test_preferences_page(tenant, in_tenant, member) -> None:
         chosen = dict(NotificationPreference.objects.filter(user_id=member.pk).values_list("kind", "email"))
     assert chosen["mentioned"] == "off"
     assert chosen["assigned"] == "immediately"
+
+
+def test_mention_completion_lists_who_may_see_the_project(tenant, in_tenant, owner, ann, bob) -> None:
+    with in_tenant(tenant):
+        private = ProjectFactory.create(visibility=Visibility.PRIVATE)
+        grant(bob, private, "change")
+        open_project = ProjectFactory.create(visibility=Visibility.WORKSPACE)
+    client = client_for(tenant)
+    client.force_login(bob)
+    found = client.get(reverse("mention_complete", args=[private.pk]), {"q": ""}).json()["results"]
+    handles_found = {r["handle"] for r in found}
+    assert "bob" in handles_found
+    assert "ann" not in handles_found  # cannot see the private project
+    assert owner.email.split("@")[0] in handles_found  # owners see everything
+    assert client.get(reverse("mention_complete", args=[open_project.pk]), {"q": "an"}).json()["results"] == [
+        {"handle": "ann", "name": "Ann Lee"}
+    ]
+    stranger = client_for(tenant)
+    stranger.force_login(ann)
+    assert stranger.get(reverse("mention_complete", args=[private.pk])).status_code == 404
