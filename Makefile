@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-pooler bench-scale bench-webhooks bench-scim proof e2e-deps
+.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-pooler bench-scale bench-webhooks bench-scim bench-live proof e2e-deps
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-scale     10,000 workspaces: page p95 at 10/1,000/10,000, routing cache, backend memory, no-op migrate"
 	@echo "make bench-webhooks  10,000 events over 100 endpoints (10 % failing) on a loopback receiver: lost, p95, rate"
 	@echo "make bench-scim      1,000 people and 50 groups provisioned through SCIM, then patched, listed and filtered"
+	@echo "make bench-live      200 live streams over 20 workspaces, 50 changes a second: delivery p50/p95, cross-tenant, memory"
 	@echo "make proof           load, fault tests, isolation sweep and scale, one after another (15-minute budget)"
 
 $(VENV)/.installed: requirements.lock
@@ -119,6 +120,9 @@ bench-webhooks: install
 	$(PY) bench/webhooks.py $(BENCH_ARGS)
 bench-scim: install
 	$(PY) bench/scim.py $(BENCH_ARGS)
+
+bench-live: install
+	$(PY) bench/live.py $(BENCH_ARGS)
 
 proof: install
 	$(PY) bench/proof.py

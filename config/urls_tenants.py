@@ -30,6 +30,10 @@ urlpatterns = [
     path("accounts/sessions/", include("allauth.usersessions.urls")),
     path("settings/", include("tenant_apps.workspace_settings.urls")),
     path("projects/", include("tenant_apps.projects.urls")),
+    path("notifications/", include("tenant_apps.notifications.urls")),
+    path("live/", include("tenant_apps.live.urls")),
+    path("activity/", include("tenant_apps.activity.urls")),
+    path("start/", include("tenant_apps.onboarding.urls")),
     # The filesystem backend's signed downloads and direct uploads (404 with S3, where the bucket serves them).
     path("files/", include("shared_apps.storage.urls")),
     path("invitations/<str:token>/", invitation_views.invitation_on_workspace_host, name="invitation_on_host"),

@@ -62,6 +62,15 @@ def citus_expectation_refusal(*, is_citus: bool, environ: Any) -> str | None:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_listener_stopped(django_db_setup: None) -> Iterator[None]:
+    """The live bus's listener holds a database session of its own: ended before the test database is dropped."""
+    yield
+    from shared_apps.core.live import hub  # noqa: PLC0415  (after Django's setup)
+
+    hub().stop()
+
+
 @pytest.fixture(scope="session")
 def _session_tenants(django_db_setup: None, django_db_blocker: Any) -> dict[str, Tenant]:
     """The template is migrated once per session; acme and globex are copies of it, as signup makes them. On a Citus

@@ -2,8 +2,8 @@
 
 Each concern is a module of `config.settings.parts` (the Django core, applications, tenancy, middleware, database,
 caches, mail, accounts, workspaces, billing, the API, files, the content security policy, tasks, observability,
-webhooks), gathered here; a part imports what it needs from other parts, never from here. Every value that varies
-between machines is read through `config.env` and listed in docs/deployment.md's configuration table.
+webhooks, live updates), gathered here; a part imports what it needs from other parts, never from here. Every value
+that varies between machines is read through `config.env` and listed in docs/deployment.md's configuration table.
 """
 
 import django_stubs_ext
@@ -17,6 +17,7 @@ from config.settings.parts.content_security import *  # noqa: F403
 from config.settings.parts.core import *  # noqa: F403
 from config.settings.parts.database import *  # noqa: F403
 from config.settings.parts.files import *  # noqa: F403
+from config.settings.parts.live import *  # noqa: F403
 from config.settings.parts.mail import *  # noqa: F403
 from config.settings.parts.middleware import *  # noqa: F403
 from config.settings.parts.observability import *  # noqa: F403

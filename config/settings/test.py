@@ -45,3 +45,6 @@ CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = content_security_
     default_storage=STORAGES["default"],
 )
 IDENTITY_LOOPBACK_IDP_ALLOWED = True  # the suite's OpenID Connect provider runs on loopback
+
+# Streams end quickly in tests (the test client reads a response to its end); the browser tests' server sets more.
+LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=0.3)

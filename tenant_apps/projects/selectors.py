@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from copy import copy
@@ -12,6 +13,7 @@ from typing import Any, overload
 
 from django.db.models import Count, Expression, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import member_list
@@ -222,13 +224,71 @@ def task_list(project: Project) -> QuerySet[Task]:
     )
 
 
-def board_columns(project: Project) -> dict[str, list[Task]]:
-    """The board: each column's tasks in order, with assignees and comment counts. One query."""
-    tasks = with_comment_counts(Task.objects.filter(project=project).select_related("assignee")).order_by(
-        "position", "id"
+@dataclass(frozen=True)
+class BoardFilter:
+    """Which cards a board shows: by assignee ("me", "none", or a person's id) and by due date ("overdue", "week":
+    due within seven days, "none": no due date). Empty: everything."""
+
+    assignee: str = ""
+    due: str = ""
+
+    DUES = (("", "Any due date"), ("overdue", "Overdue"), ("week", "Due within a week"), ("none", "No due date"))
+
+    @classmethod
+    def of(cls, query: Any) -> BoardFilter:
+        assignee = str(query.get("assignee", ""))
+        due = str(query.get("due", ""))
+        return cls(
+            assignee=assignee if assignee in ("me", "none") or assignee.isdigit() else "",
+            due=due if due in {d for d, _ in cls.DUES} else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.assignee or self.due)
+
+    def apply(self, tasks: QuerySet[Task], *, viewer_id: int | None, today: dt.date) -> QuerySet[Task]:
+        if self.assignee == "me":
+            tasks = tasks.filter(assignee_id=viewer_id)
+        elif self.assignee == "none":
+            tasks = tasks.filter(assignee__isnull=True)
+        elif self.assignee:
+            tasks = tasks.filter(assignee_id=int(self.assignee))
+        if self.due == "overdue":
+            tasks = tasks.filter(due_date__lt=today).exclude(status=TaskStatus.DONE)
+        elif self.due == "week":
+            tasks = tasks.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
+        elif self.due == "none":
+            tasks = tasks.filter(due_date__isnull=True)
+        return tasks
+
+
+def with_attachment_counts(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """`attachment_count` on each task (its ready documents), as a sub-select of the same query."""
+    documents = (
+        Document.objects.filter(task=OuterRef("pk"), status=DocumentStatus.READY)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("*"))
+        .values("n")
     )
+    return tasks.annotate(attachment_count=Coalesce(Subquery(documents, output_field=IntegerField()), Value(0)))
+
+
+def board_columns(
+    project: Project, board_filter: BoardFilter | None = None, *, viewer_id: int | None = None
+) -> dict[str, list[Task]]:
+    """The board: each column's tasks in order, with assignees, comment and attachment counts, and `is_overdue`
+    (a due date before today on a task not done). One query."""
+    today = timezone.localdate()
+    tasks = with_attachment_counts(
+        with_comment_counts(Task.objects.filter(project=project).select_related("assignee"))
+    ).order_by("position", "id")
+    if board_filter is not None and board_filter.active:
+        tasks = board_filter.apply(tasks, viewer_id=viewer_id, today=today)
     columns: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
     for task in tasks:
+        task.is_overdue = task.due_date is not None and task.due_date < today and task.status != TaskStatus.DONE  # type: ignore[attr-defined]
         columns[task.status].append(task)
     return columns
 

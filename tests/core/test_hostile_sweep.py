@@ -44,6 +44,8 @@ from shared_apps.identity.services.scim_tokens import scim_token_create
 from shared_apps.workspaces.models import ImpersonationSession, OperatorAction
 from shared_apps.workspaces.services import operator_log_record
 from tenant_apps.api import throttling
+from tenant_apps.notifications.emails import unsubscribe_token
+from tenant_apps.notifications.models import Notification, NotificationKind
 from tenant_apps.projects.models import Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
@@ -198,6 +200,15 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         comment = CommentFactory.create(task=task, author=owner, body="On it")
         document = DocumentFactory.create(project=project, task=task, uploaded_by=owner)
         hooked = endpoint_with_delivery(label="Sweep", owner=owner)
+        notification = Notification.objects.create(
+            recipient=owner,
+            kind=NotificationKind.ASSIGNED,
+            event_id="evt_sweep",
+            subject="Ship it",
+            project_id=project.pk,
+            task_id=task.pk,
+            created_at=timezone.now(),
+        )
     pending = User.objects.create_user(email="pending@example.com", password="pending-passphrase-4")
     unverified = EmailAddress.objects.create(user=pending, email=pending.email, primary=True, verified=False)
     operator = operator_create("ops@atrium.test", superuser=True)
@@ -222,6 +233,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "delivery": hooked.delivery.pk,
         "scim_token": scim_token.pk,
         "identity_domain": verified_domain.pk,
+        "notification": notification.pk,
+        "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,
         "storage_key": document.key,
         "user_uid": user_pk_to_url_str(owner),

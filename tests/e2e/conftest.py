@@ -123,6 +123,7 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
         SITE_PORT=str(port),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
+        LIVE_STREAM_MAX_SECONDS="600",
     )
     _manage(
         "tenant",

@@ -32,6 +32,8 @@ from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Members
 from shared_apps.accounts.services import api_key_create
 from shared_apps.identity.models import ScimToken, ScimUser, VerifiedDomain, WorkspaceGroup
 from shared_apps.identity.services.scim_tokens import scim_token_create
+from tenant_apps.notifications.emails import unsubscribe_token
+from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference
 from tenant_apps.projects.models import Comment, Document, Project, Task
 from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
@@ -109,6 +111,18 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         uploaded_by=owner,
     )
     hooked = endpoint_with_delivery(label=label, pk=pk, owner=owner)
+    notification = Notification.objects.create(
+        pk=pk,
+        recipient=owner,
+        kind=NotificationKind.MENTIONED,
+        event_id=f"evt_{label[:20]}_{pk}",
+        actor_name=label,
+        subject=f"{label} task",
+        excerpt=f"{label} comment",
+        project_id=project.pk,
+        task_id=task.pk,
+        created_at=timezone.now(),
+    )
     return {
         "project": project,
         "task": task,
@@ -116,6 +130,7 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         "document": document,
         "webhook": hooked.endpoint,
         "delivery": hooked.delivery,
+        "notification": notification,
     }
 
 
@@ -159,7 +174,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         display_name=f"Group {MARK}",
         document={"displayName": f"Group {MARK}"},
     )
-    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery]
+    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery, Notification]
     with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
         b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
@@ -173,7 +188,11 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     for kind in PER_WORKSPACE:
         world.a[kind] = a_same[kind].pk
         world.b[kind] = b_only[kind].pk
-    world.a.update(user_uid=int_to_base36(owner.pk), reset_key="set-password")
+    world.a.update(
+        user_uid=int_to_base36(owner.pk),
+        reset_key="set-password",
+        unsubscribe_token=unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="mentioned"),
+    )
     world.b.update(
         membership=b_member.pk,
         invitation=invitation.pk,
@@ -188,6 +207,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         scim_schema="urn:ietf:params:scim:schemas:core:2.0:User",
         identity_domain=b_domain.pk,
         scim_token=b_scim_token.pk,
+        unsubscribe_token=unsubscribe_token(schema=other_tenant.schema_name, user_id=b_owner.pk, kind="mentioned"),
     )
 
     world.b_state = lambda: b_state_of(other_tenant)
@@ -204,6 +224,8 @@ def b_state_of(other_tenant: Tenant) -> Any:
             sorted(Document.objects.values_list("pk", "name", "status")),
             sorted(Endpoint.objects.values_list("pk", "url", "description", "enabled", "secret", "event_types")),
             sorted(Delivery.objects.values_list("pk", "status", "attempts", "next_attempt_at")),
+            sorted(Notification.objects.values_list("pk", "read_at")),
+            sorted(NotificationPreference.objects.values_list("user_id", "kind", "email")),
         ]
     people = [
         sorted(Membership.objects.filter(tenant=other_tenant).values_list("pk", "user_id", "role")),

@@ -50,6 +50,10 @@ TENANT_APPS: list[str] = [
     "tenant_apps.audit",
     "tenant_apps.projects",
     "tenant_apps.webhooks",
+    "tenant_apps.notifications",
+    "tenant_apps.live",
+    "tenant_apps.activity",
+    "tenant_apps.onboarding",
 ]
 
 INSTALLED_APPS: list[str] = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -79,3 +79,14 @@ def sso_url(context: template.Context) -> str:
     request = context.get("request")
     slug = request.get_host().split(".")[0].split(":")[0] if request is not None else ""
     return f"{root_url()}/sso/?workspace={slug}"
+
+
+@register.filter
+def initials(name: str | None) -> str:
+    """Up to two capital letters for a person's name ("Ann Lee" → "AL"; an address → its first letter)."""
+    words = [w for w in str(name or "").replace("@", " ").split() if w[:1].isalpha()]
+    if not words:
+        return "?"
+    if "@" in str(name):
+        return words[0][0].upper()
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()

@@ -110,6 +110,8 @@ def task_update(
     changed = sorted(f for f, v in values.items() if getattr(task, f) != v)
     if not changed:
         return task
+    # the former values of what changed (the description's is left out: it may be long), for the event's readers
+    previous = {f.removesuffix("_id"): getattr(task, f) for f in changed if f != "description"}
     for f, v in values.items():
         setattr(task, f, v)
     task.save(update_fields=[*values, "updated_at"])
@@ -121,7 +123,11 @@ def task_update(
         metadata={"project_id": project.pk, "fields": changed},
     )
     event_emit(
-        tenant=connection, type=EventType.TASK_UPDATED, actor=acting_user, data=task_data(task), project_id=project.pk
+        tenant=connection,
+        type=EventType.TASK_UPDATED,
+        actor=acting_user,
+        data={**task_data(task), "previous": previous},
+        project_id=project.pk,
     )
     return task
 
