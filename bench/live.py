@@ -29,8 +29,8 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,87 +89,24 @@ def _run(base_url: str, args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
-    from django.test import Client
-    from django_tenants.utils import tenant_context
 
-    from shared_apps.accounts.models import Membership, Role, User
-    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
     from tenant_apps.projects import services
-    from tenant_apps.projects.models import Project, Task
     from tenants import provisioning
     from tenants import services as tenancy
-    from tenants.models import Domain, TenantStatus
 
     log("migrating the bench database…")
     call_command("migrate_schemas", interactive=False, verbosity=0)
     tenancy.public_tenant_ensure()
     provisioning.template_ensure()
-
     log(f"{args.workspaces} workspaces, a project and {TASKS} tasks each…")
-    workspaces = []
-    for number in range(args.workspaces):
-        tenant, _via = provisioning.tenant_with_schema(
-            name=f"Live {number}", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
-        )
-        host = f"live{number}.{settings.BASE_DOMAIN}"
-        Domain.objects.create(tenant=tenant, domain=host, is_primary=True)
-        owner = User.objects.create_user(email=f"owner{number}@bench.test", name=f"Owner {number}")
-        Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
-        with tenant_context(tenant):
-            project = Project.objects.create(name="Board", created_by=owner)
-            tasks = [
-                Task.objects.create(pk=number * 1000 + k + 1, project=project, title=f"Task {k}", position=k)
-                for k in range(TASKS)
-            ]
-        client = Client(HTTP_HOST=host)
-        client.force_login(owner)
-        session = client.session
-        session[SESSION_TENANT_KEY] = tenant.pk
-        session.save()
-        workspaces.append(
-            {
-                "tenant": tenant,
-                "host": host,
-                "owner": owner,
-                "project": project.pk,
-                "tasks": [t.pk for t in tasks],
-                "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
-            }
-        )
+    workspaces = [_workspace(number) for number in range(args.workspaces)]
     connections.close_all()
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = _uvicorn(port)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("uvicorn did not start") from None
-                time.sleep(0.2)
         asyncio.run(_measure(server.pid, port, workspaces, args, services))
     finally:
         server.terminate()
@@ -180,127 +117,194 @@ def _run(base_url: str, args: argparse.Namespace) -> None:
             server.wait(timeout=10)
 
 
-async def _measure(pid: int, port: int, workspaces: list[dict], args: argparse.Namespace, services: object) -> None:
-    owner_of_task = {task: index for index, w in enumerate(workspaces) for task in w["tasks"]}
-    delays: list[float] = []
-    cross = 0
-    frames = 0
-    duplicates = 0
-    opened = asyncio.Event()
-    opened_count = 0
+def _workspace(number: int) -> dict:
+    """A workspace made by the production fast path, its owner, a project and TASKS tasks with ids unique over the
+    run, and a signed-in session's cookie."""
+    from django.conf import settings
+    from django.test import Client
+    from django_tenants.utils import tenant_context
 
-    async def stream(index: int) -> None:
-        nonlocal cross, frames, opened_count, duplicates
-        w = workspaces[index]
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
-        writer.write(
-            (
-                f"GET /live/projects/{w['project']}/stream/ HTTP/1.1\r\nHost: {w['host']}\r\n"
-                f"Cookie: {w['cookie']}\r\nAccept: text/event-stream\r\n\r\n"
-            ).encode()
-        )
-        await writer.drain()
-        status = await reader.readline()
-        if b" 200 " not in status:
-            raise SystemExit(f"stream refused: {status!r}")
-        opened_count += 1
-        if opened_count == args.streams:
-            opened.set()
-        seen: set[str] = set()
-        while True:
-            line = await reader.readline()
-            if not line:
-                return
-            if line.startswith(b"data: {"):
-                payload = json.loads(line[6:])
-                if payload.get("task") is None:
-                    continue
-                if payload.get("id") in seen:
-                    duplicates += 1
-                    continue
-                seen.add(payload.get("id"))
-                frames += 1
-                delays.append((time.time() - float(payload["at"])) * 1000)
-                if owner_of_task.get(payload["task"]) != index:
-                    cross += 1
+    from shared_apps.accounts.models import Membership, Role, User
+    from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+    from tenant_apps.projects.models import Project, Task
+    from tenants import provisioning
+    from tenants.models import Domain, TenantStatus
 
-    # warm up: one stream opened and closed, so the baseline has every module a stream needs loaded
-    warm = workspaces[0]
-    warm_reader, warm_writer = await asyncio.open_connection("127.0.0.1", port)
-    warm_writer.write(
-        f"GET /live/stream/ HTTP/1.1\r\nHost: {warm['host']}\r\nCookie: {warm['cookie']}\r\n\r\n".encode()
+    tenant, _via = provisioning.tenant_with_schema(
+        name=f"Live {number}", status=TenantStatus.ACTIVE, method=provisioning.Method.FAST
     )
-    await warm_writer.drain()
-    await warm_reader.readline()
-    warm_writer.close()
+    host = f"live{number}.{settings.BASE_DOMAIN}"
+    Domain.objects.create(tenant=tenant, domain=host, is_primary=True)
+    owner = User.objects.create_user(email=f"owner{number}@bench.test", name=f"Owner {number}")
+    Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
+    with tenant_context(tenant):
+        project = Project.objects.create(name="Board", created_by=owner)
+        tasks = [
+            Task.objects.create(pk=number * 1000 + k + 1, project=project, title=f"Task {k}", position=k)
+            for k in range(TASKS)
+        ]
+    client = Client(HTTP_HOST=host)
+    client.force_login(owner)
+    session = client.session
+    session[SESSION_TENANT_KEY] = tenant.pk
+    session.save()
+    return {
+        "tenant": tenant,
+        "host": host,
+        "owner": owner,
+        "project": project.pk,
+        "tasks": [t.pk for t in tasks],
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+    }
+
+
+def _uvicorn(port: int) -> subprocess.Popen:
+    """uvicorn serving config.asgi on 127.0.0.1:`port` (one worker, as the production `stream` service), once it
+    accepts connections."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise SystemExit("uvicorn did not start") from None
+            time.sleep(0.2)
+
+
+@dataclass
+class Tally:
+    """What the streams received: delays (ms) of first arrivals, frames naming another workspace's task, repeats."""
+
+    streams: int
+    owner_of_task: dict[int, int]
+    delays: list[float] = field(default_factory=list)
+    cross: int = 0
+    frames: int = 0
+    duplicates: int = 0
+    opened_count: int = 0
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _stream(tally: Tally, port: int, workspace: dict, index: int) -> None:
+    """The owner's board stream, read until the server closes it (or the task is cancelled)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+    writer.write(
+        (
+            f"GET /live/projects/{workspace['project']}/stream/ HTTP/1.1\r\nHost: {workspace['host']}\r\n"
+            f"Cookie: {workspace['cookie']}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    status = await reader.readline()
+    if b" 200 " not in status:
+        raise SystemExit(f"stream refused: {status!r}")
+    tally.opened_count += 1
+    if tally.opened_count == tally.streams:
+        tally.opened.set()
+    seen: set[str] = set()
+    while line := await reader.readline():
+        if not line.startswith(b"data: {"):
+            continue
+        payload = json.loads(line[6:])
+        if payload.get("task") is None:
+            continue
+        if payload.get("id") in seen:
+            tally.duplicates += 1
+            continue
+        seen.add(payload.get("id"))
+        tally.frames += 1
+        tally.delays.append((time.time() - float(payload["at"])) * 1000)
+        if tally.owner_of_task.get(payload["task"]) != index:
+            tally.cross += 1
+
+
+async def _warm_up(port: int, workspace: dict) -> None:
+    """One stream opened and closed, so the baseline has every module a stream needs loaded."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /live/stream/ HTTP/1.1\r\nHost: {workspace['host']}\r\nCookie: {workspace['cookie']}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    await reader.readline()
+    writer.close()
     await asyncio.sleep(1.0)
+
+
+def _move_tasks(workspaces: list[dict], args: argparse.Namespace, services: object) -> tuple[int, int]:
+    """`args.rate` moves a second for `args.seconds` through `services.task_move`, each its own transaction; returns
+    (moves asked, task.moved events recorded: a move to where the task already was records nothing)."""
+    from django.db import connections
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.audit.models import Event
+    from tenant_apps.projects.models import Task
+
+    rng = random.Random(7)  # noqa: S311  (which task to move, not a secret)
+    start = time.monotonic()
+    total = int(args.rate * args.seconds)
+    for n in range(total):
+        pause = start + n / args.rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        w = rng.choice(workspaces)
+        with tenant_context(w["tenant"]):
+            task = Task.objects.select_related("project").get(pk=rng.choice(w["tasks"]))
+            status = rng.choice(["todo", "doing", "done"])
+            services.task_move(task=task, status=status, position=rng.randint(0, 5), acting_user=w["owner"])  # type: ignore[attr-defined]
+    recorded = 0
+    for w in workspaces:
+        with tenant_context(w["tenant"]):
+            recorded += Event.objects.filter(type="task.moved").count()
+    connections.close_all()
+    return total, recorded
+
+
+async def _measure(pid: int, port: int, workspaces: list[dict], args: argparse.Namespace, services: object) -> None:
+    tally = Tally(
+        streams=args.streams,
+        owner_of_task={task: index for index, w in enumerate(workspaces) for task in w["tasks"]},
+    )
+    await _warm_up(port, workspaces[0])
     baseline = rss_mb(pid)
     log(f"opening {args.streams} streams (uvicorn rss {baseline:.1f} MB)…")
     # opened 20 at a time, as page loads arrive over time (each opening borrows a database connection briefly)
     tasks = []
     for i in range(args.streams):
-        tasks.append(asyncio.create_task(stream(i % len(workspaces))))
+        tasks.append(asyncio.create_task(_stream(tally, port, workspaces[i % len(workspaces)], i % len(workspaces))))
         if i % 20 == 19:
             await asyncio.sleep(0.2)
-    await asyncio.wait_for(opened.wait(), timeout=60)
+    await asyncio.wait_for(tally.opened.wait(), timeout=60)
     await asyncio.sleep(1.0)
     with_streams = rss_mb(pid)
     log(f"{args.streams} streams open; moving tasks {args.rate:.0f}/s for {args.seconds:.0f} s…")
 
-    sent = 0
-    recorded: list[int] = []
-    done = threading.Event()
-
-    def writer() -> None:
-        nonlocal sent
-        from django.db import connections
-        from django_tenants.utils import tenant_context
-
-        from tenant_apps.projects.models import Task
-
-        rng = random.Random(7)  # noqa: S311  (which task to move, not a secret)
-        start = time.monotonic()
-        total = int(args.rate * args.seconds)
-        for n in range(total):
-            due = start + n / args.rate
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            w = rng.choice(workspaces)
-            with tenant_context(w["tenant"]):
-                task = Task.objects.select_related("project").get(pk=rng.choice(w["tasks"]))
-                status = rng.choice(["todo", "doing", "done"])
-                services.task_move(task=task, status=status, position=rng.randint(0, 5), acting_user=w["owner"])  # type: ignore[attr-defined]
-            sent += 1
-        from tenant_apps.audit.models import Event
-
-        for w in workspaces:  # a move to where the task already was records nothing: count what was recorded
-            with tenant_context(w["tenant"]):
-                recorded.append(Event.objects.filter(type="task.moved").count())
-        connections.close_all()
-        done.set()
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    while not done.is_set():
-        await asyncio.sleep(0.2)
+    sent, events = await asyncio.to_thread(_move_tasks, workspaces, args, services)
     await asyncio.sleep(2.0)  # the last announcements arrive
     peak = rss_mb(pid)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     per_stream_kb = (with_streams - baseline) * 1024 / args.streams
-    events = sum(recorded)
     expected = events * args.streams // len(workspaces)
     log(
-        f"moves asked {sent}, events recorded {events}; frames received {frames} (expected {expected}), "
-        f"{duplicates} more of events already received; "
+        f"moves asked {sent}, events recorded {events}; frames received {tally.frames} (expected {expected}), "
+        f"{tally.duplicates} more of events already received; "
         f"uvicorn rss {baseline:.1f} MB before streams, {with_streams:.1f} MB with them "
         f"({per_stream_kb:.1f} KB a stream), {peak:.1f} MB at the end"
     )
     log(
-        f"live: streams={args.streams} events={events} delivery_p50_ms={percentile(delays, 50):.0f} "
-        f"delivery_p95_ms={percentile(delays, 95):.0f} cross_tenant={cross} server_rss_mb={with_streams:.0f}"
+        f"live: streams={args.streams} events={events} delivery_p50_ms={percentile(tally.delays, 50):.0f} "
+        f"delivery_p95_ms={percentile(tally.delays, 95):.0f} cross_tenant={tally.cross}"
+        f" server_rss_mb={with_streams:.0f}"
     )
 
 

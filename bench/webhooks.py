@@ -202,20 +202,21 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: 
         stop(workers)
 
 
-def _load(folder: Path, port: int, args: argparse.Namespace, workspaces: list) -> None:
-    from datetime import timedelta
-
+def _emit(args: argparse.Namespace, workspaces: list) -> tuple[dict[str, float], float]:
+    """`args.events` events (task.created), each committed in its own transaction by `args.writers` threads; returns
+    each event's commit time by id, and how long the writing took."""
     from django.db import connection, transaction
-    from django.utils import timezone
     from django_tenants.utils import tenant_context
 
     from tenant_apps.audit.events import EventType, event_emit
-    from tenant_apps.webhooks import services
-    from tenant_apps.webhooks.models import Delivery, DeliveryStatus
 
     per_workspace = args.events // len(workspaces)
     committed: dict[str, float] = {}
     lock = threading.Lock()
+
+    def _committed(stamp: dict[str, str]) -> None:
+        with lock:
+            committed[stamp["id"]] = time.time()
 
     def writer(mine: list) -> None:
         try:
@@ -234,24 +235,49 @@ def _load(folder: Path, port: int, args: argparse.Namespace, workspaces: list) -
         finally:
             connection.close()
 
-    def _committed(stamp: dict[str, str]) -> None:
-        with lock:
-            committed[stamp["id"]] = time.time()
-
     how = f"{args.workers} Celery worker processes" if args.broker else "in-process"
     log(f"{per_workspace * len(workspaces):,} events from {args.writers} writers, dispatched and sent by {how}…")
     started = time.time()
+    if args.writers == 1:  # in this thread (for a profiler)
+        writer(workspaces)
+        return committed, time.time() - started
     threads = [
         threading.Thread(target=writer, args=(workspaces[i :: args.writers],), daemon=True) for i in range(args.writers)
     ]
-    if args.writers == 1:  # in this thread (for a profiler)
-        writer(workspaces)
-        threads = []
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.time() - started
+    return committed, time.time() - started
+
+
+def _retry_due(folder: Path, workspaces: list) -> int:
+    """The failing endpoints recover and every due retry is sent; returns how many deliveries succeeded in all."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.webhooks import services
+    from tenant_apps.webhooks.models import Delivery, DeliveryStatus
+
+    log("failing endpoints recover; due retries are sent…")
+    (folder / "failing").unlink()
+    for tenant in workspaces:
+        with tenant_context(tenant):
+            later = timezone.now() + timedelta(minutes=1)
+            for delivery_id in services.deliveries_due(now=later, limit=10_000):
+                services.delivery_attempt(delivery_id=delivery_id, now=later)
+    delivered = 0
+    for tenant in workspaces:
+        with tenant_context(tenant):
+            delivered += Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count()
+    return delivered
+
+
+def _load(folder: Path, port: int, args: argparse.Namespace, workspaces: list) -> None:
+    started = time.time()
+    committed, elapsed = _emit(args, workspaces)
     deadline = time.time() + 120
     while len(_first_attempts(port, folder)) < len(committed) and time.time() < deadline:
         time.sleep(0.5)  # the workers finish what was committed
@@ -266,17 +292,7 @@ def _load(folder: Path, port: int, args: argparse.Namespace, workspaces: list) -
         f"{throughput:.0f} first attempts/s; bad signatures {bad}"
     )
 
-    log("failing endpoints recover; due retries are sent…")
-    (folder / "failing").unlink()
-    for tenant in workspaces:
-        with tenant_context(tenant):
-            later = timezone.now() + timedelta(minutes=1)
-            for delivery_id in services.deliveries_due(now=later, limit=10_000):
-                services.delivery_attempt(delivery_id=delivery_id, now=later)
-    delivered = 0
-    for tenant in workspaces:
-        with tenant_context(tenant):
-            delivered += Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count()
+    delivered = _retry_due(folder, workspaces)
     lost = len(committed) - delivered
     log(f"retries: {delivered:,} of {len(committed):,} delivered in the end, {_bad_signatures(folder)} bad signatures")
     log(
