@@ -132,6 +132,7 @@ def subdomain(request: MemberRequest) -> HttpResponse:
                 "new_url": tenant_url(domain.domain),
                 "new_host": domain.domain,
                 "redirect_days": settings.TENANT_RENAME_REDIRECT_DAYS,
+                "host_retired": True,
             }
             return render(request, "tenant/settings/moved.html", context)
     return general_render(request, status=400, subdomain_form=form, subdomain_suggestions=suggestions)
