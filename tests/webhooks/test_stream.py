@@ -84,9 +84,10 @@ def test_the_sweep_dispatches_where_events_wait(tenant, in_tenant, owner, seen, 
     with in_tenant(tenant):
         # written, but its dispatch lost (as with a worker killed after the commit)
         event_id = event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+    # (the sweep goes over every workspace: others may hold events browser tests committed, handed out here too)
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch.events_sweep() >= 1
-    assert seen == [event_id]
+    assert seen.count(event_id) == 1
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.events_sweep()
-    assert seen == [event_id]
+    assert seen.count(event_id) == 1
