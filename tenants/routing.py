@@ -14,6 +14,10 @@ lifetime (`TENANT_ROUTING_SHARED_TTL`) instead of being read again every few sec
 request for a workspace this process has seen reads nothing. When the feed cannot be followed (the shared cache is
 unreachable or was emptied, a change fell out of it, the process fell far behind), the process forgets every route
 and, while the feed stays unreadable, keeps routes for `TENANT_ROUTING_LOCAL_TTL` only, as if there were no feed.
+
+Other per-process caches keyed by something a workspace's admins change (its sign-in policy) ride the same feed: they
+announce names of their own (`"<prefix>:<key>"`, never a host) and listen with `feed_listen`, which hands them the
+names each poll read, or None when the process lost the feed and must forget everything.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -181,6 +185,20 @@ class _Feed:
 
 feed = _Feed()
 
+# Called with the names a poll read (hosts and other caches' names alike), or None when every cached thing is to be
+# forgotten (the feed was lost). Registered once per process, at import of the listening module.
+_listeners: list[Callable[[list[str] | None], None]] = []
+
+
+def feed_listen(listener: Callable[[list[str] | None], None]) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _tell_listeners(names: list[str] | None) -> None:
+    for listener in _listeners:
+        listener(names)
+
 
 def announce(hosts: list[str]) -> int | None:
     """Append a change naming these hosts to the feed; its number, or None if the shared cache could not take it
@@ -232,21 +250,26 @@ def poll(now: float | None = None) -> None:
         # predate changes), another epoch (the feed started again), too far behind, or a change expired or evicted.
         lost = True
         number = head.number + 1
+        names: list[str] = []
         if start is not None and head.epoch == epoch and start - 1 <= head.number < start + _FEED_WINDOW:
             number = start
             while number <= head.number:
                 hosts = found.get(_feed_key(epoch, number))
                 if not isinstance(hosts, list):
                     break
-                local_cache.discard(str(h) for h in hosts)
+                names.extend(str(h) for h in hosts)
                 number += 1
             lost = number <= head.number
         if lost:
             local_cache.clear()  # forget every route
             number = head.number + 1
+        else:
+            local_cache.discard(names)
         if lost or number != start:
             feed.forgotten += 1
         feed.epoch, feed.next_number = head.epoch, number
+    if lost or names:
+        _tell_listeners(None if lost else names)
 
 
 _validated_hosts: dict[str, str] = {}

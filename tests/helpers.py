@@ -233,7 +233,7 @@ def live_runserver(log_path: Path, env: dict[str, str] | None = None) -> Iterato
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # system checks and URLconfs take a while on a busy two-core machine
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 
 from shared_apps.identity.models import ScimToken, SsoConnection, SsoSignIn, VerifiedDomain, WorkspacePolicy
+from tenants import routing
 from tenants.models import Domain
 
 
@@ -61,8 +63,14 @@ def scim_token_authenticate(*, secret: str, tenant_id: int) -> ScimToken | None:
 
 
 # --- the policy as requests read it ----------------------------------------------------------------------------------
+# Cached per process: a request of a warm workspace reads its policy and its "has SSO" flag without a statement. A
+# change is forgotten at once by the changing process and, announced on the route feed when it commits, by every other
+# process at its next read of the feed (within TENANT_ROUTING_LOCAL_TTL). While this process follows the feed, an entry
+# lives POLICY_TTL_FOLLOWED_S; while it does not (the shared cache unreachable), POLICY_TTL_S.
 
 POLICY_TTL_S = 10.0
+POLICY_TTL_FOLLOWED_S = 300.0
+_FEED_PREFIX = "identity-policy:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +81,15 @@ class PolicySnapshot:
 
 
 _snapshots: dict[int, tuple[float, PolicySnapshot | None]] = {}
+_has_sso: dict[int, tuple[float, bool]] = {}
+
+
+def _expiry(now: float) -> float:
+    return now + (POLICY_TTL_FOLLOWED_S if routing.feed.followed else POLICY_TTL_S)
 
 
 def policy_snapshot(*, tenant_id: int) -> PolicySnapshot | None:
-    """The workspace's policy when it asks anything of a request (None: nothing to enforce), from a per-process cache
-    of POLICY_TTL_S seconds."""
+    """The workspace's policy when it asks anything of a request (None: nothing to enforce), cached per process."""
     now = time.monotonic()
     cached = _snapshots.get(tenant_id)
     if cached is not None and cached[0] > now:
@@ -90,27 +102,13 @@ def policy_snapshot(*, tenant_id: int) -> PolicySnapshot | None:
     snapshot = PolicySnapshot(*row) if row is not None and (row[0] or row[1] or row[2]) else None
     if len(_snapshots) > 10_000:
         _snapshots.clear()
-    _snapshots[tenant_id] = (now + POLICY_TTL_S, snapshot)
+    _snapshots[tenant_id] = (_expiry(now), snapshot)
     return snapshot
 
 
-def policy_forget(*, tenant_id: int) -> None:
-    _snapshots.pop(tenant_id, None)
-    _has_sso.pop(tenant_id, None)
-
-
-def policy_memory_forget() -> None:
-    """Forget every workspace's cached policy and SSO flag (tests, between cases)."""
-    _snapshots.clear()
-    _has_sso.clear()
-
-
-_has_sso: dict[int, tuple[float, bool]] = {}
-
-
 def workspace_has_sso(*, tenant_id: int) -> bool:
-    """Whether the workspace has an enabled identity provider (its sign-in page offers "Continue with SSO"), from a
-    per-process cache of POLICY_TTL_S seconds: the sign-in page of a warm workspace sends no statement."""
+    """Whether the workspace has an enabled identity provider (its sign-in page offers "Continue with SSO"), cached
+    per process: the sign-in page of a warm workspace sends no statement."""
     now = time.monotonic()
     cached = _has_sso.get(tenant_id)
     if cached is not None and cached[0] > now:
@@ -118,8 +116,43 @@ def workspace_has_sso(*, tenant_id: int) -> bool:
     found = SsoConnection.objects.filter(tenant_id=tenant_id, enabled=True).exists()
     if len(_has_sso) > 10_000:
         _has_sso.clear()
-    _has_sso[tenant_id] = (now + POLICY_TTL_S, found)
+    _has_sso[tenant_id] = (_expiry(now), found)
     return found
+
+
+def _forget_here(tenant_id: int) -> None:
+    _snapshots.pop(tenant_id, None)
+    _has_sso.pop(tenant_id, None)
+
+
+def policy_forget(*, tenant_id: int) -> None:
+    """The workspace's policy or SSO connection changed: forgotten here now (a rollback only costs a re-read), and
+    once committed here again (a read in between may have cached the old row) and in every other process."""
+
+    def committed() -> None:
+        _forget_here(tenant_id)
+        routing.announce([f"{_FEED_PREFIX}{tenant_id}"])
+
+    _forget_here(tenant_id)
+    transaction.on_commit(committed, robust=True)
+
+
+def policy_memory_forget() -> None:
+    """Forget every workspace's cached policy and SSO flag (tests, between cases; a process that lost the feed)."""
+    _snapshots.clear()
+    _has_sso.clear()
+
+
+def _heard(names: list[str] | None) -> None:
+    if names is None:
+        policy_memory_forget()
+        return
+    for name in names:
+        if name.startswith(_FEED_PREFIX) and name[len(_FEED_PREFIX) :].isdigit():
+            _forget_here(int(name[len(_FEED_PREFIX) :]))
+
+
+routing.feed_listen(_heard)
 
 
 def _with_slug(connection: SsoConnection | None) -> tuple[SsoConnection, str] | None:

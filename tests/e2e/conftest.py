@@ -148,7 +148,7 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a server starting on a busy two-core machine
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

@@ -56,9 +56,7 @@ def policy_update(
     for field, value in after.items():
         setattr(policy, field, value)
     policy.save()
-    # Forgotten now (a rollback only costs a re-read) and again once committed (a read in between may have cached it).
     policy_forget(tenant_id=tenant.pk)
-    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     changed = {k: {"from": before[k], "to": v} for k, v in after.items() if before[k] != v}
     audit_record(
         tenant=tenant, action=AuditAction.IDENTITY_POLICY_CHANGED, actor=acting_user, target=None, metadata=changed

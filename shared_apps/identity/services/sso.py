@@ -75,7 +75,6 @@ def sso_connection_save(
     connection.enabled = True
     connection.save()
     policy_forget(tenant_id=tenant.pk)
-    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     audit_record(
         tenant=tenant,
         action=AuditAction.IDENTITY_SSO_CONFIGURED,
@@ -96,7 +95,6 @@ def sso_connection_remove(*, tenant: Tenant, acting_user: User) -> None:
     server_url = connection.server_url
     connection.delete()
     policy_forget(tenant_id=tenant.pk)
-    transaction.on_commit(lambda: policy_forget(tenant_id=tenant.pk))
     audit_record(
         tenant=tenant, action=AuditAction.IDENTITY_SSO_REMOVED, actor=acting_user, metadata={"server_url": server_url}
     )
