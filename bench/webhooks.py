@@ -258,7 +258,7 @@ def _retry_due(folder: Path, workspaces: list) -> int:
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 
-    from tenant_apps.webhooks import services
+    from tenant_apps.webhooks import sending
     from tenant_apps.webhooks.models import Delivery, DeliveryStatus
 
     log("failing endpoints recover; due retries are sent…")
@@ -266,8 +266,8 @@ def _retry_due(folder: Path, workspaces: list) -> int:
     for tenant in workspaces:
         with tenant_context(tenant):
             later = timezone.now() + timedelta(minutes=1)
-            for delivery_id in services.deliveries_due(now=later, limit=10_000):
-                services.delivery_attempt(delivery_id=delivery_id, now=later)
+            while sending.deliveries_send(delivery_ids=None, now=later):
+                pass
     delivered = 0
     for tenant in workspaces:
         with tenant_context(tenant):
