@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the specification's prefix, not a secret)
 ROTATION_OVERLAP = timedelta(hours=24)
+# Columns a workspace export leaves empty: signing secrets never leave the platform.
+SECRET_COLUMNS: dict[str, list[str]] = {"webhooks_endpoint": ["secret", "previous_secret"]}
+NOT_IMPORTED = "Imported without its signing secret: rotate the secret, then switch it on."
 
 
 class EndpointInvalid(ApplicationError):
@@ -143,6 +146,8 @@ def endpoint_update(
     if description is not None and description.strip() != endpoint.description:
         changes["description"] = description.strip()
     if enabled is not None and enabled != endpoint.enabled:
+        if enabled and endpoint.disabled_reason == NOT_IMPORTED:
+            raise EndpointInvalid(NOT_IMPORTED)
         changes["enabled"] = enabled
     if not changes:
         return endpoint
@@ -178,13 +183,19 @@ def endpoint_secret_rotate(*, tenant: Workspace, endpoint: Endpoint, acting_user
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
     endpoint.secret = secret_new()
-    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    if endpoint.disabled_reason == NOT_IMPORTED:
+        # The receiver has never seen the imported endpoint's secret: nothing to overlap with.
+        endpoint.previous_secret, endpoint.previous_secret_expires_at, endpoint.disabled_reason = "", None, ""
+    endpoint.save(
+        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "disabled_reason", "updated_at"]
+    )
+    expires = endpoint.previous_secret_expires_at
     audit_record(
         tenant=tenant,
         action=AuditAction.WEBHOOK_SECRET_ROTATED,
         actor=acting_user,
         target=endpoint,
-        metadata={"previous_valid_until": endpoint.previous_secret_expires_at.isoformat()},
+        metadata={"previous_valid_until": expires.isoformat() if expires else None},
     )
     return endpoint.secret
 
@@ -192,6 +203,22 @@ def endpoint_secret_rotate(*, tenant: Workspace, endpoint: Endpoint, acting_user
 def body_of(event: Event) -> bytes:
     """What is POSTed: the event's payload as compact JSON (the log shows the same bytes)."""
     return json.dumps(event.payload(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def endpoints_after_import(*, tenant: Workspace) -> int:
+    """After an archive's rows are loaded (they carry no secrets): every endpoint gets a new secret nobody has seen
+    and is switched off until an owner or admin rotates it (which shows the secret) and switches it on. Returns how
+    many."""
+    endpoints = list(Endpoint.objects.values_list("pk", flat=True))
+    for endpoint_id in endpoints:
+        Endpoint.objects.filter(pk=endpoint_id).update(
+            secret=secret_new(),
+            previous_secret="",
+            previous_secret_expires_at=None,
+            enabled=False,
+            disabled_reason=NOT_IMPORTED,
+        )
+    return len(endpoints)
 
 
 def secrets_signing(endpoint: Endpoint, *, now: datetime | None = None) -> list[str]:
