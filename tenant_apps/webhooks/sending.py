@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Min
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -349,3 +350,26 @@ def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
     for schema, delivery_ids in due.items():
         deliveries_enqueue(delivery_ids, schema_name=schema)
     return len(found.rows)
+
+
+def retries_sweeper_start(*, every: float = 30.0) -> threading.Thread | None:
+    """Without a broker (tasks run in-process, `make run`'s default) no beat sends the retries: a daemon thread of
+    the serving process runs the beat's sweep (`retries_enqueue_due`) every `every` seconds. With a broker: None,
+    the beat's `webhooks.retry_due` does it."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                retries_enqueue_due()
+            except Exception:
+                logger.exception("the in-process webhook retry sweep failed; trying again next time")
+            finally:
+                connections.close_all()  # this thread's own
+
+    thread = threading.Thread(target=loop, name="webhooks-retries", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    return thread
