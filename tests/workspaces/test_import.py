@@ -20,7 +20,7 @@ from shared_apps.accounts.models import Invitation, Membership, Role, User
 from shared_apps.storage.backends import files
 from shared_apps.workspaces import services
 from shared_apps.workspaces.services import archive_import
-from tenant_apps.audit.models import AuditEntry
+from tenant_apps.audit.models import AuditEntry, Event
 from tenant_apps.projects.models import Comment, Document, Project, ProjectUserObjectPermission, Task
 from tenant_apps.webhooks import services as webhooks
 from tenant_apps.webhooks.models import Endpoint
@@ -311,6 +311,9 @@ def test_an_export_carries_no_webhook_secret_and_an_import_asks_for_a_new_one(tm
         after = Endpoint.objects.get()
         assert after.enabled
         assert webhooks.secrets_signing(after) == [shown]
+        # the members re-linked joined it: their member.joined events (after the owner's, carried from the source)
+        joined = [e.data["user"]["email"] for e in Event.objects.filter(type="member.joined").order_by("id")]
+        assert joined == ["owner@rt.test", "owner@rt.test", "member@rt.test", "gone@rt.test"]
     # the workspace exported keeps its endpoint and secrets as they were
     with tenant_context(tenant):
         assert webhooks.secrets_signing(Endpoint.objects.get()) == [second, first]
