@@ -352,16 +352,19 @@ def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
     return len(found.rows)
 
 
-def retries_sweeper_start(*, every: float = 30.0) -> threading.Thread | None:
-    """Without a broker (tasks run in-process, `make run`'s default) no beat sends the retries: a daemon thread of
-    the serving process runs the beat's sweep (`retries_enqueue_due`) every `every` seconds. With a broker: None,
-    the beat's `webhooks.retry_due` does it."""
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        return None
-    stop = threading.Event()
+class RetrySweeper(threading.Thread):
+    """A daemon thread running the retry sweep every `every` seconds until `stop()`."""
 
-    def loop() -> None:
-        while not stop.wait(every):
+    def __init__(self, every: float) -> None:
+        super().__init__(name="webhooks-retries", daemon=True)
+        self.every = every
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
             try:
                 retries_enqueue_due()
             except Exception:
@@ -369,7 +372,13 @@ def retries_sweeper_start(*, every: float = 30.0) -> threading.Thread | None:
             finally:
                 connections.close_all()  # this thread's own
 
-    thread = threading.Thread(target=loop, name="webhooks-retries", daemon=True)
-    thread.stop = stop  # type: ignore[attr-defined]
-    thread.start()
-    return thread
+
+def retries_sweeper_start(*, every: float = 30.0) -> RetrySweeper | None:
+    """Without a broker (tasks run in-process, `make run`'s default) no beat sends the retries: a daemon thread of
+    the serving process runs the beat's sweep (`retries_enqueue_due`) every `every` seconds. With a broker: None,
+    the beat's `webhooks.retry_due` does it."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    sweeper = RetrySweeper(every)
+    sweeper.start()
+    return sweeper

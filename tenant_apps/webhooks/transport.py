@@ -184,15 +184,15 @@ class _DeadlineMixin:
 
     def recv(self, *args: Any) -> bytes:
         self._arm()
-        return super().recv(*args)  # type: ignore[misc,no-any-return]
+        return super().recv(*args)  # type: ignore[misc]
 
     def recv_into(self, *args: Any) -> int:
         self._arm()
-        return super().recv_into(*args)  # type: ignore[misc,no-any-return]
+        return super().recv_into(*args)  # type: ignore[misc]
 
     def send(self, *args: Any) -> int:
         self._arm()
-        return super().send(*args)  # type: ignore[misc,no-any-return]
+        return super().send(*args)  # type: ignore[misc]
 
     def sendall(self, *args: Any) -> None:
         self._arm()

@@ -34,6 +34,7 @@ def test_the_sweep_sends_a_due_retry_in_process(
             delivery = Delivery.objects.get()
             assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
             # nothing retries it by itself: it waits for its back-off
+            assert delivery.next_attempt_at is not None
             assert delivery.next_attempt_at > timezone.now()
             # ... which has passed
             Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(hours=1))
@@ -58,15 +59,20 @@ def test_the_sweep_sends_a_due_retry_in_process(
 def test_the_serving_process_runs_the_sweep_without_a_broker(settings, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     swept = threading.Event()
-    monkeypatch.setattr(sending, "retries_enqueue_due", lambda: swept.set() or 0)
-    thread = sending.retries_sweeper_start(every=0.05)
+
+    def sweep() -> int:
+        swept.set()
+        return 0
+
+    monkeypatch.setattr(sending, "retries_enqueue_due", sweep)
+    sweeper = sending.retries_sweeper_start(every=0.05)
+    assert sweeper is not None
     try:
-        assert thread is not None
         assert swept.wait(5)
     finally:
-        thread.stop.set()  # type: ignore[union-attr]
-        thread.join(5)  # type: ignore[union-attr]
-    assert not thread.is_alive()  # type: ignore[union-attr]
+        sweeper.stop()
+        sweeper.join(5)
+    assert not sweeper.is_alive()
 
 
 def test_with_a_broker_the_beat_sweeps_and_no_thread_starts(settings):

@@ -74,11 +74,11 @@ class RawServer:
 def raw_server() -> Iterator[Callable[..., RawServer]]:
     made: list[RawServer] = []
 
-    def make(answer: Callable[[socket.socket], None], **kwargs: bool) -> RawServer:
+    def make(answer: Callable[[socket.socket], None], *, close_after_answer: bool = False) -> RawServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
-        server = RawServer(sock=sock, answer=answer, **kwargs)
+        server = RawServer(sock=sock, answer=answer, close_after_answer=close_after_answer)
         threading.Thread(target=server.serve, daemon=True).start()
         made.append(server)
         return server
