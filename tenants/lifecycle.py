@@ -215,11 +215,14 @@ def tenant_archive_write(
     output: Path | None,
     members: list[dict[str, str]],
     references: dict[str, dict[str, str]] | None = None,
+    blank_columns: dict[str, list[str]] | None = None,
 ) -> Path:
     """`<output>` (default TENANT_EXPORT_DIR/<slug>-<timestamp>.tar.gz) holding manifest.json (first, so an import
     can check it before reading on), schema.sql and files/. `members` are listed in the manifest as given, and
     `references` (public table → {id: natural key}) name the shared rows the schema's rows point at, so an import
-    elsewhere can find them again. Written to a temporary name first, so a failure never leaves a partial archive."""
+    elsewhere can find them again. `blank_columns` (table → columns): values that never leave the platform (secrets),
+    written as empty strings in the dump. Written to a temporary name first, so a failure never leaves a partial
+    archive."""
     schema = tenant.schema_name
     with schema_context(PUBLIC_SCHEMA):
         domains = list(Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain"))
@@ -237,6 +240,8 @@ def tenant_archive_write(
     with tempfile.TemporaryDirectory(prefix="atrium-export-") as tmp:
         dump = Path(tmp) / "schema.sql"
         pg_dump_version = schema_dump(schema, dump)
+        if blank_columns:
+            dump_columns_blank(dump, schema=schema, columns=blank_columns)
         with dump.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
         with connection.cursor() as cursor:
@@ -279,6 +284,34 @@ def tenant_archive_write(
         finally:
             partial.unlink(missing_ok=True)
     return output
+
+
+def dump_columns_blank(dump: Path, *, schema: str, columns: dict[str, list[str]]) -> None:
+    """Rewrite a plain pg_dump so that these tables' columns hold empty strings in their COPY data (fields are tab
+    separated; a tab inside a value is written `\\t`, so splitting on tabs is exact)."""
+    header = re.compile(rf'^COPY "?{re.escape(schema)}"?\."?(\w+)"? \((.*)\) FROM stdin;$')
+    blanked = dump.with_suffix(".blanked")
+    with (
+        dump.open("r", encoding="utf-8", newline="\n") as src,
+        blanked.open("w", encoding="utf-8", newline="\n") as out,
+    ):
+        positions: list[int] | None = None  # inside a COPY block: the columns to blank in it
+        for line in src:
+            if positions is not None:
+                if line == "\\.\n":
+                    positions = None
+                elif positions:
+                    fields = line.rstrip("\n").split("\t")
+                    for index in positions:
+                        fields[index] = ""
+                    line = "\t".join(fields) + "\n"
+            elif line.startswith("COPY "):
+                match = header.match(line.rstrip("\n"))
+                names = [name.strip().strip('"') for name in match.group(2).split(",")] if match else []
+                wanted = columns.get(match.group(1), []) if match else []
+                positions = [names.index(name) for name in wanted if name in names]
+            out.write(line)
+    blanked.replace(dump)
 
 
 def archive_target(output: Path, *, default_name: str) -> Path:

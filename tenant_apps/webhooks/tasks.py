@@ -1,4 +1,5 @@
-"""Outgoing webhooks' background work: one attempt of one delivery, and the beat's sweep for retries that are due."""
+"""Outgoing webhooks' background work: a batch of deliveries' next attempts, and the beat's sweep for retries that are
+due."""
 
 from __future__ import annotations
 
@@ -7,17 +8,25 @@ from celery import shared_task
 from shared_apps.core.tasks import TenantScopedTask
 
 
-@shared_task(base=TenantScopedTask, name="webhooks.deliver")
-def deliver(*, delivery_id: int) -> str:
-    """Make the delivery's next attempt if it is due (a second copy of this task finds it claimed and stops)."""
-    from tenant_apps.webhooks.services import delivery_attempt  # noqa: PLC0415  (services enqueue this task)
+@shared_task(base=TenantScopedTask, name="webhooks.deliver_batch")
+def deliver_batch(*, delivery_ids: list[int]) -> dict[int, str]:
+    """Make the next attempt of each of these deliveries that is due (one already claimed elsewhere is skipped)."""
+    from tenant_apps.webhooks.sending import deliveries_send  # noqa: PLC0415  (sending enqueues this task)
 
-    return delivery_attempt(delivery_id=delivery_id)
+    return deliveries_send(delivery_ids=delivery_ids)
+
+
+@shared_task(base=TenantScopedTask, name="webhooks.deliver")
+def deliver(*, delivery_id: int) -> dict[int, str]:
+    """One delivery (messages queued before batches existed)."""
+    from tenant_apps.webhooks.sending import deliveries_send  # noqa: PLC0415  (as above)
+
+    return deliveries_send(delivery_ids=[delivery_id])
 
 
 @shared_task(name="webhooks.retry_due")
 def retry_due() -> int:
     """Enqueue every due retry in every workspace (beat, every 30 seconds)."""
-    from tenant_apps.webhooks.services import retries_enqueue_due  # noqa: PLC0415  (as above)
+    from tenant_apps.webhooks.sending import retries_enqueue_due  # noqa: PLC0415  (as above)
 
     return retries_enqueue_due()

@@ -17,8 +17,10 @@ from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
 from shared_apps.identity.services.domains import domain_add, domain_check, record_name, record_value
 from shared_apps.identity.services.scim_tokens import scim_token_create, scim_token_revoke
 from tenant_apps.audit.models import AuditEntry
+from tenant_apps.webhooks import services as webhooks
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
+from tests.webhooks.receiver import start_receiver, verify_both
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -259,3 +261,24 @@ def test_people_held_for_a_domain_join_when_it_is_verified(scim, tenant, owner, 
     linked = ScimUser.objects.get(tenant_id=tenant.pk).user
     assert linked is not None
     assert linked.email == "grace@acme.com"
+
+
+def test_a_person_provisioned_through_scim_is_sent_as_member_joined(
+    scim, tenant, owner, verified, in_tenant, django_capture_on_commit_callbacks
+) -> None:
+    receiver = start_receiver()
+    try:
+        with in_tenant(tenant):
+            _endpoint, secret = webhooks.endpoint_create(
+                tenant=tenant, acting_user=owner, url=receiver.url("/members"), event_types=["member.joined"]
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            created = _post(scim, "/scim/v2/Users", _user("grace@acme.com", "grace@acme.com"))
+        assert created.status_code == 201, created.content
+        [got] = receiver.wait_for(1, path="/members")
+    finally:
+        receiver.close()
+    payload = verify_both(secret, got)
+    assert payload["type"] == "member.joined"
+    assert payload["data"]["user"]["email"] == "grace@acme.com"
+    assert payload["data"]["id"] == Membership.objects.get(tenant=tenant, user__email="grace@acme.com").pk

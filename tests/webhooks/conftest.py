@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tenant_apps.audit.models import Event, EventCursor
+from tenant_apps.webhooks import transport
 from tenants.models import Tenant
 from tests.webhooks.receiver import Receiver, start_receiver
 
@@ -23,6 +24,14 @@ def _no_events_left_over(request: pytest.FixtureRequest) -> None:
         with in_tenant(workspace):
             EventCursor.objects.all().delete()
             Event.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_connections() -> Iterator[None]:
+    """Each test starts and ends without connections kept from another's receivers."""
+    transport.connections_close()
+    yield
+    transport.connections_close()
 
 
 @pytest.fixture

@@ -24,12 +24,14 @@ class Received:
 @dataclass
 class Receiver:
     """`answers[path]`: a list of status codes answered in turn (the last one repeats); "sleep:N" waits N seconds
-    before answering 200. Unknown paths answer 200."""
+    before answering 200; "barrier:…" waits at `barrier` (200 once it opens, 500 if it breaks). Unknown paths answer
+    200."""
 
     server: ThreadingHTTPServer
     received: list[Received] = field(default_factory=list)
     answers: dict[str, list[Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    barrier: threading.Barrier | None = None
 
     @property
     def base(self) -> str:
@@ -81,6 +83,13 @@ def start_receiver() -> Receiver:
             if isinstance(answer, str) and answer.startswith("sleep:"):
                 time.sleep(float(answer.split(":", 1)[1]))
                 answer = 200
+            elif isinstance(answer, str) and answer.startswith("barrier:"):
+                try:
+                    assert receiver.barrier is not None
+                    receiver.barrier.wait()
+                    answer = 200
+                except threading.BrokenBarrierError:
+                    answer = 500
             text = b"<b>not html</b> " + str(answer).encode()
             self.send_response(int(answer))
             self.send_header("content-type", "text/html")

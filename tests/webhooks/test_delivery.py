@@ -14,7 +14,7 @@ from billing.entitlements import plan_memory_forget
 from billing.models import BillingAccount
 from billing.plans import PLANS, Limit, Resource
 from tenant_apps.audit.events import EventType, event_emit
-from tenant_apps.webhooks import services
+from tenant_apps.webhooks import sending, services
 from tenant_apps.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
 from tests.webhooks.receiver import verify_both
 
@@ -76,10 +76,10 @@ def test_a_failed_attempt_is_retried_later_then_succeeds(
         assert timedelta(seconds=23) < first_retry - delivery.last_attempt_at < timedelta(seconds=37)
         assert Endpoint.objects.get(pk=endpoint.pk).failing_since is not None
         # not due yet: nothing happens
-        assert services.delivery_attempt(delivery_id=delivery.pk) == "not due"
-        assert services.delivery_attempt(delivery_id=delivery.pk, now=first_retry).startswith("failed: retry")
+        assert sending.delivery_attempt(delivery_id=delivery.pk) == "not due"
+        assert sending.delivery_attempt(delivery_id=delivery.pk, now=first_retry).startswith("failed: retry")
         delivery.refresh_from_db()
-        assert services.delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at) == "delivered"
+        assert sending.delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at) == "delivered"
         delivery.refresh_from_db()
         assert delivery.status == DeliveryStatus.SUCCEEDED
         assert delivery.attempts == 3
@@ -96,14 +96,14 @@ def test_retry_schedule_spans_three_days_with_at_least_eight_attempts():
     elapsed = timedelta(0)
     attempts = 1
     while True:
-        delay = services.retry_delay(attempts, rng=rng)
-        if elapsed + delay > services.GIVE_UP_AFTER:
+        delay = sending.retry_delay(attempts, rng=rng)
+        if elapsed + delay > sending.GIVE_UP_AFTER:
             break
         elapsed += delay
         attempts += 1
     assert attempts >= 8
     assert elapsed > timedelta(days=2, hours=12)
-    nominal = [services.retry_delay(n, rng=random.Random(0)) for n in range(1, 8)]  # noqa: S311
+    nominal = [sending.retry_delay(n, rng=random.Random(0)) for n in range(1, 8)]  # noqa: S311
     assert nominal == sorted(nominal)  # exponential back-off, then the cap
 
 
@@ -139,7 +139,7 @@ def test_three_days_of_failures_switch_the_endpoint_off_and_email_owners(
                     break
                 assert delivery.next_attempt_at is not None
                 now = delivery.next_attempt_at
-                services.delivery_attempt(delivery_id=delivery.pk, now=now)
+                sending.delivery_attempt(delivery_id=delivery.pk, now=now)
         assert delivery.status == DeliveryStatus.FAILED
         assert delivery.attempts >= 8
         endpoint.refresh_from_db()
@@ -150,8 +150,8 @@ def test_three_days_of_failures_switch_the_endpoint_off_and_email_owners(
             endpoint.refresh_from_db()
             later = Delivery.objects.exclude(pk=delivery.pk).get(endpoint=endpoint)
             with django_capture_on_commit_callbacks(execute=True):
-                services.delivery_attempt(
-                    delivery_id=later.pk, now=endpoint.failing_since + services.GIVE_UP_AFTER + timedelta(minutes=1)
+                sending.delivery_attempt(
+                    delivery_id=later.pk, now=endpoint.failing_since + sending.GIVE_UP_AFTER + timedelta(minutes=1)
                 )
             endpoint.refresh_from_db()
         assert endpoint.enabled is False
@@ -206,7 +206,7 @@ def test_a_retry_arrives_after_later_events_ordering_is_not_promised(
             second = event_emit(tenant=tenant, type=EventType.TASK_MOVED, actor=owner, data={"id": 1})
         retry = Delivery.objects.get(endpoint=endpoint, event__event_id=first)
         assert retry.next_attempt_at is not None
-        assert services.delivery_attempt(delivery_id=retry.pk, now=retry.next_attempt_at) == "delivered"
+        assert sending.delivery_attempt(delivery_id=retry.pk, now=retry.next_attempt_at) == "delivered"
     got = receiver.wait_for(3)
     assert [g.headers["webhook-id"] for g in got] == [first, second, first]
     assert [verify_both(secret, g)["type"] for g in got] == ["task.created", "task.moved", "task.created"]

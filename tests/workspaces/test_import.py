@@ -20,8 +20,10 @@ from shared_apps.accounts.models import Invitation, Membership, Role, User
 from shared_apps.storage.backends import files
 from shared_apps.workspaces import services
 from shared_apps.workspaces.services import archive_import
-from tenant_apps.audit.models import AuditEntry
+from tenant_apps.audit.models import AuditEntry, Event
 from tenant_apps.projects.models import Comment, Document, Project, ProjectUserObjectPermission, Task
+from tenant_apps.webhooks import services as webhooks
+from tenant_apps.webhooks.models import Endpoint
 from tenants.models import Domain, Tenant
 from tests.workspaces.import_helpers import (
     archive_members,
@@ -270,3 +272,48 @@ def test_rows_follow_their_people_to_the_accounts_found_here_by_email(tmp_path: 
         assert Project.objects.get(name="Launch").created_by_id == owner.pk
     assert Membership.objects.get(tenant=restored, user=newcomer).role == Role.ADMIN
     assert not Membership.objects.filter(tenant=restored, user_id=member.pk).exists()
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_export_carries_no_webhook_secret_and_an_import_asks_for_a_new_one(tmp_path: Path) -> None:
+    # given a workspace with a webhook endpoint in the middle of a rotation (two secrets sign)
+    tenant, owner, _member = workspace_with_data()
+    with tenant_context(tenant):
+        endpoint, first = webhooks.endpoint_create(tenant=tenant, acting_user=owner, url="https://hooks.example.com/a")
+        second = webhooks.endpoint_secret_rotate(tenant=tenant, endpoint=endpoint, acting_user=owner)
+    archive = tmp_path / "hooks.tar.gz"
+
+    # when it is exported
+    run("export", "roundtrip", "--output", str(archive))
+
+    # then neither secret is anywhere in the archive, though the endpoint is
+    contents = b"".join(data for _info, data in archive_members(archive))
+    assert b"hooks.example.com/a" in contents
+    for secret in (first, second):
+        assert secret.encode() not in contents
+        assert secret.removeprefix("whsec_").encode() not in contents
+
+    # when it is imported, the endpoint is there, off, with a secret nobody has seen, until it is rotated
+    run("import", str(archive), "--slug", "hooks-copy")
+    copy = Tenant.objects.get(domains__domain="hooks-copy.localhost")
+    with tenant_context(copy):
+        imported = Endpoint.objects.get()
+        assert imported.url == "https://hooks.example.com/a"
+        assert not imported.enabled
+        assert imported.secret.startswith("whsec_")
+        assert imported.secret not in (first, second)
+        assert imported.previous_secret == ""
+        with pytest.raises(webhooks.EndpointInvalid):
+            webhooks.endpoint_update(tenant=copy, endpoint=imported, acting_user=owner, enabled=True)
+        assert not Endpoint.objects.get().enabled
+        shown = webhooks.endpoint_secret_rotate(tenant=copy, endpoint=imported, acting_user=owner)
+        webhooks.endpoint_update(tenant=copy, endpoint=imported, acting_user=owner, enabled=True)
+        after = Endpoint.objects.get()
+        assert after.enabled
+        assert webhooks.secrets_signing(after) == [shown]
+        # the members re-linked joined it: their member.joined events (after the owner's, carried from the source)
+        joined = [e.data["user"]["email"] for e in Event.objects.filter(type="member.joined").order_by("id")]
+        assert joined == ["owner@rt.test", "owner@rt.test", "member@rt.test", "gone@rt.test"]
+    # the workspace exported keeps its endpoint and secrets as they were
+    with tenant_context(tenant):
+        assert webhooks.secrets_signing(Endpoint.objects.get()) == [second, first]

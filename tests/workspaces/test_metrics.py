@@ -173,7 +173,7 @@ def test_dangerously_all_tenants_is_called_only_by_the_metrics_refresh_and_the_b
     assert callers == {
         "shared_apps/workspaces/metrics.py",
         "tenant_apps/audit/dispatch.py",
-        "tenant_apps/webhooks/services.py",
+        "tenant_apps/webhooks/sending.py",
     }
 
 

@@ -26,15 +26,24 @@ from tenants.models import Tenant
 
 
 def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) -> Membership:
-    """`user` joins `tenant` (a workspace being made: its owner, or an imported member). One INSERT, no savepoint:
-    joining twice breaks the unique (user, tenant) index and the caller's transaction with it.
+    """`user` joins `tenant` (a workspace being made: its owner, or an imported member), with its `member.joined`
+    event. One INSERT, no savepoint: joining twice breaks the unique (user, tenant) index and the caller's
+    transaction with it.
 
     No seat change is announced: a workspace being made has no subscription yet, and its trial starts after the
     transaction commits with the seats it has then."""
     try:
-        return Membership.objects.create(user=user, tenant=tenant, role=role)
+        membership = Membership.objects.create(user=user, tenant=tenant, role=role)
     except IntegrityError as exc:
         raise AccountError(f"{user.email} is already a member of {tenant.name}.") from exc
+    member_joined_emit(tenant=tenant, membership=membership)
+    return membership
+
+
+def member_joined_emit(*, tenant: Tenant, membership: Membership) -> None:
+    """The `member.joined` event of a membership just made (by whichever path: invitation, workspace creation,
+    import, SCIM, single sign-on), in the caller's transaction; the person who joined is its actor."""
+    event_emit(tenant=tenant, type=EventType.MEMBER_JOINED, actor=membership.user, data=member_data(membership))
 
 
 def role_of(*, tenant_id: int, user: User | None) -> str | None:

@@ -34,6 +34,7 @@ from shared_apps.accounts.models import Membership, Role
 from shared_apps.accounts.models import User as Account
 from shared_apps.accounts.selectors import seat_limit, seats_used
 from shared_apps.accounts.services import user_get_or_create
+from shared_apps.accounts.services.members import member_joined_emit
 from shared_apps.core.text import has_control_characters
 from shared_apps.identity.models import ScimToken, ScimUser, WorkspaceGroup
 from shared_apps.identity.selectors import policy_for, verified_domains_of
@@ -251,8 +252,11 @@ def _join(tenant: Tenant, row: ScimUser) -> str:
         raise ScimProblem(
             403, f"{tenant.name} has no free seat: upgrade the plan, or deactivate someone first.", "tooMany"
         )
-    Membership.objects.create(tenant_id=tenant.pk, user_id=account_id, role=policy_for(tenant_id=tenant.pk).jit_role)
+    membership = Membership.objects.create(
+        tenant_id=tenant.pk, user_id=account_id, role=policy_for(tenant_id=tenant.pk).jit_role
+    )
     seats_changed_on_commit(tenant.pk)
+    member_joined_emit(tenant=tenant, membership=membership)
     groups = list(row.groups.values_list("group_id", flat=True)) if row.pk else []
     Account.groups.through.objects.bulk_create(
         [Account.groups.through(user_id=account_id, group_id=g) for g in groups], ignore_conflicts=True

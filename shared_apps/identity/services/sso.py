@@ -15,6 +15,7 @@ from django.utils import timezone
 from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import seat_limit, seats_used
+from shared_apps.accounts.services.members import member_joined_emit
 from shared_apps.core.text import has_control_characters
 from shared_apps.identity import secrets as secret_box
 from shared_apps.identity.errors import IdentityError
@@ -141,6 +142,7 @@ def sso_membership_ensure(*, connection: SsoConnection, user: User) -> Membershi
     role = policy_for(tenant_id=tenant.pk).jit_role
     membership = Membership.objects.create(tenant_id=tenant.pk, user=user, role=role)
     seats_changed_on_commit(tenant.pk)
+    member_joined_emit(tenant=tenant, membership=membership)
     audit_record(
         tenant=tenant, action=AuditAction.IDENTITY_SSO_JOINED, actor=user, target=user, metadata={"role": role}
     )

@@ -15,14 +15,18 @@ from shared_apps.workspaces.services.operator_log import operator_log_record, op
 from shared_apps.workspaces.services.references import references_named
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
+from tenant_apps.webhooks.services import SECRET_COLUMNS
 from tenants import lifecycle, selectors
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant
 
+# Values that never leave the platform: an archive carries them as empty strings (an import makes new ones).
+NOT_EXPORTED: dict[str, list[str]] = {**SECRET_COLUMNS}
+
 
 def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path | None = None, reason: str = "") -> Path:
     """Write an archive of the workspace (pg_dump of its schema, its files, a JSON manifest with its members) and
-    audit it."""
+    audit it. Secrets (webhook signing secrets) are not in it."""
     as_operator = authorize(
         tenant=tenant,
         acting_user=acting_user,
@@ -39,7 +43,11 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
         for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at")
     ]
     archive = lifecycle.tenant_archive_write(
-        tenant=tenant, output=output, members=members, references=references_named(tenant.schema_name)
+        tenant=tenant,
+        output=output,
+        members=members,
+        references=references_named(tenant.schema_name),
+        blank_columns=NOT_EXPORTED,
     )
     details: dict[str, Any] = {"archive": archive.name, "bytes": archive.stat().st_size}
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():

@@ -23,6 +23,7 @@ from shared_apps.workspaces.services.authorization import OperatorPermission, is
 from shared_apps.workspaces.services.references import references_found
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
+from tenant_apps.webhooks.services import endpoints_after_import
 from tenants import restore, selectors
 from tenants import services as tenancy
 from tenants.errors import SubdomainTaken
@@ -77,6 +78,8 @@ def workspace_import(
                     remaps=references_found(manifest.get("references", {})),
                     progress=say,
                 )
+                with schema_context(tenant.schema_name):
+                    endpoints_after_import(tenant=tenant)
                 members, invited = _members_relink(tenant, manifest.get("members", []), invitations_restore)
                 say(f"Members: {len(members)} re-linked, {len(invited)} invited")
                 say(f"Copying {len(checked.files)} file(s) …")
