@@ -19,7 +19,7 @@ from tests.factories.projects import grant
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
 def _form(task: Task, **changes: Any) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def test_a_save_as_you_edit_answers_saved_with_the_new_version(
     url = reverse("task_detail", args=[project.pk, task.pk])
     client = _client(tenant, owner)
 
-    response = client.post(url, _form(task, description="Two pages, no more."), **HTMX)
+    response = client.post(url, _form(task, description="Two pages, no more."), headers=HTMX)
 
     assert response.status_code == 200
     text = response.content.decode()
@@ -69,7 +69,7 @@ def test_a_save_as_you_edit_answers_saved_with_the_new_version(
         assert (task.description, task.version) == ("Two pages, no more.", 1)
 
     # saving what is stored already changes nothing, not even the version
-    again = client.post(url, _form(task), **HTMX)
+    again = client.post(url, _form(task), headers=HTMX)
     assert 'data-outcome="saved"' in again.content.decode()
     with in_tenant(tenant):
         assert Task.objects.get(pk=task.pk).version == 1
@@ -81,12 +81,12 @@ def test_a_save_made_after_someone_elses_is_refused_and_changes_nothing(
     project, task, _other = site
     url = reverse("task_detail", args=[project.pk, task.pk])
     seen = task.version  # both pages were opened at this version
-    assert _client(tenant, member).post(url, _form(task, title="Member's title"), **HTMX).status_code == 200
+    assert _client(tenant, member).post(url, _form(task, title="Member's title"), headers=HTMX).status_code == 200
     with in_tenant(tenant):
         entries = AuditEntry.objects.count()
 
     # when: the owner's page, still at the old version, saves
-    late = _client(tenant, owner).post(url, _form(task, version=seen, description="Owner's words"), **HTMX)
+    late = _client(tenant, owner).post(url, _form(task, version=seen, description="Owner's words"), headers=HTMX)
 
     # then: a conflict, said in the indicator; the member's save stands
     text = late.content.decode()
@@ -116,14 +116,14 @@ def test_moving_the_task_to_another_column_conflicts_but_reordering_its_neighbou
         services.task_move(task=other, status="todo", position=0, acting_user=member)  # renumbers `task` too
     assert (
         'data-outcome="saved"'
-        in _client(tenant, owner).post(url, _form(task, title="Still mine"), **HTMX).content.decode()
+        in _client(tenant, owner).post(url, _form(task, title="Still mine"), headers=HTMX).content.decode()
     )
 
     with in_tenant(tenant):
         task.refresh_from_db()
         seen = task.version
         services.task_move(task=task, status="doing", position=0, acting_user=member)
-    refused = _client(tenant, owner).post(url, _form(task, version=seen, status="todo"), **HTMX)
+    refused = _client(tenant, owner).post(url, _form(task, version=seen, status="todo"), headers=HTMX)
     assert 'data-outcome="conflict"' in refused.content.decode()
     with in_tenant(tenant):
         assert Task.objects.get(pk=task.pk).status == "doing"
@@ -135,7 +135,7 @@ def test_an_invalid_autosave_says_why_and_changes_nothing(
     project, task, _other = site
     url = reverse("task_detail", args=[project.pk, task.pk])
 
-    response = _client(tenant, owner).post(url, _form(task, title="", description="kept?"), **HTMX)
+    response = _client(tenant, owner).post(url, _form(task, title="", description="kept?"), headers=HTMX)
 
     text = response.content.decode()
     assert response.status_code == 200  # HTMX swaps 2xx answers only: the words carry the refusal
@@ -153,7 +153,7 @@ def test_a_viewer_cannot_autosave(
     viewer = MembershipFactory.create(tenant=tenant, role=Role.MEMBER, user__email="vera@acme.test").user
     url = reverse("task_detail", args=[project.pk, task.pk])
 
-    response = _client(tenant, viewer).post(url, _form(task, title="Hijacked"), **HTMX)
+    response = _client(tenant, viewer).post(url, _form(task, title="Hijacked"), headers=HTMX)
 
     assert response.status_code == 403
     with in_tenant(tenant):
