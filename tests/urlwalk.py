@@ -16,7 +16,7 @@ URLCONF = "config.urls_tenants"
 # everywhere, the parameter alone. A kind is either a per-workspace table (ids restart in every schema: the sweep tries
 # an id only B has, A's parent with B's child, and an id both have) or something global (ids and strings unique over
 # the platform: B's own value is tried).
-PER_WORKSPACE = ("project", "task", "comment", "document", "webhook", "delivery", "notification")
+PER_WORKSPACE = ("project", "task", "comment", "document", "webhook", "delivery", "notification", "label")
 PARAMETERS: dict[str, str] = {
     "project_id": "project",
     "task_id": "task",
@@ -46,6 +46,7 @@ PARAMETERS: dict[str, str] = {
     "endpoint_id": "webhook",
     "delivery_id": "delivery",
     "notification_id": "notification",
+    "label_id": "label",
     "notification_unsubscribe:token": "unsubscribe_token",
     "api-webhook-detail:pk": "webhook",
     "api-webhook-rotate-secret:pk": "webhook",

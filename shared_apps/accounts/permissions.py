@@ -38,6 +38,7 @@ class Action(StrEnum):
     API_KEYS_MANAGE = "api_keys.manage"  # see and revoke every key of the workspace
     WEBHOOKS_MANAGE = "webhooks.manage"  # outgoing webhooks: endpoints, secrets, the delivery log
     IDENTITY_MANAGE = "identity.manage"  # verified domains, sign-in policy, SSO, SCIM tokens
+    LABELS_MANAGE = "labels.manage"  # the workspace's task labels: create, rename, recolour, delete
 
 
 _EVERYONE = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
@@ -65,6 +66,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.API_KEYS_MANAGE: _ADMINS,
     Action.WEBHOOKS_MANAGE: _ADMINS,
     Action.IDENTITY_MANAGE: _ADMINS,
+    Action.LABELS_MANAGE: _ADMINS,
 }
 assert set(MATRIX) == set(Action), "every action needs a row in the matrix"  # noqa: S101
 

@@ -93,10 +93,11 @@ class TaskFilter(django_filters.FilterSet):
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    label = IdFilter(field_name="labels", help_text="A label's id: only tasks carrying it.")
 
     class Meta:
         model = Task
-        fields = ("status", "assignee", "unassigned", "due_before", "due_after")
+        fields = ("status", "assignee", "unassigned", "due_before", "due_after", "label")
 
 
 class DocumentFilter(django_filters.FilterSet):

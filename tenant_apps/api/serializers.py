@@ -16,14 +16,16 @@ from tenant_apps.projects.models import (
     TITLE_MAX_LENGTH,
     Comment,
     Document,
+    Label,
     Project,
     Task,
     TaskStatus,
     Visibility,
 )
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission
-from tenant_apps.projects.representations import comment_data, document_data, project_data, task_data
+from tenant_apps.projects.representations import comment_data, document_data, label_data, project_data, task_data
 from tenant_apps.projects.selectors import MAX_ID
+from tenant_apps.projects.services.labels import TASK_LABELS_MAX
 from tenant_apps.webhooks.models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, Attempt, Delivery, Endpoint
 
 # A position past the end of any column: "to the bottom".
@@ -127,11 +129,22 @@ class ProjectUpdate(serializers.Serializer):
 # --- tasks ---------------------------------------------------------------------------------------------------------
 
 
+class LabelOut(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ("id", "name", "color")
+        read_only_fields = fields
+
+    def to_representation(self, label: Label) -> dict[str, Any]:
+        return label_data(label)
+
+
 class TaskOut(serializers.ModelSerializer):
     project = serializers.IntegerField(source="project_id")
     assignee = Person(allow_null=True)
     created_by = Person(allow_null=True)
     comment_count = serializers.SerializerMethodField()
+    labels = LabelOut(many=True, help_text="The workspace's labels the task carries.")
 
     class Meta:
         model = Task
@@ -148,6 +161,7 @@ class TaskOut(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "comment_count",
+            "labels",
         )
         read_only_fields = fields
 
@@ -177,6 +191,12 @@ class TaskUpdate(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True, required=False)
     status = serializers.ChoiceField(
         choices=TaskStatus.choices, required=False, help_text="Another column: the task goes to its bottom."
+    )
+    labels = serializers.ListField(
+        child=_id_field(),
+        max_length=TASK_LABELS_MAX,
+        required=False,
+        help_text="Every label the task should carry (ids from /api/v1/labels/); [] takes them all off.",
     )
 
 

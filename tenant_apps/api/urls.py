@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from tenant_apps.api.views.documents import DocumentViewSet
 from tenant_apps.api.views.people import InvitationViewSet, MemberViewSet, MeViewSet
-from tenant_apps.api.views.projects import CommentViewSet, ProjectViewSet, SharingViewSet, TaskViewSet
+from tenant_apps.api.views.projects import CommentViewSet, LabelViewSet, ProjectViewSet, SharingViewSet, TaskViewSet
 from tenant_apps.api.views.webhooks import DeliveryViewSet, WebhookViewSet
 
 LIST = {"get": "list", "post": "create"}
@@ -75,6 +75,7 @@ v1 = [
         _view(DocumentViewSet, {"get": "download"}, "document"),
         name="api-document-download",
     ),
+    path("labels/", _view(LabelViewSet, {"get": "list"}, "label"), name="api-label-list"),
     path("members/", _view(MemberViewSet, {"get": "list"}, "member"), name="api-member-list"),
     path("members/leave/", _view(MemberViewSet, {"post": "leave"}, "member"), name="api-member-leave"),
     path("members/<int:pk>/", _view(MemberViewSet, ONE, "member"), name="api-member-detail"),

@@ -75,6 +75,9 @@ class AuditAction(models.TextChoices):
     TASK_UPDATED = "task.updated", "Task edited"
     TASK_MOVED = "task.moved", "Task moved"
     TASK_DELETED = "task.deleted", "Task deleted"
+    LABEL_CREATED = "label.created", "Label created"
+    LABEL_UPDATED = "label.updated", "Label edited"
+    LABEL_DELETED = "label.deleted", "Label deleted"
     COMMENT_CREATED = "comment.created", "Comment added"
     COMMENT_EDITED = "comment.edited", "Comment edited"
     COMMENT_DELETED = "comment.deleted", "Comment deleted"
@@ -124,6 +127,7 @@ GROUPS: dict[str, str] = {
     "impersonation": "Atrium staff signed in as a member",
     "project": "Projects",
     "task": "Tasks",
+    "label": "Labels",
     "comment": "Comments",
     "document": "Documents",
     "audit": "Audit log",

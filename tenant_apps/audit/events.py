@@ -38,7 +38,7 @@ class EventType(models.TextChoices):
     PROJECT_ARCHIVED = "project.archived", "A project was archived"
     PROJECT_DELETED = "project.deleted", "A project was deleted"
     TASK_CREATED = "task.created", "A task was created"
-    TASK_UPDATED = "task.updated", "A task's title, description, assignee or due date changed"
+    TASK_UPDATED = "task.updated", "A task's title, description, assignee, due date or labels changed"
     TASK_MOVED = "task.moved", "A task changed column or position"
     TASK_DELETED = "task.deleted", "A task was deleted"
     COMMENT_CREATED = "comment.created", "A comment was added to a task"

@@ -30,7 +30,10 @@ PHRASES = {
     NotificationKind.MENTIONED: "mentioned you on",
     NotificationKind.COMMENTED: "commented on",
     NotificationKind.INVITATION_ACCEPTED: "accepted your invitation",
+    NotificationKind.DUE_TOMORROW: "is due tomorrow",
 }
+# The digest's own unsubscribe: every kind the person hears of daily goes off at once.
+DIGEST = "digest"
 
 
 @dataclass(frozen=True)
@@ -50,22 +53,87 @@ def unsubscribe_read(token: str, *, schema: str) -> Unsubscribe | None:
         data = signing.loads(token, salt=SALT)
     except signing.BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("s") != schema or data.get("k") not in NotificationKind.values:
+    if not isinstance(data, dict) or data.get("s") != schema or data.get("k") not in [*NotificationKind.values, DIGEST]:
         return None
     if not isinstance(data.get("u"), int):
         return None
     return Unsubscribe(schema=schema, user_id=data["u"], kind=data["k"])
 
 
+def headline(n: Notification) -> str:
+    """One line saying what happened: "Ann assigned you “Print the posters”", "“Print the posters” is due tomorrow"."""
+    phrase = PHRASES.get(NotificationKind(n.kind), "")
+    if n.kind == NotificationKind.DUE_TOMORROW:
+        return f"“{n.subject}” {phrase}"
+    if n.kind == NotificationKind.INVITATION_ACCEPTED:
+        return f"{n.actor_name} {phrase}"
+    return f"{n.actor_name} {phrase} “{n.subject}”"
+
+
+def _workspace(schema: str) -> tuple[Tenant, str] | None:
+    """The workspace of `schema` and its address (None: gone, or no domain to link to)."""
+    tenant = Tenant.objects.filter(schema_name=schema).first()
+    domain = primary_domain(tenant) if tenant is not None else None
+    if tenant is None or domain is None:
+        return None
+    return tenant, tenant_url(domain.domain)
+
+
+def _link(base: str, n: Notification) -> str:
+    if n.task_id is not None and n.project_id is not None:
+        return base + reverse("task_detail", args=[n.project_id, n.task_id])
+    return base + reverse("notifications")
+
+
+def _send(messages: list[EmailMultiAlternatives]) -> int:
+    try:
+        return int(get_connection().send_messages(messages) or 0)
+    except Exception:  # an email that cannot go is logged; the notification is on the page anyway
+        logger.exception("could not send notification emails")
+        return 0
+
+
+def digest_email_send(*, schema: str, digests: dict[int, list[Notification]], totals: dict[int, int]) -> int:
+    """One digest email to each person of `digests` (their notifications of the day, newest first; `totals`: how many
+    there were in all); returns how many went."""
+    found = _workspace(schema)
+    if found is None or not digests:
+        return 0
+    tenant, base = found
+    people = User.objects.filter(pk__in=list(digests), is_active=True)
+    messages = []
+    for person in people:
+        items = digests[person.pk]
+        token = unsubscribe_token(schema=schema, user_id=person.pk, kind=DIGEST)
+        unsubscribe = base + reverse("notification_unsubscribe", args=[token])
+        context = {
+            "tenant_name": tenant.name,
+            "items": [{"headline": headline(n), "excerpt": n.excerpt, "url": _link(base, n)} for n in items],
+            "more": totals.get(person.pk, len(items)) - len(items),
+            "url": base + reverse("notifications"),
+            "unsubscribe_url": unsubscribe,
+        }
+        count = totals.get(person.pk, len(items))
+        message = EmailMultiAlternatives(
+            subject=f"{tenant.name}: your daily digest ({count} new)"[:200],
+            body=render_to_string("email/notification_digest.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[person.email],
+            headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        )
+        message.attach_alternative(render_to_string("email/notification_digest.html", context), "text/html")
+        messages.append(message)
+    return _send(messages)
+
+
 def notification_emails_send(*, schema: str, notifications: Sequence[Notification]) -> int:
     """Email each notification to its recipient (they asked for it at once); returns how many went."""
     if not notifications:
         return 0
-    tenant = Tenant.objects.filter(schema_name=schema).first()
-    domain = primary_domain(tenant) if tenant is not None else None
-    if tenant is None or domain is None:
+    found = _workspace(schema)
+    if found is None:
         return 0
-    base = tenant_url(domain.domain)
+    tenant, base = found
     people = {u.pk: u for u in User.objects.filter(pk__in={n.recipient_id for n in notifications}, is_active=True)}
     messages = []
     for n in notifications:
@@ -74,10 +142,7 @@ def notification_emails_send(*, schema: str, notifications: Sequence[Notificatio
             continue
         token = unsubscribe_token(schema=schema, user_id=person.pk, kind=n.kind)
         unsubscribe = base + reverse("notification_unsubscribe", args=[token])
-        if n.task_id is not None and n.project_id is not None:
-            link = base + reverse("task_detail", args=[n.project_id, n.task_id])
-        else:
-            link = base + reverse("notifications")
+        link = _link(base, n)
         phrase = PHRASES.get(NotificationKind(n.kind), "")
         context = {
             "tenant_name": tenant.name,
@@ -89,9 +154,8 @@ def notification_emails_send(*, schema: str, notifications: Sequence[Notificatio
             "unsubscribe_url": unsubscribe,
             "kind_label": NotificationKind(n.kind).label,
         }
-        title = f"{n.actor_name} {phrase}" + (
-            f" “{n.subject}”" if n.kind != NotificationKind.INVITATION_ACCEPTED else ""
-        )
+        title = headline(n)
+        context["headline"] = title
         message = EmailMultiAlternatives(
             subject=f"{tenant.name}: {title}"[:200],
             body=render_to_string("email/notification.txt", context),
@@ -101,8 +165,4 @@ def notification_emails_send(*, schema: str, notifications: Sequence[Notificatio
         )
         message.attach_alternative(render_to_string("email/notification.html", context), "text/html")
         messages.append(message)
-    try:
-        return int(get_connection().send_messages(messages) or 0)
-    except Exception:  # an email that cannot go is logged; the notification is on the page anyway
-        logger.exception("could not send notification emails")
-        return 0
+    return _send(messages)

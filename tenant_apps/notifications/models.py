@@ -22,6 +22,7 @@ class NotificationKind(models.TextChoices):
     MENTIONED = "mentioned", "Mentioned you"
     COMMENTED = "commented", "Commented on a task you follow"
     INVITATION_ACCEPTED = "invitation_accepted", "Accepted your invitation"
+    DUE_TOMORROW = "due_tomorrow", "A task assigned to you is due tomorrow"
 
 
 class Notification(models.Model):
@@ -69,6 +70,7 @@ class TaskFollow(models.Model):
 
 class Delivery(models.TextChoices):
     IMMEDIATELY = "immediately", "Email me at once"
+    DIGEST = "digest", "Email me a daily digest"
     OFF = "off", "Don't email me"
 
 
@@ -86,3 +88,34 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}: {self.email}"
+
+
+class EmailSchedule(models.Model):
+    """When a person's daily email goes out in this workspace: their time zone (an IANA name; no row: UTC). The
+    digest and the "due tomorrow" reminders go at DAILY_HOUR there."""
+
+    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user"], name="email_schedule_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone}"
+
+
+class DailyRun(models.Model):
+    """A person's daily run in this workspace, one row per local day: the unique (user, day) is what holds the digest
+    to at most one email a day, however often the beat runs or a worker retries."""
+
+    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The person's local date the run was for.")
+    ran_at = models.DateTimeField(auto_now_add=True)
+    digest_count = models.PositiveIntegerField(default=0, help_text="Notifications the digest listed (0: no email).")
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user", "day"], name="daily_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.day}"

@@ -22,6 +22,7 @@ from tenant_apps.audit.models import Event
 from tenant_apps.notifications.emails import notification_emails_send
 from tenant_apps.notifications.models import (
     Delivery,
+    EmailSchedule,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -249,8 +250,18 @@ def preferences_set(*, acting_user: User, choices: dict[str, str]) -> None:
 
 @transaction.atomic
 def unsubscribe_apply(*, user_id: int, kind: str) -> None:
-    """The one-click unsubscribe: no more emails of this kind for this person in this workspace."""
+    """The one-click unsubscribe: no more emails of this kind for this person in this workspace ("digest": every kind
+    they hear of in the daily digest goes off)."""
+    if kind == "digest":
+        NotificationPreference.objects.filter(user_id=user_id, email=Delivery.DIGEST).update(email=Delivery.OFF)
+        return
     NotificationPreference.objects.update_or_create(user_id=user_id, kind=kind, defaults={"email": Delivery.OFF})
+
+
+@transaction.atomic
+def email_schedule_set(*, acting_user: User, time_zone: str) -> None:
+    """The person's time zone in this workspace: when their daily email goes (an IANA name, checked by the caller)."""
+    EmailSchedule.objects.update_or_create(user_id=acting_user.pk, defaults={"time_zone": time_zone})
 
 
 def bell_announce(user_ids: list[int]) -> None:

@@ -13,13 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts.http import MemberRequest, member_required
 from shared_apps.core.text import has_control_characters
 from tenant_apps.notifications import selectors, services
-from tenant_apps.notifications.emails import unsubscribe_read
+from tenant_apps.notifications.emails import DIGEST, unsubscribe_read
 from tenant_apps.notifications.models import Delivery, Notification, NotificationKind
 from tenant_apps.projects import selectors as project_selectors
 from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, ProjectNotFound, Viewer
@@ -104,15 +105,28 @@ def task_follow(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
 @signed_in_member
 def notification_preferences(request: MemberRequest) -> HttpResponse:
     """Email preferences, one choice per kind (the bell and the page list everything whatever is chosen here)."""
+    zones = selectors.time_zones()
     if request.method == "POST":
+        zone = request.POST.get("time_zone", "")  # none sent: the one chosen before stays
+        if zone and zone not in zones:
+            messages.error(request, _("Choose your time zone from the list."))
+            return redirect("notification_preferences")
         services.preferences_set(
             acting_user=request.user, choices={kind: request.POST.get(kind, "") for kind in NotificationKind.values}
         )
-        messages.success(request, "Saved: your email preferences for notifications.")
+        if zone:
+            services.email_schedule_set(acting_user=request.user, time_zone=zone)
+        messages.success(request, _("Saved: your email preferences for notifications."))
         return redirect("notification_preferences")
     chosen = selectors.preferences_for(request.user)
     rows = [(kind, label, chosen[kind]) for kind, label in NotificationKind.choices]
-    return render(request, "tenant/notifications/preferences.html", {"rows": rows, "deliveries": Delivery.choices})
+    context = {
+        "rows": rows,
+        "deliveries": Delivery.choices,
+        "zones": zones,
+        "zone": selectors.time_zone_of(request.user),
+    }
+    return render(request, "tenant/notifications/preferences.html", context)
 
 
 @csrf_exempt  # the signed token is the proof (mail clients POST it with no cookie: RFC 8058's one click)
@@ -121,7 +135,7 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = unsubscribe_read(token, schema=connection.schema_name)
     if found is None:
         raise Http404
-    label = NotificationKind(found.kind).label
+    label = _("The daily digest") if found.kind == DIGEST else NotificationKind(found.kind).label
     if request.method == "POST":
         services.unsubscribe_apply(user_id=found.user_id, kind=found.kind)
         return render(request, "tenant/notifications/unsubscribed.html", {"label": label, "done": True})

@@ -3,11 +3,22 @@ services, whose `ProjectInvalid` errors are put back next to the field they name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from tenant_apps.projects.models import NAME_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH, TaskStatus, Visibility
+from tenant_apps.projects.models import (
+    LABEL_NAME_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Label,
+    LabelColor,
+    TaskStatus,
+    Visibility,
+)
 from tenant_apps.projects.services import ProjectInvalid, clean_due_date, clean_line, clean_text
 
 # What a browser could send in a field at most; anything longer is refused before any validation runs.
@@ -77,11 +88,35 @@ class TaskForm(ServiceErrorsMixin):
         help_text="Optional.",
     )
 
-    def __init__(self, *args: Any, assignees: list[tuple[int, str]], **kwargs: Any) -> None:
+    labels = forms.TypedMultipleChoiceField(
+        label=_("Labels"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    # The task's version the page showed: a save made from an older one is refused (someone else saved meanwhile).
+    version = forms.IntegerField(min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        assignees: list[tuple[int, str]],
+        labels: Sequence[Label] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
         assert isinstance(field, forms.TypedChoiceField)  # noqa: S101
         field.choices = [("", "Nobody"), *assignees]
+        choices = self.fields["labels"]
+        assert isinstance(choices, forms.TypedMultipleChoiceField)  # noqa: S101
+        choices.choices = [(label.pk, label.name) for label in labels]
+        self._labels = list(labels)
+
+    def label_options(self) -> list[dict[str, object]]:
+        """Each label of the workspace with its colour and whether the form has it ticked (for the picker)."""
+        ticked = {str(v) for v in (self["labels"].value() or [])}
+        return [
+            {"id": label.pk, "name": label.name, "color": label.color, "checked": str(label.pk) in ticked}
+            for label in self._labels
+        ]
 
     def clean_title(self) -> str:
         return _checked(self, clean_line, self.cleaned_data["title"], label="Title", max_length=TITLE_MAX_LENGTH)
@@ -149,3 +184,15 @@ class DirectUploadForm(forms.Form):
 
 class DocumentDeleteForm(ServiceErrorsMixin):
     confirm_name = forms.CharField(label="File name", max_length=260, strip=True)
+
+
+class LabelForm(ServiceErrorsMixin):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=LABEL_NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": _("Bug"), "autocomplete": "off"}),
+    )
+    color = forms.ChoiceField(label=_("Colour"), choices=LabelColor.choices, initial=LabelColor.BLUE)
+
+    def clean_name(self) -> str:
+        return _checked(self, clean_line, self.cleaned_data["name"], label=_("Name"), max_length=LABEL_NAME_MAX_LENGTH)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from shared_apps.accounts.models import User
@@ -125,6 +126,39 @@ class TaskStatus(models.TextChoices):
     DONE = "done", "Done"
 
 
+LABEL_NAME_MAX_LENGTH = 40
+
+
+class LabelColor(models.TextChoices):
+    """A label's colour: a fixed palette (each has a light and a dark shade in the stylesheet that keep text AA)."""
+
+    GRAY = "gray", "Gray"
+    RED = "red", "Red"
+    ORANGE = "orange", "Orange"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+    TEAL = "teal", "Teal"
+    BLUE = "blue", "Blue"
+    PURPLE = "purple", "Purple"
+    PINK = "pink", "Pink"
+
+
+class Label(models.Model):
+    """A workspace's label (managed by its admins), put on tasks of any project. Names are unique in any case."""
+
+    name = models.CharField(max_length=LABEL_NAME_MAX_LENGTH)
+    color = models.CharField(max_length=8, choices=LabelColor.choices, default=LabelColor.GRAY)
+    created_by: Person = person_reference()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["name", "id"]
+        constraints: ClassVar = [models.UniqueConstraint(Lower("name"), name="label_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Task(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks", db_index=False)  # task_board
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
@@ -133,6 +167,10 @@ class Task(models.Model):
     assignee: Person = person_reference()
     due_date = models.DateField(null=True, blank=True)
     position = models.IntegerField(default=0, help_text="Order inside its column, smallest first.")
+    labels = models.ManyToManyField(Label, related_name="tasks", blank=True)
+    version = models.PositiveIntegerField(
+        default=0, help_text="Bumped by every change to what the task page edits: a save names the version it saw."
+    )
     created_by: Person = person_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared_apps.accounts.representations import day, moment, person
-from tenant_apps.projects.models import Comment, Document, Project, Task
+from tenant_apps.projects.models import Comment, Document, Label, Project, Task
 
 
 def project_data(project: Project) -> dict[str, Any]:
@@ -40,7 +40,12 @@ def task_data(task: Task) -> dict[str, Any]:
         "created_at": moment(task.created_at),
         "updated_at": moment(task.updated_at),
         "comment_count": int(getattr(task, "comment_count", 0)),
+        "labels": [label_data(label) for label in task.labels.all()],
     }
+
+
+def label_data(label: Label) -> dict[str, Any]:
+    return {"id": label.pk, "name": label.name, "color": label.color}
 
 
 def comment_data(comment: Comment) -> dict[str, Any]:

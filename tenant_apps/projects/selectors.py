@@ -25,6 +25,7 @@ from tenant_apps.projects.models import (
     Comment,
     Document,
     DocumentStatus,
+    Label,
     Project,
     ProjectGroupObjectPermission,
     ProjectUserObjectPermission,
@@ -217,20 +218,20 @@ def with_comment_counts(tasks: QuerySet[Task]) -> QuerySet[Task]:
 
 
 def task_list(project: Project) -> QuerySet[Task]:
-    """A project's tasks in board order (column by column), with assignees, creators and comment counts. One query
-    (the caller — the API — may filter, order and slice it)."""
-    return with_comment_counts(Task.objects.filter(project=project).select_related("assignee", "created_by")).order_by(
-        "position", "id"
-    )
+    """A project's tasks in board order (column by column), with assignees, creators, labels and comment counts. Two
+    queries (the caller — the API — may filter, order and slice it)."""
+    tasks = Task.objects.filter(project=project).select_related("assignee", "created_by").prefetch_related("labels")
+    return with_comment_counts(tasks).order_by("position", "id")
 
 
 @dataclass(frozen=True)
 class BoardFilter:
-    """Which cards a board shows: by assignee ("me", "none", or a person's id) and by due date ("overdue", "week":
-    due within seven days, "none": no due date). Empty: everything."""
+    """Which cards a board shows: by assignee ("me", "none", or a person's id), by label (an id) and by due date
+    ("overdue", "week": due within seven days, "none": no due date). Empty: everything."""
 
     assignee: str = ""
     due: str = ""
+    label: int | None = None
 
     DUES = (("", "Any due date"), ("overdue", "Overdue"), ("week", "Due within a week"), ("none", "No due date"))
 
@@ -238,14 +239,16 @@ class BoardFilter:
     def of(cls, query: Any) -> BoardFilter:
         assignee = str(query.get("assignee", ""))
         due = str(query.get("due", ""))
+        label = str(query.get("label", ""))
         return cls(
-            assignee=assignee if assignee in ("me", "none") or assignee.isdigit() else "",
+            assignee=assignee if assignee in ("me", "none") or _is_id(assignee) else "",
             due=due if due in {d for d, _ in cls.DUES} else "",
+            label=int(label) if _is_id(label) else None,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.assignee or self.due)
+        return bool(self.assignee or self.due or self.label)
 
     def apply(self, tasks: QuerySet[Task], *, viewer_id: int | None, today: dt.date) -> QuerySet[Task]:
         if self.assignee == "me":
@@ -260,7 +263,14 @@ class BoardFilter:
             tasks = tasks.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
         elif self.due == "none":
             tasks = tasks.filter(due_date__isnull=True)
+        if self.label is not None:
+            tasks = tasks.filter(labels__pk=self.label)  # one label a task carries once: no duplicate rows
         return tasks
+
+
+def _is_id(value: str) -> bool:
+    """A path-style id: ASCII digits within PostgreSQL's bigint (anything else filters nothing)."""
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
 
 
 def with_attachment_counts(tasks: QuerySet[Task]) -> QuerySet[Task]:
@@ -278,11 +288,11 @@ def with_attachment_counts(tasks: QuerySet[Task]) -> QuerySet[Task]:
 def board_columns(
     project: Project, board_filter: BoardFilter | None = None, *, viewer_id: int | None = None
 ) -> dict[str, list[Task]]:
-    """The board: each column's tasks in order, with assignees, comment and attachment counts, and `is_overdue`
-    (a due date before today on a task not done). One query."""
+    """The board: each column's tasks in order, with assignees, labels, comment and attachment counts, and
+    `is_overdue` (a due date before today on a task not done). Two queries (the tasks, then their labels)."""
     today = timezone.localdate()
     tasks = with_attachment_counts(
-        with_comment_counts(Task.objects.filter(project=project).select_related("assignee"))
+        with_comment_counts(Task.objects.filter(project=project).select_related("assignee").prefetch_related("labels"))
     ).order_by("position", "id")
     if board_filter is not None and board_filter.active:
         tasks = board_filter.apply(tasks, viewer_id=viewer_id, today=today)
@@ -295,9 +305,9 @@ def board_columns(
 
 def task_get(project: Project, task_id: int) -> Task:
     """A task of `project` (ProjectNotFound for any other id, including another project's task), with its comment
-    count. One query."""
+    count and labels. Two queries."""
     task = (
-        with_comment_counts(Task.objects.select_related("assignee", "created_by"))
+        with_comment_counts(Task.objects.select_related("assignee", "created_by").prefetch_related("labels"))
         .filter(pk=task_id, project=project)
         .first()
         if 0 < task_id <= MAX_ID
@@ -307,6 +317,23 @@ def task_get(project: Project, task_id: int) -> Task:
         raise ProjectNotFound("There is no such task in this project.")
     task.project = project
     return task
+
+
+def label_list() -> QuerySet[Label]:
+    """The workspace's labels by name (every member may see them: they are put on tasks of any project)."""
+    return Label.objects.order_by("name", "id")
+
+
+def label_list_with_counts() -> QuerySet[Label]:
+    """The labels with `task_count`, for the settings page. One query."""
+    return label_list().annotate(task_count=Count("tasks"))
+
+
+def label_get(label_id: int) -> Label:
+    label = Label.objects.filter(pk=label_id).first() if 0 < label_id <= MAX_ID else None
+    if label is None:
+        raise ProjectNotFound("There is no such label in this workspace.")
+    return label
 
 
 def project_size(project: Project) -> tuple[int, int]:

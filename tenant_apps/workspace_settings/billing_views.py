@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
 from billing import services as billing_services
-from billing.models import SubscriptionStatus
-from billing.plans import PLANS, RESOURCE_LABELS, Interval, Resource, human_bytes, human_limit
+from billing.models import BillingAccount, SubscriptionStatus
+from billing.plans import PLANS, RESOURCE_LABELS, Interval, Plan, Resource, human_bytes, human_limit
 from shared_apps.accounts import selectors
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import MemberRequest
@@ -30,6 +30,17 @@ from tenants.selectors import tenant_url
 
 def _absolute(request: MemberRequest, path: str) -> str:
     return tenant_url(request.route.host) + path
+
+
+def _chosen(request: MemberRequest, account: BillingAccount | None) -> Plan | None:
+    """The paid plan chosen on the pricing page before sign-up (`?plan=`), unless the workspace pays for it already
+    (a trial of it still offers the checkout)."""
+    chosen = PLANS.get(request.GET.get("plan", "")[:32])
+    if chosen is None or chosen.is_free:
+        return None
+    if account is not None and account.status == SubscriptionStatus.ACTIVE and account.plan == chosen.code:
+        return None
+    return chosen
 
 
 @action_required(Action.BILLING_MANAGE)
@@ -77,6 +88,7 @@ def billing(request: MemberRequest) -> HttpResponse:
             for p in sorted(PLANS.values(), key=lambda p: p.rank)
         ],
         "has_card": bool(account and account.card_last4),
+        "chosen_plan": _chosen(request, account),
         "grace_days": settings.BILLING_PAST_DUE_GRACE_DAYS,
     }
     return render(request, "tenant/settings/billing.html", context)

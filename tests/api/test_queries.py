@@ -82,6 +82,7 @@ PATHS = [
     "/api/v1/members/",
     "/api/v1/members/?role=member&search=e",
     "/api/v1/invitations/",
+    "/api/v1/labels/",
 ]
 
 
@@ -113,8 +114,8 @@ def test_a_page_of_50_tasks_is_a_handful_of_queries(
     sql = [q for q in queries_for(client, f"/api/v1/projects/{private_site.project.pk}/tasks/") if "SAVEPOINT" not in q]
     # on the database cache: SET LOCAL synchronous_commit TO OFF, then one INSERT … ON CONFLICT … RETURNING
     rate_limit = 0 if settings.REDIS_URL else 2
-    # the key, the rate limit, the project with the caller's grants, the page of tasks
-    assert len(sql) == 3 + rate_limit, "\n".join(q[:150] for q in sql)
+    # the key, the rate limit, the project with the caller's grants, the page of tasks, their labels
+    assert len(sql) == 4 + rate_limit, "\n".join(q[:150] for q in sql)
     response = client.get(f"/api/v1/projects/{private_site.project.pk}/tasks/")
     assert len(response.json()["results"]) == 50
     assert response.json()["next"]

@@ -14,6 +14,7 @@ from tests.conftest import HostClient
 
 EXPECTED_PATHS = {
     "/api/v1/me/",
+    "/api/v1/labels/",
     "/api/v1/projects/",
     "/api/v1/projects/{id}/",
     "/api/v1/projects/{id}/archive/",

@@ -39,7 +39,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.accounts import services
 from shared_apps.accounts.models import ApiKey, Invitation, Membership, Role, User
 from tenant_apps.projects import services as projects
-from tenant_apps.projects.models import Project, Task
+from tenant_apps.projects.models import Label, Project, Task
 from tenants.models import Domain
 tenant = Domain.objects.get(domain="e2e-co.localhost").tenant
 owner = User.objects.get(email="owner@e2e.test")
@@ -63,6 +63,11 @@ with tenant_context(tenant):
             projects.task_create(project=project, title=title, status=status, acting_user=owner,
                                  assignee_id=owner.pk, due_date=datetime.date(2026, 12, 24))
     task = Task.objects.filter(project=project).order_by("pk").first()
+    if not Label.objects.exists():
+        content = projects.label_create(name="Content", color="blue", acting_user=owner)
+        design = projects.label_create(name="Design", color="purple", acting_user=owner)
+        for t, labels in zip(Task.objects.filter(project=project).order_by("pk"), [[content], [content], [design]]):
+            t.labels.set(labels)
     print("ids", project.pk, task.pk)
 """
 
@@ -113,6 +118,7 @@ def workspace_pages(ids: dict[str, int]) -> list[str]:
         "/settings/billing/",
         "/settings/audit/",
         "/settings/api-keys/",
+        "/settings/labels/",
         "/settings/sso/",
         "/settings/profile/",
     ]

@@ -177,8 +177,8 @@ def assign_with_a_due_date(owner: Any, board_url: str) -> None:
     owner.get_by_role("link", name="Design the banner").click()
     owner.get_by_label("Assignee").select_option(label="Rosa Member")
     owner.get_by_label("Due date").fill("2030-04-15")
-    owner.get_by_role("button", name="Save task").click()
-    owner.get_by_text("Task saved.").wait_for()
+    owner.get_by_role("button", name="Save task").click()  # it also saves as you edit; the button saves at once
+    owner.locator('#task-save-status[data-outcome="saved"]').wait_for()
     owner.goto(board_url)
     card = owner.locator('[data-status="doing"] .task-card', has_text="Design the banner").inner_text()
     assert "Rosa Member" in card

@@ -172,7 +172,7 @@ def test_the_compiled_page_is_the_lists_page_for_everyone_and_one_query(
         assert page[0].pk in {p.pk for p in searched}
 
 
-def test_the_board_is_one_query_with_assignees_and_comment_counts(
+def test_the_board_is_two_queries_with_assignees_labels_and_comment_counts(
     tenant: Tenant, in_tenant: Any, people: dict[str, User], private_site: Site
 ) -> None:
     with in_tenant(tenant):
@@ -181,7 +181,9 @@ def test_the_board_is_one_query_with_assignees_and_comment_counts(
             columns = selectors.board_columns(private_site.project)
             names = [t.assignee.get_full_name() for c in columns.values() for t in c if t.assignee]
             counts = sum(t.comment_count for c in columns.values() for t in c)  # type: ignore[attr-defined]
-    assert len(queries) == 1
+            labels = [label.name for c in columns.values() for t in c for label in t.labels.all()]
+    assert len(queries) == 2  # the tasks with their assignees and counts, then every task's labels at once
+    assert labels == []
     assert len(names) == 199
     assert counts == 199 + 1 + 49
 

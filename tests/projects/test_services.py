@@ -142,7 +142,7 @@ def test_tasks_are_assigned_only_to_members_who_can_see_the_project(
     with in_tenant(tenant):
         a = Task.objects.get(project=board, title="A")
     url = f"/projects/{board.pk}/tasks/{a.pk}/"
-    form = {"title": "A", "description": "", "status": "todo", "due_date": "2030-01-31"}
+    form = {"title": "A", "description": "", "status": "todo", "due_date": "2030-01-31", "version": str(a.version)}
 
     page = client.get(url).content.decode()
     assert "Vi Viewer" in page  # may view: assignable
@@ -171,6 +171,9 @@ def test_tasks_are_assigned_only_to_members_who_can_see_the_project(
         ("{task}", {"title": "t", "status": "todo", "due_date": "99999-01-01"}, "Enter a valid date"),
         ("{task}", {"title": "t", "status": "todo", "assignee": "9" * 40}, "Select a valid choice"),
         ("{task}", {"title": "a\u2028b", "status": "todo"}, "control characters"),
+        ("{task}", {"title": "t", "status": "todo", "version": "0", "labels": "9" * 40}, "Select a valid choice"),
+        ("{task}", {"title": "t", "status": "todo", "version": "9" * 40}, "Ensure this value is less than"),
+        ("{task}", {"title": "t", "status": "todo", "version": "\x00"}, "Enter a whole number"),
         ("{comments}", {"body": "\x00"}, "Null characters are not allowed."),
         ("{comments}", {"body": "b" * 20_000}, "at most 10000 characters"),
     ],

@@ -34,7 +34,7 @@ from shared_apps.identity.models import ScimToken, ScimUser, VerifiedDomain, Wor
 from shared_apps.identity.services.scim_tokens import scim_token_create
 from tenant_apps.notifications.emails import unsubscribe_token
 from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference
-from tenant_apps.projects.models import Comment, Document, Project, Task
+from tenant_apps.projects.models import Comment, Document, Label, Project, Task
 from tenant_apps.webhooks.models import Delivery, Endpoint
 from tenants.db import connection, table_sql
 from tenants.models import Tenant
@@ -62,6 +62,9 @@ FORM = {
     "confirm_name": "hijacked",
     "email": "hijack@acme.test",
     "level": "view",
+    "color": "red",
+    "labels": "42",
+    "version": "0",
 }
 REFUSED = {401, 403, 404, 405}
 # Pages that answer 200 for a value they refuse, with nothing of anyone's in it: only the marker and 5xx are checked.
@@ -110,6 +113,8 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         size=100,
         uploaded_by=owner,
     )
+    tag = Label.objects.create(pk=pk, name=f"{label[-20:]} label", color="teal", created_by=owner)
+    task.labels.add(tag)
     hooked = endpoint_with_delivery(label=label, pk=pk, owner=owner)
     notification = Notification.objects.create(
         pk=pk,
@@ -131,6 +136,7 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
         "webhook": hooked.endpoint,
         "delivery": hooked.delivery,
         "notification": notification,
+        "label": tag,
     }
 
 
@@ -174,7 +180,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         display_name=f"Group {MARK}",
         document={"displayName": f"Group {MARK}"},
     )
-    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery, Notification]
+    tables: list[type[Any]] = [Project, Task, Comment, Document, Endpoint, Delivery, Notification, Label]
     with tenant_context(other_tenant):
         _site(b_owner, SAME_ID, f"Globex {MARK} same-id")
         b_only = _site(b_owner, B_ONLY_ID, f"Globex {MARK} only")
@@ -219,7 +225,9 @@ def b_state_of(other_tenant: Tenant) -> Any:
     with tenant_context(other_tenant):
         objects = [
             sorted(Project.objects.values_list("pk", "name", "description", "visibility", "archived_at")),
-            sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position")),
+            sorted(Task.objects.values_list("pk", "project_id", "title", "status", "position", "version")),
+            sorted(Label.objects.values_list("pk", "name", "color")),
+            sorted(Task.labels.through.objects.values_list("task_id", "label_id")),
             sorted(Comment.objects.values_list("pk", "task_id", "body")),
             sorted(Document.objects.values_list("pk", "name", "status")),
             sorted(Endpoint.objects.values_list("pk", "url", "description", "enabled", "secret", "event_types")),

@@ -53,5 +53,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "core-effects-purge": {"task": "core.effects_purge", "schedule": 86400.0},
     "audit-events-sweep": {"task": "audit.events_sweep", "schedule": 60.0},
     "webhooks-retry-due": {"task": "webhooks.retry_due", "schedule": 30.0},
+    "notifications-daily-sweep": {"task": "notifications.daily_sweep", "schedule": 3600.0},
     "identity-domains-check": {"task": "identity.domains_check", "schedule": 86400.0},
 }

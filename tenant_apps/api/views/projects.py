@@ -15,7 +15,7 @@ from tenant_apps.api import serializers as s
 from tenant_apps.api.filters import Ordering, ProjectFilter, TaskFilter
 from tenant_apps.api.views.base import PROJECT_ID, TASK_ID, ApiViewSet, ProjectScoped, valid
 from tenant_apps.projects import selectors, services
-from tenant_apps.projects.models import Comment, Project, Task
+from tenant_apps.projects.models import Comment, Label, Project, Task
 from tenant_apps.projects.permissions import AccessLevel, ProjectAccess, ProjectPermission, level_of
 from tenant_apps.projects.selectors import ProjectShow
 
@@ -128,8 +128,8 @@ BOTTOM = s.POSITION_MAX
     retrieve=extend_schema(summary="A task", parameters=[PROJECT_ID], responses=s.TaskOut),
     partial_update=extend_schema(
         summary="Edit a task",
-        description="Title, description, assignee, due date; `status` moves it to the bottom of another column "
-        "(use `move` to pick the place). All or nothing.",
+        description="Title, description, assignee, due date, labels; `status` moves it to the bottom of another "
+        "column (use `move` to pick the place). All or nothing.",
         parameters=[PROJECT_ID],
         request=s.TaskUpdate,
         responses=s.TaskOut,
@@ -185,6 +185,8 @@ class TaskViewSet(ProjectScoped):
                     due_date=data.get("due_date", task.due_date),
                     acting_user=request.user,
                 )
+            if "labels" in data:
+                services.task_labels_set(task=task, label_ids=data["labels"], acting_user=request.user)
             if "status" in data and data["status"] != task.status:
                 services.task_move(task=task, status=data["status"], position=BOTTOM, acting_user=request.user)
         return self._one(project, task.pk)
@@ -321,3 +323,20 @@ class SharingViewSet(ProjectScoped):
                     project=project, visibility=data["visibility"], acting_user=request.user
                 )
         return self._sharing(project, access)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The workspace's labels, oldest first",
+        description="Put them on tasks with `labels` when editing a task; owners and admins manage them in Settings.",
+        responses=s.LabelOut(many=True),
+    ),
+)
+class LabelViewSet(ApiViewSet):
+    queryset = Label.objects.none()
+    filter_backends = ()  # at most 100 labels: no search, filter or ordering, pages in creation order
+    ordering = ("id",)
+
+    def list(self, request: Request) -> Response:
+        page = self.page_of(selectors.label_list())
+        return self.get_paginated_response(s.LabelOut(page, many=True).data)

@@ -14,6 +14,7 @@ from tenant_apps.projects.services.documents import (
     document_upload_start,
     pending_upload_forget,
 )
+from tenant_apps.projects.services.labels import label_create, label_delete, label_update, task_labels_set
 from tenant_apps.projects.services.projects import (
     WELCOME_PROJECT_DESCRIPTION,
     WELCOME_PROJECT_NAME,
@@ -26,7 +27,14 @@ from tenant_apps.projects.services.projects import (
     welcome_project_ensure,
 )
 from tenant_apps.projects.services.sharing import ShareResult, grants_revoke_departed, project_share
-from tenant_apps.projects.services.tasks import task_create, task_delete, task_move, task_update
+from tenant_apps.projects.services.tasks import (
+    TaskConflict,
+    task_create,
+    task_delete,
+    task_move,
+    task_save,
+    task_update,
+)
 from tenant_apps.projects.services.validation import (
     DUE_DATE_MAX,
     DUE_DATE_MIN,
@@ -45,6 +53,7 @@ __all__ = [
     "DocumentRefused",
     "ProjectInvalid",
     "ShareResult",
+    "TaskConflict",
     "clean_due_date",
     "clean_line",
     "clean_text",
@@ -58,6 +67,9 @@ __all__ = [
     "document_upload_confirm",
     "document_upload_start",
     "grants_revoke_departed",
+    "label_create",
+    "label_delete",
+    "label_update",
     "pending_upload_forget",
     "project_archive",
     "project_create",
@@ -68,7 +80,9 @@ __all__ = [
     "project_visibility_set",
     "task_create",
     "task_delete",
+    "task_labels_set",
     "task_move",
+    "task_save",
     "task_update",
     "welcome_project_ensure",
 ]

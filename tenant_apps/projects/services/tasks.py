@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
@@ -15,6 +18,7 @@ from tenant_apps.projects.models import TITLE_MAX_LENGTH, Document, Project, Tas
 from tenant_apps.projects.permissions import ProjectPermission, Viewer, granted_codenames, permissions_for
 from tenant_apps.projects.representations import task_data
 from tenant_apps.projects.services.documents import documents_forget, stored_files_delete_after_commit
+from tenant_apps.projects.services.labels import task_labels_set
 from tenant_apps.projects.services.validation import (
     ProjectInvalid,
     acting_access,
@@ -24,6 +28,9 @@ from tenant_apps.projects.services.validation import (
     required_workspace_id,
 )
 from tenants.db import connection
+
+# "At the bottom of its column", whatever the column holds (`task_move` clamps a position past the end).
+BOTTOM = 1_000_000
 
 
 def _check_assignee(project: Project, assignee_id: int | None) -> int | None:
@@ -114,7 +121,8 @@ def task_update(
     previous = {f.removesuffix("_id"): getattr(task, f) for f in changed if f != "description"}
     for f, v in values.items():
         setattr(task, f, v)
-    task.save(update_fields=[*values, "updated_at"])
+    task.version += 1
+    task.save(update_fields=[*values, "version", "updated_at"])
     audit_record(
         tenant=connection,
         action=AuditAction.TASK_UPDATED,
@@ -145,9 +153,9 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
         .filter(project=project, status=status)
         .exclude(pk=task.pk)
         .order_by("position", "id")
-        .only("id", "position", "status")
+        .only("id", "position", "status", "version")
     )
-    moving = Task.objects.select_for_update().only("id", "position", "status").get(pk=task.pk)
+    moving = Task.objects.select_for_update().only("id", "position", "status", "version").get(pk=task.pk)
     before = {"status": moving.status, "position": moving.position}
     position = max(0, min(position, len(column)))
     column.insert(position, moving)
@@ -157,9 +165,11 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
         if row.position != index or row.status != status:
             row.position, row.status, row.updated_at = index, status, now
             changed.append(row)
+    if before["status"] != status:  # the task page shows the column: a save from before the move is a conflict
+        moving.version += 1
     if changed:
-        Task.objects.bulk_update(changed, ["status", "position", "updated_at"])
-    task.status, task.position = status, position
+        Task.objects.bulk_update(changed, ["status", "position", "version", "updated_at"])
+    task.status, task.position, task.version = status, position, moving.version
     if before["status"] != status or any(row.pk == task.pk for row in changed):
         audit_record(
             tenant=connection,
@@ -176,6 +186,53 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
         event_emit(
             tenant=connection, type=EventType.TASK_MOVED, actor=acting_user, data=task_data(task), project_id=project.pk
         )
+    return task
+
+
+class TaskConflict(ApplicationError):
+    """Someone else saved the task after the page being saved was shown: nothing was changed."""
+
+
+@transaction.atomic
+def task_save(
+    *,
+    task: Task,
+    version: int,
+    title: str,
+    description: str,
+    status: str,
+    assignee_id: int | None,
+    due_date: dt.date | None,
+    label_ids: Collection[int],
+    acting_user: User,
+) -> Task:
+    """The task page's save: every field it shows, as the person left them, made from the task at `version`. When
+    anyone changed the task since (another page, the API, a move to another column), nothing is written and
+    `TaskConflict` says so: someone else's save is never silently overwritten. Saving what is already stored changes
+    nothing (the version stays)."""
+    acting_access(acting_user).require(ProjectPermission.CHANGE, task.project)
+    stored = Task.objects.select_for_update().filter(pk=task.pk).values_list("version", flat=True).first()
+    if stored is None:
+        raise ProjectInvalid(_("This task was deleted in the meantime."))
+    if stored != version:
+        raise TaskConflict(
+            _(
+                "Someone else changed this task while you were editing it. "
+                "Reload to see their changes; yours were not saved."
+            )
+        )
+    task.version = stored
+    task_update(
+        task=task,
+        title=title,
+        description=description,
+        assignee_id=assignee_id,
+        due_date=due_date,
+        acting_user=acting_user,
+    )
+    task_labels_set(task=task, label_ids=label_ids, acting_user=acting_user)
+    if status != task.status:
+        task_move(task=task, status=status, position=BOTTOM, acting_user=acting_user)
     return task
 
 

@@ -61,6 +61,7 @@ def _board_context(
         board_filter=board_filter,
         filter_assignees=sorted(assignees.values(), key=lambda u: u.get_full_name().lower()),
         filter_dues=BoardFilter.DUES,
+        filter_labels=list(selectors.label_list()),
     )
 
 
