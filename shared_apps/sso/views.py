@@ -6,13 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from shared_apps.core.text import has_control_characters
+from shared_apps.identity.models import SsoConnection
 from shared_apps.identity.selectors import sso_connection_for_email, sso_connection_for_slug
+from shared_apps.identity.sso_test import test_begin, test_ticket_read
+
+
+def login_url(connection: SsoConnection) -> str:
+    """Where the sign-in through this connection starts (a POST): allauth's OpenID Connect or SAML login."""
+    if connection.protocol == SsoConnection.Protocol.SAML:
+        return reverse("saml_login", kwargs={"organization_slug": connection.provider_id})
+    return reverse("openid_connect_login", kwargs={"provider_id": connection.provider_id})
 
 NO_SSO = "No workspace signs in people of that address's domain with single sign-on. Sign in another way."
 
@@ -41,6 +50,19 @@ def start(request: HttpRequest) -> HttpResponse:
         context.update(
             workspace=found.tenant,
             provider_id=found.provider_id,
+            login_url=login_url(found),
             next=reverse("workspace_open", kwargs={"slug": primary_slug}),
         )
+    return render(request, "identity/sso_start.html", context)
+
+
+@require_http_methods(["GET"])
+def test(request: HttpRequest, ticket: str) -> HttpResponse:
+    """"Test connection", from the workspace's settings: the next sign-in through its identity provider in this
+    browser stops at a page of what the provider sent, making nothing."""
+    connection = test_ticket_read(ticket)
+    if connection is None:
+        raise Http404("This test link has expired. Press “Test connection” again.")
+    test_begin(request, connection)
+    context = {"workspace": connection.tenant, "login_url": login_url(connection), "next": "/", "testing": True}
     return render(request, "identity/sso_start.html", context)
