@@ -258,6 +258,7 @@ def _reason(detail: str) -> str:
     text = detail.lower()
     for needle, reason in (
         ("no signature", "unsigned"),
+        ("deprecated signature", "weak_signature"),
         ("signature validation failed", "bad_signature"),
         ("signed element", "bad_signature"),
         ("audience", "wrong_audience"),
