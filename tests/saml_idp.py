@@ -113,6 +113,8 @@ class SamlIdP:
             }
         )
         self.server = Server(config=config)
+        # It keeps no SP metadata (responses go where the test says): no SP has an encryption key to look up.
+        self.server.has_encrypt_cert_in_metadata = lambda sp_entity_id: False  # type: ignore[method-assign]
 
     def metadata(self) -> str:
         assert self.server is not None

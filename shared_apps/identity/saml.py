@@ -258,11 +258,13 @@ def _reason(detail: str) -> str:
     text = detail.lower()
     for needle, reason in (
         ("no signature", "unsigned"),
+        ("not signed", "unsigned"),
         ("deprecated signature", "weak_signature"),
         ("signature validation failed", "bad_signature"),
         ("signed element", "bad_signature"),
         ("audience", "wrong_audience"),
         ("destination", "wrong_recipient"),
+        ("was received at", "wrong_recipient"),
         ("recipient", "wrong_recipient"),
         ("expired", "expired"),
         ("could not validate timestamp", "expired"),

@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from saml2 import BINDING_HTTP_REDIRECT
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.identity import saml
@@ -94,3 +96,118 @@ def test_a_person_of_the_verified_domain_signs_in_through_saml_and_joins(
     with in_tenant(tenant):
         assert AuditEntry.objects.filter(action="identity.sso_joined", actor=ada).exists()
     assert refusals(in_tenant, tenant) == []
+
+
+def _request_id(idp: SamlIdP, url: str) -> str:
+    assert idp.server is not None
+    request = idp.server.parse_authn_request(parse_qs(urlsplit(url).query)["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
+    return str(request.message.id)
+
+
+def _tampered(value: str) -> str:
+    xml = base64.b64decode(value).decode()
+    assert "ada@acme.com" in xml
+    return base64.b64encode(xml.replace("ada@acme.com", "eve@acme.com").encode()).decode()
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, seconds: int) -> None:
+    real = OneLogin_Saml2_Utils.now
+    monkeypatch.setattr(OneLogin_Saml2_Utils, "now", staticmethod(lambda: real() + seconds))
+
+
+CASES = {
+    # name: (how the response is made from (idp, row, request id), expected reason)
+    "unsigned": (lambda idp, row, rid: idp.response(in_response_to=rid, acs_url=saml.sp_acs_url(row),
+                                                     audience=saml.sp_entity_id(row), sign=False), "unsigned"),
+    "tampered after signing": (lambda idp, row, rid: _tampered(idp.response(
+        in_response_to=rid, acs_url=saml.sp_acs_url(row), audience=saml.sp_entity_id(row))), "bad_signature"),
+    "wrong audience": (lambda idp, row, rid: idp.response(in_response_to=rid, acs_url=saml.sp_acs_url(row),
+                                                           audience="http://localhost/accounts/saml/ws-other/metadata/"),
+                       "wrong_audience"),
+    "wrong recipient": (lambda idp, row, rid: idp.response(in_response_to=rid,
+                                                            acs_url="http://localhost/accounts/saml/ws-other/acs/",
+                                                            audience=saml.sp_entity_id(row)), "wrong_recipient"),
+    "unsolicited (IdP-initiated)": (lambda idp, row, rid: idp.response(
+        in_response_to=None, acs_url=saml.sp_acs_url(row), audience=saml.sp_entity_id(row)), "unsolicited"),
+    "answering a request this browser never made": (lambda idp, row, rid: idp.response(
+        in_response_to="id-made-up", acs_url=saml.sp_acs_url(row), audience=saml.sp_entity_id(row)), "unsolicited"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_response_is_refused_audited_and_signs_nobody_in(
+    case, tenant, owner, verified, idp, in_tenant
+) -> None:
+    make, reason = CASES[case]
+    row = connect(tenant, owner, idp)
+    root = HostClient(settings.BASE_DOMAIN)
+    rid = _request_id(idp, start(root, row))
+    response = present(root, saml.sp_acs_url(row), make(idp, row, rid))
+    assert response.status_code == 403
+    assert "_auth_user_id" not in root.session
+    assert not User.objects.filter(email__in=["ada@acme.com", "eve@acme.com"]).exists()
+    assert [r["reason"] for r in refusals(in_tenant, tenant)] == [reason], refusals(in_tenant, tenant)
+
+
+def test_a_response_signed_by_a_key_the_workspace_does_not_trust_is_refused(
+    tenant, owner, verified, idp, in_tenant
+) -> None:
+    row = connect(tenant, owner, idp)
+    idp.configure("rogue")  # the same IdP's entity id, another key
+    root = HostClient(settings.BASE_DOMAIN)
+    response = present(root, *idp.sign_in(start(root, row)))
+    assert response.status_code == 403
+    assert not User.objects.filter(email="ada@acme.com").exists()
+    assert [r["reason"] for r in refusals(in_tenant, tenant)] == ["bad_signature"]
+
+
+def test_an_expired_response_is_refused(tenant, owner, verified, idp, in_tenant, monkeypatch) -> None:
+    row = connect(tenant, owner, idp)
+    root = HostClient(settings.BASE_DOMAIN)
+    acs_url, value = idp.sign_in(start(root, row))
+    _later(monkeypatch, 3600)  # presented an hour later
+    response = present(root, acs_url, value)
+    assert response.status_code == 403
+    assert not User.objects.filter(email="ada@acme.com").exists()
+    assert [r["reason"] for r in refusals(in_tenant, tenant)] == ["expired"]
+
+
+def test_a_replayed_response_is_refused_in_the_same_browser_and_in_another(
+    tenant, owner, verified, idp, in_tenant
+) -> None:
+    row = connect(tenant, owner, idp)
+    root = HostClient(settings.BASE_DOMAIN)
+    acs_url, value = idp.sign_in(start(root, row))
+    assert present(root, acs_url, value).status_code == 302  # the genuine sign-in
+    again = HostClient(settings.BASE_DOMAIN)
+    start(again, row)  # a sign-in of the attacker's own is pending: the replay still names the victim's request
+    assert present(again, acs_url, value).status_code == 403
+    assert "_auth_user_id" not in again.session
+    root.logout()
+    assert present(root, acs_url, value).status_code == 403
+    assert [r["reason"] for r in refusals(in_tenant, tenant)] == ["replayed", "replayed"]
+
+
+def test_an_assertion_for_workspace_a_presented_at_bs_acs_is_refused(
+    tenant, owner, other_tenant, outsider, verified, idp, in_tenant
+) -> None:
+    row_a = connect(tenant, owner, idp)
+    row_b = connect(other_tenant, outsider, idp)  # the same IdP and key serve both workspaces
+    root = HostClient(settings.BASE_DOMAIN)
+    acs_a, value = idp.sign_in(start(root, row_a))
+    start(root, row_b)
+    response = present(root, saml.sp_acs_url(row_b), value)
+    assert response.status_code == 403
+    assert not User.objects.filter(email="ada@acme.com").exists()
+    assert [r["reason"] for r in refusals(in_tenant, other_tenant)] == ["wrong_recipient"]
+    assert refusals(in_tenant, tenant) == []
+    assert acs_a == saml.sp_acs_url(row_a) != saml.sp_acs_url(row_b)
+
+
+def test_an_address_outside_the_verified_domains_is_refused(tenant, owner, idp, in_tenant, fake_dns) -> None:
+    row = connect(tenant, owner, idp)  # acme.com is not verified
+    root = HostClient(settings.BASE_DOMAIN)
+    response = present(root, *idp.sign_in(start(root, row)))
+    assert response.status_code == 403
+    assert b"verified domains" in response.content
+    assert not User.objects.filter(email="ada@acme.com").exists()
