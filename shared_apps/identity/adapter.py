@@ -45,7 +45,7 @@ SAML_ATTRIBUTES = {
 }
 
 
-def _app(connection: SsoConnection) -> SocialApp:
+def app_for(connection: SsoConnection) -> SocialApp:
     if connection.protocol == SsoConnection.Protocol.SAML:
         return SocialApp(
             provider="saml",
@@ -69,12 +69,12 @@ class SocialAccountAdapter(AccountsSocialAccountAdapter):
         apps = super().list_apps(request, provider=provider, client_id=client_id)
         if isinstance(provider, str) and provider.startswith(PROVIDER_PREFIX):
             connection = connection_for_provider(provider)
-            if connection is not None and (client_id is None or client_id == _app(connection).client_id):
-                apps.append(_app(connection))
+            if connection is not None and (client_id is None or client_id == app_for(connection).client_id):
+                apps.append(app_for(connection))
         elif provider == "saml" and isinstance(client_id, str) and client_id.startswith(PROVIDER_PREFIX):
             connection = connection_for_provider(client_id)
             if connection is not None and connection.protocol == SsoConnection.Protocol.SAML:
-                apps.append(_app(connection))
+                apps.append(app_for(connection))
         return apps
 
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:

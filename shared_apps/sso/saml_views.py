@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import get_adapter as get_account_adapter
-from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.helpers import complete_social_login
-from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base.constants import AuthProcess
 from allauth.socialaccount.sessions import LoginSession
 from django.core.exceptions import PermissionDenied
@@ -25,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from shared_apps.core.text import has_control_characters
 from shared_apps.identity import saml
-from shared_apps.identity.adapter import connection_for_provider
+from shared_apps.identity.adapter import app_for, connection_for_provider
 from shared_apps.identity.models import SsoConnection
 from shared_apps.identity.selectors import sso_connection_of
 from shared_apps.identity.services.sso import sso_response_refused
@@ -42,8 +40,8 @@ def _connection(organization_slug: str) -> SsoConnection:
 
 
 def _provider(request: HttpRequest, connection: SsoConnection) -> Any:
-    app: SocialApp = get_social_adapter().get_app(request, provider="saml", client_id=connection.provider_id)
-    return app.get_provider(request)
+    """allauth's SAML provider for the connection's app (made from the row already read: no second query)."""
+    return app_for(connection).get_provider(request)
 
 
 def _refused(request: HttpRequest, connection: SsoConnection, reason: str, detail: str = "") -> HttpResponse:
