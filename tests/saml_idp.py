@@ -32,7 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import AUTHN_PASSWORD_PROTECTED, NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
@@ -114,7 +114,7 @@ class SamlIdP:
         )
         self.server = Server(config=config)
         # It keeps no SP metadata (responses go where the test says): no SP has an encryption key to look up.
-        self.server.has_encrypt_cert_in_metadata = lambda sp_entity_id: False  # type: ignore[method-assign]
+        self.server.has_encrypt_cert_in_metadata = lambda sp_entity_id: False
 
     def metadata(self) -> str:
         assert self.server is not None

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.account.models import EmailAddress
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.models import SocialApp
 from django.http import HttpRequest
 from django.shortcuts import render

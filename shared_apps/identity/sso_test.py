@@ -1,4 +1,4 @@
-""""Test connection": an admin on the workspace's host asks for a test sign-in through the workspace's identity
+""" "Test connection": an admin on the workspace's host asks for a test sign-in through the workspace's identity
 provider. The host hands the root a signed ticket (ten minutes); the root's session then remembers which connection is
 under test, and the sign-in that comes back through it stops at a page of what the IdP sent (adapter.test_result):
 no account, membership or session is made."""

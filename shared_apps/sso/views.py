@@ -23,6 +23,7 @@ def login_url(connection: SsoConnection) -> str:
         return reverse("saml_login", kwargs={"organization_slug": connection.provider_id})
     return reverse("openid_connect_login", kwargs={"provider_id": connection.provider_id})
 
+
 NO_SSO = "No workspace signs in people of that address's domain with single sign-on. Sign in another way."
 
 
@@ -58,7 +59,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def test(request: HttpRequest, ticket: str) -> HttpResponse:
-    """"Test connection", from the workspace's settings: the next sign-in through its identity provider in this
+    """ "Test connection", from the workspace's settings: the next sign-in through its identity provider in this
     browser stops at a page of what the provider sent, making nothing."""
     connection = test_ticket_read(ticket)
     if connection is None:

@@ -15,9 +15,8 @@ from django.views.decorators.http import require_POST
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import MemberRequest
 from shared_apps.accounts.permissions import Action, NotAllowed
-from shared_apps.identity import selectors
+from shared_apps.identity import saml, selectors
 from shared_apps.identity.errors import IdentityError, NotFound
-from shared_apps.identity import saml
 from shared_apps.identity.models import SsoConnection
 from shared_apps.identity.services import domains, policies, scim_tokens
 from shared_apps.identity.services import saml as saml_services

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection as db
@@ -93,7 +94,7 @@ def test_a_person_of_the_verified_domain_signs_in_through_saml_and_joins(
     assert response["Location"] == f"/workspaces/{_slug(tenant)}/open/"
     ada = User.objects.get(email="ada@acme.com")
     assert Membership.objects.get(tenant=tenant, user=ada).role == Role.MEMBER
-    assert ada.emailaddress_set.get(email="ada@acme.com").verified
+    assert EmailAddress.objects.get(user=ada, email="ada@acme.com").verified
     with in_tenant(tenant):
         assert AuditEntry.objects.filter(action="identity.sso_joined", actor=ada).exists()
     assert refusals(in_tenant, tenant) == []
@@ -136,9 +137,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_bad_response_is_refused_audited_and_signs_nobody_in(
-    case, tenant, owner, verified, idp, in_tenant
-) -> None:
+def test_a_bad_response_is_refused_audited_and_signs_nobody_in(case, tenant, owner, verified, idp, in_tenant) -> None:
     make, reason = CASES[case]
     row = connect(tenant, owner, idp)
     root = HostClient(settings.BASE_DOMAIN)
@@ -325,7 +324,9 @@ def test_test_connection_shows_what_the_idp_sent_and_changes_nothing(
     assert response.status_code == 200
     page = response.content.decode()
     assert "ada@acme.com" in page
-    assert "urn:oid:0.9.2342.19200300.100.1.3" in page, page[page.find("<table"):]  # the mail attribute as the IdP named it
+    assert "urn:oid:0.9.2342.19200300.100.1.3" in page, page[
+        page.find("<table") :
+    ]  # the mail attribute as the IdP named it
     assert "acme.com is not one of the workspace&#x27;s verified domains" in page
     assert not User.objects.filter(email="ada@acme.com").exists()
     assert "_auth_user_id" not in root.session

@@ -1,7 +1,7 @@
-"""A workspace's single sign-on (the OpenID Connect connection here, SAML in services/saml.py) (issuer, client id, encrypted secret), and what
-happens when someone signs in through it: only addresses of the workspace's verified domains are accepted (an IdP of
-workspace A can never sign anyone into an account outside A's domains), and such a person who is not a member yet
-joins with the policy's role, seats permitting (just-in-time membership)."""
+"""A workspace's single sign-on: the OpenID Connect connection (issuer, client id, encrypted secret; SAML's is in
+services/saml.py), and what happens when someone signs in through either: only addresses of the workspace's verified
+domains are accepted (an IdP of workspace A can never sign anyone into an account outside A's domains), and such a
+person who is not a member yet joins with the policy's role, seats permitting (just-in-time membership)."""
 
 from __future__ import annotations
 
