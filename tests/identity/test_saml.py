@@ -87,6 +87,9 @@ def test_a_person_of_the_verified_domain_signs_in_through_saml_and_joins(
     root = HostClient(settings.BASE_DOMAIN)
     routed = root.post("/sso/", {"email": "ada@acme.com"})
     assert f"/accounts/saml/{row.provider_id}/login/" in routed.content.decode()
+    # the form's redirect to the IdP is allowed by the page's CSP (form-action governs redirects too)
+    form_action = next(d for d in routed["Content-Security-Policy"].split(";") if "form-action" in d)
+    assert idp.base_url in form_action
     url = start(root, row, f"/workspaces/{_slug(tenant)}/open/")
     assert url.startswith(f"{idp.base_url}/sso?SAMLRequest=")
     response = present(root, *idp.sign_in(url))
