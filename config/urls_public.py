@@ -25,6 +25,8 @@ urlpatterns = [
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    # SAML sign-in through a workspace's identity provider, ahead of allauth's own SAML views at the same paths
+    path("accounts/saml/<str:organization_slug>/", include("shared_apps.sso.saml_urls")),
     path("accounts/", include("allauth.urls")),
     # "Sign in with SSO": an email's verified domain → its workspace's identity provider
     path("sso/", include("shared_apps.sso.urls")),

@@ -8,6 +8,7 @@ from django.urls import include, path
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
 from shared_apps.operators import views as operator_views
+from shared_apps.sso import saml_views
 from tenant_apps.api import urls as api_urls
 from tenant_apps.projects import views as project_views
 from tenant_apps.workspace_settings import workspace_views as workspace_settings_views
@@ -41,6 +42,8 @@ urlpatterns = [
     path("api/", include(api_urls.urlpatterns)),
     # SCIM 2.0 provisioning for the workspace's identity provider (bearer token made in its settings).
     path("scim/", include("tenant_apps.scim.urls")),
+    # The workspace's SAML service provider, for its identity provider to read
+    path("sso/saml/metadata/", saml_views.workspace_metadata, name="sso_saml_metadata"),
 ]
 
 # JSON in the API's error shape on /api/ paths, the site's error pages elsewhere.

@@ -19,8 +19,9 @@ from shared_apps.core.api import error_response, is_api_path
 from tenants.links import public_path
 from tenants.selectors import root_url
 
-# Paths a non-member may still reach on a tenant host: signing out, and the static files the 403 page uses.
-_OPEN_PREFIXES = ("/logout/", "/accounts/logout/", "/static/")
+# Paths a non-member may still reach on a tenant host: signing out, the static files the 403 page uses, and the SAML
+# metadata the workspace publishes for its identity provider.
+_OPEN_PREFIXES = ("/logout/", "/accounts/logout/", "/static/", "/sso/saml/metadata/")
 
 
 class TenantMembershipMiddleware:

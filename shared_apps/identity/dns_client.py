@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import dns.exception
 import dns.resolver
+from django.conf import settings
 
 TIMEOUT_S = 3.0
 
@@ -21,7 +22,13 @@ class DnsUnavailable(Exception):
 
 class _Dnspython:
     def txt(self, name: str) -> list[str]:
-        resolver = dns.resolver.Resolver()
+        nameserver = str(getattr(settings, "IDENTITY_DNS_NAMESERVER", "") or "")
+        if nameserver:
+            host, _, port = nameserver.rpartition(":")
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers, resolver.port = [host], int(port)
+        else:
+            resolver = dns.resolver.Resolver()
         resolver.lifetime = TIMEOUT_S
         try:
             answer: Any = resolver.resolve(name, "TXT")

@@ -73,19 +73,31 @@ class WorkspacePolicy(models.Model):
 
 
 class SsoConnection(models.Model):
-    """A workspace's identity provider (OpenID Connect). allauth knows it as the openid_connect app whose provider_id
-    is `ws-<provider_key>` (a random key: the callback URL says nothing of the workspace's id or name). The client
-    secret is stored encrypted (Fernet, with a key derived from SECRET_KEY)."""
+    """A workspace's identity provider, OpenID Connect or SAML 2.0. allauth knows it as the app whose provider_id is
+    `ws-<provider_key>` (a random key: the callback and ACS URLs say nothing of the workspace's id or name). Secrets
+    (the OIDC client secret, the SAML service provider's private key) are stored encrypted (Fernet, with a key derived
+    from SECRET_KEY)."""
 
     class Protocol(models.TextChoices):
         OIDC = "oidc", "OpenID Connect"
+        SAML = "saml", "SAML 2.0"
 
     tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.OIDC)
     provider_key = models.CharField(max_length=32, unique=True)
-    server_url = models.URLField(max_length=500)
-    client_id = models.CharField(max_length=255)
+    # OpenID Connect
+    server_url = models.URLField(max_length=500, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
     secret_encrypted = models.TextField(blank=True)
+    # SAML 2.0: the identity provider (from its metadata, read from a URL or uploaded) ...
+    idp_entity_id = models.CharField(max_length=500, blank=True)
+    idp_sso_url = models.URLField(max_length=500, blank=True)
+    idp_metadata_url = models.URLField(max_length=500, blank=True)
+    # ... its signing certificates (base64 DER, no PEM armour): one, or two during a change-over
+    idp_certificates = models.JSONField(default=list, blank=True)
+    # ... and Atrium's side for this workspace: a signing certificate of its own (self-signed) and its private key
+    sp_certificate = models.TextField(blank=True)
+    sp_private_key_encrypted = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from shared_apps.accounts.models import ApiKeyScope, Role
 from shared_apps.accounts.services import ApiKeyInvalid, normalise_emails
@@ -254,4 +255,37 @@ class OidcConnectionForm(forms.Form):
         required=False,
         help_text="Stored encrypted. Leave empty to keep the one saved.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class SamlConnectionForm(forms.Form):
+    metadata_url = forms.CharField(
+        label=_("Metadata URL"),
+        max_length=600,
+        required=False,
+        help_text=_("Where your identity provider publishes its SAML metadata (https://…). Or upload the file below."),
+        widget=forms.TextInput(attrs={"placeholder": "https://idp.acme.com/saml/metadata", "autocomplete": "off"}),
+    )
+    metadata_file = forms.FileField(
+        label=_("Metadata file"), required=False, help_text=_("The identity provider's metadata XML, under 1 MB.")
+    )
+
+    def clean_metadata_file(self) -> str:
+        upload = self.cleaned_data.get("metadata_file")
+        if not upload:
+            return ""
+        if upload.size is None or upload.size > 1_000_000:
+            raise forms.ValidationError(_("That file is over 1 MB: upload the identity provider's metadata XML."))
+        try:
+            return str(upload.read().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(_("That file is not XML text (UTF-8).")) from exc
+
+
+class SamlCertificateForm(forms.Form):
+    certificate = forms.CharField(
+        label=_("Next certificate"),
+        max_length=20_000,
+        help_text=_("Your identity provider's new signing certificate (PEM): both are trusted until you remove one."),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "-----BEGIN CERTIFICATE-----"}),
     )

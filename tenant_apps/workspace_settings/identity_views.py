@@ -8,16 +8,28 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import MemberRequest
 from shared_apps.accounts.permissions import Action, NotAllowed
-from shared_apps.identity import selectors
+from shared_apps.identity import saml, selectors
 from shared_apps.identity.errors import IdentityError, NotFound
+from shared_apps.identity.models import SsoConnection
 from shared_apps.identity.services import domains, policies, scim_tokens
+from shared_apps.identity.services import saml as saml_services
 from shared_apps.identity.services import sso as sso_services
-from tenant_apps.workspace_settings.forms import OidcConnectionForm, ScimTokenForm, SignInPolicyForm, VerifiedDomainForm
+from shared_apps.identity.sso_test import test_ticket_make
+from tenant_apps.workspace_settings.forms import (
+    OidcConnectionForm,
+    SamlCertificateForm,
+    SamlConnectionForm,
+    ScimTokenForm,
+    SignInPolicyForm,
+    VerifiedDomainForm,
+)
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
 from tenants.selectors import root_url
 
@@ -32,10 +44,15 @@ def _page(request: MemberRequest, *, status: int = 200, **forms: Any) -> HttpRes
         for d in selectors.domain_list(tenant_id=tenant_id)
     ]
     connection = selectors.sso_connection_of(tenant_id=tenant_id)
+    is_saml = connection is not None and connection.protocol == SsoConnection.Protocol.SAML
     context = settings_context(
         request,
         SECTION,
         connection=connection,
+        oidc=connection if connection is not None and not is_saml else None,
+        saml=_saml_context(connection) if is_saml else None,
+        saml_form=forms.get("saml_form") or SamlConnectionForm(),
+        certificate_form=forms.get("certificate_form") or SamlCertificateForm(),
         redirect_uri=f"{root_url()}/accounts/oidc/{connection.provider_id}/login/callback/" if connection else "",
         connection_form=forms.get("connection_form")
         or OidcConnectionForm(
@@ -58,6 +75,20 @@ def _page(request: MemberRequest, *, status: int = 200, **forms: Any) -> HttpRes
         new_token=forms.get("new_token"),
     )
     return render(request, "tenant/settings/sso.html", context, status=status)
+
+
+def _saml_context(connection: SsoConnection | None) -> dict[str, Any] | None:
+    if connection is None:
+        return None
+    return {
+        "entity_id": saml.sp_entity_id(connection),
+        "acs_url": saml.sp_acs_url(connection),
+        "idp_entity_id": connection.idp_entity_id,
+        "idp_sso_url": connection.idp_sso_url,
+        "metadata_url": connection.idp_metadata_url,
+        "certificates": [saml.certificate_info(c) for c in connection.idp_certificates],
+        "sp_certificate": saml.certificate_info(connection.sp_certificate),
+    }
 
 
 @action_required(Action.IDENTITY_MANAGE)
@@ -208,3 +239,74 @@ def connection_remove(request: MemberRequest) -> HttpResponse:
     else:
         messages.success(request, "The identity provider was removed: its sign-ins are refused from now on.")
     return redirect("settings_sso")
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def saml_save(request: MemberRequest) -> HttpResponse:
+    form = SamlConnectionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            metadata, url = saml_services.saml_metadata_read(
+                metadata_url=form.cleaned_data["metadata_url"], metadata_xml=form.cleaned_data["metadata_file"]
+            )
+            saml_services.saml_connection_save(
+                tenant=request.tenant, acting_user=request.user, metadata=metadata, metadata_url=url
+            )
+        except NotAllowed as exc:
+            return forbidden(request, exc)
+        except IdentityError as exc:
+            form.add_error(exc.field or None, exc.message)
+        else:
+            messages.success(
+                request, _("The SAML identity provider is connected: give it this workspace's metadata below.")
+            )
+            return redirect("settings_sso")
+    return _page(request, status=400, saml_form=form)
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def saml_certificate_add(request: MemberRequest) -> HttpResponse:
+    form = SamlCertificateForm(request.POST)
+    if form.is_valid():
+        try:
+            saml_services.saml_certificate_add(
+                tenant=request.tenant, acting_user=request.user, certificate=form.cleaned_data["certificate"]
+            )
+        except NotAllowed as exc:
+            return forbidden(request, exc)
+        except IdentityError as exc:
+            form.add_error(exc.field or None, exc.message)
+        else:
+            messages.success(request, _("The certificate is trusted beside the current one."))
+            return redirect("settings_sso")
+    return _page(request, status=400, certificate_form=form)
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def saml_certificate_remove(request: MemberRequest) -> HttpResponse:
+    try:
+        saml_services.saml_certificate_remove(
+            tenant=request.tenant, acting_user=request.user, fingerprint=str(request.POST.get("fingerprint", ""))[:200]
+        )
+    except NotAllowed as exc:
+        return forbidden(request, exc)
+    except IdentityError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The certificate is no longer trusted."))
+    return redirect("settings_sso")
+
+
+@action_required(Action.IDENTITY_MANAGE)
+@require_POST
+def connection_test(request: MemberRequest) -> HttpResponse:
+    """Off to the root, where the next sign-in through the identity provider only shows what it sent."""
+    connection = selectors.sso_connection_of(tenant_id=request.route.tenant_id)
+    if connection is None:
+        messages.error(request, _("Connect an identity provider first."))
+        return redirect("settings_sso")
+    ticket = test_ticket_make(connection=connection, user_id=request.user.pk)
+    return redirect(root_url() + reverse("sso_test", kwargs={"ticket": ticket}, urlconf="config.urls_public"))

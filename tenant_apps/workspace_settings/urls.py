@@ -68,6 +68,14 @@ urlpatterns = [
     path("sso/policy/", identity_views.policy, name="settings_sso_policy"),
     path("sso/connection/", identity_views.connection_save, name="settings_sso_connection"),
     path("sso/connection/remove/", identity_views.connection_remove, name="settings_sso_connection_remove"),
+    path("sso/connection/test/", identity_views.connection_test, name="settings_sso_connection_test"),
+    path("sso/saml/", identity_views.saml_save, name="settings_sso_saml"),
+    path("sso/saml/certificates/", identity_views.saml_certificate_add, name="settings_sso_saml_certificate_add"),
+    path(
+        "sso/saml/certificates/remove/",
+        identity_views.saml_certificate_remove,
+        name="settings_sso_saml_certificate_remove",
+    ),
     path("sso/scim-tokens/", identity_views.scim_token_create, name="settings_sso_scim_token_create"),
     path(
         "sso/scim-tokens/<int:token_id>/revoke/",

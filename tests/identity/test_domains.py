@@ -7,6 +7,7 @@ import pytest
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.accounts.permissions import NotAllowed
+from shared_apps.identity import dns_client
 from shared_apps.identity.errors import IdentityError, NotFound
 from shared_apps.identity.models import VerifiedDomain
 from shared_apps.identity.selectors import verified_domain_owner
@@ -23,6 +24,7 @@ from shared_apps.identity.tasks import domains_check
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
 from tests.factories import MembershipFactory
+from tests.dns_server import running_dns
 from tests.identity.conftest import FakeDns
 
 
@@ -169,3 +171,18 @@ def test_the_daily_task_is_scheduled_and_checks_every_domain(tenant, owner, fake
     assert row.is_verified
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "identity.domains_check" in scheduled
+
+
+def test_the_dns_server_asked_can_be_set(settings) -> None:
+    """IDENTITY_DNS_NAMESERVER sends the TXT questions to that server (the browser tests' server asks one of theirs)."""
+    previous = dns_client.current_resolver()
+    dns_client.resolver_set(None)  # the real client, not the suite's stand-in
+    try:
+        with running_dns() as server:
+            settings.IDENTITY_DNS_NAMESERVER = server.nameserver
+            server.records["_atrium-verification.acme.com"] = ["atrium-verification=abc"]
+            assert dns_client.txt_records("_atrium-verification.acme.com") == ["atrium-verification=abc"]
+            assert dns_client.txt_records("_atrium-verification.other.com") == []
+            assert server.asked == ["_atrium-verification.acme.com", "_atrium-verification.other.com"]
+    finally:
+        dns_client.resolver_set(previous)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -174,3 +175,37 @@ def test_sso_start_query_counts(public_client, tenant, verified, idp) -> None:
     assert len(page) <= 2, [q["sql"] for q in page.captured_queries]
     assert len(routed) <= 5, [q["sql"] for q in routed.captured_queries]
     assert len(unknown) <= 3, [q["sql"] for q in unknown.captured_queries]
+
+
+def test_test_connection_runs_an_oidc_sign_in_and_changes_nothing(
+    tenant, owner, verified, idp, in_tenant, tenant_client
+) -> None:
+    _connect(tenant, idp)
+    tenant_client.force_login(owner)
+    with in_tenant(tenant):
+        entries = AuditEntry.objects.count()
+    ticket = tenant_client.post("/settings/sso/connection/test/")
+    assert ticket.status_code == 302
+    root = HostClient(settings.BASE_DOMAIN)
+    page = root.get(_local(ticket["Location"]))
+    assert page.status_code == 200
+    assert f"/accounts/oidc/ws-{KEY}/login/" in page.content.decode()
+    response = _sign_in(idp, root, "/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "ada@acme.com" in body
+    assert "would be accepted" in body
+    assert "email_verified" in body  # a claim as the provider sent it
+    assert not User.objects.filter(email="ada@acme.com").exists()
+    assert not Membership.objects.filter(tenant=tenant, user__email="ada@acme.com").exists()
+    assert "_auth_user_id" not in root.session
+    with in_tenant(tenant):
+        assert AuditEntry.objects.count() == entries
+
+
+def test_a_test_ticket_of_another_workspace_or_made_up_is_refused(tenant, idp, public_client) -> None:
+    row = _connect(tenant, idp)
+    assert public_client.get("/sso/test/made-up/").status_code == 404
+    forged = signing.dumps({"c": row.pk, "k": "otherkey", "u": 1}, salt="identity.sso_test")
+    assert public_client.get(f"/sso/test/{forged}/").status_code == 404
+    assert "identity_sso_test" not in public_client.session

@@ -30,7 +30,9 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from shared_apps.identity.models import ScimToken, ScimUser, VerifiedDomain, WorkspaceGroup
+from shared_apps.identity import saml
+from shared_apps.identity import secrets as secret_box
+from shared_apps.identity.models import ScimToken, ScimUser, SsoConnection, VerifiedDomain, WorkspaceGroup
 from shared_apps.identity.services.scim_tokens import scim_token_create
 from tenant_apps.notifications.emails import unsubscribe_token
 from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference
@@ -174,6 +176,17 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
+    b_sp_cert, b_sp_key = saml.sp_keypair_make(common_name=f"Atrium SSO {MARK}")
+    b_saml = SsoConnection.objects.create(
+        tenant_id=other_tenant.pk,
+        protocol=SsoConnection.Protocol.SAML,
+        provider_key=f"{MARK}saml",
+        idp_entity_id=f"https://idp.{MARK}.example/saml",
+        idp_sso_url=f"https://idp.{MARK}.example/saml/sso",
+        idp_certificates=[b_sp_cert],
+        sp_certificate=b_sp_cert,
+        sp_private_key_encrypted=secret_box.encrypt(b_sp_key),
+    )
     b_group = WorkspaceGroup.objects.create(
         tenant_id=other_tenant.pk,
         group=Group.objects.create(name=f"workspace:{other_tenant.pk}:{MARK}"),
@@ -213,6 +226,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         scim_schema="urn:ietf:params:scim:schemas:core:2.0:User",
         identity_domain=b_domain.pk,
         scim_token=b_scim_token.pk,
+        saml_provider=b_saml.provider_id,
         unsubscribe_token=unsubscribe_token(schema=other_tenant.schema_name, user_id=b_owner.pk, kind="mentioned"),
     )
 
@@ -243,6 +257,11 @@ def b_state_of(other_tenant: Tenant) -> Any:
         sorted(VerifiedDomain.objects.filter(tenant=other_tenant).values_list("pk", "domain", "last_checked_at")),
         sorted(ScimUser.objects.filter(tenant=other_tenant).values_list("pk", "user_name", "active", "document")),
         sorted(WorkspaceGroup.objects.filter(tenant=other_tenant).values_list("pk", "display_name", "document")),
+        sorted(
+            SsoConnection.objects.filter(tenant=other_tenant).values_list(
+                "pk", "provider_key", "idp_entity_id", "idp_certificates", "sp_certificate"
+            )
+        ),
     ]
     return objects, people
 
@@ -453,6 +472,7 @@ def test_the_roots_sso_page_tells_nothing_of_a_workspace_without_sso(
     tenant: Tenant, other_tenant: Tenant, owner: User, world: World
 ) -> None:
     # B (globex, named with the marker) has a verified domain but no identity provider
+    SsoConnection.objects.filter(tenant=other_tenant).delete()
     VerifiedDomain.objects.filter(tenant=other_tenant).update(verified_at=timezone.now())
     b_domain = VerifiedDomain.objects.get(tenant=other_tenant).domain
     root = HostClient(settings.BASE_DOMAIN)
@@ -467,3 +487,31 @@ def test_the_roots_sso_page_tells_nothing_of_a_workspace_without_sso(
     for response in (by_slug, by_email):
         assert MARK.encode() not in response.content.lower().replace(b_domain.encode(), b"")
         assert b"/accounts/oidc/" not in response.content
+
+
+def test_the_sso_routes_answer_each_workspace_for_itself(
+    tenant: Tenant, other_tenant: Tenant, owner: User, world: World
+) -> None:
+    """A's host publishes no SAML metadata of B's (A has none: 404), B's host publishes B's; on the root, the SAML
+    routes answer only by a connection's random key, a made-up or OpenID Connect one is not found, and a "Test
+    connection" ticket cannot be made up; none of them changes B."""
+    b_key = world.b["saml_provider"]
+    before = world.b_state()
+    client = client_for(tenant)
+    client.force_login(owner)
+    on_a = client.get("/sso/saml/metadata/")
+    on_b = client_for(other_tenant).get("/sso/saml/metadata/")
+    assert on_a.status_code == 404
+    assert b_key.encode() not in on_a.content
+    assert MARK.encode() not in on_a.content.lower()
+    assert on_b.status_code == 200
+    assert f"/accounts/saml/{b_key}/acs/".encode() in on_b.content
+    root = HostClient(settings.BASE_DOMAIN)
+    root.force_login(owner)
+    for key in ("ws-madeup123", "ws-" + "x" * 5000, "ws-a\x00b", "saml"):
+        for suffix in ("login/", "acs/", "acs/finish/", "metadata/", "sls/"):
+            response = root.post(f"/accounts/saml/{key}/{suffix}", {"SAMLResponse": "x"})
+            assert response.status_code in (404, 405), (key, suffix, response.status_code)
+    assert root.get(f"/accounts/saml/{b_key}/sls/").status_code == 404
+    assert root.get("/sso/test/forged-ticket/").status_code == 404
+    assert world.b_state() == before

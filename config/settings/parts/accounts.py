@@ -114,3 +114,6 @@ ANONYMOUS_USER_NAME = None
 # A workspace's identity provider must be served over https; development and tests also accept one on loopback over
 # plain http (the test suite's own OpenID Connect provider).
 IDENTITY_LOOPBACK_IDP_ALLOWED = False
+# The DNS server that verified domains' TXT records are asked of ("host:port"; empty: the system's resolvers). The
+# browser tests point their server at a DNS server of their own on loopback.
+IDENTITY_DNS_NAMESERVER = env.str("IDENTITY_DNS_NAMESERVER", default="")

@@ -30,6 +30,7 @@ SHARED_APPS: list[str] = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.microsoft",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "allauth.mfa",
     "allauth.usersessions",
     "shared_apps.signup",

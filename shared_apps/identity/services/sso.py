@@ -1,7 +1,7 @@
-"""A workspace's single sign-on through OpenID Connect: the connection (issuer, client id, encrypted secret), and what
-happens when someone signs in through it: only addresses of the workspace's verified domains are accepted (an IdP of
-workspace A can never sign anyone into an account outside A's domains), and such a person who is not a member yet
-joins with the policy's role, seats permitting (just-in-time membership)."""
+"""A workspace's single sign-on: the OpenID Connect connection (issuer, client id, encrypted secret; SAML's is in
+services/saml.py), and what happens when someone signs in through either: only addresses of the workspace's verified
+domains are accepted (an IdP of workspace A can never sign anyone into an account outside A's domains), and such a
+person who is not a member yet joins with the policy's role, seats permitting (just-in-time membership)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ def sso_connection_save(
     if len(client_secret or "") > 1000 or has_control_characters(client_secret or ""):
         raise IdentityError("That client secret is not valid.", field="client_secret")
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
+    if connection is not None and connection.protocol != SsoConnection.Protocol.OIDC:
+        raise IdentityError("This workspace signs in through SAML. Remove that identity provider first.")
     created = connection is None
     if connection is None:
         if not client_secret:
@@ -93,7 +95,7 @@ def sso_connection_remove(*, tenant: Tenant, acting_user: User) -> None:
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
     if connection is None:
         raise IdentityError("This workspace has no identity provider.")
-    server_url = connection.server_url
+    server_url = connection.server_url or connection.idp_entity_id
     connection.delete()
     policy_forget(tenant_id=tenant.pk)
     audit_record(
@@ -105,15 +107,20 @@ class SsoRefused(IdentityError):
     """A sign-in through a workspace's IdP that Atrium refuses (the message is shown to the person)."""
 
 
+def sso_sign_in_refusal(*, connection: SsoConnection, email: str, email_verified: bool) -> str:
+    """Why a sign-in through `connection` as `email` would be refused ("" when it would be accepted)."""
+    domain = (email or "").rpartition("@")[2].lower()
+    if not email or not email_verified:
+        return "the identity provider did not send a verified email address"
+    if domain not in verified_domains_of(tenant_id=connection.tenant_id):
+        return f"{domain} is not one of the workspace's verified domains"
+    return ""
+
+
 def sso_sign_in_check(*, connection: SsoConnection, email: str, email_verified: bool) -> None:
     """Refuse a sign-in through `connection` unless the IdP vouches for an address of the workspace's verified
     domains (audited in the workspace's log)."""
-    domain = (email or "").rpartition("@")[2].lower()
-    reason = ""
-    if not email or not email_verified:
-        reason = "the identity provider did not send a verified email address"
-    elif domain not in verified_domains_of(tenant_id=connection.tenant_id):
-        reason = f"{domain} is not one of the workspace's verified domains"
+    reason = sso_sign_in_refusal(connection=connection, email=email, email_verified=email_verified)
     if reason:
         audit_record(
             tenant=connection.tenant,
@@ -125,6 +132,17 @@ def sso_sign_in_check(*, connection: SsoConnection, email: str, email_verified: 
             "Your organisation's identity provider signed you in as an address this workspace does not accept "
             f"({reason}). Ask the workspace's admins to verify your email domain."
         )
+
+
+def sso_response_refused(*, connection: SsoConnection, reason: str, detail: str = "") -> None:
+    """A SAML response refused before anyone is known (unsigned, expired, replayed, for another audience or
+    recipient, unsolicited): written to the workspace's audit log."""
+    audit_record(
+        tenant=connection.tenant,
+        action=AuditAction.IDENTITY_SSO_REFUSED,
+        actor=None,
+        metadata={"protocol": connection.protocol, "reason": reason[:40], "detail": detail[:300]},
+    )
 
 
 @transaction.atomic
