@@ -277,7 +277,21 @@ def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite
     wide = context_at(DESKTOP)
     sign_in(wide, live_site)
     assert not wide.get_by_role("button", name="Menu", exact=True).is_visible()
+    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's "×" closes nothing here
     assert wide.locator("#sidebar").get_by_role("link", name="Settings").is_visible()
+
+
+def test_on_a_phone_the_settings_tabs_show_the_current_one(context_at: Any, live_site: LiveSite) -> None:
+    page = context_at(PHONE)
+    sign_in(page, live_site)
+    page.goto(live_site.url("e2e-co.localhost", "/settings/profile/"))  # the last tab, at the strip's far end
+
+    strip = page.locator(".settings-tabs").bounding_box()
+    current = page.locator(".settings-tabs [aria-current=page]").bounding_box()
+    assert strip is not None
+    assert current is not None
+    assert current["x"] >= strip["x"] - 1
+    assert current["x"] + current["width"] <= strip["x"] + strip["width"] + 1, (strip, current)
 
 
 def test_on_a_phone_tables_become_labelled_rows(context_at: Any, live_site: LiveSite, ids: dict[str, int]) -> None:
