@@ -62,6 +62,8 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+        # What operators and people call it ("1 workspace" in the admin), whatever the code calls it.
+        verbose_name = "workspace"
 
     def __str__(self) -> str:
         return self.name

@@ -30,6 +30,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.errors import AccountError
@@ -39,7 +40,7 @@ from shared_apps.accounts.selectors import user_has_mfa
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import without_nul
 from shared_apps.core.transactions import enqueue_on_commit
-from shared_apps.operators.dashboard import PRESETS, dashboard_build, period_from
+from shared_apps.operators.dashboard import PRESETS, Dashboard, Period, dashboard_build, period_from
 from shared_apps.workspaces import impersonation
 from shared_apps.workspaces.models import ImpersonationSession
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
@@ -118,13 +119,27 @@ class OperatorsAdminSite(admin.AdminSite):
         if is_operator_with(request.user, OperatorPermission.VIEW):
             today = timezone.now().astimezone(UTC).date()
             period, message = period_from(request.GET, today=today)
+            dashboard = dashboard_build(period)
+            if dashboard.refreshed_at is None:
+                dashboard = self._first_refresh(request, period)
             context.update(
-                dashboard=dashboard_build(period),
+                dashboard=dashboard,
                 period_message=message,
                 presets=list(PRESETS),
                 can_refresh=is_operator_with(request.user, OperatorPermission.CHANGE),
             )
         return super().index(request, context)
+
+    def _first_refresh(self, request: HttpRequest, period: Period) -> Dashboard:
+        """No refresh has ever run (a new platform, `make run`): figures would all read 0 until one did, so the first
+        view runs it. In-process (development, no broker) the page shows its result; with a worker it is queued once
+        (the refresh takes its own lock) and the page says the figures are on their way."""
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            metrics_refresh(full=True)
+            return dashboard_build(period)
+        enqueue_on_commit(metrics_refresh, full=True)
+        messages.info(request, gettext("Gathering the workspace figures for the first time: reload in a minute."))
+        return dashboard_build(period)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         own = [

@@ -84,9 +84,20 @@
     });
   }
 
+  // A tab strip wider than the window (settings on a phone) scrolls sideways: it opens scrolled to the current tab,
+  // which would otherwise sit out of sight at the far end.
+  function currentTabs() {
+    document.querySelectorAll(".tabs").forEach(function (strip) {
+      var current = strip.querySelector("[aria-current=page]");
+      if (!current || strip.scrollWidth <= strip.clientWidth) return;
+      strip.scrollLeft = current.offsetLeft - strip.offsetLeft - (strip.clientWidth - current.offsetWidth) / 2;
+    });
+  }
+
   function ready() {
     drawer();
     toasts();
+    currentTabs();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();

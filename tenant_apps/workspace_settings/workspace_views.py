@@ -34,7 +34,7 @@ from tenants import selectors as tenancy_selectors
 from tenants.availability import subdomain_availability
 from tenants.errors import SubdomainTaken, TenantError
 from tenants.models import Tenant
-from tenants.selectors import tenant_url
+from tenants.selectors import host_for_slug, tenant_url
 
 
 def _slug(request: MemberRequest) -> str:
@@ -114,6 +114,8 @@ def subdomain(request: MemberRequest) -> HttpResponse:
     suggestions: list[str] = []
     if form.is_valid():
         wanted = form.cleaned_data["subdomain"]
+        if request.POST.get("confirmed") != "1" and (free := subdomain_availability(value=wanted)).available:
+            return _subdomain_confirm(request, new_slug=free.slug)
         try:
             domain = workspaces.workspace_rename_subdomain(
                 tenant=request.tenant, new_slug=wanted, acting_user=request.user
@@ -136,6 +138,20 @@ def subdomain(request: MemberRequest) -> HttpResponse:
             }
             return render(request, "tenant/settings/moved.html", context)
     return general_render(request, status=400, subdomain_form=form, subdomain_suggestions=suggestions)
+
+
+def _subdomain_confirm(request: MemberRequest, *, new_slug: str) -> HttpResponse:
+    """Moving signs everyone out: the owner says so once more, with both addresses in front of them. (A name that is
+    taken or invalid goes straight to the service, which refuses it next to the field.)"""
+    context = settings_context(
+        request,
+        "general",
+        old_host=request.route.primary_host,
+        new_host=host_for_slug(new_slug),
+        new_slug=new_slug,
+        redirect_days=settings.TENANT_RENAME_REDIRECT_DAYS,
+    )
+    return render(request, "tenant/settings/subdomain_confirm.html", context)
 
 
 # --- custom domains ----------------------------------------------------------------------------------------------

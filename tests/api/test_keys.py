@@ -106,6 +106,15 @@ def test_a_member_has_at_most_twenty_active_keys(tenant: Tenant, member: User) -
         key_for(tenant, member, name="one too many")
 
 
+def test_the_new_key_has_a_copy_button_and_says_it_is_shown_once(member: User, tenant_client: HostClient) -> None:
+    tenant_client.force_login(member)
+
+    page = _create_on_profile(tenant_client).content.decode()
+
+    assert 'data-copy="#new-api-key-secret"' in page
+    assert "shown only this once" in page
+
+
 def test_the_owner_revokes_a_key_by_typing_its_name_and_it_stops_working_at_once(
     tenant: Tenant, member: User, tenant_client: HostClient, in_tenant: Any
 ) -> None:

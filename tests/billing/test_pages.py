@@ -55,7 +55,8 @@ def test_owners_see_plan_trial_seats_storage_and_invoices(
 
     assert "<strong>Pro</strong>" in content
     assert "14 days left" in content
-    assert "1 used of 50 the plan allows" in content
+    assert "1 in use, up to 50 on this plan · 1 billed" in content
+    assert "the plan allows" not in content
     assert "Storage" in content
     assert " used of 50 GB" in content
     assert "$12.00 on" in content  # next invoice: 1 seat of Pro, when the trial ends

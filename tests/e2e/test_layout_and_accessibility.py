@@ -28,11 +28,17 @@ README_SHOTS = Path(settings.BASE_DIR) / "static" / "img" / "readme"
 OWNER = ("owner@e2e.test", "e2e-owner-password")
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1280, "height": 800}
+WIDTHS = [SMALL_PHONE, PHONE, TABLET, DESKTOP]
 
 ROOT_PAGES = ["/", "/signup/", "/login/", "/pricing/"]
 
 FIXTURE = """
+import io
+from PIL import Image
+from shared_apps.workspaces.services import domains as workspace_domains
+from tenant_apps.projects.services import documents
 from allauth.account.models import EmailAddress
 import datetime
 from django_tenants.utils import tenant_context
@@ -68,7 +74,22 @@ with tenant_context(tenant):
         design = projects.label_create(name="Design", color="purple", acting_user=owner)
         for t, labels in zip(Task.objects.filter(project=project).order_by("pk"), [[content], [content], [design]]):
             t.labels.set(labels)
+    if not task.documents.exists():
+        for n in range(3):
+            image = io.BytesIO()
+            Image.new("RGB", (8, 8), (n * 80, 90, 200)).save(image, format="PNG")
+            documents.document_upload(project=project, task=task, content=io.BytesIO(image.getvalue()),
+                                      size=len(image.getvalue()), acting_user=owner,
+                                      name=f"hero-photograph-candidate-{n}-for-the-autumn-campaign-final-v2.png")
     print("ids", project.pk, task.pk)
+# Many members, some with long addresses, and a long custom domain: the states the tables must lay out.
+for n in range(12):
+    user, made = User.objects.get_or_create(email=f"christopher.montgomery-{n}@engineering.example-corporation.com")
+    if made:
+        Membership.objects.create(user=user, tenant=tenant, role=Role.MEMBER)
+long_domain = "intranet-portal.a-rather-long-company-name.example.com"
+if not Domain.objects.filter(domain=long_domain).exists():
+    workspace_domains.workspace_domain_add(tenant=tenant, domain=long_domain, acting_user=owner)
 """
 
 INVITE = """
@@ -78,6 +99,23 @@ from tenants.models import Domain
 tenant = Domain.objects.get(domain="e2e-co.localhost").tenant
 owner = User.objects.get(email="owner@e2e.test")
 services.invitations_create(tenant=tenant, emails=[{email!r}], role=Role.MEMBER, acting_user=owner)
+"""
+
+# An invitation's landing page on the root: a fresh link for a long address.
+LANDING = """
+from django.db import transaction
+from shared_apps.accounts import services
+from shared_apps.accounts.models import Invitation, Role, User
+from shared_apps.accounts.services.invitations import invitation_token_issue
+from tenants.models import Domain
+tenant = Domain.objects.get(domain="e2e-co.localhost").tenant
+owner = User.objects.get(email="owner@e2e.test")
+email = "maximilian.featherstonehaugh-landing@engineering.example-corporation.com"
+if not Invitation.objects.filter(tenant=tenant, email=email).exists():
+    services.invitations_create(tenant=tenant, emails=[email], role=Role.MEMBER, acting_user=owner)
+with transaction.atomic():
+    issued = invitation_token_issue(invitation_id=Invitation.objects.get(tenant=tenant, email=email).pk)
+print("token", issued[1])
 """
 
 
@@ -121,6 +159,10 @@ def workspace_pages(ids: dict[str, int]) -> list[str]:
         "/settings/labels/",
         "/settings/sso/",
         "/settings/profile/",
+        "/settings/domains/",
+        "/settings/webhooks/",
+        "/accounts/sessions/",
+        "/activity/",
     ]
 
 
@@ -146,45 +188,67 @@ def context_at(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def overflow(page: Any) -> dict[str, Any]:
-    """How far the document is wider than the window, and the widest offenders if it is."""
-    return page.evaluate(
-        """() => {
-            const width = window.innerWidth, doc = document.documentElement.scrollWidth;
-            const wide = doc <= width ? [] : [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > width + 1)
-                .slice(0, 5)
-                .map(e => [e.tagName, e.getAttribute('class'), Math.round(e.getBoundingClientRect().right)].join(' '));
-            return {scrollWidth: doc, innerWidth: width, wide};
+def overflow(page: Any) -> list[str]:
+    """What runs off the window, and every region that has to scroll sideways to show its content (a table wider
+    than its card hides its last columns there): empty when the page fits. The tab strip may scroll on a phone, and
+    code blocks may scroll, by design."""
+    return list(
+        page.evaluate(
+            """() => {
+            const width = window.innerWidth, found = [];
+            const name = e => [e.tagName, e.getAttribute('class') || '', e.id || ''].join(' ').trim();
+            if (document.documentElement.scrollWidth > width) {
+                found.push(`document ${document.documentElement.scrollWidth} > ${width}`);
+                [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > width + 1).slice(0, 3)
+                    .forEach(e => found.push(`${name(e)} ends at ${Math.round(e.getBoundingClientRect().right)}`));
+            }
+            for (const e of document.querySelectorAll('main *, .main *, .public-main *')) {
+                if (e.matches('input, textarea, select')) continue;  // a long value scrolls inside its field
+                if (e.closest('.tabs, .code-block, pre, .board, .aa-subnav')) continue;
+                const style = getComputedStyle(e);
+                if (style.overflowX === 'visible' || e.clientWidth <= 1 || style.textOverflow === 'ellipsis') continue;
+                if (e.scrollWidth > e.clientWidth + 1) found.push(`${name(e)} hides ${e.scrollWidth - e.clientWidth}px`);
+            }
+            for (const input of document.querySelectorAll('.card input, .card select, .card textarea')) {
+                const box = input.getBoundingClientRect(), card = input.closest('.card').getBoundingClientRect();
+                if (box.width && box.right > card.right - 1) found.push(`${name(input)} passes its card's edge`);
+            }
+            return found;
         }"""
+        )
     )
 
 
-def too_wide(page: Any, url: str) -> dict[str, Any] | None:
-    """None when the page at `url` fits its window; otherwise what was measured."""
+def too_wide(page: Any, url: str) -> dict[str, list[str]]:
+    """What overflows on the page at `url` at each width (one load, the window resized): {} when it fits."""
     response = page.goto(url)
     assert response is not None
     assert response.status == 200, f"{url}: {response.status}"
     text = page.locator("body").inner_text()
     assert "{#" not in text, f"{url} shows a template comment"
     assert "{%" not in text, f"{url} shows a template tag"
-    measured = overflow(page)
-    return measured if measured["scrollWidth"] > measured["innerWidth"] else None
+    measured = {}
+    for viewport in WIDTHS:
+        page.set_viewport_size(viewport)
+        if found := overflow(page):
+            measured[str(viewport["width"])] = found
+    return measured
 
 
-@pytest.mark.parametrize("viewport", [SMALL_PHONE, PHONE, DESKTOP], ids=["360", "390", "1280"])
-def test_every_main_page_fits_the_window(
-    context_at: Any, live_site: LiveSite, ids: dict[str, int], viewport: dict[str, int]
-) -> None:
-    page = context_at(viewport)
+def test_every_page_fits_the_window_at_every_width(context_at: Any, live_site: LiveSite, ids: dict[str, int]) -> None:
+    page = context_at(DESKTOP)
     wide = {path: too_wide(page, live_site.url("localhost", path)) for path in ROOT_PAGES}
+    token = re.search(r"token (\S+)", _run(LANDING))
+    assert token, "no invitation token"
+    wide["invitation landing"] = too_wide(page, live_site.url("localhost", f"/invitations/{token.group(1)}/"))
     sign_in(page, live_site)
     wide |= {
         "workspace " + path: too_wide(page, live_site.url("e2e-co.localhost", path)) for path in workspace_pages(ids)
     }
 
-    assert len(wide) == len(ROOT_PAGES) + len(workspace_pages(ids))
-    assert {path: m for path, m in wide.items() if m} == {}
+    assert len(wide) == len(ROOT_PAGES) + 1 + len(workspace_pages(ids))
+    assert not {path: m for path, m in wide.items() if m}, json.dumps({p: m for p, m in wide.items() if m}, indent=1)
 
 
 def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite, ids: dict[str, int]) -> None:
@@ -219,7 +283,21 @@ def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite
     wide = context_at(DESKTOP)
     sign_in(wide, live_site)
     assert not wide.get_by_role("button", name="Menu", exact=True).is_visible()
+    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's "×" closes nothing here
     assert wide.locator("#sidebar").get_by_role("link", name="Settings").is_visible()
+
+
+def test_on_a_phone_the_settings_tabs_show_the_current_one(context_at: Any, live_site: LiveSite) -> None:
+    page = context_at(PHONE)
+    sign_in(page, live_site)
+    page.goto(live_site.url("e2e-co.localhost", "/settings/profile/"))  # the last tab, at the strip's far end
+
+    strip = page.locator(".settings-tabs").bounding_box()
+    current = page.locator(".settings-tabs [aria-current=page]").bounding_box()
+    assert strip is not None
+    assert current is not None
+    assert current["x"] >= strip["x"] - 1
+    assert current["x"] + current["width"] <= strip["x"] + strip["width"] + 1, (strip, current)
 
 
 def test_on_a_phone_tables_become_labelled_rows(context_at: Any, live_site: LiveSite, ids: dict[str, int]) -> None:

@@ -137,6 +137,8 @@ def test_an_owner_renames_moves_adds_a_domain_and_deletes_the_workspace(
     moved = f"{slug}-new"
     page.get_by_label("Subdomain").fill(moved)
     page.get_by_role("button", name="Move workspace").click()
+    # moving signs everyone out: asked once more, with both addresses
+    page.get_by_role("button", name=f"Move to {moved}.localhost and sign everyone out").click()
     page.get_by_text(f"Now at {moved}.localhost").wait_for()
     _CREATED[_CREATED.index(slug)] = moved
     shoot(page, f"42-owner-moved-{viewport}")

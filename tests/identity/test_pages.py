@@ -66,6 +66,7 @@ def test_a_scim_token_is_shown_once_and_revoked(admin_client, tenant) -> None:
     created = admin_client.post("/settings/sso/scim-tokens/", {"name": "Okta"})
     assert created.status_code == 200
     assert b"shown only this once" in created.content
+    assert b'data-copy="#new-scim-token-secret"' in created.content
     token = ScimToken.objects.get(tenant_id=tenant.pk)
     assert token.prefix.encode() in created.content
     again = admin_client.get("/settings/sso/")

@@ -150,10 +150,28 @@ def test_the_owner_of_another_workspace_cannot_rename_move_or_delete_this_one(
 # --- subdomain -------------------------------------------------------------------------------------------------------
 
 
+def test_moving_the_workspace_asks_for_confirmation_first_and_changes_nothing(
+    tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    before, entries = state(tenant), log(tenant, in_tenant)
+
+    response = signed_in(tenant, owner).post("/settings/subdomain/", {"subdomain": "Acme-Rockets"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You're about to move Acme Inc from acme.localhost to acme-rockets.localhost" in page
+    assert "Everyone is signed out of acme.localhost" in page
+    assert '<input type="hidden" name="subdomain" value="acme-rockets">' in page
+    assert '<input type="hidden" name="confirmed" value="1">' in page
+    assert state(tenant) == before
+    assert log(tenant, in_tenant) == entries
+    assert Domain.objects.get(domain="acme.localhost").is_primary
+
+
 def test_an_owner_moves_the_workspace_and_the_old_address_redirects(
     tenant: Tenant, owner: User, in_tenant: Any
 ) -> None:
-    response = signed_in(tenant, owner).post("/settings/subdomain/", {"subdomain": "Acme-Rockets"})
+    response = signed_in(tenant, owner).post("/settings/subdomain/", {"subdomain": "acme-rockets", "confirmed": "1"})
 
     assert response.status_code == 200
     page = response.content.decode()

@@ -87,6 +87,10 @@ def test_the_list_shows_metrics_columns(ops_client: Client, tenant: Tenant, owne
         last_activity_at=timezone.now(),
         refreshed_at=timezone.now(),
     )
+    BillingAccount.objects.filter(tenant=tenant).delete()
+    BillingAccount.objects.create(
+        tenant=tenant, plan="business", interval="month", status="active", seats_paid=7, card_last4="4242"
+    )
 
     text = ops_client.get(LIST).content.decode()
 
@@ -95,6 +99,29 @@ def test_the_list_shows_metrics_columns(ops_client: Client, tenant: Tenant, owne
     assert "$168" in text
     assert "3 MB db · files not reported" in text
     assert "not refreshed yet" in text  # globex has no metrics row yet
+
+
+def test_a_paying_workspace_shows_its_plan_and_mrr_before_any_metrics_refresh(
+    ops_client: Client, tenant: Tenant
+) -> None:
+    WorkspaceMetrics.objects.filter(tenant=tenant).delete()
+    BillingAccount.objects.filter(tenant=tenant).delete()
+    BillingAccount.objects.create(
+        tenant=tenant, plan="pro", interval="month", status=SubscriptionStatus.ACTIVE, seats_paid=2, card_last4="4242"
+    )
+
+    text = ops_client.get(LIST, {"q": "Acme"}).content.decode()
+
+    row = text.split("acme.localhost", 1)[1].split("</tr>", 1)[0]
+    assert ">Pro<" in row
+    assert ">$24<" in row
+
+
+def test_the_list_counts_workspaces_not_tenants(ops_client: Client, tenant: Tenant) -> None:
+    text = ops_client.get(LIST, {"q": "Acme"}).content.decode()
+
+    assert "1 workspace" in text
+    assert "1 tenant" not in text
 
 
 @pytest.mark.parametrize("term", ["Acme", "acme.localh", "owner@acme"])
@@ -120,6 +147,9 @@ def test_filters_by_plan_and_activity(ops_client: Client, tenant: Tenant, other_
     WorkspaceMetrics.objects.create(
         tenant=other_tenant, plan="free", last_activity_at=now - timedelta(days=90), refreshed_at=now
     )
+    BillingAccount.objects.filter(tenant__in=[tenant, other_tenant]).delete()
+    BillingAccount.objects.create(tenant=tenant, plan="pro", interval="month", status="active", seats_paid=1)
+    BillingAccount.objects.create(tenant=other_tenant, plan="free", status="active")
 
     pro = ops_client.get(LIST, {"plan": "pro"}).content.decode()
     dormant = ops_client.get(LIST, {"activity": "dormant"}).content.decode()

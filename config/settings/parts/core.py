@@ -8,6 +8,8 @@ from typing import Any
 from config.env import BASE_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG on, Django's technical 404/500 pages instead of the branded ones (one request: add ?technical=1).
+TECHNICAL_ERROR_PAGES = env.bool("TECHNICAL_ERROR_PAGES", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 
 # The root domain of the platform: the public site lives on it, tenants on <slug>.<BASE_DOMAIN>.

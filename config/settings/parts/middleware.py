@@ -28,4 +28,7 @@ MIDDLEWARE: list[str] = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "tenants.middleware.TenantStatusMiddleware",
+    # With DEBUG on (`make run`): the branded 404/500 pages unless TECHNICAL_ERROR_PAGES or ?technical=1 asks for
+    # Django's technical ones. Last, so it is the first to see a view's exception.
+    "shared_apps.core.errorpages.BrandedErrorPagesMiddleware",
 ]

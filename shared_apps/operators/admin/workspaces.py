@@ -22,6 +22,7 @@ from django_tenants.utils import tenant_context
 
 from billing import plans
 from billing import selectors as billing_selectors
+from billing.models import BillingAccount
 from billing.plans import human_bytes
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import member_list
@@ -55,9 +56,9 @@ class PlanFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value == "none":
-            return queryset.filter(Q(metrics__isnull=True) | Q(metrics__plan=""))
+            return queryset.filter(Q(billing_account__isnull=True) | Q(billing_account__plan=""))
         if value:
-            return queryset.filter(metrics__plan=value)
+            return queryset.filter(billing_account__plan=value)
         return queryset
 
 
@@ -82,6 +83,13 @@ def _metrics(obj: Tenant) -> WorkspaceMetrics | None:
     try:
         return obj.metrics
     except WorkspaceMetrics.DoesNotExist:
+        return None
+
+
+def _account(obj: Tenant) -> BillingAccount | None:
+    try:
+        return obj.billing_account
+    except BillingAccount.DoesNotExist:
         return None
 
 
@@ -136,7 +144,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             .order_by("created_at")
             .values("user__email")[:1]
         )
-        return workspaces().select_related("metrics").annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
+        return workspaces().select_related("metrics", "billing_account").annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Tenant], search_term: str
@@ -170,14 +178,16 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
     def host(self, obj: Tenant) -> str:
         return str(getattr(obj, "primary_host", None) or "—")
 
-    @admin.display(description="Plan", ordering="metrics__plan")
+    # Plan and MRR are read from the billing account itself (joined, no query per row): a workspace that started
+    # paying since the last metrics refresh shows it at once.
+    @admin.display(description="Plan", ordering="billing_account__plan")
     def plan(self, obj: Tenant) -> str:
-        m = _metrics(obj)
-        if m is None or not m.plan:
+        account = _account(obj)
+        if account is None or not account.plan:
             return "—"
-        plan = plans.plan_get(m.plan)
-        name = plan.name if plan else m.plan
-        return f"{name} (trial)" if m.subscription_status == "trialing" else name
+        plan = plans.plan_get(account.plan)
+        name = plan.name if plan else account.plan
+        return f"{name} (trial)" if account.status == "trialing" else name
 
     @admin.display(description="Members", ordering="metrics__members")
     def members(self, obj: Tenant) -> str:
@@ -194,8 +204,8 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
 
     @admin.display(description="MRR", ordering="metrics__mrr_cents")
     def mrr(self, obj: Tenant) -> str:
-        m = _metrics(obj)
-        return f"${m.mrr_cents / 100:,.0f}" if m else "—"
+        account = _account(obj)
+        return f"${billing_selectors.account_mrr_cents(account) / 100:,.0f}" if account else "—"
 
     @admin.display(description="Last activity", ordering="metrics__last_activity_at")
     def last_activity(self, obj: Tenant) -> str:
