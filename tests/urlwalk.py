@@ -62,6 +62,9 @@ PARAMETERS: dict[str, str] = {
     # Settings → Single sign-on: a verified domain's and a SCIM token's ids (public rows, unique over the platform)
     "domain_id": "identity_domain",
     "settings_sso_scim_token_revoke:token_id": "scim_token",
+    # a passkey (allauth's WebAuthn authenticator: a public row of one account, its id unique over the platform)
+    "mfa_edit_webauthn:pk": "authenticator",
+    "mfa_remove_webauthn:pk": "authenticator",
 }
 
 

@@ -21,35 +21,13 @@ from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from shared_apps.accounts.models import Membership, User
+from shared_apps.accounts.models import User
+from shared_apps.accounts.security_log import is_member, request_host, security_log_targets, workspace_route
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import HasSchema, audit_record
 from tenants.links import workspace_path
-from tenants.models import TenantStatus
-from tenants.routing import Route
 
 logger = logging.getLogger(__name__)
-
-
-def _workspace_route(request: HttpRequest | None) -> Route | None:
-    route: Route | None = getattr(request, "route", None)
-    if route is None or route.is_public:
-        return None
-    return route
-
-
-def _workspaces_of(user: User) -> list[HasSchema]:
-    """The workspaces `user` belongs to: where an account-wide change made on the root is recorded."""
-    return [
-        m.tenant
-        for m in Membership.objects.filter(user=user)
-        .exclude(tenant__status__in=[TenantStatus.TEMPLATE, TenantStatus.SPARE])
-        .select_related("tenant")
-    ]
-
-
-def _is_member(route: Route, user: User) -> bool:
-    return Membership.objects.filter(user_id=user.pk, tenant_id=route.tenant_id).exists()
 
 
 def _record(tenants: list[HasSchema], *, action: AuditAction, user: User, metadata: dict[str, Any]) -> None:
@@ -64,24 +42,18 @@ def _record(tenants: list[HasSchema], *, action: AuditAction, user: User, metada
 def _security_event(action: AuditAction, request: HttpRequest | None, user: Any, **metadata: Any) -> None:
     if user is None or not getattr(user, "pk", None):
         return
-    route = _workspace_route(request)
-    targets = _workspaces_of(user) if route is None else [route] if _is_member(route, user) else []
+    targets = security_log_targets(route=workspace_route(request), user=user)
     if targets:
-        _record(targets, action=action, user=user, metadata={**metadata, "host": _host(request)})
-
-
-def _host(request: HttpRequest | None) -> str:
-    route = getattr(request, "route", None)
-    return route.host if route is not None else ""
+        _record(targets, action=action, user=user, metadata={**metadata, "host": request_host(request)})
 
 
 @receiver(user_logged_in, dispatch_uid="atrium.audit.login")
 def on_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
-    route = _workspace_route(request)
+    route = workspace_route(request)
     if route is None or request is None or request.path.startswith(workspace_path("handoff_consume")):
         return  # root sign-ins are recorded when the handoff arrives; the handoff view records itself
-    if _is_member(route, user):
-        _record([route], action=AuditAction.AUTH_LOGIN, user=user, metadata={"host": _host(request)})
+    if is_member(route, user):
+        _record([route], action=AuditAction.AUTH_LOGIN, user=user, metadata={"host": request_host(request)})
 
 
 @receiver(mfa_signals.authenticator_added, dispatch_uid="atrium.audit.mfa_added")

@@ -217,11 +217,20 @@ class BrowserRow(TypedDict, total=False):
     last_seen: str  # filled in by the page
 
 
+class PasskeyRow(TypedDict):
+    id: int
+    name: str
+    passwordless: bool | None  # None: the authenticator did not say whether it keeps the credential (a passkey)
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
 class SecurityOverview(TypedDict):
     email_addresses: list[Any]
     has_password: bool
     mfa_enabled: bool
     authenticators: list[Any]
+    passkeys: list[PasskeyRow]
     user_sessions: list[SessionRow]
     browsers: list[BrowserRow]
     other_session_count: int
@@ -255,7 +264,9 @@ def user_security_overview(*, user: User, current_session_key: str | None) -> Se
     methods and its active sessions (the current one first). Three queries."""
 
     emails = list(EmailAddress.objects.filter(user=user).order_by("-primary", "email"))
-    authenticators = list(Authenticator.objects.filter(user=user).only("id", "type", "created_at", "last_used_at"))
+    authenticators = list(
+        Authenticator.objects.filter(user=user).only("id", "type", "data", "created_at", "last_used_at").order_by("id")
+    )
     sessions = sorted(
         UserSession.objects.filter(user=user).only(
             "id", "ip", "user_agent", "created_at", "last_seen_at", "session_key"
@@ -268,6 +279,17 @@ def user_security_overview(*, user: User, current_session_key: str | None) -> Se
         "has_password": user.has_usable_password(),
         "mfa_enabled": bool(types & {Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN}),
         "authenticators": authenticators,
+        "passkeys": [
+            {
+                "id": a.pk,
+                "name": a.wrap().name,
+                "passwordless": a.wrap().is_passwordless,
+                "created_at": a.created_at,
+                "last_used_at": a.last_used_at,
+            }
+            for a in authenticators
+            if a.type == Authenticator.Type.WEBAUTHN
+        ],
         "user_sessions": [{"session": s, "current": s.session_key == current_session_key} for s in sessions],
         "browsers": sessions_by_browser(sessions, current_session_key=current_session_key),
         "other_session_count": sum(1 for s in sessions if s.session_key != current_session_key),

@@ -26,6 +26,7 @@ class AuditAction(models.TextChoices):
     MFA_AUTHENTICATOR_ADDED = "mfa.authenticator_added", "Two-factor method added"
     MFA_AUTHENTICATOR_REMOVED = "mfa.authenticator_removed", "Two-factor method removed"
     MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated", "Recovery codes regenerated"
+    MFA_AUTHENTICATOR_RENAMED = "mfa.authenticator_renamed", "Passkey renamed"
     ACCOUNT_PASSWORD_CHANGED = "account.password_changed", "Password changed"
     ACCOUNT_PASSWORD_SET = "account.password_set", "Password set"
     ACCOUNT_PASSWORD_RESET = "account.password_reset", "Password reset"

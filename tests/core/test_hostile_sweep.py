@@ -25,6 +25,7 @@ import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django.conf import settings
@@ -192,6 +193,9 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
     api_key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
     scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
     verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
+    passkey = Authenticator.objects.create(
+        user=owner, type=Authenticator.Type.WEBAUTHN, data={"name": "Laptop", "credential": {}}
+    )
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)
@@ -233,6 +237,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "delivery": hooked.delivery.pk,
         "scim_token": scim_token.pk,
         "identity_domain": verified_domain.pk,
+        "authenticator": passkey.pk,
         "notification": notification.pk,
         "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,

@@ -34,6 +34,7 @@ class LiveSite:
     port: int
     root: str
     mail_dir: Path
+    base_domain: str = "localhost"
 
     def url(self, host: str, path: str = "/") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -113,13 +114,19 @@ def _manage(*args: str, env: dict[str, str]) -> str:
 
 
 # Module scope: Playwright's event loop must be gone before later tests touch the database from this thread.
+# A module may run its server on another root domain (LIVE_SITE_BASE_DOMAIN = "atrium.localhost"): Chromium lets a
+# page on acme.atrium.localhost use the passkeys of atrium.localhost, but not those of a bare "localhost".
 @pytest.fixture(scope="module")
-def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+def live_site(
+    _session_tenants: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveSite]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
     port = _free_port()
     mail_dir = tmp_path_factory.mktemp("mail")
+    base_domain = str(getattr(request.module, "LIVE_SITE_BASE_DOMAIN", settings.BASE_DOMAIN))
     env = subprocess_env(
+        BASE_DOMAIN=base_domain,
         SITE_PORT=str(port),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
@@ -160,7 +167,7 @@ def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -
         server.wait(timeout=10)
         pytest.fail("runserver did not start: " + server_log.read_text()[-5000:])
     try:
-        yield LiveSite(port=port, root=f"http://localhost:{port}", mail_dir=mail_dir)
+        yield LiveSite(port=port, root=f"http://{base_domain}:{port}", mail_dir=mail_dir, base_domain=base_domain)
     finally:
         server.terminate()
         server.wait(timeout=10)

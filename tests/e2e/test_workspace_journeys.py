@@ -28,6 +28,7 @@ PASSWORD = "vellum-orchid-quartz-58"  # shares nothing with the generated emails
 
 def manage(live_site: LiveSite, *args: str) -> str:
     env = subprocess_env(
+        BASE_DOMAIN=live_site.base_domain,
         SITE_PORT=str(live_site.port),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(live_site.mail_dir),

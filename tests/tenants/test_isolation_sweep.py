@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -173,6 +174,9 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     )
     b_scim_token, _ = scim_token_create(tenant=other_tenant, name=f"SCIM {MARK}", acting_user=b_owner)
     b_domain = VerifiedDomain.objects.create(tenant_id=other_tenant.pk, domain=f"{MARK}.example", token=MARK)
+    b_passkey = Authenticator.objects.create(
+        user=b_owner, type=Authenticator.Type.WEBAUTHN, data={"name": f"Passkey {MARK}", "credential": {}}
+    )
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
@@ -227,6 +231,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
         identity_domain=b_domain.pk,
         scim_token=b_scim_token.pk,
         saml_provider=b_saml.provider_id,
+        authenticator=b_passkey.pk,
         unsubscribe_token=unsubscribe_token(schema=other_tenant.schema_name, user_id=b_owner.pk, kind="mentioned"),
     )
 
@@ -261,6 +266,9 @@ def b_state_of(other_tenant: Tenant) -> Any:
             SsoConnection.objects.filter(tenant=other_tenant).values_list(
                 "pk", "provider_key", "idp_entity_id", "idp_certificates", "sp_certificate"
             )
+        ),
+        sorted(
+            Authenticator.objects.filter(user__memberships__tenant=other_tenant).values_list("pk", "type", "data")
         ),
     ]
     return objects, people

@@ -96,8 +96,17 @@ if env.str("OIDC_CLIENT_ID", default="") and env.str("OIDC_SERVER_URL", default=
 # neither, REMOTE_ADDR is the client, and X-Forwarded-For is ignored (a client could write anything there).
 ALLAUTH_TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER: str | None = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Atrium"
+# Passkeys (WebAuthn): a second factor, and "Sign in with a passkey" with no password. Their relying-party id is the
+# root domain (shared_apps/accounts/passkeys.py), so one passkey serves the root and every <slug>.<BASE_DOMAIN> host.
+MFA_ADAPTER = "shared_apps.accounts.passkeys.MFAAdapter"
+MFA_PASSKEY_LOGIN_ENABLED = True
+# Names are checked (length, control characters) and a rename is audited, like any other security change.
+MFA_FORMS = {
+    "add_webauthn": "shared_apps.accounts.passkeys.PasskeyAddForm",
+    "edit_webauthn": "shared_apps.accounts.passkeys.PasskeyRenameForm",
+}
 USERSESSIONS_TRACK_ACTIVITY = False
 # Login handoff from the root domain to a workspace: signed, single use, short-lived, bound to the browser that asked.
 LOGIN_HANDOFF_MAX_AGE: int = env.int("LOGIN_HANDOFF_MAX_AGE", default=30)

@@ -22,6 +22,7 @@ from shared_apps.accounts.services.members import (
     membership_create,
     ownership_transfer,
 )
+from shared_apps.accounts.services.passkeys import passkey_name_clean, passkey_rename
 from shared_apps.accounts.services.sessions import sessions_end_all, sessions_end_others
 from shared_apps.accounts.services.users import (
     email_address_clean,
@@ -59,6 +60,8 @@ __all__ = [
     "membership_create",
     "normalise_emails",
     "operator_ensure",
+    "passkey_name_clean",
+    "passkey_rename",
     "ownership_transfer",
     "password_reset_send",
     "sessions_end_all",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.models import Authenticator
 from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
 
+from shared_apps.accounts.passkeys import passkeys_available
 from shared_apps.accounts.ratelimits import retry_after
 from shared_apps.core.useragent import browser_label
 from shared_apps.identity import selectors as identity_selectors
@@ -79,6 +81,20 @@ def sso_url(context: template.Context) -> str:
     request = context.get("request")
     slug = request.get_host().split(".")[0].split(":")[0] if request is not None else ""
     return f"{root_url()}/sso/?workspace={slug}"
+
+
+@register.simple_tag(takes_context=True)
+def passkeys_here(context: template.Context) -> bool:
+    """Whether this host can use a passkey (the root domain and its subdomains; not a custom domain)."""
+    return passkeys_available(context.get("request"))
+
+
+@register.filter
+def mfa_types(user: Any) -> list[str]:
+    """The kinds of second factor an account has ("totp", "webauthn", "recovery_codes"). One query."""
+    if user is None or not getattr(user, "pk", None):
+        return []
+    return sorted({str(t) for t in Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True)})
 
 
 @register.filter
