@@ -15,6 +15,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -51,17 +52,17 @@ class NewAccountForm(forms.Form):
     password. Password rules are checked once, by the service (Django's validators)."""
 
     name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=150,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
     )
     password = forms.CharField(
-        label="Choose a password",
+        label=_("Choose a password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters; a phrase of a few words is easy to remember and hard to guess.",
+        help_text=_("At least 10 characters; a phrase of a few words is easy to remember and hard to guess."),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing import entitlements as billing_entitlements
@@ -114,7 +115,7 @@ def workspace_plan_set(
     reason = operator_reason(reason)
     plan = plans.plan_get(plan_code)
     if plan is None or interval not in Interval.__members__.values():
-        raise billing_services.BillingError("Choose one of the plans on the pricing page.")
+        raise billing_services.BillingError(_("Choose one of the plans on the pricing page."))
     outgrown = billing_entitlements.plan_outgrown(plan, workspace_usage(tenant))
     if outgrown:
         raise billing_services.PlanOutgrown(f"{tenant.name} cannot move to {plan.name}: " + "; ".join(outgrown) + ".")

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -108,7 +109,7 @@ def notification_preferences(request: MemberRequest) -> HttpResponse:
         services.preferences_set(
             acting_user=request.user, choices={kind: request.POST.get(kind, "") for kind in NotificationKind.values}
         )
-        messages.success(request, "Saved: your email preferences for notifications.")
+        messages.success(request, _("Saved: your email preferences for notifications."))
         return redirect("notification_preferences")
     chosen = selectors.preferences_for(request.user)
     rows = [(kind, label, chosen[kind]) for kind, label in NotificationKind.choices]

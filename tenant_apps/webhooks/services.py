@@ -24,6 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
@@ -494,7 +495,7 @@ def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
         "SELECT d.id FROM {schema}.webhooks_delivery d WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
         "ORDER BY d.next_attempt_at LIMIT %s",
         params=[limit_per_workspace],
-        label="webhook retries",
+        label=_("webhook retries"),
     )
     schemas = dict(workspace_schemas())
     task = _deliver_task()

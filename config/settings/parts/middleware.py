@@ -15,6 +15,9 @@ MIDDLEWARE: list[str] = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The visitor's language (the switcher's cookie, then Accept-Language); after routing, which picks the URLconf, and
+    # the session, before anything that renders. URLs carry no language prefix.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -10,6 +10,7 @@ import secrets
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.errors import AccountError, NotFound
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Membership, User
@@ -127,7 +128,7 @@ def api_key_revoke(*, tenant: Tenant, key: ApiKey, acting_user: User) -> ApiKey:
     elif not can(role, Action.API_KEYS_MANAGE):
         raise NotAllowed("Only the key's owner or an admin of the workspace can revoke it.")
     if locked.revoked_at is not None:
-        raise AccountError(f"The key “{locked.name}” was already revoked.")
+        raise AccountError(_("The key “%(name)s” was already revoked.") % {"name": locked.name})
     locked.revoked_at = timezone.now()
     locked.revoked_by = acting_user
     locked.save(update_fields=["revoked_at", "revoked_by"])

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
 from shared_apps.accounts.hooks import seats_changed_on_commit
@@ -97,14 +98,14 @@ def _invitations_check(*, tenant: Tenant, emails: list[str], role: str, acting_u
     actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
     require(actor_role, Action.MEMBERS_INVITE)
     if role not in Role.values:
-        raise AccountError("Choose owner, admin or member.")
+        raise AccountError(gettext("Choose owner, admin or member."))
     if role == Role.OWNER:
         require(actor_role, Action.OWNERS_MANAGE, "Only owners can invite someone as owner.")
     valid, invalid = normalise_emails(emails)
     if invalid:
-        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+        raise AccountError(gettext("Not an email address: %(join)s.") % {"join": ", ".join(invalid)})
     if not valid:
-        raise AccountError("Enter at least one email address.")
+        raise AccountError(gettext("Enter at least one email address."))
     return valid
 
 
@@ -209,7 +210,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
     audited and emailed after commit like any other."""
     valid, invalid = normalise_emails([email for email, _role in invites])
     if invalid:
-        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+        raise AccountError(gettext("Not an email address: %(join)s.") % {"join": ", ".join(invalid)})
     roles = {email.strip().lower(): role if role in Role.values else Role.MEMBER for email, role in invites}
     now = timezone.now()
     created = Invitation.objects.bulk_create(
@@ -246,9 +247,9 @@ def _lock_open_invitation(*, tenant: Tenant, invitation: Invitation) -> Invitati
     if locked is None:
         raise NotFound("There is no such invitation in this workspace.")
     if locked.accepted_at is not None:
-        raise AccountError(f"The invitation to {locked.email} was already accepted.")
+        raise AccountError(gettext("The invitation to %(email)s was already accepted.") % {"email": locked.email})
     if locked.revoked_at is not None:
-        raise AccountError(f"The invitation to {locked.email} was already revoked.")
+        raise AccountError(gettext("The invitation to %(email)s was already revoked.") % {"email": locked.email})
     return locked
 
 
@@ -328,14 +329,21 @@ def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_use
     if locked is None:
         raise NotFound("There is no such invitation in this workspace.")
     if locked.revoked_at is None:
-        raise AccountError(f"The invitation to {locked.email} is not revoked: there is nothing to undo.")
+        raise AccountError(
+            gettext("The invitation to %(email)s is not revoked: there is nothing to undo.") % {"email": locked.email}
+        )
     now = timezone.now()
     if locked.revoked_at < now - REVOKE_UNDO_WINDOW:
-        raise AccountError(f"It is too late to undo revoking {locked.email}'s invitation: send a new one instead.")
+        raise AccountError(
+            gettext("It is too late to undo revoking %(email)s's invitation: send a new one instead.")
+            % {"email": locked.email}
+        )
     if Membership.objects.filter(tenant=tenant, user__email__iexact=locked.email).exists():
-        raise AccountError(f"{locked.email} is a member now: there is no invitation to bring back.")
+        raise AccountError(
+            gettext("%(email)s is a member now: there is no invitation to bring back.") % {"email": locked.email}
+        )
     if Invitation.objects.open().filter(tenant=tenant, email__iexact=locked.email).exists():
-        raise AccountError(f"{locked.email} has a newer invitation: that one stands.")
+        raise AccountError(gettext("%(email)s has a newer invitation: that one stands.") % {"email": locked.email})
     if locked.expires_at > now:
         _ensure_seats(tenant, 1)
     return _invitation_changed(
@@ -468,6 +476,9 @@ def invitation_accept_new_account(*, token: str, password: str, name: str = "") 
         )
     name = name.strip()
     if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
-        raise AccountError(f"Names can have at most {NAME_MAX_LENGTH} characters and no control characters.")
+        raise AccountError(
+            gettext("Names can have at most %(NAME_MAX_LENGTH)s characters and no control characters.")
+            % {"NAME_MAX_LENGTH": NAME_MAX_LENGTH}
+        )
     user, _ = user_get_or_create(email=invitation.email, password=password, name=name, email_verified=True)
     return invitation_accept(token=token, user=user)

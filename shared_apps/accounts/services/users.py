@@ -6,6 +6,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
@@ -27,7 +28,7 @@ def user_get_or_create(
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise AccountError(f"“{email}” is not a valid email address.") from exc
+        raise AccountError(gettext("“%(email)s” is not a valid email address.") % {"email": email}) from exc
     existing = user_get_by_email(email=email)
     if existing is not None:
         return existing, False
@@ -54,9 +55,9 @@ def operator_ensure(*, email: str, password: str) -> User:
 def user_profile_update(*, user: User, name: str) -> User:
     name = name.strip()
     if len(name) > 150:
-        raise AccountError("Names can have at most 150 characters.")
+        raise AccountError(gettext("Names can have at most 150 characters."))
     if has_control_characters(name):
-        raise AccountError("Names cannot contain line breaks or control characters.")
+        raise AccountError(gettext("Names cannot contain line breaks or control characters."))
     user.name = name
     user.save(update_fields=["name"])
     return user
@@ -83,7 +84,9 @@ def password_reset_send(*, user: User) -> str:
     task). What support sends instead of ever setting a password: only the mailbox's owner learns the new one.
     Returns the address; AccountError for a deactivated account."""
     if not user.is_active:
-        raise AccountError(f"{user.email} is deactivated: reactivate it before sending a password reset.")
+        raise AccountError(
+            gettext("%(email)s is deactivated: reactivate it before sending a password reset.") % {"email": user.email}
+        )
     from shared_apps.accounts.tasks import password_reset_send as task  # noqa: PLC0415  (the tasks import these services)
 
     enqueue_on_commit(task, user_id=user.pk)
@@ -95,18 +98,18 @@ def email_address_clean(email: str, *, user: User | None = None) -> str:
     otherwise."""
     email = email.strip().lower()
     if has_control_characters(email) or len(email) > 254:
-        raise AccountError("An email address has at most 254 characters and no control characters.")
+        raise AccountError(gettext("An email address has at most 254 characters and no control characters."))
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise AccountError(f"“{email}” is not a valid email address.") from exc
+        raise AccountError(gettext("“%(email)s” is not a valid email address.") % {"email": email}) from exc
 
     others = User.objects.filter(email__iexact=email)
     addresses = EmailAddress.objects.filter(email__iexact=email)
     if user is not None:
         others, addresses = others.exclude(pk=user.pk), addresses.exclude(user_id=user.pk)
     if others.exists() or addresses.exists():
-        raise AccountError(f"Another account already uses {email}.")
+        raise AccountError(gettext("Another account already uses %(email)s.") % {"email": email})
     return email
 
 
@@ -118,7 +121,7 @@ def user_email_change(*, user: User, email: str) -> tuple[str, str]:
     new = email_address_clean(email, user=user)
     old = user.email
     if new == old.lower():
-        raise AccountError(f"{old} is already this account's address.")
+        raise AccountError(gettext("%(old)s is already this account's address.") % {"old": old})
     EmailAddress.objects.filter(user=user, email__iexact=old).delete()
     EmailAddress.objects.filter(user=user).update(primary=False)
     EmailAddress.objects.filter(user=user, email__iexact=new).delete()
@@ -143,7 +146,7 @@ def email_verification_send(*, user: User) -> str:
         .values_list("email", flat=True)
     ).first()
     if address is None:
-        raise AccountError(f"{user.email} has no unverified email address.")
+        raise AccountError(gettext("%(email)s has no unverified email address.") % {"email": user.email})
     from shared_apps.accounts.tasks import email_verification_send as task  # noqa: PLC0415  (as above)
 
     enqueue_on_commit(task, user_id=user.pk, email=address)

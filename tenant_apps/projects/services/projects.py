@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.entitlements import entitlement_require
 from billing.plans import Resource
@@ -44,8 +45,8 @@ def project_create(
     viewer = Viewer.of_user(acting_user) if acting_user is not None else None
     if viewer is not None and not viewer.is_member:
         raise ProjectNotAllowed("Only members of this workspace can create projects in it.")
-    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
-    description = clean_text(description, label="Description", field="description")
+    name = clean_line(name, label=_("Name"), max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label=_("Description"), field="description")
     if visibility not in Visibility.values:
         raise ProjectInvalid("Choose who can see the project.", field="visibility")
     tenant_id = current_workspace_id()
@@ -89,8 +90,8 @@ def welcome_project_ensure(*, acting_user: User | None = None) -> Project:
 @transaction.atomic
 def project_update(*, project: Project, name: str, description: str, acting_user: User) -> Project:
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
-    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
-    description = clean_text(description, label="Description", field="description")
+    name = clean_line(name, label=_("Name"), max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label=_("Description"), field="description")
     changed = {
         f: {"from": getattr(project, f), "to": v}
         for f, v in (("name", name), ("description", description))

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import Membership, User
 from tenant_apps.audit.actions import AuditAction
@@ -57,8 +58,8 @@ def task_create(
 ) -> Task:
     """A new task at the bottom of its column."""
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
-    title = clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title")
-    description = clean_text(description, label="Description", field="description")
+    title = clean_line(title, label=_("Title"), max_length=TITLE_MAX_LENGTH, field="title")
+    description = clean_text(description, label=_("Description"), field="description")
     if status not in TaskStatus.values:
         raise ProjectInvalid("Choose a column for the task.", field="status")
     assignee_id = _check_assignee(project, assignee_id)
@@ -102,8 +103,8 @@ def task_update(
     project = task.project
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
     values = {
-        "title": clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title"),
-        "description": clean_text(description, label="Description", field="description"),
+        "title": clean_line(title, label=_("Title"), max_length=TITLE_MAX_LENGTH, field="title"),
+        "description": clean_text(description, label=_("Description"), field="description"),
         "assignee_id": _check_assignee(project, assignee_id) if assignee_id != task.assignee_id else assignee_id,
         "due_date": clean_due_date(due_date),
     }

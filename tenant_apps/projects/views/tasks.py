@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts.http import MemberRequest
@@ -61,7 +62,7 @@ def task_detail(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
             except ProjectInvalid as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, "Task saved.")
+                messages.success(request, _("Task saved."))
                 return redirect("task_detail", project_id=project.pk, task_id=task.pk)
     context = project_context(
         project,
@@ -134,7 +135,7 @@ def task_delete(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
     access.require(ProjectPermission.CHANGE, project)
     if request.method == "POST":
         services.task_delete(task=task, acting_user=request.user)
-        messages.success(request, f"“{task.title}” was deleted.")
+        messages.success(request, _("“%(title)s” was deleted.") % {"title": task.title})
         return redirect("project_board", project_id=project.pk)
     comments = selectors.comment_list(task).count()
     context = project_context(project, access, "board", task=task, comments=comments)
