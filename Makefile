@@ -80,12 +80,9 @@ lint: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 # The catalogues of every shipped language (locale/<lang>), from the code and templates; then the compiled .mo files,
-# which are committed (devtools/check_messages.py checks they match). Paths ignored: devtools.check_messages.IGNORE.
-MESSAGES_IGNORE = $(shell $(PYTHON) -c 'import devtools.check_messages as c; print(" ".join("-i " + p for p in c.IGNORE))')
+# which are committed (make lint checks they match their .po).
 messages: install
-	$(PY) manage.py makemessages $(foreach l,$(notdir $(wildcard locale/*)),-l $(l)) --no-location --no-obsolete $(MESSAGES_IGNORE)
-	$(PY) manage.py makemessages -d djangojs $(foreach l,$(notdir $(wildcard locale/*)),-l $(l)) --no-location --no-obsolete $(MESSAGES_IGNORE)
-	for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po"; done
+	$(PY) -m devtools.check_messages --update
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -164,7 +164,21 @@ def _check_compiled(po: Path) -> list[str]:
     return []
 
 
+def update() -> int:
+    """`make messages`: bring every shipped catalogue up to date with the code, then compile it."""
+    langs = [arg for lang in languages() for arg in ("-l", lang)]
+    ignore = [arg for pattern in IGNORE for arg in ("-i", pattern)]
+    for domain in DOMAINS:
+        command = ["makemessages", "-d", domain, *langs, *ignore, "--no-location", "--no-obsolete"]
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, check=True)  # noqa: S603
+    for po in sorted(LOCALE.glob("*/LC_MESSAGES/*.po")):
+        subprocess.run(["msgfmt", "--check", "-o", str(po.with_suffix(".mo")), str(po)], check=True)  # noqa: S603, S607
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--update"]:
+        return update()
     with tempfile.TemporaryDirectory() as tmp:
         wanted = extract(Path(tmp))
     problems = [p for lang in languages() for domain in DOMAINS for p in check_catalogue(lang, domain, wanted[domain])]
