@@ -119,7 +119,9 @@ def extract(out: Path) -> dict[str, list[Entry]]:
         "                 no_obsolete=True, verbosity=0)\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", script, str(out), *IGNORE], cwd=ROOT, env=env, check=True)  # noqa: S603
+    # "locale" too: makemessages would otherwise file every source under the locale/ it walks past.
+    ignore = [*IGNORE, "locale"]
+    subprocess.run([sys.executable, "-c", script, str(out), *ignore], cwd=ROOT, env=env, check=True)  # noqa: S603
     found: dict[str, list[Entry]] = {}
     for domain in DOMAINS:
         po = out / "en" / "LC_MESSAGES" / f"{domain}.po"
@@ -179,7 +181,8 @@ def update() -> int:
 def main() -> int:
     if sys.argv[1:] == ["--update"]:
         return update()
-    with tempfile.TemporaryDirectory() as tmp:
+    # Inside the repository: makemessages files each source under the first locale path whose parent holds it.
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".messages-") as tmp:
         wanted = extract(Path(tmp))
     problems = [p for lang in languages() for domain in DOMAINS for p in check_catalogue(lang, domain, wanted[domain])]
     for problem in problems:
