@@ -18,6 +18,7 @@ urlpatterns = [
     # The scripts' strings in the page's language (static/js/*.js call gettext), and the footer's language switcher.
     path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("i18n/language/", set_language, name="set_language"),
+    path("i18n/time-zone/", account_views.time_zone_detect, name="time_zone_detect"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/webhooks/stripe/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("signup/", signup_views.start, name="signup"),

@@ -18,6 +18,7 @@ urlpatterns = [
     # The scripts' strings in the page's language (static/js/*.js call gettext), and the footer's language switcher.
     path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("i18n/language/", set_language, name="set_language"),
+    path("i18n/time-zone/", account_views.time_zone_detect, name="time_zone_detect"),
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),

@@ -25,7 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"
 DOMAINS = ("django", "djangojs")
 # Paths makemessages never reads: tools, tests, installed packages, generated files (docs/i18n.md).
-IGNORE = (".venv/*", ".data/*", "tests/*", "bench/*", "devtools/*", "infra/*", "node_modules/*", "static/js/htmx.min.js")
+IGNORE = (
+    ".venv/*",
+    ".data/*",
+    "tests/*",
+    "bench/*",
+    "devtools/*",
+    "infra/*",
+    "node_modules/*",
+    "static/js/htmx.min.js",
+)
 _LINE = re.compile(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?) (".*")$')
 
 

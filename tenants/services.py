@@ -213,6 +213,17 @@ def tenant_rename(*, tenant: Tenant, name: str) -> tuple[Tenant, str]:
     return locked, previous
 
 
+def tenant_language_set(*, tenant: Tenant, language: str) -> tuple[Tenant, str]:
+    """The workspace's default language ("" for none), in the caller's transaction. Returns the row and the old one."""
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise TenantError(gettext("Choose one of the languages offered."))
+    locked = tenant_lock_for_change(tenant)
+    previous = locked.language
+    locked.language = language
+    locked.save(update_fields=["language", "updated_at"])
+    return locked, previous
+
+
 @dataclass(frozen=True)
 class Rename:
     tenant: Tenant

@@ -19,8 +19,9 @@ from shared_apps.accounts.binding import binding_cookie_delete, binding_cookie_s
 from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.accounts.selectors import membership_for, membership_list_for_user
 from shared_apps.accounts.selectors import workspace_switcher as workspace_switcher_items
-from shared_apps.accounts.services import sessions_end_all
+from shared_apps.accounts.services import sessions_end_all, user_time_zone_detect
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.text import without_nul
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.http import RoutedRequest
@@ -178,3 +179,14 @@ def workspace_switcher(request: AuthenticatedRequest) -> HttpResponse:
         for item in workspace_switcher_items(user=request.user)
     ]
     return render(request, "tenant/_switcher.html", {"items": items, "all_url": root_url() + public_path("workspaces")})
+
+
+@require_POST
+def time_zone_detect(request: AuthenticatedRequest) -> HttpResponse:
+    """The browser's time zone (`Intl…resolvedOptions().timeZone`), posted once by static/js/timezone.js while the
+    person has none: kept only then and only if it is a known zone name. 204 either way; 401 without a person."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    name = without_nul(request.POST.get("time_zone", ""))[:100]
+    user_time_zone_detect(user=request.user, time_zone=name)
+    return HttpResponse(status=204)

@@ -16,8 +16,10 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import User
+from shared_apps.accounts.preferences import recipient_locale
 from tenant_apps.notifications.models import Notification, NotificationKind
 from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url
@@ -26,10 +28,10 @@ logger = logging.getLogger(__name__)
 
 SALT = "atrium.notifications.unsubscribe"
 PHRASES = {
-    NotificationKind.ASSIGNED: "assigned you",
-    NotificationKind.MENTIONED: "mentioned you on",
-    NotificationKind.COMMENTED: "commented on",
-    NotificationKind.INVITATION_ACCEPTED: "accepted your invitation",
+    NotificationKind.ASSIGNED: gettext_lazy("assigned you"),
+    NotificationKind.MENTIONED: gettext_lazy("mentioned you on"),
+    NotificationKind.COMMENTED: gettext_lazy("commented on"),
+    NotificationKind.INVITATION_ACCEPTED: gettext_lazy("accepted your invitation"),
 }
 
 
@@ -78,31 +80,37 @@ def notification_emails_send(*, schema: str, notifications: Sequence[Notificatio
             link = base + reverse("task_detail", args=[n.project_id, n.task_id])
         else:
             link = base + reverse("notifications")
-        phrase = PHRASES.get(NotificationKind(n.kind), "")
-        context = {
-            "tenant_name": tenant.name,
-            "actor": n.actor_name,
-            "phrase": phrase,
-            "subject": n.subject,
-            "excerpt": n.excerpt,
-            "url": link,
-            "unsubscribe_url": unsubscribe,
-            "kind_label": NotificationKind(n.kind).label,
-        }
-        title = f"{n.actor_name} {phrase}" + (
-            f" “{n.subject}”" if n.kind != NotificationKind.INVITATION_ACCEPTED else ""
-        )
-        message = EmailMultiAlternatives(
-            subject=f"{tenant.name}: {title}"[:200],
-            body=render_to_string("email/notification.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[person.email],
-            headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
-        message.attach_alternative(render_to_string("email/notification.html", context), "text/html")
-        messages.append(message)
+        with recipient_locale(user=person, workspace_language=tenant.language):
+            messages.append(_notification_message(tenant, n, person, link=link, unsubscribe=unsubscribe))
     try:
         return int(get_connection().send_messages(messages) or 0)
     except Exception:  # an email that cannot go is logged; the notification is on the page anyway
         logger.exception("could not send notification emails")
         return 0
+
+
+def _notification_message(
+    tenant: Tenant, n: Notification, person: User, *, link: str, unsubscribe: str
+) -> EmailMultiAlternatives:
+    """One notification's email, rendered in the active language and time zone (the recipient's)."""
+    phrase = str(PHRASES.get(NotificationKind(n.kind), ""))
+    context = {
+        "tenant_name": tenant.name,
+        "actor": n.actor_name,
+        "phrase": phrase,
+        "subject": n.subject,
+        "excerpt": n.excerpt,
+        "url": link,
+        "unsubscribe_url": unsubscribe,
+        "kind_label": NotificationKind(n.kind).label,
+    }
+    title = f"{n.actor_name} {phrase}" + (f" “{n.subject}”" if n.kind != NotificationKind.INVITATION_ACCEPTED else "")
+    message = EmailMultiAlternatives(
+        subject=f"{tenant.name}: {title}"[:200],
+        body=render_to_string("email/notification.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[person.email],
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.attach_alternative(render_to_string("email/notification.html", context), "text/html")
+    return message

@@ -13,15 +13,16 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from tenants.references import person_reference, public_reference
 
 
 class NotificationKind(models.TextChoices):
-    ASSIGNED = "assigned", "Assigned to you"
-    MENTIONED = "mentioned", "Mentioned you"
-    COMMENTED = "commented", "Commented on a task you follow"
-    INVITATION_ACCEPTED = "invitation_accepted", "Accepted your invitation"
+    ASSIGNED = "assigned", _("Assigned to you")
+    MENTIONED = "mentioned", _("Mentioned you")
+    COMMENTED = "commented", _("Commented on a task you follow")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Accepted your invitation")
 
 
 class Notification(models.Model):
@@ -68,8 +69,8 @@ class TaskFollow(models.Model):
 
 
 class Delivery(models.TextChoices):
-    IMMEDIATELY = "immediately", "Email me at once"
-    OFF = "off", "Don't email me"
+    IMMEDIATELY = "immediately", _("Email me at once")
+    OFF = "off", _("Don't email me")
 
 
 class NotificationPreference(models.Model):

@@ -32,6 +32,7 @@ from billing.entitlements import entitlement_require, webhook_delivery_allow
 from billing.plans import Resource
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.transactions import enqueue_on_commit
@@ -465,15 +466,17 @@ def _owners_email(tenant: Tenant, endpoint: Endpoint, since: datetime) -> None:
         "since": since,
         "url": (tenant_url(domain.domain) + f"/settings/webhooks/{endpoint.pk}/") if domain else "",
     }
-    message = EmailMultiAlternatives(
-        subject=f"{tenant.name}: a webhook endpoint was switched off",
-        body=render_to_string("email/webhook_disabled.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=owners,
-    )
-    message.attach_alternative(render_to_string("email/webhook_disabled.html", context), "text/html")
     try:
-        message.send()
+        for owner in owners:  # one message per owner, each in its reader's language and time zone
+            with recipient_locale(email=owner, workspace_language=tenant.language):
+                message = EmailMultiAlternatives(
+                    subject=_("%(name)s: a webhook endpoint was switched off") % {"name": tenant.name},
+                    body=render_to_string("email/webhook_disabled.txt", context),
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[owner],
+                )
+                message.attach_alternative(render_to_string("email/webhook_disabled.html", context), "text/html")
+            message.send()
     except Exception:
         logger.exception("could not email the owners about a disabled webhook endpoint")
 

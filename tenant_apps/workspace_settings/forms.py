@@ -7,9 +7,11 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from shared_apps.accounts.models import ApiKeyScope, Role
+from shared_apps.accounts.preferences import time_zone_names
 from shared_apps.accounts.services import ApiKeyInvalid, normalise_emails
 from tenants.validators import host_normalise
 
@@ -263,3 +265,38 @@ class OidcConnectionForm(forms.Form):
         help_text=_("Stored encrypted. Leave empty to keep the one saved."),
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+
+
+def _language_choices(empty_label: str) -> list[tuple[str, str]]:
+    return [("", empty_label), *settings.LANGUAGES]
+
+
+class PreferencesForm(forms.Form):
+    """The person's language and time zone (the services check both again)."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=())
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=(),
+        help_text=_("Dates and times on every page and in emails are shown in it."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = _language_choices(str(_("The workspace's default")))
+        zones = sorted(time_zone_names())
+        self.fields["time_zone"].choices = [("", "UTC"), *((zone, zone.replace("_", " ")) for zone in zones)]
+
+
+class WorkspaceLanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Default language"),
+        required=False,
+        choices=(),
+        help_text=_("For members who chose no language of their own, and for the workspace's emails."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = _language_choices(str(_("Each person's browser language")))

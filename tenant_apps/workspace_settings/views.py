@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -42,6 +42,7 @@ from tenant_apps.workspace_settings.forms import (
     ApiKeyForm,
     ApiKeyRevokeForm,
     InviteForm,
+    PreferencesForm,
     ProfileForm,
 )
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
@@ -396,10 +397,30 @@ def profile(request: MemberRequest) -> HttpResponse:
     return _profile_page(request, form=form)
 
 
+@require_POST
+def preferences(request: MemberRequest) -> HttpResponse:
+    """The person's language and time zone (theirs in every workspace)."""
+    user = _user(request)
+    form = PreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_preferences_update(
+                user=user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+            )
+        except AccountError as exc:
+            form.add_error(None, exc.message)
+        else:
+            with translation.override(user.language or translation.get_language()):
+                messages.success(request, _("Your language and time zone were saved."))
+            return redirect("settings_profile")
+    return _profile_page(request, preferences_form=form, status=400)
+
+
 def _profile_page(
     request: MemberRequest,
     *,
     form: ProfileForm | None = None,
+    preferences_form: PreferencesForm | None = None,
     key_form: ApiKeyForm | None = None,
     new_key: dict[str, Any] | None = None,
     status: int = 200,
@@ -415,6 +436,8 @@ def _profile_page(
         request,
         "profile",
         form=form or ProfileForm(initial={"name": user.name}),
+        preferences_form=preferences_form
+        or PreferencesForm(initial={"language": user.language, "time_zone": user.time_zone}),
         key_form=key_form or ApiKeyForm(),
         api_keys=[{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in keys],
         new_key=new_key,

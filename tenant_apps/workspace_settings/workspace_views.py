@@ -28,6 +28,7 @@ from tenant_apps.workspace_settings.forms import (
     DomainPickForm,
     SubdomainForm,
     WorkspaceDeleteForm,
+    WorkspaceLanguageForm,
     WorkspaceNameForm,
 )
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
@@ -57,6 +58,7 @@ def general_render(request: MemberRequest, status: int = 200, **forms: object) -
     if can(request.membership.role, Action.WORKSPACE_MANAGE):
         forms.setdefault("name_form", WorkspaceNameForm(initial={"name": tenant.name}))
         forms.setdefault("subdomain_form", SubdomainForm(initial={"subdomain": host.split(".", 1)[0]}))
+        forms.setdefault("language_form", WorkspaceLanguageForm(initial={"language": request.route.language}))
     context = settings_context(
         request,
         "general",
@@ -106,6 +108,26 @@ def rename(request: MemberRequest) -> HttpResponse:
             messages.success(request, _("The workspace is now called %(name)s.") % {"name": tenant.name})
             return redirect("settings_general")
     return general_render(request, status=400, name_form=form)
+
+
+@action_required(Action.WORKSPACE_MANAGE)
+@require_POST
+def language(request: MemberRequest) -> HttpResponse:
+    """The workspace's default language."""
+    form = WorkspaceLanguageForm(request.POST)
+    if form.is_valid():
+        try:
+            workspaces.workspace_language_set(
+                tenant=request.tenant, language=form.cleaned_data["language"], acting_user=request.user
+            )
+        except NotAllowed as exc:
+            return forbidden(request, exc)
+        except TenantError as exc:
+            form.add_error("language", exc.message)
+        else:
+            messages.success(request, _("The workspace's default language was saved."))
+            return redirect("settings_general")
+    return general_render(request, status=400, language_form=form)
 
 
 @action_required(Action.WORKSPACE_MANAGE)

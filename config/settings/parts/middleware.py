@@ -21,6 +21,8 @@ MIDDLEWARE: list[str] = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The person's language (else the workspace's default) and time zone, over what LocaleMiddleware chose.
+    "shared_apps.accounts.preferences.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # An operator signed in as a member: time limit, banner, read-only unless stepped up, no account pages.

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
+from shared_apps.accounts.preferences import is_time_zone, language_codes
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services.sessions import sessions_end_all
 from shared_apps.core.text import has_control_characters
@@ -61,6 +62,25 @@ def user_profile_update(*, user: User, name: str) -> User:
     user.name = name
     user.save(update_fields=["name"])
     return user
+
+
+def user_preferences_update(*, user: User, language: str, time_zone: str) -> User:
+    """The person's language ("" follows the workspace's default, then the browser) and time zone ("" is UTC)."""
+    if language and language not in language_codes():
+        raise AccountError(gettext("Choose one of the languages offered."))
+    if time_zone and not is_time_zone(time_zone):
+        raise AccountError(gettext("Choose a time zone from the list, such as Europe/Berlin."))
+    user.language, user.time_zone = language, time_zone
+    user.save(update_fields=["language", "time_zone"])
+    return user
+
+
+def user_time_zone_detect(*, user: User, time_zone: str) -> bool:
+    """The zone the browser reports on first sign-in, kept only while the person has none (a choice is never
+    overwritten). False when nothing changed; an unknown name changes nothing either."""
+    if not is_time_zone(time_zone):
+        return False
+    return User.objects.filter(pk=user.pk, time_zone="").update(time_zone=time_zone) == 1
 
 
 def user_deactivate(*, user: User) -> int:

@@ -37,6 +37,27 @@ def workspace_rename(*, tenant: Tenant, name: str, acting_user: User | None) -> 
     return renamed
 
 
+def workspace_language_set(*, tenant: Tenant, language: str, acting_user: User | None) -> Tenant:
+    """The workspace's default language, for members who chose none and for its emails (owners)."""
+    authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.WORKSPACE_MANAGE,
+        verb="change the language of",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        changed, previous = tenancy.tenant_language_set(tenant=tenant, language=language)
+        audit_record(
+            tenant=changed,
+            action=AuditAction.TENANT_LANGUAGE_CHANGED,
+            actor=acting_user,
+            target=changed,
+            metadata={"from": previous, "to": changed.language},
+        )
+    return changed
+
+
 def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: User | None) -> Domain:
     """Move the workspace to <new_slug>.<BASE_DOMAIN>; the old host redirects for TENANT_RENAME_REDIRECT_DAYS."""
     authorize(
