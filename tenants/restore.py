@@ -84,7 +84,7 @@ def _unquote(identifier: str) -> str:
 
 
 def _refuse(message: str) -> ArchiveRefused:
-    return ArchiveRefused(f"Refused the archive: {message}. Nothing was imported.")
+    return ArchiveRefused(gettext("Refused the archive: %(message)s. Nothing was imported.") % {"message": message})
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def tenant_rename_subdomain(*, tenant: Tenant, new_slug: str) -> Rename:
         raise TenantError(gettext("%(name)s is already at %(new_host)s.") % {"name": locked.name, "new_host": new_host})
     existing = Domain.objects.filter(domain=new_host).first()
     if existing is not None and not (existing.tenant_id == locked.pk and existing.redirect_until):
-        raise SubdomainTaken(f"The subdomain “{new_slug}” is taken.")
+        raise SubdomainTaken(gettext("The subdomain “%(new_slug)s” is taken.") % {"new_slug": new_slug})
     if existing is not None:  # renaming back to a host still redirecting here
         existing.delete()
     if old is not None:
@@ -265,7 +265,7 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
     caller's transaction, wrapped in `domain_conflicts_as(DomainTaken(...))`."""
     host = validate_custom_domain(domain)
     if Domain.objects.filter(domain=host).exists():
-        raise DomainTaken(f"{host} is already in use.")
+        raise DomainTaken(gettext("%(host)s is already in use.") % {"host": host})
     locked = tenant_lock_for_change(tenant)
     return Domain.objects.create(domain=host, tenant=locked, is_primary=False)
 
@@ -275,7 +275,7 @@ def domain_remove(*, tenant: Tenant, domain: str) -> str:
     the host removed."""
     host = host_normalise(domain)
     if host is None:
-        raise DomainInvalid("That is not a domain name.")
+        raise DomainInvalid(gettext("That is not a domain name."))
     locked = tenant_lock_for_change(tenant)
     row = Domain.objects.select_for_update().filter(domain=host, tenant=locked).first()
     if row is None:

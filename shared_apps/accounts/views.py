@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -79,7 +80,7 @@ def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         tenant = tenant_get_by_slug(slug=slug)
         if binding and data.get("confirm") and request.method != "POST":
             if membership_for(user_id=request.user.pk, tenant_id=tenant.pk) is None:
-                raise handoff.HandoffRefused("You are not a member of that workspace.")
+                raise handoff.HandoffRefused(_("You are not a member of that workspace."))
             context = {"tenant": tenant, "binding": binding, "next": handoff.safe_next_path(next_path)}
             return render(request, "public/continue_as.html", context)
         if binding:

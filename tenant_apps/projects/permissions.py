@@ -33,6 +33,7 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import BooleanField, Expression, F, IntegerField, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import membership_for
@@ -372,7 +373,7 @@ class ProjectAccess:
         """Raise unless `viewer` holds `permission`: not found without even `view_project`, else not allowed."""
         held = self.permissions(project)
         if ProjectPermission.VIEW not in held:
-            raise ProjectNotFound("There is no such project in this workspace.")
+            raise ProjectNotFound(_("There is no such project in this workspace."))
         if permission not in held:
             raise ProjectNotAllowed(_refusal(permission, project))
 

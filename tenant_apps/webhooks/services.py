@@ -102,7 +102,7 @@ def url_clean(url: str) -> str:
 def event_types_clean(event_types: Sequence[str]) -> list[str]:
     unknown = sorted(set(event_types) - set(SUBSCRIBABLE))
     if unknown:
-        raise EndpointInvalid(f"Unknown event types: {', '.join(unknown)}.")
+        raise EndpointInvalid(_("Unknown event types: %(join)s.") % {"join": ", ".join(unknown)})
     return [t for t in SUBSCRIBABLE if t in set(event_types)]
 
 

@@ -114,16 +114,21 @@ def _manage(*args: str, env: dict[str, str]) -> str:
 
 # Module scope: Playwright's event loop must be gone before later tests touch the database from this thread.
 @pytest.fixture(scope="module")
-def live_site(_session_tenants: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+def live_site(
+    request: pytest.FixtureRequest, _session_tenants: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveSite]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (CI does)")
     port = _free_port()
     mail_dir = tmp_path_factory.mktemp("mail")
+    # A test module may give its server more environment (`live_site_env(tmp_path_factory) -> dict`).
+    extra_env = getattr(request.module, "live_site_env", None)
     env = subprocess_env(
         SITE_PORT=str(port),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
         LIVE_STREAM_MAX_SECONDS="600",
+        **(extra_env(tmp_path_factory) if extra_env else {}),
     )
     _manage(
         "tenant",

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
 from shared_apps.accounts.hooks import seats_changed_on_commit
@@ -84,11 +84,15 @@ def _ensure_seats(tenant: Tenant, needed: int) -> None:
     used = seats_used(tenant_id=tenant.pk)
     if used + needed > limit:
         free = max(limit - used, 0)
-        asked = f"{needed} invitation{'s' if needed != 1 else ''}"
+        asked = ngettext("%(n)s invitation", "%(n)s invitations", needed) % {"n": needed}
+        free_seats = ngettext("%(n)s seat free", "%(n)s seats free", free) % {"n": free}
         raise SeatLimitReached(
-            f"{tenant.name} has {limit} seats and {used} are taken (members and pending invitations), "
-            f"so {asked} would not fit ({free} seat{'s' if free != 1 else ''} free). "
-            "Upgrade the plan on the billing page to add seats, or revoke pending invitations.",
+            gettext(
+                "%(name)s has %(limit)s seats and %(used)s are taken (members and pending invitations), so %(asked)s "
+                "would not fit (%(free)s). Upgrade the plan on the billing page to add seats, or revoke pending "
+                "invitations."
+            )
+            % {"name": tenant.name, "limit": limit, "used": used, "asked": asked, "free": free_seats},
             extra={"limit": limit, "used": used, "needed": needed},
         )
 
@@ -245,7 +249,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
 def _lock_open_invitation(*, tenant: Tenant, invitation: Invitation) -> Invitation:
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:
-        raise NotFound("There is no such invitation in this workspace.")
+        raise NotFound(gettext("There is no such invitation in this workspace."))
     if locked.accepted_at is not None:
         raise AccountError(gettext("The invitation to %(email)s was already accepted.") % {"email": locked.email})
     if locked.revoked_at is not None:
@@ -327,7 +331,7 @@ def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_use
     _lock_workspace(tenant)
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:
-        raise NotFound("There is no such invitation in this workspace.")
+        raise NotFound(gettext("There is no such invitation in this workspace."))
     if locked.revoked_at is None:
         raise AccountError(
             gettext("The invitation to %(email)s is not revoked: there is nothing to undo.") % {"email": locked.email}
@@ -391,19 +395,21 @@ def invitation_check(invitation: Invitation | None, *, replaced: bool = False) -
     """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not.
     `replaced`: the link was this invitation's, before a resend replaced it."""
     if invitation is None:
-        raise InvitationUnusable("This invitation link is not valid.", reason="invalid", status=404)
+        raise InvitationUnusable(gettext("This invitation link is not valid."), reason="invalid", status=404)
     if replaced:
-        raise InvitationUnusable("This invitation was replaced by a newer one.", reason="replaced", status=410)
+        raise InvitationUnusable(gettext("This invitation was replaced by a newer one."), reason="replaced", status=410)
     if invitation.revoked_at is not None:
-        raise InvitationUnusable("This invitation was withdrawn.", reason="revoked", status=410)
+        raise InvitationUnusable(gettext("This invitation was withdrawn."), reason="revoked", status=410)
     if invitation.accepted_at is not None:
-        raise InvitationUnusable("This invitation was already used.", reason="used", status=410)
+        raise InvitationUnusable(gettext("This invitation was already used."), reason="used", status=410)
     if invitation.expires_at <= timezone.now():
-        raise InvitationUnusable("This invitation has expired.", reason="expired", status=410)
+        raise InvitationUnusable(gettext("This invitation has expired."), reason="expired", status=410)
     if invitation.tenant.status not in JOINABLE_STATES:
         # A suspended workspace, or one waiting to be deleted, takes no new members until it is back.
         raise InvitationUnusable(
-            f"{invitation.tenant.name} is not taking new members right now.", reason="unavailable", status=409
+            gettext("%(name)s is not taking new members right now.") % {"name": invitation.tenant.name},
+            reason="unavailable",
+            status=409,
         )
     return invitation
 
@@ -423,7 +429,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation = invitation_check(invitation)
     if not user_has_verified_email(user=user, email=invitation.email):
         raise InvitationUnusable(
-            f"This invitation is for {invitation.email}, and you're signed in as {user.email}.",
+            gettext("This invitation is for %(email)s, and you're signed in as %(email2)s.")
+            % {"email": invitation.email, "email2": user.email},
             reason="wrong_email",
             status=403,
         )
@@ -470,7 +477,7 @@ def invitation_accept_new_account(*, token: str, password: str, name: str = "") 
     )
     if user_get_by_email(email=invitation.email) is not None:
         raise InvitationUnusable(
-            f"There's already an Atrium account for {invitation.email}: sign in to join.",
+            gettext("There's already an Atrium account for %(email)s: sign in to join.") % {"email": invitation.email},
             reason="account_exists",
             status=409,
         )

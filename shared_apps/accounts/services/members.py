@@ -56,7 +56,7 @@ class _Locked:
     def target(self, membership_id: int) -> Membership:
         row = self.rows.get(membership_id)
         if row is None:
-            raise NotFound("There is no such member in this workspace.")
+            raise NotFound(_("There is no such member in this workspace."))
         return row
 
 
@@ -79,7 +79,7 @@ def _lock_members(*, tenant_id: int, membership_ids: list[int], actor: User) -> 
 
 def _require_actor(locked: _Locked, action: Action) -> Membership:
     if locked.actor is None:
-        raise NotAllowed("You are not a member of this workspace.")
+        raise NotAllowed(_("You are not a member of this workspace."))
     require(locked.actor.role, action)
     return locked.actor
 
@@ -102,7 +102,7 @@ def member_role_change(*, tenant: Tenant, membership: Membership, role: str, act
     actor = _require_actor(locked, Action.MEMBERS_CHANGE_ROLE)
     target = locked.target(membership.pk)
     if not can_manage(actor.role, target.role) or (role == Role.OWNER and not can(actor.role, Action.OWNERS_MANAGE)):
-        raise NotAllowed("Only owners can make someone an owner or change an owner's role.")
+        raise NotAllowed(_("Only owners can make someone an owner or change an owner's role."))
     if target.role == role:
         raise AccountError(
             _("%(who)s is already %(lower)s.") % {"who": _who(target.user), "lower": Role(role).label.lower()}
@@ -133,7 +133,7 @@ def member_remove(*, tenant: Tenant, membership: Membership, acting_user: User) 
     if target.pk == actor.pk:
         raise AccountError(_("To take yourself out of the workspace, use “Leave workspace”."))
     if not can_manage(actor.role, target.role):
-        raise NotAllowed("Only owners can remove an owner.")
+        raise NotAllowed(_("Only owners can remove an owner."))
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
     event_emit(tenant=tenant, type=EventType.MEMBER_REMOVED, actor=acting_user, data=member_data(target))

@@ -127,7 +127,7 @@ def domain_add(*, tenant: Tenant, domain: str, acting_user: User) -> VerifiedDom
 def _locked(tenant: Tenant, domain_id: int) -> VerifiedDomain:
     row = VerifiedDomain.objects.select_for_update().filter(pk=domain_id, tenant_id=tenant.pk).first()
     if row is None:
-        raise NotFound("There is no such domain in this workspace.")
+        raise NotFound(_("There is no such domain in this workspace."))
     return row
 
 
@@ -138,7 +138,7 @@ def domain_check(*, tenant: Tenant, domain_id: int, acting_user: User | None) ->
         require_identity_admin(tenant=tenant, acting_user=acting_user)
     row = VerifiedDomain.objects.filter(pk=domain_id, tenant_id=tenant.pk).first()
     if row is None:
-        raise NotFound("There is no such domain in this workspace.")
+        raise NotFound(_("There is no such domain in this workspace."))
     # The DNS is asked outside the transaction: no row lock is held while a resolver waits.
     try:
         values = txt_records(record_name(row))

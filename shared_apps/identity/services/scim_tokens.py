@@ -59,7 +59,7 @@ def scim_token_revoke(*, tenant: Tenant, token_id: int, acting_user: User) -> Sc
     require_identity_admin(tenant=tenant, acting_user=acting_user)
     token = ScimToken.objects.select_for_update().filter(pk=token_id, tenant_id=tenant.pk).first()
     if token is None:
-        raise NotFound("There is no such SCIM token in this workspace.")
+        raise NotFound(_("There is no such SCIM token in this workspace."))
     if token.revoked_at is not None:
         raise IdentityError(_("The token “%(name)s” was already revoked.") % {"name": token.name})
     token.revoked_at = timezone.now()

@@ -126,8 +126,11 @@ def sso_sign_in_check(*, connection: SsoConnection, email: str, email_verified: 
             metadata={"email": (email or "")[:254], "reason": reason},
         )
         raise SsoRefused(
-            "Your organisation's identity provider signed you in as an address this workspace does not accept "
-            f"({reason}). Ask the workspace's admins to verify your email domain."
+            _(
+                "Your organisation's identity provider signed you in as an address this workspace does not "
+                "accept (%(reason)s). Ask the workspace's admins to verify your email domain."
+            )
+            % {"reason": reason}
         )
 
 
@@ -142,7 +145,9 @@ def sso_membership_ensure(*, connection: SsoConnection, user: User) -> Membershi
         return existing
     list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
     if seats_used(tenant_id=tenant.pk) + 1 > seat_limit(tenant_id=tenant.pk):
-        raise SsoRefused(f"{tenant.name} has no free seat. Ask its admins to make room, then sign in again.")
+        raise SsoRefused(
+            _("%(name)s has no free seat. Ask its admins to make room, then sign in again.") % {"name": tenant.name}
+        )
     role = policy_for(tenant_id=tenant.pk).jit_role
     membership = Membership.objects.create(tenant_id=tenant.pk, user=user, role=role)
     seats_changed_on_commit(tenant.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
@@ -67,7 +68,7 @@ def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: Us
         member_action=Action.WORKSPACE_MANAGE,
         verb="move",
     )
-    taken = SubdomainTaken(f"The subdomain “{new_slug.strip().lower()}” is taken.")
+    taken = SubdomainTaken(_("The subdomain “%(lower)s” is taken.") % {"lower": new_slug.strip().lower()})
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         rename = tenancy.tenant_rename_subdomain(tenant=tenant, new_slug=new_slug)
         audit_record(
@@ -93,7 +94,7 @@ def workspace_domain_add(*, tenant: Tenant, domain: str, acting_user: User | Non
         member_action=Action.DOMAINS_MANAGE,
         verb="add a domain to",
     )
-    taken = DomainTaken(f"{domain.strip().lower().rstrip('.')} is already in use.")
+    taken = DomainTaken(_("%(rstrip)s is already in use.") % {"rstrip": domain.strip().lower().rstrip(".")})
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         created = tenancy.domain_add(tenant=tenant, domain=domain)
         audit_record(

@@ -44,7 +44,7 @@ def comment_edit(*, comment: Comment, body: str, acting_user: User) -> Comment:
     """Authors edit their own comments (while they may still change the project)."""
     acting_access(acting_user).require(ProjectPermission.CHANGE, comment.task.project)
     if comment.author_id != acting_user.pk:
-        raise ProjectNotAllowed("Only its author can edit a comment.")
+        raise ProjectNotAllowed(_("Only its author can edit a comment."))
     body = clean_text(body, label=_("Comment"), field="body", required=True)
     if body == comment.body:
         return comment
@@ -68,7 +68,7 @@ def comment_delete(*, comment: Comment, acting_user: User) -> None:
     project = comment.task.project
     access.require(ProjectPermission.CHANGE, project)
     if comment.author_id != acting_user.pk and not access.can_manage(project):
-        raise ProjectNotAllowed("Only its author, or someone who manages the project, can delete a comment.")
+        raise ProjectNotAllowed(_("Only its author, or someone who manages the project, can delete a comment."))
     audit_record(
         tenant=connection,
         action=AuditAction.COMMENT_DELETED,

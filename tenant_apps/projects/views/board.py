@@ -109,7 +109,7 @@ def task_create(request: MemberRequest, project_id: int) -> HttpResponse:
 def _position(data: QueryDict) -> int:
     raw = data.get("position", "")
     if not raw.isdigit() or len(raw) > 9:
-        raise ProjectInvalid("Say where the task goes.", field="position")
+        raise ProjectInvalid(_("Say where the task goes."), field="position")
     return int(raw)
 
 

@@ -26,9 +26,9 @@ def _levels_from(data: QueryDict, member_ids: set[int]) -> dict[int, AccessLevel
         value = data.get(key, "")
         raw_id = key.removeprefix("level-")
         if not raw_id.isdigit() or len(raw_id) > 18 or int(raw_id) not in member_ids:
-            raise ProjectInvalid("That person is not a member of this workspace any more. Reload the page.")
+            raise ProjectInvalid(_("That person is not a member of this workspace any more. Reload the page."))
         if value and value not in {level.value for level in AccessLevel}:
-            raise ProjectInvalid("Choose one of the access levels.")
+            raise ProjectInvalid(_("Choose one of the access levels."))
         levels[int(raw_id)] = AccessLevel(value) if value else None
     return levels
 

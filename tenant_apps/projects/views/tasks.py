@@ -113,7 +113,7 @@ def comment_edit(request: MemberRequest, project_id: int, task_id: int, comment_
     comment = selectors.comment_get(task, comment_id)
     access.require(ProjectPermission.CHANGE, project)
     if comment.author_id != request.user.pk:
-        raise ProjectNotAllowed("Only its author can edit a comment.")
+        raise ProjectNotAllowed(_("Only its author can edit a comment."))
     form = CommentForm(request.POST or None, initial={"body": comment.body})
     if request.method == "POST" and form.is_valid():
         try:
