@@ -56,9 +56,9 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
     with recipient_locale(email=invitation.email, workspace_language=invitation.tenant.language):
-        inviter = context["inviter_email"] or gettext("Someone")
+        who = context["inviter_email"] or gettext("Someone")
         message = EmailMultiAlternatives(
-            subject=gettext("%(inviter)s invited you to a workspace on Atrium") % {"inviter": inviter},
+            subject=gettext("%(inviter)s invited you to a workspace on Atrium") % {"inviter": who},
             body=render_to_string("email/invitation.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[invitation.email],

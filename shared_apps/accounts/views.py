@@ -22,7 +22,6 @@ from shared_apps.accounts.selectors import membership_for, membership_list_for_u
 from shared_apps.accounts.selectors import workspace_switcher as workspace_switcher_items
 from shared_apps.accounts.services import sessions_end_all, user_time_zone_detect
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.text import without_nul
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants.http import RoutedRequest
@@ -188,6 +187,6 @@ def time_zone_detect(request: AuthenticatedRequest) -> HttpResponse:
     person has none: kept only then and only if it is a known zone name. 204 either way; 401 without a person."""
     if not request.user.is_authenticated:
         return HttpResponse(status=401)
-    name = without_nul(request.POST.get("time_zone", ""))[:100]
-    user_time_zone_detect(user=request.user, time_zone=name)
+    # Taken as sent: only an exact zone name is kept (a NUL, a path or a long string matches none).
+    user_time_zone_detect(user=request.user, time_zone=request.POST.get("time_zone", ""))
     return HttpResponse(status=204)

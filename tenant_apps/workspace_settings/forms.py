@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -284,9 +284,10 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = _language_choices(str(_("The workspace's default")))
+        cast(forms.ChoiceField, self.fields["language"]).choices = _language_choices(str(_("The workspace's default")))
         zones = sorted(time_zone_names())
-        self.fields["time_zone"].choices = [("", "UTC"), *((zone, zone.replace("_", " ")) for zone in zones)]
+        zone_field = cast(forms.ChoiceField, self.fields["time_zone"])
+        zone_field.choices = [("", "UTC"), *((zone, zone.replace("_", " ")) for zone in zones)]
 
 
 class WorkspaceLanguageForm(forms.Form):
@@ -299,4 +300,5 @@ class WorkspaceLanguageForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = _language_choices(str(_("Each person's browser language")))
+        field = cast(forms.ChoiceField, self.fields["language"])
+        field.choices = _language_choices(str(_("Each person's browser language")))
