@@ -23,4 +23,4 @@ class PublishedPasswordValidator:
             )
 
     def get_help_text(self) -> str:
-        return "Your password can't be one published in Atrium's documentation."
+        return _("Your password can't be one published in Atrium's documentation.")

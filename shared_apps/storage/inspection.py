@@ -342,7 +342,11 @@ def _check_image(found: FileType, source: Source, tail: bytes) -> tuple[int, int
 
 
 def _too_many_pixels(width: int, height: int, limit: int) -> str:
-    return f"This image is {width:,} by {height:,} pixels; images can have at most {limit:,} pixels."
+    return _("This image is %(width)s by %(height)s pixels; images can have at most %(limit)s pixels.") % {
+        "width": f"{width:,}",
+        "height": f"{height:,}",
+        "limit": f"{limit:,}",
+    }
 
 
 def inspect_upload(source: Source, *, declared_name: str, max_bytes: int) -> Inspected:

@@ -39,7 +39,7 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         action = self.fields["action"]
         assert isinstance(action, forms.ChoiceField)  # noqa: S101
-        action.choices = [("", "All actions"), *filter_choices()]
+        action.choices = [("", _("All actions")), *filter_choices()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -82,7 +82,7 @@ class TaskForm(ServiceErrorsMixin):
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
         assert isinstance(field, forms.TypedChoiceField)  # noqa: S101
-        field.choices = [("", "Nobody"), *assignees]
+        field.choices = [("", _("Nobody")), *assignees]
 
     def clean_title(self) -> str:
         return _checked(self, clean_line, self.cleaned_data["title"], label=_("Title"), max_length=TITLE_MAX_LENGTH)

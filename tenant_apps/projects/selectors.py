@@ -14,7 +14,7 @@ from typing import Any, overload
 from django.db.models import Count, Expression, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import member_list
@@ -233,7 +233,12 @@ class BoardFilter:
     assignee: str = ""
     due: str = ""
 
-    DUES = (("", "Any due date"), ("overdue", "Overdue"), ("week", "Due within a week"), ("none", "No due date"))
+    DUES = (
+        ("", gettext_lazy("Any due date")),
+        ("overdue", gettext_lazy("Overdue")),
+        ("week", gettext_lazy("Due within a week")),
+        ("none", gettext_lazy("No due date")),
+    )
 
     @classmethod
     def of(cls, query: Any) -> BoardFilter:

@@ -213,10 +213,10 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
 
 def _ago(moment: datetime | None) -> str:
     if moment is None:
-        return "Never"
+        return _("Never")
     if timezone.now() - moment < timedelta(minutes=1):
-        return "Just now"
-    return f"{timesince(moment, depth=1)} ago"
+        return _("Just now")
+    return _("%(time)s ago") % {"time": timesince(moment, depth=1)}
 
 
 def _back(request: MemberRequest) -> str:
