@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_LOCAL_PORT ?= 12111
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint fmt lock db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-pooler bench-scale bench-webhooks bench-scim bench-live proof e2e-deps
+.PHONY: install run test lint fmt lock messages db-stop clean help bench-routing bench-provisioning bench-migrate bench-billing bench-permissions bench-storage bench-metrics bench-api bench-load bench-pooler bench-scale bench-webhooks bench-scim bench-live proof e2e-deps
 
 help:
 	@echo "make run      set up everything and serve http://localhost:$(PORT) (demo at http://demo.localhost:$(PORT))"
@@ -19,6 +19,7 @@ help:
 	@echo "make e2e-deps  install the browser tests' npm packages (axe-core) from tests/e2e/package-lock.json"
 	@echo "make lint     ruff, mypy, the import-layer contracts, the docs' links and the missing-migrations check"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
+	@echo "make messages  update locale/*/LC_MESSAGES/*.po from the code and templates, compile the .mo (docs/i18n.md)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make bench-routing   routed request vs plain Django vs django-tenants (see docs/benchmarks.md)"
 	@echo "make bench-billing   webhook ingest p50/p95 and the lag from a member change to Stripe's seat count"
@@ -75,7 +76,13 @@ lint: install
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m devtools.check_links
+	$(PY) -m devtools.check_messages
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+# The catalogues of every shipped language (locale/<lang>), from the code and templates; then the compiled .mo files,
+# which are committed (make lint checks they match their .po).
+messages: install
+	$(PY) -m devtools.check_messages --update
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SubscriptionStatus(models.TextChoices):
-    NONE = "none", "No subscription"
-    TRIALING = "trialing", "Trial"
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Past due"
-    UNPAID = "unpaid", "Unpaid"
-    CANCELED = "canceled", "Canceled"
-    INCOMPLETE = "incomplete", "Incomplete"
-    INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete (expired)"
-    PAUSED = "paused", "Paused"
+    NONE = "none", _("No subscription")
+    TRIALING = "trialing", _("Trial")
+    ACTIVE = "active", _("Active")
+    PAST_DUE = "past_due", _("Past due")
+    UNPAID = "unpaid", _("Unpaid")
+    CANCELED = "canceled", _("Canceled")
+    INCOMPLETE = "incomplete", _("Incomplete")
+    INCOMPLETE_EXPIRED = "incomplete_expired", _("Incomplete (expired)")
+    PAUSED = "paused", _("Paused")
 
 
 class BillingAccount(models.Model):

@@ -3,6 +3,7 @@
 from allauth.account import views as allauth_views
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from billing import views as billing_views
 from shared_apps.accounts import invitation_views
@@ -14,6 +15,10 @@ from shared_apps.web import views
 # only, signed in through allauth, the dashboard as its index.
 urlpatterns = [
     path("", views.landing, name="landing"),
+    # The scripts' strings in the page's language (static/js/*.js call gettext), and the footer's language switcher.
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("i18n/language/", set_language, name="set_language"),
+    path("i18n/time-zone/", account_views.time_zone_detect, name="time_zone_detect"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/webhooks/stripe/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("signup/", signup_views.start, name="signup"),

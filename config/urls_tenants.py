@@ -4,6 +4,7 @@ The workspace's API is /api/v1/, its OpenAPI document /api/schema/ and its docs 
 
 from allauth.account import views as allauth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from shared_apps.accounts import invitation_views
 from shared_apps.accounts import views as account_views
@@ -15,6 +16,10 @@ from tenant_apps.workspace_settings import workspace_views as workspace_settings
 
 urlpatterns = [
     path("", project_views.home, name="home"),
+    # The scripts' strings in the page's language (static/js/*.js call gettext), and the footer's language switcher.
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("i18n/language/", set_language, name="set_language"),
+    path("i18n/time-zone/", account_views.time_zone_detect, name="time_zone_detect"),
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),
     path("logout/everywhere/", account_views.logout_everywhere, name="logout_everywhere"),

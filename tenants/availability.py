@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from tenants.errors import SubdomainInvalid
 from tenants.models import Domain
 from tenants.selectors import host_for_slug
@@ -35,6 +37,12 @@ def subdomain_availability(*, value: str) -> Availability:
             continue
     taken = set(Domain.objects.filter(domain__in=[host_for_slug(c) for c in valid]).values_list("domain", flat=True))
     if host_for_slug(slug) not in taken:
-        return Availability(slug=slug, available=True, message=f"{host_for_slug(slug)} is available.")
+        return Availability(
+            slug=slug,
+            available=True,
+            message=_("%(host_for_slug)s is available.") % {"host_for_slug": host_for_slug(slug)},
+        )
     free = [c for c in valid[1:] if host_for_slug(c) not in taken][:3]
-    return Availability(slug=slug, available=False, message=f"“{slug}” is taken.", suggestions=free)
+    return Availability(
+        slug=slug, available=False, message=_("“%(slug)s” is taken.") % {"slug": slug}, suggestions=free
+    )

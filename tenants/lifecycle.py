@@ -24,6 +24,7 @@ from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import connections, router
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.core.sql import quote
@@ -139,7 +140,8 @@ def pg_dump_for_server() -> tuple[Path, int, str]:
             options.append((major, path, out.strip()))
     if not options:
         raise TenantError(
-            f"No pg_dump for PostgreSQL {server_major} or newer was found: install the PostgreSQL client tools."
+            _("No pg_dump for PostgreSQL %(server_major)s or newer was found: install the PostgreSQL client tools.")
+            % {"server_major": server_major}
         )
     major, path, line = min(options)
     return path, major, line
@@ -185,7 +187,10 @@ def schema_dump(schema: str, target: Path) -> str:
         check=False,
     )
     if result.returncode != 0:
-        raise TenantError(f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr else 'no output'}")
+        raise TenantError(
+            _("pg_dump failed: %(value)s")
+            % {"value": result.stderr.strip().splitlines()[-1] if result.stderr else "no output"}
+        )
     return version_line
 
 
@@ -322,12 +327,16 @@ def archive_target(output: Path, *, default_name: str) -> Path:
     if output.is_dir() and not output.is_symlink():
         output = output / default_name
     if output.exists() or output.is_symlink():
-        raise TenantError(f"{output} already exists; give a new file name or a directory to write into.")
+        raise TenantError(
+            _("%(output)s already exists; give a new file name or a directory to write into.") % {"output": output}
+        )
     parent = output.parent.resolve()
     if not parent.is_dir():
-        raise TenantError(f"{output.parent} is not a directory; create it first or give another path.")
+        raise TenantError(
+            _("%(parent)s is not a directory; create it first or give another path.") % {"parent": output.parent}
+        )
     if not os.access(parent, os.W_OK):
-        raise TenantError(f"Cannot write into {parent}.")
+        raise TenantError(_("Cannot write into %(parent)s.") % {"parent": parent})
     return parent / output.name
 
 
@@ -336,7 +345,9 @@ def _publish_new(partial: Path, output: Path) -> None:
     try:
         os.link(partial, output)
     except FileExistsError as exc:
-        raise TenantError(f"{output} appeared while the archive was written; nothing was replaced.") from exc
+        raise TenantError(
+            _("%(output)s appeared while the archive was written; nothing was replaced.") % {"output": output}
+        ) from exc
 
 
 def _write_archive(
@@ -368,7 +379,9 @@ def _write_archive(
                 with storage.open_stream(obj.key) as stream:
                     tar.addfile(info, stream)
             except FileNotFoundError as exc:
-                raise TenantError(f"{obj.key} was deleted while the export ran; run the export again.") from exc
+                raise TenantError(
+                    _("%(key)s was deleted while the export ran; run the export again.") % {"key": obj.key}
+                ) from exc
 
 
 def _stored_sha256(key: str) -> str:
@@ -379,7 +392,7 @@ def _stored_sha256(key: str) -> str:
                 digest.update(chunk)
             return digest.hexdigest()
     except FileNotFoundError as exc:
-        raise TenantError(f"{key} was deleted while the export ran; run the export again.") from exc
+        raise TenantError(_("%(key)s was deleted while the export ran; run the export again.") % {"key": key}) from exc
 
 
 def public_ids_referenced(schema: str) -> dict[str, set[int]]:

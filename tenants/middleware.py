@@ -9,6 +9,7 @@ from typing import cast
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from shared_apps.core.api import error_response, is_api_path
 from tenants import routing, selectors
@@ -59,7 +60,9 @@ class TenantRoutingMiddleware:
             connection.set_schema_to_public()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             if is_api_path(request.path):
-                return error_response(status=404, code="unknown_host", message="There is no workspace at this address.")
+                return error_response(
+                    status=404, code="unknown_host", message=_("There is no workspace at this address.")
+                )
             return render(request, "errors/unknown_host.html", {"host": host}, status=404)
         if route.redirect_until and route.redirect_until > time.time():
             # A subdomain renamed away: same path on the workspace's primary host, for the grace period (302: the

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -19,16 +20,16 @@ def new_schema_name() -> str:
 
 
 class TenantStatus(models.TextChoices):
-    TEMPLATE = "template", "Template (schema the fast path copies)"
-    SPARE = "spare", "Spare (warm pool)"
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Past due"
+    TEMPLATE = "template", _("Template (schema the fast path copies)")
+    SPARE = "spare", _("Spare (warm pool)")
+    ACTIVE = "active", _("Active")
+    PAST_DUE = "past_due", _("Past due")
     # Payment overdue past the grace period: pages read, writes are refused, billing stays reachable.
-    READ_ONLY = "read_only", "Read-only (payment overdue)"
-    SUSPENDED = "suspended", "Suspended"
+    READ_ONLY = "read_only", _("Read-only (payment overdue)")
+    SUSPENDED = "suspended", _("Suspended")
     # The subscription was canceled or left unpaid: suspended, but owners can still reach billing and pay.
-    BILLING_SUSPENDED = "billing_suspended", "Suspended (unpaid)"
-    SCHEDULED_DELETION = "scheduled_deletion", "Scheduled for deletion"
+    BILLING_SUSPENDED = "billing_suspended", _("Suspended (unpaid)")
+    SCHEDULED_DELETION = "scheduled_deletion", _("Scheduled for deletion")
 
 
 class RouteSnapshotReadOnly(RuntimeError):
@@ -48,6 +49,8 @@ class Tenant(TenantMixin):
     # While scheduled for deletion: when the purge becomes due, and the status a restore goes back to.
     deletion_scheduled_at = models.DateTimeField(null=True, blank=True)
     status_before_deletion = models.CharField(max_length=32, choices=TenantStatus.choices, blank=True)
+    # The workspace's default language for people who chose none (one of LANGUAGES; empty: the browser's).
+    language = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

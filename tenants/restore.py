@@ -34,6 +34,7 @@ from typing import IO, Any
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils.translation import gettext
 
 from shared_apps.core.jsonsafe import json_loads
 from shared_apps.core.sql import quote
@@ -83,7 +84,7 @@ def _unquote(identifier: str) -> str:
 
 
 def _refuse(message: str) -> ArchiveRefused:
-    return ArchiveRefused(f"Refused the archive: {message}. Nothing was imported.")
+    return ArchiveRefused(gettext("Refused the archive: %(message)s. Nothing was imported.") % {"message": message})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -194,7 +195,9 @@ def _members(archive: Path) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]
         raise
     except (*_BROKEN, OSError) as exc:
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
-            raise TenantError(f"Cannot read {archive}: {exc.strerror}.") from exc
+            raise TenantError(
+                gettext("Cannot read %(archive)s: %(strerror)s.") % {"archive": archive, "strerror": exc.strerror}
+            ) from exc
         raise _refuse(f"it is not a readable .tar.gz archive or it is truncated ({exc})") from exc
 
 

@@ -54,6 +54,7 @@ class Route:
     host: str
     primary_host: str
     redirect_until: float = 0.0  # POSIX time until which this (renamed-away) host only redirects to primary_host
+    language: str = ""  # the workspace's default language (empty: none; the browser's is used)
 
     @property
     def is_public(self) -> bool:
@@ -70,6 +71,7 @@ class Route:
             host=str(data["host"]),
             primary_host=str(data["primary_host"]),
             redirect_until=float(data.get("redirect_until", 0.0)),
+            language=str(data.get("language", "")),
         )
 
     def tenant(self) -> Tenant:
@@ -336,6 +338,7 @@ def _load(host: str) -> Route | None:
         host=host,
         primary_host=primary_host,
         redirect_until=domain.redirect_until.timestamp() if domain.redirect_until and not domain.is_primary else 0.0,
+        language=tenant.language,
     )
 
 

@@ -7,6 +7,7 @@ import socket
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tenants.errors import TenantNotFound
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantStatus
@@ -42,7 +43,7 @@ def tenant_get_by_slug(*, slug: str) -> Tenant:
     """The tenant whose primary host is <slug>.<BASE_DOMAIN>; TenantNotFound otherwise."""
     domain = Domain.objects.select_related("tenant").filter(domain=host_for_slug(slug.strip().lower())).first()
     if domain is None or domain.tenant.is_public or domain.tenant.status in (TenantStatus.TEMPLATE, TenantStatus.SPARE):
-        raise TenantNotFound(f"No workspace with the subdomain “{slug}”.")
+        raise TenantNotFound(_("No workspace with the subdomain “%(slug)s”.") % {"slug": slug})
     return domain.tenant
 
 

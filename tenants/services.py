@@ -18,6 +18,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from shared_apps.storage import purge as storage_purge
@@ -194,9 +195,9 @@ def tenant_lock_for_change(tenant: Tenant) -> Tenant:
     """Lock a workspace's row before changing its domains; refuses the platform's rows and pending deletions."""
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if locked.is_public or locked.status in (TenantStatus.TEMPLATE, TenantStatus.SPARE):
-        raise TenantError(f"{locked.name} is not a workspace.")
+        raise TenantError(gettext("%(name)s is not a workspace.") % {"name": locked.name})
     if locked.status == TenantStatus.SCHEDULED_DELETION:
-        raise TenantError(f"{locked.name} is scheduled for deletion; restore it first.")
+        raise TenantError(gettext("%(name)s is scheduled for deletion; restore it first.") % {"name": locked.name})
     return locked
 
 
@@ -206,9 +207,20 @@ def tenant_rename(*, tenant: Tenant, name: str) -> tuple[Tenant, str]:
     locked = tenant_lock_for_change(tenant)
     previous = locked.name
     if previous == name:
-        raise TenantError(f"The workspace is already called {name}.")
+        raise TenantError(gettext("The workspace is already called %(name)s.") % {"name": name})
     locked.name = name
     locked.save(update_fields=["name", "updated_at"])
+    return locked, previous
+
+
+def tenant_language_set(*, tenant: Tenant, language: str) -> tuple[Tenant, str]:
+    """The workspace's default language ("" for none), in the caller's transaction. Returns the row and the old one."""
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise TenantError(gettext("Choose one of the languages offered."))
+    locked = tenant_lock_for_change(tenant)
+    previous = locked.language
+    locked.language = language
+    locked.save(update_fields=["language", "updated_at"])
     return locked, previous
 
 
@@ -229,10 +241,10 @@ def tenant_rename_subdomain(*, tenant: Tenant, new_slug: str) -> Rename:
     locked = tenant_lock_for_change(tenant)
     old = Domain.objects.select_for_update().filter(tenant=locked, is_primary=True).first()
     if old is not None and old.domain == new_host:
-        raise TenantError(f"{locked.name} is already at {new_host}.")
+        raise TenantError(gettext("%(name)s is already at %(new_host)s.") % {"name": locked.name, "new_host": new_host})
     existing = Domain.objects.filter(domain=new_host).first()
     if existing is not None and not (existing.tenant_id == locked.pk and existing.redirect_until):
-        raise SubdomainTaken(f"The subdomain “{new_slug}” is taken.")
+        raise SubdomainTaken(gettext("The subdomain “%(new_slug)s” is taken.") % {"new_slug": new_slug})
     if existing is not None:  # renaming back to a host still redirecting here
         existing.delete()
     if old is not None:
@@ -253,7 +265,7 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
     caller's transaction, wrapped in `domain_conflicts_as(DomainTaken(...))`."""
     host = validate_custom_domain(domain)
     if Domain.objects.filter(domain=host).exists():
-        raise DomainTaken(f"{host} is already in use.")
+        raise DomainTaken(gettext("%(host)s is already in use.") % {"host": host})
     locked = tenant_lock_for_change(tenant)
     return Domain.objects.create(domain=host, tenant=locked, is_primary=False)
 
@@ -263,13 +275,16 @@ def domain_remove(*, tenant: Tenant, domain: str) -> str:
     the host removed."""
     host = host_normalise(domain)
     if host is None:
-        raise DomainInvalid("That is not a domain name.")
+        raise DomainInvalid(gettext("That is not a domain name."))
     locked = tenant_lock_for_change(tenant)
     row = Domain.objects.select_for_update().filter(domain=host, tenant=locked).first()
     if row is None:
-        raise TenantError(f"{host} is not a domain of {locked.name}.")
+        raise TenantError(gettext("%(host)s is not a domain of %(name)s.") % {"host": host, "name": locked.name})
     if row.is_primary:
-        raise TenantError(f"{host} is the primary host of {locked.name}; rename the subdomain instead.")
+        raise TenantError(
+            gettext("%(host)s is the primary host of %(name)s; rename the subdomain instead.")
+            % {"host": host, "name": locked.name}
+        )
     row.delete()
     return host
 
@@ -298,7 +313,9 @@ def tenant_destroy(
     caller's transaction."""
     if tenant.is_public or tenant.status == TenantStatus.TEMPLATE:
         raise TenantError(
-            "The public schema cannot be deleted." if tenant.is_public else "The template is not a workspace."
+            gettext("The public schema cannot be deleted.")
+            if tenant.is_public
+            else gettext("The template is not a workspace.")
         )
     schema = tenant.schema_name
     hosts = list(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True))

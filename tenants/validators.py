@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from shared_apps.core.text import has_control_characters
 from tenants.errors import DomainInvalid, SubdomainInvalid, TenantNameInvalid
@@ -36,21 +37,21 @@ def validate_subdomain(value: str) -> str:
     """Return the normalised subdomain or raise SubdomainInvalid with a message that says what to change."""
     slug = value.strip().lower()
     if not slug:
-        raise SubdomainInvalid("Choose a subdomain.")
+        raise SubdomainInvalid(_("Choose a subdomain."))
     if len(slug) < MIN_LENGTH:
-        raise SubdomainInvalid(f"Subdomains need at least {MIN_LENGTH} characters.")
+        raise SubdomainInvalid(_("Subdomains need at least %(MIN_LENGTH)s characters.") % {"MIN_LENGTH": MIN_LENGTH})
     if len(slug) > MAX_LENGTH:
-        raise SubdomainInvalid(f"Subdomains can have at most {MAX_LENGTH} characters.")
+        raise SubdomainInvalid(_("Subdomains can have at most %(MAX_LENGTH)s characters.") % {"MAX_LENGTH": MAX_LENGTH})
     if not _LABEL.match(slug):
-        raise SubdomainInvalid("Use only lower-case letters a-z, digits and hyphens.")
+        raise SubdomainInvalid(_("Use only lower-case letters a-z, digits and hyphens."))
     if slug.startswith("-") or slug.endswith("-"):
-        raise SubdomainInvalid("A subdomain cannot start or end with a hyphen.")
+        raise SubdomainInvalid(_("A subdomain cannot start or end with a hyphen."))
     if slug.startswith("xn--"):
-        raise SubdomainInvalid("Internationalised (xn--) subdomains are not supported.")
+        raise SubdomainInvalid(_("Internationalised (xn--) subdomains are not supported."))
     if "--" in slug[2:4]:
-        raise SubdomainInvalid("Hyphens in the third and fourth positions are reserved by DNS.")
+        raise SubdomainInvalid(_("Hyphens in the third and fourth positions are reserved by DNS."))
     if slug in RESERVED_SUBDOMAINS:
-        raise SubdomainInvalid(f"“{slug}” is reserved. Choose another subdomain.")
+        raise SubdomainInvalid(_("“%(slug)s” is reserved. Choose another subdomain.") % {"slug": slug})
     return slug
 
 
@@ -69,30 +70,32 @@ def validate_custom_domain(value: str) -> str:
     """A workspace's own host name (e.g. `projects.acme.com`), normalised, or DomainInvalid saying what to change."""
     host = value.strip().lower().rstrip(".")
     if not host:
-        raise DomainInvalid("Enter a domain name, e.g. projects.example.com.")
+        raise DomainInvalid(_("Enter a domain name, e.g. projects.example.com."))
     if "://" in host or "/" in host or ":" in host:
-        raise DomainInvalid("Enter the host name only, without a scheme, port or path (e.g. projects.example.com).")
+        raise DomainInvalid(_("Enter the host name only, without a scheme, port or path (e.g. projects.example.com)."))
     if len(host) > 253:
-        raise DomainInvalid("Domain names can have at most 253 characters.")
+        raise DomainInvalid(_("Domain names can have at most 253 characters."))
     labels = host.split(".")
     if len(labels) < 2:
-        raise DomainInvalid("Enter a full domain name with a dot, e.g. projects.example.com.")
+        raise DomainInvalid(_("Enter a full domain name with a dot, e.g. projects.example.com."))
     for label in labels:
         if not label:
-            raise DomainInvalid("A domain name cannot have empty parts (two dots in a row).")
+            raise DomainInvalid(_("A domain name cannot have empty parts (two dots in a row)."))
         if len(label) > 63:
-            raise DomainInvalid("Each part of a domain name can have at most 63 characters.")
+            raise DomainInvalid(_("Each part of a domain name can have at most 63 characters."))
         if label.startswith("xn--"):
-            raise DomainInvalid("Internationalised (xn--) domains are not supported.")
+            raise DomainInvalid(_("Internationalised (xn--) domains are not supported."))
         if not _HOST_LABEL.match(label):
             raise DomainInvalid(
-                "Use only letters a-z, digits and hyphens, and no hyphen at the start or end of a part."
+                _("Use only letters a-z, digits and hyphens, and no hyphen at the start or end of a part.")
             )
     if labels[-1].isdigit():
-        raise DomainInvalid("IP addresses cannot be workspace domains; enter a domain name.")
+        raise DomainInvalid(_("IP addresses cannot be workspace domains; enter a domain name."))
     base = settings.BASE_DOMAIN
     if host == base or host.endswith("." + base):
-        raise DomainInvalid(f"Hosts under {base} are subdomains: rename the workspace's subdomain instead.")
+        raise DomainInvalid(
+            _("Hosts under %(base)s are subdomains: rename the workspace's subdomain instead.") % {"base": base}
+        )
     return host
 
 
@@ -109,11 +112,13 @@ def validate_tenant_name(value: str) -> str:
     name is shown to members, in their mail and on pages that link nothing it says). Returns it trimmed."""
     name = value.strip()
     if not name:
-        raise TenantNameInvalid("Give the workspace a name.")
+        raise TenantNameInvalid(_("Give the workspace a name."))
     if len(name) > NAME_MAX_LENGTH:
-        raise TenantNameInvalid(f"Workspace names can have at most {NAME_MAX_LENGTH} characters.")
+        raise TenantNameInvalid(
+            _("Workspace names can have at most %(NAME_MAX_LENGTH)s characters.") % {"NAME_MAX_LENGTH": NAME_MAX_LENGTH}
+        )
     if has_control_characters(name):
-        raise TenantNameInvalid("Workspace names cannot contain line breaks or control characters.")
+        raise TenantNameInvalid(_("Workspace names cannot contain line breaks or control characters."))
     if _WEB_ADDRESS.search(name):
-        raise TenantNameInvalid("Workspace names cannot contain a web address: write “Acme”, not “acme.com”.")
+        raise TenantNameInvalid(_("Workspace names cannot contain a web address: write “Acme”, not “acme.com”."))
     return name

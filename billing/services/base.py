@@ -7,6 +7,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.core.errors import ApplicationError
 from tenants.models import Tenant
@@ -41,7 +43,7 @@ class PlanOutgrown(BillingError):
 def stripe_failed(exc: Exception) -> BillingUnavailable:
     logger.warning("stripe call failed", extra={"error": repr(exc)})
     return BillingUnavailable(
-        "The payment provider did not answer as expected. Nothing was changed; try again in a minute."
+        _("The payment provider did not answer as expected. Nothing was changed; try again in a minute.")
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from billing import stripe_client
 from billing.plans import PLANS, Interval, Plan
 from billing.services.base import BillingError
@@ -117,6 +119,8 @@ def price_id(plan: Plan, interval: Interval) -> str:
     if key not in _price_ids:
         found = stripe_client.client().v1.prices.list(params={"lookup_keys": [key], "limit": 1}).data
         if not found:
-            raise BillingError(f"Stripe has no price {key}: run `manage.py billing sync-plans` first.")
+            raise BillingError(
+                _("Stripe has no price %(key)s: run `manage.py billing sync-plans` first.") % {"key": key}
+            )
         _price_ids[key] = str(found[0].id)
     return _price_ids[key]

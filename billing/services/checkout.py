@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import stripe_client
 from billing.models import BillingAccount, SubscriptionStatus
@@ -111,9 +112,9 @@ def subscription_plan_set(*, tenant: Tenant, plan: Plan, interval: Interval) -> 
     checks their Django permission and records the reason."""
     account = BillingAccount.objects.filter(tenant=tenant).first()
     if account is None or not account.stripe_subscription_id or not account.stripe_customer_id:
-        raise BillingError("This workspace has no subscription to change yet.")
+        raise BillingError(_("This workspace has no subscription to change yet."))
     if account.status not in LIVE_STATUSES:
-        raise BillingError("This workspace's subscription has ended; its owners subscribe again from billing.")
+        raise BillingError(_("This workspace's subscription has ended; its owners subscribe again from billing."))
     try:
         client = stripe_client.client()
         sub = client.v1.subscriptions.retrieve(account.stripe_subscription_id)
@@ -135,10 +136,13 @@ def subscription_trial_extend(*, tenant: Tenant, days: int, now: datetime | None
     """Move the end of the workspace's trial `days` later (1 to TRIAL_EXTENSION_MAX_DAYS). Checks nobody: platform
     operators come through the workspace layer, which checks their Django permission and records the reason."""
     if not 1 <= days <= TRIAL_EXTENSION_MAX_DAYS:
-        raise BillingError(f"A trial can be extended by 1 to {TRIAL_EXTENSION_MAX_DAYS} days at a time.")
+        raise BillingError(
+            _("A trial can be extended by 1 to %(TRIAL_EXTENSION_MAX_DAYS)s days at a time.")
+            % {"TRIAL_EXTENSION_MAX_DAYS": TRIAL_EXTENSION_MAX_DAYS}
+        )
     account = BillingAccount.objects.filter(tenant=tenant).first()
     if account is None or account.status != SubscriptionStatus.TRIALING or not account.stripe_subscription_id:
-        raise BillingError(f"{tenant.name} is not in a trial.")
+        raise BillingError(_("%(name)s is not in a trial.") % {"name": tenant.name})
     now = now or timezone.now()
     new_end = max(account.trial_end or now, now) + timedelta(days=days)
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import stripe_client
 from billing.models import WebhookEvent
@@ -45,7 +46,7 @@ class WebhookRefused(BillingError):
 def _signature_time(header: str) -> int:
     stamps = [part.split("=", 1)[1] for part in header.split(",") if part.strip().startswith("t=")]
     if len(stamps) != 1 or not stamps[0].strip().isdigit() or len(stamps[0]) > 12:
-        raise WebhookRefused("The Stripe-Signature header has no valid timestamp.")
+        raise WebhookRefused(_("The Stripe-Signature header has no valid timestamp."))
     return int(stamps[0])
 
 
@@ -53,12 +54,12 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
     """The event, if Stripe signed it with our secret within the tolerance (300 s in the past, and not from the
     future); WebhookRefused otherwise."""
     if not header or len(header) > 2048:
-        raise WebhookRefused("The Stripe-Signature header is missing.")
+        raise WebhookRefused(_("The Stripe-Signature header is missing."))
     if len(payload) > WEBHOOK_MAX_BYTES:
-        raise WebhookRefused("The event is larger than any Stripe event.")
+        raise WebhookRefused(_("The event is larger than any Stripe event."))
     now = time.time() if now is None else now
     if _signature_time(header) > now + WEBHOOK_FUTURE_SKEW:
-        raise WebhookRefused("The signature's timestamp is in the future.")
+        raise WebhookRefused(_("The signature's timestamp is in the future."))
     try:
         text = payload.decode("utf-8")
         event = stripe_client.stripe.Webhook.construct_event(
@@ -66,14 +67,14 @@ def webhook_verify(*, payload: bytes, header: str, now: float | None = None) -> 
         )
         data = json_depth_check(event.to_dict() if hasattr(event, "to_dict") else dict(event))
     except stripe_client.stripe.SignatureVerificationError as exc:
-        raise WebhookRefused(f"Signature refused: {exc.user_message or 'no match'}.") from exc
+        raise WebhookRefused(_("Signature refused: %(value)s.") % {"value": exc.user_message or "no match"}) from exc
     # RecursionError: JSON nested deeper than the decoder goes (JsonTooDeep, a ValueError, for a little less)
     except (UnicodeDecodeError, ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError) as exc:
-        raise WebhookRefused("The event could not be read.") from exc
+        raise WebhookRefused(_("The event could not be read.")) from exc
     if "\x00" in text or "\\u0000" in text:  # PostgreSQL cannot store NUL; Stripe never sends one
-        raise WebhookRefused("The event could not be read.")
+        raise WebhookRefused(_("The event could not be read."))
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) or not data["id"].startswith("evt"):
-        raise WebhookRefused("The event has no id or type.")
+        raise WebhookRefused(_("The event has no id or type."))
     return data
 
 

@@ -48,3 +48,9 @@ IDENTITY_LOOPBACK_IDP_ALLOWED = True  # the suite's OpenID Connect provider runs
 
 # Streams end quickly in tests (the test client reads a response to its end); the browser tests' server sets more.
 LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=0.3)
+# The browser tests' pseudo-locale (tests/e2e/test_i18n.py: accented, a third longer): a catalogue the test session
+# generates into this folder, never shipped; its server subprocess offers it as one more language.
+PSEUDO_LOCALE_DIR = env.str("ATRIUM_PSEUDO_LOCALE_DIR", default="")
+if PSEUDO_LOCALE_DIR:
+    LANGUAGES = [*LANGUAGES, ("en-xa", "Pseudo")]  # noqa: F405
+    LOCALE_PATHS = [Path(PSEUDO_LOCALE_DIR), *LOCALE_PATHS]  # noqa: F405

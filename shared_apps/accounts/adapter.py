@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from shared_apps.accounts.models import Membership
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.selectors import membership_for
 from tenants.links import public_path, workspace_path
 
@@ -79,11 +80,14 @@ class AccountAdapter(DefaultAccountAdapter):
         any owner could have Atrium send their words to any address."""
 
         workspace = _workspace_of_member(allauth_context.request, email)
-        super().send_mail(
-            template_prefix,
-            email,
-            {**context, "current_tenant": workspace, "mail_workspace": workspace.name if workspace else ""},
-        )
+        route = getattr(allauth_context.request, "route", None)
+        # In the reader's language and time zone: theirs, else this workspace's default (their workspace's only).
+        with recipient_locale(email=email, workspace_language=getattr(route, "language", "") if workspace else ""):
+            super().send_mail(
+                template_prefix,
+                email,
+                {**context, "current_tenant": workspace, "mail_workspace": workspace.name if workspace else ""},
+            )
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         # Sign-up is open on the root only (is_open_for_signup), and continues with naming the workspace there.

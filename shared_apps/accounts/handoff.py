@@ -29,6 +29,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 
 from shared_apps.accounts.models import LoginHandoff, User
 from shared_apps.accounts.selectors import membership_for
@@ -78,14 +79,14 @@ def binding_of(cookie_value: str) -> str:
 def _primary_host(tenant: Tenant) -> str:
     domain = Domain.objects.filter(tenant=tenant, is_primary=True).values_list("domain", flat=True).first()
     if domain is None:
-        raise HandoffRefused("That workspace has no address yet.")
+        raise HandoffRefused(gettext("That workspace has no address yet."))
     return str(domain)
 
 
 def handoff_start_url(*, user: User, tenant: Tenant, next_path: str = "/") -> str:
     """Step 1 for a member of `tenant`: the workspace host's URL that binds the coming ticket to this browser."""
     if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
-        raise HandoffRefused("You are not a member of that workspace.")
+        raise HandoffRefused(gettext("You are not a member of that workspace."))
     host = _primary_host(tenant)
     return f"{tenant_url(host)}{workspace_path('handoff_start')}?{urlencode({'next': safe_next_path(next_path)})}"
 
@@ -96,9 +97,9 @@ def handoff_ticket(
     """Step 2, for any purpose: the ticket's row and the URL on the tenant's host that redeems it, only in the browser
     whose cookie hashes to `binding`. Only for members of that tenant. Runs in the caller's transaction."""
     if membership_for(user_id=user.pk, tenant_id=tenant.pk) is None:
-        raise HandoffRefused("You are not a member of that workspace.")
+        raise HandoffRefused(gettext("You are not a member of that workspace."))
     if not _BINDING.match(binding):
-        raise HandoffRefused("This sign-in link is not valid.")
+        raise HandoffRefused(gettext("This sign-in link is not valid."))
     domain = _primary_host(tenant)
     nonce = secrets.token_urlsafe(32)
     row = LoginHandoff.objects.create(
@@ -135,11 +136,11 @@ def handoff_redeem(*, token: str, tenant_id: int, cookie_value: str, purpose: st
     try:
         payload = signing.loads(token, salt=_SALTS[Purpose(purpose)], max_age=max_age(purpose))
     except signing.SignatureExpired as exc:
-        raise HandoffRefused("This sign-in link has expired.") from exc
+        raise HandoffRefused(gettext("This sign-in link has expired.")) from exc
     except signing.BadSignature as exc:
-        raise HandoffRefused("This sign-in link is not valid.") from exc
+        raise HandoffRefused(gettext("This sign-in link is not valid.")) from exc
     if payload.get("t") != tenant_id:
-        raise HandoffRefused("This sign-in link is for another workspace.")
+        raise HandoffRefused(gettext("This sign-in link is for another workspace."))
     now = timezone.now()
     with transaction.atomic():
         handoff = (
@@ -149,22 +150,24 @@ def handoff_redeem(*, token: str, tenant_id: int, cookie_value: str, purpose: st
             .first()
         )
         if handoff is None:
-            raise HandoffRefused("This sign-in link is not valid.")
+            raise HandoffRefused(gettext("This sign-in link is not valid."))
         if handoff.used_at is not None:
-            raise HandoffRefused("This sign-in link was already used.")
+            raise HandoffRefused(gettext("This sign-in link was already used."))
         if handoff.expires_at <= now:
-            raise HandoffRefused("This sign-in link has expired.")
+            raise HandoffRefused(gettext("This sign-in link has expired."))
         handoff.used_at = now
         handoff.save(update_fields=["used_at"])
         bound_here = bool(cookie_value) and hmac.compare_digest(handoff.browser_binding, binding_of(cookie_value))
     if not bound_here:
         raise HandoffRefused(
-            "This sign-in link was opened in a different browser from the one that asked for it, so it signs "
-            "nobody in. Sign in from this browser instead."
+            gettext(
+                "This sign-in link was opened in a different browser from the one that asked for it, so it signs "
+                "nobody in. Sign in from this browser instead."
+            )
         )
     user = handoff.user
     if not user.is_active or membership_for(user_id=user.pk, tenant_id=tenant_id) is None:
-        raise HandoffRefused("You are not a member of this workspace.")
+        raise HandoffRefused(gettext("You are not a member of this workspace."))
     return handoff
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -51,17 +52,17 @@ class NewAccountForm(forms.Form):
     password. Password rules are checked once, by the service (Django's validators)."""
 
     name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=150,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
     )
     password = forms.CharField(
-        label="Choose a password",
+        label=_("Choose a password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters; a phrase of a few words is easy to remember and hard to guess.",
+        help_text=_("At least 10 characters; a phrase of a few words is easy to remember and hard to guess."),
     )
 
 
@@ -129,6 +130,6 @@ def invitation_on_workspace_host(request: RoutedRequest, token: str) -> HttpResp
     """Workspace host: this workspace's invitations continue on the root; others are not this host's business."""
     invitation = invitation_find_by_token(token=token)
     if invitation is None or invitation.tenant_id != request.route.tenant_id:
-        exc = InvitationUnusable("This invitation isn't for this workspace.", reason="other_workspace", status=404)
+        exc = InvitationUnusable(_("This invitation isn't for this workspace."), reason="other_workspace", status=404)
         return render(request, "invitations/unusable.html", {"error": exc, "reason": exc.reason}, status=404)
     return HttpResponseRedirect(root_url() + public_path("invitation_landing", token=token))

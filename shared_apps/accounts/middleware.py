@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.http import AccountRequest
 from shared_apps.accounts.models import User
@@ -57,7 +58,7 @@ class TenantMembershipMiddleware:
             # The page names neither the workspace nor its members: a non-member learns nothing about it.
             if is_api_path(request.path):
                 return error_response(
-                    status=403, code="not_a_member", message="You are not a member of this workspace."
+                    status=403, code="not_a_member", message=_("You are not a member of this workspace.")
                 )
             return render(request, "errors/not_a_member.html", {"own_workspaces": _own_workspaces(request)}, status=403)
         request.membership = membership

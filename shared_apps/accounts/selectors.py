@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.errors import NotFound
 from shared_apps.accounts.hooks import seat_limit_source
@@ -107,7 +108,7 @@ def membership_get(*, tenant_id: int, membership_id: int) -> Membership:
     """One membership of this workspace with its account; NotFound for another workspace's id."""
     membership = Membership.objects.select_related("user").filter(pk=membership_id, tenant_id=tenant_id).first()
     if membership is None:
-        raise NotFound("There is no such member in this workspace.")
+        raise NotFound(_("There is no such member in this workspace."))
     return membership
 
 
@@ -139,7 +140,7 @@ def invitations_pending_preview(*, tenant_id: int, limit: int) -> tuple[list[Inv
 def invitation_get(*, tenant_id: int, invitation_id: int) -> Invitation:
     invitation = Invitation.objects.filter(pk=invitation_id, tenant_id=tenant_id).first()
     if invitation is None:
-        raise NotFound("There is no such invitation in this workspace.")
+        raise NotFound(_("There is no such invitation in this workspace."))
     return invitation
 
 
@@ -374,5 +375,5 @@ def api_key_list(*, tenant_id: int, user_id: int | None = None) -> QuerySet[ApiK
 def api_key_get(*, tenant_id: int, key_id: int) -> ApiKey:
     key = ApiKey.objects.select_related("user").filter(pk=key_id, tenant_id=tenant_id).first()
     if key is None:
-        raise NotFound("There is no such API key in this workspace.")
+        raise NotFound(_("There is no such API key in this workspace."))
     return key

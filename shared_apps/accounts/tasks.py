@@ -13,9 +13,11 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_noop
 
 from shared_apps.accounts.handoff import handoff_purge_expired as purge
 from shared_apps.accounts.models import User
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.services import invitation_mark_sent, invitation_token_issue
 from shared_apps.core.effects import effect_done, effect_once
 from tenants.links import public_path
@@ -53,13 +55,15 @@ def invitation_send(self: Any, *, invitation_id: int) -> bool:
         "expires_at": invitation.expires_at,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    message = EmailMultiAlternatives(
-        subject=f"{context['inviter_email'] or 'Someone'} invited you to a workspace on Atrium",
-        body=render_to_string("email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[invitation.email],
-    )
-    message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
+    with recipient_locale(email=invitation.email, workspace_language=invitation.tenant.language):
+        who = context["inviter_email"] or gettext("Someone")
+        message = EmailMultiAlternatives(
+            subject=gettext("%(inviter)s invited you to a workspace on Atrium") % {"inviter": who},
+            body=render_to_string("email/invitation.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[invitation.email],
+        )
+        message.attach_alternative(render_to_string("email/invitation.html", context), "text/html")
     effect_once(effect, message.send)
     invitation_mark_sent(invitation=invitation)
     return True
@@ -86,25 +90,28 @@ def email_verification_send(*, user_id: int, email: str) -> bool:
         "url": root_url() + public_path("email_verify", key=key),
         "max_age_days": allauth_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS,
     }
-    message = EmailMultiAlternatives(
-        subject="Verify your email address for Atrium",
-        body=render_to_string("email/verify_email.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address.email],
-    )
-    message.attach_alternative(render_to_string("email/verify_email.html", context), "text/html")
+    with recipient_locale(user=address.user):
+        message = EmailMultiAlternatives(
+            subject=gettext("Verify your email address for Atrium"),
+            body=render_to_string("email/verify_email.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address.email],
+        )
+        message.attach_alternative(render_to_string("email/verify_email.html", context), "text/html")
     message.send()
     return True
 
 
-def _send(*, subject: str, template: str, context: dict[str, Any], to: str) -> None:
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+def _send(*, subject: str, template: str, context: dict[str, Any], to: str, user: User | None = None) -> None:
+    """One email in its reader's language and time zone (`subject` is the English msgid, translated here)."""
+    with recipient_locale(user=user, email=to):
+        message = EmailMultiAlternatives(
+            subject=gettext(subject),
+            body=render_to_string(f"{template}.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+        )
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
 
 
@@ -120,10 +127,11 @@ def password_reset_send(*, user_id: int) -> bool:
         "account_reset_password_from_key", uidb36=user_pk_to_url_str(user), key=default_token_generator.make_token(user)
     )
     _send(
-        subject="Reset your Atrium password",
+        subject=gettext_noop("Reset your Atrium password"),
         template="account/email/password_reset_key_message",
         context={"password_reset_url": root_url() + path, "user": user},
         to=user.email,
+        user=user,
     )
     return True
 
@@ -133,7 +141,7 @@ def email_change_notify(*, old: str, new: str) -> bool:
     """Tell an account's former address that Atrium staff moved the account to `new`."""
     context = {"from_email": old, "to_email": new, "support_email": settings.SUPPORT_EMAIL}
     _send(
-        subject="Your Atrium email address was changed",
+        subject=gettext_noop("Your Atrium email address was changed"),
         template="email/email_changed_by_staff",
         context=context,
         to=old,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # The development credential printed by `make run` and in the README. Anyone can read it, so no account of a real
 # deployment may use it: production settings add this validator.
@@ -18,8 +19,8 @@ class PublishedPasswordValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if password in PUBLISHED_PASSWORDS:
             raise ValidationError(
-                "This password is published in Atrium's documentation; choose another.", code="password_published"
+                _("This password is published in Atrium's documentation; choose another."), code="password_published"
             )
 
     def get_help_text(self) -> str:
-        return "Your password can't be one published in Atrium's documentation."
+        return _("Your password can't be one published in Atrium's documentation.")

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,7 +20,7 @@ from shared_apps.accounts.binding import binding_cookie_delete, binding_cookie_s
 from shared_apps.accounts.http import AuthenticatedRequest
 from shared_apps.accounts.selectors import membership_for, membership_list_for_user
 from shared_apps.accounts.selectors import workspace_switcher as workspace_switcher_items
-from shared_apps.accounts.services import sessions_end_all
+from shared_apps.accounts.services import sessions_end_all, user_time_zone_detect
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
@@ -78,7 +79,7 @@ def workspace_open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         tenant = tenant_get_by_slug(slug=slug)
         if binding and data.get("confirm") and request.method != "POST":
             if membership_for(user_id=request.user.pk, tenant_id=tenant.pk) is None:
-                raise handoff.HandoffRefused("You are not a member of that workspace.")
+                raise handoff.HandoffRefused(_("You are not a member of that workspace."))
             context = {"tenant": tenant, "binding": binding, "next": handoff.safe_next_path(next_path)}
             return render(request, "public/continue_as.html", context)
         if binding:
@@ -178,3 +179,14 @@ def workspace_switcher(request: AuthenticatedRequest) -> HttpResponse:
         for item in workspace_switcher_items(user=request.user)
     ]
     return render(request, "tenant/_switcher.html", {"items": items, "all_url": root_url() + public_path("workspaces")})
+
+
+@require_POST
+def time_zone_detect(request: AuthenticatedRequest) -> HttpResponse:
+    """The browser's time zone (`Intl…resolvedOptions().timeZone`), posted once by static/js/timezone.js while the
+    person has none: kept only then and only if it is a known zone name. 204 either way; 401 without a person."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    # Taken as sent: only an exact zone name is kept (a NUL, a path or a long string matches none).
+    user_time_zone_detect(user=request.user, time_zone=request.POST.get("time_zone", ""))
+    return HttpResponse(status=204)

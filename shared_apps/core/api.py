@@ -19,6 +19,7 @@ import psycopg
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -58,19 +59,19 @@ def error_response(
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response(status=400, code="bad_request", message="The request could not be understood.")
+        return error_response(status=400, code="bad_request", message=_("The request could not be understood."))
     return defaults.bad_request(request, exception)  # type: ignore[arg-type]
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response(status=403, code="permission_denied", message="You may not do this.")
+        return error_response(status=403, code="permission_denied", message=_("You may not do this."))
     return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response(status=404, code="not_found", message="There is nothing at this address.")
+        return error_response(status=404, code="not_found", message=_("There is nothing at this address."))
     return defaults.page_not_found(request, exception)
 
 
@@ -98,7 +99,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         return error_response(
             status=503,
             code="unavailable",
-            message="The service is briefly unavailable; try again in a few seconds.",
+            message=_("The service is briefly unavailable; try again in a few seconds."),
             headers=headers,
         )
     response = HttpResponse(loader.get_template("503.html").render(), status=503, headers=headers)
@@ -119,6 +120,6 @@ def handler500(request: HttpRequest) -> HttpResponse:
         return unavailable_response(request)
     if is_api_path(request.path):
         return error_response(
-            status=500, code="server_error", message="Something went wrong on our side; it has been logged."
+            status=500, code="server_error", message=_("Something went wrong on our side; it has been logged.")
         )
     return defaults.server_error(request)

@@ -20,6 +20,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from shared_apps.core.api import error_response, is_api_path
 from shared_apps.core.context import current
@@ -54,7 +55,7 @@ class WorkspacePolicyMiddleware:
                 logout(request)
                 if is_api_path(request.path):
                     return error_response(
-                        status=401, code="session_expired", message="Your session ended; sign in again."
+                        status=401, code="session_expired", message=_("Your session ended; sign in again.")
                     )
                 return HttpResponseRedirect(f"{reverse('login')}?next={request.path}")
         # An operator signed in as a member (impersonation) is let through: that sign-in has its own rules.
@@ -72,7 +73,7 @@ class WorkspacePolicyMiddleware:
                 return error_response(
                     status=403,
                     code="two_factor_required",
-                    message="This workspace requires two-factor authentication: set it up first.",
+                    message=_("This workspace requires two-factor authentication: set it up first."),
                 )
             return HttpResponseRedirect(reverse("mfa_index"))
         return self.get_response(request)
@@ -94,7 +95,7 @@ class WorkspacePolicyMiddleware:
         logout(request)
         if is_api_path(request.path):
             return error_response(
-                status=403, code="sso_required", message="This workspace requires signing in with single sign-on."
+                status=403, code="sso_required", message=_("This workspace requires signing in with single sign-on.")
             )
         slug = request.get_host().split(".")[0].split(":")[0]
         return HttpResponseRedirect(f"{root_url()}/sso/?workspace={slug}")

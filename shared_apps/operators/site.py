@@ -30,7 +30,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.errors import AccountError
@@ -138,7 +138,7 @@ class OperatorsAdminSite(admin.AdminSite):
             metrics_refresh(full=True)
             return dashboard_build(period)
         enqueue_on_commit(metrics_refresh, full=True)
-        messages.info(request, gettext("Gathering the workspace figures for the first time: reload in a minute."))
+        messages.info(request, _("Gathering the workspace figures for the first time: reload in a minute."))
         return dashboard_build(period)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
@@ -296,7 +296,11 @@ class OperatorsAdminSite(admin.AdminSite):
             session = impersonation.impersonation_revoke(operator=request.user, session_id=str(session_id))
         except ApplicationError as exc:
             return self._refused(request, exc.message, back=reverse("admin:index"))
-        messages.success(request, f"Ended {session.operator_label}'s session as {session.member.email}.")
+        messages.success(
+            request,
+            _("Ended %(operator_label)s's session as %(email)s.")
+            % {"operator_label": session.operator_label, "email": session.member.email},
+        )
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[session.tenant_id]))
 
     # --- metrics and exports ------------------------------------------------------------------------------------
@@ -311,9 +315,9 @@ class OperatorsAdminSite(admin.AdminSite):
         enqueue_on_commit(metrics_refresh)  # with the broker down it waits in the outbox rather than failing the page
         messages.info(
             request,
-            "Metrics refresh started: figures update when it finishes (at once without a worker)."
+            _("Metrics refresh started: figures update when it finishes (at once without a worker).")
             if not settings.CELERY_TASK_ALWAYS_EAGER
-            else "Metrics refreshed.",
+            else _("Metrics refreshed."),
         )
         return HttpResponseRedirect(reverse("admin:index"))
 

@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from storages.backends.s3 import S3Storage
 
 from shared_apps.core.errors import ApplicationError
@@ -237,18 +238,18 @@ class TenantFileSystemStorage(FileSystemStorage):
     def put(self, key: str, content: IO[bytes], *, content_type: str) -> int:
         key_check(key)
         if self.exists(key):
-            raise KeyRefused("A file already exists at that key; files are never overwritten.")
+            raise KeyRefused(_("A file already exists at that key; files are never overwritten."))
         saved = self.save(key, File(content))
         if saved != key:  # pragma: no cover  (another writer took the key between the check and the write)
             self.delete(saved)
-            raise KeyRefused("A file already exists at that key; files are never overwritten.")
+            raise KeyRefused(_("A file already exists at that key; files are never overwritten."))
         return self.size(key)
 
     def ping(self) -> None:
         location = Path(self.location)
         location.mkdir(parents=True, exist_ok=True)
         if not os.access(location, os.W_OK):
-            raise StorageUnavailable(f"{location} is not writable.")
+            raise StorageUnavailable(_("%(location)s is not writable.") % {"location": location})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -429,7 +430,10 @@ class TenantS3Storage(S3Storage):
             )
             errors = answer.get("Errors") or []
             if errors:
-                raise StorageUnavailable(f"S3 refused to delete {len(errors)} object(s): {errors[0].get('Message')}")
+                raise StorageUnavailable(
+                    _("S3 refused to delete %(len)s object(s): %(get)s")
+                    % {"len": len(errors), "get": errors[0].get("Message")}
+                )
             deleted += len(batch)
         return deleted
 
@@ -437,7 +441,7 @@ class TenantS3Storage(S3Storage):
         """Store `content` at exactly `key` (one HEAD, the PUT, one HEAD for the size S3 recorded)."""
         key_check(key)
         if self.head(key) is not None:
-            raise KeyRefused("A file already exists at that key; files are never overwritten.")
+            raise KeyRefused(_("A file already exists at that key; files are never overwritten."))
         wrapped = _Named(content)
         wrapped.content_type = content_type
         self._save(key, wrapped)

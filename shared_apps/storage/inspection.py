@@ -21,6 +21,7 @@ from typing import IO, Protocol
 
 import filetype
 from django.conf import settings
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from shared_apps.core.errors import ApplicationError
@@ -211,19 +212,24 @@ def _sniff(head: bytes, *, complete: bool, declared_ext: str) -> FileType:
         if code in ALLOWED:
             return ALLOWED[code]
         raise UploadRefused(
-            f"{kind.extension.upper()} files can't be uploaded here. You can upload {allowed_summary()}."
+            _("%(upper)s files can't be uploaded here. You can upload %(allowed_summary)s.")
+            % {"upper": kind.extension.upper(), "allowed_summary": allowed_summary()}
         )
     text = _as_text(head, complete=complete)
     if text is None:
         raise UploadRefused(
-            f"Atrium can't tell what kind of file this is, so it can't be uploaded. You can upload {allowed_summary()}."
+            _(
+                "Atrium can't tell what kind of file this is, so it can't be uploaded. You can upload "
+                "%(allowed_summary)s."
+            )
+            % {"allowed_summary": allowed_summary()}
         )
     start = text.lstrip("\ufeff \t\r\n").lower()
     if start.startswith(("<?xml", "<svg", "<!doctype", "<html")) or any(
         m.decode() in start[:SNIFF_WINDOW] for m in _MARKUP
     ):
         raise UploadRefused(
-            "SVG, HTML and XML files can't be uploaded: they can carry scripts. Upload a PDF or an image."
+            _("SVG, HTML and XML files can't be uploaded: they can carry scripts. Upload a PDF or an image.")
         )
     return ALLOWED["csv"] if declared_ext == "csv" else ALLOWED["txt"]
 
@@ -257,12 +263,15 @@ def _check_extension(found: FileType, declared_ext: str, name: str) -> None:
         return
     named = _NAMED.get(declared_ext)
     if named:
-        raise UploadRefused(f"{named[0].upper() + named[1:]} can't be uploaded here.")
+        raise UploadRefused(_("%(value)s can't be uploaded here.") % {"value": named[0].upper() + named[1:]})
     claimed = next((t for t in ALLOWED.values() if declared_ext in t.extensions), None)
     what = f"a {claimed.label}" if claimed else f"a .{declared_ext} file"
     raise UploadRefused(
-        f"“{name}” is named as {what} but its contents are a {found.label}. Rename it to .{found.extension} "
-        "or upload the right file."
+        _(
+            "“%(name)s” is named as %(what)s but its contents are a %(label)s. Rename it to .%(extension)s or upload "
+            "the right file."
+        )
+        % {"name": name, "what": what, "label": found.label, "extension": found.extension}
     )
 
 
@@ -271,11 +280,13 @@ def _check_polyglot(found: FileType, head: bytes, tail: bytes) -> None:
         window = head[:SNIFF_WINDOW].lower()
         if any(marker in window for marker in _MARKUP):
             raise UploadRefused(
-                f"This {found.label} also contains web-page markup at its start (a disguised file), so it was refused."
+                _("This %(label)s also contains web-page markup at its start (a disguised file), so it was refused.")
+                % {"label": found.label}
             )
     if found.code not in ("zip", "docx", "xlsx", "pptx") and _ZIP_END in tail:
         raise UploadRefused(
-            f"This {found.label} has an archive hidden at its end (a disguised file), so it was refused."
+            _("This %(label)s has an archive hidden at its end (a disguised file), so it was refused.")
+            % {"label": found.label}
         )
 
 
@@ -301,10 +312,13 @@ def _check_image(found: FileType, source: Source, tail: bytes) -> tuple[int, int
     if found.code == "webp":
         head = source.head(12)
         if int.from_bytes(head[4:8], "little") + 8 != source.size:
-            raise UploadRefused("This WebP image has extra bytes after its end (a disguised file), so it was refused.")
+            raise UploadRefused(
+                _("This WebP image has extra bytes after its end (a disguised file), so it was refused.")
+            )
     elif not _image_end_ok(found, tail, source.size):
         raise UploadRefused(
-            f"This {found.label} has extra bytes after its end (a disguised file, or a damaged one), so it was refused."
+            _("This %(label)s has extra bytes after its end (a disguised file, or a damaged one), so it was refused.")
+            % {"label": found.label}
         )
     try:
         with source.whole() as fh, warnings.catch_warnings():
@@ -315,25 +329,36 @@ def _check_image(found: FileType, source: Source, tail: bytes) -> tuple[int, int
                     raise UploadRefused(_too_many_pixels(width, height, limit))
                 image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UploadRefused(f"This image is too large to open safely (more than {limit:,} pixels).") from exc
+        raise UploadRefused(
+            _("This image is too large to open safely (more than %(limit)s pixels).") % {"limit": f"{limit:,}"}
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UploadRefused(f"This {found.label} is damaged or is not really a {found.label}.") from exc
+        raise UploadRefused(
+            _("This %(label)s is damaged or is not really a %(label)s.") % {"label": found.label}
+        ) from exc
     if width <= 0 or height <= 0:
-        raise UploadRefused(f"This {found.label} has no pixels.")
+        raise UploadRefused(_("This %(label)s has no pixels.") % {"label": found.label})
     return width, height
 
 
 def _too_many_pixels(width: int, height: int, limit: int) -> str:
-    return f"This image is {width:,} by {height:,} pixels; images can have at most {limit:,} pixels."
+    return _("This image is %(width)s by %(height)s pixels; images can have at most %(limit)s pixels.") % {
+        "width": f"{width:,}",
+        "height": f"{height:,}",
+        "limit": f"{limit:,}",
+    }
 
 
 def inspect_upload(source: Source, *, declared_name: str, max_bytes: int) -> Inspected:
     """The file's type, size and display name, or UploadRefused saying why in words."""
     name = clean_name(declared_name)
     if source.size <= 0:
-        raise UploadRefused("This file is empty.")
+        raise UploadRefused(_("This file is empty."))
     if source.size > max_bytes:
-        raise UploadRefused(f"This file is {human_size(source.size)}; files can be at most {human_size(max_bytes)}.")
+        raise UploadRefused(
+            _("This file is %(human_size)s; files can be at most %(human_size2)s.")
+            % {"human_size": human_size(source.size), "human_size2": human_size(max_bytes)}
+        )
     declared_ext = _extension_of(name)
     complete = source.size <= HEAD_BYTES
     head = source.head(HEAD_BYTES)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.utils.translation import gettext as _
+
 from shared_apps.core.errors import ApplicationError
 
 KEY_MAX_LENGTH = 255
@@ -32,7 +34,7 @@ class KeyRefused(ApplicationError):
 
 def prefix_check(prefix: str) -> str:
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        raise KeyRefused(f"{prefix!r} is not a workspace's storage prefix.")
+        raise KeyRefused(_("%(prefix)s is not a workspace's storage prefix.") % {"prefix": f"{prefix!r}"})
     return prefix
 
 
@@ -40,25 +42,25 @@ def key_check(key: str, *, prefix: str | None = None, directory: bool = False) -
     """`key` itself if it obeys the rules (under `prefix` when one is given); `directory=True` also accepts a bare
     prefix or a folder under it (for listings). Raises KeyRefused otherwise; nothing is normalised away."""
     if not isinstance(key, str):
-        raise KeyRefused("A storage key is text.")
+        raise KeyRefused(_("A storage key is text."))
     if directory:
         key = key.removesuffix("/")
     if not key or len(key) > KEY_MAX_LENGTH:
-        raise KeyRefused("A storage key is between 1 and 255 characters.")
+        raise KeyRefused(_("A storage key is between 1 and 255 characters."))
     if key.startswith("/") or "\\" in key or "\x00" in key:
-        raise KeyRefused("Absolute paths, backslashes and NUL are refused in storage keys.")
+        raise KeyRefused(_("Absolute paths, backslashes and NUL are refused in storage keys."))
     segments = key.split("/")
     if any(s in ("", ".", "..") for s in segments) or ".." in key:
-        raise KeyRefused("Storage keys have no empty, '.' or '..' segments.")
+        raise KeyRefused(_("Storage keys have no empty, '.' or '..' segments."))
     head, rest = segments[0], segments[1:]
     prefix_check(head)
     if prefix is not None and head != prefix:
-        raise KeyRefused("That key belongs to another workspace.")
+        raise KeyRefused(_("That key belongs to another workspace."))
     if not rest and not directory:
-        raise KeyRefused("A storage key names a file under its workspace prefix.")
+        raise KeyRefused(_("A storage key names a file under its workspace prefix."))
     for segment in rest:
         if not _SEGMENT.fullmatch(segment):
-            raise KeyRefused(f"{segment!r} is not allowed in a storage key.")
+            raise KeyRefused(_("%(segment)s is not allowed in a storage key.") % {"segment": f"{segment!r}"})
     return key
 
 
@@ -74,7 +76,7 @@ def extension_clean(extension: str) -> str:
     """A lower-case extension of letters and digits (without the dot), or KeyRefused."""
     extension = extension.lower().lstrip(".")
     if not _EXTENSION.fullmatch(extension):
-        raise KeyRefused("A file extension is 1 to 10 letters or digits.")
+        raise KeyRefused(_("A file extension is 1 to 10 letters or digits."))
     return extension
 
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from shared_apps.core.errors import ApplicationError
 from shared_apps.storage.keys import key_check
@@ -55,12 +56,12 @@ class DownloadGrant:
 def download_verify(key: str, *, expires: str, disposition: str, content_type: str, signature: str) -> DownloadGrant:
     key_check(key)
     if not expires.isdigit() or len(expires) > 12:
-        raise SignatureRefused("This link is not valid.")
+        raise SignatureRefused(_("This link is not valid."))
     expected = _mac(f"GET\n{key}\n{expires}\n{disposition}\n{content_type}")
     if not hmac.compare_digest(expected, signature):
-        raise SignatureRefused("This link is not valid.")
+        raise SignatureRefused(_("This link is not valid."))
     if int(expires) < time.time():
-        raise SignatureRefused("This link has expired: go back and download the file again.")
+        raise SignatureRefused(_("This link has expired: go back and download the file again."))
     return DownloadGrant(key=key, disposition=disposition, content_type=content_type)
 
 
@@ -81,17 +82,17 @@ class UploadPolicy:
 
 def upload_verify(*, key: str, policy: str, signature: str) -> UploadPolicy:
     if not hmac.compare_digest(_mac(f"POST\n{policy}"), signature):
-        raise SignatureRefused("The upload form was changed or is not Atrium's.")
+        raise SignatureRefused(_("The upload form was changed or is not Atrium's."))
     try:
         data = json.loads(base64.b64decode(policy, validate=True))
         parsed = UploadPolicy(
             key=str(data["key"]), min_bytes=int(data["min"]), max_bytes=int(data["max"]), expires_at=int(data["exp"])
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise SignatureRefused("The upload form was changed or is not Atrium's.") from exc
+        raise SignatureRefused(_("The upload form was changed or is not Atrium's.")) from exc
     if parsed.key != key:
-        raise SignatureRefused("The upload form names another file.")
+        raise SignatureRefused(_("The upload form names another file."))
     if parsed.expires_at < time.time():
-        raise SignatureRefused("The upload form has expired: start the upload again.")
+        raise SignatureRefused(_("The upload form has expired: start the upload again."))
     key_check(parsed.key)
     return parsed

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from shared_apps.accounts.permissions import allowed_actions
 from tenants.links import public_path
@@ -19,6 +20,8 @@ def atrium(request: HttpRequest) -> dict[str, object]:
         "nav_allowed": {str(a) for a in allowed_actions(membership.role)} if membership is not None else set(),
         # An operator signed in as a member: the banner every page shows (shared_apps/operators/middleware.py).
         "impersonation": getattr(request, "impersonation", None),
+        # The reader's time zone (the person's, else UTC), which pages name wherever they show a time.
+        "TIME_ZONE": timezone.get_current_timezone_name(),
     }
     if route is not None and on_tenant:
         # Social sign-in runs on the root (one callback URL per provider) and comes back here through a handoff.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from billing.plans import PLANS, TRIAL_PLAN, Resource
 from shared_apps.accounts.ratelimits import in_words, retry_after_for_request
@@ -25,7 +26,7 @@ def too_many_requests(request: HttpRequest, exception: Exception | None = None) 
     seconds = retry_after_for_request(request)
     response: HttpResponse
     if is_api_path(request.path):
-        response = error_response(status=429, code="rate_limited", message="Too many requests; try again later.")
+        response = error_response(status=429, code="rate_limited", message=_("Too many requests; try again later."))
     else:
         context = {
             "retry": in_words(seconds),

@@ -30,6 +30,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts import handoff
@@ -59,23 +60,25 @@ def operator_may_impersonate(operator: object, *, writes: bool = False) -> None:
     """NotAllowed unless `operator` is active staff holding the impersonation permission (and, for `writes`, the
     step-up one) with two-factor authentication on."""
     if not is_operator_with(operator, PERMISSION):
-        raise NotAllowed("Your operator account has no permission to sign in as members.")
+        raise NotAllowed(_("Your operator account has no permission to sign in as members."))
     if writes and not is_operator_with(operator, WRITES_PERMISSION):
-        raise NotAllowed("Your operator account has no permission to make changes as a member.")
+        raise NotAllowed(_("Your operator account has no permission to make changes as a member."))
     assert isinstance(operator, User)  # noqa: S101  (is_operator_with checked it)
     if not user_has_mfa(user=operator):
-        raise NotAllowed("Turn on two-factor authentication for your operator account first.")
+        raise NotAllowed(_("Turn on two-factor authentication for your operator account first."))
 
 
 def _check_target(*, tenant: Tenant, member: User) -> None:
     if member.is_staff or member.is_superuser:
         raise ImpersonationRefused(
-            f"{member.email} is a platform operator's account: operators are never impersonated."
+            _("%(email)s is a platform operator's account: operators are never impersonated.") % {"email": member.email}
         )
     if not member.is_active:
-        raise ImpersonationRefused(f"{member.email} is deactivated.")
+        raise ImpersonationRefused(_("%(email)s is deactivated.") % {"email": member.email})
     if membership_for(user_id=member.pk, tenant_id=tenant.pk) is None:
-        raise ImpersonationRefused(f"{member.email} is not a member of {tenant.name}.")
+        raise ImpersonationRefused(
+            _("%(email)s is not a member of %(name)s.") % {"email": member.email, "name": tenant.name}
+        )
 
 
 def impersonation_begin(*, operator: User, tenant: Tenant, member: User, reason: str) -> ImpersonationSession:
@@ -84,7 +87,7 @@ def impersonation_begin(*, operator: User, tenant: Tenant, member: User, reason:
     operator_may_impersonate(operator)
     reason = operator_reason(reason)
     if not workspaces().filter(pk=tenant.pk).exists():
-        raise ImpersonationRefused(f"{tenant.name} is not a workspace.")
+        raise ImpersonationRefused(_("%(name)s is not a workspace.") % {"name": tenant.name})
     _check_target(tenant=tenant, member=member)
     minutes = min(int(settings.IMPERSONATION_MAX_MINUTES), 30)
     return ImpersonationSession.objects.create(
@@ -101,13 +104,13 @@ def _session_for_operator(*, operator: User, session_id: str, lock: bool = False
     try:
         key = uuid.UUID(str(session_id))
     except ValueError as exc:
-        raise ImpersonationRefused("There is no such impersonation.") from exc
+        raise ImpersonationRefused(_("There is no such impersonation.")) from exc
     sessions = ImpersonationSession.objects.select_related("tenant", "member")
     if lock:
         sessions = sessions.select_for_update(of=("self",))
     session = sessions.filter(pk=key, operator=operator).first()
     if session is None:
-        raise ImpersonationRefused("There is no such impersonation.")
+        raise ImpersonationRefused(_("There is no such impersonation."))
     return session
 
 
@@ -118,9 +121,9 @@ def impersonation_ticket(*, operator: User, session_id: str, binding: str) -> st
     operator_may_impersonate(operator)
     session = _session_for_operator(operator=operator, session_id=session_id, lock=True)
     if session.handoff_id is not None or session.started_at is not None:
-        raise ImpersonationRefused("This impersonation link was already used. Start a new one from the admin.")
+        raise ImpersonationRefused(_("This impersonation link was already used. Start a new one from the admin."))
     if not session.is_live():
-        raise ImpersonationRefused("This impersonation expired before it started. Start a new one from the admin.")
+        raise ImpersonationRefused(_("This impersonation expired before it started. Start a new one from the admin."))
     _check_target(tenant=session.tenant, member=session.member)
     row, url = handoff.handoff_ticket(
         user=session.member,
@@ -145,12 +148,12 @@ def impersonation_activate(*, ticket: LoginHandoff) -> ImpersonationSession:
             .first()
         )
         if session is None or session.started_at is not None:
-            raise ImpersonationRefused("This impersonation link is not valid.")
+            raise ImpersonationRefused(_("This impersonation link is not valid."))
         now = timezone.now()
         if not session.is_live(now):
-            raise ImpersonationRefused("This impersonation expired before it started.")
+            raise ImpersonationRefused(_("This impersonation expired before it started."))
         if session.operator is None:
-            raise ImpersonationRefused("The operator's account is gone.")
+            raise ImpersonationRefused(_("The operator's account is gone."))
         operator_may_impersonate(session.operator)
         _check_target(tenant=session.tenant, member=session.member)
         session.started_at = now
@@ -191,7 +194,7 @@ def impersonation_writes_enable(*, operator: User, session_id: str, reason: str)
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         session = _session_for_operator(operator=operator, session_id=session_id, lock=True)
         if session.started_at is None or not session.is_live():
-            raise ImpersonationRefused("This impersonation is not running.")
+            raise ImpersonationRefused(_("This impersonation is not running."))
         if session.writes_enabled_at is not None:
             return session
         session.writes_enabled_at = timezone.now()
@@ -269,10 +272,10 @@ def impersonation_revoke(*, operator: User, session_id: str) -> ImpersonationSes
     try:
         key = uuid.UUID(str(session_id))
     except ValueError as exc:
-        raise ImpersonationRefused("There is no such impersonation.") from exc
+        raise ImpersonationRefused(_("There is no such impersonation.")) from exc
     session = ImpersonationSession.objects.filter(pk=key).first()
     if session is None:
-        raise ImpersonationRefused("There is no such impersonation.")
+        raise ImpersonationRefused(_("There is no such impersonation."))
     return impersonation_end(session=session, why=ImpersonationEnd.REVOKED, acting_user=operator)
 
 

@@ -18,6 +18,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from shared_apps.core.append_only import AppendOnlyModel, AppendOnlyQuerySet
 
@@ -85,22 +86,22 @@ class PlatformDay(models.Model):
 
 
 class OperatorAction(models.TextChoices):
-    WORKSPACE_SUSPENDED = "workspace.suspended", "Suspended a workspace"
-    WORKSPACE_RESUMED = "workspace.resumed", "Resumed a workspace"
-    WORKSPACE_DELETION_SCHEDULED = "workspace.deletion_scheduled", "Scheduled a workspace for deletion"
-    WORKSPACE_RESTORED = "workspace.restored", "Restored a workspace"
-    WORKSPACE_EXPORTED = "workspace.exported", "Exported a workspace"
-    WORKSPACE_TRIAL_EXTENDED = "workspace.trial_extended", "Extended a trial"
-    WORKSPACE_PLAN_CHANGED = "workspace.plan_changed", "Changed a plan"
-    IMPERSONATION_STARTED = "impersonation.started", "Signed in as a member"
-    IMPERSONATION_WRITES_ENABLED = "impersonation.writes_enabled", "Allowed changes while signed in as a member"
-    IMPERSONATION_ENDED = "impersonation.ended", "Ended signing in as a member"
-    USER_DEACTIVATED = "user.deactivated", "Deactivated an account"
-    USER_REACTIVATED = "user.reactivated", "Reactivated an account"
-    USER_SIGNED_OUT = "user.signed_out", "Signed an account out everywhere"
-    USER_VERIFICATION_SENT = "user.verification_sent", "Resent an email verification"
-    USER_PASSWORD_RESET_SENT = "user.password_reset_sent", "Sent a password reset email"
-    USER_EMAIL_CHANGED = "user.email_changed", "Changed an email address"
+    WORKSPACE_SUSPENDED = "workspace.suspended", _("Suspended a workspace")
+    WORKSPACE_RESUMED = "workspace.resumed", _("Resumed a workspace")
+    WORKSPACE_DELETION_SCHEDULED = "workspace.deletion_scheduled", _("Scheduled a workspace for deletion")
+    WORKSPACE_RESTORED = "workspace.restored", _("Restored a workspace")
+    WORKSPACE_EXPORTED = "workspace.exported", _("Exported a workspace")
+    WORKSPACE_TRIAL_EXTENDED = "workspace.trial_extended", _("Extended a trial")
+    WORKSPACE_PLAN_CHANGED = "workspace.plan_changed", _("Changed a plan")
+    IMPERSONATION_STARTED = "impersonation.started", _("Signed in as a member")
+    IMPERSONATION_WRITES_ENABLED = "impersonation.writes_enabled", _("Allowed changes while signed in as a member")
+    IMPERSONATION_ENDED = "impersonation.ended", _("Ended signing in as a member")
+    USER_DEACTIVATED = "user.deactivated", _("Deactivated an account")
+    USER_REACTIVATED = "user.reactivated", _("Reactivated an account")
+    USER_SIGNED_OUT = "user.signed_out", _("Signed an account out everywhere")
+    USER_VERIFICATION_SENT = "user.verification_sent", _("Resent an email verification")
+    USER_PASSWORD_RESET_SENT = "user.password_reset_sent", _("Sent a password reset email")
+    USER_EMAIL_CHANGED = "user.email_changed", _("Changed an email address")
 
 
 class OperatorLogQuerySet(AppendOnlyQuerySet["OperatorLogEntry"]):
@@ -147,10 +148,10 @@ class OperatorLogEntry(AppendOnlyModel):
 
 
 class ImpersonationEnd(models.TextChoices):
-    ENDED = "ended", "Ended by the operator"
-    EXPIRED = "expired", "Time limit reached"
-    REVOKED = "revoked", "Ended from the admin"
-    INVALID = "invalid", "No longer allowed (account or workspace changed)"
+    ENDED = "ended", _("Ended by the operator")
+    EXPIRED = "expired", _("Time limit reached")
+    REVOKED = "revoked", _("Ended from the admin")
+    INVALID = "invalid", _("No longer allowed (account or workspace changed)")
 
 
 class ImpersonationSession(models.Model):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing import entitlements as billing_entitlements
@@ -46,7 +47,7 @@ class UserPermission:
 
 def _require(acting_user: User, permission: str, verb: str) -> None:
     if not is_operator_with(acting_user, permission):
-        raise NotAllowed(f"Your operator account has no permission to {verb}.")
+        raise NotAllowed(_("Your operator account has no permission to %(verb)s.") % {"verb": verb})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def workspace_plan_set(
     reason = operator_reason(reason)
     plan = plans.plan_get(plan_code)
     if plan is None or interval not in Interval.__members__.values():
-        raise billing_services.BillingError("Choose one of the plans on the pricing page.")
+        raise billing_services.BillingError(_("Choose one of the plans on the pricing page."))
     outgrown = billing_entitlements.plan_outgrown(plan, workspace_usage(tenant))
     if outgrown:
         raise billing_services.PlanOutgrown(f"{tenant.name} cannot move to {plan.name}: " + "; ".join(outgrown) + ".")
@@ -144,9 +145,12 @@ class AccountProtected(ApplicationError):
 
 def _check_target(*, user: User, acting_user: User, verb: str) -> None:
     if user.pk == acting_user.pk:
-        raise AccountProtected(f"You cannot {verb} your own account.")
+        raise AccountProtected(_("You cannot %(verb)s your own account.") % {"verb": verb})
     if (user.is_staff or user.is_superuser) and not acting_user.is_superuser:
-        raise AccountProtected(f"Only a superuser can {verb} another operator's account ({user.email}).")
+        raise AccountProtected(
+            _("Only a superuser can %(verb)s another operator's account (%(email)s).")
+            % {"verb": verb, "email": user.email}
+        )
 
 
 def _workspaces_of(user: User) -> list[Tenant]:
@@ -281,7 +285,7 @@ def user_email_change(*, user: User, email: str, acting_user: User, reason: str)
     """Move an account to another address (superusers only: an address is the key to the account). The new address
     is unverified until its owner follows the link sent there, and the old one is told. Returns the new address."""
     if not (acting_user.is_active and acting_user.is_staff and acting_user.is_superuser):
-        raise NotAllowed("Only a superuser can change an account's email address.")
+        raise NotAllowed(_("Only a superuser can change an account's email address."))
 
     def change() -> dict[str, object]:
         old, new = account_services.user_email_change(user=user, email=email)

@@ -6,7 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.effects import effect_once
 from shared_apps.core.tasks import TenantScopedTask
@@ -35,13 +37,14 @@ def workspace_welcome(*, owner_email: str) -> dict[str, object]:
         "url": tenant_url(domain.domain) if domain else "",
         "owner_name": owner.get_short_name() if owner else "",
     }
-    message = EmailMultiAlternatives(
-        subject=f"Welcome to {tenant.name} on Atrium",
-        body=render_to_string("email/welcome.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[owner_email],
-    )
-    message.attach_alternative(render_to_string("email/welcome.html", context), "text/html")
+    with recipient_locale(user=owner, email=owner_email, workspace_language=tenant.language):
+        message = EmailMultiAlternatives(
+            subject=gettext("Welcome to %(name)s on Atrium") % {"name": tenant.name},
+            body=render_to_string("email/welcome.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[owner_email],
+        )
+        message.attach_alternative(render_to_string("email/welcome.html", context), "text/html")
     effect_once(f"workspaces.welcome:{connection.schema_name}:{owner_email.lower()}", message.send)
     return {"schema": connection.schema_name, "project_id": project.pk}
 
@@ -96,12 +99,16 @@ def impersonation_notify_owners(*, session_id: str) -> int:
         "expires_at": session.expires_at,
         "url": (tenant_url(domain.domain) if domain else "") + "/settings/audit/?action=impersonation.*",
     }
-    message = EmailMultiAlternatives(
-        subject=f"Atrium staff signed in to {session.tenant.name} as {session.member.email}",
-        body=render_to_string("email/impersonation_started.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=owners,
-    )
-    message.attach_alternative(render_to_string("email/impersonation_started.html", context), "text/html")
-    message.send()
+    # One message per owner, each in its reader's language and time zone.
+    for owner in owners:
+        with recipient_locale(email=owner, workspace_language=session.tenant.language):
+            subject = gettext("Atrium staff signed in to %(name)s as %(member)s")
+            message = EmailMultiAlternatives(
+                subject=subject % {"name": session.tenant.name, "member": session.member.email},
+                body=render_to_string("email/impersonation_started.txt", context),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[owner],
+            )
+            message.attach_alternative(render_to_string("email/impersonation_started.html", context), "text/html")
+        message.send()
     return len(owners)

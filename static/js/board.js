@@ -76,7 +76,7 @@
     var root = board();
     if (!root) return;
     var text = event.detail.xhr && event.detail.xhr.responseText;
-    var message = text && text.length < 300 && text.indexOf("<") === -1 ? text : "That didn't work. The board was reloaded.";
+    var message = text && text.length < 300 && text.indexOf("<") === -1 ? text : gettext("That didn't work. The board was reloaded.");
     window.htmx.ajax("GET", window.location.pathname, { target: "#board", select: "#board", swap: "outerHTML" }).then(function () {
       var alert = document.createElement("p");
       alert.className = "alert alert--error board-error";

@@ -20,7 +20,7 @@
         button.textContent = label;
         return;
       }
-      button.textContent = label + " in " + format(remaining);
+      button.textContent = interpolate(gettext("%(label)s in %(time)s"), { label: label, time: format(remaining) }, true);
       window.setTimeout(tick, 1000);
     }
     tick();

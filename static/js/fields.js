@@ -15,7 +15,7 @@
     var field = document.querySelector(button.getAttribute("data-copy"));
     if (!field) return;
     field.select();
-    var done = function () { button.textContent = "Copied"; };
+    var done = function () { button.textContent = gettext("Copied"); };
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
     } else {

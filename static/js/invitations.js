@@ -8,7 +8,7 @@
   var button = form.querySelector("[data-invite-button]");
   function label() {
     var count = field.value.split(/[\s,;]+/).filter(function (part) { return part.indexOf("@") > 0; }).length;
-    button.textContent = count > 1 ? "Send " + count + " invitations" : count === 1 ? "Send 1 invitation" : "Send invitations";
+    button.textContent = count > 0 ? interpolate(ngettext("Send %s invitation", "Send %s invitations", count), [count]) : gettext("Send invitations");
   }
   field.addEventListener("input", label);
   label();

@@ -10,7 +10,7 @@
   list.className = "mention-list";
   list.id = "mention-list";
   list.setAttribute("role", "listbox");
-  list.setAttribute("aria-label", "People to mention");
+  list.setAttribute("aria-label", gettext("People to mention"));
   list.hidden = true;
   box.parentNode.insertBefore(list, box.nextSibling);
   box.setAttribute("aria-controls", "mention-list");

@@ -4,6 +4,17 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  // The scripts' strings come from the JavaScript catalogue (/i18n/js/, loaded just before); should it be missing,
+  // they stay in English rather than break.
+  if (typeof window.gettext !== "function") {
+    window.gettext = function (text) { return text; };
+    window.ngettext = function (singular, plural, count) { return count === 1 ? singular : plural; };
+    window.interpolate = function (format, values, named) {
+      return named
+        ? format.replace(/%\(\w+\)s/g, function (match) { return String(values[match.slice(2, -2)]); })
+        : format.replace(/%s/g, function () { return String(values.shift()); });
+    };
+  }
 
   var TOAST_MS = 6000;
 

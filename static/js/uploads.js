@@ -18,7 +18,7 @@
     }).then(function (response) {
       if (response.status === 204) return {};
       return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) throw new Error(body.error || "Something went wrong (" + response.status + "). Try again.");
+        if (!response.ok) throw new Error(body.error || interpolate(gettext("Something went wrong (%s). Try again."), [response.status]));
         return body;
       });
     });
@@ -36,17 +36,17 @@
       });
       xhr.addEventListener("load", function () {
         if (xhr.status >= 200 && xhr.status < 300) resolve();
-        else reject(new Error("Storage refused the file (" + xhr.status + "). Try again."));
+        else reject(new Error(interpolate(gettext("Storage refused the file (%s). Try again."), [xhr.status])));
       });
       xhr.addEventListener("error", function () {
-        reject(new Error("The upload was interrupted. Check your connection and try again."));
+        reject(new Error(gettext("The upload was interrupted. Check your connection and try again.")));
       });
       xhr.send(data);
     });
   }
 
   function formatBytes(bytes) {
-    if (bytes < 1024) return bytes + " bytes";
+    if (bytes < 1024) return interpolate(gettext("%s bytes"), [bytes]);
     if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
     return (bytes / 1024 / 1024).toFixed(1) + " MB";
   }
@@ -75,7 +75,7 @@
       button.disabled = true;
       progress.hidden = false;
       bar.value = 0;
-      status.textContent = "Starting the upload of " + file.name + "…";
+      status.textContent = interpolate(gettext("Starting the upload of %s…"), [file.name]);
       var start = new FormData();
       start.append("name", file.name);
       start.append("size", String(file.size));
@@ -85,18 +85,18 @@
           signed = body;
           return sendToStorage(signed, file, function (loaded, total) {
             bar.value = Math.round((loaded * 100) / total);
-            status.textContent = "Uploading " + file.name + ": " + formatBytes(loaded) + " of " + formatBytes(total);
+            status.textContent = interpolate(gettext("Uploading %(name)s: %(loaded)s of %(total)s"), { name: file.name, loaded: formatBytes(loaded), total: formatBytes(total) }, true);
           });
         })
         .then(function () {
           bar.value = 100;
-          status.textContent = "Checking " + file.name + "…";
+          status.textContent = interpolate(gettext("Checking %s…"), [file.name]);
           var pending = signed;
           signed = null; // from here the app cleans up itself if it refuses the file
           return postForm(form, pending.confirm, new FormData());
         })
         .then(function (body) {
-          status.textContent = "Uploaded " + body.name + ".";
+          status.textContent = interpolate(gettext("Uploaded %s."), [body.name]);
           window.location.assign(body.location);
         })
         .catch(function (failure) {

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -109,4 +110,4 @@ def _validation_message(fields: dict[str, list[str]]) -> str:
     if list(fields) == [NON_FIELD]:
         return fields[NON_FIELD][0]
     names = ", ".join(sorted(fields))
-    return f"Some of what was sent is not valid ({names}); see `fields`."
+    return _("Some of what was sent is not valid (%(names)s); see `fields`.") % {"names": names}

@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
@@ -65,7 +66,7 @@ class IdFilter(django_filters.NumberFilter):
 class ProjectFilter(django_filters.FilterSet):
     applies_defaults = True  # `show` is "active" unless asked otherwise
     show = django_filters.ChoiceFilter(
-        choices=[(s.value, s.value) for s in ProjectShow], method="filter_show", help_text="Default: active."
+        choices=[(s.value, s.value) for s in ProjectShow], method="filter_show", help_text=_("Default: active.")
     )
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
 
@@ -89,7 +90,7 @@ class ProjectFilter(django_filters.FilterSet):
 
 class TaskFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
-    assignee = IdFilter(field_name="assignee_id", help_text="A member's user id.")
+    assignee = IdFilter(field_name="assignee_id", help_text=_("A member's user id."))
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
@@ -101,8 +102,8 @@ class TaskFilter(django_filters.FilterSet):
 
 
 class DocumentFilter(django_filters.FilterSet):
-    task = IdFilter(field_name="task_id", help_text="Only this task's attachments.")
-    file_type = django_filters.CharFilter(max_length=16, help_text="png, jpg, pdf, docx, … (the detected type).")
+    task = IdFilter(field_name="task_id", help_text=_("Only this task's attachments."))
+    file_type = django_filters.CharFilter(max_length=16, help_text=_("png, jpg, pdf, docx, … (the detected type)."))
 
     class Meta:
         model = Document

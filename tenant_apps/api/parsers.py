@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -19,4 +20,6 @@ class JSONParser(parsers.JSONParser):
         try:
             return json_depth_check(super().parse(stream, media_type, parser_context))
         except (RecursionError, JsonTooDeep) as exc:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.") from exc
+            raise ParseError(
+                _("JSON parse error - nested deeper than %(MAX_DEPTH)s levels.") % {"MAX_DEPTH": MAX_DEPTH}
+            ) from exc

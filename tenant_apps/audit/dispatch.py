@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.models import Event, EventCursor
@@ -118,7 +119,7 @@ def events_sweep() -> int:
         " OR EXISTS (SELECT 1 FROM {schema}.audit_eventcursor c JOIN {schema}.audit_event e ON e.txid >= c.position"
         " AND NOT (c.handed @> to_jsonb(e.id)) WHERE c.consumer = ANY(%s))",
         params=[names, len(names), names],
-        label="events sweep",
+        label=_("events sweep"),
     )
     schemas = dict(workspace_schemas())
     pending = {int(row[0]) for row in found.rows}

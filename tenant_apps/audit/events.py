@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from tenant_apps.audit.models import Event
@@ -33,26 +34,26 @@ if TYPE_CHECKING:
 class EventType(models.TextChoices):
     """Every event the stream carries, with what it means (the endpoint form and the docs show these)."""
 
-    PROJECT_CREATED = "project.created", "A project was created"
-    PROJECT_UPDATED = "project.updated", "A project's name, description or visibility changed"
-    PROJECT_ARCHIVED = "project.archived", "A project was archived"
-    PROJECT_DELETED = "project.deleted", "A project was deleted"
-    TASK_CREATED = "task.created", "A task was created"
-    TASK_UPDATED = "task.updated", "A task's title, description, assignee, due date or labels changed"
-    TASK_MOVED = "task.moved", "A task changed column or position"
-    TASK_DELETED = "task.deleted", "A task was deleted"
-    COMMENT_CREATED = "comment.created", "A comment was added to a task"
-    COMMENT_DELETED = "comment.deleted", "A comment was deleted"
-    DOCUMENT_UPLOADED = "document.uploaded", "A document finished uploading"
-    DOCUMENT_DELETED = "document.deleted", "A document was deleted"
-    MEMBER_JOINED = "member.joined", "Someone joined the workspace"
-    MEMBER_ROLE_CHANGED = "member.role_changed", "A member's role changed"
-    MEMBER_REMOVED = "member.removed", "A member left or was removed"
-    INVITATION_CREATED = "invitation.created", "An invitation was sent"
-    INVITATION_ACCEPTED = "invitation.accepted", "An invitation was accepted"
-    BILLING_PLAN_CHANGED = "billing.plan_changed", "The workspace's plan changed"
+    PROJECT_CREATED = "project.created", _("A project was created")
+    PROJECT_UPDATED = "project.updated", _("A project's name, description or visibility changed")
+    PROJECT_ARCHIVED = "project.archived", _("A project was archived")
+    PROJECT_DELETED = "project.deleted", _("A project was deleted")
+    TASK_CREATED = "task.created", _("A task was created")
+    TASK_UPDATED = "task.updated", _("A task's title, description, assignee, due date or labels changed")
+    TASK_MOVED = "task.moved", _("A task changed column or position")
+    TASK_DELETED = "task.deleted", _("A task was deleted")
+    COMMENT_CREATED = "comment.created", _("A comment was added to a task")
+    COMMENT_DELETED = "comment.deleted", _("A comment was deleted")
+    DOCUMENT_UPLOADED = "document.uploaded", _("A document finished uploading")
+    DOCUMENT_DELETED = "document.deleted", _("A document was deleted")
+    MEMBER_JOINED = "member.joined", _("Someone joined the workspace")
+    MEMBER_ROLE_CHANGED = "member.role_changed", _("A member's role changed")
+    MEMBER_REMOVED = "member.removed", _("A member left or was removed")
+    INVITATION_CREATED = "invitation.created", _("An invitation was sent")
+    INVITATION_ACCEPTED = "invitation.accepted", _("An invitation was accepted")
+    BILLING_PLAN_CHANGED = "billing.plan_changed", _("The workspace's plan changed")
     # Sent only by "Send test event" on one endpoint, never to the others.
-    WEBHOOK_TEST = "webhook.test", "A test event sent from the endpoint's page"
+    WEBHOOK_TEST = "webhook.test", _("A test event sent from the endpoint's page")
 
 
 # Types an endpoint may subscribe to (the test event goes only where it is asked for).

@@ -16,8 +16,10 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from shared_apps.accounts.models import User
+from shared_apps.accounts.preferences import recipient_locale
 from tenant_apps.notifications.models import Notification, NotificationKind
 from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url
@@ -26,11 +28,11 @@ logger = logging.getLogger(__name__)
 
 SALT = "atrium.notifications.unsubscribe"
 PHRASES = {
-    NotificationKind.ASSIGNED: "assigned you",
-    NotificationKind.MENTIONED: "mentioned you on",
-    NotificationKind.COMMENTED: "commented on",
-    NotificationKind.INVITATION_ACCEPTED: "accepted your invitation",
-    NotificationKind.DUE_TOMORROW: "is due tomorrow",
+    NotificationKind.ASSIGNED: gettext_lazy("assigned you"),
+    NotificationKind.MENTIONED: gettext_lazy("mentioned you on"),
+    NotificationKind.COMMENTED: gettext_lazy("commented on"),
+    NotificationKind.INVITATION_ACCEPTED: gettext_lazy("accepted your invitation"),
+    NotificationKind.DUE_TOMORROW: gettext_lazy("is due tomorrow"),
 }
 # The digest's own unsubscribe: every kind the person hears of daily goes off at once.
 DIGEST = "digest"
@@ -62,7 +64,7 @@ def unsubscribe_read(token: str, *, schema: str) -> Unsubscribe | None:
 
 def headline(n: Notification) -> str:
     """One line saying what happened: "Ann assigned you “Print the posters”", "“Print the posters” is due tomorrow"."""
-    phrase = PHRASES.get(NotificationKind(n.kind), "")
+    phrase = str(PHRASES.get(NotificationKind(n.kind), ""))  # in the active language (the recipient's)
     if n.kind == NotificationKind.DUE_TOMORROW:
         return f"“{n.subject}” {phrase}"
     if n.kind == NotificationKind.INVITATION_ACCEPTED:
@@ -106,22 +108,27 @@ def digest_email_send(*, schema: str, digests: dict[int, list[Notification]], to
         items = digests[person.pk]
         token = unsubscribe_token(schema=schema, user_id=person.pk, kind=DIGEST)
         unsubscribe = base + reverse("notification_unsubscribe", args=[token])
-        context = {
-            "tenant_name": tenant.name,
-            "items": [{"headline": headline(n), "excerpt": n.excerpt, "url": _link(base, n)} for n in items],
-            "more": totals.get(person.pk, len(items)) - len(items),
-            "url": base + reverse("notifications"),
-            "unsubscribe_url": unsubscribe,
-        }
         count = totals.get(person.pk, len(items))
-        message = EmailMultiAlternatives(
-            subject=f"{tenant.name}: your daily digest ({count} new)"[:200],
-            body=render_to_string("email/notification_digest.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[person.email],
-            headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
-        message.attach_alternative(render_to_string("email/notification_digest.html", context), "text/html")
+        with recipient_locale(user=person, workspace_language=tenant.language):
+            context = {
+                "tenant_name": tenant.name,
+                "items": [{"headline": headline(n), "excerpt": n.excerpt, "url": _link(base, n)} for n in items],
+                "more": count - len(items),
+                "url": base + reverse("notifications"),
+                "unsubscribe_url": unsubscribe,
+            }
+            subject = gettext("%(name)s: your daily digest (%(count)s new)") % {"name": tenant.name, "count": count}
+            message = EmailMultiAlternatives(
+                subject=subject[:200],
+                body=render_to_string("email/notification_digest.txt", context),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[person.email],
+                headers={
+                    "List-Unsubscribe": f"<{unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            )
+            message.attach_alternative(render_to_string("email/notification_digest.html", context), "text/html")
         messages.append(message)
     return _send(messages)
 
@@ -143,26 +150,33 @@ def notification_emails_send(*, schema: str, notifications: Sequence[Notificatio
         token = unsubscribe_token(schema=schema, user_id=person.pk, kind=n.kind)
         unsubscribe = base + reverse("notification_unsubscribe", args=[token])
         link = _link(base, n)
-        phrase = PHRASES.get(NotificationKind(n.kind), "")
-        context = {
-            "tenant_name": tenant.name,
-            "actor": n.actor_name,
-            "phrase": phrase,
-            "subject": n.subject,
-            "excerpt": n.excerpt,
-            "url": link,
-            "unsubscribe_url": unsubscribe,
-            "kind_label": NotificationKind(n.kind).label,
-        }
-        title = headline(n)
-        context["headline"] = title
-        message = EmailMultiAlternatives(
-            subject=f"{tenant.name}: {title}"[:200],
-            body=render_to_string("email/notification.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[person.email],
-            headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
-        message.attach_alternative(render_to_string("email/notification.html", context), "text/html")
-        messages.append(message)
+        with recipient_locale(user=person, workspace_language=tenant.language):
+            messages.append(_notification_message(tenant, n, person, link=link, unsubscribe=unsubscribe))
     return _send(messages)
+
+
+def _notification_message(
+    tenant: Tenant, n: Notification, person: User, *, link: str, unsubscribe: str
+) -> EmailMultiAlternatives:
+    """One notification's email, rendered in the active language and time zone (the recipient's)."""
+    title = headline(n)
+    context = {
+        "tenant_name": tenant.name,
+        "actor": n.actor_name,
+        "phrase": str(PHRASES.get(NotificationKind(n.kind), "")),
+        "subject": n.subject,
+        "excerpt": n.excerpt,
+        "url": link,
+        "unsubscribe_url": unsubscribe,
+        "kind_label": NotificationKind(n.kind).label,
+        "headline": title,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"{tenant.name}: {title}"[:200],
+        body=render_to_string("email/notification.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[person.email],
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.attach_alternative(render_to_string("email/notification.html", context), "text/html")
+    return message

@@ -13,16 +13,17 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from tenants.references import person_reference, public_reference
 
 
 class NotificationKind(models.TextChoices):
-    ASSIGNED = "assigned", "Assigned to you"
-    MENTIONED = "mentioned", "Mentioned you"
-    COMMENTED = "commented", "Commented on a task you follow"
-    INVITATION_ACCEPTED = "invitation_accepted", "Accepted your invitation"
-    DUE_TOMORROW = "due_tomorrow", "A task assigned to you is due tomorrow"
+    ASSIGNED = "assigned", _("Assigned to you")
+    MENTIONED = "mentioned", _("Mentioned you")
+    COMMENTED = "commented", _("Commented on a task you follow")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Accepted your invitation")
+    DUE_TOMORROW = "due_tomorrow", _("A task assigned to you is due tomorrow")
 
 
 class Notification(models.Model):
@@ -69,9 +70,9 @@ class TaskFollow(models.Model):
 
 
 class Delivery(models.TextChoices):
-    IMMEDIATELY = "immediately", "Email me at once"
-    DIGEST = "digest", "Email me a daily digest"
-    OFF = "off", "Don't email me"
+    IMMEDIATELY = "immediately", _("Email me at once")
+    DIGEST = "digest", _("Email me a daily digest")
+    OFF = "off", _("Don't email me")
 
 
 class NotificationPreference(models.Model):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.accounts.models import Invitation, Membership, User
@@ -34,14 +35,18 @@ def checklist_for(*, user: User, tenant_id: int, is_owner: bool) -> list[Step] |
         or Invitation.objects.filter(tenant_id=tenant_id).exists()
     )
     steps = [
-        Step("project", "Create a project", Project.objects.exists(), reverse("project_create"), "New project"),
-        Step("invite", "Invite a colleague", colleagues, reverse("settings_invitations"), "Invite your team"),
-        Step("mfa", "Set up two-factor sign-in", user_has_mfa(user=user), reverse("mfa_index"), "Set up two-factor"),
+        Step("project", _("Create a project"), Project.objects.exists(), reverse("project_create"), _("New project")),
+        Step("invite", _("Invite a colleague"), colleagues, reverse("settings_invitations"), _("Invite your team")),
+        Step(
+            "mfa", _("Set up two-factor sign-in"), user_has_mfa(user=user), reverse("mfa_index"), _("Set up two-factor")
+        ),
     ]
     if is_owner:
         account = BillingAccount.objects.filter(tenant_id=tenant_id).only("status", "card_last4").first()
         paying = account is not None and (account.status == SubscriptionStatus.ACTIVE or bool(account.card_last4))
-        steps.append(Step("billing", "Connect billing", paying, reverse("settings_billing"), "Add a payment method"))
+        steps.append(
+            Step("billing", _("Connect billing"), paying, reverse("settings_billing"), _("Add a payment method"))
+        )
     return steps
 
 

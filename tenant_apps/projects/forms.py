@@ -32,19 +32,19 @@ class ServiceErrorsMixin(forms.Form):
 
 class ProjectForm(ServiceErrorsMixin):
     name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=NAME_MAX_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "Website relaunch", "autocomplete": "off"}),
     )
     description = forms.CharField(
-        label="Description",
+        label=_("Description"),
         required=False,
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Optional. What the project is for, in a sentence or two.",
+        help_text=_("Optional. What the project is for, in a sentence or two."),
     )
     visibility = forms.ChoiceField(
-        label="Who can see it",
+        label=_("Who can see it"),
         choices=Visibility.choices,
         initial=Visibility.WORKSPACE,
         widget=forms.RadioSelect,
@@ -56,36 +56,36 @@ class ProjectForm(ServiceErrorsMixin):
             del self.fields["visibility"]
 
     def clean_name(self) -> str:
-        return _checked(self, clean_line, self.cleaned_data["name"], label="Name", max_length=NAME_MAX_LENGTH)
+        return _checked(self, clean_line, self.cleaned_data["name"], label=_("Name"), max_length=NAME_MAX_LENGTH)
 
     def clean_description(self) -> str:
-        return _checked(self, clean_text, self.cleaned_data["description"], label="Description")
+        return _checked(self, clean_text, self.cleaned_data["description"], label=_("Description"))
 
 
 class TaskCreateForm(ServiceErrorsMixin):
     title = forms.CharField(
-        label="Task title",
+        label=_("Task title"),
         max_length=TITLE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "What needs doing?", "autocomplete": "off"}),
     )
     status = forms.ChoiceField(choices=TaskStatus.choices, initial=TaskStatus.TODO, widget=forms.HiddenInput)
 
     def clean_title(self) -> str:
-        return _checked(self, clean_line, self.cleaned_data["title"], label="Title", max_length=TITLE_MAX_LENGTH)
+        return _checked(self, clean_line, self.cleaned_data["title"], label=_("Title"), max_length=TITLE_MAX_LENGTH)
 
 
 class TaskForm(ServiceErrorsMixin):
-    title = forms.CharField(label="Title", max_length=TITLE_MAX_LENGTH)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
     description = forms.CharField(
-        label="Description", required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Description"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
     )
-    status = forms.ChoiceField(label="Status", choices=TaskStatus.choices)
-    assignee = forms.TypedChoiceField(label="Assignee", required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), choices=TaskStatus.choices)
+    assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int, empty_value=None)
     due_date = forms.DateField(
-        label="Due date",
+        label=_("Due date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "min": "2000-01-01", "max": "2100-12-31"}, format="%Y-%m-%d"),
-        help_text="Optional.",
+        help_text=_("Optional."),
     )
 
     labels = forms.TypedMultipleChoiceField(
@@ -104,7 +104,7 @@ class TaskForm(ServiceErrorsMixin):
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
         assert isinstance(field, forms.TypedChoiceField)  # noqa: S101
-        field.choices = [("", "Nobody"), *assignees]
+        field.choices = [("", _("Nobody")), *assignees]
         choices = self.fields["labels"]
         assert isinstance(choices, forms.TypedMultipleChoiceField)  # noqa: S101
         choices.choices = [(label.pk, label.name) for label in labels]
@@ -119,10 +119,10 @@ class TaskForm(ServiceErrorsMixin):
         ]
 
     def clean_title(self) -> str:
-        return _checked(self, clean_line, self.cleaned_data["title"], label="Title", max_length=TITLE_MAX_LENGTH)
+        return _checked(self, clean_line, self.cleaned_data["title"], label=_("Title"), max_length=TITLE_MAX_LENGTH)
 
     def clean_description(self) -> str:
-        return _checked(self, clean_text, self.cleaned_data["description"], label="Description")
+        return _checked(self, clean_text, self.cleaned_data["description"], label=_("Description"))
 
     def clean_due_date(self) -> Any:
         value = self.cleaned_data["due_date"]
@@ -134,21 +134,21 @@ class TaskForm(ServiceErrorsMixin):
 
 class CommentForm(ServiceErrorsMixin):
     body = forms.CharField(
-        label="Comment",
+        label=_("Comment"),
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a comment…"}),
     )
 
     def clean_body(self) -> str:
-        return _checked(self, clean_text, self.cleaned_data["body"], label="Comment", required=True)
+        return _checked(self, clean_text, self.cleaned_data["body"], label=_("Comment"), required=True)
 
 
 class ProjectDeleteForm(ServiceErrorsMixin):
-    confirm_name = forms.CharField(label="Project name", max_length=NAME_MAX_LENGTH + 10, strip=True)
+    confirm_name = forms.CharField(label=_("Project name"), max_length=NAME_MAX_LENGTH + 10, strip=True)
 
 
 class VisibilityForm(ServiceErrorsMixin):
-    visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, widget=forms.RadioSelect)
+    visibility = forms.ChoiceField(label=_("Who can see it"), choices=Visibility.choices, widget=forms.RadioSelect)
 
 
 def _checked(form: forms.Form, check: Any, value: str, **kwargs: Any) -> str:
@@ -163,7 +163,7 @@ class DocumentUploadForm(ServiceErrorsMixin):
     """The plain upload form (it works without JavaScript; with it, the same form sends the file straight to storage
     with a progress bar). The file's bytes decide what it is, not this form."""
 
-    file = forms.FileField(label="File", allow_empty_file=True)
+    file = forms.FileField(label=_("File"), allow_empty_file=True)
     task = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, task_ids: list[int] | None = None, **kwargs: Any) -> None:
@@ -183,7 +183,7 @@ class DirectUploadForm(forms.Form):
 
 
 class DocumentDeleteForm(ServiceErrorsMixin):
-    confirm_name = forms.CharField(label="File name", max_length=260, strip=True)
+    confirm_name = forms.CharField(label=_("File name"), max_length=260, strip=True)
 
 
 class LabelForm(ServiceErrorsMixin):

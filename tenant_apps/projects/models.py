@@ -25,6 +25,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from shared_apps.accounts.models import User
@@ -40,8 +41,8 @@ TEXT_MAX_LENGTH = 10_000
 
 
 class Visibility(models.TextChoices):
-    WORKSPACE = "workspace", "Everyone in the workspace"
-    PRIVATE = "private", "Only people it is shared with"
+    WORKSPACE = "workspace", _("Everyone in the workspace")
+    PRIVATE = "private", _("Only people it is shared with")
 
 
 class Project(models.Model):
@@ -121,9 +122,9 @@ class ProjectGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class TaskStatus(models.TextChoices):
-    TODO = "todo", "To do"
-    DOING = "doing", "Doing"
-    DONE = "done", "Done"
+    TODO = "todo", _("To do")
+    DOING = "doing", _("Doing")
+    DONE = "done", _("Done")
 
 
 LABEL_NAME_MAX_LENGTH = 40
@@ -205,15 +206,15 @@ class Comment(models.Model):
 
 
 class DocumentStatus(models.TextChoices):
-    PENDING = "pending", "Uploading"  # signed for a direct upload, not confirmed yet: shown to nobody
-    READY = "ready", "Ready"
+    PENDING = "pending", _("Uploading")  # signed for a direct upload, not confirmed yet: shown to nobody
+    READY = "ready", _("Ready")
 
 
 class ThumbnailStatus(models.TextChoices):
-    NONE = "none", "No thumbnail"  # not an image
-    PENDING = "pending", "Making a thumbnail"
-    READY = "ready", "Thumbnail ready"
-    FAILED = "failed", "No thumbnail (could not be made)"
+    NONE = "none", _("No thumbnail")  # not an image
+    PENDING = "pending", _("Making a thumbnail")
+    READY = "ready", _("Thumbnail ready")
+    FAILED = "failed", _("No thumbnail (could not be made)")
 
 
 class Document(models.Model):

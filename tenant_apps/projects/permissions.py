@@ -33,6 +33,9 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import BooleanField, Expression, F, IntegerField, Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import membership_for
@@ -67,7 +70,7 @@ class AccessLevel(StrEnum):
 
     @property
     def label(self) -> str:
-        return LEVEL_LABELS[self]
+        return str(LEVEL_LABELS[self])
 
     @property
     def permissions(self) -> tuple[ProjectPermission, ...]:
@@ -79,10 +82,10 @@ LEVEL_PERMISSIONS: dict[AccessLevel, tuple[ProjectPermission, ...]] = {
     AccessLevel.CHANGE: (ProjectPermission.VIEW, ProjectPermission.CHANGE),
     AccessLevel.MANAGE: (ProjectPermission.VIEW, ProjectPermission.CHANGE, ProjectPermission.MANAGE),
 }
-LEVEL_LABELS: dict[AccessLevel, str] = {
-    AccessLevel.VIEW: "Can view",
-    AccessLevel.CHANGE: "Can edit",
-    AccessLevel.MANAGE: "Can manage",
+LEVEL_LABELS: dict[AccessLevel, Promise] = {
+    AccessLevel.VIEW: gettext_lazy("Can view"),
+    AccessLevel.CHANGE: gettext_lazy("Can edit"),
+    AccessLevel.MANAGE: gettext_lazy("Can manage"),
 }
 ALL_PERMISSIONS = frozenset(ProjectPermission)
 _CODENAMES = frozenset(p.value for p in ProjectPermission)
@@ -372,7 +375,7 @@ class ProjectAccess:
         """Raise unless `viewer` holds `permission`: not found without even `view_project`, else not allowed."""
         held = self.permissions(project)
         if ProjectPermission.VIEW not in held:
-            raise ProjectNotFound("There is no such project in this workspace.")
+            raise ProjectNotFound(_("There is no such project in this workspace."))
         if permission not in held:
             raise ProjectNotAllowed(_refusal(permission, project))
 
@@ -380,17 +383,19 @@ class ProjectAccess:
         """How the viewer holds the project, in words (the list and the board say it)."""
         held = self.permissions(project)
         if self.viewer.is_workspace_admin:
-            return "Full access (workspace admin)" if self.viewer.role == Role.ADMIN else "Full access (owner)"
+            return _("Full access (workspace admin)") if self.viewer.role == Role.ADMIN else _("Full access (owner)")
         if ProjectPermission.MANAGE in held:
-            return LEVEL_LABELS[AccessLevel.MANAGE]
+            return str(LEVEL_LABELS[AccessLevel.MANAGE])
         if ProjectPermission.CHANGE in held:
-            return LEVEL_LABELS[AccessLevel.CHANGE]
-        return LEVEL_LABELS[AccessLevel.VIEW] if held else ""
+            return str(LEVEL_LABELS[AccessLevel.CHANGE])
+        return str(LEVEL_LABELS[AccessLevel.VIEW]) if held else ""
 
 
 def _refusal(permission: ProjectPermission, project: Project) -> str:
     if permission == ProjectPermission.CHANGE and project.archived_at is not None:
-        return f"“{project.name}” is archived: restore it to change it."
+        return _("“%(name)s” is archived: restore it to change it.") % {"name": project.name}
     if permission == ProjectPermission.MANAGE:
-        return f"Only people who manage “{project.name}” can share, archive or delete it."
-    return f"You can view “{project.name}” but not change it. Ask someone who manages it for edit access."
+        return _("Only people who manage “%(name)s” can share, archive or delete it.") % {"name": project.name}
+    return _("You can view “%(name)s” but not change it. Ask someone who manages it for edit access.") % {
+        "name": project.name
+    }

@@ -14,6 +14,7 @@ from typing import Any, overload
 from django.db.models import Count, Expression, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import member_list
@@ -206,7 +207,7 @@ def project_get_for_user(viewer: Viewer, project_id: int, access: ProjectAccess 
         else None
     )
     if project is None:
-        raise ProjectNotFound("There is no such project in this workspace.")
+        raise ProjectNotFound(gettext("There is no such project in this workspace."))
     (access or ProjectAccess(viewer)).prefetch([project]).require(ProjectPermission.VIEW, project)
     return project
 
@@ -233,7 +234,12 @@ class BoardFilter:
     due: str = ""
     label: int | None = None
 
-    DUES = (("", "Any due date"), ("overdue", "Overdue"), ("week", "Due within a week"), ("none", "No due date"))
+    DUES = (
+        ("", gettext_lazy("Any due date")),
+        ("overdue", gettext_lazy("Overdue")),
+        ("week", gettext_lazy("Due within a week")),
+        ("none", gettext_lazy("No due date")),
+    )
 
     @classmethod
     def of(cls, query: Any) -> BoardFilter:
@@ -314,7 +320,7 @@ def task_get(project: Project, task_id: int) -> Task:
         else None
     )
     if task is None:
-        raise ProjectNotFound("There is no such task in this project.")
+        raise ProjectNotFound(gettext("There is no such task in this project."))
     task.project = project
     return task
 
@@ -356,7 +362,7 @@ def comment_get(task: Task, comment_id: int) -> Comment:
         else None
     )
     if comment is None:
-        raise ProjectNotFound("There is no such comment on this task.")
+        raise ProjectNotFound(gettext("There is no such comment on this task."))
     return comment
 
 
@@ -458,7 +464,7 @@ def document_get(project: Project, document_id: int, *, pending: bool = False) -
         else None
     )
     if document is None:
-        raise ProjectNotFound("There is no such document in this project.")
+        raise ProjectNotFound(gettext("There is no such document in this project."))
     document.project = project
     return document
 
@@ -481,7 +487,7 @@ def document_download_url(document: Document, *, schema_name: str, attachment: b
     Signing is local: no query, no network call."""
     key = stored_key(document.key, schema_name=schema_name)
     if key is None:
-        raise ProjectNotFound("There is no such document in this project.")
+        raise ProjectNotFound(gettext("There is no such document in this project."))
     file_type = ALLOWED.get(document.file_type)
     return files().sign_download(
         key,

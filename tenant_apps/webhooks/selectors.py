@@ -4,6 +4,7 @@ workspace is simply not found."""
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
@@ -24,7 +25,7 @@ def endpoint_list() -> QuerySet[Endpoint]:
 def endpoint_get(*, endpoint_id: int) -> Endpoint:
     endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise WebhookNotFound("There is no such webhook endpoint in this workspace.")
+        raise WebhookNotFound(_("There is no such webhook endpoint in this workspace."))
     return endpoint
 
 
@@ -39,7 +40,7 @@ def delivery_list(*, endpoint: Endpoint, status: str = "") -> QuerySet[Delivery]
 def delivery_get(*, endpoint: Endpoint, delivery_id: int) -> Delivery:
     delivery = Delivery.objects.filter(endpoint=endpoint, pk=delivery_id).select_related("event", "endpoint").first()
     if delivery is None:
-        raise WebhookNotFound("There is no such delivery for this endpoint.")
+        raise WebhookNotFound(_("There is no such delivery for this endpoint."))
     return delivery
 
 

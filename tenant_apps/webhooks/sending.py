@@ -30,11 +30,13 @@ from django.db import connections, transaction
 from django.db.models import Min
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
 from billing.entitlements import webhook_delivery_allow
 from shared_apps.accounts.models import Membership, Role, User
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import Event
@@ -296,7 +298,7 @@ def _owners_email(tenant: Tenant, endpoint: Endpoint, since: datetime) -> None:
     owners = list(
         User.objects.filter(
             pk__in=Membership.objects.filter(tenant_id=tenant.pk, role=Role.OWNER).values("user_id"), is_active=True
-        ).values_list("email", flat=True)
+        ).only("email", "language", "time_zone")
     )
     if not owners:
         return
@@ -307,15 +309,17 @@ def _owners_email(tenant: Tenant, endpoint: Endpoint, since: datetime) -> None:
         "since": since,
         "url": (tenant_url(domain.domain) + f"/settings/webhooks/{endpoint.pk}/") if domain else "",
     }
-    message = EmailMultiAlternatives(
-        subject=f"{tenant.name}: a webhook endpoint was switched off",
-        body=render_to_string("email/webhook_disabled.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=owners,
-    )
-    message.attach_alternative(render_to_string("email/webhook_disabled.html", context), "text/html")
     try:
-        message.send()
+        for owner in owners:  # one message per owner, each in its reader's language and time zone
+            with recipient_locale(user=owner, workspace_language=tenant.language):
+                message = EmailMultiAlternatives(
+                    subject=_("%(name)s: a webhook endpoint was switched off") % {"name": tenant.name},
+                    body=render_to_string("email/webhook_disabled.txt", context),
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[owner.email],
+                )
+                message.attach_alternative(render_to_string("email/webhook_disabled.html", context), "text/html")
+            message.send()
     except Exception:
         logger.exception("could not email the owners about a disabled webhook endpoint")
 

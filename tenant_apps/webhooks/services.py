@@ -18,11 +18,13 @@ from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import User
 from shared_apps.accounts.permissions import Action, require
+from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction
@@ -84,7 +86,7 @@ def url_clean(url: str) -> str:
 def event_types_clean(event_types: Sequence[str]) -> list[str]:
     unknown = sorted(set(event_types) - set(SUBSCRIBABLE))
     if unknown:
-        raise EndpointInvalid(f"Unknown event types: {', '.join(unknown)}.")
+        raise EndpointInvalid(_("Unknown event types: %(join)s.") % {"join": ", ".join(unknown)})
     return [t for t in SUBSCRIBABLE if t in set(event_types)]
 
 

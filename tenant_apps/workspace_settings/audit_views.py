@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 from django_tenants.utils import schema_context
 
@@ -86,14 +86,18 @@ def audit_export(request: MemberRequest) -> HttpResponseBase:
         metadata={k: str(v) for k, v in filters.items() if v},
     )
     writer = csv.writer(_Echo())
+    # Times in the reader's zone, which the first header names ("time (Europe/Berlin)"); the rows are streamed after
+    # the view returns, so the zone and language are taken now and applied while they are written.
+    zone, language = timezone.get_current_timezone(), translation.get_language()
+    header = [f"time ({timezone.get_current_timezone_name()})", *CSV_COLUMNS[1:]]
 
     def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        with schema_context(schema):  # streamed after the view returns: pin the schema for the cursor
+        yield writer.writerow(header)
+        with schema_context(schema), translation.override(language):  # pin the schema for the cursor
             for e in audit_entry_list(**filters).exclude(pk=exported.pk).iterator(chunk_size=2000):
                 yield writer.writerow(
                     [
-                        _safe(e.created_at.isoformat()),
+                        _safe(timezone.localtime(e.created_at, zone).isoformat()),
                         _safe(e.action),
                         _safe(action_label(e.action)),
                         _safe(e.actor_label),

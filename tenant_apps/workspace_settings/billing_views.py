@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
@@ -52,7 +53,11 @@ def billing(request: MemberRequest) -> HttpResponse:
         if result is not None:
             account = billing_selectors.account_for(tenant_id=tenant.pk)
             plan = PLANS.get(account.plan) if account else None
-            messages.success(request, f"Thank you! {tenant.name} is on the {plan.name if plan else 'new'} plan now.")
+            messages.success(
+                request,
+                _("Thank you! %(name)s is on the %(value)s plan now.")
+                % {"name": tenant.name, "value": plan.name if plan else "new"},
+            )
         return redirect("settings_billing")
     account = billing_selectors.account_for(tenant_id=tenant.pk)
     plan = PLANS.get(account.plan) if account else None
@@ -117,7 +122,9 @@ def billing_plan(request: MemberRequest) -> HttpResponse:
     if change.checkout_url:
         return HttpResponseRedirect(change.checkout_url)
     plan = PLANS[plan_code]
-    messages.success(request, f"{request.tenant.name} is on the {plan.name} plan now.")
+    messages.success(
+        request, _("%(name)s is on the %(name2)s plan now.") % {"name": request.tenant.name, "name2": plan.name}
+    )
     return redirect("settings_billing")
 
 

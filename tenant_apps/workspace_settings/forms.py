@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from shared_apps.accounts.models import ApiKeyScope, Role
+from shared_apps.accounts.preferences import time_zone_names
 from shared_apps.accounts.services import ApiKeyInvalid, normalise_emails
 from tenants.validators import host_normalise
 
@@ -19,13 +21,13 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 class InviteForm(forms.Form):
     emails = forms.CharField(
-        label="Email addresses",
+        label=_("Email addresses"),
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "ada@example.com, grace@example.com"}),
-        help_text="Separate addresses with commas, spaces or new lines; up to 50 at once.",
+        help_text=_("Separate addresses with commas, spaces or new lines; up to 50 at once."),
     )
     role = forms.ChoiceField(
-        label="Role",
-        help_text="Admins manage members and invitations; members use the workspace.",
+        label=_("Role"),
+        help_text=_("Admins manage members and invitations; members use the workspace."),
     )
 
     def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
@@ -46,9 +48,12 @@ class InviteForm(forms.Form):
                 f"{listed}{more}."
             )
         if not valid:
-            raise forms.ValidationError("Enter at least one email address.")
+            raise forms.ValidationError(_("Enter at least one email address."))
         if len(valid) > MAX_INVITATIONS_AT_ONCE:
-            raise forms.ValidationError(f"Invite at most {MAX_INVITATIONS_AT_ONCE} people at once.")
+            raise forms.ValidationError(
+                _("Invite at most %(MAX_INVITATIONS_AT_ONCE)s people at once.")
+                % {"MAX_INVITATIONS_AT_ONCE": MAX_INVITATIONS_AT_ONCE}
+            )
         return valid
 
     def address_count(self) -> int:
@@ -59,32 +64,32 @@ class InviteForm(forms.Form):
 
 class ProfileForm(forms.Form):
     name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=150,
         required=False,
-        help_text="How your teammates see you across your workspaces.",
+        help_text=_("How your teammates see you across your workspaces."),
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
     )
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label="Key name",
+        label=_("Key name"),
         max_length=100,
-        help_text="Where it is used, so you recognise it later: “Nightly export”, “Zapier”.",
+        help_text=_("Where it is used, so you recognise it later: “Nightly export”, “Zapier”."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Nightly export"}),
     )
     scope = forms.ChoiceField(
-        label="Scope",
+        label=_("Scope"),
         choices=ApiKeyScope.choices,
         initial=ApiKeyScope.READ,
         widget=forms.RadioSelect,
-        help_text="Read only can look but not change. Either way the key can do no more than you can.",
+        help_text=_("Read only can look but not change. Either way the key can do no more than you can."),
     )
     expires_on = forms.DateField(
-        label="Expires on",
+        label=_("Expires on"),
         required=False,
-        help_text="Optional. The key stops working at the start of that day (UTC).",
+        help_text=_("Optional. The key stops working at the start of that day (UTC)."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
@@ -102,7 +107,7 @@ class ApiKeyForm(forms.Form):
 
 
 class ApiKeyRevokeForm(forms.Form):
-    confirm_name = forms.CharField(label="Type the key's name to confirm", max_length=100)
+    confirm_name = forms.CharField(label=_("Type the key's name to confirm"), max_length=100)
 
 
 # --- the workspace itself (owners) -------------------------------------------------------------------------------
@@ -112,27 +117,27 @@ class ApiKeyRevokeForm(forms.Form):
 
 class WorkspaceNameForm(forms.Form):
     name = forms.CharField(
-        label="Workspace name",
+        label=_("Workspace name"),
         max_length=200,
-        help_text="Shown in the sidebar, in emails and on invitations.",
+        help_text=_("Shown in the sidebar, in emails and on invitations."),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
 
 
 class SubdomainForm(forms.Form):
     subdomain = forms.CharField(
-        label="Subdomain",
+        label=_("Subdomain"),
         max_length=200,
-        help_text="Lower-case letters, digits and hyphens. The old address keeps redirecting here for a while.",
+        help_text=_("Lower-case letters, digits and hyphens. The old address keeps redirecting here for a while."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
 
 
 class DomainForm(forms.Form):
     domain = forms.CharField(
-        label="Domain",
+        label=_("Domain"),
         max_length=300,
-        help_text="A host name you own, e.g. projects.example.com.",
+        help_text=_("A host name you own, e.g. projects.example.com."),
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
@@ -152,12 +157,12 @@ class DomainPickForm(forms.Form):
     def clean_domain(self) -> str:
         host = host_normalise(self.cleaned_data["domain"])
         if host is None:
-            raise forms.ValidationError("That is not a domain name.")
+            raise forms.ValidationError(_("That is not a domain name."))
         return host
 
 
 class WorkspaceDeleteForm(forms.Form):
-    confirm = forms.CharField(label="Type the subdomain to confirm", max_length=200)
+    confirm = forms.CharField(label=_("Type the subdomain to confirm"), max_length=200)
 
 
 # --- outgoing webhooks (owners and admins) -------------------------------------------------------------------------
@@ -165,25 +170,25 @@ class WorkspaceDeleteForm(forms.Form):
 
 class WebhookEndpointForm(forms.Form):
     url = forms.CharField(
-        label="Endpoint URL",
+        label=_("Endpoint URL"),
         max_length=2000,
         widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/atrium"}),
-        help_text="Where Atrium POSTs each event, signed. https only.",
+        help_text=_("Where Atrium POSTs each event, signed. https only."),
     )
     description = forms.CharField(
-        label="Description",
+        label=_("Description"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "Deploys channel"}),
-        help_text="Optional: what this endpoint is for.",
+        help_text=_("Optional: what this endpoint is for."),
     )
     event_types = forms.MultipleChoiceField(
-        label="Events",
+        label=_("Events"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every event, including types added later.",
+        help_text=_("None ticked: every event, including types added later."),
     )
-    enabled = forms.BooleanField(label="Send events to this endpoint", required=False, initial=True)
+    enabled = forms.BooleanField(label=_("Send events to this endpoint"), required=False, initial=True)
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -196,64 +201,68 @@ class WebhookEndpointForm(forms.Form):
 
 
 class WebhookDeleteForm(forms.Form):
-    confirm_url = forms.CharField(label="Type the endpoint's URL to confirm", max_length=2000)
+    confirm_url = forms.CharField(label=_("Type the endpoint's URL to confirm"), max_length=2000)
 
 
 class VerifiedDomainForm(forms.Form):
     domain = forms.CharField(
-        label="Domain",
+        label=_("Domain"),
         max_length=300,
-        help_text="The part after the @ of your organisation's addresses, such as acme.com.",
+        help_text=_("The part after the @ of your organisation's addresses, such as acme.com."),
         widget=forms.TextInput(attrs={"placeholder": "acme.com", "autocomplete": "off", "spellcheck": "false"}),
     )
 
 
 class SignInPolicyForm(forms.Form):
     require_sso = forms.BooleanField(
-        label="Require single sign-on for people of the verified domains",
+        label=_("Require single sign-on for people of the verified domains"),
         required=False,
-        help_text="Passwords, codes and social sign-in are refused for them here; owners keep their own sign-in.",
+        help_text=_("Passwords, codes and social sign-in are refused for them here; owners keep their own sign-in."),
     )
     require_two_factor = forms.BooleanField(
-        label="Require two-factor authentication for every member",
+        label=_("Require two-factor authentication for every member"),
         required=False,
-        help_text="A member without it is sent to set it up before entering the workspace.",
+        help_text=_("A member without it is sent to set it up before entering the workspace."),
     )
     session_lifetime_minutes = forms.IntegerField(
-        label="Session lifetime (minutes)",
+        label=_("Session lifetime (minutes)"),
         required=False,
         min_value=1,
         max_value=10**7,
-        help_text="How long a sign-in lasts on this workspace; empty for Atrium's default.",
+        help_text=_("How long a sign-in lasts on this workspace; empty for Atrium's default."),
     )
     jit_role = forms.ChoiceField(
-        label="Role of people who join through your identity provider",
+        label=_("Role of people who join through your identity provider"),
         choices=[(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)],
     )
 
 
 class ScimTokenForm(forms.Form):
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=300,
-        help_text="The client that will use it, such as Okta or Entra ID.",
+        help_text=_("The client that will use it, such as Okta or Entra ID."),
         widget=forms.TextInput(attrs={"placeholder": "Okta", "autocomplete": "off"}),
     )
 
 
 class OidcConnectionForm(forms.Form):
     server_url = forms.CharField(
-        label="Issuer URL",
+        label=_("Issuer URL"),
         max_length=600,
-        help_text="Your identity provider's issuer, such as https://acme.okta.com (where its discovery document is).",
+        help_text=_(
+            "Your identity provider's issuer, such as https://acme.okta.com (where its discovery document is)."
+        ),
         widget=forms.TextInput(attrs={"placeholder": "https://login.acme.com", "autocomplete": "off"}),
     )
-    client_id = forms.CharField(label="Client ID", max_length=300, help_text="From the application made for Atrium.")
+    client_id = forms.CharField(
+        label=_("Client ID"), max_length=300, help_text=_("From the application made for Atrium.")
+    )
     client_secret = forms.CharField(
-        label="Client secret",
+        label=_("Client secret"),
         max_length=1100,
         required=False,
-        help_text="Stored encrypted. Leave empty to keep the one saved.",
+        help_text=_("Stored encrypted. Leave empty to keep the one saved."),
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
 
@@ -289,3 +298,38 @@ class SamlCertificateForm(forms.Form):
         help_text=_("Your identity provider's new signing certificate (PEM): both are trusted until you remove one."),
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "-----BEGIN CERTIFICATE-----"}),
     )
+def _language_choices(empty_label: str) -> list[tuple[str, str]]:
+    return [("", empty_label), *settings.LANGUAGES]
+
+
+class PreferencesForm(forms.Form):
+    """The person's language and time zone (the services check both again)."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=())
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=(),
+        help_text=_("Dates and times on every page and in emails are shown in it."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["language"]).choices = _language_choices(str(_("The workspace's default")))
+        zones = sorted(time_zone_names())
+        zone_field = cast(forms.ChoiceField, self.fields["time_zone"])
+        zone_field.choices = [("", "UTC"), *((zone, zone.replace("_", " ")) for zone in zones)]
+
+
+class WorkspaceLanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Default language"),
+        required=False,
+        choices=(),
+        help_text=_("For members who chose no language of their own, and for the workspace's emails."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["language"])
+        field.choices = _language_choices(str(_("Each person's browser language")))

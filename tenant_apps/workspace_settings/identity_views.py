@@ -110,7 +110,10 @@ def domain_add(request: MemberRequest) -> HttpResponse:
         except IdentityError as exc:
             form.add_error("domain", exc.message)
         else:
-            messages.success(request, f"{row.domain} added: publish the TXT record below, then press “Check now”.")
+            messages.success(
+                request,
+                _("%(domain)s added: publish the TXT record below, then press “Check now”.") % {"domain": row.domain},
+            )
             return redirect("settings_sso")
     return _page(request, status=400, domain_form=form)
 
@@ -125,7 +128,7 @@ def domain_check(request: MemberRequest, domain_id: int) -> HttpResponse:
     except NotAllowed as exc:
         return forbidden(request, exc)
     if row.is_verified:
-        messages.success(request, f"{row.domain} is verified.")
+        messages.success(request, _("%(domain)s is verified.") % {"domain": row.domain})
     else:
         messages.error(request, row.last_check_error or f"{row.domain} is not verified yet.")
     return redirect("settings_sso")
@@ -140,7 +143,7 @@ def domain_remove(request: MemberRequest, domain_id: int) -> HttpResponse:
         raise Http404(exc.message) from exc
     except NotAllowed as exc:
         return forbidden(request, exc)
-    messages.success(request, "The domain was removed.")
+    messages.success(request, _("The domain was removed."))
     return redirect("settings_sso")
 
 
@@ -164,7 +167,7 @@ def policy(request: MemberRequest) -> HttpResponse:
         except IdentityError as exc:
             form.add_error(exc.field or None, exc.message)
         else:
-            messages.success(request, "The sign-in policy was saved.")
+            messages.success(request, _("The sign-in policy was saved."))
             return redirect("settings_sso")
     return _page(request, status=400, policy_form=form)
 
@@ -199,7 +202,10 @@ def scim_token_revoke(request: MemberRequest, token_id: int) -> HttpResponse:
     except IdentityError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The token “{token.name}” was revoked: the SCIM client's requests are refused.")
+        messages.success(
+            request,
+            _("The token “%(name)s” was revoked: the SCIM client's requests are refused.") % {"name": token.name},
+        )
     return redirect("settings_sso")
 
 
@@ -222,7 +228,7 @@ def connection_save(request: MemberRequest) -> HttpResponse:
         except IdentityError as exc:
             form.add_error(exc.field or None, exc.message)
         else:
-            messages.success(request, "The identity provider is connected: register the redirect URI below with it.")
+            messages.success(request, _("The identity provider is connected: register the redirect URI below with it."))
             return redirect("settings_sso")
     return _page(request, status=400, connection_form=form)
 
@@ -237,7 +243,7 @@ def connection_remove(request: MemberRequest) -> HttpResponse:
     except IdentityError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The identity provider was removed: its sign-ins are refused from now on.")
+        messages.success(request, _("The identity provider was removed: its sign-ins are refused from now on."))
     return redirect("settings_sso")
 
 

@@ -19,8 +19,10 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts import selectors, services
@@ -40,6 +42,7 @@ from tenant_apps.workspace_settings.forms import (
     ApiKeyForm,
     ApiKeyRevokeForm,
     InviteForm,
+    PreferencesForm,
     ProfileForm,
 )
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
@@ -156,7 +159,9 @@ def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         who = changed.user.get_full_name()
-        messages.success(request, f"{who} is now {changed.get_role_display().lower()}.")
+        messages.success(
+            request, _("%(who)s is now %(lower)s.") % {"who": who, "lower": changed.get_role_display().lower()}
+        )
     return redirect(_back(request))
 
 
@@ -172,7 +177,11 @@ def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
         except AccountError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{membership.user.get_full_name()} was removed from {_workspace(request).name}.")
+            messages.success(
+                request,
+                _("%(get_full_name)s was removed from %(name)s.")
+                % {"get_full_name": membership.user.get_full_name(), "name": _workspace(request).name},
+            )
         return redirect("settings_members")
     return render(
         request, "tenant/settings/member_remove.html", settings_context(request, "members", target=membership)
@@ -192,7 +201,10 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             who, workspace = membership.user.get_full_name(), _workspace(request).name
-            messages.success(request, f"{who} is now an owner of {workspace}; you're an admin.")
+            messages.success(
+                request,
+                _("%(who)s is now an owner of %(workspace)s; you're an admin.") % {"who": who, "workspace": workspace},
+            )
         return redirect("settings_members")
     return render(
         request, "tenant/settings/member_transfer.html", settings_context(request, "members", target=membership)
@@ -201,10 +213,10 @@ def member_transfer(request: MemberRequest, membership_id: int) -> HttpResponse:
 
 def _ago(moment: datetime | None) -> str:
     if moment is None:
-        return "Never"
+        return _("Never")
     if timezone.now() - moment < timedelta(minutes=1):
-        return "Just now"
-    return f"{timesince(moment, depth=1)} ago"
+        return _("Just now")
+    return _("%(time)s ago") % {"time": timesince(moment, depth=1)}
 
 
 def _back(request: MemberRequest) -> str:
@@ -267,7 +279,9 @@ def invitations(request: MemberRequest) -> HttpResponse:
 
 def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
     def listed(items: list[str]) -> str:
-        return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+        more = len(items) - 5
+        shown = ", ".join(items[:5])
+        return _("%(shown)s and %(more)s more") % {"shown": shown, "more": more} if more > 0 else shown
 
     if result.sent:
         # Say what happened, not what was hoped for: the emails go out from a task (at once without a broker, a
@@ -277,25 +291,30 @@ def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
         waiting = [i.email for i in result.sent if i.email not in sent]
         if done:
             n = len(done)
-            messages.success(request, f"{n} invitation{'s' if n != 1 else ''} sent: {listed(done)}.")
+            text = ngettext("%(n)s invitation sent: %(listed)s.", "%(n)s invitations sent: %(listed)s.", n)
+            messages.success(request, text % {"n": n, "listed": listed(done)})
         if waiting:
             n = len(waiting)
-            messages.info(
-                request,
-                f"{n} invitation{'s' if n != 1 else ''} not sent yet: {listed(waiting)}. "
-                "They show as “Sending…” below until the email has gone out; use “Resend” if one stays that way.",
+            text = ngettext(
+                "%(n)s invitation not sent yet: %(listed)s. It shows as “Sending…” below until the email has gone "
+                "out; use “Resend” if it stays that way.",
+                "%(n)s invitations not sent yet: %(listed)s. They show as “Sending…” below until the email has gone "
+                "out; use “Resend” if one stays that way.",
+                n,
             )
+            messages.info(request, text % {"n": n, "listed": listed(waiting)})
     if result.already_members:
         n = len(result.already_members)
-        messages.info(
-            request,
-            f"Already {'a member' if n == 1 else 'members'}, nothing sent: {listed(result.already_members)}.",
-        )
+        text = ngettext("Already a member, nothing sent: %(listed)s.", "Already members, nothing sent: %(listed)s.", n)
+        messages.info(request, text % {"listed": listed(result.already_members)})
     if result.already_invited:
         messages.info(
             request,
-            f"Already invited and the invitation is still valid, nothing sent: {listed(result.already_invited)}. "
-            "Use “Resend” to send it again.",
+            _(
+                "Already invited and the invitation is still valid, nothing sent: %(listed)s. "
+                "Use “Resend” to send it again."
+            )
+            % {"listed": listed(result.already_invited)},
         )
 
 
@@ -317,11 +336,11 @@ def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bo
             undo = reverse("settings_invitation_revoke_undo", args=[invitation.pk])
             messages.success(
                 request,
-                f"The invitation to {invitation.email} was revoked; its link no longer works.",
+                _("The invitation to %(email)s was revoked; its link no longer works.") % {"email": invitation.email},
                 extra_tags=f"{UNDO_TAG}{undo}",
             )
         else:
-            messages.success(request, f"A new invitation link was sent to {invitation.email}.")
+            messages.success(request, _("A new invitation link was sent to %(email)s.") % {"email": invitation.email})
     return redirect("settings_invitations")
 
 
@@ -352,7 +371,10 @@ def invitation_revoke_undo(request: MemberRequest, invitation_id: int) -> HttpRe
     except AccountError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The invitation to {invitation.email} is pending again; its link works again.")
+        messages.success(
+            request,
+            _("The invitation to %(email)s is pending again; its link works again.") % {"email": invitation.email},
+        )
     return redirect("settings_invitations")
 
 
@@ -370,15 +392,35 @@ def profile(request: MemberRequest) -> HttpResponse:
         except AccountError as exc:
             form.add_error("name", exc.message)
         else:
-            messages.success(request, "Your profile was saved.")
+            messages.success(request, _("Your profile was saved."))
             return redirect("settings_profile")
     return _profile_page(request, form=form)
+
+
+@require_POST
+def preferences(request: MemberRequest) -> HttpResponse:
+    """The person's language and time zone (theirs in every workspace)."""
+    user = _user(request)
+    form = PreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_preferences_update(
+                user=user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+            )
+        except AccountError as exc:
+            form.add_error(None, exc.message)
+        else:
+            with translation.override(user.language or translation.get_language()):
+                messages.success(request, _("Your language and time zone were saved."))
+            return redirect("settings_profile")
+    return _profile_page(request, preferences_form=form, status=400)
 
 
 def _profile_page(
     request: MemberRequest,
     *,
     form: ProfileForm | None = None,
+    preferences_form: PreferencesForm | None = None,
     key_form: ApiKeyForm | None = None,
     new_key: dict[str, Any] | None = None,
     status: int = 200,
@@ -394,6 +436,8 @@ def _profile_page(
         request,
         "profile",
         form=form or ProfileForm(initial={"name": user.name}),
+        preferences_form=preferences_form
+        or PreferencesForm(initial={"language": user.language, "time_zone": user.time_zone}),
         key_form=key_form or ApiKeyForm(),
         api_keys=[{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in keys],
         new_key=new_key,
@@ -453,7 +497,7 @@ def api_key_revoke(request: MemberRequest, key_id: int) -> HttpResponse:
     form = ApiKeyRevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["confirm_name"].strip() != key.name:
-            form.add_error("confirm_name", f"Type the key's name, {key.name}, to revoke it.")
+            form.add_error("confirm_name", _("Type the key's name, %(name)s, to revoke it.") % {"name": key.name})
         else:
             try:
                 services.api_key_revoke(tenant=tenant, key=key, acting_user=user)
@@ -462,7 +506,10 @@ def api_key_revoke(request: MemberRequest, key_id: int) -> HttpResponse:
             except AccountError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, f"The key “{key.name}” was revoked: requests made with it are refused.")
+                messages.success(
+                    request,
+                    _("The key “%(name)s” was revoked: requests made with it are refused.") % {"name": key.name},
+                )
             return redirect(reverse(back) + ("" if back == "settings_api_keys" else "#api-keys"))
     context = settings_context(
         request, "profile" if back == "settings_profile" else "api_keys", key=key, form=form, back=back
@@ -479,7 +526,11 @@ def sessions_end_others(request: MemberRequest) -> HttpResponse:
         tenant=_workspace(request),
     )
     if ended:
-        messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Signed out of %(ended)s other session.", "Signed out of %(ended)s other sessions.", ended)
+            % {"ended": ended},
+        )
     else:
-        messages.info(request, "There were no other sessions to sign out of.")
+        messages.info(request, _("There were no other sessions to sign out of."))
     return redirect(reverse("settings_profile", fragment="sessions"))

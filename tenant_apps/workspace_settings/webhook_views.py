@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts.decorators import action_required
@@ -125,7 +126,7 @@ def webhook(request: MemberRequest, endpoint_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, "The endpoint was saved.")
+            messages.success(request, _("The endpoint was saved."))
             return redirect("settings_webhook", endpoint_id=endpoint.pk)
     return _detail_page(request, endpoint, form=form, status=400)
 
@@ -143,7 +144,7 @@ def webhook_rotate(request: MemberRequest, endpoint_id: int) -> HttpResponse:
 def webhook_test(request: MemberRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_id)
     delivery = services.endpoint_send_test(tenant=request.tenant, endpoint=endpoint, acting_user=request.user)
-    messages.success(request, "A test event was sent: its delivery is at the top of the log.")
+    messages.success(request, _("A test event was sent: its delivery is at the top of the log."))
     return redirect("settings_webhook_delivery", endpoint_id=endpoint.pk, delivery_id=delivery.pk)
 
 
@@ -154,10 +155,12 @@ def webhook_delete(request: MemberRequest, endpoint_id: int) -> HttpResponse:
     form = WebhookDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["confirm_url"].strip() != endpoint.url:
-            form.add_error("confirm_url", "Type the endpoint's URL exactly to delete it.")
+            form.add_error("confirm_url", _("Type the endpoint's URL exactly to delete it."))
         else:
             services.endpoint_delete(tenant=request.tenant, endpoint=endpoint, acting_user=request.user)
-            messages.success(request, f"The endpoint {endpoint.url} was deleted: no more events go to it.")
+            messages.success(
+                request, _("The endpoint %(url)s was deleted: no more events go to it.") % {"url": endpoint.url}
+            )
             return redirect("settings_webhooks")
     context = settings_context(request, "webhooks", endpoint=endpoint, form=form)
     return render(request, "tenant/settings/webhook_delete.html", context, status=400 if form.errors else 200)
@@ -186,5 +189,5 @@ def webhook_resend(request: MemberRequest, endpoint_id: int, delivery_id: int) -
     endpoint = _endpoint(endpoint_id)
     delivery = _delivery(endpoint, delivery_id)
     services.delivery_resend(tenant=request.tenant, delivery=delivery, acting_user=request.user)
-    messages.success(request, "The delivery was sent again.")
+    messages.success(request, _("The delivery was sent again."))
     return redirect(reverse("settings_webhook_delivery", args=[endpoint.pk, delivery.pk]))

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.entitlements import limit_for
@@ -27,6 +28,7 @@ from tenant_apps.workspace_settings.forms import (
     DomainPickForm,
     SubdomainForm,
     WorkspaceDeleteForm,
+    WorkspaceLanguageForm,
     WorkspaceNameForm,
 )
 from tenant_apps.workspace_settings.pages import forbidden, settings_context
@@ -56,6 +58,7 @@ def general_render(request: MemberRequest, status: int = 200, **forms: object) -
     if can(request.membership.role, Action.WORKSPACE_MANAGE):
         forms.setdefault("name_form", WorkspaceNameForm(initial={"name": tenant.name}))
         forms.setdefault("subdomain_form", SubdomainForm(initial={"subdomain": host.split(".", 1)[0]}))
+        forms.setdefault("language_form", WorkspaceLanguageForm(initial={"language": request.route.language}))
     context = settings_context(
         request,
         "general",
@@ -102,9 +105,29 @@ def rename(request: MemberRequest) -> HttpResponse:
         except TenantError as exc:
             form.add_error("name", exc.message)
         else:
-            messages.success(request, f"The workspace is now called {tenant.name}.")
+            messages.success(request, _("The workspace is now called %(name)s.") % {"name": tenant.name})
             return redirect("settings_general")
     return general_render(request, status=400, name_form=form)
+
+
+@action_required(Action.WORKSPACE_MANAGE)
+@require_POST
+def language(request: MemberRequest) -> HttpResponse:
+    """The workspace's default language."""
+    form = WorkspaceLanguageForm(request.POST)
+    if form.is_valid():
+        try:
+            workspaces.workspace_language_set(
+                tenant=request.tenant, language=form.cleaned_data["language"], acting_user=request.user
+            )
+        except NotAllowed as exc:
+            return forbidden(request, exc)
+        except TenantError as exc:
+            form.add_error("language", exc.message)
+        else:
+            messages.success(request, _("The workspace's default language was saved."))
+            return redirect("settings_general")
+    return general_render(request, status=400, language_form=form)
 
 
 @action_required(Action.WORKSPACE_MANAGE)
@@ -186,7 +209,11 @@ def domains(request: MemberRequest) -> HttpResponse:
         except TenantError as exc:
             form.add_error("domain", exc.message)
         else:
-            messages.success(request, f"{added.domain} added. Point it at {request.route.primary_host} (below).")
+            messages.success(
+                request,
+                _("%(domain)s added. Point it at %(primary_host)s (below).")
+                % {"domain": added.domain, "primary_host": request.route.primary_host},
+            )
             return redirect("settings_domains")
     return _domains_page(request, form, status=400)
 
@@ -204,7 +231,7 @@ def domain_remove(request: MemberRequest) -> HttpResponse:
     except TenantError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{host} no longer leads to this workspace.")
+        messages.success(request, _("%(host)s no longer leads to this workspace.") % {"host": host})
     return redirect("settings_domains")
 
 
@@ -217,13 +244,14 @@ def domain_check(request: MemberRequest) -> HttpResponse:
         return redirect("settings_domains")
     rows = {d.domain for d in tenancy_selectors.domain_list(tenant_id=request.route.tenant_id)}
     if host not in rows:
-        messages.error(request, f"{host} is not a domain of this workspace.")
+        messages.error(request, _("%(host)s is not a domain of this workspace.") % {"host": host})
     elif tenancy_selectors.domain_points_at(host=host, target=request.route.primary_host):
-        messages.success(request, f"{host} points here: it opens this workspace.")
+        messages.success(request, _("%(host)s points here: it opens this workspace.") % {"host": host})
     else:
         messages.error(
             request,
-            f"{host} does not point here yet. Add the CNAME record below; DNS changes can take an hour to spread.",
+            _("%(host)s does not point here yet. Add the CNAME record below; DNS changes can take an hour to spread.")
+            % {"host": host},
         )
     return redirect("settings_domains")
 
@@ -247,7 +275,7 @@ def delete(request: MemberRequest) -> HttpResponse:
     form = WorkspaceDeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["confirm"].strip().lower() != slug:
-            form.add_error("confirm", f"Type {slug} exactly, to show you mean this workspace.")
+            form.add_error("confirm", _("Type %(slug)s exactly, to show you mean this workspace.") % {"slug": slug})
         else:
             try:
                 workspaces.workspace_schedule_deletion(
@@ -279,5 +307,5 @@ def restore(request: AuthenticatedRequest) -> HttpResponse:
         tenant = workspaces.workspace_restore(tenant=tenant, acting_user=request.user)
     except ApplicationError as exc:
         return render(request, "errors/scheduled_deletion.html", {"error": exc.message}, status=403)
-    messages.success(request, f"{tenant.name} is restored. Nothing was deleted.")
+    messages.success(request, _("%(name)s is restored. Nothing was deleted.") % {"name": tenant.name})
     return redirect("home")

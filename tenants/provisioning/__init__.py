@@ -18,6 +18,7 @@ whichever module defines them.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from shared_apps.core.sql import quote
 from tenants.models import Tenant, TenantStatus
@@ -92,5 +93,5 @@ def provision(*, name: str, method: Method = Method.AUTO) -> tuple[Tenant, Via]:
         if claimed is not None:
             return claimed, Via.POOL
         if method == Method.POOL:
-            raise PoolEmpty("The warm pool has no spare workspace.")
+            raise PoolEmpty(_("The warm pool has no spare workspace."))
     return tenant_with_schema(name=name, status=TenantStatus.ACTIVE, method=method)

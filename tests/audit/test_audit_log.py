@@ -340,7 +340,7 @@ def test_the_export_streams_the_filtered_log_as_csv_and_is_itself_recorded(
     assert response["Content-Disposition"].startswith('attachment; filename="audit-log-')
     rows = list(csv.reader(io.StringIO(streamed(response))))
     assert rows[0] == [
-        "time", "action", "description", "actor", "target_type", "target", "ip_address", "user_agent", "details"
+        "time (UTC)", "action", "description", "actor", "target_type", "target", "ip_address", "user_agent", "details"
     ]  # fmt: skip
     assert [r[1] for r in rows[1:]] == ["invitation.created", "member.role_changed"]
     assert rows[1][8].startswith('{"email": "=cmd')  # inside JSON: not at the start of a cell

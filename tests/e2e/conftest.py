@@ -125,12 +125,15 @@ def live_site(
     port = _free_port()
     mail_dir = tmp_path_factory.mktemp("mail")
     base_domain = str(getattr(request.module, "LIVE_SITE_BASE_DOMAIN", settings.BASE_DOMAIN))
+    # A test module may give its server more environment (`live_site_env(tmp_path_factory) -> dict`).
+    extra_env = getattr(request.module, "live_site_env", None)
     env = subprocess_env(
         BASE_DOMAIN=base_domain,
         SITE_PORT=str(port),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
         LIVE_STREAM_MAX_SECONDS="600",
+        **(extra_env(tmp_path_factory) if extra_env else {}),
     )
     _manage(
         "tenant",

@@ -21,10 +21,21 @@ SITE_PORT: str = env.str("SITE_PORT", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
 
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# English is the source language; each other language has complete catalogues under locale/ (docs/i18n.md).
+LANGUAGES: list[tuple[str, str]] = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date and time format per language (config/formats/<lang>/formats.py); times in the reader's time zone.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# A visitor's choice from the footer switcher holds on the root domain and every workspace host under it. It only names
+# a language, so unlike the session and CSRF cookies it may be shared with subdomains.
+LANGUAGE_COOKIE_NAME = "atrium_language"
+LANGUAGE_COOKIE_DOMAIN: str | None = BASE_DOMAIN if "." in BASE_DOMAIN else None
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 
 SESSION_COOKIE_HTTPONLY = True

@@ -15,9 +15,14 @@ MIDDLEWARE: list[str] = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The visitor's language (the switcher's cookie, then Accept-Language); after routing, which picks the URLconf, and
+    # the session, before anything that renders. URLs carry no language prefix.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The person's language (else the workspace's default) and time zone, over what LocaleMiddleware chose.
+    "shared_apps.accounts.preferences.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # An operator signed in as a member: time limit, banner, read-only unless stepped up, no account pages.

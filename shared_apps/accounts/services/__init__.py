@@ -32,8 +32,10 @@ from shared_apps.accounts.services.users import (
     user_deactivate,
     user_email_change,
     user_get_or_create,
+    user_preferences_update,
     user_profile_update,
     user_reactivate,
+    user_time_zone_detect,
 )
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
     "user_deactivate",
     "user_email_change",
     "user_get_or_create",
+    "user_preferences_update",
     "user_profile_update",
     "user_reactivate",
+    "user_time_zone_detect",
 ]

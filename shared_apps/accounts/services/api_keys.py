@@ -10,6 +10,7 @@ import secrets
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.errors import AccountError, NotFound
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Membership, User
@@ -40,11 +41,14 @@ class ApiKeyInvalid(AccountError):
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise ApiKeyInvalid("Give the key a name that says where it is used.", field="name")
+        raise ApiKeyInvalid(_("Give the key a name that says where it is used."), field="name")
     if has_control_characters(name):
-        raise ApiKeyInvalid("The name can't contain line breaks or control characters.", field="name")
+        raise ApiKeyInvalid(_("The name can't contain line breaks or control characters."), field="name")
     if len(name) > NAME_MAX_LENGTH:
-        raise ApiKeyInvalid(f"The name can be at most {NAME_MAX_LENGTH} characters.", field="name")
+        raise ApiKeyInvalid(
+            _("The name can be at most %(NAME_MAX_LENGTH)s characters.") % {"NAME_MAX_LENGTH": NAME_MAX_LENGTH},
+            field="name",
+        )
     return name
 
 
@@ -53,9 +57,9 @@ def _clean_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
         return None
     now = timezone.now()
     if expires_at <= now:
-        raise ApiKeyInvalid("Pick an expiry date in the future, or none.", field="expires_at")
+        raise ApiKeyInvalid(_("Pick an expiry date in the future, or none."), field="expires_at")
     if expires_at > now + EXPIRY_MAX:
-        raise ApiKeyInvalid("A key can last at most three years; pick an earlier date, or none.", field="expires_at")
+        raise ApiKeyInvalid(_("A key can last at most three years; pick an earlier date, or none."), field="expires_at")
     return expires_at
 
 
@@ -71,11 +75,11 @@ def api_key_create(
     """A new key for `acting_user` in `tenant`. Returns the key and its secret (shown once, never stored)."""
     membership = Membership.objects.select_for_update().filter(tenant_id=tenant.pk, user_id=acting_user.pk).first()
     if membership is None or not acting_user.is_active:
-        raise NotAllowed("Only members of this workspace can make API keys for it.")
+        raise NotAllowed(_("Only members of this workspace can make API keys for it."))
     require(membership.role, Action.API_KEYS_USE)
     name = _clean_name(name)
     if scope not in ApiKeyScope.values:
-        raise ApiKeyInvalid("Choose read only, or read and write.", field="scope")
+        raise ApiKeyInvalid(_("Choose read only, or read and write."), field="scope")
     expires_at = _clean_expiry(expires_at)
     active = (
         ApiKey.objects.filter(membership=membership, revoked_at__isnull=True)
@@ -84,8 +88,11 @@ def api_key_create(
     )
     if active >= KEYS_PER_MEMBER_MAX:
         raise ApiKeyInvalid(
-            f"You have {active} active keys in this workspace, the most one person can have. Revoke one you no "
-            "longer use first."
+            _(
+                "You have %(active)s active keys in this workspace, the most one person can have. Revoke "
+                "one you no longer use first."
+            )
+            % {"active": active}
         )
     secret = KEY_START + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
@@ -119,15 +126,15 @@ def api_key_revoke(*, tenant: Tenant, key: ApiKey, acting_user: User) -> ApiKey:
     It stops working at once (the next request is refused)."""
     locked = ApiKey.objects.select_for_update().select_related("user").filter(pk=key.pk, tenant_id=tenant.pk).first()
     if locked is None:
-        raise NotFound("There is no such API key in this workspace.")
+        raise NotFound(_("There is no such API key in this workspace."))
     membership = Membership.objects.filter(tenant_id=tenant.pk, user_id=acting_user.pk).only("role").first()
     role = membership.role if membership else None
     if locked.user_id == acting_user.pk:
         require(role, Action.API_KEYS_USE)
     elif not can(role, Action.API_KEYS_MANAGE):
-        raise NotAllowed("Only the key's owner or an admin of the workspace can revoke it.")
+        raise NotAllowed(_("Only the key's owner or an admin of the workspace can revoke it."))
     if locked.revoked_at is not None:
-        raise AccountError(f"The key “{locked.name}” was already revoked.")
+        raise AccountError(_("The key “%(name)s” was already revoked.") % {"name": locked.name})
     locked.revoked_at = timezone.now()
     locked.revoked_by = acting_user
     locked.save(update_fields=["revoked_at", "revoked_by"])

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from shared_apps.accounts.errors import AccountError, InvitationUnusable, NotFound, SeatLimitReached
 from shared_apps.accounts.hooks import seats_changed_on_commit
@@ -83,11 +84,15 @@ def _ensure_seats(tenant: Tenant, needed: int) -> None:
     used = seats_used(tenant_id=tenant.pk)
     if used + needed > limit:
         free = max(limit - used, 0)
-        asked = f"{needed} invitation{'s' if needed != 1 else ''}"
+        asked = ngettext("%(n)s invitation", "%(n)s invitations", needed) % {"n": needed}
+        free_seats = ngettext("%(n)s seat free", "%(n)s seats free", free) % {"n": free}
         raise SeatLimitReached(
-            f"{tenant.name} has {limit} seats and {used} are taken (members and pending invitations), "
-            f"so {asked} would not fit ({free} seat{'s' if free != 1 else ''} free). "
-            "Upgrade the plan on the billing page to add seats, or revoke pending invitations.",
+            gettext(
+                "%(name)s has %(limit)s seats and %(used)s are taken (members and pending invitations), so %(asked)s "
+                "would not fit (%(free)s). Upgrade the plan on the billing page to add seats, or revoke pending "
+                "invitations."
+            )
+            % {"name": tenant.name, "limit": limit, "used": used, "asked": asked, "free": free_seats},
             extra={"limit": limit, "used": used, "needed": needed},
         )
 
@@ -97,14 +102,14 @@ def _invitations_check(*, tenant: Tenant, emails: list[str], role: str, acting_u
     actor_role = role_of(tenant_id=tenant.pk, user=acting_user)
     require(actor_role, Action.MEMBERS_INVITE)
     if role not in Role.values:
-        raise AccountError("Choose owner, admin or member.")
+        raise AccountError(gettext("Choose owner, admin or member."))
     if role == Role.OWNER:
         require(actor_role, Action.OWNERS_MANAGE, "Only owners can invite someone as owner.")
     valid, invalid = normalise_emails(emails)
     if invalid:
-        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+        raise AccountError(gettext("Not an email address: %(join)s.") % {"join": ", ".join(invalid)})
     if not valid:
-        raise AccountError("Enter at least one email address.")
+        raise AccountError(gettext("Enter at least one email address."))
     return valid
 
 
@@ -209,7 +214,7 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
     audited and emailed after commit like any other."""
     valid, invalid = normalise_emails([email for email, _role in invites])
     if invalid:
-        raise AccountError(f"Not an email address: {', '.join(invalid)}.")
+        raise AccountError(gettext("Not an email address: %(join)s.") % {"join": ", ".join(invalid)})
     roles = {email.strip().lower(): role if role in Role.values else Role.MEMBER for email, role in invites}
     now = timezone.now()
     created = Invitation.objects.bulk_create(
@@ -244,11 +249,11 @@ def invitations_restore(*, tenant: Tenant, invites: list[tuple[str, str]]) -> li
 def _lock_open_invitation(*, tenant: Tenant, invitation: Invitation) -> Invitation:
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:
-        raise NotFound("There is no such invitation in this workspace.")
+        raise NotFound(gettext("There is no such invitation in this workspace."))
     if locked.accepted_at is not None:
-        raise AccountError(f"The invitation to {locked.email} was already accepted.")
+        raise AccountError(gettext("The invitation to %(email)s was already accepted.") % {"email": locked.email})
     if locked.revoked_at is not None:
-        raise AccountError(f"The invitation to {locked.email} was already revoked.")
+        raise AccountError(gettext("The invitation to %(email)s was already revoked.") % {"email": locked.email})
     return locked
 
 
@@ -326,16 +331,23 @@ def invitation_revoke_undo(*, tenant: Tenant, invitation: Invitation, acting_use
     _lock_workspace(tenant)
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk, tenant=tenant).first()
     if locked is None:
-        raise NotFound("There is no such invitation in this workspace.")
+        raise NotFound(gettext("There is no such invitation in this workspace."))
     if locked.revoked_at is None:
-        raise AccountError(f"The invitation to {locked.email} is not revoked: there is nothing to undo.")
+        raise AccountError(
+            gettext("The invitation to %(email)s is not revoked: there is nothing to undo.") % {"email": locked.email}
+        )
     now = timezone.now()
     if locked.revoked_at < now - REVOKE_UNDO_WINDOW:
-        raise AccountError(f"It is too late to undo revoking {locked.email}'s invitation: send a new one instead.")
+        raise AccountError(
+            gettext("It is too late to undo revoking %(email)s's invitation: send a new one instead.")
+            % {"email": locked.email}
+        )
     if Membership.objects.filter(tenant=tenant, user__email__iexact=locked.email).exists():
-        raise AccountError(f"{locked.email} is a member now: there is no invitation to bring back.")
+        raise AccountError(
+            gettext("%(email)s is a member now: there is no invitation to bring back.") % {"email": locked.email}
+        )
     if Invitation.objects.open().filter(tenant=tenant, email__iexact=locked.email).exists():
-        raise AccountError(f"{locked.email} has a newer invitation: that one stands.")
+        raise AccountError(gettext("%(email)s has a newer invitation: that one stands.") % {"email": locked.email})
     if locked.expires_at > now:
         _ensure_seats(tenant, 1)
     return _invitation_changed(
@@ -383,19 +395,21 @@ def invitation_check(invitation: Invitation | None, *, replaced: bool = False) -
     """The invitation if its link can still be used; InvitationUnusable (with a reason and an HTTP status) if not.
     `replaced`: the link was this invitation's, before a resend replaced it."""
     if invitation is None:
-        raise InvitationUnusable("This invitation link is not valid.", reason="invalid", status=404)
+        raise InvitationUnusable(gettext("This invitation link is not valid."), reason="invalid", status=404)
     if replaced:
-        raise InvitationUnusable("This invitation was replaced by a newer one.", reason="replaced", status=410)
+        raise InvitationUnusable(gettext("This invitation was replaced by a newer one."), reason="replaced", status=410)
     if invitation.revoked_at is not None:
-        raise InvitationUnusable("This invitation was withdrawn.", reason="revoked", status=410)
+        raise InvitationUnusable(gettext("This invitation was withdrawn."), reason="revoked", status=410)
     if invitation.accepted_at is not None:
-        raise InvitationUnusable("This invitation was already used.", reason="used", status=410)
+        raise InvitationUnusable(gettext("This invitation was already used."), reason="used", status=410)
     if invitation.expires_at <= timezone.now():
-        raise InvitationUnusable("This invitation has expired.", reason="expired", status=410)
+        raise InvitationUnusable(gettext("This invitation has expired."), reason="expired", status=410)
     if invitation.tenant.status not in JOINABLE_STATES:
         # A suspended workspace, or one waiting to be deleted, takes no new members until it is back.
         raise InvitationUnusable(
-            f"{invitation.tenant.name} is not taking new members right now.", reason="unavailable", status=409
+            gettext("%(name)s is not taking new members right now.") % {"name": invitation.tenant.name},
+            reason="unavailable",
+            status=409,
         )
     return invitation
 
@@ -415,7 +429,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation = invitation_check(invitation)
     if not user_has_verified_email(user=user, email=invitation.email):
         raise InvitationUnusable(
-            f"This invitation is for {invitation.email}, and you're signed in as {user.email}.",
+            gettext("This invitation is for %(email)s, and you're signed in as %(email2)s.")
+            % {"email": invitation.email, "email2": user.email},
             reason="wrong_email",
             status=403,
         )
@@ -462,12 +477,15 @@ def invitation_accept_new_account(*, token: str, password: str, name: str = "") 
     )
     if user_get_by_email(email=invitation.email) is not None:
         raise InvitationUnusable(
-            f"There's already an Atrium account for {invitation.email}: sign in to join.",
+            gettext("There's already an Atrium account for %(email)s: sign in to join.") % {"email": invitation.email},
             reason="account_exists",
             status=409,
         )
     name = name.strip()
     if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
-        raise AccountError(f"Names can have at most {NAME_MAX_LENGTH} characters and no control characters.")
+        raise AccountError(
+            gettext("Names can have at most %(NAME_MAX_LENGTH)s characters and no control characters.")
+            % {"NAME_MAX_LENGTH": NAME_MAX_LENGTH}
+        )
     user, _ = user_get_or_create(email=invitation.email, password=password, name=name, email_verified=True)
     return invitation_accept(token=token, user=user)

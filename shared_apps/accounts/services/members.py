@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.errors import AccountError, LastOwner, NotFound
 from shared_apps.accounts.hooks import membership_ended, seats_changed_on_commit
@@ -35,7 +36,9 @@ def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) ->
     try:
         membership = Membership.objects.create(user=user, tenant=tenant, role=role)
     except IntegrityError as exc:
-        raise AccountError(f"{user.email} is already a member of {tenant.name}.") from exc
+        raise AccountError(
+            _("%(email)s is already a member of %(name)s.") % {"email": user.email, "name": tenant.name}
+        ) from exc
     member_joined_emit(tenant=tenant, membership=membership)
     return membership
 
@@ -62,7 +65,7 @@ class _Locked:
     def target(self, membership_id: int) -> Membership:
         row = self.rows.get(membership_id)
         if row is None:
-            raise NotFound("There is no such member in this workspace.")
+            raise NotFound(_("There is no such member in this workspace."))
         return row
 
 
@@ -85,7 +88,7 @@ def _lock_members(*, tenant_id: int, membership_ids: list[int], actor: User) -> 
 
 def _require_actor(locked: _Locked, action: Action) -> Membership:
     if locked.actor is None:
-        raise NotAllowed("You are not a member of this workspace.")
+        raise NotAllowed(_("You are not a member of this workspace."))
     require(locked.actor.role, action)
     return locked.actor
 
@@ -103,14 +106,16 @@ def _who(user: User) -> str:
 def member_role_change(*, tenant: Tenant, membership: Membership, role: str, acting_user: User) -> Membership:
     """Give a member another role. Owners are managed by owners only; the last owner keeps the role."""
     if role not in Role.values:
-        raise AccountError("Choose owner, admin or member.")
+        raise AccountError(_("Choose owner, admin or member."))
     locked = _lock_members(tenant_id=tenant.pk, membership_ids=[membership.pk], actor=acting_user)
     actor = _require_actor(locked, Action.MEMBERS_CHANGE_ROLE)
     target = locked.target(membership.pk)
     if not can_manage(actor.role, target.role) or (role == Role.OWNER and not can(actor.role, Action.OWNERS_MANAGE)):
-        raise NotAllowed("Only owners can make someone an owner or change an owner's role.")
+        raise NotAllowed(_("Only owners can make someone an owner or change an owner's role."))
     if target.role == role:
-        raise AccountError(f"{_who(target.user)} is already {Role(role).label.lower()}.")
+        raise AccountError(
+            _("%(who)s is already %(lower)s.") % {"who": _who(target.user), "lower": Role(role).label.lower()}
+        )
     _ensure_not_last_owner(
         locked, target, f"{_who(target.user)} is the last owner of {tenant.name}. Make someone else an owner first."
     )
@@ -135,9 +140,9 @@ def member_remove(*, tenant: Tenant, membership: Membership, acting_user: User) 
     actor = _require_actor(locked, Action.MEMBERS_REMOVE)
     target = locked.target(membership.pk)
     if target.pk == actor.pk:
-        raise AccountError("To take yourself out of the workspace, use “Leave workspace”.")
+        raise AccountError(_("To take yourself out of the workspace, use “Leave workspace”."))
     if not can_manage(actor.role, target.role):
-        raise NotAllowed("Only owners can remove an owner.")
+        raise NotAllowed(_("Only owners can remove an owner."))
     _ensure_not_last_owner(locked, target, f"{_who(target.user)} is the last owner of {tenant.name}.")
     user = target.user
     event_emit(tenant=tenant, type=EventType.MEMBER_REMOVED, actor=acting_user, data=member_data(target))
@@ -177,9 +182,9 @@ def ownership_transfer(*, tenant: Tenant, membership: Membership, acting_user: U
     actor = _require_actor(locked, Action.OWNERSHIP_TRANSFER)
     target = locked.target(membership.pk)
     if target.pk == actor.pk:
-        raise AccountError("Choose someone else to hand the workspace to.")
+        raise AccountError(_("Choose someone else to hand the workspace to."))
     if target.role == Role.OWNER:
-        raise AccountError(f"{_who(target.user)} is already an owner.")
+        raise AccountError(_("%(who)s is already an owner.") % {"who": _who(target.user)})
     previous = target.role
     target.role = Role.OWNER
     target.save(update_fields=["role"])

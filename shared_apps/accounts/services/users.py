@@ -6,9 +6,11 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from shared_apps.accounts.errors import AccountError
 from shared_apps.accounts.models import User
+from shared_apps.accounts.preferences import is_time_zone, language_codes
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services.sessions import sessions_end_all
 from shared_apps.core.text import has_control_characters
@@ -27,7 +29,7 @@ def user_get_or_create(
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise AccountError(f"“{email}” is not a valid email address.") from exc
+        raise AccountError(gettext("“%(email)s” is not a valid email address.") % {"email": email}) from exc
     existing = user_get_by_email(email=email)
     if existing is not None:
         return existing, False
@@ -54,12 +56,31 @@ def operator_ensure(*, email: str, password: str) -> User:
 def user_profile_update(*, user: User, name: str) -> User:
     name = name.strip()
     if len(name) > 150:
-        raise AccountError("Names can have at most 150 characters.")
+        raise AccountError(gettext("Names can have at most 150 characters."))
     if has_control_characters(name):
-        raise AccountError("Names cannot contain line breaks or control characters.")
+        raise AccountError(gettext("Names cannot contain line breaks or control characters."))
     user.name = name
     user.save(update_fields=["name"])
     return user
+
+
+def user_preferences_update(*, user: User, language: str, time_zone: str) -> User:
+    """The person's language ("" follows the workspace's default, then the browser) and time zone ("" is UTC)."""
+    if language and language not in language_codes():
+        raise AccountError(gettext("Choose one of the languages offered."))
+    if time_zone and not is_time_zone(time_zone):
+        raise AccountError(gettext("Choose a time zone from the list, such as Europe/Berlin."))
+    user.language, user.time_zone = language, time_zone
+    user.save(update_fields=["language", "time_zone"])
+    return user
+
+
+def user_time_zone_detect(*, user: User, time_zone: str) -> bool:
+    """The zone the browser reports on first sign-in, kept only while the person has none (a choice is never
+    overwritten). False when nothing changed; an unknown name changes nothing either."""
+    if not is_time_zone(time_zone):
+        return False
+    return User.objects.filter(pk=user.pk, time_zone="").update(time_zone=time_zone) == 1
 
 
 def user_deactivate(*, user: User) -> int:
@@ -83,7 +104,9 @@ def password_reset_send(*, user: User) -> str:
     task). What support sends instead of ever setting a password: only the mailbox's owner learns the new one.
     Returns the address; AccountError for a deactivated account."""
     if not user.is_active:
-        raise AccountError(f"{user.email} is deactivated: reactivate it before sending a password reset.")
+        raise AccountError(
+            gettext("%(email)s is deactivated: reactivate it before sending a password reset.") % {"email": user.email}
+        )
     from shared_apps.accounts.tasks import password_reset_send as task  # noqa: PLC0415  (the tasks import these services)
 
     enqueue_on_commit(task, user_id=user.pk)
@@ -95,18 +118,18 @@ def email_address_clean(email: str, *, user: User | None = None) -> str:
     otherwise."""
     email = email.strip().lower()
     if has_control_characters(email) or len(email) > 254:
-        raise AccountError("An email address has at most 254 characters and no control characters.")
+        raise AccountError(gettext("An email address has at most 254 characters and no control characters."))
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise AccountError(f"“{email}” is not a valid email address.") from exc
+        raise AccountError(gettext("“%(email)s” is not a valid email address.") % {"email": email}) from exc
 
     others = User.objects.filter(email__iexact=email)
     addresses = EmailAddress.objects.filter(email__iexact=email)
     if user is not None:
         others, addresses = others.exclude(pk=user.pk), addresses.exclude(user_id=user.pk)
     if others.exists() or addresses.exists():
-        raise AccountError(f"Another account already uses {email}.")
+        raise AccountError(gettext("Another account already uses %(email)s.") % {"email": email})
     return email
 
 
@@ -118,7 +141,7 @@ def user_email_change(*, user: User, email: str) -> tuple[str, str]:
     new = email_address_clean(email, user=user)
     old = user.email
     if new == old.lower():
-        raise AccountError(f"{old} is already this account's address.")
+        raise AccountError(gettext("%(old)s is already this account's address.") % {"old": old})
     EmailAddress.objects.filter(user=user, email__iexact=old).delete()
     EmailAddress.objects.filter(user=user).update(primary=False)
     EmailAddress.objects.filter(user=user, email__iexact=new).delete()
@@ -143,7 +166,7 @@ def email_verification_send(*, user: User) -> str:
         .values_list("email", flat=True)
     ).first()
     if address is None:
-        raise AccountError(f"{user.email} has no unverified email address.")
+        raise AccountError(gettext("%(email)s has no unverified email address.") % {"email": user.email})
     from shared_apps.accounts.tasks import email_verification_send as task  # noqa: PLC0415  (as above)
 
     enqueue_on_commit(task, user_id=user.pk, email=address)

@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from shared_apps.core.text import has_control_characters
@@ -66,13 +67,13 @@ def domain_normalise(raw: str) -> str:
     if value.startswith("@"):
         value = value[1:]
     if not value:
-        raise IdentityError("Enter a domain, such as acme.com.", field="domain")
+        raise IdentityError(_("Enter a domain, such as acme.com."), field="domain")
     if has_control_characters(value) or any(c.isspace() for c in value) or "/" in value or "@" in value:
-        raise IdentityError("Enter just the domain, such as acme.com (no address, path or spaces).", field="domain")
+        raise IdentityError(_("Enter just the domain, such as acme.com (no address, path or spaces)."), field="domain")
     try:
         value = value.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise IdentityError("That is not a valid domain name.", field="domain") from exc
+        raise IdentityError(_("That is not a valid domain name."), field="domain") from exc
     labels = value.split(".")
     if (
         len(value) > 253
@@ -81,13 +82,14 @@ def domain_normalise(raw: str) -> str:
         or any(set(label) - _LABEL_CHARS or label.startswith("-") or label.endswith("-") for label in labels)
         or labels[-1].isdigit()
     ):
-        raise IdentityError("That is not a valid domain name.", field="domain")
+        raise IdentityError(_("That is not a valid domain name."), field="domain")
     base = settings.BASE_DOMAIN
     if value == base or value.endswith("." + base):
-        raise IdentityError("Atrium's own domain can't be verified by a workspace.", field="domain")
+        raise IdentityError(_("Atrium's own domain can't be verified by a workspace."), field="domain")
     if value in CONSUMER_DOMAINS:
         raise IdentityError(
-            f"{value} is an email provider open to anyone: only a domain your organisation owns can be verified.",
+            _("%(value)s is an email provider open to anyone: only a domain your organisation owns can be verified.")
+            % {"value": value},
             field="domain",
         )
     return value
@@ -100,11 +102,15 @@ def domain_add(*, tenant: Tenant, domain: str, acting_user: User) -> VerifiedDom
     name = domain_normalise(domain)
     existing = VerifiedDomain.objects.filter(tenant_id=tenant.pk)
     if existing.filter(domain=name).exists():
-        raise IdentityError(f"{name} is already on this workspace's list.", field="domain")
+        raise IdentityError(_("%(name)s is already on this workspace's list.") % {"name": name}, field="domain")
     if existing.count() >= DOMAINS_PER_WORKSPACE_MAX:
-        raise IdentityError(f"A workspace can have at most {DOMAINS_PER_WORKSPACE_MAX} domains.", field="domain")
+        raise IdentityError(
+            _("A workspace can have at most %(DOMAINS_PER_WORKSPACE_MAX)s domains.")
+            % {"DOMAINS_PER_WORKSPACE_MAX": DOMAINS_PER_WORKSPACE_MAX},
+            field="domain",
+        )
     if VerifiedDomain.objects.filter(domain=name, verified_at__isnull=False).exists():
-        raise IdentityError(f"{name} is already verified by another workspace.", field="domain")
+        raise IdentityError(_("%(name)s is already verified by another workspace.") % {"name": name}, field="domain")
     row = VerifiedDomain.objects.create(
         tenant_id=tenant.pk, domain=name, token=secrets.token_urlsafe(24), created_by=acting_user
     )
@@ -121,7 +127,7 @@ def domain_add(*, tenant: Tenant, domain: str, acting_user: User) -> VerifiedDom
 def _locked(tenant: Tenant, domain_id: int) -> VerifiedDomain:
     row = VerifiedDomain.objects.select_for_update().filter(pk=domain_id, tenant_id=tenant.pk).first()
     if row is None:
-        raise NotFound("There is no such domain in this workspace.")
+        raise NotFound(_("There is no such domain in this workspace."))
     return row
 
 
@@ -132,7 +138,7 @@ def domain_check(*, tenant: Tenant, domain_id: int, acting_user: User | None) ->
         require_identity_admin(tenant=tenant, acting_user=acting_user)
     row = VerifiedDomain.objects.filter(pk=domain_id, tenant_id=tenant.pk).first()
     if row is None:
-        raise NotFound("There is no such domain in this workspace.")
+        raise NotFound(_("There is no such domain in this workspace."))
     # The DNS is asked outside the transaction: no row lock is held while a resolver waits.
     try:
         values = txt_records(record_name(row))

@@ -4,6 +4,7 @@ role people joining through the IdP or SCIM get."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.identity.errors import IdentityError
@@ -30,12 +31,17 @@ def policy_update(
 ) -> WorkspacePolicy:
     require_identity_admin(tenant=tenant, acting_user=acting_user)
     if jit_role not in (Role.ADMIN, Role.MEMBER):
-        raise IdentityError("People who join through the identity provider are members or admins.", field="jit_role")
+        raise IdentityError(
+            gettext("People who join through the identity provider are members or admins."), field="jit_role"
+        )
     if session_lifetime_minutes is not None and not (
         SESSION_MINUTES_MIN <= session_lifetime_minutes <= SESSION_MINUTES_MAX
     ):
         raise IdentityError(
-            f"A session lasts between {SESSION_MINUTES_MIN} minutes and 90 days; leave it empty for the default.",
+            gettext(
+                "A session lasts between %(SESSION_MINUTES_MIN)s minutes and 90 days; leave it empty for the default."
+            )
+            % {"SESSION_MINUTES_MIN": SESSION_MINUTES_MIN},
             field="session_lifetime_minutes",
         )
     policy, _ = WorkspacePolicy.objects.select_for_update().get_or_create(tenant_id=tenant.pk)

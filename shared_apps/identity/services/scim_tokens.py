@@ -7,6 +7,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from shared_apps.core.text import has_control_characters
@@ -28,10 +29,13 @@ def scim_token_create(*, tenant: Tenant, name: str, acting_user: User) -> tuple[
     require_identity_admin(tenant=tenant, acting_user=acting_user)
     name = (name or "").strip()
     if not name or len(name) > 100 or has_control_characters(name):
-        raise IdentityError("Name the token after the client that uses it (at most 100 characters).", field="name")
+        raise IdentityError(_("Name the token after the client that uses it (at most 100 characters)."), field="name")
     active = ScimToken.objects.select_for_update().filter(tenant_id=tenant.pk, revoked_at__isnull=True)
     if len(active) >= TOKENS_PER_WORKSPACE_MAX:
-        raise IdentityError(f"A workspace has at most {TOKENS_PER_WORKSPACE_MAX} SCIM tokens; revoke one first.")
+        raise IdentityError(
+            _("A workspace has at most %(TOKENS_PER_WORKSPACE_MAX)s SCIM tokens; revoke one first.")
+            % {"TOKENS_PER_WORKSPACE_MAX": TOKENS_PER_WORKSPACE_MAX}
+        )
     secret = TOKEN_START + secrets.token_urlsafe(32)
     token = ScimToken.objects.create(
         tenant_id=tenant.pk,
@@ -55,9 +59,9 @@ def scim_token_revoke(*, tenant: Tenant, token_id: int, acting_user: User) -> Sc
     require_identity_admin(tenant=tenant, acting_user=acting_user)
     token = ScimToken.objects.select_for_update().filter(pk=token_id, tenant_id=tenant.pk).first()
     if token is None:
-        raise NotFound("There is no such SCIM token in this workspace.")
+        raise NotFound(_("There is no such SCIM token in this workspace."))
     if token.revoked_at is not None:
-        raise IdentityError(f"The token “{token.name}” was already revoked.")
+        raise IdentityError(_("The token “%(name)s” was already revoked.") % {"name": token.name})
     token.revoked_at = timezone.now()
     token.revoked_by = acting_user
     token.save(update_fields=["revoked_at", "revoked_by"])

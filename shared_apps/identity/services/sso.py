@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.hooks import seats_changed_on_commit
 from shared_apps.accounts.models import Membership, User
@@ -44,8 +45,10 @@ def _clean_server_url(raw: str) -> str:
         or (parts.scheme == "http" and not (loopback and settings.IDENTITY_LOOPBACK_IDP_ALLOWED))
     ):
         raise IdentityError(
-            "Enter the issuer URL of your identity provider, starting with https:// (its discovery document is "
-            "at <issuer>/.well-known/openid-configuration).",
+            _(
+                "Enter the issuer URL of your identity provider, starting with https:// (its discovery document is "
+                "at <issuer>/.well-known/openid-configuration)."
+            ),
             field="server_url",
         )
     return value
@@ -61,16 +64,16 @@ def sso_connection_save(
     server_url = _clean_server_url(server_url)
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 255 or has_control_characters(client_id):
-        raise IdentityError("Enter the client id your identity provider gave Atrium.", field="client_id")
+        raise IdentityError(_("Enter the client id your identity provider gave Atrium."), field="client_id")
     if len(client_secret or "") > 1000 or has_control_characters(client_secret or ""):
-        raise IdentityError("That client secret is not valid.", field="client_secret")
+        raise IdentityError(_("That client secret is not valid."), field="client_secret")
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
     if connection is not None and connection.protocol != SsoConnection.Protocol.OIDC:
         raise IdentityError("This workspace signs in through SAML. Remove that identity provider first.")
     created = connection is None
     if connection is None:
         if not client_secret:
-            raise IdentityError("Enter the client secret your identity provider gave Atrium.", field="client_secret")
+            raise IdentityError(_("Enter the client secret your identity provider gave Atrium."), field="client_secret")
         connection = SsoConnection(tenant_id=tenant.pk, provider_key=secrets.token_hex(8))
     connection.server_url, connection.client_id = server_url, client_id
     if client_secret:
@@ -94,7 +97,7 @@ def sso_connection_remove(*, tenant: Tenant, acting_user: User) -> None:
     require_identity_admin(tenant=tenant, acting_user=acting_user)
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
     if connection is None:
-        raise IdentityError("This workspace has no identity provider.")
+        raise IdentityError(_("This workspace has no identity provider."))
     server_url = connection.server_url or connection.idp_entity_id
     connection.delete()
     policy_forget(tenant_id=tenant.pk)
@@ -129,8 +132,11 @@ def sso_sign_in_check(*, connection: SsoConnection, email: str, email_verified: 
             metadata={"email": (email or "")[:254], "reason": reason},
         )
         raise SsoRefused(
-            "Your organisation's identity provider signed you in as an address this workspace does not accept "
-            f"({reason}). Ask the workspace's admins to verify your email domain."
+            _(
+                "Your organisation's identity provider signed you in as an address this workspace does not "
+                "accept (%(reason)s). Ask the workspace's admins to verify your email domain."
+            )
+            % {"reason": reason}
         )
 
 
@@ -156,7 +162,9 @@ def sso_membership_ensure(*, connection: SsoConnection, user: User) -> Membershi
         return existing
     list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
     if seats_used(tenant_id=tenant.pk) + 1 > seat_limit(tenant_id=tenant.pk):
-        raise SsoRefused(f"{tenant.name} has no free seat. Ask its admins to make room, then sign in again.")
+        raise SsoRefused(
+            _("%(name)s has no free seat. Ask its admins to make room, then sign in again.") % {"name": tenant.name}
+        )
     role = policy_for(tenant_id=tenant.pk).jit_role
     membership = Membership.objects.create(tenant_id=tenant.pk, user=user, role=role)
     seats_changed_on_commit(tenant.pk)

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from billing import selectors as billing_selectors
 from billing.plans import Interval
@@ -34,25 +35,25 @@ class ReasonForm(forms.Form):
         max_length=REASON_MAX,
         required=True,
         strip=True,
-        help_text="Required. Recorded in the operator log and in the workspace's audit log.",
+        help_text=_("Required. Recorded in the operator log and in the workspace's audit log."),
         widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
     )
 
     def clean_reason(self) -> str:
         reason = str(self.cleaned_data["reason"])
         if has_control_characters(reason):
-            raise forms.ValidationError("The reason cannot contain line breaks or control characters.")
+            raise forms.ValidationError(_("The reason cannot contain line breaks or control characters."))
         return reason
 
 
 class TrialForm(ReasonForm):
-    days = forms.IntegerField(label="Extend by (days)", min_value=1, max_value=TRIAL_EXTENSION_MAX_DAYS, initial=7)
+    days = forms.IntegerField(label=_("Extend by (days)"), min_value=1, max_value=TRIAL_EXTENSION_MAX_DAYS, initial=7)
     field_order = ["days", "reason"]
 
 
 class PlanForm(ReasonForm):
-    plan = forms.ChoiceField(label="Plan")
-    interval = forms.ChoiceField(label="Billing", choices=[(Interval.MONTH, "Monthly"), (Interval.YEAR, "Yearly")])
+    plan = forms.ChoiceField(label=_("Plan"))
+    interval = forms.ChoiceField(label=_("Billing"), choices=[(Interval.MONTH, "Monthly"), (Interval.YEAR, "Yearly")])
     field_order = ["plan", "interval", "reason"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -65,14 +66,14 @@ class PlanForm(ReasonForm):
 class EmailChangeForm(ReasonForm):
     """Checked again by the service (format, control characters, no other account has it)."""
 
-    email = forms.CharField(label="New email address", max_length=254, widget=forms.EmailInput(attrs={"size": 40}))
+    email = forms.CharField(label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"size": 40}))
     field_order = ["email", "reason"]
 
 
 class SubdomainForm(forms.Form):
     """Hosts typed by operators pass the same validators as the command and signup (again in the service)."""
 
-    new_slug = forms.CharField(label="New subdomain", max_length=63)
+    new_slug = forms.CharField(label=_("New subdomain"), max_length=63)
 
     def clean_new_slug(self) -> str:
         try:
@@ -82,7 +83,7 @@ class SubdomainForm(forms.Form):
 
 
 class DomainForm(forms.Form):
-    domain = forms.CharField(label="Custom domain", max_length=253, help_text="e.g. projects.acme.com")
+    domain = forms.CharField(label=_("Custom domain"), max_length=253, help_text=_("e.g. projects.acme.com"))
 
     def clean_domain(self) -> str:
         try:

@@ -24,6 +24,7 @@ from shared_apps.workspaces.services.domains import (
     domains_expire_redirects,
     workspace_domain_add,
     workspace_domain_remove,
+    workspace_language_set,
     workspace_rename,
     workspace_rename_subdomain,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "workspace_domain_remove",
     "workspace_export",
     "workspace_import",
+    "workspace_language_set",
     "workspace_plan_change",
     "workspace_purge",
     "workspace_rename",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import Membership, User
@@ -37,7 +38,7 @@ def workspace_export(*, tenant: Tenant, acting_user: User | None, output: Path |
     if as_operator:
         reason = operator_reason(reason)
     if not selectors.workspaces().filter(pk=tenant.pk).exists():
-        raise TenantError(f"{tenant.name} is not a workspace.")
+        raise TenantError(_("%(name)s is not a workspace.") % {"name": tenant.name})
     members = [
         {"email": m.user.email, "role": m.role}
         for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing.tasks import trial_start
@@ -58,16 +59,16 @@ def workspace_import(
 
     say = progress or (lambda _line: None)
     if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
-        raise NotAllowed("Only platform operators can import a workspace.")
+        raise NotAllowed(_("Only platform operators can import a workspace."))
     slug = validate_subdomain(slug)
     if Domain.objects.filter(domain=selectors.host_for_slug(slug)).exists():
-        raise SubdomainTaken(f"The subdomain “{slug}” is taken.")
+        raise SubdomainTaken(_("The subdomain “%(slug)s” is taken.") % {"slug": slug})
     with tempfile.TemporaryDirectory(prefix="atrium-import-") as tmp:
         say(f"Checking {archive.name} …")
         checked = restore.archive_check(archive, workdir=Path(tmp), progress=say)
         manifest = checked.manifest
         written: list[str] = []
-        taken = SubdomainTaken(f"The subdomain “{slug}” is taken.")
+        taken = SubdomainTaken(_("The subdomain “%(slug)s” is taken.") % {"slug": slug})
         try:
             with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
                 tenant, via = tenancy.tenant_provision(slug=slug, name=name or manifest["tenant"]["name"])

@@ -3,6 +3,8 @@ operators, nobody else."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from shared_apps.accounts.models import Role, User
 from shared_apps.accounts.permissions import MATRIX, Action, NotAllowed, can
 from shared_apps.accounts.services.members import role_of
@@ -34,11 +36,11 @@ def authorize(
     if is_operator_with(acting_user, operator_permission):
         return True
     if member_action is None:
-        raise NotAllowed(f"Only platform operators can {verb} {tenant.name}.")
+        raise NotAllowed(_("Only platform operators can %(verb)s %(name)s.") % {"verb": verb, "name": tenant.name})
     if can(role_of(tenant_id=tenant.pk, user=acting_user), member_action):
         return False
     who = "an owner" if MATRIX[member_action] == {Role.OWNER} else "an owner or admin"
-    raise NotAllowed(f"Only {who} of {tenant.name} can {verb} it.")
+    raise NotAllowed(_("Only %(who)s of %(name)s can %(verb)s it.") % {"who": who, "name": tenant.name, "verb": verb})
 
 
 def actor_label(acting_user: User | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from billing import entitlements as billing_entitlements
@@ -101,7 +102,7 @@ def workspace_plan_change(
     storage). A workspace without a card goes through Stripe Checkout; one with a card is moved at once (prorated)."""
     plan = plans.plan_get(plan_code)
     if plan is None or interval not in Interval.__members__.values():
-        raise billing_services.BillingError("Choose one of the plans on the pricing page.")
+        raise billing_services.BillingError(_("Choose one of the plans on the pricing page."))
     authorize(
         tenant=tenant,
         acting_user=acting_user,

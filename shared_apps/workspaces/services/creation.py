@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 from django_tenants.utils import schema_context
 
 from billing.tasks import trial_start
@@ -43,7 +44,7 @@ def workspace_create(
     SubdomainTaken. After commit: the welcome task (onboarding project + email) and a pool refill are queued.
     """
     slug = validate_subdomain(slug)
-    taken = SubdomainTaken(f"The subdomain “{slug}” is taken.")
+    taken = SubdomainTaken(gettext("The subdomain “%(slug)s” is taken.") % {"slug": slug})
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
             _ensure_below_ownership_cap(acting_user)
@@ -81,7 +82,13 @@ def _ensure_below_ownership_cap(user: User) -> None:
     limit = settings.WORKSPACES_PER_OWNER_MAX
     if owned >= limit:
         raise WorkspaceLimitReached(
-            f"You already own {owned} workspace{'s' if owned != 1 else ''}, the most one account can own. "
-            "Delete one you no longer use, or ask us to raise the limit.",
+            ngettext(
+                "You already own %(owned)s workspace, the most one account can own. Delete one you no longer use, "
+                "or ask us to raise the limit.",
+                "You already own %(owned)s workspaces, the most one account can own. Delete one you no longer use, "
+                "or ask us to raise the limit.",
+                owned,
+            )
+            % {"owned": owned},
             extra={"owned": owned, "limit": limit},
         )

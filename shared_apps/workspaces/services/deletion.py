@@ -6,6 +6,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import Membership, User
@@ -55,7 +56,10 @@ def workspace_purge(
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if locked.status != TenantStatus.SCHEDULED_DELETION:
-            raise TenantError(f"{locked.name} is not scheduled for deletion; schedule it first (schedule-deletion).")
+            raise TenantError(
+                _("%(name)s is not scheduled for deletion; schedule it first (schedule-deletion).")
+                % {"name": locked.name}
+            )
         due = locked.deletion_scheduled_at
         tenancy.tenant_destroy(
             tenant=locked,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
@@ -37,6 +38,27 @@ def workspace_rename(*, tenant: Tenant, name: str, acting_user: User | None) -> 
     return renamed
 
 
+def workspace_language_set(*, tenant: Tenant, language: str, acting_user: User | None) -> Tenant:
+    """The workspace's default language, for members who chose none and for its emails (owners)."""
+    authorize(
+        tenant=tenant,
+        acting_user=acting_user,
+        operator_permission=OperatorPermission.CHANGE,
+        member_action=Action.WORKSPACE_MANAGE,
+        verb="change the language of",
+    )
+    with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        changed, previous = tenancy.tenant_language_set(tenant=tenant, language=language)
+        audit_record(
+            tenant=changed,
+            action=AuditAction.TENANT_LANGUAGE_CHANGED,
+            actor=acting_user,
+            target=changed,
+            metadata={"from": previous, "to": changed.language},
+        )
+    return changed
+
+
 def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: User | None) -> Domain:
     """Move the workspace to <new_slug>.<BASE_DOMAIN>; the old host redirects for TENANT_RENAME_REDIRECT_DAYS."""
     authorize(
@@ -46,7 +68,7 @@ def workspace_rename_subdomain(*, tenant: Tenant, new_slug: str, acting_user: Us
         member_action=Action.WORKSPACE_MANAGE,
         verb="move",
     )
-    taken = SubdomainTaken(f"The subdomain “{new_slug.strip().lower()}” is taken.")
+    taken = SubdomainTaken(_("The subdomain “%(lower)s” is taken.") % {"lower": new_slug.strip().lower()})
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         rename = tenancy.tenant_rename_subdomain(tenant=tenant, new_slug=new_slug)
         audit_record(
@@ -72,7 +94,7 @@ def workspace_domain_add(*, tenant: Tenant, domain: str, acting_user: User | Non
         member_action=Action.DOMAINS_MANAGE,
         verb="add a domain to",
     )
-    taken = DomainTaken(f"{domain.strip().lower().rstrip('.')} is already in use.")
+    taken = DomainTaken(_("%(rstrip)s is already in use.") % {"rstrip": domain.strip().lower().rstrip(".")})
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         created = tenancy.domain_add(tenant=tenant, domain=domain)
         audit_record(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from shared_apps.accounts.models import User
 from shared_apps.core.context import current
 from shared_apps.core.errors import ApplicationError
@@ -23,11 +25,11 @@ def operator_reason(reason: str) -> str:
     """The reason an operator gives for a change, checked: required, one line, at most REASON_MAX characters."""
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired("Give a reason: it goes into the operator log and the workspace's audit log.")
+        raise ReasonRequired(_("Give a reason: it goes into the operator log and the workspace's audit log."))
     if len(reason) > REASON_MAX:
-        raise ReasonRequired(f"Keep the reason under {REASON_MAX} characters.")
+        raise ReasonRequired(_("Keep the reason under %(REASON_MAX)s characters.") % {"REASON_MAX": REASON_MAX})
     if has_control_characters(reason):
-        raise ReasonRequired("The reason cannot contain line breaks or control characters.")
+        raise ReasonRequired(_("The reason cannot contain line breaks or control characters."))
     return reason
 
 

@@ -3,6 +3,7 @@ what is the accounts permission matrix, checked by a permission class here and a
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -59,7 +60,7 @@ class MemberViewSet(ApiViewSet):
     def _one(self, membership_id: int) -> Response:
         membership = selectors.member_list(tenant_id=self.workspace_id()).filter(pk=membership_id).first()
         if membership is None:
-            raise NotFound("There is no such member in this workspace.")
+            raise NotFound(_("There is no such member in this workspace."))
         return Response(s.MemberOut(membership, context=self._context()).data)
 
     def list(self, request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from tenant_apps.audit.actions import AuditAction
@@ -19,7 +20,7 @@ from tenants.db import connection
 @transaction.atomic
 def comment_create(*, task: Task, body: str, acting_user: User) -> Comment:
     acting_access(acting_user).require(ProjectPermission.CHANGE, task.project)
-    body = clean_text(body, label="Comment", field="body", required=True)
+    body = clean_text(body, label=_("Comment"), field="body", required=True)
     comment = Comment.objects.create(task=task, author=acting_user, body=body)
     audit_record(
         tenant=connection,
@@ -43,8 +44,8 @@ def comment_edit(*, comment: Comment, body: str, acting_user: User) -> Comment:
     """Authors edit their own comments (while they may still change the project)."""
     acting_access(acting_user).require(ProjectPermission.CHANGE, comment.task.project)
     if comment.author_id != acting_user.pk:
-        raise ProjectNotAllowed("Only its author can edit a comment.")
-    body = clean_text(body, label="Comment", field="body", required=True)
+        raise ProjectNotAllowed(_("Only its author can edit a comment."))
+    body = clean_text(body, label=_("Comment"), field="body", required=True)
     if body == comment.body:
         return comment
     comment.body, comment.edited_at = body, timezone.now()
@@ -67,7 +68,7 @@ def comment_delete(*, comment: Comment, acting_user: User) -> None:
     project = comment.task.project
     access.require(ProjectPermission.CHANGE, project)
     if comment.author_id != acting_user.pk and not access.can_manage(project):
-        raise ProjectNotAllowed("Only its author, or someone who manages the project, can delete a comment.")
+        raise ProjectNotAllowed(_("Only its author, or someone who manages the project, can delete a comment."))
     audit_record(
         tenant=connection,
         action=AuditAction.COMMENT_DELETED,

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from billing.entitlements import entitlement_require
@@ -79,7 +80,7 @@ def _own_key(key: str) -> str | None:
 
 def _task_of(project: Project, task: Task | None) -> Task | None:
     if task is not None and task.project_id != project.pk:
-        raise ProjectInvalid("That task belongs to another project.", field="task")
+        raise ProjectInvalid(gettext("That task belongs to another project."), field="task")
     return task
 
 
@@ -190,13 +191,19 @@ def document_upload_start(
     display = clean_name(name)
     maximum = _max_upload_bytes()
     if size <= 0:
-        raise DocumentRefused("This file is empty.")
+        raise DocumentRefused(gettext("This file is empty."))
     if size > maximum:
-        raise DocumentRefused(f"This file is {human_size(size)}; files can be at most {human_size(maximum)}.")
+        raise DocumentRefused(
+            gettext("This file is %(human_size)s; files can be at most %(human_size2)s.")
+            % {"human_size": human_size(size), "human_size2": human_size(maximum)}
+        )
     extension = display.rpartition(".")[2].lower() if "." in display else ""
     declared = next((t for t in ALLOWED.values() if extension in t.extensions), None)
     if declared is None:
-        raise DocumentRefused(f"“{display}” is not a kind of file Atrium takes. You can upload {allowed_summary()}.")
+        raise DocumentRefused(
+            gettext("“%(display)s” is not a kind of file Atrium takes. You can upload %(allowed_summary)s.")
+            % {"display": display, "allowed_summary": allowed_summary()}
+        )
     prefix = _storage_prefix()
     key = key_new(prefix, declared.extension)
     with transaction.atomic():
@@ -236,25 +243,27 @@ def document_upload_confirm(*, document: Document, acting_user: User) -> Documen
     if document.status != DocumentStatus.PENDING:
         return document
     if document.uploaded_by_id != acting_user.pk:
-        raise ProjectNotAllowed("Only the person who started an upload can finish it.")
+        raise ProjectNotAllowed(gettext("Only the person who started an upload can finish it."))
     key = _own_key(document.key)
     if key is None:
-        raise ProjectNotFound("There is no such document in this project.")
+        raise ProjectNotFound(gettext("There is no such document in this project."))
     storage = files()
     size = storage.head(key)
     try:
         if size is None:
-            raise UploadRefused("The file did not arrive in storage. Try the upload again.")
+            raise UploadRefused(gettext("The file did not arrive in storage. Try the upload again."))
         if size != document.size:
             raise UploadRefused(
-                f"The stored file is {human_size(size)}, not the {human_size(document.size)} that was signed for."
+                gettext("The stored file is %(human_size)s, not the %(human_size2)s that was signed for.")
+                % {"human_size": human_size(size), "human_size2": human_size(document.size)}
             )
         inspected = inspect_upload(
             StoredSource(storage, key, size), declared_name=document.name, max_bytes=document.size
         )
         if inspected.type.extension != key.rsplit(".", 1)[-1]:
             raise UploadRefused(
-                f"“{document.name}” is named as one kind of file but its contents are a {inspected.type.label}."
+                gettext("“%(name)s” is named as one kind of file but its contents are a %(label)s.")
+                % {"name": document.name, "label": inspected.type.label}
             )
     except UploadRefused as exc:
         _pending_discard(document, key, storage=storage, project=project, reason=exc.message, user=acting_user)
@@ -265,7 +274,7 @@ def document_upload_confirm(*, document: Document, acting_user: User) -> Documen
             return _document_ready(document, inspected, acting_user=acting_user)
     except storage_accounting.ReservationGone as exc:
         _pending_discard(document, key, storage=storage, project=project, reason="expired", user=acting_user)
-        raise DocumentRefused("The upload took too long and was cleaned up. Start it again.") from exc
+        raise DocumentRefused(gettext("The upload took too long and was cleaned up. Start it again.")) from exc
 
 
 def document_upload_cancel(*, document: Document, acting_user: User) -> None:
@@ -318,7 +327,9 @@ def document_delete(*, document: Document, confirm_name: str, acting_user: User)
     """Delete a document and its thumbnail: rows and accounting in this transaction, the bytes after it commits."""
     acting_access(acting_user).require(ProjectPermission.CHANGE, document.project)
     if confirm_name.strip() != document.name:
-        raise ProjectInvalid(f"Type the file's name, {document.name}, to delete it.", field="confirm_name")
+        raise ProjectInvalid(
+            gettext("Type the file's name, %(name)s, to delete it.") % {"name": document.name}, field="confirm_name"
+        )
     keys = documents_forget(Document.objects.filter(pk=document.pk))
     audit_record(
         tenant=connection,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.entitlements import entitlement_require
 from billing.plans import Resource
@@ -43,11 +44,11 @@ def project_create(
     change). `acting_user=None` is the platform itself (the welcome project)."""
     viewer = Viewer.of_user(acting_user) if acting_user is not None else None
     if viewer is not None and not viewer.is_member:
-        raise ProjectNotAllowed("Only members of this workspace can create projects in it.")
-    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
-    description = clean_text(description, label="Description", field="description")
+        raise ProjectNotAllowed(_("Only members of this workspace can create projects in it."))
+    name = clean_line(name, label=_("Name"), max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label=_("Description"), field="description")
     if visibility not in Visibility.values:
-        raise ProjectInvalid("Choose who can see the project.", field="visibility")
+        raise ProjectInvalid(_("Choose who can see the project."), field="visibility")
     tenant_id = current_workspace_id()
     if acting_user is not None and tenant_id is not None:
         # The plan's project limit (billing's one entitlement check); the platform's own welcome project is free.
@@ -89,8 +90,8 @@ def welcome_project_ensure(*, acting_user: User | None = None) -> Project:
 @transaction.atomic
 def project_update(*, project: Project, name: str, description: str, acting_user: User) -> Project:
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
-    name = clean_line(name, label="Name", max_length=NAME_MAX_LENGTH, field="name")
-    description = clean_text(description, label="Description", field="description")
+    name = clean_line(name, label=_("Name"), max_length=NAME_MAX_LENGTH, field="name")
+    description = clean_text(description, label=_("Description"), field="description")
     changed = {
         f: {"from": getattr(project, f), "to": v}
         for f, v in (("name", name), ("description", description))
@@ -121,7 +122,7 @@ def project_update(*, project: Project, name: str, description: str, acting_user
 def project_visibility_set(*, project: Project, visibility: str, acting_user: User) -> Project:
     acting_access(acting_user).require(ProjectPermission.MANAGE, project)
     if visibility not in Visibility.values:
-        raise ProjectInvalid("Choose who can see the project.", field="visibility")
+        raise ProjectInvalid(_("Choose who can see the project."), field="visibility")
     if project.visibility == visibility:
         return project
     previous = project.visibility
@@ -176,7 +177,9 @@ def project_delete(*, project: Project, confirm_name: str, acting_user: User) ->
     """Delete a project with its tasks, comments and grants (the grant tables cascade: no orphan grant remains)."""
     acting_access(acting_user).require(ProjectPermission.MANAGE, project)
     if confirm_name.strip() != project.name:
-        raise ProjectInvalid(f"Type the project's name, {project.name}, to delete it.", field="confirm_name")
+        raise ProjectInvalid(
+            _("Type the project's name, %(name)s, to delete it.") % {"name": project.name}, field="confirm_name"
+        )
     tasks = Task.objects.filter(project=project).count()
     keys = documents_forget(Document.objects.filter(project=project))
     audit_record(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import Membership, User
@@ -43,7 +44,7 @@ def project_share(*, project: Project, levels: Mapping[int, AccessLevel | None],
     access = acting_access(acting_user)
     access.require(ProjectPermission.MANAGE, project)
     if acting_user.pk in levels:
-        raise ProjectInvalid("You can't change your own access. Ask another person who manages the project.")
+        raise ProjectInvalid(gettext("You can't change your own access. Ask another person who manages the project."))
     list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))  # one at a time
     memberships = {
         m.user_id: m
@@ -53,7 +54,7 @@ def project_share(*, project: Project, levels: Mapping[int, AccessLevel | None],
     }
     unknown = set(levels) - set(memberships)
     if unknown:
-        raise ProjectInvalid("Projects can only be shared with members of this workspace.")
+        raise ProjectInvalid(gettext("Projects can only be shared with members of this workspace."))
     wanted = {uid: level for uid, level in levels.items() if memberships[uid].role not in WORKSPACE_WIDE_ROLES}
     current = {uid: level_of(codes) for uid, codes in _direct_grants(project, list(wanted)).items()}
     grants = {uid: level for uid, level in wanted.items() if level is not None and current.get(uid) != level}

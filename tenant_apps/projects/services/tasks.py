@@ -41,12 +41,14 @@ def _check_assignee(project: Project, assignee_id: int | None) -> int | None:
         Membership.objects.filter(tenant_id=required_workspace_id(), user_id=assignee_id).select_related("user").first()
     )
     if membership is None:
-        raise ProjectInvalid("Assign the task to a member of this workspace.", field="assignee")
+        raise ProjectInvalid(_("Assign the task to a member of this workspace."), field="assignee")
     viewer = Viewer(user=membership.user, role=membership.role)
     granted = granted_codenames(viewer, [project.pk]).get(project.pk, set())
     if ProjectPermission.VIEW not in permissions_for(viewer, project, granted):
         raise ProjectInvalid(
-            f"{membership.user.get_full_name()} can't see this project; share it with them first.", field="assignee"
+            _("%(get_full_name)s can't see this project; share it with them first.")
+            % {"get_full_name": membership.user.get_full_name()},
+            field="assignee",
         )
     return assignee_id
 
@@ -64,10 +66,10 @@ def task_create(
 ) -> Task:
     """A new task at the bottom of its column."""
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
-    title = clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title")
-    description = clean_text(description, label="Description", field="description")
+    title = clean_line(title, label=_("Title"), max_length=TITLE_MAX_LENGTH, field="title")
+    description = clean_text(description, label=_("Description"), field="description")
     if status not in TaskStatus.values:
-        raise ProjectInvalid("Choose a column for the task.", field="status")
+        raise ProjectInvalid(_("Choose a column for the task."), field="status")
     assignee_id = _check_assignee(project, assignee_id)
     due_date = clean_due_date(due_date)
     last = Task.objects.filter(project=project, status=status).order_by("-position").values_list("position", flat=True)
@@ -109,8 +111,8 @@ def task_update(
     project = task.project
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
     values = {
-        "title": clean_line(title, label="Title", max_length=TITLE_MAX_LENGTH, field="title"),
-        "description": clean_text(description, label="Description", field="description"),
+        "title": clean_line(title, label=_("Title"), max_length=TITLE_MAX_LENGTH, field="title"),
+        "description": clean_text(description, label=_("Description"), field="description"),
         "assignee_id": _check_assignee(project, assignee_id) if assignee_id != task.assignee_id else assignee_id,
         "due_date": clean_due_date(due_date),
     }
@@ -147,7 +149,7 @@ def task_move(*, task: Task, status: str, position: int, acting_user: User) -> T
     project = task.project
     acting_access(acting_user).require(ProjectPermission.CHANGE, project)
     if status not in TaskStatus.values:
-        raise ProjectInvalid("Choose a column for the task.", field="status")
+        raise ProjectInvalid(_("Choose a column for the task."), field="status")
     column = list(
         Task.objects.select_for_update()
         .filter(project=project, status=status)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
+
 from shared_apps.accounts.models import User
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import has_control_characters, has_control_characters_in_text
@@ -30,11 +32,17 @@ def clean_line(value: str, *, label: str, max_length: int, field: str, required:
     """A one-line name or title: trimmed, no control characters, within its length."""
     value = value.strip()
     if required and not value:
-        raise ProjectInvalid(f"{label} can't be empty.", field=field)
+        raise ProjectInvalid(_("%(label)s can't be empty.") % {"label": label}, field=field)
     if has_control_characters(value):
-        raise ProjectInvalid(f"{label} can't contain line breaks or control characters.", field=field)
+        raise ProjectInvalid(
+            _("%(label)s can't contain line breaks or control characters.") % {"label": label}, field=field
+        )
     if len(value) > max_length:
-        raise ProjectInvalid(f"{label} can be at most {max_length} characters (it has {len(value)}).", field=field)
+        raise ProjectInvalid(
+            _("%(label)s can be at most %(max_length)s characters (it has %(len)s).")
+            % {"label": label, "max_length": max_length, "len": len(value)},
+            field=field,
+        )
     return value
 
 
@@ -42,17 +50,25 @@ def clean_text(value: str, *, label: str, field: str, required: bool = False) ->
     """Free text (a description, a comment): line breaks and tabs are fine, other control characters are not."""
     value = value.strip().replace("\r\n", "\n")
     if required and not value:
-        raise ProjectInvalid(f"{label} can't be empty.", field=field)
+        raise ProjectInvalid(_("%(label)s can't be empty.") % {"label": label}, field=field)
     if has_control_characters_in_text(value):
-        raise ProjectInvalid(f"{label} can't contain control characters.", field=field)
+        raise ProjectInvalid(_("%(label)s can't contain control characters.") % {"label": label}, field=field)
     if len(value) > TEXT_MAX_LENGTH:
-        raise ProjectInvalid(f"{label} can be at most {TEXT_MAX_LENGTH:,} characters.", field=field)
+        raise ProjectInvalid(
+            _("%(label)s can be at most %(TEXT_MAX_LENGTH)s characters.")
+            % {"label": label, "TEXT_MAX_LENGTH": f"{TEXT_MAX_LENGTH:,}"},
+            field=field,
+        )
     return value
 
 
 def clean_due_date(value: dt.date | None) -> dt.date | None:
     if value is not None and not DUE_DATE_MIN <= value <= DUE_DATE_MAX:
-        raise ProjectInvalid(f"Pick a due date between {DUE_DATE_MIN.year} and {DUE_DATE_MAX.year}.", field="due_date")
+        raise ProjectInvalid(
+            _("Pick a due date between %(year)s and %(year2)s.")
+            % {"year": DUE_DATE_MIN.year, "year2": DUE_DATE_MAX.year},
+            field="due_date",
+        )
     return value
 
 
@@ -63,5 +79,5 @@ def acting_access(acting_user: User | None) -> ProjectAccess:
 def required_workspace_id() -> int:
     tenant_id = current_workspace_id()
     if tenant_id is None:
-        raise ProjectNotAllowed("Projects live in a workspace; this is not one.")
+        raise ProjectNotAllowed(_("Projects live in a workspace; this is not one."))
     return tenant_id

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.http import MemberRequest
@@ -96,7 +97,7 @@ def task_create(request: MemberRequest, project_id: int) -> HttpResponse:
                 context["announce"] = f"Added “{task.title}” to {task.get_status_display()}."
                 context["focus_new"] = True
                 return render(request, "tenant/projects/_board.html", context)
-            messages.success(request, f"Added “{task.title}”.")
+            messages.success(request, _("Added “%(title)s”.") % {"title": task.title})
             return redirect("project_board", project_id=project.pk)
     context = _board_context(request, project, access)
     context["task_form"] = form
@@ -109,7 +110,7 @@ def task_create(request: MemberRequest, project_id: int) -> HttpResponse:
 def _position(data: QueryDict) -> int:
     raw = data.get("position", "")
     if not raw.isdigit() or len(raw) > 9:
-        raise ProjectInvalid("Say where the task goes.", field="position")
+        raise ProjectInvalid(_("Say where the task goes."), field="position")
     return int(raw)
 
 

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.entitlements import LimitReached
@@ -118,7 +119,7 @@ def document_upload(request: MemberRequest, project_id: int) -> HttpResponse:
         except ProjectInvalid as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, f"Uploaded “{document.name}”.")
+            messages.success(request, _("Uploaded “%(name)s”.") % {"name": document.name})
             return redirect(_after_upload(project, task))
     if task is not None:
         for error in form.errors.get("file", []) or form.non_field_errors():
@@ -175,7 +176,7 @@ def document_upload_confirm(request: MemberRequest, project_id: int, document_id
         confirmed = services.document_upload_confirm(document=document, acting_user=request.user)
     except DocumentRefused as exc:
         return _json_error(exc.message)
-    messages.success(request, f"Uploaded “{confirmed.name}”.")
+    messages.success(request, _("Uploaded “%(name)s”.") % {"name": confirmed.name})
     return JsonResponse({"name": confirmed.name, "location": _after_upload(project, confirmed.task)})
 
 
@@ -219,7 +220,7 @@ def document_delete(request: MemberRequest, project_id: int, document_id: int) -
         except ProjectInvalid as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, f"“{document.name}” was deleted.")
+            messages.success(request, _("“%(name)s” was deleted.") % {"name": document.name})
             return redirect(back)
     context = project_context(
         project, access, "documents", document=document, form=form, back=back, size=human_size(document.size)

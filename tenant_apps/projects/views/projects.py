@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.entitlements import LimitReached
@@ -82,7 +83,7 @@ def project_create(request: MemberRequest) -> HttpResponse:
         except LimitReached as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"“{project.name}” is ready. Add its first tasks.")
+            messages.success(request, _("“%(name)s” is ready. Add its first tasks.") % {"name": project.name})
             return redirect("project_board", project_id=project.pk)
     context = {"form": form, "creating": True, "base_template": "tenant/base_tenant.html"}
     return render(request, "tenant/projects/form.html", context)
@@ -106,7 +107,7 @@ def project_edit(request: MemberRequest, project_id: int) -> HttpResponse:
         except ProjectInvalid as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, "Project details saved.")
+            messages.success(request, _("Project details saved."))
             return redirect("project_board", project_id=project.pk)
     context = project_context(
         project, access, "settings", form=form, creating=False, base_template="tenant/projects/base_project.html"
@@ -119,7 +120,9 @@ def project_edit(request: MemberRequest, project_id: int) -> HttpResponse:
 def project_archive(request: MemberRequest, project_id: int) -> HttpResponse:
     project, _access = project_and_access(request, project_id)
     services.project_archive(project=project, acting_user=request.user)
-    messages.success(request, f"“{project.name}” is archived: read-only, and hidden from the active list.")
+    messages.success(
+        request, _("“%(name)s” is archived: read-only, and hidden from the active list.") % {"name": project.name}
+    )
     return redirect("project_board", project_id=project.pk)
 
 
@@ -128,7 +131,7 @@ def project_archive(request: MemberRequest, project_id: int) -> HttpResponse:
 def project_restore(request: MemberRequest, project_id: int) -> HttpResponse:
     project, _access = project_and_access(request, project_id)
     services.project_restore(project=project, acting_user=request.user)
-    messages.success(request, f"“{project.name}” is active again.")
+    messages.success(request, _("“%(name)s” is active again.") % {"name": project.name})
     return redirect("project_board", project_id=project.pk)
 
 
@@ -146,7 +149,7 @@ def project_delete(request: MemberRequest, project_id: int) -> HttpResponse:
         except ProjectInvalid as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, f"“{project.name}” and its tasks were deleted.")
+            messages.success(request, _("“%(name)s” and its tasks were deleted.") % {"name": project.name})
             return redirect("project_list")
     tasks, comments = selectors.project_size(project)
     context = project_context(project, access, "settings", form=form, task_count=tasks, comment_count=comments)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts.http import MemberRequest
@@ -25,9 +26,9 @@ def _levels_from(data: QueryDict, member_ids: set[int]) -> dict[int, AccessLevel
         value = data.get(key, "")
         raw_id = key.removeprefix("level-")
         if not raw_id.isdigit() or len(raw_id) > 18 or int(raw_id) not in member_ids:
-            raise ProjectInvalid("That person is not a member of this workspace any more. Reload the page.")
+            raise ProjectInvalid(_("That person is not a member of this workspace any more. Reload the page."))
         if value and value not in {level.value for level in AccessLevel}:
-            raise ProjectInvalid("Choose one of the access levels.")
+            raise ProjectInvalid(_("Choose one of the access levels."))
         levels[int(raw_id)] = AccessLevel(value) if value else None
     return levels
 
@@ -57,7 +58,7 @@ def project_sharing(request: MemberRequest, project_id: int) -> HttpResponse:
                     parts.append(f"removed access for {len(result.revoked)} {_people(len(result.revoked))}")
                 messages.success(request, " and ".join(parts).capitalize() + ".")
             else:
-                messages.info(request, "Nothing changed.")
+                messages.info(request, _("Nothing changed."))
         return redirect("project_sharing", project_id=project.pk)
     rows = [
         {
@@ -90,13 +91,15 @@ def project_visibility(request: MemberRequest, project_id: int) -> HttpResponse:
     project, _access = project_and_access(request, project_id)
     form = VisibilityForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose who can see the project.")
+        messages.error(request, _("Choose who can see the project."))
         return redirect("project_sharing", project_id=project.pk)
     services.project_visibility_set(
         project=project, visibility=form.cleaned_data["visibility"], acting_user=request.user
     )
     if project.visibility == Visibility.PRIVATE:
-        messages.success(request, f"“{project.name}” is private: only the people below can see it.")
+        messages.success(
+            request, _("“%(name)s” is private: only the people below can see it.") % {"name": project.name}
+        )
     else:
-        messages.success(request, f"Everyone in the workspace can now see “{project.name}”.")
+        messages.success(request, _("Everyone in the workspace can now see “%(name)s”.") % {"name": project.name})
     return redirect("project_sharing", project_id=project.pk)

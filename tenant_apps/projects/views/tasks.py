@@ -148,7 +148,7 @@ def comment_edit(request: MemberRequest, project_id: int, task_id: int, comment_
     comment = selectors.comment_get(task, comment_id)
     access.require(ProjectPermission.CHANGE, project)
     if comment.author_id != request.user.pk:
-        raise ProjectNotAllowed("Only its author can edit a comment.")
+        raise ProjectNotAllowed(_("Only its author can edit a comment."))
     form = CommentForm(request.POST or None, initial={"body": comment.body})
     if request.method == "POST" and form.is_valid():
         try:
@@ -170,7 +170,7 @@ def task_delete(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
     access.require(ProjectPermission.CHANGE, project)
     if request.method == "POST":
         services.task_delete(task=task, acting_user=request.user)
-        messages.success(request, f"“{task.title}” was deleted.")
+        messages.success(request, _("“%(title)s” was deleted.") % {"title": task.title})
         return redirect("project_board", project_id=project.pk)
     comments = selectors.comment_list(task).count()
     context = project_context(project, access, "board", task=task, comments=comments)
