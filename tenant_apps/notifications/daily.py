@@ -13,20 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection as django_connection
 from django.db import transaction
 from django.utils import timezone
 
-from shared_apps.accounts.models import Membership
+from shared_apps.accounts.models import Membership, User
+from shared_apps.accounts.preferences import zone_of
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.models import Event
 from tenant_apps.notifications.emails import digest_email_send, notification_emails_send
 from tenant_apps.notifications.models import (
     DailyRun,
     Delivery,
-    EmailSchedule,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -43,19 +42,13 @@ DAILY_HOUR = 8  # local time: the reminders and the digest go at 08:00 in each p
 DIGEST_MAX = 50  # notifications listed in one digest at most (the rest: "and N more" with the link to the page)
 
 
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _local_days(user_ids: list[int], now: dt.datetime) -> dict[int, dt.date]:
-    """Each person's local date, for those whose local time is past DAILY_HOUR (one query)."""
-    zones = dict(EmailSchedule.objects.filter(user_id__in=user_ids).values_list("user_id", "time_zone"))
+    """Each person's local date, for those whose local time is past DAILY_HOUR. Their zone is the one of their
+    account (`User.time_zone`, set on the profile; blank: UTC), read for everyone in one query."""
+    zones = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "time_zone"))
     days = {}
     for user_id in user_ids:
-        local = now.astimezone(zone_of(zones.get(user_id, "UTC")))
+        local = now.astimezone(zone_of(zones.get(user_id, "")))
         if local.hour >= DAILY_HOUR:
             days[user_id] = local.date()
     return days

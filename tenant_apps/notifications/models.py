@@ -91,21 +91,6 @@ class NotificationPreference(models.Model):
         return f"{self.user_id} {self.kind}: {self.email}"
 
 
-class EmailSchedule(models.Model):
-    """When a person's daily email goes out in this workspace: their time zone (an IANA name; no row: UTC). The
-    digest and the "due tomorrow" reminders go at DAILY_HOUR there."""
-
-    user = public_reference(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    time_zone = models.CharField(max_length=64, default="UTC")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints: ClassVar = [models.UniqueConstraint(fields=["user"], name="email_schedule_once")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.time_zone}"
-
-
 class DailyRun(models.Model):
     """A person's daily run in this workspace, one row per local day: the unique (user, day) is what holds the digest
     to at most one email a day, however often the beat runs or a worker retries."""

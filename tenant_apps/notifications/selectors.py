@@ -3,15 +3,11 @@ count), newest first."""
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
-
 from django.db.models import Q, QuerySet
 
 from shared_apps.accounts.models import Membership, User
 from tenant_apps.notifications.models import (
     Delivery,
-    EmailSchedule,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -51,17 +47,6 @@ def preferences_for(user: User) -> dict[str, str]:
     """kind → how `user` is emailed for it in this workspace (every kind; at once where nothing was chosen)."""
     chosen = dict(NotificationPreference.objects.filter(user_id=user.pk).values_list("kind", "email"))
     return {kind: chosen.get(kind, Delivery.IMMEDIATELY) for kind in NotificationKind.values}
-
-
-@functools.cache
-def time_zones() -> list[str]:
-    """The IANA time zones a person may choose, sorted (the system's tz database, read once)."""
-    return sorted(zoneinfo.available_timezones() | {"UTC"})
-
-
-def time_zone_of(user: User) -> str:
-    """The person's time zone in this workspace (UTC until they choose one)."""
-    return EmailSchedule.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first() or "UTC"
 
 
 def mention_candidates(*, project: Project, tenant_id: int, query: str, limit: int = 8) -> list[tuple[str, str]]:

@@ -22,7 +22,6 @@ from tenant_apps.audit.models import Event
 from tenant_apps.notifications.emails import notification_emails_send
 from tenant_apps.notifications.models import (
     Delivery,
-    EmailSchedule,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -256,12 +255,6 @@ def unsubscribe_apply(*, user_id: int, kind: str) -> None:
         NotificationPreference.objects.filter(user_id=user_id, email=Delivery.DIGEST).update(email=Delivery.OFF)
         return
     NotificationPreference.objects.update_or_create(user_id=user_id, kind=kind, defaults={"email": Delivery.OFF})
-
-
-@transaction.atomic
-def email_schedule_set(*, acting_user: User, time_zone: str) -> None:
-    """The person's time zone in this workspace: when their daily email goes (an IANA name, checked by the caller)."""
-    EmailSchedule.objects.update_or_create(user_id=acting_user.pk, defaults={"time_zone": time_zone})
 
 
 def bell_announce(user_ids: list[int]) -> None:

@@ -105,17 +105,10 @@ def task_follow(request: MemberRequest, project_id: int, task_id: int) -> HttpRe
 @signed_in_member
 def notification_preferences(request: MemberRequest) -> HttpResponse:
     """Email preferences, one choice per kind (the bell and the page list everything whatever is chosen here)."""
-    zones = selectors.time_zones()
     if request.method == "POST":
-        zone = request.POST.get("time_zone", "")  # none sent: the one chosen before stays
-        if zone and zone not in zones:
-            messages.error(request, _("Choose your time zone from the list."))
-            return redirect("notification_preferences")
         services.preferences_set(
             acting_user=request.user, choices={kind: request.POST.get(kind, "") for kind in NotificationKind.values}
         )
-        if zone:
-            services.email_schedule_set(acting_user=request.user, time_zone=zone)
         messages.success(request, _("Saved: your email preferences for notifications."))
         return redirect("notification_preferences")
     chosen = selectors.preferences_for(request.user)
@@ -123,8 +116,7 @@ def notification_preferences(request: MemberRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "deliveries": Delivery.choices,
-        "zones": zones,
-        "zone": selectors.time_zone_of(request.user),
+        "zone": request.user.time_zone or "UTC",  # the account's (set on the profile), as the daily run reads it
     }
     return render(request, "tenant/notifications/preferences.html", context)
 

@@ -24,7 +24,6 @@ from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import User
 from shared_apps.accounts.permissions import Action, require
-from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.accounts.selectors import membership_for
 from shared_apps.core.errors import ApplicationError
 from tenant_apps.audit.actions import AuditAction

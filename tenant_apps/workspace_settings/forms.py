@@ -298,6 +298,8 @@ class SamlCertificateForm(forms.Form):
         help_text=_("Your identity provider's new signing certificate (PEM): both are trusted until you remove one."),
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "-----BEGIN CERTIFICATE-----"}),
     )
+
+
 def _language_choices(empty_label: str) -> list[tuple[str, str]]:
     return [("", empty_label), *settings.LANGUAGES]
 

@@ -267,9 +267,7 @@ def b_state_of(other_tenant: Tenant) -> Any:
                 "pk", "provider_key", "idp_entity_id", "idp_certificates", "sp_certificate"
             )
         ),
-        sorted(
-            Authenticator.objects.filter(user__memberships__tenant=other_tenant).values_list("pk", "type", "data")
-        ),
+        sorted(Authenticator.objects.filter(user__memberships__tenant=other_tenant).values_list("pk", "type", "data")),
     ]
     return objects, people
 
