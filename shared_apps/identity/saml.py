@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.core.cache import caches
+from django.utils.translation import gettext as _
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
@@ -102,11 +103,11 @@ def certificate_clean(text: str) -> str:
     """The certificate in `text` (PEM or base64), checked to be one X.509 certificate; SamlError otherwise."""
     value = _der_b64(text)
     if not value or len(value) > 20_000:
-        raise SamlError("Paste one X.509 certificate (PEM, -----BEGIN CERTIFICATE-----).")
+        raise SamlError(_("Paste one X.509 certificate (PEM, -----BEGIN CERTIFICATE-----)."))
     try:
         x509.load_der_x509_certificate(base64.b64decode(value, validate=True))
     except ValueError as exc:
-        raise SamlError("That is not an X.509 certificate (PEM, -----BEGIN CERTIFICATE-----).") from exc
+        raise SamlError(_("That is not an X.509 certificate (PEM, -----BEGIN CERTIFICATE-----).")) from exc
     return value
 
 
@@ -159,33 +160,37 @@ def metadata_fetch(url: str) -> str:
         with urllib.request.urlopen(request, timeout=METADATA_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
             body = response.read(METADATA_MAX_BYTES + 1)
     except (OSError, ValueError) as exc:
-        raise SamlError(f"The metadata could not be read from that URL ({type(exc).__name__}).") from exc
+        raise SamlError(
+            _("The metadata could not be read from that URL (%(error)s).") % {"error": type(exc).__name__}
+        ) from exc
     if len(body) > METADATA_MAX_BYTES:
-        raise SamlError("That metadata is over 1 MB.")
+        raise SamlError(_("That metadata is over 1 MB."))
     return body.decode("utf-8", "replace")
 
 
 def metadata_parse(xml: str) -> IdpMetadata:
     """The identity provider's entity id, its single sign-on URL (HTTP-Redirect binding) and signing certificates."""
     if not xml.strip() or "\x00" in xml or len(xml) > METADATA_MAX_BYTES:
-        raise SamlError("Upload the identity provider's SAML metadata (an XML file under 1 MB).")
+        raise SamlError(_("Upload the identity provider's SAML metadata (an XML file under 1 MB)."))
     try:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(xml)
     except Exception as exc:
-        raise SamlError("That is not SAML metadata of an identity provider (an XML EntityDescriptor).") from exc
+        raise SamlError(_("That is not SAML metadata of an identity provider (an XML EntityDescriptor).")) from exc
     idp = parsed.get("idp") or {}
     entity_id = str(idp.get("entityId") or "")
     sso_url = str((idp.get("singleSignOnService") or {}).get("url") or "")
     multi = (idp.get("x509certMulti") or {}).get("signing") or []
     certificates = [_der_b64(c) for c in (multi or [idp.get("x509cert") or ""]) if c]
     if not entity_id or len(entity_id) > 500:
-        raise SamlError("The metadata names no identity provider (entityID).")
+        raise SamlError(_("The metadata names no identity provider (entityID)."))
     if not sso_url.startswith(("https://", "http://")) or len(sso_url) > 500:
-        raise SamlError("The metadata has no single sign-on service with the HTTP-Redirect binding.")
+        raise SamlError(_("The metadata has no single sign-on service with the HTTP-Redirect binding."))
     if not certificates:
-        raise SamlError("The metadata has no signing certificate: Atrium accepts only signed assertions.")
+        raise SamlError(_("The metadata has no signing certificate: Atrium accepts only signed assertions."))
     if len(certificates) > 2:
-        raise SamlError("The metadata has more than two signing certificates; keep at most two during a change-over.")
+        raise SamlError(
+            _("The metadata has more than two signing certificates; keep at most two during a change-over.")
+        )
     return IdpMetadata(entity_id=entity_id, sso_url=sso_url, certificates=[certificate_clean(c) for c in certificates])
 
 

@@ -133,15 +133,15 @@ LABEL_NAME_MAX_LENGTH = 40
 class LabelColor(models.TextChoices):
     """A label's colour: a fixed palette (each has a light and a dark shade in the stylesheet that keep text AA)."""
 
-    GRAY = "gray", "Gray"
-    RED = "red", "Red"
-    ORANGE = "orange", "Orange"
-    YELLOW = "yellow", "Yellow"
-    GREEN = "green", "Green"
-    TEAL = "teal", "Teal"
-    BLUE = "blue", "Blue"
-    PURPLE = "purple", "Purple"
-    PINK = "pink", "Pink"
+    GRAY = "gray", _("Gray")
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+    TEAL = "teal", _("Teal")
+    BLUE = "blue", _("Blue")
+    PURPLE = "purple", _("Purple")
+    PINK = "pink", _("Pink")
 
 
 class Label(models.Model):

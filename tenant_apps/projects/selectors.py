@@ -338,7 +338,7 @@ def label_list_with_counts() -> QuerySet[Label]:
 def label_get(label_id: int) -> Label:
     label = Label.objects.filter(pk=label_id).first() if 0 < label_id <= MAX_ID else None
     if label is None:
-        raise ProjectNotFound("There is no such label in this workspace.")
+        raise ProjectNotFound(gettext("There is no such label in this workspace."))
     return label
 
 

@@ -261,7 +261,9 @@ def _domain_picked(request: MemberRequest) -> str | None:
     form = DomainPickForm(request.POST)
     if form.is_valid():
         return str(form.cleaned_data["domain"])
-    messages.error(request, " ".join(str(e) for e in form.errors.get("domain", ["Choose one of the domains below."])))
+    messages.error(
+        request, " ".join(str(e) for e in form.errors.get("domain", [_("Choose one of the domains below.")]))
+    )
     return None
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from shared_apps.core.text import has_control_characters
@@ -104,7 +105,7 @@ def saml_connection_save(
 def _saml_connection_locked(tenant: Tenant) -> SsoConnection:
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
     if connection is None or connection.protocol != SsoConnection.Protocol.SAML:
-        raise IdentityError("This workspace has no SAML identity provider.")
+        raise IdentityError(_("This workspace has no SAML identity provider."))
     return connection
 
 
@@ -118,7 +119,7 @@ def saml_certificate_add(*, tenant: Tenant, acting_user: User, certificate: str)
         raise IdentityError(str(exc), field="certificate") from exc
     connection = _saml_connection_locked(tenant)
     if value in connection.idp_certificates:
-        raise IdentityError("That certificate is already trusted.", field="certificate")
+        raise IdentityError(_("That certificate is already trusted."), field="certificate")
     if len(connection.idp_certificates) >= MAX_CERTIFICATES:
         raise IdentityError(
             "Two certificates are trusted already: remove the one your identity provider no longer uses first.",
@@ -143,9 +144,9 @@ def saml_certificate_remove(*, tenant: Tenant, acting_user: User, fingerprint: s
     connection = _saml_connection_locked(tenant)
     kept = [c for c in connection.idp_certificates if saml.certificate_info(c).fingerprint != fingerprint]
     if len(kept) == len(connection.idp_certificates):
-        raise IdentityError("That certificate is not trusted by this workspace.")
+        raise IdentityError(_("That certificate is not trusted by this workspace."))
     if not kept:
-        raise IdentityError("The identity provider's only certificate cannot be removed: add its next one first.")
+        raise IdentityError(_("The identity provider's only certificate cannot be removed: add its next one first."))
     connection.idp_certificates = kept
     connection.save(update_fields=["idp_certificates", "updated_at"])
     audit_record(

@@ -69,7 +69,7 @@ def sso_connection_save(
         raise IdentityError(_("That client secret is not valid."), field="client_secret")
     connection = SsoConnection.objects.select_for_update().filter(tenant_id=tenant.pk).first()
     if connection is not None and connection.protocol != SsoConnection.Protocol.OIDC:
-        raise IdentityError("This workspace signs in through SAML. Remove that identity provider first.")
+        raise IdentityError(_("This workspace signs in through SAML. Remove that identity provider first."))
     created = connection is None
     if connection is None:
         if not client_secret:
