@@ -172,9 +172,9 @@ class TaskViewSet(ProjectScoped):
         return self._one(project, int(pk))
 
     def partial_update(self, request: Request, project_id: str, pk: str) -> Response:
-        data = valid(s.TaskUpdate, request)
         project, _access = self.project()
-        task = selectors.task_get(project, int(pk))
+        task = selectors.task_get(project, int(pk))  # first: another workspace's ids are not found, whatever the body
+        data = valid(s.TaskUpdate, request)
         with transaction.atomic():
             if {"title", "description", "assignee", "due_date"} & set(data):
                 services.task_update(
