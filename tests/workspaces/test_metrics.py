@@ -161,8 +161,8 @@ def test_dangerously_all_tenants_reads_each_schema_and_refuses_a_select_without_
 
 
 def test_dangerously_all_tenants_is_called_only_by_the_metrics_refresh_and_the_beats_sweeps() -> None:
-    """The one door across schemas has three users, none of them a request: the metrics refresh, and the beat's sweeps
-    for events not yet dispatched and webhook retries that are due."""
+    """The one door across schemas has four users, none of them a request: the metrics refresh, and the beat's sweeps
+    for events not yet dispatched, webhook retries that are due and workspaces with a daily email to send."""
     root = Path(settings.BASE_DIR)
     callers = set()
     for package in ("config", "tenants", "shared_apps", "tenant_apps", "billing"):
@@ -173,6 +173,7 @@ def test_dangerously_all_tenants_is_called_only_by_the_metrics_refresh_and_the_b
     assert callers == {
         "shared_apps/workspaces/metrics.py",
         "tenant_apps/audit/dispatch.py",
+        "tenant_apps/notifications/daily.py",
         "tenant_apps/webhooks/sending.py",
     }
 
