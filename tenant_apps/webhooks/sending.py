@@ -182,6 +182,7 @@ def _per_minute_take(deliveries: list[Delivery]) -> tuple[list[Delivery], list[D
 class _Results:
     attempts: list[Attempt]
     outcomes: dict[int, str]
+    endpoints: dict[int, Endpoint]
     succeeded: set[int]  # endpoints that accepted at least one attempt
     failed: dict[int, Endpoint]  # endpoints whose every attempt failed
 
@@ -194,7 +195,8 @@ def _record(
 ) -> dict[int, str]:
     """Every attempt and what comes next, in one transaction: the attempts in one insert, the deliveries in one
     update, the endpoints' failing state after."""
-    results = _Results(attempts=[], outcomes={}, succeeded=set(), failed={})
+    endpoints = {delivery.endpoint_id: delivery.endpoint for delivery in deliveries}
+    results = _Results(attempts=[], outcomes={}, endpoints=endpoints, succeeded=set(), failed={})
     started = _first_attempts(deliveries, answers)
     for delivery, request, answer in zip(deliveries, requests, answers, strict=True):
         number = delivery.attempts + 1
@@ -248,9 +250,9 @@ def _first_attempts(deliveries: list[Delivery], answers: list[transport.Answer])
 
 
 def _endpoints_note(results: _Results, moment: datetime) -> None:
-    recovered = Endpoint.objects.filter(pk__in=results.succeeded, failing_since__isnull=False)
-    if results.succeeded:
-        recovered.update(failing_since=None)
+    recovered = {pk for pk in results.succeeded if results.endpoints[pk].failing_since is not None}
+    if recovered:
+        Endpoint.objects.filter(pk__in=recovered).update(failing_since=None)
     for endpoint_id, endpoint in results.failed.items():
         if endpoint_id not in results.succeeded:
             _endpoint_failed(endpoint, moment)
