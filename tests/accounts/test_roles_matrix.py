@@ -43,6 +43,7 @@ EXPECTED_MATRIX = {
     Action.API_KEYS_MANAGE: {"owner", "admin"},
     Action.WEBHOOKS_MANAGE: {"owner", "admin"},
     Action.IDENTITY_MANAGE: {"owner", "admin"},
+    Action.LABELS_MANAGE: {"owner", "admin"},
 }
 
 
