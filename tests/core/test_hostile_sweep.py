@@ -47,7 +47,7 @@ from shared_apps.workspaces.services import operator_log_record
 from tenant_apps.api import throttling
 from tenant_apps.notifications.emails import unsubscribe_token
 from tenant_apps.notifications.models import Notification, NotificationKind
-from tenant_apps.projects.models import Visibility
+from tenant_apps.projects.models import Label, Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
 from tests.factories import CommentFactory, DocumentFactory, MembershipFactory, ProjectFactory, TaskFactory
@@ -213,6 +213,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
             task_id=task.pk,
             created_at=timezone.now(),
         )
+        label = Label.objects.create(name="Sweep", color="blue", created_by=owner)
+        task.labels.add(label)
     pending = User.objects.create_user(email="pending@example.com", password="pending-passphrase-4")
     unverified = EmailAddress.objects.create(user=pending, email=pending.email, primary=True, verified=False)
     operator = operator_create("ops@atrium.test", superuser=True)
@@ -239,6 +241,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "identity_domain": verified_domain.pk,
         "authenticator": passkey.pk,
         "notification": notification.pk,
+        "label": label.pk,
         "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,
         "storage_key": document.key,

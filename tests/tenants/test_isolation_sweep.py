@@ -66,7 +66,7 @@ FORM = {
     "email": "hijack@acme.test",
     "level": "view",
     "color": "red",
-    "labels": "42",
+    "labels": ["42"],
     "version": "0",
 }
 REFUSED = {401, 403, 404, 405}
