@@ -23,8 +23,8 @@ from shared_apps.identity.services.domains import (
 from shared_apps.identity.tasks import domains_check
 from tenant_apps.audit.models import AuditEntry
 from tenants.models import Tenant
-from tests.factories import MembershipFactory
 from tests.dns_server import running_dns
+from tests.factories import MembershipFactory
 from tests.identity.conftest import FakeDns
 
 
