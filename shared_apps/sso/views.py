@@ -29,7 +29,7 @@ def idp_origin(connection: SsoConnection) -> str:
 def _allow_idp(response: HttpResponse, connection: SsoConnection | None) -> HttpResponse:
     origin = idp_origin(connection) if connection is not None else ""
     if origin:
-        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]  (django-csp reads it)
+        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]  # django-csp reads it
     return response
 
 

@@ -127,8 +127,13 @@ def test_an_admin_connects_saml_and_a_new_person_signs_in_then_scim_deactivates_
         "Host": f"{host}:{live_site.port}",  # *.localhost is the browser's; the client asks 127.0.0.1 for that host
     })  # fmt: skip
     base = f"http://127.0.0.1:{live_site.port}/scim/v2/Users"
-    made = scim.post(base, json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": person,
-                                 "emails": [{"value": person, "primary": True}], "active": True}, timeout=10)  # fmt: skip
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": person,
+        "emails": [{"value": person, "primary": True}],
+        "active": True,
+    }
+    made = scim.post(base, json=user, timeout=10)
     assert made.status_code == 201, made.text
     patch = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
