@@ -44,13 +44,18 @@ def _provider(request: HttpRequest, connection: SsoConnection) -> Any:
     return app_for(connection).get_provider(request)
 
 
-def _refused(request: HttpRequest, connection: SsoConnection, reason: str, detail: str = "") -> HttpResponse:
-    sso_response_refused(connection=connection, reason=reason, detail=detail)
+def _refused(
+    request: HttpRequest, connection: SsoConnection, reason: str, detail: str = "", *, audit: bool = True
+) -> HttpResponse:
+    """The refusal page; audited in the workspace's log when a SAML response was presented (an empty post or a
+    stray visit of the finishing URL is not worth an entry: anyone can send one)."""
+    if audit:
+        sso_response_refused(connection=connection, reason=reason, detail=detail)
     message = _(
         "Your identity provider's answer was refused (%(reason)s). Start the sign-in again from your workspace's "
         "sign-in page; if it happens again, tell your workspace's admins."
     ) % {"reason": reason.replace("_", " ")}
-    return render(request, "identity/sso_refused.html", {"reason": message}, status=403)
+    return render(request, "identity/sso_refused.html", {"reason": message}, status=403 if audit else 400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,7 +81,7 @@ def acs(request: HttpRequest, organization_slug: str) -> HttpResponse:
     connection = _connection(organization_slug)
     body = str(request.POST.get("SAMLResponse", ""))
     if not body or len(body) > RESPONSE_MAX_CHARS or has_control_characters(body):
-        return _refused(request, connection, "invalid", "no SAMLResponse, or an unreadable one")
+        return _refused(request, connection, "invalid", "no SAMLResponse, or an unreadable one", audit=bool(body))
     response = HttpResponseRedirect(reverse("saml_finish_acs", kwargs={"organization_slug": organization_slug}))
     store = LoginSession(request, *ACS_SESSION)
     store.store.update({"SAMLResponse": body, "host": request.get_host(), "secure": request.is_secure()})
@@ -91,7 +96,7 @@ def finish_acs(request: HttpRequest, organization_slug: str) -> HttpResponse:
     body = str(store.store.get("SAMLResponse", ""))
     store.delete()
     if not body:
-        return _refused(request, connection, "invalid", "no response was posted to the assertion consumer service")
+        return _refused(request, connection, "invalid", "no response was posted to the ACS", audit=False)
     data = saml.request_data(request)
     data.update(
         path_info=reverse("saml_acs", kwargs={"organization_slug": organization_slug}),

@@ -369,3 +369,15 @@ def test_saml_pages_query_counts(tenant, owner, verified, idp, tenant_client) ->
     assert len(root_metadata) <= 2, [q["sql"] for q in root_metadata.captured_queries]
     assert len(login) <= 9, [q["sql"][:90] for q in login.captured_queries]
     assert len(acs) <= 6, [q["sql"] for q in acs.captured_queries]
+
+
+def test_an_empty_post_or_a_stray_visit_is_refused_without_an_audit_entry(
+    tenant, owner, verified, idp, in_tenant
+) -> None:
+    row = connect(tenant, owner, idp)
+    root = HostClient(settings.BASE_DOMAIN)
+    assert root.post(f"/accounts/saml/{row.provider_id}/acs/", {}).status_code == 400
+    assert root.get(f"/accounts/saml/{row.provider_id}/acs/finish/").status_code == 400
+    assert root.post(f"/accounts/saml/{row.provider_id}/acs/", {"SAMLResponse": "x\x00y"}).status_code == 403
+    assert present(root, saml.sp_acs_url(row), "bm90IHhtbA==").status_code == 403  # base64 of "not xml"
+    assert [r["reason"] for r in refusals(in_tenant, tenant)] == ["invalid", "invalid"]

@@ -143,6 +143,21 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
     }
 
 
+def _saml_connection(t: Tenant) -> SsoConnection:
+    """A SAML identity provider for `t`, marked like the rest of B."""
+    cert, key = saml.sp_keypair_make(common_name=f"Atrium SSO {MARK}")
+    return SsoConnection.objects.create(
+        tenant_id=t.pk,
+        protocol=SsoConnection.Protocol.SAML,
+        provider_key=f"{MARK}saml",
+        idp_entity_id=f"https://idp.{MARK}.example/saml",
+        idp_sso_url=f"https://idp.{MARK}.example/saml/sso",
+        idp_certificates=[cert],
+        sp_certificate=cert,
+        sp_private_key_encrypted=secret_box.encrypt(key),
+    )
+
+
 @pytest.fixture
 def world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     return build_world(tenant, other_tenant, owner)
@@ -180,17 +195,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
-    b_sp_cert, b_sp_key = saml.sp_keypair_make(common_name=f"Atrium SSO {MARK}")
-    b_saml = SsoConnection.objects.create(
-        tenant_id=other_tenant.pk,
-        protocol=SsoConnection.Protocol.SAML,
-        provider_key=f"{MARK}saml",
-        idp_entity_id=f"https://idp.{MARK}.example/saml",
-        idp_sso_url=f"https://idp.{MARK}.example/saml/sso",
-        idp_certificates=[b_sp_cert],
-        sp_certificate=b_sp_cert,
-        sp_private_key_encrypted=secret_box.encrypt(b_sp_key),
-    )
+    b_saml = _saml_connection(other_tenant)
     b_group = WorkspaceGroup.objects.create(
         tenant_id=other_tenant.pk,
         group=Group.objects.create(name=f"workspace:{other_tenant.pk}:{MARK}"),
