@@ -64,5 +64,24 @@ def test_the_profile_page_names_browsers_and_groups_them(tenant_client: HostClie
     assert "signed in 2 places" in sessions
     assert ">Firefox on Windows</p>" in sessions
     assert "Safari on macOS" not in sessions  # another account's session
-    assert "Sign out other sessions (2)" in sessions
-    assert 'Active sessions <span class="badge">2</span>' in sessions
+    # two browsers, and two places to sign out of: this browser's root page and the other laptop
+    assert 'Signed-in browsers <span class="badge">2</span>' in sessions
+    assert "Sign out of 2 other places" in sessions
+
+
+def test_one_browser_on_the_root_and_a_workspace_reads_as_one_browser_and_one_other_place(
+    tenant_client: HostClient, member: User
+) -> None:
+    tenant_client.force_login(member)
+    session(member, "root-key", CHROME_LINUX, "203.0.113.5", 5)
+    current = tenant_client.session.session_key
+    assert current is not None
+    session(member, current, CHROME_LINUX, "203.0.113.5")
+
+    page = unescape(tenant_client.get("/settings/profile/").content.decode())
+    sessions = page[page.index('id="sessions"') :]
+
+    assert "Active sessions" not in sessions  # "1 session" beside "sign out other sessions (1)" contradicted itself
+    assert 'Signed-in browsers <span class="badge">1</span>' in sessions
+    assert "signed in 2 places" in sessions
+    assert "Sign out of 1 other place<" in sessions

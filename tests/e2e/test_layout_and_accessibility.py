@@ -202,7 +202,8 @@ def overflow(page: Any) -> list[str]:
                 if (e.closest('.tabs, .code-block, pre, .board, .aa-subnav')) continue;
                 const style = getComputedStyle(e);
                 if (style.overflowX === 'visible' || e.clientWidth <= 1 || style.textOverflow === 'ellipsis') continue;
-                if (e.scrollWidth > e.clientWidth + 1) found.push(`${name(e)} hides ${e.scrollWidth - e.clientWidth}px`);
+                const hidden = e.scrollWidth - e.clientWidth;
+                if (hidden > 1) found.push(`${name(e)} hides ${hidden}px`);
             }
             for (const input of document.querySelectorAll('.card input, .card select, .card textarea')) {
                 const box = input.getBoundingClientRect(), card = input.closest('.card').getBoundingClientRect();
@@ -277,7 +278,7 @@ def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite
     wide = context_at(DESKTOP)
     sign_in(wide, live_site)
     assert not wide.get_by_role("button", name="Menu", exact=True).is_visible()
-    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's "×" closes nothing here
+    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's close button, dead here
     assert wide.locator("#sidebar").get_by_role("link", name="Settings").is_visible()
 
 

@@ -144,7 +144,11 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             .order_by("created_at")
             .values("user__email")[:1]
         )
-        return workspaces().select_related("metrics", "billing_account").annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
+        return (
+            workspaces()
+            .select_related("metrics", "billing_account")
+            .annotate(primary_host=Subquery(host), owner_email=Subquery(owner))
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Tenant], search_term: str
