@@ -39,7 +39,7 @@ def test_the_page_shows_name_addresses_password_mfa_and_sessions(
     assert "Manage two-factor" in content
     assert response.context["other_session_count"] == 1
     assert "This session" in content
-    assert "Sign out other sessions (1)" in content
+    assert "Sign out of 1 other place" in content
 
 
 def test_saving_the_name_keeps_errors_next_to_the_field(tenant_client: HostClient, member: User) -> None:

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import User
 from shared_apps.accounts.selectors import sessions_by_browser
-from tests.conftest import HostClient
+from tenants.models import Tenant
+from tests.conftest import HostClient, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -64,5 +65,48 @@ def test_the_profile_page_names_browsers_and_groups_them(tenant_client: HostClie
     assert "signed in 2 places" in sessions
     assert ">Firefox on Windows</p>" in sessions
     assert "Safari on macOS" not in sessions  # another account's session
-    assert "Sign out other sessions (2)" in sessions
-    assert 'Active sessions <span class="badge">2</span>' in sessions
+    # two browsers, and two places to sign out of: this browser's root page and the other laptop
+    assert 'Signed-in browsers <span class="badge">2</span>' in sessions
+    assert "Sign out of 2 other places" in sessions
+
+
+def test_one_browser_on_the_root_and_a_workspace_reads_as_one_browser_and_one_other_place(
+    tenant_client: HostClient, member: User
+) -> None:
+    tenant_client.force_login(member)
+    session(member, "root-key", CHROME_LINUX, "203.0.113.5", 5)
+    current = tenant_client.session.session_key
+    assert current is not None
+    session(member, current, CHROME_LINUX, "203.0.113.5")
+
+    page = unescape(tenant_client.get("/settings/profile/").content.decode())
+    sessions = page[page.index('id="sessions"') :]
+
+    assert "Active sessions" not in sessions  # "1 session" beside "sign out other sessions (1)" contradicted itself
+    assert 'Signed-in browsers <span class="badge">1</span>' in sessions
+    assert "signed in 2 places" in sessions
+    assert "Sign out of 1 other place<" in sessions
+
+
+def _signed_in_key(tenant: Tenant, user: User) -> str:
+    """A real signed-in session of `user` (allauth's list purges rows whose session is gone or signed out)."""
+    browser = client_for(tenant)
+    browser.force_login(user)
+    return str(browser.session.session_key)
+
+
+def test_the_sessions_page_lists_a_browser_once_however_many_places_it_signed_in(
+    tenant: Tenant, tenant_client: HostClient, member: User
+) -> None:
+    tenant_client.force_login(member)
+    session(member, _signed_in_key(tenant, member), CHROME_LINUX, "203.0.113.5", 5)  # the same browser on the home page
+    current = tenant_client.session.session_key
+    assert current is not None
+    session(member, current, CHROME_LINUX, "203.0.113.5")
+    session(member, _signed_in_key(tenant, member), FIREFOX_WINDOWS, "198.51.100.7", 60)
+
+    page = unescape(tenant_client.get("/accounts/sessions/").content.decode())
+
+    assert "You're signed in on 2 browsers." in page
+    assert page.count('class="aa-session__ua"') == 2
+    assert page.count("This browser") == 2  # the badge on the current row, and the footer's "This browser stays…"

@@ -66,7 +66,7 @@ def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_works
         assert invitee in body
         shoot(page, "26-invitee-in-workspace")
         page.goto(live_site.url("e2e-co.localhost", "/settings/profile/"))
-        page.get_by_role("heading", name="Active sessions").wait_for()
+        page.get_by_role("heading", name="Signed-in browsers").wait_for()
         assert "This session" in page.locator("#sessions").inner_text()
         shoot(page, "26b-invitee-profile")
         response = page.goto(live_site.url("e2e-co.localhost", "/settings/audit/"))

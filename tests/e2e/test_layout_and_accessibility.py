@@ -284,7 +284,7 @@ def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite
     wide = context_at(DESKTOP)
     sign_in(wide, live_site)
     assert not wide.get_by_role("button", name="Menu", exact=True).is_visible()
-    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's close button is hidden here
+    assert not wide.get_by_role("button", name="Close menu").is_visible()  # the drawer's close button, dead here
     assert wide.locator("#sidebar").get_by_role("link", name="Settings").is_visible()
 
 

@@ -11,6 +11,7 @@ from django.urls import get_urlconf, set_urlconf
 
 from shared_apps.accounts.passkeys import passkeys_available
 from shared_apps.accounts.ratelimits import retry_after
+from shared_apps.accounts.selectors import sessions_by_browser
 from shared_apps.core.useragent import browser_label
 from shared_apps.identity import selectors as identity_selectors
 from tenants.links import public_path
@@ -66,6 +67,17 @@ def message_undo_url(message: Any) -> str:
 def browser_label_filter(user_agent: str | None) -> str:
     """The readable name of a browser ("Chrome on Linux") from its User-Agent string."""
     return browser_label(user_agent)
+
+
+@register.filter
+def one_per_browser(sessions: Any) -> list[Any]:
+    """allauth's sessions, one per browser (same User-Agent and address): a browser signed in on the Atrium home
+    page and on a workspace is one row, shown by its current session if it has it, else its latest."""
+    rows = sessions_by_browser(list(sessions), current_session_key=None)
+    return [
+        next((s for s in row["sessions"] if s.is_current()), None) or max(row["sessions"], key=lambda s: s.last_seen_at)
+        for row in rows
+    ]
 
 
 @register.simple_tag(takes_context=True)
