@@ -27,15 +27,21 @@ from shared_apps.accounts.models import User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
 
 
-def signed_in_session(user: Any, tenant: Any) -> str:
+def signed_in_session(user: Any, tenant: Any, *, reauthenticated_at: float | None = None) -> str:
     """The key of a new, saved session of `user` on `tenant`'s host, as a sign-in there makes it (for a real HTTP
-    client of a server subprocess: sent as the `sessionid` cookie)."""
+    client of a server subprocess: sent as the `sessionid` cookie); with `reauthenticated_at`, the password was
+    entered again then (allauth's "confirm it's you", which pages that change security settings ask for)."""
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session[SESSION_TENANT_KEY] = tenant.pk
+    if reauthenticated_at is not None:
+        session["account_authentication_methods"] = [
+            {"method": "password", "at": reauthenticated_at, "reauthenticated": True, "email": user.email}
+        ]
+        session["account_authentication_methods_user"] = str(user.pk)
     session.create()
     return str(session.session_key)
 

@@ -89,20 +89,25 @@ class Swept:
         return PARAMETERS.get(f"{self.name}:{param}") or PARAMETERS.get(param)
 
 
-def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+def _walk(
+    patterns: list[Any], prefix: str = "", namespace: str = "", outer: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str, URLPattern, tuple[str, ...]]]:
+    """Each pattern with its full route, namespace, and the parameters of the includes around it (allauth's
+    `keys/<int:pk>/` wraps `edit/` and `remove/`)."""
     for entry in patterns:
         if isinstance(entry, URLResolver):
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+            around = outer + tuple(entry.pattern.regex.groupindex)
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner, around)
         else:
-            yield prefix + str(entry.pattern), namespace, entry
+            yield prefix + str(entry.pattern), namespace, entry, outer
 
 
 def swept_patterns(urlconf: str = URLCONF) -> list[Swept]:
     found = []
-    for route, namespace, entry in _walk(get_resolver(urlconf).url_patterns):
+    for route, namespace, entry, outer in _walk(get_resolver(urlconf).url_patterns):
         actions = getattr(entry.callback, "actions", None)  # a DRF viewset: the methods it routes
         methods = tuple(m.upper() for m in actions) if actions else ("GET", "POST")
-        params = tuple(entry.pattern.regex.groupindex)
+        params = outer + tuple(entry.pattern.regex.groupindex)
         found.append(Swept(name=f"{namespace}{entry.name or ''}", route=route, params=params, methods=methods))
     return found

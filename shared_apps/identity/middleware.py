@@ -3,7 +3,8 @@
 - session lifetime: a session older than the workspace allows (counted from sign-in) is ended, and the person is
   sent to sign in again;
 - single sign-on required: a member of a verified domain (owners excepted: their break-glass sign-in) whose session
-  here did not begin right after a sign-in through the workspace's identity provider is signed out and sent to it;
+  here did not begin right after a sign-in through the workspace's identity provider is signed out and told to
+  continue with SSO (shared_apps/identity/capture.py);
 - two-factor required: a member without a two-factor method is sent to set one up, and reaches nothing else of the
   workspace until then (the set-up pages, signing out and static files stay open).
 
@@ -24,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from shared_apps.core.api import error_response, is_api_path
 from shared_apps.core.context import current
+from shared_apps.identity.capture import sso_required_page
 from shared_apps.identity.receivers import LOGIN_AT_KEY
 from shared_apps.identity.selectors import came_through_sso, policy_snapshot, sso_required_for
-from tenants.selectors import root_url
 
 SSO_OK_KEY = "identity_sso_ok"  # this session was found to come through the workspace's identity provider
 
@@ -97,5 +98,4 @@ class WorkspacePolicyMiddleware:
             return error_response(
                 status=403, code="sso_required", message=_("This workspace requires signing in with single sign-on.")
             )
-        slug = request.get_host().split(".")[0].split(":")[0]
-        return HttpResponseRedirect(f"{root_url()}/sso/?workspace={slug}")
+        return sso_required_page(request, email=str(getattr(user, "email", "")))

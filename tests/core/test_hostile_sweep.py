@@ -25,7 +25,6 @@ import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
-from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django.conf import settings
@@ -51,6 +50,7 @@ from tenant_apps.projects.models import Label, Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
 from tests.factories import CommentFactory, DocumentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.passkeys import passkey_for
 from tests.factories.webhooks import endpoint_with_delivery
 from tests.helpers import operator_create, reauthenticated
 from tests.urlwalk import PARAMETERS, URLCONF, Swept, swept_patterns
@@ -193,9 +193,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
     api_key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
     scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
     verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
-    passkey = Authenticator.objects.create(
-        user=owner, type=Authenticator.Type.WEBAUTHN, data={"name": "Laptop", "credential": {}}
-    )
+    passkey = passkey_for(owner, "Laptop")
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)

@@ -24,7 +24,7 @@ def test_an_owner_upgrades_through_checkout_and_sees_the_new_plan(
         page.goto(live_site.url("e2e-co.localhost", "/login/"))
         page.get_by_label("Email").fill("owner@e2e.test")
         page.get_by_label("Password").fill("e2e-owner-password")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url(live_site.url("e2e-co.localhost", "/"))
 
         page.get_by_role("link", name="Billing").first.click()

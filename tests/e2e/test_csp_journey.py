@@ -109,7 +109,7 @@ def sign_in(page: Any, url: str, email: str, password: str) -> None:
     page.goto(url)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def first_href(page: Any, pattern: str) -> str:

@@ -102,7 +102,7 @@ def test_an_owner_uploads_a_file_with_a_progress_bar_and_downloads_it(
         page.goto(docs_site.url(host, "/login/"))
         page.get_by_label("Email").fill("owner@e2e-docs.test")
         page.get_by_label("Password").fill("e2e-docs-password")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url(docs_site.url(host, "/"))
         page.get_by_role("link", name="Getting started").first.click()
         page.get_by_role("navigation", name="Getting started").get_by_role("link", name="Documents").click()

@@ -28,7 +28,7 @@ def test_an_owner_invites_a_member_who_accepts_from_the_email_and_sees_the_works
         owner.goto(live_site.url("e2e-co.localhost", "/login/"))
         owner.get_by_label("Email").fill("owner@e2e.test")
         owner.get_by_label("Password").fill("e2e-owner-password")
-        owner.get_by_role("button", name="Sign in").click()
+        owner.get_by_role("button", name="Sign in", exact=True).click()
         owner.wait_for_url(live_site.url("e2e-co.localhost", "/"))
         owner.get_by_role("link", name="Members").click()
         owner.wait_for_url(live_site.url("e2e-co.localhost", "/settings/members/"))

@@ -25,7 +25,7 @@ def test_an_owner_signs_in_on_the_workspace_subdomain_and_sees_it(page: Any, liv
 
     page.get_by_label("Email").fill("owner@e2e.test")
     page.get_by_label("Password").fill("e2e-owner-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(live_site.url("e2e-co.localhost", "/"))
 
     body = page.locator("body").inner_text()
@@ -39,7 +39,7 @@ def test_a_wrong_password_is_explained_and_the_email_kept(page: Any, live_site: 
     page.goto(live_site.url("e2e-co.localhost", "/login/"))
     page.get_by_label("Email").fill("owner@e2e.test")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     assert page.get_by_label("Email").input_value() == "owner@e2e.test"
     assert "not correct" in page.locator("body").inner_text().lower()

@@ -170,7 +170,7 @@ def sign_in(page: Any, live_site: LiveSite, email: str = OWNER[0], password: str
     page.goto(live_site.url("e2e-co.localhost", "/login/"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(live_site.url("e2e-co.localhost", "/"))
 
 
@@ -355,7 +355,7 @@ def test_axe_finds_no_serious_violation_on_the_main_pages(
     page.goto(live_site.url("localhost", "/login/"))
     page.get_by_label("Email").fill(OWNER[0])
     page.get_by_label("Password").fill(OWNER[1])
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
     for path in ["/workspaces/", "/signup/workspace/"]:
         page.goto(live_site.url("localhost", path))

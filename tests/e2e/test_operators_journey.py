@@ -65,7 +65,7 @@ def test_an_operator_finds_a_workspace_and_sees_it_as_a_member_read_only(
         page.wait_for_url(re.compile(r"/login/\?next="))
         page.get_by_label("Email").fill(OPERATOR)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
         page.locator("input[name=code]").fill(totp_code(SECRET))
         page.get_by_role("button", name="Verify and sign in").click()

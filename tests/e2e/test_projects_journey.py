@@ -45,7 +45,7 @@ def sign_in(page: Any, live_site: LiveSite, email: str, password: str) -> None:
     page.goto(live_site.url("e2e-co.localhost", "/login/"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(live_site.url("e2e-co.localhost", "/"))
 
 

@@ -43,7 +43,9 @@ from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for, host_of
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.passkeys import passkey_for
 from tests.factories.webhooks import endpoint_with_delivery
+from tests.helpers import reauthenticated
 from tests.urlwalk import PER_WORKSPACE, URLCONF, Swept, swept_patterns
 
 __all__ = ["Swept", "swept_patterns"]  # the pooler's sweep (tests/pooler) reaches them through this module
@@ -189,9 +191,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     )
     b_scim_token, _ = scim_token_create(tenant=other_tenant, name=f"SCIM {MARK}", acting_user=b_owner)
     b_domain = VerifiedDomain.objects.create(tenant_id=other_tenant.pk, domain=f"{MARK}.example", token=MARK)
-    b_passkey = Authenticator.objects.create(
-        user=b_owner, type=Authenticator.Type.WEBAUTHN, data={"name": f"Passkey {MARK}", "credential": {}}
-    )
+    b_passkey = passkey_for(b_owner, f"Passkey {MARK}")
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
@@ -399,6 +399,7 @@ def test_every_workspace_url_refuses_another_workspaces_ids_and_never_shows_them
     def signed_in() -> Client:
         session = client_for(tenant)
         session.force_login(owner)
+        reauthenticated(session, owner)  # pages behind "confirm it's you" (passkeys) give their real answer
         return session
 
     failures, swept = sweep(patterns, world, signed_in=signed_in, key_client=key_client, scim_client=scim_client)

@@ -25,7 +25,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # allauth. Email is the login; verification is mandatory and done inline with a code, which is what lets
 # signup, password reset and login-by-code answer identically for known and unknown addresses (one email each).
-ACCOUNT_ADAPTER = "shared_apps.accounts.adapter.AccountAdapter"
+# accounts' adapter plus capture: single sign-on required for a workspace's verified domain (shared_apps/identity)
+ACCOUNT_ADAPTER = "shared_apps.identity.capture.AccountAdapter"
 # accounts' adapter plus each workspace's own OpenID Connect provider (shared_apps/identity)
 SOCIALACCOUNT_ADAPTER = "shared_apps.identity.adapter.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
