@@ -15,6 +15,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -131,7 +132,7 @@ def invitation_on_workspace_host(request: RoutedRequest, token: str) -> HttpResp
     invitation = invitation_find_by_token(token=token)
     if invitation is None or invitation.tenant_id != request.route.tenant_id:
         exc = InvitationUnusable(
-            str(_("This invitation isn't for this workspace.")), reason="other_workspace", status=404
+            gettext("This invitation isn't for this workspace."), reason="other_workspace", status=404
         )
         return render(request, "invitations/unusable.html", {"error": exc, "reason": exc.reason}, status=404)
     return HttpResponseRedirect(root_url() + public_path("invitation_landing", token=token))
