@@ -41,6 +41,7 @@ from shared_apps.accounts.models import ApiKeyScope, Invitation, Role, User
 from shared_apps.accounts.services import api_key_create
 from shared_apps.identity.models import VerifiedDomain
 from shared_apps.identity.services.scim_tokens import scim_token_create
+from shared_apps.identity.sso_test import test_ticket_make as sso_test_ticket_make
 from shared_apps.workspaces.models import ImpersonationSession, OperatorAction
 from shared_apps.workspaces.services import operator_log_record
 from tenant_apps.api import throttling
@@ -50,6 +51,7 @@ from tenant_apps.projects.models import Label, Visibility
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
 from tests.factories import CommentFactory, DocumentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.identity import saml_connection_for
 from tests.factories.passkeys import passkey_for
 from tests.factories.webhooks import endpoint_with_delivery
 from tests.helpers import operator_create, reauthenticated
@@ -80,6 +82,8 @@ PUBLIC_PARAMETERS = {
     "admin:view_on_site:content_type_id": "content_type",
     "admin:view_on_site:object_id": "tenant",
     "admin:app_list:app_label": "app_label",
+    "organization_slug": "saml_provider",
+    "sso_test:ticket": "sso_test_ticket",
 }
 OWNER, STRANGER, OPERATOR = "owner", "stranger", "operator"
 # Fields the pages' scripts post without a form (uploads, the board, availability checks), besides every field name
@@ -194,6 +198,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
     scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
     verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
     passkey = passkey_for(owner, "Laptop")
+    saml_connection = saml_connection_for(tenant, "sweep")
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)
@@ -240,6 +245,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "authenticator": passkey.pk,
         "notification": notification.pk,
         "label": label.pk,
+        "saml_provider": saml_connection.provider_id,
+        "sso_test_ticket": sso_test_ticket_make(connection=saml_connection, user_id=owner.pk),
         "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,
         "storage_key": document.key,

@@ -31,8 +31,6 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import ApiKey, ApiKeyScope, Invitation, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from shared_apps.identity import saml
-from shared_apps.identity import secrets as secret_box
 from shared_apps.identity.models import ScimToken, ScimUser, SsoConnection, VerifiedDomain, WorkspaceGroup
 from shared_apps.identity.services.scim_tokens import scim_token_create
 from tenant_apps.notifications.emails import unsubscribe_token
@@ -43,6 +41,7 @@ from tenants.db import connection, table_sql
 from tenants.models import Tenant
 from tests.conftest import HostClient, client_for, host_of
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.identity import saml_connection_for
 from tests.factories.passkeys import passkey_for
 from tests.factories.webhooks import endpoint_with_delivery
 from tests.helpers import reauthenticated
@@ -145,21 +144,6 @@ def _site(owner: User, pk: int, label: str) -> dict[str, Any]:
     }
 
 
-def _saml_connection(t: Tenant) -> SsoConnection:
-    """A SAML identity provider for `t`, marked like the rest of B."""
-    cert, key = saml.sp_keypair_make(common_name=f"Atrium SSO {MARK}")
-    return SsoConnection.objects.create(
-        tenant_id=t.pk,
-        protocol=SsoConnection.Protocol.SAML,
-        provider_key=f"{MARK}saml",
-        idp_entity_id=f"https://idp.{MARK}.example/saml",
-        idp_sso_url=f"https://idp.{MARK}.example/saml/sso",
-        idp_certificates=[cert],
-        sp_certificate=cert,
-        sp_private_key_encrypted=secret_box.encrypt(key),
-    )
-
-
 @pytest.fixture
 def world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     return build_world(tenant, other_tenant, owner)
@@ -195,7 +179,7 @@ def build_world(tenant: Tenant, other_tenant: Tenant, owner: User) -> World:
     b_scim_user = ScimUser.objects.create(
         tenant_id=other_tenant.pk, user_name=f"scim-{MARK}@globex.test", document={"userName": f"scim-{MARK}"}
     )
-    b_saml = _saml_connection(other_tenant)
+    b_saml = saml_connection_for(other_tenant, MARK)
     b_group = WorkspaceGroup.objects.create(
         tenant_id=other_tenant.pk,
         group=Group.objects.create(name=f"workspace:{other_tenant.pk}:{MARK}"),
