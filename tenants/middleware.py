@@ -21,7 +21,8 @@ from tenants.selectors import tenant_url
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
 # Reachable whatever the tenant's state: signing out, and the files the state pages themselves use.
-_ALWAYS_OPEN = ("/logout/", "/static/")
+# The scripts' translation catalogue says nothing of the workspace: the pages that refuse (suspended, deleted) load it.
+_ALWAYS_OPEN = ("/logout/", "/static/", "/i18n/js/")
 # Also reachable while a deletion is pending: signing in (password, login code, second factor, a forgotten password,
 # the handoff from the root) so that an owner can reach the restore button, and restoring. Nothing else: a member of a
 # workspace waiting to be deleted cannot use its account pages (email, password change, MFA, sessions) either.

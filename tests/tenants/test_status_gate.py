@@ -136,3 +136,17 @@ def test_a_suspended_workspace_keeps_only_signing_out_open(tenant: Tenant, tenan
     for path in [*ACCOUNT_PAGES, *SIGN_IN_PAGES, "/restore/"]:
         assert tenant_client.get(path).status_code == 403, path
     assert tenant_client.post("/logout/").status_code == 302
+
+
+def test_the_pages_that_refuse_still_get_their_scripts_strings(tenant: Tenant, tenant_client: Client) -> None:
+    """The suspension and deletion pages load the translation catalogue of their scripts like every page: it says
+    nothing of the workspace, and refused it would be an error in the browser's console."""
+    for status in (TenantStatus.SUSPENDED, TenantStatus.SCHEDULED_DELETION):
+        tenant.status = status
+        tenant.save()
+
+        response = tenant_client.get("/i18n/js/?l=de", HTTP_ACCEPT_LANGUAGE="de")
+
+        assert response.status_code == 200, status
+        assert response["Content-Type"].startswith("text/javascript"), status
+        assert tenant_client.get("/").status_code in (403, 410), status
