@@ -26,6 +26,7 @@ from tenant_apps.projects.services.projects import (
     project_visibility_set,
     welcome_project_ensure,
 )
+from tenant_apps.projects.services.group_sharing import project_group_share
 from tenant_apps.projects.services.sharing import ShareResult, grants_revoke_departed, project_share
 from tenant_apps.projects.services.tasks import (
     TaskConflict,
@@ -74,6 +75,7 @@ __all__ = [
     "project_archive",
     "project_create",
     "project_delete",
+    "project_group_share",
     "project_restore",
     "project_share",
     "project_update",
