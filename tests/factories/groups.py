@@ -16,5 +16,7 @@ def workspace_group(tenant: Tenant, name: str, members: list[User] | tuple[User,
     group = WorkspaceGroup.objects.create(
         tenant_id=tenant.pk, group=django_group, display_name=name, document={"displayName": name}
     )
-    User.groups.through.objects.bulk_create(User.groups.through(user_id=u.pk, group_id=django_group.pk) for u in members)
+    User.groups.through.objects.bulk_create(
+        User.groups.through(user_id=u.pk, group_id=django_group.pk) for u in members
+    )
     return group

@@ -196,7 +196,14 @@ def test_the_api_lists_every_group_with_its_members_and_level_and_sets_levels(
 
     changed = api.patch(
         url,
-        json.dumps({"groups": [{"group": str(design.scim_id), "level": "manage"}, {"group": str(other.scim_id), "level": "view"}]}),
+        json.dumps(
+            {
+                "groups": [
+                    {"group": str(design.scim_id), "level": "manage"},
+                    {"group": str(other.scim_id), "level": "view"},
+                ]
+            }
+        ),
         JSON,
     )
     assert changed.status_code == 200, changed.content

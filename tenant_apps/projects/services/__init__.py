@@ -14,6 +14,7 @@ from tenant_apps.projects.services.documents import (
     document_upload_start,
     pending_upload_forget,
 )
+from tenant_apps.projects.services.group_sharing import project_group_share
 from tenant_apps.projects.services.labels import label_create, label_delete, label_update, task_labels_set
 from tenant_apps.projects.services.projects import (
     WELCOME_PROJECT_DESCRIPTION,
@@ -26,7 +27,6 @@ from tenant_apps.projects.services.projects import (
     project_visibility_set,
     welcome_project_ensure,
 )
-from tenant_apps.projects.services.group_sharing import project_group_share
 from tenant_apps.projects.services.sharing import ShareResult, grants_revoke_departed, project_share
 from tenant_apps.projects.services.tasks import (
     TaskConflict,
