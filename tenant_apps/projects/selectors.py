@@ -414,6 +414,17 @@ class ProjectMember:
     membership: Membership
     granted: frozenset[str]  # codenames granted directly (the sharing page edits these)
     permissions: frozenset[ProjectPermission]  # what they may do, all rules applied
+    via_groups: frozenset[str] = frozenset()  # codenames held through the groups they are in
+
+    @property
+    def group_level(self) -> AccessLevel | None:
+        """The level their groups give them, when it is more than their own grant (the sharing page says so)."""
+        through = level_of(self.via_groups)
+        own = level_of(self.granted)
+        order = list(AccessLevel)
+        if through is None or (own is not None and order.index(own) >= order.index(through)):
+            return None
+        return through
 
     @property
     def is_workspace_admin(self) -> bool:
@@ -435,7 +446,14 @@ def project_members(project: Project, *, tenant_id: int, search: str = "") -> li
         granted = direct.get(membership.user_id, set())
         viewer = Viewer(user=membership.user, role=membership.role)
         held = permissions_for(viewer, project, granted | via_groups.get(membership.user_id, set()))
-        rows.append(ProjectMember(membership=membership, granted=frozenset(granted), permissions=held))
+        rows.append(
+            ProjectMember(
+                membership=membership,
+                granted=frozenset(granted),
+                permissions=held,
+                via_groups=frozenset(via_groups.get(membership.user_id, set())),
+            )
+        )
     return rows
 
 

@@ -62,6 +62,7 @@ def test_a_manager_gives_a_group_access_its_members_get_it_and_revoking_takes_it
     assert "Design" in page
     assert "1 member" in page
     assert "Can edit" in page
+    assert "Can edit through a group" in page  # the stranger's row in People says where their access comes from
     with in_tenant(tenant):
         entry = AuditEntry.objects.get(action="project.group_shared")
         assert entry.actor_id == people["manager"].pk
