@@ -57,6 +57,8 @@ PARAMETERS: dict[str, str] = {
     # same for every workspace
     "scim-user:scim_id": "scim_user",
     "scim-group:scim_id": "scim_group",
+    # the Sharing tab's revoke of a group's access: the group's random SCIM id
+    "project_sharing_group_revoke:group_id": "scim_group",
     "scim-resource-type:name": "scim_resource_type",
     "scim-schema:schema_id": "scim_schema",
     # Settings → Single sign-on: a verified domain's and a SCIM token's ids (public rows, unique over the platform)

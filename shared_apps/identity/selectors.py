@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Lower
 
-from shared_apps.identity.models import ScimToken, SsoConnection, SsoSignIn, VerifiedDomain, WorkspacePolicy
+from shared_apps.identity.models import (
+    ScimToken,
+    SsoConnection,
+    SsoSignIn,
+    VerifiedDomain,
+    WorkspaceGroup,
+    WorkspacePolicy,
+)
 from tenants import routing
 from tenants.models import Domain
 
@@ -39,6 +49,36 @@ def verified_domains_of(*, tenant_id: int) -> set[str]:
 def policy_for(*, tenant_id: int) -> WorkspacePolicy:
     """The workspace's policy (defaults, unsaved, when it has none)."""
     return WorkspacePolicy.objects.filter(tenant_id=tenant_id).first() or WorkspacePolicy(tenant_id=tenant_id)
+
+
+def workspace_group_list(*, tenant_id: int) -> QuerySet[WorkspaceGroup]:
+    """The workspace's groups by name, each with `member_count`: the accounts in its Django group (the members of the
+    workspace its identity provider put there, who hold what the group is granted). One query."""
+    return (
+        WorkspaceGroup.objects.filter(tenant_id=tenant_id)
+        .annotate(member_count=Count("group__user"))
+        .order_by(Lower("display_name"), "id")
+    )
+
+
+def group_uuid(value: object) -> uuid.UUID | None:
+    """A group's id as a page or a client sends it (its random SCIM id), or None for anything that is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or len(value) > 36:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def workspace_groups_by_id(*, tenant_id: int, group_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, WorkspaceGroup]:
+    """The groups of this workspace among `group_ids` (another workspace's are simply not there). One query."""
+    ids = set(group_ids)
+    if not ids:
+        return {}
+    return {g.scim_id: g for g in WorkspaceGroup.objects.filter(tenant_id=tenant_id, scim_id__in=ids)}
 
 
 def scim_token_list(*, tenant_id: int) -> QuerySet[ScimToken]:

@@ -301,9 +301,17 @@ class ShareEntry(serializers.Serializer):
     level = serializers.ChoiceField(choices=LEVEL_CHOICES, allow_null=True, help_text="null: take their grant away.")
 
 
+class GroupShareEntry(serializers.Serializer):
+    group = serializers.UUIDField(help_text="A group's id (its SCIM id, as `groups` lists it).")
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES, allow_null=True, help_text="null: take its grant away.")
+
+
 class SharingUpdate(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
     grants = ShareEntry(many=True, required=False, max_length=500, help_text="Levels to set, one entry per member.")
+    groups = GroupShareEntry(
+        many=True, required=False, max_length=500, help_text="Levels to set, one entry per group of the workspace."
+    )
 
 
 class SharingMember(serializers.Serializer):
@@ -318,10 +326,20 @@ class SharingMember(serializers.Serializer):
     )
 
 
+class SharingGroup(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The group's id (its SCIM id).")
+    name = serializers.CharField(help_text="Its display name, as the identity provider wrote it.")
+    members = serializers.IntegerField(help_text="How many members of the workspace are in it (and hold its grant).")
+    level = serializers.ChoiceField(
+        choices=LEVEL_CHOICES, allow_null=True, help_text="Its grant on this project (null: none)."
+    )
+
+
 class Sharing(serializers.Serializer):
     project = serializers.IntegerField()
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     members = SharingMember(many=True)
+    groups = SharingGroup(many=True, help_text="Every group of the workspace (its identity provider's, by SCIM).")
 
 
 # --- members and invitations ---------------------------------------------------------------------------------------

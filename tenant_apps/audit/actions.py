@@ -71,6 +71,8 @@ class AuditAction(models.TextChoices):
     PROJECT_VISIBILITY_CHANGED = "project.visibility_changed", _("Project visibility changed")
     PROJECT_SHARED = "project.shared", _("Project shared")
     PROJECT_UNSHARED = "project.unshared", _("Project access removed")
+    PROJECT_GROUP_SHARED = "project.group_shared", _("Project shared with a group")
+    PROJECT_GROUP_UNSHARED = "project.group_unshared", _("Project access of a group removed")
     PROJECT_ARCHIVED = "project.archived", _("Project archived")
     PROJECT_RESTORED = "project.restored", _("Project restored from the archive")
     PROJECT_DELETED = "project.deleted", _("Project deleted")

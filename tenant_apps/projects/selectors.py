@@ -19,6 +19,8 @@ from django.utils.translation import gettext, gettext_lazy
 from shared_apps.accounts.models import Membership, User
 from shared_apps.accounts.selectors import member_list
 from shared_apps.core.sql import compiled_once
+from shared_apps.identity.models import WorkspaceGroup
+from shared_apps.identity.selectors import workspace_group_list
 from shared_apps.storage.backends import TenantStorage, files
 from shared_apps.storage.inspection import ALLOWED
 from shared_apps.storage.keys import KeyRefused, key_in_workspace
@@ -37,10 +39,12 @@ from tenant_apps.projects.models import (
 )
 from tenant_apps.projects.permissions import (
     WORKSPACE_WIDE_ROLES,
+    AccessLevel,
     ProjectAccess,
     ProjectNotFound,
     ProjectPermission,
     Viewer,
+    level_of,
     permissions_for,
     viewable_filter,
     with_granted,
@@ -410,6 +414,17 @@ class ProjectMember:
     membership: Membership
     granted: frozenset[str]  # codenames granted directly (the sharing page edits these)
     permissions: frozenset[ProjectPermission]  # what they may do, all rules applied
+    via_groups: frozenset[str] = frozenset()  # codenames held through the groups they are in
+
+    @property
+    def group_level(self) -> AccessLevel | None:
+        """The level their groups give them, when it is more than their own grant (the sharing page says so)."""
+        through = level_of(self.via_groups)
+        own = level_of(self.granted)
+        order = list(AccessLevel)
+        if through is None or (own is not None and order.index(own) >= order.index(through)):
+            return None
+        return through
 
     @property
     def is_workspace_admin(self) -> bool:
@@ -431,8 +446,44 @@ def project_members(project: Project, *, tenant_id: int, search: str = "") -> li
         granted = direct.get(membership.user_id, set())
         viewer = Viewer(user=membership.user, role=membership.role)
         held = permissions_for(viewer, project, granted | via_groups.get(membership.user_id, set()))
-        rows.append(ProjectMember(membership=membership, granted=frozenset(granted), permissions=held))
+        rows.append(
+            ProjectMember(
+                membership=membership,
+                granted=frozenset(granted),
+                permissions=held,
+                via_groups=frozenset(via_groups.get(membership.user_id, set())),
+            )
+        )
     return rows
+
+
+def project_group_levels(project: Project) -> dict[int, AccessLevel]:
+    """Django group id → the level granted to that group on `project`. One query."""
+    codes: dict[int, set[str]] = {}
+    for group_id, codename in ProjectGroupObjectPermission.objects.filter(content_object=project).values_list(
+        "group_id", "permission__codename"
+    ):
+        codes.setdefault(group_id, set()).add(codename)
+    return {group_id: level for group_id, held in codes.items() if (level := level_of(held)) is not None}
+
+
+@dataclass(frozen=True)
+class ProjectGroup:
+    """One of the workspace's groups as the sharing page and the API see it for one project."""
+
+    group: WorkspaceGroup
+    member_count: int
+    level: AccessLevel | None
+
+
+def project_groups(project: Project, *, tenant_id: int) -> list[ProjectGroup]:
+    """Every group of the workspace (by name) with its member count and its level on `project` (None: no grant).
+    Two queries, whatever the number of groups and members; a grant to a group that is gone matches nothing."""
+    levels = project_group_levels(project)
+    return [
+        ProjectGroup(group=g, member_count=g.member_count, level=levels.get(g.group_id))  # type: ignore[attr-defined]
+        for g in workspace_group_list(tenant_id=tenant_id)
+    ]
 
 
 def assignable_members(project: Project, *, tenant_id: int) -> list[ProjectMember]:

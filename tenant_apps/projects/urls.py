@@ -10,6 +10,12 @@ urlpatterns = [
     path("<int:project_id>/", views.project_board, name="project_board"),
     path("<int:project_id>/edit/", views.project_edit, name="project_edit"),
     path("<int:project_id>/sharing/", views.project_sharing, name="project_sharing"),
+    path("<int:project_id>/sharing/groups/", views.project_sharing_group, name="project_sharing_group"),
+    path(
+        "<int:project_id>/sharing/groups/<uuid:group_id>/revoke/",
+        views.project_sharing_group_revoke,
+        name="project_sharing_group_revoke",
+    ),
     path("<int:project_id>/visibility/", views.project_visibility, name="project_visibility"),
     path("<int:project_id>/archive/", views.project_archive, name="project_archive"),
     path("<int:project_id>/restore/", views.project_restore, name="project_restore"),

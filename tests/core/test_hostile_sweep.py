@@ -48,9 +48,12 @@ from tenant_apps.api import throttling
 from tenant_apps.notifications.emails import unsubscribe_token
 from tenant_apps.notifications.models import Notification, NotificationKind
 from tenant_apps.projects.models import Label, Visibility
+from tenant_apps.projects.permissions import AccessLevel
+from tenant_apps.projects.services import project_group_share
 from tenants.models import Domain, Tenant, TenantEvent
 from tests.conftest import HostClient, host_of
 from tests.factories import CommentFactory, DocumentFactory, MembershipFactory, ProjectFactory, TaskFactory
+from tests.factories.groups import workspace_group
 from tests.factories.identity import saml_connection_for
 from tests.factories.passkeys import passkey_for
 from tests.factories.webhooks import endpoint_with_delivery
@@ -218,6 +221,8 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         )
         label = Label.objects.create(name="Sweep", color="blue", created_by=owner)
         task.labels.add(label)
+        group = workspace_group(tenant, "Sweepers", [member])  # shown on the Sharing tab, with its revoke page
+        project_group_share(project=project, levels={group.scim_id: AccessLevel.VIEW}, acting_user=owner)
     pending = User.objects.create_user(email="pending@example.com", password="pending-passphrase-4")
     unverified = EmailAddress.objects.create(user=pending, email=pending.email, primary=True, verified=False)
     operator = operator_create("ops@atrium.test", superuser=True)
@@ -247,6 +252,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "label": label.pk,
         "saml_provider": saml_connection.provider_id,
         "sso_test_ticket": sso_test_ticket_make(connection=saml_connection, user_id=owner.pk),
+        "scim_group": str(group.scim_id),
         "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,
         "storage_key": document.key,

@@ -274,8 +274,9 @@ class CommentViewSet(ProjectScoped):
 
 
 class SharingViewSet(ProjectScoped):
-    """Who has access to a project: its visibility and each member's level. Reading it needs manage access, like the
-    sharing page; changes go through the same services (`project_share`, `project_visibility_set`)."""
+    """Who has access to a project: its visibility, each member's level and each group's. Reading it needs manage
+    access, like the sharing page; changes go through the same services (`project_share`, `project_group_share`,
+    `project_visibility_set`)."""
 
     pagination_class = None
     filter_backends = ()
@@ -294,17 +295,23 @@ class SharingViewSet(ProjectScoped):
             }
             for m in selectors.project_members(project, tenant_id=self.workspace_id())
         ]
-        return Response({"project": project.pk, "visibility": project.visibility, "members": members})
+        groups = [
+            {"id": str(g.group.scim_id), "name": g.group.display_name, "members": g.member_count, "level": g.level}
+            for g in selectors.project_groups(project, tenant_id=self.workspace_id())
+        ]
+        body = {"project": project.pk, "visibility": project.visibility, "members": members, "groups": groups}
+        return Response(body)
 
     @extend_schema(summary="Who has access to a project", parameters=[PROJECT_ID], responses=s.Sharing)
     def retrieve(self, request: Request, project_id: str) -> Response:
         return self._sharing(*self.project())
 
     @extend_schema(
-        summary="Share a project: members' levels and its visibility",
+        summary="Share a project: members' and groups' levels and its visibility",
         description="Needs manage access. `grants` sets each listed member's level (`view`, `change`, `manage`, or "
         "null to take it away); owners and admins hold everything already and are left as they are; your own "
-        "level is not yours to change. All or nothing; each change is an audit entry.",
+        "level is not yours to change. `groups` does the same for the workspace's groups (their members hold the "
+        "level while they are in the group). All or nothing; each change is an audit entry.",
         parameters=[PROJECT_ID],
         request=s.SharingUpdate,
         responses=s.Sharing,
@@ -315,9 +322,14 @@ class SharingViewSet(ProjectScoped):
         levels = {
             entry["user"]: AccessLevel(entry["level"]) if entry["level"] else None for entry in data.get("grants", [])
         }
+        group_levels = {
+            entry["group"]: AccessLevel(entry["level"]) if entry["level"] else None for entry in data.get("groups", [])
+        }
         with transaction.atomic():
             if levels:
                 services.project_share(project=project, levels=levels, acting_user=request.user)
+            if group_levels:
+                services.project_group_share(project=project, levels=group_levels, acting_user=request.user)
             if "visibility" in data:
                 project = services.project_visibility_set(
                     project=project, visibility=data["visibility"], acting_user=request.user

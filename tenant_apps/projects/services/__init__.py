@@ -14,6 +14,7 @@ from tenant_apps.projects.services.documents import (
     document_upload_start,
     pending_upload_forget,
 )
+from tenant_apps.projects.services.group_sharing import project_group_share
 from tenant_apps.projects.services.labels import label_create, label_delete, label_update, task_labels_set
 from tenant_apps.projects.services.projects import (
     WELCOME_PROJECT_DESCRIPTION,
@@ -74,6 +75,7 @@ __all__ = [
     "project_archive",
     "project_create",
     "project_delete",
+    "project_group_share",
     "project_restore",
     "project_share",
     "project_update",

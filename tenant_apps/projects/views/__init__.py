@@ -26,7 +26,12 @@ from tenant_apps.projects.views.projects import (
     project_list,
     project_restore,
 )
-from tenant_apps.projects.views.sharing import project_sharing, project_visibility
+from tenant_apps.projects.views.sharing import (
+    project_sharing,
+    project_sharing_group,
+    project_sharing_group_revoke,
+    project_visibility,
+)
 from tenant_apps.projects.views.tasks import comment_create, comment_edit, task_delete, task_detail
 
 __all__ = [
@@ -49,6 +54,8 @@ __all__ = [
     "project_list",
     "project_restore",
     "project_sharing",
+    "project_sharing_group",
+    "project_sharing_group_revoke",
     "project_visibility",
     "task_create",
     "task_delete",

@@ -1,11 +1,14 @@
-"""Sharing a project: per-person access levels and the project's visibility."""
+"""Sharing a project: per-person access levels, the workspace's groups' levels and the project's visibility."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.accounts.http import MemberRequest
@@ -60,6 +63,7 @@ def project_sharing(request: MemberRequest, project_id: int) -> HttpResponse:
             else:
                 messages.info(request, _("Nothing changed."))
         return redirect("project_sharing", project_id=project.pk)
+    groups = selectors.project_groups(project, tenant_id=request.route.tenant_id)
     rows = [
         {
             "member": m,
@@ -77,6 +81,8 @@ def project_sharing(request: MemberRequest, project_id: int) -> HttpResponse:
         levels=[(level.value, level.label) for level in AccessLevel],
         visibility_form=VisibilityForm(initial={"visibility": project.visibility}),
         editable_count=len(editable),
+        groups=groups,
+        groups_with_access=[g for g in groups if g.level is not None],
     )
     return render(request, "tenant/projects/sharing.html", context)
 
@@ -103,3 +109,56 @@ def project_visibility(request: MemberRequest, project_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Everyone in the workspace can now see “%(name)s”.") % {"name": project.name})
     return redirect("project_sharing", project_id=project.pk)
+
+
+@member_view
+@require_POST
+def project_sharing_group(request: MemberRequest, project_id: int) -> HttpResponse:
+    """Give a group (chosen on the sharing page) a level on the project, or change the level it has."""
+    project, _access = project_and_access(request, project_id)
+    group_id, value = request.POST.get("group", ""), request.POST.get("level", "")
+    try:
+        if value not in {level.value for level in AccessLevel}:
+            raise ProjectInvalid(_("Choose one of the access levels."))
+        result = services.project_group_share(
+            project=project, levels={group_id: AccessLevel(value)}, acting_user=request.user
+        )
+    except ProjectInvalid as exc:
+        messages.error(request, exc.message)
+    else:
+        if result.granted:
+            messages.success(
+                request,
+                _("Everyone in “%(group)s” now has “%(level)s” on “%(name)s”.")
+                % {"group": result.granted[0], "level": AccessLevel(value).label, "name": project.name},
+            )
+        else:
+            messages.info(request, _("Nothing changed."))
+    return redirect("project_sharing", project_id=project.pk)
+
+
+@member_view
+@require_http_methods(["GET", "POST"])
+def project_sharing_group_revoke(request: MemberRequest, project_id: int, group_id: uuid.UUID) -> HttpResponse:
+    """Confirm, then take a group's access to the project away (its members keep what they hold otherwise)."""
+    project, access = project_and_access(request, project_id)
+    access.require(ProjectPermission.MANAGE, project)
+    found = [g for g in selectors.project_groups(project, tenant_id=request.route.tenant_id) if g.level is not None]
+    row = next((g for g in found if g.group.scim_id == group_id), None)
+    if row is None:
+        raise Http404(_("This group has no access to the project."))
+    if request.method == "POST":
+        try:
+            services.project_group_share(project=project, levels={group_id: None}, acting_user=request.user)
+        except ProjectInvalid as exc:  # the identity provider deleted the group meanwhile
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("“%(group)s” no longer has access to “%(name)s”.")
+                % {"group": row.group.display_name, "name": project.name},
+            )
+        return redirect("project_sharing", project_id=project.pk)
+    members = ngettext("%(count)d member", "%(count)d members", row.member_count) % {"count": row.member_count}
+    context = project_context(project, access, "sharing", row=row, members=members)
+    return render(request, "tenant/projects/sharing_group_revoke.html", context)
