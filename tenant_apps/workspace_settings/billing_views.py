@@ -69,6 +69,7 @@ def billing(request: MemberRequest) -> HttpResponse:
     if account and account.status == SubscriptionStatus.TRIALING and account.trial_end:
         trial_days_left = max((account.trial_end - now).days + (1 if (account.trial_end - now).seconds else 0), 0)
     storage_limit = plan.limit(Resource.STORAGE_BYTES) if plan else None
+    checkout_seats = max(used, 1)  # what Checkout bills (`checkout_start`)
     context = {
         "section": "billing",
         "allowed": {str(a) for a in allowed_actions(request.membership.role)},
@@ -89,10 +90,14 @@ def billing(request: MemberRequest) -> HttpResponse:
                 "year": p.seat_price[Interval.YEAR] / 100,
                 "current": plan is not None and p.code == plan.code,
                 "limits": [f"{human_limit(r, p.limit(r))} {RESOURCE_LABELS[r]}" for r in Resource],
+                "month_total": p.seat_price[Interval.MONTH] * checkout_seats,
+                "year_total": p.seat_price[Interval.YEAR] * checkout_seats,
             }
             for p in sorted(PLANS.values(), key=lambda p: p.rank)
         ],
         "has_card": bool(account and account.card_last4),
+        "checkout_seats": checkout_seats,
+        "trial_kept": billing_selectors.trial_kept_by_checkout(account, now=now),
         "chosen_plan": _chosen(request, account),
         "grace_days": settings.BILLING_PAST_DUE_GRACE_DAYS,
     }
