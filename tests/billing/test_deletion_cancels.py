@@ -36,6 +36,7 @@ def _cancellations(local: LocalStripe, since: int) -> list[dict[str, Any]]:
 
 def test_deleting_a_paying_workspace_says_and_cancels_its_subscription_at_once(
     tenant: Tenant,
+    other_tenant: Tenant,
     owner: User,
     tenant_client: HostClient,
     public_client: Client,
@@ -45,6 +46,7 @@ def test_deleting_a_paying_workspace_says_and_cancels_its_subscription_at_once(
 ) -> None:
     account = _paying(tenant, public_client, local_stripe, django_capture_on_commit_callbacks)
     assert account.current_period_end is not None
+    globex = start_trial(other_tenant, local_stripe, django_capture_on_commit_callbacks)
     tenant_client.force_login(owner)
 
     page = tenant_client.get("/settings/delete/").content.decode()
@@ -56,6 +58,9 @@ def test_deleting_a_paying_workspace_says_and_cancels_its_subscription_at_once(
     assert tenant_client.post("/settings/delete/", {"confirm": "acme"}).status_code == 302
 
     assert len(_cancellations(local_stripe, since)) == 1
+    # another workspace's subscription is not touched
+    assert stripe().v1.subscriptions.retrieve(globex.stripe_subscription_id).status == "trialing"
+    assert BillingAccount.objects.get(pk=globex.pk).status == SubscriptionStatus.TRIALING
     assert stripe().v1.subscriptions.retrieve(account.stripe_subscription_id).status == "canceled"
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.SCHEDULED_DELETION
