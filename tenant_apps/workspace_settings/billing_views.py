@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,11 +54,15 @@ def billing(request: MemberRequest) -> HttpResponse:
         if result is not None:
             account = billing_selectors.account_for(tenant_id=tenant.pk)
             plan = PLANS.get(account.plan) if account else None
-            messages.success(
-                request,
-                _("Thank you! %(name)s is on the %(value)s plan now.")
-                % {"name": tenant.name, "value": plan.name if plan else "new"},
-            )
+            thanks = _("Thank you! %(name)s is on the %(value)s plan now.") % {
+                "name": tenant.name,
+                "value": plan.name if plan else "new",
+            }
+            if account is not None and account.status == SubscriptionStatus.TRIALING and account.trial_end:
+                thanks += " " + _("The trial goes on until %(day)s; the first charge comes then.") % {
+                    "day": date_format(timezone.localtime(account.trial_end), "DATE_FORMAT")
+                }
+            messages.success(request, thanks)
         return redirect("settings_billing")
     account = billing_selectors.account_for(tenant_id=tenant.pk)
     plan = PLANS.get(account.plan) if account else None

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.formats import date_format
 
 from billing.models import BillingAccount, SubscriptionStatus
@@ -101,3 +103,23 @@ def test_when_stripe_does_not_answer_nothing_is_deleted_and_the_page_says_why(
         assert not AuditEntry.objects.filter(action__in=["tenant.deletion_scheduled", "billing.subscription_canceled"])
     settings.STRIPE_API_BASE = local_stripe.base_url
     assert stripe().v1.subscriptions.retrieve(account.stripe_subscription_id).status == "trialing"
+
+
+def test_the_deletion_page_costs_the_same_queries_with_or_without_a_subscription(
+    tenant: Tenant,
+    owner: User,
+    tenant_client: HostClient,
+    local_stripe: LocalStripe,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    tenant_client.force_login(owner)
+    tenant_client.get("/settings/delete/")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert tenant_client.get("/settings/delete/").status_code == 200
+        return len([q for q in ctx.captured_queries if not q["sql"].startswith("SET search_path")])
+
+    without = count()
+    start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
+    assert count() == without

@@ -55,7 +55,8 @@ def test_upgrading_in_the_trial_keeps_it_and_says_when_the_first_charge_comes(
 
     paid = requests.post(checkout["Location"], data={"card": "tok_visa"}, allow_redirects=False, timeout=10)
     with django_capture_on_commit_callbacks(execute=True):
-        tenant_client.get(paid.headers["Location"].removeprefix("http://acme.localhost"), follow=True)
+        landed = tenant_client.get(paid.headers["Location"].removeprefix("http://acme.localhost"), follow=True)
+    assert f"The trial goes on until {ends}; the first charge comes then." in landed.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         deliver(public_client, local_stripe)
 
