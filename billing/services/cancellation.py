@@ -21,7 +21,7 @@ class Cancellation:
     subscription_id: str
     plan: str
     status_before: str
-    paid_until: datetime | None  # the end of the period already paid for (not refunded); None for a trial
+    paid_until: datetime | None  # the end of the period already paid for (not refunded); None unless active
 
 
 @transaction.atomic
@@ -40,7 +40,7 @@ def subscription_cancel(*, tenant: Tenant, acting_user: User | None, reason: str
         subscription_id=account.stripe_subscription_id,
         plan=account.plan,
         status_before=before,
-        paid_until=None if before == SubscriptionStatus.TRIALING else account.current_period_end,
+        paid_until=account.current_period_end if before == SubscriptionStatus.ACTIVE else None,
     )
     audit_record(
         tenant=tenant,

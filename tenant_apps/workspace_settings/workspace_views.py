@@ -315,7 +315,8 @@ def _subscription_ending(request: MemberRequest) -> dict[str, object]:
     return {
         "ending_plan": plan.name if plan else account.plan,
         "ending_trial": trial,
-        "paid_until": None if trial else account.current_period_end,
+        # a period actually paid for (past due or unpaid: its open invoice simply stops being collected)
+        "paid_until": account.current_period_end if account.status == SubscriptionStatus.ACTIVE else None,
     }
 
 
