@@ -51,6 +51,19 @@ def next_invoice(account: BillingAccount) -> NextInvoice | None:
     return NextInvoice(at=at, amount=plan.seat_price[interval] * max(account.seats_paid, 1))
 
 
+# Stripe refuses a Checkout `subscription_data.trial_end` less than 48 hours away.
+CHECKOUT_TRIAL_MIN = timedelta(hours=48)
+
+
+def trial_kept_by_checkout(account: BillingAccount | None, *, now: datetime) -> datetime | None:
+    """When a trial in progress ends, if upgrading through Checkout now keeps it (the card is taken today, the first
+    charge comes on that date); None when there is no trial, or when it ends within 48 hours (then checkout ends it
+    and charges at once)."""
+    if account is None or account.status != SubscriptionStatus.TRIALING or account.trial_end is None:
+        return None
+    return account.trial_end if account.trial_end - now >= CHECKOUT_TRIAL_MIN else None
+
+
 # Statuses whose subscription is revenue. A past-due one still is while it has a card (a payment being retried); a trial
 # that ended without one never was.
 _PAYING = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})

@@ -8,6 +8,7 @@ Every Stripe object Atrium creates carries the workspace's id in its metadata (`
 """
 
 from billing.services.base import LIVE_STATUSES, BillingError, BillingUnavailable, PlanOutgrown, timestamp
+from billing.services.cancellation import Cancellation, subscription_cancel
 from billing.services.catalog import PORTAL_MARKER, SyncPlansResult, plans_sync, price_id
 from billing.services.checkout import (
     TRIAL_EXTENSION_MAX_DAYS,
@@ -45,6 +46,7 @@ __all__ = [
     "WEBHOOK_TOLERANCE",
     "BillingError",
     "BillingUnavailable",
+    "Cancellation",
     "PlanOutgrown",
     "ProcessResult",
     "SeatSync",
@@ -64,6 +66,7 @@ __all__ = [
     "seats_mark_changed",
     "seats_sync",
     "seats_sync_due",
+    "subscription_cancel",
     "subscription_change_plan",
     "subscription_plan_set",
     "subscription_trial_extend",

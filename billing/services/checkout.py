@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from billing import stripe_client
 from billing.models import BillingAccount, SubscriptionStatus
 from billing.plans import Interval, Plan
+from billing.selectors import trial_kept_by_checkout
 from billing.services.base import LIVE_STATUSES, BillingError, account_locked, stripe_failed, stripe_field
 from billing.services.catalog import price_id
 from billing.services.sync import SyncResult, customer_sync
@@ -22,6 +23,9 @@ from shared_apps.accounts.permissions import Action, require
 from shared_apps.accounts.selectors import seats_used
 from shared_apps.accounts.services.members import role_of
 from tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParamsSubscriptionData
 
 TRIAL_EXTENSION_MAX_DAYS = 90
 
@@ -34,12 +38,17 @@ def checkout_start(
     *, tenant: Tenant, plan: Plan, interval: Interval, acting_user: User, success_url: str, cancel_url: str
 ) -> str:
     """A Stripe Checkout page for `plan`: the card is entered there, and the subscription it makes replaces the
-    trial's (`_supersede`). Returns its URL."""
+    trial's (`_supersede`), keeping the trial's end when it is 48 hours away or more (`trial_kept_by_checkout`).
+    Returns its URL."""
     _require_owner(tenant, acting_user)
     try:
         with transaction.atomic():
             account = account_locked(tenant)
             customer_id = customer_ensure(account)
+            trial_end = trial_kept_by_checkout(account, now=timezone.now())
+        subscription_data: SessionCreateParamsSubscriptionData = {"metadata": {"tenant_id": str(tenant.pk)}}
+        if trial_end is not None:  # the trial goes on: nothing is due today, the first charge comes when it ends
+            subscription_data["trial_end"] = int(trial_end.timestamp())
         session = stripe_client.client().v1.checkout.sessions.create(
             params={
                 "mode": "subscription",
@@ -49,7 +58,7 @@ def checkout_start(
                     {"price": price_id(plan, interval), "quantity": max(seats_used(tenant_id=tenant.pk), 1)}
                 ],
                 "metadata": {"tenant_id": str(tenant.pk), "plan": plan.code},
-                "subscription_data": {"metadata": {"tenant_id": str(tenant.pk)}},
+                "subscription_data": subscription_data,
                 "success_url": success_url,
                 "cancel_url": cancel_url,
             }

@@ -26,11 +26,17 @@ class SyncResult:
 
 
 def _current_subscription(subscriptions: list[Any]) -> Any:
-    """The workspace's subscription: the newest that is still alive, else the newest (all ended)."""
+    """The workspace's subscription: the newest that is still alive, else the newest (all ended). Made in the same
+    second, a paying one wins, then one with a card (Checkout's, which keeps the trial, over the trial's own)."""
     rank = {SubscriptionStatus.ACTIVE: 3, SubscriptionStatus.PAST_DUE: 2, SubscriptionStatus.UNPAID: 1}
     ordered = sorted(
         subscriptions,
-        key=lambda s: (int(stripe_field(s, "created", 0)), rank.get(stripe_field(s, "status"), 0), str(s["id"])),
+        key=lambda s: (
+            int(stripe_field(s, "created", 0)),
+            rank.get(stripe_field(s, "status"), 0),
+            bool(stripe_field(s, "default_payment_method")),
+            str(s["id"]),
+        ),
         reverse=True,
     )
     alive = [s for s in ordered if stripe_field(s, "status") in LIVE_STATUSES]

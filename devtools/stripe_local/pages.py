@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 
 from devtools.stripe_local.store import Store
 from devtools.stripe_local.wire import Obj
@@ -54,6 +55,11 @@ def checkout_page(s: Store, session: Obj, error: str = "") -> str:
         )
     if session["status"] != "open":
         return page("Checkout", "<h1>This checkout is complete.</h1>")
+    trial_end = session["subscription_data"].get("trial_end")
+    if trial_end:  # the card is taken now, the first charge comes when the trial ends
+        day = time.strftime("%b %-d, %Y", time.gmtime(int(trial_end)))
+        rows.append(f"<tr><td>Free trial until {day}</td><td>then {_money(total)} on {day}</td></tr>")
+        total = 0
     return page(
         "Checkout",
         f"<h1>Subscribe</h1>{f'<p class=err role=alert>{html.escape(error)}</p>' if error else ''}"

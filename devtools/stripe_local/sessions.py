@@ -6,7 +6,10 @@ import secrets
 import time
 
 from devtools.stripe_local.store import Store
-from devtools.stripe_local.wire import DAY, ApiError, Obj
+from devtools.stripe_local.wire import DAY, ApiError, Obj, as_int
+
+# Stripe's rule for a Checkout Session's `subscription_data.trial_end`.
+TRIAL_END_MIN = 2 * DAY
 
 
 def checkout_create(store: Store, p: Obj) -> Obj:
@@ -17,6 +20,15 @@ def checkout_create(store: Store, p: Obj) -> Obj:
     customer = store.get("customer", p.get("customer", "")) if p.get("customer") else None
     for item in p.get("line_items") or []:
         store.get("price", item.get("price", ""))
+    data = dict(p.get("subscription_data") or {})
+    if data.get("trial_end") not in (None, ""):
+        data["trial_end"] = as_int(data["trial_end"], "subscription_data[trial_end]")
+        if data["trial_end"] < store.now_for(customer["id"] if customer else None) + TRIAL_END_MIN:
+            raise ApiError(
+                400,
+                "subscription_data.trial_end must be at least 48 hours in the future.",
+                param="subscription_data[trial_end]",
+            )
     session: Obj = {
         "id": "cs_test_" + secrets.token_hex(12),
         "object": "checkout.session",
@@ -27,7 +39,7 @@ def checkout_create(store: Store, p: Obj) -> Obj:
         "client_reference_id": p.get("client_reference_id"),
         "line_items": p.get("line_items") or [],
         "metadata": p.get("metadata") or {},
-        "subscription_data": p.get("subscription_data") or {},
+        "subscription_data": data,
         "subscription": None,
         "success_url": p["success_url"],
         "cancel_url": p.get("cancel_url"),
@@ -58,6 +70,7 @@ def checkout_complete(store: Store, session: Obj, token: str) -> Obj:
             "items": [{"price": i["price"], "quantity": i.get("quantity", 1)} for i in session["line_items"]],
             "metadata": data.get("metadata") or {},
             **({"trial_period_days": data["trial_period_days"]} if data.get("trial_period_days") else {}),
+            **({"trial_end": data["trial_end"]} if data.get("trial_end") else {}),
         },
         payment_method=pm["id"],
     )

@@ -60,6 +60,7 @@ class AuditAction(models.TextChoices):
     BILLING_REACTIVATED = "billing.reactivated", _("Paid again: workspace active")
     BILLING_TRIAL_EXTENDED = "billing.trial_extended", _("Trial extended by Atrium staff")
     BILLING_PLAN_SET = "billing.plan_set", _("Plan changed by Atrium staff")
+    BILLING_SUBSCRIPTION_CANCELED = "billing.subscription_canceled", _("Subscription cancelled: workspace deleted")
     IMPERSONATION_STARTED = "impersonation.started", _("Atrium staff signed in as a member")
     IMPERSONATION_WRITES_ENABLED = (
         "impersonation.writes_enabled",

@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,11 +54,15 @@ def billing(request: MemberRequest) -> HttpResponse:
         if result is not None:
             account = billing_selectors.account_for(tenant_id=tenant.pk)
             plan = PLANS.get(account.plan) if account else None
-            messages.success(
-                request,
-                _("Thank you! %(name)s is on the %(value)s plan now.")
-                % {"name": tenant.name, "value": plan.name if plan else "new"},
-            )
+            thanks = _("Thank you! %(name)s is on the %(value)s plan now.") % {
+                "name": tenant.name,
+                "value": plan.name if plan else "new",
+            }
+            if account is not None and account.status == SubscriptionStatus.TRIALING and account.trial_end:
+                thanks += " " + _("The trial goes on until %(day)s; the first charge comes then.") % {
+                    "day": date_format(timezone.localtime(account.trial_end), "DATE_FORMAT")
+                }
+            messages.success(request, thanks)
         return redirect("settings_billing")
     account = billing_selectors.account_for(tenant_id=tenant.pk)
     plan = PLANS.get(account.plan) if account else None
@@ -69,6 +74,7 @@ def billing(request: MemberRequest) -> HttpResponse:
     if account and account.status == SubscriptionStatus.TRIALING and account.trial_end:
         trial_days_left = max((account.trial_end - now).days + (1 if (account.trial_end - now).seconds else 0), 0)
     storage_limit = plan.limit(Resource.STORAGE_BYTES) if plan else None
+    checkout_seats = max(used, 1)  # what Checkout bills (`checkout_start`)
     context = {
         "section": "billing",
         "allowed": {str(a) for a in allowed_actions(request.membership.role)},
@@ -89,10 +95,14 @@ def billing(request: MemberRequest) -> HttpResponse:
                 "year": p.seat_price[Interval.YEAR] / 100,
                 "current": plan is not None and p.code == plan.code,
                 "limits": [f"{human_limit(r, p.limit(r))} {RESOURCE_LABELS[r]}" for r in Resource],
+                "month_total": p.seat_price[Interval.MONTH] * checkout_seats,
+                "year_total": p.seat_price[Interval.YEAR] * checkout_seats,
             }
             for p in sorted(PLANS.values(), key=lambda p: p.rank)
         ],
         "has_card": bool(account and account.card_last4),
+        "checkout_seats": checkout_seats,
+        "trial_kept": billing_selectors.trial_kept_by_checkout(account, now=now),
         "chosen_plan": _chosen(request, account),
         "grace_days": settings.BILLING_PAST_DUE_GRACE_DAYS,
     }

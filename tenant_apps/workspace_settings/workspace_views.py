@@ -14,8 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing import selectors as billing_selectors
 from billing.entitlements import limit_for
-from billing.plans import Resource, human_bytes, human_limit
+from billing.models import SubscriptionStatus
+from billing.plans import PLANS, Resource, human_bytes, human_limit
+from billing.services import LIVE_STATUSES
 from shared_apps.accounts import selectors
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import AuthenticatedRequest, MemberRequest
@@ -285,7 +288,7 @@ def delete(request: MemberRequest) -> HttpResponse:
                 )
             except NotAllowed as exc:
                 return forbidden(request, exc)
-            except TenantError as exc:
+            except ApplicationError as exc:  # a status that cannot be deleted, or Stripe not answering
                 form.add_error(None, exc.message)
             else:
                 return redirect("/")  # the workspace now answers with its "scheduled for deletion" page
@@ -296,8 +299,25 @@ def delete(request: MemberRequest) -> HttpResponse:
         "slug": slug,
         "grace_days": settings.TENANT_DELETION_GRACE_DAYS,
         "restorable_until": timezone.now() + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS),
+        **_subscription_ending(request),
     }
     return render(request, "tenant/settings/delete.html", context, status=400 if form.errors else 200)
+
+
+def _subscription_ending(request: MemberRequest) -> dict[str, object]:
+    """What the deletion does to the workspace's subscription, for the page to say it: a live one is cancelled at
+    once (a trial ends; a paid period is not refunded)."""
+    account = billing_selectors.account_for(tenant_id=request.route.tenant_id)
+    if account is None or not account.stripe_subscription_id or account.status not in LIVE_STATUSES:
+        return {}
+    plan = PLANS.get(account.plan)
+    trial = account.status == SubscriptionStatus.TRIALING
+    return {
+        "ending_plan": plan.name if plan else account.plan,
+        "ending_trial": trial,
+        # a period actually paid for (past due or unpaid: its open invoice simply stops being collected)
+        "paid_until": account.current_period_end if account.status == SubscriptionStatus.ACTIVE else None,
+    }
 
 
 @login_required

@@ -124,7 +124,7 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(
 ) -> None:
     """The owner upgrades through Checkout: a new subscription replaces the trial's. Delivered newest first (a late
     `customer.subscription.created` for the trial arriving after the paid one), the final state is still Business,
-    active, with the trial's subscription canceled."""
+    in the trial Checkout carried over (with a card now), with the trial's own subscription canceled."""
     account = start_trial(tenant, local_stripe, django_capture_on_commit_callbacks)
     trial_subscription = account.stripe_subscription_id
     local_stripe.skip_pending()
@@ -145,7 +145,8 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(
         deliver(public_client, local_stripe, order="reversed")  # the cancellation the sync made, delivered too
 
     account.refresh_from_db()
-    assert (account.plan, account.interval, account.status) == ("business", "year", SubscriptionStatus.ACTIVE)
+    assert (account.plan, account.interval, account.status) == ("business", "year", SubscriptionStatus.TRIALING)
+    assert account.card_last4 == "4242"
     assert account.stripe_subscription_id != trial_subscription
     assert stripe().v1.subscriptions.retrieve(trial_subscription).status == "canceled"
     assert _state(tenant)[0] == TenantStatus.ACTIVE

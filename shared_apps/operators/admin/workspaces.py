@@ -344,7 +344,9 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             verb="Scheduled for deletion",
             warning=(
                 "Their pages answer 410 at once; everything is deleted after the grace period unless someone "
-                "restores them (owners can, from the workspace; operators, with “Restore”)."
+                "restores them (owners can, from the workspace; operators, with “Restore”). Their subscriptions "
+                "are cancelled at Stripe at once, the period paid for not refunded; a restored workspace comes back "
+                "without one."
             ),
             change=lambda t, u, d: services.workspace_schedule_deletion(tenant=t, acting_user=u, reason=d["reason"]),
         )

@@ -19,7 +19,13 @@ from shared_apps.workspaces.services.billing_state import (
     workspace_usage,
 )
 from shared_apps.workspaces.services.creation import WorkspaceLimitReached, workspace_create
-from shared_apps.workspaces.services.deletion import workspace_delete, workspace_purge, workspaces_purge_due
+from shared_apps.workspaces.services.deletion import (
+    workspace_delete,
+    workspace_purge,
+    workspace_restore,
+    workspace_schedule_deletion,
+    workspaces_purge_due,
+)
 from shared_apps.workspaces.services.domains import (
     domains_expire_redirects,
     workspace_domain_add,
@@ -36,9 +42,7 @@ from shared_apps.workspaces.services.operator_log import (
 )
 from shared_apps.workspaces.services.status import (
     STATUS_RULES,
-    workspace_restore,
     workspace_resume,
-    workspace_schedule_deletion,
     workspace_suspend,
 )
 

@@ -1,4 +1,11 @@
-"""Deleting a workspace now, and purging those whose grace period is over."""
+"""Deleting a workspace: scheduling it (the grace period) and restoring it, deleting it now, and purging those whose
+grace period is over.
+
+A workspace's subscription ends with it: every way of deleting it cancels the subscription at Stripe at once (no
+further charges; the period already paid for is not refunded), through the billing service, audited, in the same
+transaction as the deletion and as its last step that can fail: when Stripe does not answer, nothing changes. A
+restored workspace comes back without a subscription, so its billing state is applied again (suspended until an
+owner chooses a plan; a workspace that never had one stays as it was)."""
 
 from __future__ import annotations
 
@@ -9,15 +16,49 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from billing import selectors as billing_selectors
+from billing import services as billing_services
 from shared_apps.accounts.models import Membership, User
 from shared_apps.storage import purge as storage_purge
 from shared_apps.workspaces.services.authorization import OperatorPermission, actor_label, authorize
+from shared_apps.workspaces.services.billing_state import workspace_billing_state_apply
+from shared_apps.workspaces.services.status import status_change
 from tenants import selectors
 from tenants import services as tenancy
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus
+from tenants.services import Transition
 
 logger = logging.getLogger(__name__)
+
+
+def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
+    """Start the grace period (TENANT_DELETION_GRACE_DAYS): the workspace answers 410 and can be restored. Its
+    subscription is cancelled at once."""
+    with transaction.atomic():
+        changed = status_change(
+            tenant=tenant, transition=Transition.SCHEDULE_DELETION, acting_user=acting_user, reason=reason
+        )
+        billing_services.subscription_cancel(
+            tenant=changed, acting_user=acting_user, reason=reason or "workspace scheduled for deletion"
+        )
+    return changed
+
+
+def workspace_restore(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
+    """Cancel a scheduled deletion: the workspace returns to the status it had before, then to the one its
+    subscription calls for (one cancelled with the deletion: suspended, billing open to owners)."""
+    with transaction.atomic():
+        changed = status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user, reason=reason)
+        account = billing_selectors.account_for(tenant_id=changed.pk)
+        if account is not None:
+            changed = (
+                workspace_billing_state_apply(
+                    account=account, previous_status=account.status, previous_plan=account.plan, now=timezone.now()
+                )
+                or changed
+            )
+    return changed
 
 
 def workspace_delete(*, tenant: Tenant, acting_user: User | None) -> None:
@@ -31,12 +72,16 @@ def workspace_delete(*, tenant: Tenant, acting_user: User | None) -> None:
         verb="delete",
     )
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
+        ended = billing_services.subscription_cancel(tenant=tenant, acting_user=acting_user, reason="workspace deleted")
         tenancy.tenant_destroy(
             tenant=tenant,
             action="tenant.deleted",
             actor_id=acting_user.pk if acting_user else None,
             actor_label=actor_label(acting_user),
-            metadata={"members": Membership.objects.filter(tenant=tenant).count()},
+            metadata={
+                "members": Membership.objects.filter(tenant=tenant).count(),
+                "subscription_canceled": ended.subscription_id if ended else "",
+            },
         )
 
 
@@ -61,6 +106,8 @@ def workspace_purge(
                 % {"name": locked.name}
             )
         due = locked.deletion_scheduled_at
+        # cancelled when the deletion was scheduled; one made since (a webhook's late sync) ends here
+        billing_services.subscription_cancel(tenant=locked, acting_user=acting_user, reason="workspace purged")
         tenancy.tenant_destroy(
             tenant=locked,
             action="tenant.purged",

@@ -115,13 +115,3 @@ def workspace_suspend(*, tenant: Tenant, acting_user: User | None, reason: str =
 
 def workspace_resume(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
     return status_change(tenant=tenant, transition=Transition.RESUME, acting_user=acting_user, reason=reason)
-
-
-def workspace_schedule_deletion(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
-    """Start the grace period (TENANT_DELETION_GRACE_DAYS): the workspace answers 410 and can be restored."""
-    return status_change(tenant=tenant, transition=Transition.SCHEDULE_DELETION, acting_user=acting_user, reason=reason)
-
-
-def workspace_restore(*, tenant: Tenant, acting_user: User | None, reason: str = "") -> Tenant:
-    """Cancel a scheduled deletion: the workspace returns to the status it had before."""
-    return status_change(tenant=tenant, transition=Transition.RESTORE, acting_user=acting_user, reason=reason)
