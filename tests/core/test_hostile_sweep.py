@@ -198,10 +198,7 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         expires_at=timezone.now() + timedelta(days=7),
     )
     api_key, secret = api_key_create(tenant=tenant, name="Sweep", scope=ApiKeyScope.WRITE, acting_user=owner)
-    scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
-    verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
-    passkey = passkey_for(owner, "Laptop")
-    saml_connection = saml_connection_for(tenant, "sweep")
+    identity = _identity_values(tenant, owner)
     Domain.objects.create(tenant=tenant, domain="projects.acme.example", is_primary=False)
     with in_tenant(tenant):
         project = ProjectFactory.create(name="Launch", visibility=Visibility.WORKSPACE, created_by=owner)
@@ -245,13 +242,9 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         "api_key": api_key.pk,
         "webhook": hooked.endpoint.pk,
         "delivery": hooked.delivery.pk,
-        "scim_token": scim_token.pk,
-        "identity_domain": verified_domain.pk,
-        "authenticator": passkey.pk,
+        **identity,
         "notification": notification.pk,
         "label": label.pk,
-        "saml_provider": saml_connection.provider_id,
-        "sso_test_ticket": sso_test_ticket_make(connection=saml_connection, user_id=owner.pk),
         "scim_group": str(group.scim_id),
         "unsubscribe_token": unsubscribe_token(schema=tenant.schema_name, user_id=owner.pk, kind="assigned"),
         "invitation_token": token,
@@ -269,6 +262,21 @@ def world(tenant: Tenant, owner: User, in_tenant: Any) -> World:
         **_admin_objects(),
     }
     return World(tenant=tenant, owner=owner, operator=operator, values=values, key=secret)
+
+
+def _identity_values(tenant: Tenant, owner: User) -> dict[str, Any]:
+    """The workspace's SCIM token, verified domain and SAML connection (with a Test connection ticket), the owner's
+    passkey: the parameters of the identity pages."""
+    scim_token, _scim_secret = scim_token_create(tenant=tenant, name="Sweep", acting_user=owner)
+    verified_domain = VerifiedDomain.objects.create(tenant_id=tenant.pk, domain="acme-sweep.example", token="sweep")
+    saml_connection = saml_connection_for(tenant, "sweep")
+    return {
+        "scim_token": scim_token.pk,
+        "identity_domain": verified_domain.pk,
+        "authenticator": passkey_for(owner, "Laptop").pk,
+        "saml_provider": saml_connection.provider_id,
+        "sso_test_ticket": sso_test_ticket_make(connection=saml_connection, user_id=owner.pk),
+    }
 
 
 def _admin_rows(tenant: Tenant, owner: User, operator: User) -> None:
