@@ -104,7 +104,8 @@ def test_an_owner_uploads_a_file_with_a_progress_bar_and_downloads_it(
         page.get_by_label("Password").fill("e2e-docs-password")
         page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url(docs_site.url(host, "/"))
-        page.get_by_role("link", name="Getting started").first.click()
+        page.locator("a.project-tile__name", has_text="Getting started").click()  # the project's tile on the home page
+        page.wait_for_url(re.compile(r"/projects/\d+/$"), timeout=60_000)
         page.get_by_role("navigation", name="Getting started").get_by_role("link", name="Documents").click()
         page.wait_for_url(re.compile(r"/documents/$"))
         assert page.get_by_role("heading", name="No documents yet").is_visible()
