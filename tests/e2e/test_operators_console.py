@@ -63,10 +63,17 @@ staff = User.objects.create_user({STAFF_WITHOUT_MFA!r}, {PASSWORD!r}, name="Sam 
 EmailAddress.objects.create(user=staff, email=staff.email, primary=True, verified=True)
 print("ids", e2e.pk, member.pk)
 """
-CLEAN = (
-    "from shared_apps.accounts.models import User; from tests.e2e.operators_seed import clean; "
-    f"User.objects.filter(email={STAFF_WITHOUT_MFA!r}).delete(); clean(operator={OPERATOR!r}, member={MEMBER!r})"
-)
+# Accounts are deleted from a workspace's schema: their rows there (object permissions) go with them.
+CLEAN = f"""
+from django.conf import settings
+from django_tenants.utils import schema_context
+from shared_apps.accounts.models import User
+from tenants.models import Domain
+from tests.e2e.operators_seed import clean
+with schema_context(Domain.objects.get(domain=f"e2e-co.{{settings.BASE_DOMAIN}}").tenant.schema_name):
+    User.objects.filter(email={STAFF_WITHOUT_MFA!r}).delete()
+clean(operator={OPERATOR!r}, member={MEMBER!r})
+"""
 FORGET_FIGURES = (
     "from shared_apps.workspaces.models import PlatformDay, WorkspaceDay, WorkspaceMetrics\n"
     "for model in (WorkspaceDay, PlatformDay, WorkspaceMetrics):\n"
@@ -155,10 +162,14 @@ def admin_pages(console: dict[str, int]) -> dict[str, str]:
 
 
 LINES = """(el) => {
-    // How many lines the element's text takes (its text's line boxes, by their tops).
-    const range = document.createRange();
-    range.selectNodeContents(el);
-    return new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+    // How many lines the element's text takes (the line boxes of its text, by their tops; icons aside).
+    const tops = new Set(), walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        [...range.getClientRects()].filter(r => r.width > 0).forEach(r => tops.add(Math.round(r.top)));
+    }
+    return tops.size;
 }"""
 
 
