@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 26
@@ -31,7 +33,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Bucket:
-    label: str  # "Mar 3", or "Mar 3-9" (with an en dash) for a week
+    label: str  # the day in the reader's language ("Mar 3", "3. März"), or a week's first and last days
     start: date
 
 
@@ -52,17 +54,21 @@ class Chart:
         ]
 
 
+def day_label(day: date) -> str:
+    """A day as the reader's language writes it without its year (MONTH_DAY_FORMAT: "Dec 7", "7. Dez", "7 Dic")."""
+    return date_format(day, "MONTH_DAY_FORMAT")
+
+
 def buckets_for(days: Sequence[date]) -> tuple[list[Bucket], list[list[int]]]:
-    """Buckets (days, or weeks for long ranges) and, for each, the indexes of its days."""
+    """Buckets (days, or weeks for long ranges) and, for each, the indexes of its days. Labelled in the active
+    language (the operator's)."""
     if len(days) <= DAILY_UP_TO:
-        return [Bucket(f"{d:%b} {d.day}", d) for d in days], [[i] for i in range(len(days))]
+        return [Bucket(day_label(d), d) for d in days], [[i] for i in range(len(days))]
     buckets: list[Bucket] = []
     members: list[list[int]] = []
     for i in range(0, len(days), 7):
         week = days[i : i + 7]
-        last = week[-1]
-        until = str(last.day) if last.month == week[0].month else f"{last:%b} {last.day}"
-        buckets.append(Bucket(f"{week[0]:%b} {week[0].day}{EN_DASH}{until}", week[0]))
+        buckets.append(Bucket(f"{day_label(week[0])}{EN_DASH}{day_label(week[-1])}", week[0]))
         members.append(list(range(i, i + len(week))))
     return buckets, members
 
@@ -193,7 +199,9 @@ def line_chart(
                 f"<title>{escape(buckets[i].label)}: {escape(fmt(v))} {escape(s.name)}</title></circle>"
             )
     last = ", ".join(
-        f"{s.name}: {fmt(next((v for v in reversed(values) if v is not None), 0))} at the end" for s, values in combined
+        _("%(series)s: %(value)s at the end")
+        % {"series": s.name, "value": fmt(next((v for v in reversed(values) if v is not None), 0))}
+        for s, values in combined
     )
     return Chart(title, _svg(title, last, body), buckets, [(s.name, v) for s, v in combined], fmt)
 

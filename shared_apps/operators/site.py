@@ -23,6 +23,7 @@ from allauth.account.decorators import secure_admin_login
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -40,9 +41,10 @@ from shared_apps.accounts.selectors import user_has_mfa
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.text import without_nul
 from shared_apps.core.transactions import enqueue_on_commit
-from shared_apps.operators.dashboard import PRESETS, Dashboard, Period, dashboard_build, period_from
+from shared_apps.operators.dashboard import PRESETS, dashboard_build, period_from
 from shared_apps.workspaces import impersonation
 from shared_apps.workspaces.models import ImpersonationSession
+from shared_apps.workspaces.selectors import metrics_gathered
 from shared_apps.workspaces.services import OperatorPermission, is_operator_with
 from shared_apps.workspaces.tasks import metrics_refresh
 from tenants.links import workspace_path
@@ -50,6 +52,9 @@ from tenants.models import Tenant
 from tenants.selectors import primary_domain, tenant_url, workspaces
 
 _MFA_CACHE = "_atrium_operator_mfa"
+# The platform's first figures, queued for a worker: asked for once in this many seconds, however many dashboards ask.
+GATHER_KEY = "operators:metrics-first-gather"
+GATHER_QUEUED_SECONDS = 600
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
@@ -102,6 +107,32 @@ class OperatorsAdminSite(admin.AdminSite):
 
         return cast(_View, wrapper)
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Every page's context, with the operators' destinations (label, address, whether this page is in it)."""
+        context = super().each_context(request)
+        index = reverse("admin:index")
+        destinations = [
+            (_("Dashboard"), index),
+            (_("Workspaces"), reverse("admin:tenants_tenant_changelist")),
+            (_("People"), reverse("admin:accounts_user_changelist")),
+            (_("Operator log"), reverse("admin:workspaces_operatorlogentry_changelist")),
+            (_("Impersonations"), reverse("admin:workspaces_impersonationsession_changelist")),
+        ]
+        context["ops_nav"] = [
+            (label, url, request.path == url if url == index else request.path.startswith(url))
+            for label, url in destinations
+        ]
+        return context
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        """Django's list of apps, with allauth's "account" app named for what it holds: Atrium's own accounts app is
+        "Accounts" too, and two boxes of one name read as one."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            if app["app_label"] == "account":
+                app["name"] = _("Email addresses")
+        return sorted(app_list, key=lambda app: str(app["name"]).lower())
+
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(user.is_active and user.is_staff) and operator_has_mfa(request)
@@ -117,29 +148,45 @@ class OperatorsAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         context = dict(extra_context or {})
         if is_operator_with(request.user, OperatorPermission.VIEW):
-            today = timezone.now().astimezone(UTC).date()
-            period, message = period_from(request.GET, today=today)
-            dashboard = dashboard_build(period)
-            if dashboard.refreshed_at is None:
-                dashboard = self._first_refresh(request, period)
-            context.update(
-                dashboard=dashboard,
-                period_message=message,
-                presets=list(PRESETS),
-                can_refresh=is_operator_with(request.user, OperatorPermission.CHANGE),
-            )
+            context.update(self._dashboard_context(request))
         return super().index(request, context)
 
-    def _first_refresh(self, request: HttpRequest, period: Period) -> Dashboard:
-        """No refresh has ever run (a new platform, `make run`): figures would all read 0 until one did, so the first
-        view runs it. In-process (development, no broker) the page shows its result; with a worker it is queued once
-        (the refresh takes its own lock) and the page says the figures are on their way."""
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            metrics_refresh(full=True)
-            return dashboard_build(period)
-        enqueue_on_commit(metrics_refresh, full=True)
-        messages.info(request, _("Gathering the workspace figures for the first time: reload in a minute."))
-        return dashboard_build(period)
+    def _dashboard_context(self, request: HttpRequest) -> dict[str, Any]:
+        """The dashboard for the range the query asks for; `gathering` while the platform's figures were never
+        gathered (a new platform, `make run`): the page then says so and asks for them (`metrics_gather_view`)."""
+        today = timezone.now().astimezone(UTC).date()
+        period, message = period_from(request.GET, today=today)
+        dashboard = dashboard_build(period)
+        return {
+            "dashboard": dashboard,
+            "gathering": dashboard.refreshed_at is None and not metrics_gathered(),
+            "period_message": message,
+            "presets": list(PRESETS),
+            "can_refresh": is_operator_with(request.user, OperatorPermission.CHANGE),
+        }
+
+    def metrics_gather_view(self, request: HttpRequest) -> HttpResponse:
+        return require_POST(self._metrics_gather)(request)
+
+    def _metrics_gather(self, request: HttpRequest) -> HttpResponse:
+        """A platform's first figures, gathered by the metrics refresh task, asked for by the dashboard as it loads and
+        every few seconds after. Without a broker the task runs in-process, as every task does there: in this request,
+        which answers with the figures (the page itself was answered at once). With a broker it is queued once
+        (GATHER_QUEUED_SECONDS, however many dashboards ask; the refresh takes its own lock) and each ask is answered
+        204 until the figures are there. Without JavaScript: back to the dashboard."""
+        if not is_operator_with(request.user, OperatorPermission.VIEW):
+            return self._refused(request, _("Your operator account has no permission to view the workspaces."))
+        if not metrics_gathered():
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                metrics_refresh.delay(full=True)
+            elif cache.add(GATHER_KEY, "queued", timeout=GATHER_QUEUED_SECONDS):
+                enqueue_on_commit(metrics_refresh, full=True)
+        if not request.htmx:  # type: ignore[attr-defined]
+            query = request.GET.urlencode()
+            return HttpResponseRedirect(reverse("admin:index") + (f"?{query}" if query else ""))
+        if not metrics_gathered():
+            return HttpResponse(status=204)  # on their way: the page asks again in a few seconds
+        return TemplateResponse(request, "admin/atrium/_figures.html", self._dashboard_context(request))
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         own = [
@@ -164,6 +211,7 @@ class OperatorsAdminSite(admin.AdminSite):
                 name="impersonation_revoke",
             ),
             path("workspaces/metrics/refresh/", self.admin_view(self.metrics_refresh_view), name="metrics_refresh"),
+            path("workspaces/metrics/gather/", self.admin_view(self.metrics_gather_view), name="metrics_gather"),
             path(
                 "workspaces/exports/<str:name>/",
                 self.admin_view(self.export_download_view),

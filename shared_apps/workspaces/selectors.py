@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from shared_apps.workspaces.models import PlatformDay
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspaces
 
@@ -17,3 +18,9 @@ def workspace_list() -> QuerySet[Tenant]:
         .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("-is_primary", "domain")))
         .order_by("created_at")
     )
+
+
+def metrics_gathered() -> bool:
+    """Whether the metrics refresh ever ran (it leaves a PlatformDay each time): until then the operators' figures of
+    activity and sizes are not known. One query."""
+    return PlatformDay.objects.exists()

@@ -249,35 +249,3 @@ def test_a_custom_range_and_presets() -> None:
     )
     assert (preset.start, preset.end) == (date(2026, 3, 25), today)
     assert odd.days == 30
-
-
-def test_the_first_view_gathers_the_figures_and_says_as_of_when(
-    tenant: Tenant, owner: User, public_client: Client
-) -> None:
-    # given: a platform whose metrics were never refreshed (a fresh `make run`)
-    for model in (WorkspaceDay, PlatformDay, WorkspaceMetrics):
-        model.objects.all().delete()
-    public_client.force_login(operator_create("viewer@atrium.test", "tenants.view_tenant"))
-
-    text = public_client.get("/admin/").content.decode()
-
-    assert "Workspace figures as of" in text
-    assert "appear after the first metrics refresh" not in text
-    assert PlatformDay.objects.exists()
-    assert WorkspaceMetrics.objects.filter(tenant=tenant).exists()
-
-
-def test_with_a_worker_the_first_view_queues_the_refresh_and_says_so(
-    tenant: Tenant, public_client: Client, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    for model in (WorkspaceDay, PlatformDay, WorkspaceMetrics):
-        model.objects.all().delete()
-    public_client.force_login(operator_create("viewer@atrium.test", "tenants.view_tenant"))
-
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        text = public_client.get("/admin/").content.decode()
-
-    assert "Gathering the workspace figures for the first time" in text
-    assert len(queued) == 1
-    assert not PlatformDay.objects.exists()  # nothing ran in the request itself

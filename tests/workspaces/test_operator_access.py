@@ -36,6 +36,7 @@ def _urls(tenant: Tenant, user: User) -> list[str]:
         f"/admin/workspaces/impersonation/{SESSION}/ticket/?binding=" + "a" * 64,
         f"/admin/workspaces/impersonation/{SESSION}/writes/",
         "/admin/workspaces/exports/acme-20260101T000000Z.tar.gz/",
+        "/admin/workspaces/metrics/gather/",
     ]
 
 

@@ -43,6 +43,9 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("email", "name")
     readonly_fields = (*ACCOUNT_KEY_FIELDS, "last_login", "date_joined")
     inlines: ClassVar = [MembershipInline]
+    # Plain multiple selects, not Django's two-box filter widget: its script names a bare <span> with aria-label (an
+    # attribute that element may not carry) and draws its "chosen" box in colours below AA contrast.
+    filter_horizontal = ()
     fieldsets = (
         (None, {"fields": ("email",)}),
         ("Profile", {"fields": ("name",)}),
@@ -146,6 +149,8 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin):
+    filter_horizontal = ()  # plain multiple selects, as on UserAdmin
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return bool(getattr(request.user, "is_superuser", False))
 

@@ -56,20 +56,25 @@ class Activity:
     def api_reported(self) -> bool:
         return bool(self.counts["api_reported"])
 
-    def figures(self) -> list[Figure]:
+    def figures(self, *, gathered: bool = True) -> list[Figure]:
+        """`gathered`: the metrics refresh has run (until then no workspace's activity is known: not 0, unknown)."""
         c, reported = self.counts, self.api_reported
         return [
             Figure(
                 "Active workspaces, 7 days",
-                c["a7"],
-                c["a7_prev"],
-                note="a member did something in the last 7 days of the range (against the 7 before)",
+                c["a7"] if gathered else None,
+                c["a7_prev"] if gathered else None,
+                note="a member did something in the last 7 days of the range (against the 7 before)"
+                if gathered
+                else "after the first metrics refresh",
             ),
             Figure(
                 "Active workspaces, 30 days",
-                c["a30"],
-                c["a30_prev"],
-                note="…in the last 30 days of the range (against the 30 before)",
+                c["a30"] if gathered else None,
+                c["a30_prev"] if gathered else None,
+                note="…in the last 30 days of the range (against the 30 before)"
+                if gathered
+                else "after the first metrics refresh",
             ),
             Figure(
                 "API calls",

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.models import SubscriptionStatus
 from shared_apps.operators.charts import Chart, Series, bar_chart, day_range, line_chart
@@ -30,25 +31,31 @@ def _charts(period: Period, growth: Growth, activity: Activity, revenue: Revenue
     new_workspaces = per_day([(d, n) for d, n in growth.created if d >= period.start], days)
     charts = [
         bar_chart(
-            "Sign-ups per day",
-            days,
-            [Series("new accounts", new_accounts, "chart__s1"), Series("new workspaces", new_workspaces, "chart__s2")],
-        ),
-        line_chart(
-            "Active workspaces per day", days, [Series("workspaces active", per_day(activity.daily_active, days))]
-        ),
-        line_chart("MRR", days, [Series("MRR", mrr)], fmt=money),
-        bar_chart(
-            "Trials and conversions",
+            _("Sign-ups per day"),
             days,
             [
-                Series("trials started", list(trials), "chart__s1"),
-                Series("conversions", list(conversions), "chart__s2"),
+                Series(_("new accounts"), new_accounts, "chart__s1"),
+                Series(_("new workspaces"), new_workspaces, "chart__s2"),
+            ],
+        ),
+        line_chart(
+            _("Active workspaces per day"),
+            days,
+            [Series(_("workspaces active"), per_day(activity.daily_active, days))],
+        ),
+        line_chart(_("MRR"), days, [Series(_("MRR"), mrr)], fmt=money),
+        bar_chart(
+            _("Trials and conversions"),
+            days,
+            [
+                Series(_("trials started"), list(trials), "chart__s1"),
+                Series(_("conversions"), list(conversions), "chart__s2"),
             ],
         ),
     ]
     if activity.api_reported:
-        charts.append(bar_chart("API calls per day", days, [Series("API calls", per_day(activity.api_daily, days))]))
+        api_calls = [Series(_("API calls"), per_day(activity.api_daily, days))]
+        charts.append(bar_chart(_("API calls per day"), days, api_calls))
     return charts
 
 
@@ -68,7 +75,7 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
     board.api_reported = activity.api_reported
     board.groups = [
         ("Growth", growth.figures(period)),
-        ("Activity", activity.figures()),
+        ("Activity", activity.figures(gathered=sizes.latest is not None)),
         ("Revenue", revenue.figures(period, now=now)),
         ("Storage", sizes.figures(period)),
     ]

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_PRESET = "30"
 MAX_DAYS = 731
@@ -32,9 +36,13 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The range in the reader's language: "Last 30 days", or its first and last days in its date format."""
         if self.preset:
-            return f"Last {self.days} days"
-        return f"{self.start:%b} {self.start.day}, {self.start.year} to {self.end:%b} {self.end.day}, {self.end.year}"
+            return ngettext("Last %(days)d day", "Last %(days)d days", self.days) % {"days": self.days}
+        return _("%(start)s to %(end)s") % {
+            "start": date_format(self.start, "DATE_FORMAT"),
+            "end": date_format(self.end, "DATE_FORMAT"),
+        }
 
 
 def _parse_day(value: str) -> date | None:
