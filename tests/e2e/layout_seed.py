@@ -102,7 +102,8 @@ def _project(owner: User, member: User) -> dict[str, int]:
     if not Label.objects.exists():
         content = projects.label_create(name="Content", color="blue", acting_user=owner)
         design = projects.label_create(name="Design", color="purple", acting_user=owner)
-        for t, labels in zip(Task.objects.filter(project=project).order_by("pk"), [[content], [content], [design]]):
+        first_three = Task.objects.filter(project=project).order_by("pk")[:3]
+        for t, labels in zip(first_three, [[content], [content], [design]], strict=True):
             t.labels.set(labels)
     if not task.documents.exists():
         for n in range(3):
