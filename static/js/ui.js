@@ -58,17 +58,63 @@
   }
 
   // --- Toasts --------------------------------------------------------------------------------------------------
+  // Toasts float over a corner of the window (bottom right; the bottom on a phone), so they never move the page. A
+  // toast about something on the page (data-about: the ids of the rows it reports on, e.g. the invitation just sent)
+  // never covers it: while it would, the toasts move to the top of the window. The page gets room at its end as tall
+  // as the toasts, so its last lines can still be scrolled out from under them.
+  function toastPlace() {
+    var region = document.querySelector(".flash-region");
+    if (!region) return;
+    var toasts = region.querySelectorAll(".flash");
+    document.body.style.setProperty("--toast-room", toasts.length ? region.offsetHeight + "px" : "0px");
+    var about = [];
+    toasts.forEach(function (toast) {
+      (toast.getAttribute("data-about") || "").split(" ").forEach(function (id) {
+        var el = id && document.getElementById(id);
+        if (el) about.push(el);
+      });
+    });
+    function covered() {
+      var box = region.getBoundingClientRect(), hidden = 0;
+      about.forEach(function (el) {
+        var r = el.getBoundingClientRect();
+        var w = Math.min(box.right, r.right) - Math.max(box.left, r.left);
+        var h = Math.min(box.bottom, r.bottom) - Math.max(box.top, r.top);
+        if (w > 0 && h > 0) hidden += w * h;
+      });
+      return hidden;
+    }
+    region.classList.remove("flash-region--top");
+    if (!about.length) return;
+    var below = covered();
+    if (below === 0) return;
+    region.classList.add("flash-region--top");
+    if (covered() > below) region.classList.remove("flash-region--top");
+  }
+
   // Information and success dismiss themselves after a few seconds; the timer waits while the pointer or the keyboard
   // focus is on the toast. Errors and toasts with an action (e.g. "Undo") stay until closed.
   function toasts() {
+    var pending = false;
+    function placeSoon() {
+      if (pending) return;
+      pending = true;
+      window.requestAnimationFrame(function () { pending = false; toastPlace(); });
+    }
+    if (document.querySelector(".flash")) {
+      toastPlace();
+      window.addEventListener("scroll", placeSoon, { passive: true });
+      window.addEventListener("resize", placeSoon);
+    }
     document.querySelectorAll(".flash").forEach(function (toast) {
       var close = toast.querySelector(".flash__close");
       function dismiss() {
         var hadFocus = toast.contains(document.activeElement);
         toast.remove();
+        toastPlace();
         if (hadFocus) {
           var main = document.getElementById("main");
-          if (main) main.focus();
+          if (main) main.focus({ preventScroll: true });  // the page stays where the reader had it
         }
       }
       if (close) {

@@ -57,6 +57,11 @@ SEARCH_MAX_LENGTH = 100
 MAX_RETURN_QUERY = 1024  # the members list's own query string (search and page) is far shorter
 INVITATIONS_PER_PAGE = 50
 UNDO_TAG = "undo:"  # a message's extra tag naming the URL its "Undo" button posts to (templates/base.html)
+ABOUT_TAG = "about:"  # a message's extra tag naming a row it reports on, which its toast keeps clear of
+
+
+def _about(*row_ids: str) -> str:
+    return " ".join(f"{ABOUT_TAG}{row_id}" for row_id in row_ids)
 
 
 def _workspace(request: MemberRequest) -> Tenant:
@@ -160,7 +165,9 @@ def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
     else:
         who = changed.user.get_full_name()
         messages.success(
-            request, _("%(who)s is now %(lower)s.") % {"who": who, "lower": changed.get_role_display().lower()}
+            request,
+            _("%(who)s is now %(lower)s.") % {"who": who, "lower": changed.get_role_display().lower()},
+            extra_tags=_about(f"member-{changed.pk}"),
         )
     return redirect(_back(request))
 
@@ -287,12 +294,16 @@ def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
         # Say what happened, not what was hoped for: the emails go out from a task (at once without a broker, a
         # moment later with one), and a sending failure must not read as "sent".
         sent = selectors.invitation_emails_sent(invitation_ids=[i.pk for i in result.sent])
-        done = [i.email for i in result.sent if i.email in sent]
-        waiting = [i.email for i in result.sent if i.email not in sent]
+        done = [i for i in result.sent if i.email in sent]
+        waiting = [i for i in result.sent if i.email not in sent]
         if done:
             n = len(done)
             text = ngettext("%(n)s invitation sent: %(listed)s.", "%(n)s invitations sent: %(listed)s.", n)
-            messages.success(request, text % {"n": n, "listed": listed(done)})
+            messages.success(
+                request,
+                text % {"n": n, "listed": listed([i.email for i in done])},
+                extra_tags=_about(*(f"invitation-{i.pk}" for i in done)),
+            )
         if waiting:
             n = len(waiting)
             text = ngettext(
@@ -302,7 +313,11 @@ def _report(request: MemberRequest, result: services.InvitationsResult) -> None:
                 "out; use “Resend” if one stays that way.",
                 n,
             )
-            messages.info(request, text % {"n": n, "listed": listed(waiting)})
+            messages.info(
+                request,
+                text % {"n": n, "listed": listed([i.email for i in waiting])},
+                extra_tags=_about(*(f"invitation-{i.pk}" for i in waiting)),
+            )
     if result.already_members:
         n = len(result.already_members)
         text = ngettext("Already a member, nothing sent: %(listed)s.", "Already members, nothing sent: %(listed)s.", n)
@@ -340,7 +355,11 @@ def _invitation_action(request: MemberRequest, invitation_id: int, *, revoke: bo
                 extra_tags=f"{UNDO_TAG}{undo}",
             )
         else:
-            messages.success(request, _("A new invitation link was sent to %(email)s.") % {"email": invitation.email})
+            messages.success(
+                request,
+                _("A new invitation link was sent to %(email)s.") % {"email": invitation.email},
+                extra_tags=_about(f"invitation-{invitation.pk}"),
+            )
     return redirect("settings_invitations")
 
 
@@ -374,6 +393,7 @@ def invitation_revoke_undo(request: MemberRequest, invitation_id: int) -> HttpRe
         messages.success(
             request,
             _("The invitation to %(email)s is pending again; its link works again.") % {"email": invitation.email},
+            extra_tags=_about(f"invitation-{invitation.pk}"),
         )
     return redirect("settings_invitations")
 

@@ -31,7 +31,8 @@ def roles(tenant: Tenant) -> dict[str, str]:
 
 
 def text(response: Any) -> str:
-    return unescape(response.content.decode())
+    """The page as read: entities decoded, and without the <wbr> wrapping points inside addresses."""
+    return unescape(response.content.decode()).replace("<wbr>", "")
 
 
 # --- the page --------------------------------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ def test_owners_and_admins_see_the_log_with_actor_target_ip_and_time(
     response = tenant_client.get("/settings/audit/")
 
     assert response.status_code == 200
-    content = response.content.decode()
+    content = response.content.decode().replace("<wbr>", "")  # addresses carry wrapping points
     assert "Role changed" in content
     assert "member.role_changed" in content
     assert "member → admin" in content

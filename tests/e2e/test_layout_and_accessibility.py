@@ -1,8 +1,10 @@
 """Every main page at a phone's width and a laptop's: nothing runs off the side, the sidebar becomes a drawer, wide
-tables become stacked rows; and axe-core finds no serious or critical accessibility violation on any of them.
+tables become stacked rows, addresses wrap between their parts, toasts keep clear of what they report on; and
+axe-core finds no serious or critical accessibility violation on any of them, the API docs page included.
 
-The pages are visited as the workspace's owner (who sees every settings tab), with a project, a task, a document, a
-pending invitation, an API key and a second member in place, so tables and cards have rows to lay out.
+The pages are visited as the workspace's owner (who sees every settings tab), in a workspace with real content
+(tests/e2e/layout_seed.py): labelled tasks with attachments and comments, notifications, activity, many members with
+long addresses, invitations, an API key, a webhook endpoint and a long custom domain.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ import pytest
 from django.conf import settings
 
 from tests.e2e.conftest import LiveSite, shoot
+from tests.e2e.layout_seed import LONG_INVITED
 from tests.helpers import subprocess_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -33,64 +37,10 @@ DESKTOP = {"width": 1280, "height": 800}
 WIDTHS = [SMALL_PHONE, PHONE, TABLET, DESKTOP]
 
 ROOT_PAGES = ["/", "/signup/", "/login/", "/pricing/"]
+# The audit log's entries about long addresses (tests/e2e/layout_seed.py), whatever the sign-ins since put above them.
+AUDIT_LONG_ADDRESSES = "/settings/audit/?actor=example-corporation"
 
-FIXTURE = """
-import io
-from PIL import Image
-from shared_apps.workspaces.services import domains as workspace_domains
-from tenant_apps.projects.services import documents
-from allauth.account.models import EmailAddress
-import datetime
-from django_tenants.utils import tenant_context
-from shared_apps.accounts import services
-from shared_apps.accounts.models import ApiKey, Invitation, Membership, Role, User
-from tenant_apps.projects import services as projects
-from tenant_apps.projects.models import Label, Project, Task
-from tenants.models import Domain
-tenant = Domain.objects.get(domain="e2e-co.localhost").tenant
-owner = User.objects.get(email="owner@e2e.test")
-member, made = User.objects.get_or_create(email="layout-member@e2e.test", defaults={"name": "Grace Hopper-Lovelace"})
-if made:
-    member.set_password("layout-member-password")
-    member.save()
-    EmailAddress.objects.create(user=member, email=member.email, primary=True, verified=True)
-    Membership.objects.create(user=member, tenant=tenant, role=Role.MEMBER)
-invited = "a-rather-long-address.for-layout@example.com"
-if not Invitation.objects.filter(tenant=tenant, email=invited).exists():
-    services.invitations_create(tenant=tenant, emails=[invited], role=Role.ADMIN, acting_user=owner)
-if not ApiKey.objects.filter(tenant=tenant, user=owner).exists():
-    services.api_key_create(tenant=tenant, name="Nightly export to the warehouse", scope="read", acting_user=owner)
-with tenant_context(tenant):
-    project = Project.objects.filter(name="Website relaunch for the autumn campaign").first()
-    if project is None:
-        project = projects.project_create(name="Website relaunch for the autumn campaign", acting_user=owner)
-        for title, status in [("Write the launch announcement for the blog and the newsletter", "todo"),
-                              ("Review the pricing page copy", "doing"), ("Pick the hero photograph", "done")]:
-            projects.task_create(project=project, title=title, status=status, acting_user=owner,
-                                 assignee_id=owner.pk, due_date=datetime.date(2026, 12, 24))
-    task = Task.objects.filter(project=project).order_by("pk").first()
-    if not Label.objects.exists():
-        content = projects.label_create(name="Content", color="blue", acting_user=owner)
-        design = projects.label_create(name="Design", color="purple", acting_user=owner)
-        for t, labels in zip(Task.objects.filter(project=project).order_by("pk"), [[content], [content], [design]]):
-            t.labels.set(labels)
-    if not task.documents.exists():
-        for n in range(3):
-            image = io.BytesIO()
-            Image.new("RGB", (8, 8), (n * 80, 90, 200)).save(image, format="PNG")
-            documents.document_upload(project=project, task=task, content=io.BytesIO(image.getvalue()),
-                                      size=len(image.getvalue()), acting_user=owner,
-                                      name=f"hero-photograph-candidate-{n}-for-the-autumn-campaign-final-v2.png")
-    print("ids", project.pk, task.pk)
-# Many members, some with long addresses, and a long custom domain: the states the tables must lay out.
-for n in range(12):
-    user, made = User.objects.get_or_create(email=f"christopher.montgomery-{n}@engineering.example-corporation.com")
-    if made:
-        Membership.objects.create(user=user, tenant=tenant, role=Role.MEMBER)
-long_domain = "intranet-portal.a-rather-long-company-name.example.com"
-if not Domain.objects.filter(domain=long_domain).exists():
-    workspace_domains.workspace_domain_add(tenant=tenant, domain=long_domain, acting_user=owner)
-"""
+SEED = "from tests.e2e.layout_seed import seed; seed()"
 
 INVITE = """
 from shared_apps.accounts import services
@@ -135,34 +85,41 @@ def _run(code: str) -> str:
 
 @pytest.fixture(scope="module")
 def ids(live_site: LiveSite) -> dict[str, int]:
-    out = _run(FIXTURE)
-    found = re.search(r"ids (\d+) (\d+)", out)
+    out = _run(SEED)
+    found = re.search(r"^ids (\{.*\})$", out, re.MULTILINE)
     assert found, out
-    return {"project": int(found.group(1)), "task": int(found.group(2))}
+    return {key: int(value) for key, value in json.loads(found.group(1)).items()}
 
 
 def workspace_pages(ids: dict[str, int]) -> list[str]:
-    project, task = ids["project"], ids["task"]
+    project, task, logo, endpoint = ids["project"], ids["task"], ids["logo"], ids["endpoint"]
     return [
         "/",
         "/projects/",
         f"/projects/{project}/",
         f"/projects/{project}/tasks/{task}/",
+        f"/projects/{project}/tasks/{logo}/",
         f"/projects/{project}/sharing/",
         f"/projects/{project}/documents/",
+        f"/projects/{project}/edit/",
         "/settings/",
         "/settings/members/",
         "/settings/invitations/",
         "/settings/billing/",
         "/settings/audit/",
+        AUDIT_LONG_ADDRESSES,
         "/settings/api-keys/",
         "/settings/labels/",
         "/settings/sso/",
         "/settings/profile/",
         "/settings/domains/",
         "/settings/webhooks/",
+        f"/settings/webhooks/{endpoint}/",
         "/accounts/sessions/",
         "/activity/",
+        f"/activity/projects/{project}/",
+        "/notifications/",
+        "/notifications/preferences/",
     ]
 
 
@@ -256,6 +213,63 @@ def test_every_page_fits_the_window_at_every_width(context_at: Any, live_site: L
     assert not {path: m for path, m in wide.items() if m}, json.dumps({p: m for p, m in wide.items() if m}, indent=1)
 
 
+# Where each table cell's text breaks onto a new line in the middle of a word (between two letters or digits); a
+# <br> or a block inside the cell starts a line by design, and a break after a space, "@", "." or "-" is a fine one.
+MID_WORD_BREAKS = """(cells) => {
+    const found = [], range = document.createRange(), word = /[\\p{L}\\p{N}]/u;
+    for (const cell of cells) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+        let before = null;
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (node.nodeType === Node.ELEMENT_NODE) {
+                if (node.tagName === 'BR' || !getComputedStyle(node).display.startsWith('inline')) before = null;
+                continue;
+            }
+            for (let i = 0; i < node.length; i++) {
+                const ch = node.data[i];
+                if (/\\s/.test(ch)) { before = before && {ch, top: before.top}; continue; }
+                range.setStart(node, i);
+                range.setEnd(node, i + 1);
+                const box = range.getClientRects()[0];
+                if (!box || !box.width) continue;
+                if (before && box.top > before.top + 2 && word.test(before.ch) && word.test(ch)) {
+                    found.push(`"${cell.textContent.trim()}" between "${before.ch}" and "${ch}"`);
+                }
+                before = {ch, top: box.top};
+            }
+        }
+    }
+    return found;
+}"""
+
+
+def test_long_addresses_wrap_between_their_parts_never_inside_a_word(
+    context_at: Any, live_site: LiveSite, ids: dict[str, int]
+) -> None:
+    page = context_at(DESKTOP)
+    sign_in(page, live_site)
+    pages = [
+        "/settings/audit/",
+        AUDIT_LONG_ADDRESSES,
+        "/settings/members/",
+        "/settings/invitations/",
+        "/settings/api-keys/",
+        f"/projects/{ids['project']}/sharing/",
+        f"/projects/{ids['project']}/tasks/{ids['task']}/",
+    ]
+    broken: dict[str, list[str]] = {}
+    for path in pages:
+        page.goto(live_site.url("e2e-co.localhost", path))
+        if path == AUDIT_LONG_ADDRESSES:  # given: a long address inviting another
+            assert page.locator("main td", has_text=LONG_INVITED).count() == 1
+        for viewport in WIDTHS:
+            page.set_viewport_size(viewport)
+            if found := page.locator("main td").evaluate_all(MID_WORD_BREAKS):
+                broken[f"{path} at {viewport['width']}"] = found
+
+    assert not broken, json.dumps(broken, indent=1)
+
+
 def test_on_a_phone_the_sidebar_is_a_drawer(context_at: Any, live_site: LiveSite, ids: dict[str, int]) -> None:
     page = context_at(PHONE)
     sign_in(page, live_site)
@@ -345,6 +359,26 @@ def axe_serious(page: Any) -> list[dict[str, Any]]:
     return list(result)
 
 
+def _api_docs_violations(page: Any, live_site: LiveSite) -> dict[str, list[dict[str, Any]]]:
+    """axe on the API docs page (Swagger UI) as a reader uses it: as it opens; with an operation of each method, a
+    model and a tried-out request's answer open; with the "Authorize" dialog open."""
+    found = {}
+    page.goto(live_site.url("e2e-co.localhost", "/api/docs/"))
+    page.locator(".opblock").first.wait_for()
+    found["/api/docs/"] = _axe(page)
+    for method in ("get", "post", "patch", "delete"):
+        page.locator(f".opblock-{method} .opblock-summary-control").first.click()
+    page.locator(".model-box-control").first.click()
+    page.locator(".try-out__btn").first.click()
+    page.locator(".btn.execute").first.click()
+    page.locator(".live-responses-table").first.wait_for()
+    found["/api/docs/ with operations open and a request tried"] = _axe(page)
+    page.locator("button.authorize").first.click()
+    page.locator(".modal-ux").wait_for()
+    found["/api/docs/ with the Authorize dialog"] = _axe(page)
+    return found
+
+
 def test_axe_finds_no_serious_violation_on_the_main_pages(
     context_at: Any, live_site: LiveSite, ids: dict[str, int]
 ) -> None:
@@ -378,8 +412,65 @@ def test_axe_finds_no_serious_violation_on_the_main_pages(
         visited += 1
         if violations := axe_serious(page):
             found[path] = violations
+    api_docs = _api_docs_violations(page, live_site)
+    found |= {state: violations for state, violations in api_docs.items() if violations}
     assert visited == len(ROOT_PAGES) + 2 + len(workspace_pages(ids))
+    assert len(api_docs) == 3
     assert not found, json.dumps(found, indent=1)
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_toast_keeps_clear_of_the_invitation_it_reports_on_and_never_moves_the_page(
+    context_at: Any, live_site: LiveSite, ids: dict[str, int], viewport: dict[str, int]
+) -> None:
+    page = context_at(viewport)
+    sign_in(page, live_site)
+    page.goto(live_site.url("e2e-co.localhost", "/settings/invitations/"))
+    email = f"toast-{viewport['width']}-{uuid.uuid4().hex[:6]}@example.com"
+
+    # when: an invitation is sent, its row appears at the top of the pending list and a toast says so
+    page.get_by_label("Email addresses").fill(email)
+    page.get_by_role("button", name="Send 1 invitation").click()
+    toast = page.locator(".flash", has_text=email)
+    toast.wait_for()
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished))")
+    cells = page.locator("tr", has_text=email).locator("td")
+
+    # then: the toast covers none of the new row's cells (its status, its Resend and Revoke buttons)…
+    def covered() -> list[str]:
+        box = toast.bounding_box()
+        assert box is not None
+        return [c.inner_text() for c in cells.all() if (cell := c.bounding_box()) and _overlap(box, cell)]
+
+    assert cells.count() == 5
+    assert covered() == [], toast.bounding_box()
+    shoot(page, f"toast-clear-of-its-row-{viewport['width']}")
+    # …nor when the row is scrolled to the window's bottom edge, where a toast sits at first
+    bottom = cells.last.evaluate("c => c.getBoundingClientRect().bottom + window.scrollY")
+    page.evaluate("y => window.scrollTo(0, y)", bottom - viewport["height"] + 4)
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    assert covered() == [], toast.bounding_box()
+
+    # and: it floats over the page, never in its flow: the (phone's sticky) bar stays at the top, and the page does not
+    # move when the toast goes
+    page.evaluate("() => window.scrollTo(0, 0)")
+    title = page.locator(".page-title").bounding_box()
+    if viewport == PHONE:
+        bar = page.locator(".app-bar").bounding_box()
+        assert bar is not None
+        assert bar["y"] == 0
+    toast.locator(".flash__close").click()
+    toast.wait_for(state="detached")
+    assert page.locator(".page-title").bounding_box() == title
 
 
 def test_toasts_on_a_phone_sit_above_the_page_close_themselves_and_undo_a_revoke(
@@ -400,7 +491,7 @@ def test_toasts_on_a_phone_sit_above_the_page_close_themselves_and_undo_a_revoke
     box, send = toast.bounding_box(), page.get_by_role("button", name="Send invitations").bounding_box()
     assert box is not None
     assert send is not None
-    assert box["y"] + box["height"] <= send["y"], (box, send)
+    assert not _overlap(box, send), (box, send)
     assert page.locator("tr", has_text="undo-me@example.com").count() == 0
     shoot(page, "phone-revoke-undo")
 

@@ -51,7 +51,9 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True, "displayOperationId": False},
+    # No deep links: Swagger UI draws each one inside its operation's expand button, a link inside a button that
+    # screen readers and keyboards cannot reach (axe's nested-interactive, on every operation).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": False, "displayOperationId": False},
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "shared_apps.accounts.models.Role",
         "TaskStatusEnum": "tenant_apps.projects.models.TaskStatus",

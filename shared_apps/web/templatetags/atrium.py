@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from allauth.mfa.models import Authenticator
 from django import template
 from django.conf import settings
 from django.urls import get_urlconf, set_urlconf
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from shared_apps.accounts.passkeys import passkeys_available
 from shared_apps.accounts.ratelimits import retry_after
@@ -18,6 +21,9 @@ from tenants.links import public_path
 from tenants.selectors import root_url
 
 register = template.Library()
+
+# Where an address may break across lines: after its "@", before each "." (the usual typographic rule for addresses).
+ADDRESS_BREAK = re.compile(r"(?<=@)|(?=\.)")
 
 
 @register.simple_tag(takes_context=True)
@@ -61,6 +67,14 @@ def message_undo_url(message: Any) -> str:
         if tag.startswith("undo:/"):
             return tag.removeprefix("undo:")
     return ""
+
+
+@register.filter
+def message_about(message: Any) -> str:
+    """The ids of the page's elements a flash message reports on, from its `about:<id>` extra tags, space-separated
+    ("" when it names none): the toast keeps clear of them (static/js/ui.js)."""
+    tags = (getattr(message, "extra_tags", "") or "").split()
+    return " ".join(tag.removeprefix("about:") for tag in tags if tag.startswith("about:") and len(tag) > 6)
 
 
 @register.filter(name="browser_label")
@@ -118,3 +132,16 @@ def initials(name: str | None) -> str:
     if "@" in str(name):
         return words[0][0].upper()
     return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
+@register.filter(needs_autoescape=True)
+def soft_breaks(value: object, autoescape: bool = True) -> SafeString | str:
+    """An email address, host or file name (one word, no spaces) as `<span class="addr">` with a `<wbr>` after its "@"
+    and before each ".": a narrow column wraps it there (and after its hyphens) rather than in the middle of a word.
+    Text with spaces is returned as it is; it breaks at its spaces."""
+    text = "" if value is None else str(value)
+    escape = conditional_escape if autoescape else str
+    if not text or any(c.isspace() for c in text):
+        return escape(text)
+    parts = [escape(part) for part in ADDRESS_BREAK.split(text) if part]
+    return format_html('<span class="addr">{}</span>', mark_safe("<wbr>".join(parts)))  # noqa: S308  (escaped above)
