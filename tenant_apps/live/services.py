@@ -26,6 +26,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.core.asgi import request_thread_release
 from shared_apps.core.live import Message, hub, publish
 from tenant_apps.audit.models import Event
 from tenant_apps.projects.models import Project
@@ -153,7 +154,10 @@ class StreamScope:
         return project_visible(schema=self.schema, user_id=self.user_id, project_id=self.project_id)
 
     async def still_visible_async(self) -> bool:
-        return await sync_to_async(self._checked_in_thread)()
+        try:
+            return await sync_to_async(self.still_visible)()
+        finally:
+            await request_thread_release()  # a long-lived stream keeps no thread and no connection between checks
 
     def _checked_in_thread(self) -> bool:
         try:
@@ -243,13 +247,14 @@ async def stream_async(scope: StreamScope, *, max_seconds: float = MAX_SECONDS) 
     subscription = hub().subscribe(scope.accepts, deliver)
     reader = _Reader(scope, max_seconds)
     try:
-        # The request's thread may hold a database connection (opened by a middleware after the view): give it back
-        # now, or it would stay open, idle, for as long as the stream lasts.
-        await sync_to_async(_connection_give_back)()
+        # The request's thread is idle from now on, and may hold a database connection (opened by a middleware after
+        # the view): end both now, or they would stay, idle, for as long as the stream lasts.
+        await request_thread_release()
         yield OPENING
         while reader.open():
             try:
-                message = await asyncio.wait_for(inbox.get(), timeout=reader.wait())
+                async with asyncio.timeout(reader.wait()):  # no task of its own, as wait_for would make
+                    message = await inbox.get()
             except TimeoutError:
                 yield PING
                 continue
@@ -260,11 +265,6 @@ async def stream_async(scope: StreamScope, *, max_seconds: float = MAX_SECONDS) 
                 yield chunk
     finally:
         subscription.close()
-
-
-def _connection_give_back() -> None:
-    if not connection.in_atomic_block:
-        connection.close()
 
 
 def _async_put(inbox: asyncio.Queue[Message], message: Message) -> None:
