@@ -4,12 +4,13 @@ operator's zone) and an action's message, all in German for an operator who chos
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.accounts.models import User
@@ -37,12 +38,15 @@ ENGLISH = [
 
 
 @pytest.fixture
-def german_operator(db: None, public_client: Client) -> Client:
+def german_operator(db: None, public_client: Client) -> Iterator[Client]:
     operator: User = operator_create("ops@atrium.test", superuser=True)
     operator.language, operator.time_zone = "de", "Europe/Berlin"
     operator.save(update_fields=["language", "time_zone"])
     public_client.force_login(operator)
-    return public_client
+    yield public_client
+    # The requests ran in this thread: leave the language and zone they activated to no later test.
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def trialing(tenant: Tenant) -> Tenant:
         defaults={
             "status": SubscriptionStatus.TRIALING,
             "plan": "pro",
-            "trial_end": timezone.now() + timedelta(days=2),
+            "trial_end": timezone.now() + timedelta(days=2, hours=1),
         },
     )
     WorkspaceMetrics.objects.update_or_create(
@@ -90,9 +94,9 @@ def test_the_workspaces_list_and_page_speak_german_with_dates_in_the_operators_z
     assert "Name, Domain oder E-Mail des Eigentümers" in listing  # the search's help
     assert "Ausgewählte Workspaces sperren" in listing  # an action
     assert "Pro (Testphase)" in listing  # a column's value
-    # 22:30 UTC on 5 March is 23:30 in Berlin, written the German way (SHORT_DATETIME_FORMAT)
-    assert "05.03.2026 23:30" in listing
-    assert "05.03.2026 23:30" in page
+    # 22:30 UTC on 5 March is 23:30 in Berlin, written the German way (DATETIME_FORMAT)
+    assert "5. Mär 2026, 23:30" in listing
+    assert "5. Mär 2026, 23:30" in page
     assert "2026-03-05" not in listing + page
     assert _no_english(listing + page) == []
 

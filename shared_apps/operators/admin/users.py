@@ -117,7 +117,7 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
     def last_sign_in(self, obj: User) -> str:
         if not obj.last_login:
             return gettext("never")
-        return date_format(timezone.localtime(obj.last_login), "SHORT_DATETIME_FORMAT")
+        return date_format(timezone.localtime(obj.last_login), "DATETIME_FORMAT")
 
     @admin.action(description=_("Deactivate selected accounts (and sign them out)"), permissions=["change"])
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:

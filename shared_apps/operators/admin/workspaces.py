@@ -224,7 +224,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             return gettext("not refreshed yet")
         if m.last_activity_at is None:
             return gettext("never")
-        return date_format(timezone.localtime(m.last_activity_at), "SHORT_DATETIME_FORMAT")
+        return date_format(timezone.localtime(m.last_activity_at), "DATETIME_FORMAT")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changelist_view(request, {"title": _("Workspaces"), **(extra_context or {})})
