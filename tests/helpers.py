@@ -169,6 +169,15 @@ def totp_code(secret: str, *, step: int = 0) -> str:
     return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step)))
 
 
+def fresh_totp_code(secret: str, *, margin: float = 4.0) -> str:
+    """The authenticator app's code for `secret`, for a browser to type now: allauth accepts only the current code, so
+    when fewer than `margin` seconds of its 30 s window are left, wait for the next window first."""
+
+    if (left := 30 - time.time() % 30) < margin:
+        time.sleep(left + 0.5)
+    return totp_code(secret)
+
+
 def reauthenticated(client: Any, user: Any, *, seconds_ago: float = 0.0) -> None:
     """Record in `client`'s session that `user` re-entered their password `seconds_ago`, as allauth's re-authentication
     page does (what operators need before impersonating)."""

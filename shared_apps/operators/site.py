@@ -32,6 +32,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.errors import AccountError
@@ -84,9 +85,9 @@ def reauthenticate_redirect(request: HttpRequest, next_path: str) -> HttpRespons
 
 
 class OperatorsAdminSite(admin.AdminSite):
-    site_header = "Atrium operators"
-    site_title = "Atrium operators"
-    index_title = "Platform"
+    site_header = gettext_lazy("Atrium operators")
+    site_title = gettext_lazy("Atrium operators")
+    index_title = gettext_lazy("Platform")
     index_template = "admin/atrium/index.html"
     enable_nav_sidebar = False
 
@@ -140,7 +141,7 @@ class OperatorsAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff and not operator_has_mfa(request):
-            context = {"site_header": self.site_header, "title": "Two-factor authentication required"}
+            context = {"site_header": self.site_header, "title": _("Two-factor authentication required")}
             return TemplateResponse(request, "admin/atrium/mfa_required.html", context, status=403)
         view = secure_admin_login(super().login)
         return view(request, extra_context)
@@ -223,7 +224,7 @@ class OperatorsAdminSite(admin.AdminSite):
     # --- impersonation ------------------------------------------------------------------------------------------
 
     def _refused(self, request: HttpRequest, message: str, *, status: int = 403, back: str = "") -> TemplateResponse:
-        context = {**self.each_context(request), "title": "Not possible", "message": message, "back": back}
+        context = {**self.each_context(request), "title": _("Not possible"), "message": message, "back": back}
         return TemplateResponse(request, "admin/atrium/refused.html", context, status=status)
 
     def impersonation_begin_view(self, request: HttpRequest, tenant_id: int, user_id: int) -> HttpResponse:
@@ -257,7 +258,7 @@ class OperatorsAdminSite(admin.AdminSite):
                 return HttpResponseRedirect(f"{tenant_url(domain.domain)}{start}?{urlencode({'session': session.pk})}")
         context = {
             **self.each_context(request),
-            "title": f"Sign in to {tenant.name} as {member.email}",
+            "title": _("Sign in to %(workspace)s as %(email)s") % {"workspace": tenant.name, "email": member.email},
             "tenant": tenant,
             "member": member,
             "reason": reason,
@@ -325,7 +326,7 @@ class OperatorsAdminSite(admin.AdminSite):
                 return HttpResponseRedirect(f"{tenant_url(domain.domain) if domain else ''}{next_path}")
         context = {
             **self.each_context(request),
-            "title": f"Allow changes as {session.member.email}",
+            "title": _("Allow changes as %(email)s") % {"email": session.member.email},
             "session": session,
             "reason": reason,
             "error": error,
@@ -358,7 +359,7 @@ class OperatorsAdminSite(admin.AdminSite):
 
     def _metrics_refresh(self, request: HttpRequest) -> HttpResponse:
         if not is_operator_with(request.user, OperatorPermission.CHANGE):
-            return self._refused(request, "Your operator account has no permission to refresh the metrics.")
+            return self._refused(request, _("Your operator account has no permission to refresh the metrics."))
 
         enqueue_on_commit(metrics_refresh)  # with the broker down it waits in the outbox rather than failing the page
         messages.info(
@@ -372,7 +373,7 @@ class OperatorsAdminSite(admin.AdminSite):
     def export_download_view(self, request: HttpRequest, name: str) -> HttpResponseBase:
         """An archive `workspace_export` wrote into TENANT_EXPORT_DIR, for operators who may export."""
         if not is_operator_with(request.user, OperatorPermission.CHANGE):
-            return self._refused(request, "Your operator account has no permission to download exports.")
+            return self._refused(request, _("Your operator account has no permission to download exports."))
         folder = Path(settings.TENANT_EXPORT_DIR).resolve()
         candidate = (folder / name).resolve()
         if "/" in name or "\x00" in name or candidate.parent != folder or not name.endswith(".tar.gz"):

@@ -9,6 +9,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,7 +40,7 @@ def impersonation_start(request: RoutedRequest) -> HttpResponse:
     try:
         session_id = uuid.UUID(request.GET.get("session", ""))
     except ValueError:
-        return render(request, "errors/handoff_refused.html", {"reason": "This link is not valid."}, status=400)
+        return render(request, "errors/handoff_refused.html", {"reason": _("This link is not valid.")}, status=400)
     value, binding = handoff.binding_new()
     ticket = public_path("admin:impersonation_ticket", session_id=session_id)
     response = HttpResponseRedirect(f"{root_url()}{ticket}?{urlencode({'binding': binding})}")

@@ -166,7 +166,7 @@ def test_rename_subdomain_from_the_admin_validates_and_audits(
     renamed = _act(admin_client, tenant, "rename_subdomain", apply="1", new_slug="acme-two")
 
     assert "is reserved" in refused.content.decode()
-    assert "Renamed 1 workspace." in renamed.content.decode()
+    assert "Renamed the subdomain of 1 workspace." in renamed.content.decode()
     assert Domain.objects.get(tenant=tenant, is_primary=True).domain == "acme-two.localhost"
     with in_tenant(tenant):
         assert AuditEntry.objects.filter(action="tenant.subdomain_renamed").count() == 1

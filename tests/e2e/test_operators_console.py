@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ from django.utils import formats, translation
 
 from tests.e2e.conftest import LiveSite, shoot
 from tests.e2e.test_layout_and_accessibility import AXE, DESKTOP, PHONE, TABLET, axe_serious, too_wide
-from tests.helpers import subprocess_env, totp_code
+from tests.helpers import fresh_totp_code, subprocess_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -120,9 +119,7 @@ def _sign_in(page: Any, live_site: LiveSite) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
-    if (left := 30 - time.time() % 30) < 4:  # a code about to expire (only the current one is accepted): the next
-        time.sleep(left + 0.5)
-    page.locator("input[name=code]").fill(totp_code(SECRET))
+    page.locator("input[name=code]").fill(fresh_totp_code(SECRET))
     page.get_by_role("button", name="Verify and sign in").click()
     page.wait_for_url(root + "/admin/")
 

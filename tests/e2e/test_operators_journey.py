@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from tests.e2e.conftest import ARTIFACTS, LiveSite, shoot
-from tests.helpers import subprocess_env, totp_code
+from tests.helpers import fresh_totp_code, subprocess_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -67,7 +67,7 @@ def test_an_operator_finds_a_workspace_and_sees_it_as_a_member_read_only(
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
-        page.locator("input[name=code]").fill(totp_code(SECRET))
+        page.locator("input[name=code]").fill(fresh_totp_code(SECRET))
         page.get_by_role("button", name="Verify and sign in").click()
         page.wait_for_url(root + "/admin/")
 

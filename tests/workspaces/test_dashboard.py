@@ -117,7 +117,7 @@ def test_the_figures_match_the_seeded_history(history: dict[str, Any]) -> None:
     assert pair("Trials in progress") == (1, 1)
     assert pair("Trials started") == (1, 1)
     assert pair("Conversions") == (1, 1)
-    assert f["Conversions"].note == "100% of the 1 trials that ended"
+    assert f["Conversions"].note == "100% of the 1 trial that ended"
     assert pair("Churned MRR") == (1200, 0)
     assert f["Churned MRR"].trend == "bad"
     assert "100.0% of the MRR at the start" in f["Churned MRR"].note

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from billing import selectors as billing_selectors
@@ -53,7 +54,9 @@ class TrialForm(ReasonForm):
 
 class PlanForm(ReasonForm):
     plan = forms.ChoiceField(label=_("Plan"))
-    interval = forms.ChoiceField(label=_("Billing"), choices=[(Interval.MONTH, "Monthly"), (Interval.YEAR, "Yearly")])
+    interval = forms.ChoiceField(
+        label=_("Billing"), choices=[(Interval.MONTH, _("Monthly")), (Interval.YEAR, _("Yearly"))]
+    )
     field_order = ["plan", "interval", "reason"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,6 +96,7 @@ class DomainForm(forms.Form):
 
 
 Change = Callable[[Any, User, dict[str, Any]], object]
+Text = str | Promise  # a message, or a lazy translation of one
 
 
 class OperatorActions:
@@ -101,10 +105,13 @@ class OperatorActions:
 
     admin_site: admin.AdminSite
     model: Any
-    nouns: tuple[str, str] = ("", "")  # what one and several rows are called in messages (the model's names if unset)
     message_user: Callable[..., None]  # ModelAdmin's
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, change: Change, **data: Any) -> int:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Any], done_message: Text, change: Change, **data: Any
+    ) -> int:
+        """Run `change` on each row; `done_message` is a plural message with a `%(count)d` placeholder, counted on
+        "count" (`ngettext_lazy("Suspended %(count)d workspace.", "Suspended %(count)d workspaces.", "count")`)."""
         done = 0
         operator = request.user
         if not isinstance(operator, User):
@@ -118,10 +125,7 @@ class OperatorActions:
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
         if done:
-            one, many = (
-                self.nouns if self.nouns[0] else (self.model._meta.verbose_name, self.model._meta.verbose_name_plural)
-            )
-            self.message_user(request, f"{verb} {done} {one if done == 1 else many}.", messages.SUCCESS)
+            self.message_user(request, str(done_message % {"count": done}), messages.SUCCESS)
         return done
 
     def _with_form(
@@ -130,15 +134,15 @@ class OperatorActions:
         queryset: QuerySet[Any],
         *,
         form_class: type[forms.Form],
-        title: str,
-        button: str,
+        title: Text,
+        button: Text,
         apply: Callable[[dict[str, Any]], object],
         single: bool = False,
-        warning: str = "",
+        warning: Text = "",
     ) -> HttpResponse | None:
         """An action that asks for input first: the form on an intermediate page, then `apply(cleaned_data)`."""
         if single and queryset.count() != 1:
-            self.message_user(request, "Select exactly one for this action.", messages.WARNING)
+            self.message_user(request, _("Select exactly one for this action."), messages.WARNING)
             return None
         form = form_class(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
@@ -171,16 +175,16 @@ class OperatorActions:
         request: HttpRequest,
         queryset: QuerySet[Any],
         *,
-        title: str,
-        button: str,
-        verb: str,
+        title: Text,
+        button: Text,
+        done: Text,
         change: Change,
-        warning: str = "",
+        warning: Text = "",
         form_class: type[forms.Form] = ReasonForm,
         single: bool = False,
     ) -> HttpResponse | None:
         """An action that asks for a reason (and whatever else `form_class` asks), then runs `change` on each row with
-        the form's cleaned data."""
+        the form's cleaned data; `done` says how many were changed (see `_each`)."""
         return self._with_form(
             request,
             queryset,
@@ -189,5 +193,5 @@ class OperatorActions:
             button=button,
             warning=warning,
             single=single,
-            apply=lambda data: self._each(request, queryset, verb, change, **data),
+            apply=lambda data: self._each(request, queryset, done, change, **data),
         )

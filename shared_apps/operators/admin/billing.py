@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.models import BillingAccount, Invoice, WebhookEvent
@@ -25,11 +27,15 @@ class _ReadOnly(admin.ModelAdmin[Any]):
 
 
 class ProcessedFilter(admin.SimpleListFilter):
-    title = "processed"
+    title = _("processed")
     parameter_name = "processed"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Processed"), ("no", "Not processed"), ("failed", "Failed at least once")]
+        return [
+            ("yes", gettext("Processed")),
+            ("no", gettext("Not processed")),
+            ("failed", gettext("Failed at least once")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
@@ -62,7 +68,7 @@ class WebhookEventAdmin(_ReadOnly):
         # The list's actions need "change"; an event's own page is read-only.
         return obj is None and request.user.has_perm("billing.change_webhookevent")
 
-    @admin.display(description="Last error")
+    @admin.display(description=_("Last error"))
     def short_error(self, obj: WebhookEvent) -> str:
         return obj.last_error[:80]
 
@@ -70,23 +76,29 @@ class WebhookEventAdmin(_ReadOnly):
         for event in queryset.order_by("created", "id")[:100]:
             result = services.webhook_event_process(event_pk=event.pk, replay=True, dry_run=dry_run)
             if result.error:
-                self.message_user(request, f"{event.event_id}: failed: {result.error}", messages.ERROR)
+                failed = gettext("%(event)s: failed: %(error)s") % {"event": event.event_id, "error": result.error}
+                self.message_user(request, failed, messages.ERROR)
             elif result.skipped:
                 self.message_user(request, f"{event.event_id}: {result.skipped}", messages.INFO)
             else:
                 changes = result.sync.changes if result.sync else {}
-                described = ", ".join(f"{k} {a!s} → {b!s}" for k, (a, b) in changes.items()) or "no change"
-                verb = "would change" if dry_run else "replayed"
-                self.message_user(request, f"{event.event_id} ({event.type}): {verb}: {described}", messages.SUCCESS)
+                described = ", ".join(f"{k} {a!s} → {b!s}" for k, (a, b) in changes.items()) or gettext("no change")
+                said = {"event": event.event_id, "type": event.type, "changes": described}
+                message = (
+                    gettext("%(event)s (%(type)s): would change: %(changes)s")
+                    if dry_run
+                    else gettext("%(event)s (%(type)s): replayed: %(changes)s")
+                )
+                self.message_user(request, message % said, messages.SUCCESS)
 
     @admin.action(
-        description="Replay selected events — dry run (shows what would change, changes nothing)",
+        description=_("Replay selected events — dry run (shows what would change, changes nothing)"),
         permissions=["change"],
     )
     def replay_dry_run(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         self._replay(request, queryset, dry_run=True)
 
-    @admin.action(description="Replay selected events (read back from Stripe and apply)", permissions=["change"])
+    @admin.action(description=_("Replay selected events (read back from Stripe and apply)"), permissions=["change"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         self._replay(request, queryset, dry_run=False)
 

@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.operators.admin.readonly import ReadOnlyModelAdmin, ReadOnlyTabularInline
@@ -48,9 +49,12 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ()
     fieldsets = (
         (None, {"fields": ("email",)}),
-        ("Profile", {"fields": ("name",)}),
-        ("Platform permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Profile"), {"fields": ("name",)}),
+        (
+            _("Platform permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -85,7 +89,7 @@ class UserAdmin(DjangoUserAdmin):
         and its name stays on what it did."""
         return False
 
-    @admin.display(description="Workspaces", ordering="workspace_count")
+    @admin.display(description=_("Workspaces"), ordering="workspace_count")
     def workspaces(self, obj: User) -> int:
         return int(getattr(obj, "workspace_count", 0))
 

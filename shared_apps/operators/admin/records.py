@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from shared_apps.accounts.models import User
 from shared_apps.core.errors import ApplicationError
@@ -48,11 +48,11 @@ class OperatorLogEntryAdmin(ReadOnlyModelAdmin):
 
 
 class LiveFilter(admin.SimpleListFilter):
-    title = "state"
+    title = gettext_lazy("state")
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("live", "Running"), ("ended", "Ended")]
+        return [("live", _("Running")), ("ended", _("Ended"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         now = timezone.now()
@@ -116,7 +116,7 @@ class ImpersonationSessionAdmin(ReadOnlyModelAdmin):
             return _("not started")
         return _("running, changes allowed") if obj.writes_enabled_at else _("running, read-only")
 
-    @admin.action(description="End selected impersonations now", permissions=["impersonate"])
+    @admin.action(description=gettext_lazy("End selected impersonations now"), permissions=["impersonate"])
     def end_selected(self, request: HttpRequest, queryset: QuerySet[ImpersonationSession]) -> None:
         ended = 0
         operator = request.user
@@ -127,4 +127,7 @@ class ImpersonationSessionAdmin(ReadOnlyModelAdmin):
                 ended += 1
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
-        self.message_user(request, f"Ended {ended} impersonation(s).", messages.SUCCESS)
+        message = ngettext("Ended %(count)d impersonation.", "Ended %(count)d impersonations.", ended) % {
+            "count": ended
+        }
+        self.message_user(request, message, messages.SUCCESS)

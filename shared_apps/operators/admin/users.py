@@ -10,6 +10,10 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.core.text import without_nul
@@ -19,11 +23,11 @@ from shared_apps.workspaces import operators
 
 
 class MfaFilter(admin.SimpleListFilter):
-    title = "two-factor"
+    title = _("two-factor")
     parameter_name = "mfa"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "On"), ("no", "Off")]
+        return [("yes", gettext("On")), ("no", gettext("Off"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
@@ -34,11 +38,11 @@ class MfaFilter(admin.SimpleListFilter):
 
 
 class VerifiedFilter(admin.SimpleListFilter):
-    title = "email verified"
+    title = _("email verified")
     parameter_name = "verified"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Verified"), ("no", "Not verified")]
+        return [("yes", gettext("Verified")), ("no", gettext("Not verified"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
@@ -66,7 +70,7 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
     )
     list_filter = ("is_active", "is_staff", MfaFilter, VerifiedFilter, "date_joined")  # type: ignore[assignment]
     search_fields = ("email", "name")
-    search_help_text = "Email, name, or a workspace's name or domain"
+    search_help_text = _("Email, name, or a workspace's name or domain")
     actions = (
         "deactivate_selected",
         "reactivate_selected",
@@ -75,7 +79,6 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
         "password_reset_send",
         "email_change",
     )
-    nouns = ("account", "accounts")
 
     def has_superuser_permission(self, request: HttpRequest) -> bool:
         return bool(getattr(request.user, "is_superuser", False))
@@ -102,86 +105,100 @@ class OperatorUserAdmin(OperatorActions, UserAdmin):
         )
         return queryset.filter(Q(email__icontains=term) | Q(name__icontains=term) | Exists(in_workspace)), False
 
-    @admin.display(description="Two-factor", boolean=True, ordering="mfa_enabled")
+    @admin.display(description=_("Two-factor"), boolean=True, ordering="mfa_enabled")
     def mfa(self, obj: User) -> bool:
         return bool(getattr(obj, "mfa_enabled", False))
 
-    @admin.display(description="Verified", boolean=True, ordering="email_verified")
+    @admin.display(description=_("Verified"), boolean=True, ordering="email_verified")
     def verified(self, obj: User) -> bool:
         return bool(getattr(obj, "email_verified", False))
 
-    @admin.display(description="Last sign-in", ordering="last_login")
+    @admin.display(description=_("Last sign-in"), ordering="last_login")
     def last_sign_in(self, obj: User) -> str:
-        return f"{obj.last_login:%Y-%m-%d %H:%M}" if obj.last_login else "never"
+        if not obj.last_login:
+            return gettext("never")
+        return date_format(timezone.localtime(obj.last_login), "DATETIME_FORMAT")
 
-    @admin.action(description="Deactivate selected accounts (and sign them out)", permissions=["change"])
+    @admin.action(description=_("Deactivate selected accounts (and sign them out)"), permissions=["change"])
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Deactivate accounts",
-            button="Deactivate",
-            verb="Deactivated",
-            warning="They are signed out everywhere at once and cannot sign in until reactivated.",
+            title=_("Deactivate accounts"),
+            button=_("Deactivate"),
+            done=ngettext_lazy("Deactivated %(count)d account.", "Deactivated %(count)d accounts.", "count"),
+            warning=_("They are signed out everywhere at once and cannot sign in until reactivated."),
             change=lambda u, op, d: operators.user_deactivate(user=u, acting_user=op, reason=d["reason"]),
         )
 
-    @admin.action(description="Reactivate selected accounts", permissions=["change"])
+    @admin.action(description=_("Reactivate selected accounts"), permissions=["change"])
     def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Reactivate accounts",
-            button="Reactivate",
-            verb="Reactivated",
+            title=_("Reactivate accounts"),
+            button=_("Reactivate"),
+            done=ngettext_lazy("Reactivated %(count)d account.", "Reactivated %(count)d accounts.", "count"),
             change=lambda u, op, d: operators.user_reactivate(user=u, acting_user=op, reason=d["reason"]),
         )
 
-    @admin.action(description="Sign selected accounts out everywhere", permissions=["change"])
+    @admin.action(description=_("Sign selected accounts out everywhere"), permissions=["change"])
     def sign_out_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Sign accounts out everywhere",
-            button="Sign out everywhere",
-            verb="Signed out",
+            title=_("Sign accounts out everywhere"),
+            button=_("Sign out everywhere"),
+            done=ngettext_lazy("Signed out %(count)d account.", "Signed out %(count)d accounts.", "count"),
             change=lambda u, op, d: operators.user_sign_out_everywhere(user=u, acting_user=op, reason=d["reason"]),
         )
 
-    @admin.action(description="Resend the email verification", permissions=["change"])
+    @admin.action(description=_("Resend the email verification"), permissions=["change"])
     def resend_verification(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Resend the email verification",
-            button="Send the verification email",
-            verb="Sent a verification email to",
+            title=_("Resend the email verification"),
+            button=_("Send the verification email"),
+            done=ngettext_lazy(
+                "Sent a verification email to %(count)d account.",
+                "Sent a verification email to %(count)d accounts.",
+                "count",
+            ),
             change=lambda u, op, d: operators.user_verification_resend(user=u, acting_user=op, reason=d["reason"]),
         )
 
-    @admin.action(description="Send a password reset email", permissions=["change"])
+    @admin.action(description=_("Send a password reset email"), permissions=["change"])
     def password_reset_send(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Send a password reset email",
-            button="Send the password reset email",
-            verb="Sent a password reset email to",
-            warning="The person chooses a new password from the link; nobody at Atrium sees it.",
+            title=_("Send a password reset email"),
+            button=_("Send the password reset email"),
+            done=ngettext_lazy(
+                "Sent a password reset email to %(count)d account.",
+                "Sent a password reset email to %(count)d accounts.",
+                "count",
+            ),
+            warning=_("The person chooses a new password from the link; nobody at Atrium sees it."),
             change=lambda u, op, d: operators.user_password_reset_send(user=u, acting_user=op, reason=d["reason"]),
         )
 
-    @admin.action(description="Change the email address (superusers)", permissions=["superuser"])
+    @admin.action(description=_("Change the email address (superusers)"), permissions=["superuser"])
     def email_change(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             form_class=EmailChangeForm,
-            title="Change the email address",
-            button="Change the email address",
+            title=_("Change the email address"),
+            button=_("Change the email address"),
             single=True,
-            verb="Changed the email address of",
-            warning="The new address must be verified before the account can sign in; the old address is told.",
+            done=ngettext_lazy(
+                "Changed the email address of %(count)d account.",
+                "Changed the email address of %(count)d accounts.",
+                "count",
+            ),
+            warning=_("The new address must be verified before the account can sign in; the old address is told."),
             change=lambda u, op, d: operators.user_email_change(
                 user=u, email=d["email"], acting_user=op, reason=d["reason"]
             ),

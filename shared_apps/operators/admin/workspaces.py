@@ -17,7 +17,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import tenant_context
 
 from billing import plans
@@ -47,11 +50,11 @@ class DomainInline(ReadOnlyTabularInline[Domain, Tenant]):
 
 
 class PlanFilter(admin.SimpleListFilter):
-    title = "plan"
+    title = _("plan")
     parameter_name = "plan"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(p.code, p.name) for p in billing_selectors.plan_choices()] + [("none", "No plan")]
+        return [(p.code, p.name) for p in billing_selectors.plan_choices()] + [("none", gettext("No plan"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -63,11 +66,15 @@ class PlanFilter(admin.SimpleListFilter):
 
 
 class ActivityFilter(admin.SimpleListFilter):
-    title = "last activity"
+    title = _("last activity")
     parameter_name = "activity"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("7", "In the last 7 days"), ("30", "In the last 30 days"), ("dormant", "Not in 30 days or never")]
+        return [
+            ("7", gettext("In the last 7 days")),
+            ("30", gettext("In the last 30 days")),
+            ("dormant", gettext("Not in 30 days or never")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -108,7 +115,7 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
     )
     list_filter = ("status", PlanFilter, ActivityFilter, "created_at")
     search_fields = ("name",)
-    search_help_text = "Name, domain or owner's email"
+    search_help_text = _("Name, domain or owner's email")
     list_per_page = 50
     fields = (
         "name",
@@ -124,7 +131,6 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
     date_hierarchy = "created_at"
     inlines: ClassVar = [DomainInline]
     change_form_template = "admin/workspaces/tenant_detail.html"
-    nouns = ("workspace", "workspaces")
     actions = (
         "suspend_selected",
         "resume_selected",
@@ -178,50 +184,50 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
 
     # --- columns (from the metrics table and the two subqueries: no query per row) -----------------------------
 
-    @admin.display(description="Host", ordering="primary_host")
+    @admin.display(description=_("Host"), ordering="primary_host")
     def host(self, obj: Tenant) -> str:
         return str(getattr(obj, "primary_host", None) or "—")
 
     # Plan and MRR are read from the billing account itself (joined, no query per row): a workspace that started
     # paying since the last metrics refresh shows it at once.
-    @admin.display(description="Plan", ordering="billing_account__plan")
+    @admin.display(description=_("Plan"), ordering="billing_account__plan")
     def plan(self, obj: Tenant) -> str:
         account = _account(obj)
         if account is None or not account.plan:
             return "—"
         plan = plans.plan_get(account.plan)
         name = plan.name if plan else account.plan
-        return f"{name} (trial)" if account.status == "trialing" else name
+        return gettext("%(plan)s (trial)") % {"plan": name} if account.status == "trialing" else name
 
-    @admin.display(description="Members", ordering="metrics__members")
+    @admin.display(description=_("Members"), ordering="metrics__members")
     def members(self, obj: Tenant) -> str:
         m = _metrics(obj)
         return str(m.members) if m else "—"
 
-    @admin.display(description="Storage", ordering="metrics__database_bytes")
+    @admin.display(description=_("Storage"), ordering="metrics__database_bytes")
     def storage(self, obj: Tenant) -> str:
         m = _metrics(obj)
         if m is None:
             return "—"
-        files = human_bytes(m.storage_bytes) if m.storage_bytes is not None else "files not reported"
-        return f"{human_bytes(m.database_bytes)} db · {files}"
+        files = human_bytes(m.storage_bytes) if m.storage_bytes is not None else gettext("files not reported")
+        return gettext("%(database)s db · %(files)s") % {"database": human_bytes(m.database_bytes), "files": files}
 
-    @admin.display(description="MRR", ordering="metrics__mrr_cents")
+    @admin.display(description=_("MRR"), ordering="metrics__mrr_cents")
     def mrr(self, obj: Tenant) -> str:
         account = _account(obj)
         return f"${billing_selectors.account_mrr_cents(account) / 100:,.0f}" if account else "—"
 
-    @admin.display(description="Last activity", ordering="metrics__last_activity_at")
+    @admin.display(description=_("Last activity"), ordering="metrics__last_activity_at")
     def last_activity(self, obj: Tenant) -> str:
         m = _metrics(obj)
         if m is None:
-            return "not refreshed yet"
+            return gettext("not refreshed yet")
         if m.last_activity_at is None:
-            return "never"
-        return f"{m.last_activity_at:%Y-%m-%d %H:%M}"
+            return gettext("never")
+        return date_format(timezone.localtime(m.last_activity_at), "DATETIME_FORMAT")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        return super().changelist_view(request, {"title": "Workspaces", **(extra_context or {})})
+        return super().changelist_view(request, {"title": _("Workspaces"), **(extra_context or {})})
 
     # --- the workspace's page -------------------------------------------------------------------------------------
 
@@ -264,85 +270,95 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
 
     # --- actions: each with a reason, each through a service --------------------------------------------------------
 
-    @admin.action(description="Suspend selected workspaces", permissions=["change"])
+    @admin.action(description=_("Suspend selected workspaces"), permissions=["change"])
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Suspend workspaces",
-            button="Suspend",
-            verb="Suspended",
-            warning="Every page of a suspended workspace answers with the suspension page until it is resumed. The "
-            "reason is shown to its owners only (on that page), and recorded in the operator log and its audit log.",
+            title=_("Suspend workspaces"),
+            button=_("Suspend"),
+            done=ngettext_lazy("Suspended %(count)d workspace.", "Suspended %(count)d workspaces.", "count"),
+            warning=_(
+                "Every page of a suspended workspace answers with the suspension page until it is resumed. The "
+                "reason is shown to its owners only (on that page), and recorded in the operator log and its audit log."
+            ),
             change=lambda t, u, d: services.workspace_suspend(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
-    @admin.action(description="Resume selected workspaces", permissions=["change"])
+    @admin.action(description=_("Resume selected workspaces"), permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Resume workspaces",
-            button="Resume",
-            verb="Resumed",
+            title=_("Resume workspaces"),
+            button=_("Resume"),
+            done=ngettext_lazy("Resumed %(count)d workspace.", "Resumed %(count)d workspaces.", "count"),
             change=lambda t, u, d: services.workspace_resume(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
-    @admin.action(description="Extend the trial of selected workspaces", permissions=["change"])
+    @admin.action(description=_("Extend the trial of selected workspaces"), permissions=["change"])
     def extend_trial(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             form_class=TrialForm,
-            title="Extend trials",
-            button="Extend trial",
-            verb="Extended the trial of",
+            title=_("Extend trials"),
+            button=_("Extend trial"),
+            done=ngettext_lazy(
+                "Extended the trial of %(count)d workspace.", "Extended the trial of %(count)d workspaces.", "count"
+            ),
             change=lambda t, u, d: operators.workspace_trial_extend(
                 tenant=t, days=d["days"], acting_user=u, reason=d["reason"]
             ),
         )
 
-    @admin.action(description="Change the plan of the selected workspace", permissions=["change"])
+    @admin.action(description=_("Change the plan of the selected workspace"), permissions=["change"])
     def change_plan(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             form_class=PlanForm,
-            title="Change the plan (prorated at Stripe; a trial stays a trial)",
-            button="Change plan",
+            title=_("Change the plan (prorated at Stripe; a trial stays a trial)"),
+            button=_("Change plan"),
             single=True,
-            verb="Changed the plan of",
+            done=ngettext_lazy(
+                "Changed the plan of %(count)d workspace.", "Changed the plan of %(count)d workspaces.", "count"
+            ),
             change=lambda t, u, d: operators.workspace_plan_set(
                 tenant=t, plan_code=d["plan"], interval=d["interval"], acting_user=u, reason=d["reason"]
             ),
         )
 
-    @admin.action(description="Export selected workspaces (archive to download)", permissions=["change"])
+    @admin.action(description=_("Export selected workspaces (archive to download)"), permissions=["change"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         def export(t: Tenant, u: User, d: dict[str, Any]) -> str:
             archive = services.workspace_export(tenant=t, acting_user=u, reason=d["reason"])
             url = reverse("admin:workspace_export_download", args=[archive.name])
-            return format_html('{}: <a href="{}">download {}</a>', t.name, url, archive.name)
+            return format_html(
+                '{}: <a href="{}">{}</a>', t.name, url, gettext("download %(archive)s") % {"archive": archive.name}
+            )
 
         return self._with_reason(
             request,
             queryset,
-            title="Export workspaces",
-            button="Export",
-            verb="Exported",
-            warning="An export holds all of the workspace's data: its database schema, files and members.",
+            title=_("Export workspaces"),
+            button=_("Export"),
+            done=ngettext_lazy("Exported %(count)d workspace.", "Exported %(count)d workspaces.", "count"),
+            warning=_("An export holds all of the workspace's data: its database schema, files and members."),
             change=export,
         )
 
-    @admin.action(description="Schedule selected workspaces for deletion", permissions=["schedule_deletion"])
+    @admin.action(description=_("Schedule selected workspaces for deletion"), permissions=["schedule_deletion"])
     def schedule_deletion_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Schedule workspaces for deletion",
-            button="Schedule deletion",
-            verb="Scheduled for deletion",
-            warning=(
+            title=_("Schedule workspaces for deletion"),
+            button=_("Schedule deletion"),
+            done=ngettext_lazy(
+                "Scheduled %(count)d workspace for deletion.", "Scheduled %(count)d workspaces for deletion.", "count"
+            ),
+            warning=_(
                 "Their pages answer 410 at once; everything is deleted after the grace period unless someone "
                 "restores them (owners can, from the workspace; operators, with “Restore”). Their subscriptions "
                 "are cancelled at Stripe at once, the period paid for not refunded; a restored workspace comes back "
@@ -351,48 +367,56 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
             change=lambda t, u, d: services.workspace_schedule_deletion(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
-    @admin.action(description="Restore selected workspaces scheduled for deletion", permissions=["schedule_deletion"])
+    @admin.action(
+        description=_("Restore selected workspaces scheduled for deletion"), permissions=["schedule_deletion"]
+    )
     def restore_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
-            title="Restore workspaces",
-            button="Restore",
-            verb="Restored",
+            title=_("Restore workspaces"),
+            button=_("Restore"),
+            done=ngettext_lazy("Restored %(count)d workspace.", "Restored %(count)d workspaces.", "count"),
             change=lambda t, u, d: services.workspace_restore(tenant=t, acting_user=u, reason=d["reason"]),
         )
 
-    @admin.action(description="Rename the subdomain of the selected workspace", permissions=["change"])
+    @admin.action(description=_("Rename the subdomain of the selected workspace"), permissions=["change"])
     def rename_subdomain(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_form(
             request,
             queryset,
             form_class=SubdomainForm,
-            title="Rename the subdomain (the old one redirects for the grace period)",
-            button="Rename",
+            title=_("Rename the subdomain (the old one redirects for the grace period)"),
+            button=_("Rename"),
             single=True,
             apply=lambda data: self._each(
                 request,
                 queryset,
-                "Renamed",
+                ngettext_lazy(
+                    "Renamed the subdomain of %(count)d workspace.",
+                    "Renamed the subdomain of %(count)d workspaces.",
+                    "count",
+                ),
                 lambda t, u, d: services.workspace_rename_subdomain(tenant=t, new_slug=d["new_slug"], acting_user=u),
                 **data,
             ),
         )
 
-    @admin.action(description="Add a custom domain to the selected workspace", permissions=["change"])
+    @admin.action(description=_("Add a custom domain to the selected workspace"), permissions=["change"])
     def add_domain(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._with_form(
             request,
             queryset,
             form_class=DomainForm,
-            title="Add a custom domain",
-            button="Add domain",
+            title=_("Add a custom domain"),
+            button=_("Add domain"),
             single=True,
             apply=lambda data: self._each(
                 request,
                 queryset,
-                "Added a domain to",
+                ngettext_lazy(
+                    "Added a domain to %(count)d workspace.", "Added a domain to %(count)d workspaces.", "count"
+                ),
                 lambda t, u, d: services.workspace_domain_add(tenant=t, domain=d["domain"], acting_user=u),
                 **data,
             ),

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
 
 from shared_apps.operators.dashboard.figures import Figure
 from shared_apps.operators.dashboard.period import Period
@@ -61,25 +62,25 @@ class Activity:
         c, reported = self.counts, self.api_reported
         return [
             Figure(
-                "Active workspaces, 7 days",
+                _("Active workspaces, 7 days"),
                 c["a7"] if gathered else None,
                 c["a7_prev"] if gathered else None,
-                note="a member did something in the last 7 days of the range (against the 7 before)"
+                note=_("a member did something in the last 7 days of the range (against the 7 before)")
                 if gathered
-                else "after the first metrics refresh",
+                else _("after the first metrics refresh"),
             ),
             Figure(
-                "Active workspaces, 30 days",
+                _("Active workspaces, 30 days"),
                 c["a30"] if gathered else None,
                 c["a30_prev"] if gathered else None,
-                note="…in the last 30 days of the range (against the 30 before)"
+                note=_("…in the last 30 days of the range (against the 30 before)")
                 if gathered
-                else "after the first metrics refresh",
+                else _("after the first metrics refresh"),
             ),
             Figure(
-                "API calls",
+                _("API calls"),
                 c["api"] if reported else None,
                 c["api_prev"] if reported else None,
-                note="" if reported else "none counted yet (the metrics refresh reads the API's daily counts)",
+                note="" if reported else _("none counted yet (the metrics refresh reads the API's daily counts)"),
             ),
         ]

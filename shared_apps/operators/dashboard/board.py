@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.models import SubscriptionStatus
 from shared_apps.operators.charts import Chart, Series, bar_chart, day_range, line_chart
@@ -74,10 +75,10 @@ def dashboard_build(period: Period, *, now: datetime | None = None) -> Dashboard
     board.storage_reported = sizes.storage_reported(period)
     board.api_reported = activity.api_reported
     board.groups = [
-        ("Growth", growth.figures(period)),
-        ("Activity", activity.figures(gathered=sizes.latest is not None)),
-        ("Revenue", revenue.figures(period, now=now)),
-        ("Storage", sizes.figures(period)),
+        (_("Growth"), growth.figures(period)),
+        (_("Activity"), activity.figures(gathered=sizes.latest is not None)),
+        (_("Revenue"), revenue.figures(period, now=now)),
+        (_("Storage"), sizes.figures(period)),
     ]
     board.charts = _charts(period, growth, activity, revenue)
     # How many workspaces are in each state (1 query), and those that need someone to look at them (1 query).
@@ -128,10 +129,14 @@ def attention_list(*, now: datetime, limit: int = ATTENTION_ROWS) -> list[Attent
             and account.trial_end <= ending
         ):
             left = max(0, (account.trial_end - now).days)
-            reasons.append("trial ends today" if left == 0 else f"trial ends in {left} day{'s' if left != 1 else ''}")
+            reasons.append(
+                _("trial ends today")
+                if left == 0
+                else ngettext("trial ends in %(days)d day", "trial ends in %(days)d days", left) % {"days": left}
+            )
         metrics = getattr(tenant, "metrics", None)
         if metrics and metrics.mrr_cents > 0 and (not metrics.last_activity_at or metrics.last_activity_at < dormant):
-            reasons.append(f"paying, no activity for {DORMANT_DAYS}+ days")
+            reasons.append(_("paying, no activity for %(days)d+ days") % {"days": DORMANT_DAYS})
         if reasons:
             found.append(Attention(tenant=tenant, host=str(getattr(tenant, "host", "") or ""), reasons=reasons))
     urgency = {TenantStatus.READ_ONLY: 0, TenantStatus.BILLING_SUSPENDED: 1, TenantStatus.PAST_DUE: 2}

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext as _
 
 from billing.plans import human_bytes
 from shared_apps.operators.charts import Chart
@@ -50,9 +51,9 @@ class Figure:
         if self.value is None or self.previous is None:
             return ""
         if self.value == self.previous:
-            return "no change"
+            return _("no change")
         if self.previous == 0:
-            return "new"
+            return _("new")
         pct = (self.value - self.previous) / abs(self.previous) * 100
         return f"{'+' if pct > 0 else MINUS}{abs(pct):.0f}%"
 
@@ -66,7 +67,7 @@ class Figure:
 
     @property
     def previous_shown(self) -> str:
-        return self.fmt(self.previous) if self.previous is not None else "no data"
+        return self.fmt(self.previous) if self.previous is not None else _("no data")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import Membership, User
 from shared_apps.operators.dashboard.figures import Figure, created_per_day, now_and_before
@@ -43,13 +44,13 @@ class Growth:
         created_now, created_prev = now_and_before(period, self.created)
         m = self.members
         return [
-            Figure("Sign-ups (new accounts)", signups_now, signups_prev),
-            Figure("New workspaces", created_now, created_prev),
+            Figure(_("Sign-ups (new accounts)"), signups_now, signups_prev),
+            Figure(_("New workspaces"), created_now, created_prev),
             Figure(
-                "Members",
+                _("Members"),
                 m["total"] - m["after_end"],
                 m["total"] - m["after_prev_end"],
-                note="memberships in workspaces",
+                note=_("memberships in workspaces"),
             ),
-            Figure("New members", m["joined"], m["joined_before"]),
+            Figure(_("New members"), m["joined"], m["joined_before"]),
         ]

@@ -68,15 +68,17 @@ def period_from(params: Mapping[str, str], *, today: date) -> tuple[Period, str]
     fallback = Period(today - timedelta(days=PRESETS[DEFAULT_PRESET] - 1), today, DEFAULT_PRESET)
     start, end = _parse_day(raw_from), _parse_day(raw_to) if raw_to else today
     if start is None or end is None:
-        return fallback, "Dates are written YYYY-MM-DD; showing the last 30 days."
+        return fallback, _("Dates are written YYYY-MM-DD; showing the last 30 days.")
     if start > end:
-        return fallback, "The start of the range comes after its end; showing the last 30 days."
+        return fallback, _("The start of the range comes after its end; showing the last 30 days.")
     if end > today:
-        return fallback, "The range cannot end in the future; showing the last 30 days."
+        return fallback, _("The range cannot end in the future; showing the last 30 days.")
     if start < EARLIEST:
-        return fallback, f"The range cannot start before {EARLIEST:%Y-%m-%d}; showing the last 30 days."
+        return fallback, _("The range cannot start before %(day)s; showing the last 30 days.") % {
+            "day": date_format(EARLIEST, "DATE_FORMAT")
+        }
     if (end - start).days + 1 > MAX_DAYS:
-        return fallback, f"A range covers at most {MAX_DAYS} days; showing the last 30 days."
+        return fallback, _("A range covers at most %(days)d days; showing the last 30 days.") % {"days": MAX_DAYS}
     return Period(start, end), ""
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.models import BillingAccount, SubscriptionChange, SubscriptionStatus
 from billing.selectors import mrr_cents
@@ -100,41 +102,51 @@ class Revenue:
         churn_rate = current["churned_mrr"] / mrr_start * 100 if mrr_start else None
         conversion_rate = current["converted"] / current["ended"] * 100 if current["ended"] else None
 
+        churned_workspaces = ngettext("%(count)d workspace", "%(count)d workspaces", current["churned"]) % {
+            "count": current["churned"]
+        }
+
         def level(now_value: int, delta: Callable[[str, str, int, int], int]) -> tuple[int, int]:
             at_end = now_value if ended_today else self.level_at(period.end, now_value, delta)
             return at_end, self.level_at(period.prev_end, now_value, delta)
 
         return [
             Figure(
-                "MRR",
+                _("MRR"),
                 self.mrr_now if ended_today else self.mrr_at(period.end),
                 mrr_start,
                 fmt=money,
-                note="paying subscriptions, per month",
+                note=_("paying subscriptions, per month"),
             ),
-            Figure("Paying workspaces", *level(self.paying_now, _paying_delta)),
-            Figure("Trials in progress", *level(self.trials_now, _trial_delta)),
-            Figure("Trials started", current["trials"], before["trials"]),
+            Figure(_("Paying workspaces"), *level(self.paying_now, _paying_delta)),
+            Figure(_("Trials in progress"), *level(self.trials_now, _trial_delta)),
+            Figure(_("Trials started"), current["trials"], before["trials"]),
             Figure(
-                "Conversions",
+                _("Conversions"),
                 current["converted"],
                 before["converted"],
                 note=(
-                    f"{conversion_rate:.0f}% of the {current['ended']} trials that ended"
+                    ngettext(
+                        "%(rate)s%% of the %(ended)d trial that ended",
+                        "%(rate)s%% of the %(ended)d trials that ended",
+                        current["ended"],
+                    )
+                    % {"rate": f"{conversion_rate:.0f}", "ended": current["ended"]}
                     if conversion_rate is not None
-                    else "no trial ended in the range"
+                    else _("no trial ended in the range")
                 ),
             ),
             Figure(
-                "Churned MRR",
+                _("Churned MRR"),
                 current["churned_mrr"],
                 before["churned_mrr"],
                 fmt=money,
                 up_is_good=False,
                 note=(
-                    f"{current['churned']} workspace(s); {churn_rate:.1f}% of the MRR at the start"
+                    _("%(workspaces)s; %(rate)s%% of the MRR at the start")
+                    % {"workspaces": churned_workspaces, "rate": f"{churn_rate:.1f}"}
                     if churn_rate is not None
-                    else f"{current['churned']} workspace(s)"
+                    else churned_workspaces
                 ),
             ),
         ]

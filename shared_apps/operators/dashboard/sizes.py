@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 from shared_apps.operators.dashboard.figures import Figure, size
 from shared_apps.operators.dashboard.period import Period
 from shared_apps.workspaces.models import PlatformDay
@@ -36,17 +38,17 @@ class Sizes:
         reported = self.storage_reported(period)
         return [
             Figure(
-                "Database",
+                _("Database"),
                 at_end.database_bytes if at_end else None,
                 at_prev.database_bytes if at_prev else None,
                 fmt=size,
-                note="" if at_end else "after the first metrics refresh",
+                note="" if at_end else _("after the first metrics refresh"),
             ),
             Figure(
-                "Files",
+                _("Files"),
                 at_end.storage_bytes if at_end and at_end.storage_bytes is not None else None,
                 at_prev.storage_bytes if at_prev and at_prev.storage_bytes is not None else None,
                 fmt=size,
-                note="" if reported else "after the first metrics refresh",
+                note="" if reported else _("after the first metrics refresh"),
             ),
         ]
