@@ -22,6 +22,7 @@ from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import connections, transaction
 from django.test import Client
+from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
 from billing.entitlements import plan_memory_forget
@@ -151,6 +152,9 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
     yield
     connection.set_schema_to_public()
     routing.clear()
+    # A request in another language or time zone leaves it active in this thread: the next test starts in English, UTC.
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture

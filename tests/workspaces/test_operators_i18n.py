@@ -4,13 +4,12 @@ operator's zone) and an action's message, all in German for an operator who chos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from billing.models import BillingAccount, SubscriptionStatus
 from shared_apps.accounts.models import User
@@ -38,15 +37,12 @@ ENGLISH = [
 
 
 @pytest.fixture
-def german_operator(db: None, public_client: Client) -> Iterator[Client]:
+def german_operator(db: None, public_client: Client) -> Client:
     operator: User = operator_create("ops@atrium.test", superuser=True)
     operator.language, operator.time_zone = "de", "Europe/Berlin"
     operator.save(update_fields=["language", "time_zone"])
     public_client.force_login(operator)
-    yield public_client
-    # The requests ran in this thread: leave the language and zone they activated to no later test.
-    translation.deactivate()
-    timezone.deactivate()
+    return public_client
 
 
 @pytest.fixture
