@@ -57,16 +57,17 @@ def _people(tenant: Tenant, owner: User) -> User:
         member.set_password("layout-member-password")
         member.save()
         EmailAddress.objects.create(user=member, email=member.email, primary=True, verified=True)
-        Membership.objects.create(user=member, tenant=tenant, role=Role.MEMBER)
+    # Accounts outlive a workspace deleted at the end of an earlier session: the membership is made whenever missing.
+    Membership.objects.get_or_create(user=member, tenant=tenant, defaults={"role": Role.MEMBER})
     invited = "a-rather-long-address.for-layout@example.com"
     if not Invitation.objects.filter(tenant=tenant, email=invited).exists():
         services.invitations_create(tenant=tenant, emails=[invited], role=Role.ADMIN, acting_user=owner)
     if not ApiKey.objects.filter(tenant=tenant, user=owner).exists():
         services.api_key_create(tenant=tenant, name="Nightly export to the warehouse", scope="read", acting_user=owner)
     for n in range(12):
-        user, made = User.objects.get_or_create(email=f"christopher.montgomery-{n}@engineering.example-corporation.com")
-        if made:
-            Membership.objects.create(user=user, tenant=tenant, role=Role.MEMBER)
+        address = f"christopher.montgomery-{n}@engineering.example-corporation.com"
+        user, _made = User.objects.get_or_create(email=address)
+        Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.MEMBER})
     admin = Membership.objects.get(tenant=tenant, user__email=LONG_ADMIN)
     if admin.role != Role.ADMIN:  # the audit log: an owner changing a long address's role…
         services.member_role_change(tenant=tenant, membership=admin, role=Role.ADMIN, acting_user=owner)
