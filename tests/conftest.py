@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from celery import _state as celery_state
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
@@ -155,6 +156,9 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
     # A request in another language or time zone leaves it active in this thread: the next test starts in English, UTC.
     translation.deactivate()
     timezone.deactivate()
+    # Celery's process-wide "inside a worker" mark, set when a test starts publishing without a broker: cleared so
+    # the next test's `.delay().get()` runs eagerly as configured.
+    celery_state._set_task_join_will_block(False)
 
 
 @pytest.fixture

@@ -147,17 +147,23 @@ def test_a_workspace_host_has_no_such_page(never_gathered: None, tenant_client: 
 
 
 def test_asking_while_queued_costs_the_same_few_queries_however_many_accounts(
-    never_gathered: None, viewer: User, public_client: Client, settings: Any
+    never_gathered: None, viewer: User, public_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued: list[Any] = []  # the queue itself is the broker's: without one (the embedded default) nothing may publish
+    monkeypatch.setattr("shared_apps.operators.site.enqueue_on_commit", lambda task, **kwargs: queued.append(task))
     public_client.post(GATHER, headers=HTMX)  # queued (and the session warm)
+    assert len(queued) == 1
     with CaptureQueriesContext(connection) as few:
         public_client.post(GATHER, headers=HTMX)
     UserFactory.create_batch(20)
     with CaptureQueriesContext(connection) as many:
         public_client.post(GATHER, headers=HTMX)
 
-    assert len(few) == len(many) <= 8, [q["sql"] for q in many.captured_queries]
+    # Flat; the ceiling counts the cache's own statements: the database cache (no REDIS_URL) reads and culls its table.
+    ceiling = 8 if settings.REDIS_URL else 13
+    assert len(few) == len(many) <= ceiling, [q["sql"] for q in many.captured_queries]
+    assert len(queued) == 1  # queued once, however often it is asked
 
 
 def test_the_charts_and_the_range_speak_the_readers_language(db: None) -> None:
