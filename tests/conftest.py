@@ -158,7 +158,7 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
     timezone.deactivate()
     # Celery's process-wide "inside a worker" mark, set when a test starts publishing without a broker: cleared so
     # the next test's `.delay().get()` runs eagerly as configured.
-    celery_state._set_task_join_will_block(False)
+    celery_state._set_task_join_will_block(False)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
