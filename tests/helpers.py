@@ -78,6 +78,21 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def manage_shell(script: str, *, timeout: float = 300) -> str:
+    """Run `script` in `manage.py shell` on the test database (what it commits, a live server reads); its output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=settings.BASE_DIR,
+        check=False,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def committed_sql(query: str, params: Any = None) -> list[tuple[Any, ...]]:
     """Run SQL on a connection of its own, committed at once, outside the test's transaction (race-test setup and
     clean-up)."""

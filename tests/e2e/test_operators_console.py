@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import formats, translation
 
 from tests.e2e.conftest import LiveSite, shoot
 from tests.e2e.test_layout_and_accessibility import AXE, DESKTOP, PHONE, TABLET, axe_serious, too_wide
-from tests.helpers import fresh_totp_code, subprocess_env
+from tests.helpers import fresh_totp_code, manage_shell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -81,30 +78,16 @@ FORGET_FIGURES = (
 )
 
 
-def _shell(script: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=settings.BASE_DIR,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def console(live_site: LiveSite) -> Iterator[dict[str, int]]:
     """The seeded platform: {"workspace": the browser tests' workspace's id, "member": its member's id}."""
     try:
-        assert "seeded" in _shell(SEED)
-        found = re.search(r"ids (\d+) (\d+)", _shell(RECORDS))
+        assert "seeded" in manage_shell(SEED)
+        found = re.search(r"ids (\d+) (\d+)", manage_shell(RECORDS))
         assert found
         yield {"workspace": int(found.group(1)), "member": int(found.group(2))}
     finally:
-        assert "cleaned" in _shell(CLEAN)
+        assert "cleaned" in manage_shell(CLEAN)
 
 
 # The operator's signed-in session, kept for the module's later pages: an authenticator code is good once.
@@ -347,7 +330,7 @@ def test_a_dashboard_without_figures_renders_at_once_and_fills_itself_in(
     operator_at: Callable[..., Any], live_site: LiveSite
 ) -> None:
     # given: a platform whose figures were never gathered (a fresh `make run`)
-    assert "forgotten" in _shell(FORGET_FIGURES)
+    assert "forgotten" in manage_shell(FORGET_FIGURES)
     page = operator_at(DESKTOP)
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)

@@ -5,15 +5,12 @@ admin. Leaves the README's dashboard and impersonation pictures in the artifacts
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from tests.e2e.conftest import ARTIFACTS, LiveSite, shoot
-from tests.helpers import fresh_totp_code, subprocess_env
+from tests.helpers import fresh_totp_code, manage_shell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -29,27 +26,13 @@ SEED = (
 CLEAN = "from tests.e2e.operators_seed import clean; clean(operator={operator!r}, member={member!r})"
 
 
-def _shell(script: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=settings.BASE_DIR,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture
 def platform(live_site: LiveSite) -> Any:
     try:
-        assert "seeded" in _shell(SEED.format(operator=OPERATOR, member=MEMBER, password=PASSWORD, secret=SECRET))
+        assert "seeded" in manage_shell(SEED.format(operator=OPERATOR, member=MEMBER, password=PASSWORD, secret=SECRET))
         yield
     finally:
-        assert "cleaned" in _shell(CLEAN.format(operator=OPERATOR, member=MEMBER))
+        assert "cleaned" in manage_shell(CLEAN.format(operator=OPERATOR, member=MEMBER))
 
 
 def test_an_operator_finds_a_workspace_and_sees_it_as_a_member_read_only(

@@ -4,16 +4,13 @@ another with the keyboard), shares the project with a member, who then finds it 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from tests.e2e.conftest import LiveSite, shoot
-from tests.helpers import subprocess_env
+from tests.helpers import manage_shell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -29,16 +26,7 @@ Membership.objects.create(user=user, tenant=Domain.objects.get(domain="e2e-co.lo
 
 def add_member(email: str, password: str, name: str) -> None:
     """A member of the journeys' workspace, committed where the live server reads (as an accepted invitation would)."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", ADD_MEMBER.format(email=email, password=password, name=name)],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=settings.BASE_DIR,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    manage_shell(ADD_MEMBER.format(email=email, password=password, name=name))
 
 
 def sign_in(page: Any, live_site: LiveSite, email: str, password: str) -> None:
