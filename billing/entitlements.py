@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from billing.formatting import limit_text, number_text, size_text
 from billing.models import BillingAccount
-from billing.plans import PLANS, RESOURCE_LABELS, TRIAL_PLAN, Limit, Plan, Resource, human_bytes, human_limit
+from billing.plans import PLANS, TRIAL_PLAN, Limit, Plan, Resource
 from shared_apps.core.errors import ApplicationError
 from shared_apps.core.ratelimit import Bucket, counters_read, window_take
 
@@ -63,7 +66,13 @@ def limit_for(tenant_id: int, resource: Resource, *, plan_code: str | None = Non
 
 
 def _amount(resource: Resource, value: int) -> str:
-    return human_bytes(value) if resource == Resource.STORAGE_BYTES else f"{value:,}"
+    return size_text(value) if resource == Resource.STORAGE_BYTES else number_text(value)
+
+
+def _in_use(resource: Resource, used: int) -> str:
+    if resource == Resource.STORAGE_BYTES:
+        return _("%(amount)s is in use") % {"amount": size_text(used)}
+    return ngettext("%(amount)s is in use", "%(amount)s are in use", used) % {"amount": number_text(used)}
 
 
 def entitlement_check(*, tenant_id: int, resource: Resource, used: int, adding: int = 1) -> Decision:
@@ -72,16 +81,17 @@ def entitlement_check(*, tenant_id: int, resource: Resource, used: int, adding: 
     allowed = fits or not limit.hard
     message = ""
     if not fits:
-        label = RESOURCE_LABELS[resource]
-        message = (
-            f"The {plan_name} plan includes {human_limit(resource, limit)} {label} and "
-            f"{_amount(resource, used)} {'is' if resource == Resource.STORAGE_BYTES else 'are'} in use. "
-            + (
-                "Upgrade the plan on the billing page for more."
-                if limit.hard
-                else "You are over the plan's size; upgrade on the billing page to keep room to grow."
-            )
+        includes = _("The %(plan)s plan includes %(limit)s and %(in_use)s.") % {
+            "plan": plan_name,
+            "limit": limit_text(resource, limit),
+            "in_use": _in_use(resource, used),
+        }
+        advice = (
+            _("Upgrade the plan on the billing page for more.")
+            if limit.hard
+            else _("You are over the plan's size; upgrade on the billing page to keep room to grow.")
         )
+        message = f"{includes} {advice}"
     return Decision(resource, allowed, limit.value, used, adding, limit.hard, plan_name, message)
 
 
@@ -94,7 +104,7 @@ def entitlement_require(*, tenant_id: int, resource: Resource, used: int, adding
 
 def seat_limit(tenant_id: int) -> int:
     """What accounts asks (registered in BillingConfig.ready): seats are a hard limit on every plan."""
-    limit, _ = limit_for(tenant_id, Resource.SEATS)
+    limit, _plan_name = limit_for(tenant_id, Resource.SEATS)
     return limit.value if limit.value is not None else 1_000_000
 
 
@@ -105,8 +115,8 @@ def plan_outgrown(plan: Plan, usage: dict[Resource, int]) -> list[str]:
         limit = plan.limit(resource)
         if limit.hard and limit.value is not None and used > limit.value:
             reasons.append(
-                f"{plan.name} allows {human_limit(resource, limit)} {RESOURCE_LABELS[resource]} "
-                f"and the workspace uses {_amount(resource, used)}"
+                _("%(plan)s allows %(limit)s and the workspace uses %(used)s")
+                % {"plan": plan.name, "limit": limit_text(resource, limit), "used": _amount(resource, used)}
             )
     return reasons
 
@@ -178,7 +188,9 @@ def api_request_allow(*, tenant_id: int, client: str | None = None, now: float |
 
     code = _plan_code_remembered(tenant_id)
     workspace_limit, plan_name = limit_for(tenant_id, Resource.API_REQUESTS_PER_MINUTE, plan_code=code or _UNKNOWN_PLAN)
-    client_limit, _ = limit_for(tenant_id, Resource.API_REQUESTS_PER_MINUTE_PER_KEY, plan_code=code or _UNKNOWN_PLAN)
+    client_limit, _same_plan = limit_for(
+        tenant_id, Resource.API_REQUESTS_PER_MINUTE_PER_KEY, plan_code=code or _UNKNOWN_PLAN
+    )
 
     def value(limit: Limit) -> int:
         return limit.value if limit.value is not None and limit.hard else _UNLIMITED
@@ -199,11 +211,18 @@ def api_request_allow(*, tenant_id: int, client: str | None = None, now: float |
     limit = result.limits[index]
     message = ""
     if not result.allowed:
-        what = "this workspace" if scopes[index] == "workspace" else "one API key"
+        count = {"plan": plan_name, "limit": number_text(limit)}
         message = (
-            f"The {plan_name} plan allows {limit:,} API requests per minute for {what}; upgrade the plan on the "
-            "billing page for more."
-        )
+            _(
+                "The %(plan)s plan allows %(limit)s API requests per minute for this workspace; upgrade the plan on "
+                "the billing page for more."
+            )
+            if scopes[index] == "workspace"
+            else _(
+                "The %(plan)s plan allows %(limit)s API requests per minute for one API key; upgrade the plan on the "
+                "billing page for more."
+            )
+        ) % count
     return RateDecision(
         allowed=result.allowed,
         limit=limit,

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 GB = 1024**3
 
 
@@ -21,17 +24,6 @@ class Resource(StrEnum):
     API_REQUESTS_PER_MINUTE_PER_KEY = "api_requests_per_minute_per_key"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_DELIVERIES_PER_MINUTE = "webhook_deliveries_per_minute"
-
-
-RESOURCE_LABELS = {
-    Resource.SEATS: "seats",
-    Resource.PROJECTS: "projects",
-    Resource.STORAGE_BYTES: "storage",
-    Resource.API_REQUESTS_PER_MINUTE: "API requests per minute",
-    Resource.API_REQUESTS_PER_MINUTE_PER_KEY: "API requests per minute per key",
-    Resource.WEBHOOK_ENDPOINTS: "webhook endpoints",
-    Resource.WEBHOOK_DELIVERIES_PER_MINUTE: "webhook deliveries per minute",
-}
 
 
 class Interval(StrEnum):
@@ -51,7 +43,7 @@ class Limit:
 class Plan:
     code: str
     name: str
-    tagline: str
+    tagline: str | Promise
     # Price per seat, in cents, for each billing interval.
     seat_price: dict[Interval, int]
     trial_days: int
@@ -76,7 +68,7 @@ PLANS: dict[str, Plan] = {
         Plan(
             code="free",
             name="Free",
-            tagline="For trying Atrium with a small team.",
+            tagline=_("For trying Atrium with a small team."),
             seat_price={Interval.MONTH: 0, Interval.YEAR: 0},
             trial_days=0,
             limits={
@@ -93,7 +85,7 @@ PLANS: dict[str, Plan] = {
         Plan(
             code="pro",
             name="Pro",
-            tagline="For teams that run their work in Atrium.",
+            tagline=_("For teams that run their work in Atrium."),
             seat_price={Interval.MONTH: 1200, Interval.YEAR: 12000},
             trial_days=14,
             limits={
@@ -110,7 +102,7 @@ PLANS: dict[str, Plan] = {
         Plan(
             code="business",
             name="Business",
-            tagline="For larger organizations with more people and data.",
+            tagline=_("For larger organizations with more people and data."),
             seat_price={Interval.MONTH: 2400, Interval.YEAR: 24000},
             trial_days=14,
             limits={
@@ -142,21 +134,3 @@ def plan_for_lookup_key(lookup_key: str | None) -> tuple[Plan, Interval] | None:
             if plan.lookup_key(interval) == lookup_key:
                 return plan, interval
     return None
-
-
-def human_bytes(value: int | None) -> str:
-    if value is None:
-        return "Unlimited"
-    for unit, size in (("TB", 1024**4), ("GB", GB), ("MB", 1024**2), ("KB", 1024)):
-        if value >= size:
-            amount = value / size
-            return f"{amount:.0f} {unit}" if amount == int(amount) or amount >= 10 else f"{amount:.1f} {unit}"
-    return f"{value} B"
-
-
-def human_limit(resource: Resource, limit: Limit) -> str:
-    if limit.value is None:
-        return "Unlimited"
-    if resource == Resource.STORAGE_BYTES:
-        return human_bytes(limit.value)
-    return f"{limit.value:,}"

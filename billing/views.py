@@ -8,7 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing import inbox, services
-from billing.plans import PLANS, RESOURCE_LABELS, Interval, Resource, human_limit
+from billing.formatting import limit_text, money_text
+from billing.plans import PLANS, Interval, Resource
 from shared_apps.core.http import LengthInvalid, declared_length
 
 
@@ -18,12 +19,11 @@ def pricing(request: HttpRequest) -> HttpResponse:
         plans.append(
             {
                 "plan": plan,
-                "monthly": plan.seat_price[Interval.MONTH] / 100,
-                "yearly_per_month": plan.seat_price[Interval.YEAR] / 1200,
+                "monthly": money_text(plan.seat_price[Interval.MONTH], decimals=0),
+                "yearly_per_month": money_text(plan.seat_price[Interval.YEAR] / 12, decimals=0),
                 "limits": [
                     {
-                        "label": RESOURCE_LABELS[r],
-                        "value": human_limit(r, plan.limit(r)),
+                        "text": limit_text(r, plan.limit(r)),
                         "soft": not plan.limit(r).hard and plan.limit(r).value is not None,
                     }
                     for r in Resource

@@ -18,6 +18,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from shared_apps.core.l10n import number_text
+
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 26
 DAILY_UP_TO = 92  # days drawn one by one; longer ranges in weeks
@@ -144,7 +146,7 @@ def _svg(title: str, summary: str, body: list[str]) -> SafeString:
 
 
 def bar_chart(
-    title: str, days: Sequence[date], series: Sequence[Series], *, fmt: Callable[[float], str] = lambda v: f"{v:,.0f}"
+    title: str, days: Sequence[date], series: Sequence[Series], *, fmt: Callable[[float], str] = number_text
 ) -> Chart:
     """Bars per day (or week), side by side for each series: counts that add up (sign-ups, trials, calls)."""
     buckets, groups = buckets_for(days)
@@ -170,7 +172,7 @@ def bar_chart(
 
 
 def line_chart(
-    title: str, days: Sequence[date], series: Sequence[Series], *, fmt: Callable[[float], str] = lambda v: f"{v:,.0f}"
+    title: str, days: Sequence[date], series: Sequence[Series], *, fmt: Callable[[float], str] = number_text
 ) -> Chart:
     """A line per series: levels read day by day (active workspaces, MRR)."""
     buckets, groups = buckets_for(days)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.l10n import number_text
 from shared_apps.core.text import has_control_characters
 from shared_apps.storage.backends import TenantStorage
 
@@ -330,7 +331,7 @@ def _check_image(found: FileType, source: Source, tail: bytes) -> tuple[int, int
                 image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadRefused(
-            _("This image is too large to open safely (more than %(limit)s pixels).") % {"limit": f"{limit:,}"}
+            _("This image is too large to open safely (more than %(limit)s pixels).") % {"limit": number_text(limit)}
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UploadRefused(
@@ -343,9 +344,9 @@ def _check_image(found: FileType, source: Source, tail: bytes) -> tuple[int, int
 
 def _too_many_pixels(width: int, height: int, limit: int) -> str:
     return _("This image is %(width)s by %(height)s pixels; images can have at most %(limit)s pixels.") % {
-        "width": f"{width:,}",
-        "height": f"{height:,}",
-        "limit": f"{limit:,}",
+        "width": number_text(width),
+        "height": number_text(height),
+        "limit": number_text(limit),
     }
 
 

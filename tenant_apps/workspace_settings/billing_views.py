@@ -19,8 +19,9 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from billing.formatting import limit_text, money_text, size_text
 from billing.models import BillingAccount, SubscriptionStatus
-from billing.plans import PLANS, RESOURCE_LABELS, Interval, Plan, Resource, human_bytes, human_limit
+from billing.plans import PLANS, Interval, Plan, Resource
 from shared_apps.accounts import selectors
 from shared_apps.accounts.decorators import action_required
 from shared_apps.accounts.http import MemberRequest
@@ -80,21 +81,21 @@ def billing(request: MemberRequest) -> HttpResponse:
         "allowed": {str(a) for a in allowed_actions(request.membership.role)},
         "account": account,
         "plan": plan,
-        "status_label": SubscriptionStatus(account.status).label if account else "No subscription yet",
+        "status_label": SubscriptionStatus(account.status).label if account else _("No subscription yet"),
         "trial_days_left": trial_days_left,
         "seats_used": used,
         "seat_limit": limit,
-        "storage_used": human_bytes(storage),
-        "storage_limit": human_limit(Resource.STORAGE_BYTES, storage_limit) if storage_limit else "",
+        "storage_used": size_text(storage),
+        "storage_limit": size_text(storage_limit.value) if storage_limit else "",
         "next_invoice": billing_selectors.next_invoice(account) if account else None,
         "invoices": billing_selectors.invoice_list(account=account) if account else [],
         "plans": [
             {
                 "plan": p,
-                "month": p.seat_price[Interval.MONTH] / 100,
-                "year": p.seat_price[Interval.YEAR] / 100,
+                "month": money_text(p.seat_price[Interval.MONTH], decimals=0),
+                "year": money_text(p.seat_price[Interval.YEAR], decimals=0),
                 "current": plan is not None and p.code == plan.code,
-                "limits": [f"{human_limit(r, p.limit(r))} {RESOURCE_LABELS[r]}" for r in Resource],
+                "limits": [limit_text(r, p.limit(r)) for r in Resource],
                 "month_total": p.seat_price[Interval.MONTH] * checkout_seats,
                 "year_total": p.seat_price[Interval.YEAR] * checkout_seats,
             }

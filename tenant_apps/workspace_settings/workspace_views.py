@@ -16,8 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import selectors as billing_selectors
 from billing.entitlements import limit_for
+from billing.formatting import size_text
 from billing.models import SubscriptionStatus
-from billing.plans import PLANS, Resource, human_bytes, human_limit
+from billing.plans import PLANS, Resource
 from billing.services import LIVE_STATUSES
 from shared_apps.accounts import selectors
 from shared_apps.accounts.decorators import action_required
@@ -85,10 +86,10 @@ def _storage_usage(request: MemberRequest) -> dict[str, object]:
     limit, plan_name = limit_for(request.route.tenant_id, Resource.STORAGE_BYTES)
     used = usage.used_bytes if usage else 0
     return {
-        "storage_used": human_bytes(used),
+        "storage_used": size_text(used),
         "storage_files": usage.object_count if usage else 0,
-        "storage_reserved": human_bytes(usage.reserved_bytes) if usage and usage.reserved_bytes else "",
-        "storage_limit": human_limit(Resource.STORAGE_BYTES, limit) if limit.value is not None else "",
+        "storage_reserved": size_text(usage.reserved_bytes) if usage and usage.reserved_bytes else "",
+        "storage_limit": size_text(limit.value) if limit.value is not None else "",
         "storage_plan": plan_name,
         "storage_percent": min(100, round(100 * used / limit.value)) if limit.value else 0,
     }

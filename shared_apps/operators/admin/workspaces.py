@@ -25,8 +25,8 @@ from django_tenants.utils import tenant_context
 
 from billing import plans
 from billing import selectors as billing_selectors
+from billing.formatting import money_text, size_text
 from billing.models import BillingAccount
-from billing.plans import human_bytes
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.selectors import member_list
 from shared_apps.core.text import without_nul
@@ -209,13 +209,13 @@ class TenantAdmin(OperatorActions, admin.ModelAdmin[Tenant]):
         m = _metrics(obj)
         if m is None:
             return "—"
-        files = human_bytes(m.storage_bytes) if m.storage_bytes is not None else gettext("files not reported")
-        return gettext("%(database)s db · %(files)s") % {"database": human_bytes(m.database_bytes), "files": files}
+        files = size_text(m.storage_bytes) if m.storage_bytes is not None else gettext("files not reported")
+        return gettext("%(database)s db · %(files)s") % {"database": size_text(m.database_bytes), "files": files}
 
     @admin.display(description=_("MRR"), ordering="metrics__mrr_cents")
     def mrr(self, obj: Tenant) -> str:
         account = _account(obj)
-        return f"${billing_selectors.account_mrr_cents(account) / 100:,.0f}" if account else "—"
+        return money_text(billing_selectors.account_mrr_cents(account), decimals=0) if account else "—"
 
     @admin.display(description=_("Last activity"), ordering="metrics__last_activity_at")
     def last_activity(self, obj: Tenant) -> str:

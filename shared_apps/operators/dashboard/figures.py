@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
-from billing.plans import human_bytes
+from billing.formatting import money_text, number_text, size_text
 from shared_apps.operators.charts import Chart
 from shared_apps.operators.dashboard.period import Period
 from tenants.models import Tenant
@@ -21,15 +21,15 @@ MINUS = "\u2212"
 
 
 def money(cents: float) -> str:
-    return f"${cents / 100:,.0f}"
+    return money_text(cents, decimals=0)
 
 
 def count(value: float) -> str:
-    return f"{value:,.0f}"
+    return number_text(value)
 
 
 def size(value: float) -> str:
-    return human_bytes(int(value))
+    return size_text(int(value))
 
 
 @dataclass(frozen=True)

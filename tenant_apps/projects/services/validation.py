@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.l10n import number_text
 from shared_apps.core.text import has_control_characters, has_control_characters_in_text
 from tenant_apps.projects.models import TEXT_MAX_LENGTH
 from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, Viewer, current_workspace_id
@@ -56,7 +57,7 @@ def clean_text(value: str, *, label: str, field: str, required: bool = False) ->
     if len(value) > TEXT_MAX_LENGTH:
         raise ProjectInvalid(
             _("%(label)s can be at most %(TEXT_MAX_LENGTH)s characters.")
-            % {"label": label, "TEXT_MAX_LENGTH": f"{TEXT_MAX_LENGTH:,}"},
+            % {"label": label, "TEXT_MAX_LENGTH": number_text(TEXT_MAX_LENGTH)},
             field=field,
         )
     return value
