@@ -76,6 +76,7 @@ lint: install
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m devtools.check_links
+	$(PY) -m devtools.check_gettext
 	$(PY) -m devtools.check_messages
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 

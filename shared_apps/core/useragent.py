@@ -6,7 +6,10 @@ for years. Order matters: Edge, Opera and Samsung Internet also say "Chrome", Ch
 
 from __future__ import annotations
 
-UNKNOWN = "Unknown browser"
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+UNKNOWN = gettext_lazy("Unknown browser")
 MAX_LENGTH = 1024  # longer headers are not browsers worth naming; allauth keeps at most 200 characters anyway
 
 _BROWSERS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -40,11 +43,11 @@ def browser_label(user_agent: str | None) -> str:
     """ "Firefox on Windows" for a User-Agent string; "Unknown browser" when no browser can be told from it."""
     ua = (user_agent or "").strip()
     if not ua or len(ua) > MAX_LENGTH or not ua.startswith("Mozilla/") or not ua.isprintable():
-        return UNKNOWN
+        return str(UNKNOWN)
     browser = _first(ua, _BROWSERS)
     if browser == "Safari" and "Safari/" not in ua:
         browser = None
     if browser is None:
-        return UNKNOWN
+        return str(UNKNOWN)
     system = _first(ua, _SYSTEMS)
-    return f"{browser} on {system}" if system else browser
+    return _("%(browser)s on %(system)s") % {"browser": browser, "system": system} if system else browser

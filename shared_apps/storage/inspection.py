@@ -21,7 +21,9 @@ from typing import IO, Protocol
 
 import filetype
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from PIL import Image, UnidentifiedImageError
 
 from shared_apps.core.errors import ApplicationError
@@ -45,7 +47,7 @@ class UploadRefused(ApplicationError):
 @dataclass(frozen=True)
 class FileType:
     code: str
-    label: str
+    label: str | Promise  # what it is called, in the reader's language: "PDF document"
     content_type: str
     extensions: tuple[str, ...]  # the first is the one keys and downloads use
     inline: bool = False  # shown in the browser when opened; everything else downloads as an attachment
@@ -64,45 +66,50 @@ _TEXT_EXTENSIONS = ("txt", "md", "markdown", "log", "csv")
 ALLOWED: dict[str, FileType] = {
     t.code: t
     for t in (
-        FileType("png", "PNG image", "image/png", ("png",), inline=True, image_format="PNG"),
-        FileType("jpg", "JPEG image", "image/jpeg", ("jpg", "jpeg", "jpe"), inline=True, image_format="JPEG"),
-        FileType("gif", "GIF image", "image/gif", ("gif",), inline=True, image_format="GIF"),
-        FileType("webp", "WebP image", "image/webp", ("webp",), inline=True, image_format="WEBP"),
-        FileType("pdf", "PDF document", "application/pdf", ("pdf",), inline=True),
-        FileType("txt", "text file", "text/plain; charset=utf-8", ("txt", "md", "markdown", "log")),
-        FileType("csv", "CSV file", "text/csv; charset=utf-8", ("csv",)),
+        FileType("png", gettext_lazy("PNG image"), "image/png", ("png",), inline=True, image_format="PNG"),
+        FileType(
+            "jpg", gettext_lazy("JPEG image"), "image/jpeg", ("jpg", "jpeg", "jpe"), inline=True, image_format="JPEG"
+        ),
+        FileType("gif", gettext_lazy("GIF image"), "image/gif", ("gif",), inline=True, image_format="GIF"),
+        FileType("webp", gettext_lazy("WebP image"), "image/webp", ("webp",), inline=True, image_format="WEBP"),
+        FileType("pdf", gettext_lazy("PDF document"), "application/pdf", ("pdf",), inline=True),
+        FileType("txt", gettext_lazy("text file"), "text/plain; charset=utf-8", ("txt", "md", "markdown", "log")),
+        FileType("csv", gettext_lazy("CSV file"), "text/csv; charset=utf-8", ("csv",)),
         FileType(
             "docx",
-            "Word document",
+            gettext_lazy("Word document"),
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             ("docx",),
         ),
         FileType(
-            "xlsx", "Excel workbook", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",)
+            "xlsx",
+            gettext_lazy("Excel workbook"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ("xlsx",),
         ),
         FileType(
             "pptx",
-            "PowerPoint presentation",
+            gettext_lazy("PowerPoint presentation"),
             "application/vnd.openxmlformats-officedocument.presentationml.presentation",
             ("pptx",),
         ),
-        FileType("zip", "ZIP archive", "application/zip", ("zip",)),
+        FileType("zip", gettext_lazy("ZIP archive"), "application/zip", ("zip",)),
     )
 }
 _SNIFFED_ALIASES = {"apng": "png"}  # an animated PNG is a PNG
 _NAMED = {
-    "svg": "SVG images",
-    "html": "HTML pages",
-    "htm": "HTML pages",
-    "xhtml": "HTML pages",
-    "xml": "XML files",
-    "js": "scripts",
-    "exe": "programs",
+    "svg": gettext_lazy("SVG images"),
+    "html": gettext_lazy("HTML pages"),
+    "htm": gettext_lazy("HTML pages"),
+    "xhtml": gettext_lazy("HTML pages"),
+    "xml": gettext_lazy("XML files"),
+    "js": gettext_lazy("scripts"),
+    "exe": gettext_lazy("programs"),
 }
 
 
 def allowed_summary() -> str:
-    return "images (PNG, JPEG, GIF, WebP), PDF, text and CSV, Word, Excel, PowerPoint and ZIP files"
+    return _("images (PNG, JPEG, GIF, WebP), PDF, text and CSV, Word, Excel, PowerPoint and ZIP files")
 
 
 def accept_attribute() -> str:
@@ -198,12 +205,15 @@ def _extension_of(name: str) -> str:
 
 
 def human_size(size: int) -> str:
+    """A file's size in the reader's language: "1.5 MB", "1,5 MB", "1.000 Bytes"."""
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+            if unit == "bytes":
+                return ngettext("%(count)s byte", "%(count)s bytes", size) % {"count": number_text(size)}
+            return f"{number_text(value, decimals=1)} {unit}"
         value /= 1024
-    return f"{size} bytes"  # pragma: no cover
+    return str(size)  # pragma: no cover
 
 
 def _sniff(head: bytes, *, complete: bool, declared_ext: str) -> FileType:
@@ -264,9 +274,14 @@ def _check_extension(found: FileType, declared_ext: str, name: str) -> None:
         return
     named = _NAMED.get(declared_ext)
     if named:
-        raise UploadRefused(_("%(value)s can't be uploaded here.") % {"value": named[0].upper() + named[1:]})
+        shown = str(named)
+        raise UploadRefused(_("%(value)s can't be uploaded here.") % {"value": shown[0].upper() + shown[1:]})
     claimed = next((t for t in ALLOWED.values() if declared_ext in t.extensions), None)
-    what = f"a {claimed.label}" if claimed else f"a .{declared_ext} file"
+    what = (
+        _("a %(label)s") % {"label": claimed.label}
+        if claimed
+        else _("a .%(extension)s file") % {"extension": declared_ext}
+    )
     raise UploadRefused(
         _(
             "“%(name)s” is named as %(what)s but its contents are a %(label)s. Rename it to .%(extension)s or upload "

@@ -7,7 +7,11 @@ always say in words what happened.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+StrOrPromise = str | Promise
 
 
 class AuditAction(models.TextChoices):
@@ -64,7 +68,7 @@ class AuditAction(models.TextChoices):
     IMPERSONATION_STARTED = "impersonation.started", _("Atrium staff signed in as a member")
     IMPERSONATION_WRITES_ENABLED = (
         "impersonation.writes_enabled",
-        "Atrium staff allowed changes while signed in as a member",
+        _("Atrium staff allowed changes while signed in as a member"),
     )
     IMPERSONATION_ENDED = "impersonation.ended", _("Atrium staff signed out of a member's account")
     PROJECT_CREATED = "project.created", _("Project created")
@@ -121,26 +125,26 @@ class AuditAction(models.TextChoices):
     SCIM_GROUP_DELETED = "scim.group_deleted", _("Group deleted by SCIM")
 
 
-GROUPS: dict[str, str] = {
-    "member": "Members",
-    "invitation": "Invitations",
-    "ownership": "Ownership",
-    "auth": "Sign-in and sessions",
-    "mfa": "Two-factor authentication",
-    "account": "Account security",
-    "tenant": "Workspace and domains",
-    "billing": "Billing",
-    "impersonation": "Atrium staff signed in as a member",
-    "project": "Projects",
-    "task": "Tasks",
-    "label": "Labels",
-    "comment": "Comments",
-    "document": "Documents",
-    "audit": "Audit log",
-    "api_key": "API keys",
-    "webhook": "Webhooks",
-    "identity": "Verified domains and sign-in policy",
-    "scim": "SCIM provisioning",
+GROUPS: dict[str, StrOrPromise] = {
+    "member": _("Members"),
+    "invitation": _("Invitations"),
+    "ownership": _("Ownership"),
+    "auth": _("Sign-in and sessions"),
+    "mfa": _("Two-factor authentication"),
+    "account": _("Account security"),
+    "tenant": _("Workspace and domains"),
+    "billing": _("Billing"),
+    "impersonation": _("Atrium staff signed in as a member"),
+    "project": _("Projects"),
+    "task": _("Tasks"),
+    "label": _("Labels"),
+    "comment": _("Comments"),
+    "document": _("Documents"),
+    "audit": _("Audit log"),
+    "api_key": _("API keys"),
+    "webhook": _("Webhooks"),
+    "identity": _("Verified domains and sign-in policy"),
+    "scim": _("SCIM provisioning"),
 }
 
 
@@ -157,5 +161,5 @@ def filter_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     grouped: list[tuple[str, list[tuple[str, str]]]] = []
     for prefix, label in GROUPS.items():
         items = [(str(a.value), str(a.label)) for a in AuditAction if a.value.startswith(prefix + ".")]
-        grouped.append((label, [(prefix + ".*", f"All: {label.lower()}"), *items]))
+        grouped.append((str(label), [(prefix + ".*", gettext("All: %(group)s") % {"group": label}), *items]))
     return grouped

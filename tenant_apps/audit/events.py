@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from tenant_apps.audit.services import HasSchema
 
 
+SYSTEM_ACTOR = "system"  # the stored actor label of an event no person caused
+
+
 class EventType(models.TextChoices):
     """Every event the stream carries, with what it means (the endpoint form and the docs show these)."""
 
@@ -80,7 +83,7 @@ def event_emit(
         raise ValueError("The public schema has no event stream; give the workspace the event belongs to.")
     event_type = EventType(type)
     event_id = new_event_id()
-    label = actor.get_username() if actor is not None else "system"
+    label = actor.get_username() if actor is not None else SYSTEM_ACTOR
     with connection.cursor() as cursor:
         # Written by hand for the one thing the ORM cannot say: the writing transaction's id, in the same statement.
         cursor.execute(

@@ -136,7 +136,7 @@ class CommentForm(ServiceErrorsMixin):
     body = forms.CharField(
         label=_("Comment"),
         max_length=TEXT_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a comment…"}),
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write a comment…")}),
     )
 
     def clean_body(self) -> str:

@@ -459,7 +459,7 @@ def _profile_page(
         preferences_form=preferences_form
         or PreferencesForm(initial={"language": user.language, "time_zone": user.time_zone}),
         key_form=key_form or ApiKeyForm(),
-        api_keys=[{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in keys],
+        api_keys=[{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else _("Never")} for k in keys],
         new_key=new_key,
         **security,
     )
@@ -499,7 +499,7 @@ def api_key_create(request: MemberRequest) -> HttpResponse:
 def api_keys(request: MemberRequest) -> HttpResponse:
     """Every key of the workspace, for its admins: who made it, its scope, when it was last used and from where."""
     page = _page(request, selectors.api_key_list(tenant_id=_workspace(request).pk), API_KEYS_PER_PAGE)
-    rows = [{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else "Never"} for k in page.object_list]
+    rows = [{"key": k, "last_used": _ago(k.last_used_at) if k.last_used_at else _("Never")} for k in page.object_list]
     return render(request, "tenant/settings/api_keys.html", settings_context(request, "api_keys", page=page, rows=rows))
 
 

@@ -24,7 +24,11 @@ from tenant_apps.workspace_settings.forms import WebhookDeleteForm, WebhookEndpo
 from tenant_apps.workspace_settings.pages import settings_context
 
 DELIVERIES_PER_PAGE = 50
-EVENT_CHOICES = [(t, f"{t} — {EventType(t).label}") for t in SUBSCRIBABLE]
+
+
+def event_choices() -> list[tuple[str, str]]:
+    """The event types an endpoint can ask for, each with what it means in the reader's language."""
+    return [(t, f"{t} — {EventType(t).label}") for t in SUBSCRIBABLE]
 
 
 def _fields(form: WebhookEndpointForm) -> dict[str, Any]:
@@ -42,7 +46,7 @@ def _list_page(
     request: MemberRequest, *, form: WebhookEndpointForm | None = None, status: int = 200, **extra: Any
 ) -> HttpResponse:
     endpoints = list(selectors.endpoint_list())
-    form = form or WebhookEndpointForm(choices=EVENT_CHOICES, initial={"enabled": True})
+    form = form or WebhookEndpointForm(choices=event_choices(), initial={"enabled": True})
     context = settings_context(request, "webhooks", endpoints=endpoints, form=form, **extra)
     response = render(request, "tenant/settings/webhooks.html", context, status=status)
     if "new_secret" in extra:
@@ -55,7 +59,7 @@ def _list_page(
 def webhooks(request: MemberRequest) -> HttpResponse:
     if request.method != "POST":
         return _list_page(request)
-    form = WebhookEndpointForm(request.POST, choices=EVENT_CHOICES)
+    form = WebhookEndpointForm(request.POST, choices=event_choices())
     if form.is_valid():
         try:
             endpoint, secret = services.endpoint_create(
@@ -83,7 +87,7 @@ def _detail_page(
         request.GET.get("page")
     )
     form = form or WebhookEndpointForm(
-        choices=EVENT_CHOICES,
+        choices=event_choices(),
         initial={
             "url": endpoint.url,
             "description": endpoint.description,
@@ -114,7 +118,7 @@ def webhook(request: MemberRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_id)
     if request.method != "POST":
         return _detail_page(request, endpoint)
-    form = WebhookEndpointForm(request.POST, choices=EVENT_CHOICES)
+    form = WebhookEndpointForm(request.POST, choices=event_choices())
     if form.is_valid():
         try:
             services.endpoint_update(

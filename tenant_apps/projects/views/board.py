@@ -42,13 +42,27 @@ def _board_context(
         for position, task in enumerate(tasks):
             moves = []
             if index > 0:
-                moves.append(("left", statuses[index - 1], BOTTOM, f"Move to {statuses[index - 1].label}"))
+                moves.append(
+                    (
+                        "left",
+                        statuses[index - 1],
+                        BOTTOM,
+                        _("Move to %(column)s") % {"column": statuses[index - 1].label},
+                    )
+                )
             if position > 0 and not board_filter.active:  # a filtered column's places are not the column's
-                moves.append(("up", status, position - 1, "Move up"))
+                moves.append(("up", status, position - 1, _("Move up")))
             if position < len(tasks) - 1 and not board_filter.active:
-                moves.append(("down", status, position + 1, "Move down"))
+                moves.append(("down", status, position + 1, _("Move down")))
             if index < len(statuses) - 1:
-                moves.append(("right", statuses[index + 1], BOTTOM, f"Move to {statuses[index + 1].label}"))
+                moves.append(
+                    (
+                        "right",
+                        statuses[index + 1],
+                        BOTTOM,
+                        _("Move to %(column)s") % {"column": statuses[index + 1].label},
+                    )
+                )
             cards.append({"task": task, "moves": moves})
         board.append({"status": status, "cards": cards})
     assignees = {t.assignee_id: t.assignee for c in columns.values() for t in c if t.assignee is not None}

@@ -49,7 +49,8 @@ def _upload_context(
     return {
         "upload_form": form or DocumentUploadForm(initial={"task": task.pk if task else None}),
         "upload_accept": accept_attribute(),
-        "upload_help": f"Up to {human_size(int(settings.STORAGE_UPLOAD_MAX_BYTES))}: {allowed_summary()}.",
+        "upload_help": _("Up to %(size)s: %(types)s.")
+        % {"size": human_size(int(settings.STORAGE_UPLOAD_MAX_BYTES)), "types": allowed_summary()},
         "upload_task": task,
     }
 

@@ -60,7 +60,11 @@ def project_list(request: MemberRequest) -> HttpResponse:
         "show": show,
         "visibility": visibility,
         "filtered": bool(query or visibility),
-        "shows": [(ProjectShow.ACTIVE, "Active"), (ProjectShow.ARCHIVED, "Archived"), (ProjectShow.ALL, "All")],
+        "shows": [
+            (ProjectShow.ACTIVE, _("Active")),
+            (ProjectShow.ARCHIVED, _("Archived")),
+            (ProjectShow.ALL, _("All")),
+        ],
         "visibilities": Visibility.choices,
     }
     return render(request, "tenant/projects/list.html", context)
