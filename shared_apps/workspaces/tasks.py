@@ -30,7 +30,8 @@ def workspace_welcome(*, owner_email: str) -> dict[str, object]:
     # The schema the task runs in names its workspace (connection.tenant may be a bare stand-in for the schema).
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
     owner = user_get_by_email(email=owner_email)
-    project = welcome_project_ensure(acting_user=owner)
+    with recipient_locale(user=owner, email=owner_email, workspace_language=tenant.language):
+        project = welcome_project_ensure(acting_user=owner)  # named in the owner's language
     domain = primary_domain(tenant)
     context = {
         "tenant_name": tenant.name,

@@ -112,6 +112,6 @@ def _count_projects(schema: str) -> int:
     with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         row = conn.execute(
             f'SELECT count(*) FROM "{schema}".projects_project WHERE name = %s',  # noqa: S608
-            [WELCOME_PROJECT_NAME],
+            [str(WELCOME_PROJECT_NAME)],
         ).fetchone()
     return int(row[0]) if row else 0

@@ -167,7 +167,7 @@ def test_twelve_workspaces_through_three_server_connections_never_see_each_other
 
 
 def _welcome_projects(site: PooledSite, schema: str) -> int:
-    rows = _rows(site, f'SELECT count(*) FROM "{schema}".projects_project WHERE name = %s', [WELCOME_PROJECT_NAME])  # noqa: S608
+    rows = _rows(site, f'SELECT count(*) FROM "{schema}".projects_project WHERE name = %s', [str(WELCOME_PROJECT_NAME)])  # noqa: S608
     return int(rows[0][0])
 
 

@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django_tenants.utils import tenant_context
 
 from config.celery import app as celery_app
+from shared_apps.accounts.models import User
 from shared_apps.core.context import RequestContext, bound, current
 from shared_apps.core.tasks import CONTEXT_HEADER, TenantRequired, _enter_context, _leave_context, _publish_context
 from shared_apps.workspaces.services import workspace_create
@@ -153,3 +155,22 @@ def test_the_welcome_runs_when_a_workspace_is_created_outside_a_request(monkeypa
     assert mail.outbox[-1].subject == "Welcome to Welcomed on Atrium"
     with tenant_context(tenant):
         assert Project.objects.filter(name=WELCOME_PROJECT_NAME).exists()
+
+
+def test_the_welcome_project_is_named_in_its_owners_language_and_made_once(
+    tenant: Tenant, owner: User, in_tenant: Any
+) -> None:
+    User.objects.filter(pk=owner.pk).update(language="de")
+    with in_tenant(tenant):
+        workspace_welcome.delay(owner_email=owner.email).get()
+        User.objects.filter(pk=owner.pk).update(language="es")
+        workspace_welcome.delay(owner_email=owner.email).get()  # run again, in another language: still one
+
+        names = list(Project.objects.values_list("name", "description"))
+    assert names == [
+        (
+            "Erste Schritte",
+            "Ihr erstes Projekt. Laden Sie Ihr Team unter Einstellungen → Mitglieder ein und legen Sie dann Projekte "
+            "für die Arbeit an, die Sie verfolgen.",
+        )
+    ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.entitlements import entitlement_require
 from billing.plans import Resource
@@ -26,8 +28,9 @@ from tenant_apps.projects.services.sharing import grants_apply
 from tenant_apps.projects.services.validation import ProjectInvalid, acting_access, clean_line, clean_text
 from tenants.db import connection
 
-WELCOME_PROJECT_NAME = "Getting started"
-WELCOME_PROJECT_DESCRIPTION = (
+# The onboarding project, made in its owner's language (the welcome task runs in it).
+WELCOME_PROJECT_NAME = gettext_lazy("Getting started")
+WELCOME_PROJECT_DESCRIPTION = gettext_lazy(
     "Your first project. Invite your team from Settings → Members, then create projects for the work you track."
 )
 
@@ -80,11 +83,22 @@ def project_create(
 
 
 def welcome_project_ensure(*, acting_user: User | None = None) -> Project:
-    """The tenant's onboarding project, created once."""
-    existing = Project.objects.filter(name=WELCOME_PROJECT_NAME).first()
+    """The tenant's onboarding project, created once, named in the active language (found again by its name in any
+    shipped language: a second run in another language makes no second one)."""
+    existing = Project.objects.filter(name__in=_welcome_names()).order_by("pk").first()
     if existing is not None:
         return existing
-    return project_create(name=WELCOME_PROJECT_NAME, description=WELCOME_PROJECT_DESCRIPTION, acting_user=acting_user)
+    return project_create(
+        name=str(WELCOME_PROJECT_NAME), description=str(WELCOME_PROJECT_DESCRIPTION), acting_user=acting_user
+    )
+
+
+def _welcome_names() -> set[str]:
+    names = set()
+    for code, _language in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(WELCOME_PROJECT_NAME))
+    return names
 
 
 @transaction.atomic
