@@ -1,7 +1,11 @@
 """Sending a workspace's deliveries, in batches: claim, sign, send, record.
 
-`deliveries_send(delivery_ids=…)` (the `webhooks.deliver_batch` task; in-process without a broker) makes the next
-attempt of each delivery that is due, with a fixed number of statements whatever the batch's size:
+The webhooks consumer hands sending to one run per workspace: `deliver_due_enqueue` enqueues `webhooks.deliver_due`
+(on the `webhooks` queue; without a broker on threads of the committing process) unless a run of it is already
+waiting, and the run (`deliveries_send_due`) sends every due delivery of the workspace, batch after batch. A resend,
+a test event and a retry's countdown send given deliveries (`webhooks.deliver_batch`). Each batch
+(`deliveries_send`) makes the next attempt of each delivery that is due, with a fixed number of statements whatever
+the batch's size:
 
 1. claim them in one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`: a lease moves their next attempt a
    minute ahead, so a second worker handed the same ids (or the sweep) skips them;
@@ -37,6 +41,7 @@ from standardwebhooks.webhooks import Webhook
 from billing.entitlements import webhook_delivery_allow
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.preferences import recipient_locale
+from shared_apps.core.coalesce import enqueue_once_on_commit, release
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import Event
@@ -91,11 +96,38 @@ def deliver_task() -> Any:
 
 
 def deliveries_enqueue(delivery_ids: Sequence[int], *, schema_name: str) -> None:
-    """Send these deliveries after the current transaction commits, in batches of WEBHOOKS_BATCH_SIZE."""
+    """Send these deliveries after the current transaction commits, in batches of WEBHOOKS_BATCH_SIZE (a resend, a
+    test event: these ones, at once, whatever else is due)."""
     size = max(int(settings.WEBHOOKS_BATCH_SIZE), 1)
     for start in range(0, len(delivery_ids), size):
         chunk = [int(pk) for pk in delivery_ids[start : start + size]]
         enqueue_on_commit(deliver_task(), schema_name=schema_name, delivery_ids=chunk)
+
+
+def send_key(schema: str) -> str:
+    """The "a sender is waiting" flag of `schema`'s workspace (shared_apps/core/coalesce.py)."""
+    return f"webhooks-send:{schema}"
+
+
+def deliver_due_enqueue(*, schema_name: str) -> None:
+    """After the current transaction commits: send every due delivery of the workspace (`webhooks.deliver_due`, on
+    the `webhooks` queue), unless a run of it is already waiting (that one will send these too)."""
+    from tenant_apps.webhooks.tasks import deliver_due  # noqa: PLC0415  (the task module imports this one)
+
+    enqueue_once_on_commit(deliver_due, key=send_key(schema_name), schema_name=schema_name)
+
+
+def deliveries_send_due(*, now: datetime | None = None) -> int:
+    """The `webhooks.deliver_due` task's body: clear the workspace's "sender waiting" flag, then send what is due,
+    batch after batch (WEBHOOKS_BATCH_SIZE each, oldest first), until nothing due is left. Returns how many
+    deliveries were claimed."""
+    release(send_key(str(connection.schema_name)))
+    claimed = 0
+    while True:
+        outcomes = deliveries_send(delivery_ids=None, now=now)
+        if not outcomes:
+            return claimed
+        claimed += len(outcomes)
 
 
 # --- one batch -----------------------------------------------------------------------------------------------------
@@ -340,9 +372,9 @@ def deliveries_due(*, limit: int = 500, now: datetime | None = None) -> list[int
 
 
 def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
-    """Across every workspace (one statement per batch of schemas; the beat only, never a request): enqueue the
-    deliveries whose next attempt is due, in batches per workspace. Without a broker the batches are sent here and
-    now. Returns how many deliveries were due."""
+    """Across every workspace (one statement per batch of schemas; the beat only, never a request): find the
+    workspaces with deliveries whose next attempt is due (up to `limit_per_workspace` each are counted) and enqueue
+    one sender for each (`deliver_due_enqueue`). Returns how many deliveries were found due."""
     found = dangerously_all_tenants(
         "SELECT d.id FROM {schema}.webhooks_delivery d WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
         "ORDER BY d.next_attempt_at LIMIT %s",
@@ -350,11 +382,8 @@ def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
         label="webhook retries",
     )
     schemas = dict(workspace_schemas())
-    due: dict[str, list[int]] = {}
-    for tenant_id, delivery_id in found.rows:
-        due.setdefault(schemas[int(tenant_id)], []).append(int(delivery_id))
-    for schema, delivery_ids in due.items():
-        deliveries_enqueue(delivery_ids, schema_name=schema)
+    for tenant_id in sorted({int(row[0]) for row in found.rows}):
+        deliver_due_enqueue(schema_name=schemas[tenant_id])
     return len(found.rows)
 
 
