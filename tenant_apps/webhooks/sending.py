@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
-from billing.entitlements import webhook_delivery_allow
+from billing.entitlements import webhook_deliveries_allow
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.preferences import recipient_locale
 from shared_apps.core.coalesce import enqueue_once_on_commit, release
@@ -200,14 +200,11 @@ def _tenant_id_of(schema: str) -> int:
 
 
 def _per_minute_take(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery], datetime]:
-    """Count the deliveries against the plan's attempts a minute, in order: (those allowed now, those that wait
-    for the next window, when it starts)."""
+    """Count the deliveries against the plan's attempts a minute, in order, in one step: (those allowed now, those
+    that wait for the next window, when it starts)."""
     tenant_id = _tenant_id_of(str(connection.schema_name))
-    for index in range(len(deliveries)):
-        allowed, reset_at = webhook_delivery_allow(tenant_id=tenant_id)
-        if not allowed:
-            return deliveries[:index], deliveries[index:], datetime.fromtimestamp(reset_at, tz=UTC)
-    return deliveries, [], timezone.now()
+    allowed, reset_at = webhook_deliveries_allow(tenant_id=tenant_id, wanted=len(deliveries))
+    return deliveries[:allowed], deliveries[allowed:], datetime.fromtimestamp(reset_at, tz=UTC)
 
 
 @dataclass
