@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
 
 from shared_apps.core.tasks import TenantScopedTask
+from tenants.db import connection
 
 
 @shared_task(base=TenantScopedTask, name="audit.events_dispatch")

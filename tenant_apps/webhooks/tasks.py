@@ -11,7 +11,7 @@ from shared_apps.core.tasks import TenantScopedTask
 
 @shared_task(base=TenantScopedTask, name="webhooks.deliver_due")
 def deliver_due() -> int:
-    """Send every due delivery of the workspace, batch after batch (at most one run waits per workspace)."""
+    """Send a batch of the workspace's due deliveries; a full batch enqueues the next (one run waits at most)."""
     from tenant_apps.webhooks.sending import deliveries_send_due  # noqa: PLC0415  (sending enqueues this task)
 
     return deliveries_send_due()
