@@ -17,9 +17,10 @@ A flag expires after TASKS_COALESCE_SECONDS, so a process that died between sett
 long at most (the beat's sweeps also enqueue without a flag). When Redis cannot be reached the task is enqueued as if
 claimed (and kept in the outbox if the broker is unreachable too, `shared_apps.core.transactions`).
 
-Without a broker, tasks enqueued here run on a pool of `TASKS_IN_PROCESS_THREADS` threads per queue (the queue the task
-is routed to by CELERY_TASK_ROUTES, "celery" by default), in the enqueuing schema and request context; 0 (the test
-settings) runs them in the committing thread, as every other task without a broker.
+Without a broker, tasks enqueued here run on a pool of threads per queue (the queue the task is routed to by
+CELERY_TASK_ROUTES, "celery" by default; `TASKS_IN_PROCESS_THREADS` threads, or the queue's own number in
+`TASKS_IN_PROCESS_QUEUE_THREADS`), in the enqueuing schema and request context. `TASKS_IN_PROCESS_THREADS = 0` (the
+test settings) runs them in the committing thread, as every other task without a broker.
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ def enqueue_once(task: Any, /, *, key: str, schema_name: str, **kwargs: Any) -> 
         return False
     threads = int(getattr(settings, "TASKS_IN_PROCESS_THREADS", 0))
     if settings.CELERY_TASK_ALWAYS_EAGER and threads > 0:
+        queue = _queue_of(task)
+        threads = int(getattr(settings, "TASKS_IN_PROCESS_QUEUE_THREADS", {}).get(queue, threads))
         try:
-            _pool(_queue_of(task), threads).submit(_run, task, schema_name, kwargs, context.current())
+            _pool(queue, threads).submit(_run, task, schema_name, kwargs, context.current())
         except RuntimeError:  # the interpreter is shutting down: run it here
             release(key)
             return publish_or_keep(task, schema_name=schema_name, schema=schema_name, kwargs=kwargs)

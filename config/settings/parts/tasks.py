@@ -46,9 +46,11 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
 # (shared_apps/core/coalesce.py): how long a "run pending" flag holds at most (a process that died before enqueueing
 # costs that long).
 TASKS_COALESCE_SECONDS: int = env.int("TASKS_COALESCE_SECONDS", default=60)
-# Without a broker (tasks in-process), the dispatcher and the webhook sender run on this many threads per queue of
-# the process that committed, not in the committing request; 0 runs them in the committing thread (the test settings).
+# Without a broker (tasks in-process), the dispatcher and the webhook sender run on threads of the process that
+# committed, not in the committing request: this many per queue; 0 runs them in the committing thread (the test
+# settings). The webhook sender mostly waits on receivers, so its queue has more.
 TASKS_IN_PROCESS_THREADS: int = env.int("TASKS_IN_PROCESS_THREADS", default=4)
+TASKS_IN_PROCESS_QUEUE_THREADS: dict[str, int] = {"webhooks": env.int("WEBHOOKS_IN_PROCESS_THREADS", default=16)}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tenants-pool-refill": {"task": "tenants.pool_refill", "schedule": 300.0},
     "workspaces-purge-due": {"task": "workspaces.purge_due", "schedule": 3600.0},
