@@ -114,7 +114,10 @@ def main() -> None:
     parser.add_argument("--failing", type=float, default=0.10, help="share of endpoints answering 500")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--broker", action="store_true", help="Redis and Celery worker processes, as deployed")
-    parser.add_argument("--workers", type=int, default=3, help="Celery worker processes (with --broker)")
+    parser.add_argument("--workers", type=int, default=3, help="Celery worker processes, default queue (--broker)")
+    parser.add_argument(
+        "--webhook-threads", type=int, default=16, help="threads of the webhooks queue's Celery worker (--broker)"
+    )
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -189,18 +192,32 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: 
     (folder / "secrets.json").write_text(json.dumps(secrets))
     connections.close_all()
 
-    workers = None
-    if args.broker:
-        workers = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-P", "prefork", "-c",
-             str(args.workers), "--without-mingle", "--without-gossip", "-l", env.get("BENCH_WORKER_LOG", "WARNING")],
-            env=env, cwd=ROOT,
-        )  # fmt: skip
-        time.sleep(3)  # the workers connect to Redis and load the app
+    workers = []
+    if args.broker:  # as deployed: the default queue's workers, and the webhooks queue's own
+        for queue, pool, count in (("celery", "prefork", args.workers), ("webhooks", "threads", args.webhook_threads)):
+            workers.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", queue, "-n",
+                 f"{queue}@%h", "-P", pool, "-c", str(count), "--without-mingle", "--without-gossip", "-l",
+                 env.get("BENCH_WORKER_LOG", "WARNING")],
+                env=env, cwd=ROOT,
+            ))  # fmt: skip
+        _workers_wait(len(workers))
     try:
         _load(folder, port, args, workspaces)
     finally:
-        stop(workers)
+        for worker in workers:
+            stop(worker)
+
+
+def _workers_wait(expected: int, *, timeout: float = 120) -> None:
+    """Until every worker answers a ping (loading the app takes seconds on a busy machine: the clock starts after)."""
+    from config.celery import app
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(app.control.ping(timeout=1.0)) >= expected:
+            return
+    raise RuntimeError(f"the {expected} Celery workers did not answer within {timeout:.0f} s")
 
 
 def _emit(args: argparse.Namespace, workspaces: list) -> tuple[dict[str, float], float]:
@@ -236,7 +253,9 @@ def _emit(args: argparse.Namespace, workspaces: list) -> tuple[dict[str, float],
         finally:
             connection.close()
 
-    how = f"{args.workers} Celery worker processes" if args.broker else "in-process"
+    how = "in-process threads"
+    if args.broker:
+        how = f"Celery workers ({args.workers} processes; the webhooks queue's, {args.webhook_threads} threads)"
     log(f"{per_workspace * len(workspaces):,} events from {args.writers} writers, dispatched and sent by {how}…")
     started = time.time()
     if args.writers == 1:  # in this thread (for a profiler)

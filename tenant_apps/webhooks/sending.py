@@ -156,8 +156,7 @@ def deliveries_send(*, delivery_ids: Sequence[int] | None, now: datetime | None 
     if waiting:
         Delivery.objects.filter(pk__in=[d.pk for d in waiting]).update(next_attempt_at=reset_at)
         with transaction.atomic():
-            for delivery in waiting:
-                _schedule(delivery.pk, reset_at - moment)
+            _schedule([delivery.pk for delivery in waiting], reset_at - moment)
         outcomes |= dict.fromkeys((d.pk for d in waiting), "over the plan's deliveries per minute")
     if not sending:
         return outcomes
@@ -251,9 +250,7 @@ def _record(
         _attempts_write(results.attempts, len(deliveries))
         _deliveries_write(deliveries)
         _endpoints_note(results, moment)
-        for delivery in deliveries:
-            if delivery.next_attempt_at is not None:
-                _schedule(delivery.pk, delivery.next_attempt_at - moment)
+        _retries_schedule(deliveries, moment)
     return results.outcomes
 
 
@@ -307,10 +304,23 @@ def _endpoints_note(results: _Results, moment: datetime) -> None:
             _endpoint_failed(endpoint, moment)
 
 
-def _schedule(delivery_id: int, delay: timedelta) -> None:
+def _retries_schedule(deliveries: list[Delivery], moment: datetime) -> None:
+    """One countdown task per attempt number for the batch's retries, when the last of them is due: each is then
+    sent within its own delay's ±20 % (the same nominal delay, the latest jitter), and a batch that failed asks for a
+    few tasks, not one per delivery."""
+    groups: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        if delivery.next_attempt_at is not None:
+            groups.setdefault(delivery.attempts, []).append(delivery)
+    for group in groups.values():
+        latest = max(d.next_attempt_at for d in group if d.next_attempt_at is not None)
+        _schedule([d.pk for d in group], latest - moment)
+
+
+def _schedule(delivery_ids: list[int], delay: timedelta) -> None:
     """Ask for the next attempt: soon ones as a task with a countdown (a worker's broker only), later ones (and every
     one without a broker) by the sweep (`retry_due`: the beat, or `manage.py webhooks retry` in development)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or delay > timedelta(minutes=5):
+    if not delivery_ids or settings.CELERY_TASK_ALWAYS_EAGER or delay > timedelta(minutes=5):
         return
     task = deliver_task()
     seconds = max(delay.total_seconds(), 0.0)
@@ -318,7 +328,7 @@ def _schedule(delivery_id: int, delay: timedelta) -> None:
 
     def send() -> None:
         with schema_context(schema):
-            task.apply_async(kwargs={"delivery_ids": [delivery_id]}, countdown=seconds)
+            task.apply_async(kwargs={"delivery_ids": delivery_ids}, countdown=seconds)
 
     transaction.on_commit(send)
 
