@@ -152,3 +152,32 @@ def test_concurrent_commits_share_dispatches_and_every_event_is_handed_out_once(
         schema = tenant.schema_name
         committed_sql(f'DELETE FROM "{schema}".audit_event WHERE event_id = ANY(%s)', [emitted])  # noqa: S608
         committed_sql(f'DELETE FROM "{schema}".audit_eventcursor WHERE consumer = %s', ["coalesce-test"])  # noqa: S608
+
+
+@pytest.mark.django_db
+def test_a_failing_consumer_is_undone_and_retried_without_holding_the_others_back(
+    tenant, in_tenant, owner, seen, django_capture_on_commit_callbacks
+):
+    failures = [RuntimeError("the consumer's receiver is down")]
+    got: list[str] = []
+
+    def flaky(events: Any) -> None:
+        EventCursor.objects.create(consumer="flaky-side-effect")  # a write of its own, undone with it
+        if failures:
+            raise failures.pop()
+        got.extend(e.event_id for e in events)
+
+    dispatch.consumer_register("test-flaky", flaky)
+    try:
+        with in_tenant(tenant), django_capture_on_commit_callbacks(execute=True):
+            event_id = event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": 1})
+        assert seen == [event_id]  # the other consumer got it in the same batch
+        assert got == []
+        with in_tenant(tenant):
+            assert not EventCursor.objects.filter(consumer="flaky-side-effect").exists()
+            dispatch.events_dispatch()  # the next dispatch retries it from its position
+            assert EventCursor.objects.filter(consumer="flaky-side-effect").count() == 1
+        assert got == [event_id]
+        assert seen == [event_id]  # and nobody else got it twice
+    finally:
+        dispatch._consumers.pop("test-flaky", None)
