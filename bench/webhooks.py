@@ -9,12 +9,14 @@ dropped at the end:
              every signature with `standardwebhooks` and logs when each request arrived.
   run        T writer threads (default 8) each commit events in their own workspaces, one event per transaction
              (`event_emit` inside `transaction.atomic`), 100 per workspace. Nothing is called by hand after that: as
-             without a broker, each commit runs the dispatcher in the writer's thread, which hands the events to the
-             webhooks consumer, whose deliveries are sent at once. `--broker` runs it as deployed instead: each commit
-             publishes the dispatch task to Redis (a redis-server on loopback, or REDIS_URL), and Celery workers
-             (`--workers` processes, prefork, default 3) run the dispatcher and the deliveries. Latency is from each
-             event's commit to its first attempt reaching the receiver; throughput is first attempts per second over
-             the whole run.
+             without a broker (`make run`), each commit hands the workspace's dispatch to a thread of this process
+             unless one is already waiting; the dispatcher hands the events to the webhooks consumer, which hands
+             sending to the workspace's sender, on threads too. `--broker` runs it as deployed instead: the dispatch
+             and sender tasks go to Redis (a redis-server on loopback, or REDIS_URL), the dispatcher runs in a Celery
+             worker on the default queue (`--workers` processes, prefork, default 3) and the senders in a worker on
+             the `webhooks` queue (`--webhook-threads` threads, default 16); the clock starts once both answer a
+             ping. Latency is from each event's commit to its first attempt reaching the receiver; throughput is
+             first attempts per second from the first commit to the last first attempt.
   retries    the failing endpoints recover; the retries that are due are sent in batches (`sending.deliveries_send`,
              what the beat's sweep and the in-process sweeper run, with the clock moved past their back-off). An event
              is lost when, after that, the receiver has accepted (answered 200, signature verified) no attempt of it.

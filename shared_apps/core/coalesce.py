@@ -65,6 +65,11 @@ class LocalFlags:
         with self._lock:
             self._until.pop(key, None)
 
+    def forget(self) -> None:
+        """Every flag of this process cleared (tests: one that enqueued to an outbox leaves its flag set)."""
+        with self._lock:
+            self._until.clear()
+
 
 class RedisFlags:
     """Flags in Redis, seen by every process of a deployment."""
@@ -112,6 +117,11 @@ def flags() -> LocalFlags | RedisFlags | NoFlags:
         if url not in _redis:
             _redis[url] = RedisFlags(url)
         return _redis[url]
+
+
+def local_forget() -> None:
+    """Clear this process's flags (each test starts with no run waiting)."""
+    _local.forget()
 
 
 def claim(key: str) -> bool:
