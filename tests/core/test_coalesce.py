@@ -9,9 +9,9 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from shared_apps.core import coalesce
+from tenants.db import connection
 from tests.faults.servers import free_port, redis_available, redis_server
 
 
