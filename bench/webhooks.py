@@ -9,12 +9,14 @@ dropped at the end:
              every signature with `standardwebhooks` and logs when each request arrived.
   run        T writer threads (default 8) each commit events in their own workspaces, one event per transaction
              (`event_emit` inside `transaction.atomic`), 100 per workspace. Nothing is called by hand after that: as
-             without a broker, each commit runs the dispatcher in the writer's thread, which hands the events to the
-             webhooks consumer, whose deliveries are sent at once. `--broker` runs it as deployed instead: each commit
-             publishes the dispatch task to Redis (a redis-server on loopback, or REDIS_URL), and Celery workers
-             (`--workers` processes, prefork, default 3) run the dispatcher and the deliveries. Latency is from each
-             event's commit to its first attempt reaching the receiver; throughput is first attempts per second over
-             the whole run.
+             without a broker (`make run`), each commit hands the workspace's dispatch to a thread of this process
+             unless one is already waiting; the dispatcher hands the events to the webhooks consumer, which hands
+             sending to the workspace's sender, on threads too. `--broker` runs it as deployed instead: the dispatch
+             and sender tasks go to Redis (a redis-server on loopback, or REDIS_URL), the dispatcher runs in a Celery
+             worker on the default queue (`--workers` processes, prefork, default 3) and the senders in a worker on
+             the `webhooks` queue (`--webhook-threads` threads, default 16); the clock starts once both answer a
+             ping. Latency is from each event's commit to its first attempt reaching the receiver; throughput is
+             first attempts per second from the first commit to the last first attempt.
   retries    the failing endpoints recover; the retries that are due are sent in batches (`sending.deliveries_send`,
              what the beat's sweep and the in-process sweeper run, with the clock moved past their back-off). An event
              is lost when, after that, the receiver has accepted (answered 200, signature verified) no attempt of it.
@@ -114,7 +116,10 @@ def main() -> None:
     parser.add_argument("--failing", type=float, default=0.10, help="share of endpoints answering 500")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--broker", action="store_true", help="Redis and Celery worker processes, as deployed")
-    parser.add_argument("--workers", type=int, default=3, help="Celery worker processes (with --broker)")
+    parser.add_argument("--workers", type=int, default=3, help="Celery worker processes, default queue (--broker)")
+    parser.add_argument(
+        "--webhook-threads", type=int, default=16, help="threads of the webhooks queue's Celery worker (--broker)"
+    )
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -189,18 +194,32 @@ def _run(base_url: str, folder: Path, port: int, args: argparse.Namespace, env: 
     (folder / "secrets.json").write_text(json.dumps(secrets))
     connections.close_all()
 
-    workers = None
-    if args.broker:
-        workers = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-P", "prefork", "-c",
-             str(args.workers), "--without-mingle", "--without-gossip", "-l", env.get("BENCH_WORKER_LOG", "WARNING")],
-            env=env, cwd=ROOT,
-        )  # fmt: skip
-        time.sleep(3)  # the workers connect to Redis and load the app
+    workers = []
+    if args.broker:  # as deployed: the default queue's workers, and the webhooks queue's own
+        for queue, pool, count in (("celery", "prefork", args.workers), ("webhooks", "threads", args.webhook_threads)):
+            workers.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", queue, "-n",
+                 f"{queue}@%h", "-P", pool, "-c", str(count), "--without-mingle", "--without-gossip", "-l",
+                 env.get("BENCH_WORKER_LOG", "WARNING")],
+                env=env, cwd=ROOT,
+            ))  # fmt: skip
+        _workers_wait(len(workers))
     try:
         _load(folder, port, args, workspaces)
     finally:
-        stop(workers)
+        for worker in workers:
+            stop(worker)
+
+
+def _workers_wait(expected: int, *, timeout: float = 120) -> None:
+    """Until every worker answers a ping (loading the app takes seconds on a busy machine: the clock starts after)."""
+    from config.celery import app
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(app.control.ping(timeout=1.0)) >= expected:
+            return
+    raise RuntimeError(f"the {expected} Celery workers did not answer within {timeout:.0f} s")
 
 
 def _emit(args: argparse.Namespace, workspaces: list) -> tuple[dict[str, float], float]:
@@ -236,7 +255,9 @@ def _emit(args: argparse.Namespace, workspaces: list) -> tuple[dict[str, float],
         finally:
             connection.close()
 
-    how = f"{args.workers} Celery worker processes" if args.broker else "in-process"
+    how = "in-process threads"
+    if args.broker:
+        how = f"Celery workers ({args.workers} processes; the webhooks queue's, {args.webhook_threads} threads)"
     log(f"{per_workspace * len(workspaces):,} events from {args.writers} writers, dispatched and sent by {how}…")
     started = time.time()
     if args.writers == 1:  # in this thread (for a profiler)

@@ -20,7 +20,7 @@ from billing.formatting import limit_text, number_text, size_text
 from billing.models import BillingAccount
 from billing.plans import PLANS, TRIAL_PLAN, Limit, Plan, Resource
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.ratelimit import Bucket, counters_read, window_take
+from shared_apps.core.ratelimit import Bucket, counters_read, window_take, window_take_up_to
 
 UPGRADE_PATH = "/settings/billing/"
 
@@ -234,13 +234,12 @@ def api_request_allow(*, tenant_id: int, client: str | None = None, now: float |
     )
 
 
-def webhook_delivery_allow(*, tenant_id: int, now: float | None = None) -> tuple[bool, float]:
-    """Count one webhook delivery attempt against the plan's deliveries a minute: (allowed, POSIX time the window
-    ends). The plan is remembered per process for a few seconds, as for API requests; a refused attempt is not
-    counted (it waits for the next window)."""
+def webhook_deliveries_allow(*, tenant_id: int, wanted: int, now: float | None = None) -> tuple[int, float]:
+    """Count up to `wanted` webhook delivery attempts against the plan's deliveries a minute, in one step: (how many
+    may be made now, POSIX time the window ends). Those that do not fit are not counted (they wait for the next
+    window). The plan is remembered per process for a few seconds, as for API requests."""
     code = _plan_code_remembered(tenant_id)
     limit, _plan_name = limit_for(tenant_id, Resource.WEBHOOK_DELIVERIES_PER_MINUTE, plan_code=code or _UNKNOWN_PLAN)
     if limit.value is None:
-        return True, time.time()
-    result = window_take([Bucket(f"webhooks:{{t{tenant_id}}}", limit.value)], window=60, now=now)
-    return result.allowed, result.reset_at
+        return wanted, time.time()
+    return window_take_up_to(Bucket(f"webhooks:{{t{tenant_id}}}", limit.value), wanted, window=60, now=now)

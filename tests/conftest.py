@@ -29,6 +29,7 @@ from django_tenants.utils import tenant_context
 from billing.entitlements import plan_memory_forget
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.sessions import SESSION_TENANT_KEY
+from shared_apps.core import coalesce
 from shared_apps.identity import dns_client
 from shared_apps.identity.selectors import policy_memory_forget as identity_policy_memory_forget
 from tenants import citus, provisioning, routing
@@ -138,6 +139,7 @@ def _reset_between_tests(request: pytest.FixtureRequest, django_db_blocker: Any)
     routing.clear()
     plan_memory_forget()
     identity_policy_memory_forget()
+    coalesce.local_forget()  # a test that enqueued to the outbox leaves its "run waiting" flag set
     for alias in ("shared", "default"):
         cache = caches[alias]
         if not isinstance(cache, BaseDatabaseCache):

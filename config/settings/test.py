@@ -35,6 +35,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 TENANT_ROUTING_LOCAL_TTL = env.float("TENANT_ROUTING_LOCAL_TTL", default=5.0)
 # Tasks run in-process in tests; the real-worker test switches this off for itself.
 CELERY_TASK_ALWAYS_EAGER = True
+# ... in the committing thread, so that what a test commits has been dispatched and sent when the commit returns.
+TASKS_IN_PROCESS_THREADS = 0
 # The tests' webhook receivers listen on 127.0.0.1; the SSRF tests switch this off to see refusals.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
 

@@ -31,16 +31,20 @@ def enqueue_on_commit(task: Any, /, *, schema_name: str | None = None, **kwargs:
     """
 
     schema: str = schema_name or str(getattr(connection, "schema_name", "public"))
+    transaction.on_commit(lambda: publish_or_keep(task, schema_name=schema_name, schema=schema, kwargs=kwargs))
 
-    def send() -> None:
-        try:
-            _publish(task, schema_name=schema_name, kwargs=kwargs)
-        except UNREACHABLE as error:
-            _outbox_put(task, schema, kwargs, error)
-        except Exception:
-            logger.exception("could not enqueue a task", extra={"task": getattr(task, "name", repr(task))})
 
-    transaction.on_commit(send)
+def publish_or_keep(task: Any, *, schema_name: str | None, schema: str, kwargs: dict[str, Any]) -> bool:
+    """`task.delay(**kwargs)` in `schema_name` (the current schema if None) now; into the outbox (as `schema`) when
+    the broker cannot be reached. Returns False only when the task is neither published nor kept (logged)."""
+    try:
+        _publish(task, schema_name=schema_name, kwargs=kwargs)
+    except UNREACHABLE as error:
+        return _outbox_put(task, schema, kwargs, error)
+    except Exception:
+        logger.exception("could not enqueue a task", extra={"task": getattr(task, "name", repr(task))})
+        return False
+    return True
 
 
 def _publish(task: Any, *, schema_name: str | None, kwargs: dict[str, Any]) -> None:
@@ -52,7 +56,7 @@ def _publish(task: Any, *, schema_name: str | None, kwargs: dict[str, Any]) -> N
         task.delay(**kwargs)
 
 
-def _outbox_put(task: Any, schema: str, kwargs: dict[str, Any], error: BaseException) -> None:
+def _outbox_put(task: Any, schema: str, kwargs: dict[str, Any], error: BaseException) -> bool:
 
     name = getattr(task, "name", repr(task))
     try:
@@ -65,8 +69,9 @@ def _outbox_put(task: Any, schema: str, kwargs: dict[str, Any], error: BaseExcep
         )
     except Exception:
         logger.exception("broker unreachable and the outbox could not keep the task", extra={"task": name})
-        return
+        return False
     logger.warning("broker unreachable: task kept in the outbox until it is back", extra={"task": name})
+    return True
 
 
 def outbox_flush(*, limit: int = 500) -> int:

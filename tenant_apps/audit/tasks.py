@@ -5,14 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from shared_apps.core.tasks import TenantScopedTask
+from tenants.db import connection
 
 
 @shared_task(base=TenantScopedTask, name="audit.events_dispatch")
 def events_dispatch() -> int:
-    """Hand the workspace's new events to every consumer."""
+    """Hand the workspace's new events to every consumer (clearing its "dispatch waiting" flag first)."""
     from tenant_apps.audit import dispatch  # noqa: PLC0415  (dispatch enqueues this task)
 
-    return dispatch.events_dispatch()
+    return dispatch.dispatch_pending(str(connection.schema_name))
 
 
 @shared_task(name="audit.events_sweep")

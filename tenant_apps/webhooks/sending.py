@@ -1,7 +1,11 @@
 """Sending a workspace's deliveries, in batches: claim, sign, send, record.
 
-`deliveries_send(delivery_ids=…)` (the `webhooks.deliver_batch` task; in-process without a broker) makes the next
-attempt of each delivery that is due, with a fixed number of statements whatever the batch's size:
+The webhooks consumer hands sending to one run per workspace: `deliver_due_enqueue` enqueues `webhooks.deliver_due`
+(on the `webhooks` queue; without a broker on threads of the committing process) unless a run of it is already
+waiting, and the run (`deliveries_send_due`) sends the workspace's due deliveries, a batch a run. A resend,
+a test event and a retry's countdown send given deliveries (`webhooks.deliver_batch`). Each batch
+(`deliveries_send`) makes the next attempt of each delivery that is due, with a fixed number of statements whatever
+the batch's size:
 
 1. claim them in one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`: a lease moves their next attempt a
    minute ahead, so a second worker handed the same ids (or the sweep) skips them;
@@ -16,6 +20,7 @@ emailed. Retries of one event may overtake another event's first attempt: orderi
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -34,9 +39,10 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
-from billing.entitlements import webhook_delivery_allow
+from billing.entitlements import webhook_deliveries_allow
 from shared_apps.accounts.models import Membership, Role, User
 from shared_apps.accounts.preferences import recipient_locale
+from shared_apps.core.coalesce import enqueue_once_on_commit, release
 from shared_apps.core.transactions import enqueue_on_commit
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import Event
@@ -91,11 +97,38 @@ def deliver_task() -> Any:
 
 
 def deliveries_enqueue(delivery_ids: Sequence[int], *, schema_name: str) -> None:
-    """Send these deliveries after the current transaction commits, in batches of WEBHOOKS_BATCH_SIZE."""
+    """Send these deliveries after the current transaction commits, in batches of WEBHOOKS_BATCH_SIZE (a resend, a
+    test event: these ones, at once, whatever else is due)."""
     size = max(int(settings.WEBHOOKS_BATCH_SIZE), 1)
     for start in range(0, len(delivery_ids), size):
         chunk = [int(pk) for pk in delivery_ids[start : start + size]]
         enqueue_on_commit(deliver_task(), schema_name=schema_name, delivery_ids=chunk)
+
+
+def send_key(schema: str) -> str:
+    """The "a sender is waiting" flag of `schema`'s workspace (shared_apps/core/coalesce.py)."""
+    return f"webhooks-send:{schema}"
+
+
+def deliver_due_enqueue(*, schema_name: str) -> None:
+    """After the current transaction commits: send every due delivery of the workspace (`webhooks.deliver_due`, on
+    the `webhooks` queue), unless a run of it is already waiting (that one will send these too)."""
+    from tenant_apps.webhooks.tasks import deliver_due  # noqa: PLC0415  (the task module imports this one)
+
+    enqueue_once_on_commit(deliver_due, key=send_key(schema_name), schema_name=schema_name)
+
+
+def deliveries_send_due(*, now: datetime | None = None) -> int:
+    """The `webhooks.deliver_due` task's body: clear the workspace's "sender waiting" flag, then send one batch of
+    what is due (WEBHOOKS_BATCH_SIZE, oldest first). A full batch may have left some: the next run is enqueued, behind
+    the other workspaces' (a busy workspace never holds a worker for the others' deliveries). Deliveries made after
+    the flag was cleared have enqueued their own run. Returns how many deliveries were claimed."""
+    schema = str(connection.schema_name)
+    release(send_key(schema))
+    claimed = len(deliveries_send(delivery_ids=None, now=now))
+    if claimed >= int(settings.WEBHOOKS_BATCH_SIZE):
+        deliver_due_enqueue(schema_name=schema)
+    return claimed
 
 
 # --- one batch -----------------------------------------------------------------------------------------------------
@@ -123,8 +156,7 @@ def deliveries_send(*, delivery_ids: Sequence[int] | None, now: datetime | None 
     if waiting:
         Delivery.objects.filter(pk__in=[d.pk for d in waiting]).update(next_attempt_at=reset_at)
         with transaction.atomic():
-            for delivery in waiting:
-                _schedule(delivery.pk, reset_at - moment)
+            _schedule([delivery.pk for delivery in waiting], reset_at - moment)
         outcomes |= dict.fromkeys((d.pk for d in waiting), "over the plan's deliveries per minute")
     if not sending:
         return outcomes
@@ -168,19 +200,16 @@ def _tenant_id_of(schema: str) -> int:
 
 
 def _per_minute_take(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery], datetime]:
-    """Count the deliveries against the plan's attempts a minute, in order: (those allowed now, those that wait
-    for the next window, when it starts)."""
+    """Count the deliveries against the plan's attempts a minute, in order, in one step: (those allowed now, those
+    that wait for the next window, when it starts)."""
     tenant_id = _tenant_id_of(str(connection.schema_name))
-    for index in range(len(deliveries)):
-        allowed, reset_at = webhook_delivery_allow(tenant_id=tenant_id)
-        if not allowed:
-            return deliveries[:index], deliveries[index:], datetime.fromtimestamp(reset_at, tz=UTC)
-    return deliveries, [], timezone.now()
+    allowed, reset_at = webhook_deliveries_allow(tenant_id=tenant_id, wanted=len(deliveries))
+    return deliveries[:allowed], deliveries[allowed:], datetime.fromtimestamp(reset_at, tz=UTC)
 
 
 @dataclass
 class _Results:
-    attempts: list[Attempt]
+    attempts: list[Any]  # the attempts' columns, row after row (ATTEMPT_COLUMNS)
     outcomes: dict[int, str]
     endpoints: dict[int, Endpoint]
     succeeded: set[int]  # endpoints that accepted at least one attempt
@@ -201,18 +230,8 @@ def _record(
     for delivery, request, answer in zip(deliveries, requests, answers, strict=True):
         number = delivery.attempts + 1
         shown = {k: v for k, v in request.headers.items() if k != "webhook-signature"} | {"webhook-signature": "v1,…"}
-        results.attempts.append(
-            Attempt(
-                delivery=delivery,
-                number=number,
-                started_at=moment,
-                duration_ms=answer.duration_ms,
-                request_headers=shown,
-                response_status=answer.status,
-                response_body=answer.body,
-                error=answer.error,
-            )
-        )
+        results.attempts += [delivery.pk, number, moment, answer.duration_ms, json.dumps(shown)]
+        results.attempts += [answer.status, answer.body, answer.error]
         delivery.attempts, delivery.last_attempt_at, delivery.last_status_code = number, moment, answer.status
         if answer.ok:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
@@ -228,15 +247,42 @@ def _record(
             results.outcomes[delivery.pk] = f"failed: retry in {int(delay.total_seconds())} s"
         results.failed[delivery.endpoint_id] = delivery.endpoint
     with transaction.atomic():
-        Attempt.objects.bulk_create(results.attempts)
-        Delivery.objects.bulk_update(
-            deliveries, ["attempts", "last_attempt_at", "last_status_code", "status", "next_attempt_at"]
-        )
+        _attempts_write(results.attempts, len(deliveries))
+        _deliveries_write(deliveries)
         _endpoints_note(results, moment)
-        for delivery in deliveries:
-            if delivery.next_attempt_at is not None:
-                _schedule(delivery.pk, delivery.next_attempt_at - moment)
+        _retries_schedule(deliveries, moment)
     return results.outcomes
+
+
+ATTEMPT_COLUMNS = "delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body, error"
+
+
+def _attempts_write(values: list[Any], count: int) -> None:
+    """`count` attempts in one INSERT, their columns in `values` row after row (written by hand, as below)."""
+    row = "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table_sql(Attempt)} ({ATTEMPT_COLUMNS}) VALUES {', '.join([row] * count)}",  # noqa: S608  (a quoted table name)
+            values,
+        )
+
+
+def _deliveries_write(deliveries: list[Delivery]) -> None:
+    """Each delivery's new state in one `UPDATE … FROM (VALUES …)`, written by hand: Django's `bulk_update` writes a
+    CASE per column with a branch per row (its cost grows with the square of the batch), and building model rows
+    costs more than sending them."""
+    row = "(%s::bigint, %s::integer, %s::timestamptz, %s::integer, %s::varchar, %s::timestamptz)"
+    params: list[Any] = []
+    for d in deliveries:
+        params += [d.pk, d.attempts, d.last_attempt_at, d.last_status_code, d.status, d.next_attempt_at]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table_sql(Delivery)} AS d SET attempts = v.attempts, last_attempt_at = v.last_attempt_at, "  # noqa: S608  (a quoted table name)
+            "last_status_code = v.last_status_code, status = v.status, next_attempt_at = v.next_attempt_at "
+            f"FROM (VALUES {', '.join([row] * len(deliveries))}) "
+            "AS v (id, attempts, last_attempt_at, last_status_code, status, next_attempt_at) WHERE d.id = v.id",
+            params,
+        )
 
 
 def _first_attempts(deliveries: list[Delivery], answers: list[transport.Answer]) -> dict[int, datetime]:
@@ -258,10 +304,23 @@ def _endpoints_note(results: _Results, moment: datetime) -> None:
             _endpoint_failed(endpoint, moment)
 
 
-def _schedule(delivery_id: int, delay: timedelta) -> None:
+def _retries_schedule(deliveries: list[Delivery], moment: datetime) -> None:
+    """One countdown task per attempt number for the batch's retries, when the last of them is due: each is then
+    sent within its own delay's ±20 % (the same nominal delay, the latest jitter), and a batch that failed asks for a
+    few tasks, not one per delivery."""
+    groups: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        if delivery.next_attempt_at is not None:
+            groups.setdefault(delivery.attempts, []).append(delivery)
+    for group in groups.values():
+        latest = max(d.next_attempt_at for d in group if d.next_attempt_at is not None)
+        _schedule([d.pk for d in group], latest - moment)
+
+
+def _schedule(delivery_ids: list[int], delay: timedelta) -> None:
     """Ask for the next attempt: soon ones as a task with a countdown (a worker's broker only), later ones (and every
     one without a broker) by the sweep (`retry_due`: the beat, or `manage.py webhooks retry` in development)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or delay > timedelta(minutes=5):
+    if not delivery_ids or settings.CELERY_TASK_ALWAYS_EAGER or delay > timedelta(minutes=5):
         return
     task = deliver_task()
     seconds = max(delay.total_seconds(), 0.0)
@@ -269,7 +328,7 @@ def _schedule(delivery_id: int, delay: timedelta) -> None:
 
     def send() -> None:
         with schema_context(schema):
-            task.apply_async(kwargs={"delivery_ids": [delivery_id]}, countdown=seconds)
+            task.apply_async(kwargs={"delivery_ids": delivery_ids}, countdown=seconds)
 
     transaction.on_commit(send)
 
@@ -340,9 +399,9 @@ def deliveries_due(*, limit: int = 500, now: datetime | None = None) -> list[int
 
 
 def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
-    """Across every workspace (one statement per batch of schemas; the beat only, never a request): enqueue the
-    deliveries whose next attempt is due, in batches per workspace. Without a broker the batches are sent here and
-    now. Returns how many deliveries were due."""
+    """Across every workspace (one statement per batch of schemas; the beat only, never a request): find the
+    workspaces with deliveries whose next attempt is due (up to `limit_per_workspace` each are counted) and enqueue
+    one sender for each (`deliver_due_enqueue`). Returns how many deliveries were found due."""
     found = dangerously_all_tenants(
         "SELECT d.id FROM {schema}.webhooks_delivery d WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
         "ORDER BY d.next_attempt_at LIMIT %s",
@@ -350,11 +409,8 @@ def retries_enqueue_due(*, limit_per_workspace: int = 500) -> int:
         label="webhook retries",
     )
     schemas = dict(workspace_schemas())
-    due: dict[str, list[int]] = {}
-    for tenant_id, delivery_id in found.rows:
-        due.setdefault(schemas[int(tenant_id)], []).append(int(delivery_id))
-    for schema, delivery_ids in due.items():
-        deliveries_enqueue(delivery_ids, schema_name=schema)
+    for tenant_id in sorted({int(row[0]) for row in found.rows}):
+        deliver_due_enqueue(schema_name=schemas[tenant_id])
     return len(found.rows)
 
 

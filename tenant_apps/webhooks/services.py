@@ -2,8 +2,8 @@
 specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over `id.timestamp.body`).
 
 Deliveries are made by the event stream's webhooks consumer (`deliveries_create_for_events`, in the dispatcher's
-transaction) and sent in batches by the `webhooks.deliver_batch` task, outside any transaction (`sending`: claiming,
-signing, retries, switching a failing endpoint off).
+transaction) and sent in batches by the workspace's `webhooks.deliver_due` task, outside any transaction (`sending`:
+claiming, signing, retries, switching a failing endpoint off).
 """
 
 from __future__ import annotations
@@ -236,8 +236,9 @@ def secrets_signing(endpoint: Endpoint, *, now: datetime | None = None) -> list[
 
 
 def deliveries_create_for_events(events: Sequence[Event]) -> None:
-    """The event stream's webhooks consumer: one delivery per event and enabled endpoint that wants its type, sent
-    after the dispatcher's transaction commits. Handed the same event twice, it makes no second delivery."""
+    """The event stream's webhooks consumer: one delivery per event and enabled endpoint that wants its type, all in
+    one statement; after the dispatcher's transaction commits, the workspace's sender (`webhooks.deliver_due`, one
+    waiting at most) sends them. Handed the same event twice, it makes no second delivery."""
     candidates = [event for event in events if event.type != EventType.WEBHOOK_TEST]
     if not candidates:
         return
@@ -260,7 +261,8 @@ def deliveries_create_for_events(events: Sequence[Event]) -> None:
             params,
         )
         made = [int(row[0]) for row in cursor.fetchall()]
-    _sending().deliveries_enqueue(made, schema_name=str(connection.schema_name))
+    if made:
+        _sending().deliver_due_enqueue(schema_name=str(connection.schema_name))
 
 
 def _sending() -> Any:

@@ -1,4 +1,5 @@
-"""Outgoing webhooks' background work: a batch of deliveries' next attempts, and the beat's sweep for retries that are
+"""Outgoing webhooks' background work (on the `webhooks` queue): a workspace's due deliveries, a batch of given
+deliveries' next attempts (a resend, a test event, a retry's countdown), and the beat's sweep for retries that are
 due."""
 
 from __future__ import annotations
@@ -6,6 +7,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from shared_apps.core.tasks import TenantScopedTask
+
+
+@shared_task(base=TenantScopedTask, name="webhooks.deliver_due")
+def deliver_due() -> int:
+    """Send a batch of the workspace's due deliveries; a full batch enqueues the next (one run waits at most)."""
+    from tenant_apps.webhooks.sending import deliveries_send_due  # noqa: PLC0415  (sending enqueues this task)
+
+    return deliveries_send_due()
 
 
 @shared_task(base=TenantScopedTask, name="webhooks.deliver_batch")

@@ -23,7 +23,7 @@ from billing.entitlements import api_request_allow
 from billing.plans import Limit, Resource
 from shared_apps.accounts.models import ApiKey, Membership, Role, User
 from shared_apps.accounts.services import api_key_create
-from shared_apps.core.ratelimit import Bucket, window_peek, window_take
+from shared_apps.core.ratelimit import Bucket, window_peek, window_take, window_take_up_to
 from tenants.models import Tenant
 from tests.api.conftest import error_of, key_for, with_key
 from tests.conftest import HostClient, host_of
@@ -133,6 +133,27 @@ def test_fifty_concurrent_takes_at_a_limit_of_ten_let_exactly_ten_through(db: No
     assert window_take([Bucket(key + ":ws", 1000)], now=42.0, cache=cache).counts == (
         11,
     )  # the refused 40: not counted
+
+
+@pytest.mark.parametrize("cache", _backends())
+def test_taking_many_at_once_fills_the_limit_exactly_under_concurrency(db: None, cache: Any) -> None:
+    """A batch (a workspace's webhook deliveries) counts as many as fit in one step: 20 callers asking for 3 each at a
+    limit of 25 get 25 in all, the one that straddles the limit gets part of its batch, and nothing more is
+    counted."""
+    key = f"race-many:{uuid.uuid4()}"
+    barrier = threading.Barrier(20, timeout=30)
+    results = run_concurrently(
+        [lambda: window_take_up_to(Bucket(key, 25), 3, now=42.0, cache=cache)] * 20, before_each=barrier.wait
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    taken = sorted(r[0] for r in results)
+    assert sum(taken) == 25
+    assert taken.count(3) == 8
+    assert taken.count(1) == 1
+    assert {r[1] for r in results} == {60.0}
+    assert window_take_up_to(Bucket(key, 25), 5, now=42.0, cache=cache)[0] == 0
+    assert window_peek([Bucket(key, 25)], now=42.0, cache=cache).counts == (25,)  # the refused ones: not counted
+    assert window_take_up_to(Bucket(key, 25), 5, now=61.0, cache=cache)[0] == 5  # the next window
 
 
 @pytest.fixture

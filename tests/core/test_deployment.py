@@ -1,5 +1,5 @@
-"""The compose stack runs production settings: it never seeds a demo unless asked (`--profile demo`) and never
-ships a known password (every secret must come from infra/.env)."""
+"""The compose stack runs production settings: it never seeds a demo unless asked (`--profile demo`), never
+ships a known password (every secret must come from infra/.env), and has a worker for every task queue."""
 
 from __future__ import annotations
 
@@ -46,3 +46,17 @@ def test_every_atrium_service_runs_production_settings() -> None:
     env = _compose()["x-atrium-env"]
 
     assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_every_queue_tasks_are_routed_to_has_a_worker() -> None:
+    """A task routed to a queue no worker consumes never runs: the webhooks queue has its worker in the stack."""
+    consumed: set[str] = set()
+    for svc in _compose()["services"].values():
+        command = [str(part) for part in svc.get("command") or []]
+        if command[:4] != ["celery", "-A", "config", "worker"]:
+            continue
+        queues = command[command.index("-Q") + 1] if "-Q" in command else "celery"  # Celery's default queue
+        consumed |= set(queues.split(","))
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert "webhooks" in routed
+    assert routed | {"celery"} <= consumed

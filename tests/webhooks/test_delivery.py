@@ -210,3 +210,36 @@ def test_a_retry_arrives_after_later_events_ordering_is_not_promised(
     got = receiver.wait_for(3)
     assert [g.headers["webhook-id"] for g in got] == [first, second, first]
     assert [verify_both(secret, g)["type"] for g in got] == ["task.created", "task.moved", "task.created"]
+
+
+def test_with_a_broker_a_batchs_retries_are_one_countdown_task_when_the_last_is_due(
+    tenant, in_tenant, owner, receiver, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    receiver.answers["/down"] = [500] * 6
+    with in_tenant(tenant):
+        make_endpoint(tenant, owner, receiver.url("/down"))
+        with django_capture_on_commit_callbacks(execute=True):
+            for number in range(3):
+                event_emit(tenant=tenant, type=EventType.TASK_CREATED, actor=owner, data={"id": number})
+        assert sorted(Delivery.objects.values_list("attempts", flat=True)) == [1, 1, 1]
+        due = max(d for d in Delivery.objects.values_list("next_attempt_at", flat=True) if d is not None)
+
+        # a worker sends the retries (with a broker): each fails again, and asks for its next attempt
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        asked: list[tuple[list[int], float]] = []
+
+        class Task:
+            def apply_async(self, *, kwargs, countdown):
+                asked.append((kwargs["delivery_ids"], countdown))
+
+        monkeypatch.setattr(sending, "deliver_task", Task)
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes = sending.deliveries_send(delivery_ids=None, now=due)
+        assert sorted(outcomes) == sorted(Delivery.objects.values_list("pk", flat=True))
+        retries = {d.pk: d.next_attempt_at - due for d in Delivery.objects.all() if d.next_attempt_at is not None}
+        assert len(retries) == 3
+    assert len(asked) == 1  # one task for the batch, not one per delivery
+    ids, countdown = asked[0]
+    assert sorted(ids) == sorted(retries)
+    assert countdown == max(retries.values()).total_seconds()  # when the last of them is due
+    assert all(timedelta(seconds=96) <= delay <= timedelta(seconds=144) for delay in retries.values())  # 2 min ±20 %

@@ -35,6 +35,22 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# Outgoing webhooks are sent by workers of their own (`celery worker -Q webhooks`, infra/compose.yaml): a slow
+# receiver never holds back the other tasks, and the other tasks never delay a delivery.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "webhooks.deliver_due": {"queue": "webhooks"},
+    "webhooks.deliver_batch": {"queue": "webhooks"},
+    "webhooks.deliver": {"queue": "webhooks"},
+}
+# At most one waiting run per workspace of the event dispatcher and of the webhook sender
+# (shared_apps/core/coalesce.py): how long a "run pending" flag holds at most (a process that died before enqueueing
+# costs that long).
+TASKS_COALESCE_SECONDS: int = env.int("TASKS_COALESCE_SECONDS", default=60)
+# Without a broker (tasks in-process), the dispatcher and the webhook sender run on threads of the process that
+# committed, not in the committing request: this many per queue; 0 runs them in the committing thread (the test
+# settings). The webhook sender mostly waits on receivers, so its queue has more.
+TASKS_IN_PROCESS_THREADS: int = env.int("TASKS_IN_PROCESS_THREADS", default=4)
+TASKS_IN_PROCESS_QUEUE_THREADS: dict[str, int] = {"webhooks": env.int("WEBHOOKS_IN_PROCESS_THREADS", default=16)}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tenants-pool-refill": {"task": "tenants.pool_refill", "schedule": 300.0},
     "workspaces-purge-due": {"task": "workspaces.purge_due", "schedule": 3600.0},
