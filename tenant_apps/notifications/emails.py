@@ -16,6 +16,8 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
 from shared_apps.accounts.models import User
@@ -27,12 +29,14 @@ from tenants.selectors import primary_domain, tenant_url
 logger = logging.getLogger(__name__)
 
 SALT = "atrium.notifications.unsubscribe"
-PHRASES = {
-    NotificationKind.ASSIGNED: gettext_lazy("assigned you"),
-    NotificationKind.MENTIONED: gettext_lazy("mentioned you on"),
-    NotificationKind.COMMENTED: gettext_lazy("commented on"),
-    NotificationKind.INVITATION_ACCEPTED: gettext_lazy("accepted your invitation"),
-    NotificationKind.DUE_TOMORROW: gettext_lazy("is due tomorrow"),
+# What happened, as one sentence per kind, so that a translation puts the person and the task where its language
+# wants them: %(actor)s who did it, %(subject)s the task (quoted in text, a link on the page).
+SENTENCES = {
+    NotificationKind.ASSIGNED: gettext_lazy("%(actor)s assigned you %(subject)s"),
+    NotificationKind.MENTIONED: gettext_lazy("%(actor)s mentioned you on %(subject)s"),
+    NotificationKind.COMMENTED: gettext_lazy("%(actor)s commented on %(subject)s"),
+    NotificationKind.INVITATION_ACCEPTED: gettext_lazy("%(actor)s accepted your invitation"),
+    NotificationKind.DUE_TOMORROW: gettext_lazy("%(subject)s is due tomorrow"),
 }
 # The digest's own unsubscribe: every kind the person hears of daily goes off at once.
 DIGEST = "digest"
@@ -64,12 +68,18 @@ def unsubscribe_read(token: str, *, schema: str) -> Unsubscribe | None:
 
 def headline(n: Notification) -> str:
     """One line saying what happened: "Ann assigned you “Print the posters”", "“Print the posters” is due tomorrow"."""
-    phrase = str(PHRASES.get(NotificationKind(n.kind), ""))  # in the active language (the recipient's)
-    if n.kind == NotificationKind.DUE_TOMORROW:
-        return f"“{n.subject}” {phrase}"
-    if n.kind == NotificationKind.INVITATION_ACCEPTED:
-        return f"{n.actor_name} {phrase}"
-    return f"{n.actor_name} {phrase} “{n.subject}”"
+    sentence = str(SENTENCES[NotificationKind(n.kind)])  # in the active language (the recipient's)
+    return sentence % {"actor": n.actor_name, "subject": f"“{n.subject}”"}
+
+
+def headline_html(n: Notification, url: str) -> SafeString:
+    """The headline as the notifications page shows it: the person in bold, the task a link (both escaped)."""
+    sentence = str(SENTENCES[NotificationKind(n.kind)])
+    parts = {
+        "actor": format_html("<strong>{}</strong>", n.actor_name),
+        "subject": format_html('<a href="{}">{}</a>', url, n.subject),
+    }
+    return mark_safe(sentence % parts)  # noqa: S308 (the parts are escaped, the sentence is the catalogue's)
 
 
 def _workspace(schema: str) -> tuple[Tenant, str] | None:
@@ -163,7 +173,6 @@ def _notification_message(
     context = {
         "tenant_name": tenant.name,
         "actor": n.actor_name,
-        "phrase": str(PHRASES.get(NotificationKind(n.kind), "")),
         "subject": n.subject,
         "excerpt": n.excerpt,
         "url": link,

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from shared_apps.accounts.http import MemberRequest, member_required
 from shared_apps.core.text import has_control_characters
 from tenant_apps.notifications import selectors, services
-from tenant_apps.notifications.emails import DIGEST, unsubscribe_read
+from tenant_apps.notifications.emails import DIGEST, headline_html, unsubscribe_read
 from tenant_apps.notifications.models import Delivery, Notification, NotificationKind
 from tenant_apps.projects import selectors as project_selectors
 from tenant_apps.projects.permissions import ProjectAccess, ProjectNotAllowed, ProjectNotFound, Viewer
@@ -53,7 +53,7 @@ def notification_list(request: MemberRequest) -> HttpResponse:
     if show_unread:
         notifications = notifications.filter(read_at__isnull=True)
     page = Paginator(notifications, PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(n, target_url(n)) for n in page.object_list]
+    rows = [(n, headline_html(n, target_url(n))) for n in page.object_list]
     context = {"page": page, "rows": rows, "show_unread": show_unread, "unread": selectors.unread_count(viewer)}
     return render(request, "tenant/notifications/list.html", context)
 

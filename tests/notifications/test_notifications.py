@@ -10,10 +10,12 @@ import pytest
 from django.db import connection as django_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from shared_apps.accounts.models import Role, User
 from shared_apps.accounts.services import invitation_accept
 from tenant_apps.audit.dispatch import events_dispatch
+from tenant_apps.notifications.emails import headline, headline_html
 from tenant_apps.notifications.models import Notification, NotificationKind, NotificationPreference, TaskFollow
 from tenant_apps.notifications.services import handles, mentioned_in
 from tenant_apps.projects import services
@@ -324,3 +326,16 @@ def test_mention_completion_lists_who_may_see_the_project(tenant, in_tenant, own
     stranger = client_for(tenant)
     stranger.force_login(ann)
     assert stranger.get(reverse("mention_complete", args=[private.pk])).status_code == 404
+
+
+def test_a_headline_is_one_sentence_in_the_readers_word_order() -> None:
+    assigned = Notification(kind=NotificationKind.ASSIGNED, actor_name="Ann <Lee>", subject="Print <b>")
+    due = Notification(kind=NotificationKind.DUE_TOMORROW, actor_name="", subject="Print")
+    with translation.override("de"):
+        assert headline(assigned) == "Ann <Lee> hat Ihnen “Print <b>” zugewiesen"
+        assert headline(due) == "“Print” ist morgen fällig"
+        assert headline_html(assigned, "/projects/1/tasks/2/") == (
+            '<strong>Ann &lt;Lee&gt;</strong> hat Ihnen <a href="/projects/1/tasks/2/">Print &lt;b&gt;</a> zugewiesen'
+        )
+    with translation.override("es"):
+        assert headline(assigned) == "Ann <Lee> te asignó “Print <b>”"
