@@ -8,6 +8,7 @@ transaction: concurrent signups never wait for each other's spare, and a rollbac
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenants.db import advisory_lock
+from tenants.db import advisory_lock, connection, table_sql
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus
 from tenants.provisioning.migration_state import schema_is_current
@@ -38,34 +39,61 @@ class PoolEmpty(TenantError):
 CLAIM_PASSES_OVER = 5
 
 
+# The claim, one statement: the oldest spare nobody holds is locked and becomes the new tenant; it returns the row as
+# it is now, and the fields the claim changed as they were (to give back a spare that turns out behind the code).
+_CLAIMED = ("name", "status", "status_changed_at", "created_at", "updated_at")
+_CLAIM_SQL = (
+    "WITH spare AS (SELECT id, {old} FROM {table} WHERE status = %s AND NOT (id = ANY(%s)) ORDER BY id LIMIT 1"
+    " FOR UPDATE SKIP LOCKED)"
+    " UPDATE {table} AS claimed SET {changes} FROM spare WHERE claimed.id = spare.id"
+    " RETURNING {columns}, {old_values}"
+)
+
+
+@functools.cache
+def _claim_sql() -> tuple[str, list[str], str]:
+    """The claim's SQL, the attribute names of the columns it returns (the row's), and the give-back statement."""
+    meta = Tenant._meta
+    table = table_sql(Tenant)
+    fields = list(meta.concrete_fields)
+    changes = ", ".join(f'"{f}" = %s' for f in _CLAIMED)
+    sql = _CLAIM_SQL.format(
+        table=table,
+        old=", ".join(f'"{f}"' for f in _CLAIMED),
+        changes=changes,
+        columns=", ".join(f'claimed."{f.column}"' for f in fields),
+        old_values=", ".join(f'spare."{f}"' for f in _CLAIMED),
+    )
+    give_back = f"UPDATE {table} SET {changes} WHERE id = %s"  # noqa: S608  (names from the model)
+    return sql, [f.attname for f in fields], give_back
+
+
 def pool_claim(*, name: str) -> Tenant | None:
     """Lock a current spare and turn it into an active tenant called `name`; None when the pool has none.
 
-    Call inside the signup's transaction: a rollback gives the spare back untouched.
+    One statement claims the oldest spare no other transaction holds (`FOR UPDATE SKIP LOCKED`: concurrent signups
+    never wait for each other), a second asks whether its schema has every migration the code knows. A spare behind
+    the code (made before a deploy, left for migrate_schemas) is given back as it was, stays locked until this
+    transaction ends so other claims pass over it too, and the next one is tried. Call inside the signup's
+    transaction: a rollback gives the spare back untouched.
     """
-    spares = Tenant.objects.select_for_update(skip_locked=True).filter(status=TenantStatus.SPARE).order_by("id")
+    sql, attnames, give_back = _claim_sql()
     behind: list[int] = []
-    while (spare := spares.exclude(pk__in=behind).first()) is not None and not schema_is_current(spare.schema_name):
-        # Left for migrate_schemas (spares are migrated with everyone), locked until this transaction ends so other
-        # claims pass over it too; a newer spare may be current already.
+    while len(behind) < CLAIM_PASSES_OVER:
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [TenantStatus.SPARE, behind, name, TenantStatus.ACTIVE, now, now, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None  # this signup takes the fast path
+        spare = Tenant.from_db(connection.alias, attnames, row[: len(attnames)])
+        if schema_is_current(spare.schema_name):
+            return spare
         logger.warning("skipping a spare that is behind the code", extra={"tenant": spare.schema_name})
+        with connection.cursor() as cursor:
+            cursor.execute(give_back, [*row[len(attnames) :], spare.pk])
         behind.append(spare.pk)
-        if len(behind) >= CLAIM_PASSES_OVER:
-            return None
-    if spare is None:
-        return None  # this signup takes the fast path
-    now = timezone.now()
-    changes = {
-        "name": name,
-        "status": TenantStatus.ACTIVE,
-        "status_changed_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
-    Tenant.objects.filter(pk=spare.pk).update(**changes)
-    for field, value in changes.items():
-        setattr(spare, field, value)
-    return spare
+    return None
 
 
 @dataclass(frozen=True)

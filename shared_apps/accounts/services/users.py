@@ -15,6 +15,7 @@ from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services.sessions import sessions_end_all
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
+from tenants.db import insert_one
 
 
 def user_get_or_create(
@@ -39,8 +40,11 @@ def user_get_or_create(
         except ValidationError as exc:
             raise AccountError(" ".join(exc.messages)) from exc
 
-    user = User.objects.create_user(email=email, password=password, name=name)
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    # What `User.objects.create_user` writes (the address normalised, `password` hashed or unusable), one INSERT each.
+    user = User(email=User.objects.normalize_email(email).lower(), name=name)
+    user.set_password(password)
+    insert_one(user)
+    insert_one(EmailAddress(user=user, email=user.email, primary=True, verified=email_verified))
     return user, True
 
 
