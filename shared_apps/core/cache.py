@@ -79,10 +79,12 @@ class ClientPerPool(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # the pool helpers are Django's, unknown to the type stubs
+        index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            client = self._clients.setdefault(index, self._client(connection_pool=self._get_connection_pool(write)))
+            pool = django._get_connection_pool(write)
+            client = self._clients.setdefault(index, django._client(connection_pool=pool))
         return client
 
 

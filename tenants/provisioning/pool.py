@@ -133,12 +133,31 @@ class PoolFillResult:
     skipped: bool = False  # another process was filling
 
 
+# The catalog rows of a schema's relations, read through the heap (not the index alone): every page holding one is
+# visited, and pruned of the versions the schema's DDL left dead.
+_SETTLE_SQL = (
+    "SELECT sum(c.relpages) FROM pg_catalog.pg_class c WHERE c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d"
+    " WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.refobjid = %s::regnamespace"
+    " AND d.classid = 'pg_catalog.pg_class'::regclass)"
+)
+
+
 def spare_create() -> Tenant:
-    """One spare tenant, committed on its own."""
+    """One spare tenant, committed on its own, then settled (`_catalog_settle`)."""
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         tenant, _via = tenant_with_schema(name="Spare", status=TenantStatus.SPARE)
+    _catalog_settle(tenant.schema_name)
     logger.info("spare tenant created", extra={"tenant": tenant.schema_name})
     return tenant
+
+
+def _catalog_settle(schema: str) -> None:
+    """Making a schema rewrites catalog rows (each index, constraint and trigger updates its table's `pg_class` row)
+    and leaves the old versions dead on their pages. The first reader of such a page prunes it, and after a
+    checkpoint writes it whole to the WAL: read here, once the spare is committed, that reader is the filler and not
+    the signup that claims the spare (which reads those rows to open the tables it writes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL, [schema])
 
 
 def pool_fill(*, size: int | None = None, progress: Callable[[int, int], None] | None = None) -> PoolFillResult:
