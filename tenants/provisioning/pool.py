@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context
 from tenants.db import advisory_lock, connection, table_sql
 from tenants.errors import TenantError
 from tenants.models import PUBLIC_SCHEMA, Tenant, TenantStatus
-from tenants.provisioning.migration_state import schema_is_current
+from tenants.provisioning.migration_state import _Graph, migrations_fingerprint, schema_is_current
 from tenants.provisioning.template import template_ensure, template_get, tenant_with_schema
 
 # The whole package logs as `tenants.provisioning`.
@@ -72,10 +72,12 @@ def pool_claim(*, name: str) -> Tenant | None:
     """Lock a current spare and turn it into an active tenant called `name`; None when the pool has none.
 
     One statement claims the oldest spare no other transaction holds (`FOR UPDATE SKIP LOCKED`: concurrent signups
-    never wait for each other), a second asks whether its schema has every migration the code knows. A spare behind
-    the code (made before a deploy, left for migrate_schemas) is given back as it was, stays locked until this
-    transaction ends so other claims pass over it too, and the next one is tried. Call inside the signup's
-    transaction: a rollback gives the spare back untouched.
+    never wait for each other). Whether its schema has every migration the code knows is answered by the migration
+    state recorded when it was made, when this process knows that state to be current; else by its django_migrations
+    (one more query: the first claim of a process, or a spare made before a deploy and perhaps migrated since). Spares
+    are migrated forwards only, so a state recorded as current stays current. A spare behind the code (left for
+    migrate_schemas) is given back as it was, stays locked until this transaction ends so other claims pass over it
+    too, and the next one is tried. Call inside the signup's transaction: a rollback gives the spare back untouched.
     """
     sql, attnames, give_back = _claim_sql()
     behind: list[int] = []
@@ -87,7 +89,7 @@ def pool_claim(*, name: str) -> Tenant | None:
         if row is None:
             return None  # this signup takes the fast path
         spare = Tenant.from_db(connection.alias, attnames, row[: len(attnames)])
-        if schema_is_current(spare.schema_name):
+        if _Graph.known_verdict(spare.migrations_fingerprint) or schema_is_current(spare.schema_name):
             return spare
         logger.warning("skipping a spare that is behind the code", extra={"tenant": spare.schema_name})
         with connection.cursor() as cursor:
@@ -143,9 +145,11 @@ _SETTLE_SQL = (
 
 
 def spare_create() -> Tenant:
-    """One spare tenant, committed on its own, then settled (`_catalog_settle`)."""
+    """One spare tenant with its migration state recorded, committed on its own, then settled (`_catalog_settle`)."""
     with schema_context(PUBLIC_SCHEMA), transaction.atomic():
         tenant, _via = tenant_with_schema(name="Spare", status=TenantStatus.SPARE)
+        tenant.migrations_fingerprint = migrations_fingerprint(tenant.schema_name) or ""
+        Tenant.objects.filter(pk=tenant.pk).update(migrations_fingerprint=tenant.migrations_fingerprint)
     _catalog_settle(tenant.schema_name)
     logger.info("spare tenant created", extra={"tenant": tenant.schema_name})
     return tenant
