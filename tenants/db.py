@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import connection as _connection
 from django.db.models import Field, Model
@@ -119,8 +120,15 @@ def pipelined(conn: Any = None) -> Iterator[None]:
     transaction). Each statement is still its own message (no multi-statement strings)."""
     conn = conn if conn is not None else connection
     conn.ensure_connection()
-    with conn.wrap_database_errors, conn.connection.pipeline():
-        yield
+    with conn.wrap_database_errors, conn.connection.pipeline() as pipeline:
+        try:
+            yield
+        except BaseException:
+            # What was queued after the failure answers "aborted": collected here, so the exception raised in the block
+            # is the one that leaves it (psycopg would log the aborted results as a second error on the way out).
+            with suppress(psycopg.Error):
+                pipeline.sync()
+            raise
 
 
 def saved(instance: _M, pk: Any, conn: Any = None) -> _M:

@@ -21,6 +21,7 @@ from tenant_apps.projects.models import Project, Task
 from tenants import provisioning
 from tenants import services as tenancy
 from tenants.db import connection
+from tenants.errors import SubdomainTaken
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.provisioning import Method, Via, pool
 from tests.factories import UserFactory
@@ -341,6 +342,30 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
     assert schema_exists(spare.schema_name)
     assert _counts() == before
     assert not Domain.objects.filter(tenant=spare).exists()
+
+
+def test_a_taken_subdomain_fails_the_claim_with_one_clear_error_and_gives_the_spare_back(
+    tenant: Tenant, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The domain's INSERT goes out in pipeline mode with the next statement: its failure is still SubdomainTaken,
+    the only error, and the signup's transaction (the claim with it) is rolled back."""
+    settings.TENANT_POOL_SIZE = 5
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    provisioning.spare_create()
+    services.workspace_create(slug="takenco", name="Taken Co", owner_email="first@taken.test", method=Method.POOL)
+    spare = provisioning.spare_create()
+    before = _counts()
+
+    with pytest.raises(SubdomainTaken, match="takenco"):
+        services.workspace_create(slug="takenco", name="Again", owner_email="second@taken.test", method=Method.POOL)
+
+    spare.refresh_from_db()
+    assert (spare.status, spare.name) == (TenantStatus.SPARE, "Spare")
+    assert _counts() == before
+    assert not User.objects.filter(email="second@taken.test").exists()
+    assert [r for r in caplog.records if r.name == "psycopg"] == []  # no second error logged on the way out
+    created, _owner = services.workspace_create(slug="nextco", name="Next", owner_email="n@taken.test")
+    assert created.pk == spare.pk  # the connection is fine for the next signup
 
 
 @pytest.mark.usefixtures("empty_pool")
