@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import connection as _connection
 from django.db.models import Field, Model
@@ -84,13 +83,10 @@ def row_shape(model: type[Model]) -> tuple[str, list[str]]:
     return ", ".join('"' + f.column + '"' for f in fields), [f.attname for f in fields]
 
 
-def insert_one(instance: _M, *, conn: Any = None, returning: bool = True) -> _M:
+def insert_one(instance: _M, *, conn: Any = None) -> _M:
     """Write a new row for `instance` in one `INSERT … RETURNING` its primary key, as `instance.save()` would write
     it (defaults, `auto_now`/`auto_now_add`, each field's conversion for the database), into the table's schema as the
     ORM names it, and mark the instance saved.
-
-    `returning=False`: no primary key asked for (the instance keeps none), so nothing is read back, and inside
-    `pipelined()` the INSERT waits to go out with the next statement whose result is read.
 
     What `save()` does besides is left out, as `bulk_create` leaves it out: no model signals, no parent rows
     (multi-table inheritance), no save() override. For hot paths that write one row of a plain model and want one
@@ -99,36 +95,12 @@ def insert_one(instance: _M, *, conn: Any = None, returning: bool = True) -> _M:
     parts = insert_parts(instance, conn)
     pk = instance._meta.pk
     assert pk is not None  # noqa: S101  (every concrete model has one)
-    sql = f"INSERT INTO {parts.table} ({parts.columns}) VALUES ({parts.placeholders})"  # noqa: S608  (names from the model)
+    sql = f'INSERT INTO {parts.table} ({parts.columns}) VALUES ({parts.placeholders}) RETURNING "{pk.column}"'  # noqa: S608  (names from the model)
     with conn.cursor() as cursor:
-        if not returning:
-            cursor.execute(sql, parts.values)
-            return instance
-        cursor.execute(f'{sql} RETURNING "{pk.column}"', parts.values)
+        cursor.execute(sql, parts.values)
         row = cursor.fetchone()
     saved(instance, row[0], conn)
     return instance
-
-
-@contextmanager
-def pipelined(conn: Any = None) -> Iterator[None]:
-    """Inside the block, a statement whose result nobody reads yet is queued, and goes out with the next one whose
-    result is read (or with the block's end): a transaction of writes pays one round trip per result it reads,
-    not one per statement (psycopg's pipeline mode; BEGIN goes out with the first statement, COMMIT with the last
-    writes when the transaction ends inside the block). A failure is raised where the next result is read, which may
-    be a later statement's, as Django's exception: use it around work that succeeds or fails as a whole (one
-    transaction). Each statement is still its own message (no multi-statement strings)."""
-    conn = conn if conn is not None else connection
-    conn.ensure_connection()
-    with conn.wrap_database_errors, conn.connection.pipeline() as pipeline:
-        try:
-            yield
-        except BaseException:
-            # What was queued after the failure answers "aborted": collected here, so the exception raised in the block
-            # is the one that leaves it (psycopg would log the aborted results as a second error on the way out).
-            with suppress(psycopg.Error):
-                pipeline.sync()
-            raise
 
 
 def saved(instance: _M, pk: Any, conn: Any = None) -> _M:

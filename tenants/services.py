@@ -67,36 +67,21 @@ def tenant_provision(*, slug: str, name: str, method: Method = Method.AUTO) -> t
     row, no domain and no schema — or, for a pool claim, the spare as it was.
 
     The schema is a claimed warm-pool spare when there is one, else a copy of the template (fast path), else made by
-    migrations (`method` forces one way). The two halves, for a caller that writes more in between or after
-    (`tenant_schema_provision`, then `primary_domain_add`).
+    migrations (`method` forces one way).
     """
-    tenant, via = tenant_schema_provision(slug=slug, name=name, method=method)
-    primary_domain_add(tenant=tenant, slug=slug)
-    return tenant, via
-
-
-def tenant_schema_provision(*, slug: str, name: str, method: Method = Method.AUTO) -> tuple[Tenant, Via]:
-    """The first half of `tenant_provision`: the subdomain and name checked, an active tenant with its schema and no
-    domain yet. The caller adds the primary domain (`primary_domain_add`) in the same transaction.
-
-    The schema first: creating one takes SHARE ROW EXCLUSIVE locks on the public tables its foreign keys point at
-    (accounts_user, …). Taken before the transaction writes to any of them, two concurrent creations queue on those
-    locks instead of deadlocking. A pool claim runs no DDL at all; once this returns, neither does the rest of the
-    signup.
-    """
-    validate_subdomain(slug)
+    slug = validate_subdomain(slug)
     name = validate_tenant_name(name)
-    return provisioning.provision(name=name, method=method)
-
-
-def primary_domain_add(*, tenant: Tenant, slug: str) -> None:
-    """The new tenant's first and only host, <slug>.<BASE_DOMAIN>, so one INSERT: no other primary to demote, no
-    other route to forget (the unique index on the host decides a race: `domain_conflicts_as`). What a taken
-    subdomain costs is a rolled-back claim; what a free one saves is a query on every signup. Nothing is read back:
-    inside `tenants.db.pipelined` the INSERT goes out with the caller's next statement."""
-    host = host_for_slug(validate_subdomain(slug))
-    insert_one(Domain(domain=host, tenant=tenant, is_primary=True), returning=False)
+    host = host_for_slug(slug)
+    # The schema first: creating one takes SHARE ROW EXCLUSIVE locks on the public tables its foreign keys point at
+    # (accounts_user, …). Taken before the transaction writes to any of them, two concurrent creations queue on those
+    # locks instead of deadlocking. A pool claim runs no DDL at all.
+    tenant, via = provisioning.provision(name=name, method=method)
+    # The tenant's first and only host, so one INSERT: no other primary to demote, no other route to forget (the
+    # unique index on the host decides a race: `domain_conflicts_as`). What a taken subdomain costs is a rolled-back
+    # claim; what a free one saves is a query on every signup.
+    insert_one(Domain(domain=host, tenant=tenant, is_primary=True))
     routing.forget_new_host(host)
+    return tenant, via
 
 
 def pool_fill(

@@ -347,8 +347,8 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
 def test_a_taken_subdomain_fails_the_claim_with_one_clear_error_and_gives_the_spare_back(
     tenant: Tenant, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The domain's INSERT goes out in pipeline mode with the next statement: its failure is still SubdomainTaken,
-    the only error, and the signup's transaction (the claim with it) is rolled back."""
+    """The unique index on the host decides: SubdomainTaken, the only error, and the signup's transaction (the claim
+    with it) is rolled back."""
     settings.TENANT_POOL_SIZE = 5
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
     provisioning.spare_create()

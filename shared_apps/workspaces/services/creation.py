@@ -19,7 +19,6 @@ from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.services import audit_record
 from tenants import selectors
 from tenants import services as tenancy
-from tenants.db import pipelined
 from tenants.errors import SubdomainTaken
 from tenants.models import PUBLIC_SCHEMA, Tenant
 from tenants.provisioning import Method
@@ -49,20 +48,16 @@ def workspace_create(
     with schema_context(PUBLIC_SCHEMA), tenancy.domain_conflicts_as(taken), transaction.atomic():
         if acting_user is not None and not is_operator_with(acting_user, OperatorPermission.ADD):
             _ensure_below_ownership_cap(acting_user)
-        tenant, via = tenancy.tenant_schema_provision(slug=slug, name=name, method=method)
-        # The schema is ready; what is left are rows, sent in pipeline mode: the domain goes out with the owner's
-        # lookup, the `member.joined` event with the audit entry (a round trip per result read, not per statement).
-        with pipelined():
-            tenancy.primary_domain_add(tenant=tenant, slug=slug)
-            owner, _ = user_get_or_create(email=owner_email, password=owner_password)
-            membership_create(user=owner, tenant=tenant, role=Role.OWNER)
-            audit_record(
-                tenant=tenant,
-                action=AuditAction.TENANT_CREATED,
-                actor=acting_user,
-                target=tenant,
-                metadata={"subdomain": slug, "owner": owner.email, "provisioned_via": str(via)},
-            )
+        tenant, via = tenancy.tenant_provision(slug=slug, name=name, method=method)
+        owner, _ = user_get_or_create(email=owner_email, password=owner_password)
+        membership_create(user=owner, tenant=tenant, role=Role.OWNER)
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.TENANT_CREATED,
+            actor=acting_user,
+            target=tenant,
+            metadata={"subdomain": slug, "owner": owner.email, "provisioned_via": str(via)},
+        )
         from shared_apps.workspaces.tasks import workspace_welcome  # noqa: PLC0415  (the tasks import these services)
 
         enqueue_on_commit(workspace_welcome, schema_name=tenant.schema_name, owner_email=owner.email)
