@@ -51,6 +51,9 @@ class Tenant(TenantMixin):
     status_before_deletion = models.CharField(max_length=32, choices=TenantStatus.choices, blank=True)
     # The workspace's default language for people who chose none (one of LANGUAGES; empty: the browser's).
     language = models.CharField(max_length=8, blank=True, default="")
+    # A spare's migration state as it was made (the digest of `tenants.provisioning.migration_state`): a claim reads
+    # the schema's own django_migrations only when this process does not know that digest to be current.
+    migrations_fingerprint = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

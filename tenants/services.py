@@ -23,7 +23,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.storage import purge as storage_purge
 from tenants import lifecycle, provisioning, routing
-from tenants.db import connection
+from tenants.db import connection, insert_one
 from tenants.errors import DomainInvalid, DomainTaken, SubdomainTaken, TenantError
 from tenants.models import PUBLIC_SCHEMA, Domain, Tenant, TenantEvent, TenantStatus
 from tenants.provisioning import Method, Via
@@ -79,7 +79,7 @@ def tenant_provision(*, slug: str, name: str, method: Method = Method.AUTO) -> t
     # The tenant's first and only host, so one INSERT: no other primary to demote, no other route to forget (the
     # unique index on the host decides a race: `domain_conflicts_as`). What a taken subdomain costs is a rolled-back
     # claim; what a free one saves is a query on every signup.
-    Domain.objects.bulk_create([Domain(domain=host, tenant=tenant, is_primary=True)])
+    insert_one(Domain(domain=host, tenant=tenant, is_primary=True))
     routing.forget_new_host(host)
     return tenant, via
 

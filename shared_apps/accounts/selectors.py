@@ -72,7 +72,9 @@ def workspace_switcher(*, user: User) -> list[SwitcherItem]:
 
 
 def user_get_by_email(*, email: str) -> User | None:
-    return User.objects.filter(email__iexact=email.strip()).first()
+    """The account for an address, case-insensitively: `lower(email)`, the expression of the unique index that makes
+    addresses unique whatever their case (`email__iexact` compares upper() and would read the whole table)."""
+    return User.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email.strip()))).first()
 
 
 # --- members -----------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.db import DatabaseCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -69,7 +69,30 @@ def degraded(what: str, call: Callable[[], T], fallback: T) -> T:
     return result
 
 
+class ClientPerPool(RedisCacheClient):
+    """Django's Redis cache client builds a `redis.Redis` for every call (its response callbacks set up each time);
+    this one keeps one per connection pool. A `redis.Redis` is safe to share between threads: each command takes a
+    connection from the pool and gives it back."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        django: Any = self  # the pool helpers are Django's, unknown to the type stubs
+        index = django._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            pool = django._get_connection_pool(write)
+            client = self._clients.setdefault(index, django._client(connection_pool=pool))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ClientPerPool
+
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return degraded("cache", lambda: super(ResilientRedisCache, self).get(key, default, version), default)
 

@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 from shared_apps.core.context import current
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.models import AuditEntry
-from tenants.db import connection
+from tenants.db import connection, insert_one
 from tenants.models import PUBLIC_SCHEMA
 
 if TYPE_CHECKING:
@@ -48,9 +48,9 @@ def audit_record(
     schema = _schema_of(tenant)
     fields = _fields(action, actor, target, metadata)
     if connection.schema_name == schema:
-        return AuditEntry.objects.create(**fields)
+        return insert_one(AuditEntry(**fields))
     with schema_context(schema):
-        return AuditEntry.objects.create(**fields)
+        return insert_one(AuditEntry(**fields))
 
 
 def audit_record_many(

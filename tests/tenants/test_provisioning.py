@@ -21,6 +21,7 @@ from tenant_apps.projects.models import Project, Task
 from tenants import provisioning
 from tenants import services as tenancy
 from tenants.db import connection
+from tenants.errors import SubdomainTaken
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.provisioning import Method, Via, pool
 from tests.factories import UserFactory
@@ -212,7 +213,9 @@ def test_a_pool_claim_is_one_short_transaction(tenant: Tenant, settings: Any) ->
         services.workspace_create(slug="poolco", name="Pool Co", owner_email="o@pool.test", method=Method.POOL)
 
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) <= 15, statements
+    # The claim, the domain, the owner found, the membership, its event, the audit entry: the spare's migration state
+    # was recorded when it was made, and this process knows it to be current (the warm-up claim checked it).
+    assert len(statements) <= 6, statements
     assert sum("FOR UPDATE SKIP LOCKED" in sql for sql in statements) == 1
     assert not any("CREATE" in sql for sql in statements)  # no DDL: the schema was ready
 
@@ -225,6 +228,7 @@ def test_a_claim_passes_over_a_spare_behind_the_code_to_a_current_one(
     settings.TENANT_POOL_SIZE = 5
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
     behind, current = provisioning.spare_create(), provisioning.spare_create()
+    _made_before_the_deploy(behind)
     real = pool.schema_is_current
     monkeypatch.setattr(pool, "schema_is_current", lambda schema: schema != behind.schema_name and real(schema))
 
@@ -232,17 +236,56 @@ def test_a_claim_passes_over_a_spare_behind_the_code_to_a_current_one(
 
     assert claimed is not None
     assert claimed.pk == current.pk
-    assert Tenant.objects.get(pk=behind.pk).status == TenantStatus.SPARE  # left for migrate_schemas
+    assert (claimed.name, claimed.status) == ("After the deploy", TenantStatus.ACTIVE)
+    given_back = Tenant.objects.get(pk=behind.pk)  # left for migrate_schemas, as it was
+    assert (given_back.status, given_back.name) == (TenantStatus.SPARE, "Spare")
+    assert (given_back.created_at, given_back.updated_at) == (behind.created_at, behind.updated_at)
+    assert given_back.status_changed_at == behind.status_changed_at
     assert "skipping a spare that is behind the code" in caplog.text
 
 
 def test_a_claim_with_only_spares_behind_the_code_takes_none(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
 
     Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
-    provisioning.spare_create()
+    _made_before_the_deploy(provisioning.spare_create())
     monkeypatch.setattr(pool, "schema_is_current", lambda schema: False)
 
     assert pool.pool_claim(name="Nobody") is None
+
+
+def _made_before_the_deploy(spare: Tenant) -> None:
+    """The migration state the spare recorded is one this code has never seen (it was made by the code before)."""
+    Tenant.objects.filter(pk=spare.pk).update(migrations_fingerprint="made-before-the-deploy")
+
+
+def test_a_spare_whose_recorded_state_is_known_current_is_claimed_without_reading_its_migrations(
+    tenant: Tenant, settings: Any
+) -> None:
+    settings.TENANT_POOL_SIZE = 5
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    spare = provisioning.spare_create()
+    assert spare.migrations_fingerprint == provisioning.migrations_fingerprint(spare.schema_name)
+    assert pool.schema_is_current(spare.schema_name)  # this process now knows that state to be current
+
+    with CaptureQueriesContext(connection) as ctx:
+        claimed = pool.pool_claim(name="Known state")
+
+    assert claimed is not None
+    assert claimed.pk == spare.pk
+    assert [q["sql"] for q in ctx.captured_queries if "django_migrations" in q["sql"]] == []
+
+
+def test_a_spare_recorded_before_a_deploy_but_migrated_since_is_checked_and_claimed(tenant: Tenant) -> None:
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    spare = provisioning.spare_create()
+    _made_before_the_deploy(spare)  # its schema is current all the same (migrate_schemas ran since)
+
+    with CaptureQueriesContext(connection) as ctx:
+        claimed = pool.pool_claim(name="Migrated since")
+
+    assert claimed is not None
+    assert claimed.pk == spare.pk
+    assert any("django_migrations" in q["sql"] for q in ctx.captured_queries)  # asked the schema itself
 
 
 @pytest.mark.usefixtures("empty_pool")
@@ -299,6 +342,30 @@ def test_a_failed_pool_claim_leaves_the_spare_intact(
     assert schema_exists(spare.schema_name)
     assert _counts() == before
     assert not Domain.objects.filter(tenant=spare).exists()
+
+
+def test_a_taken_subdomain_fails_the_claim_with_one_clear_error_and_gives_the_spare_back(
+    tenant: Tenant, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The unique index on the host decides: SubdomainTaken, the only error, and the signup's transaction (the claim
+    with it) is rolled back."""
+    settings.TENANT_POOL_SIZE = 5
+    Tenant.objects.filter(status=TenantStatus.SPARE).update(status=TenantStatus.SUSPENDED)
+    provisioning.spare_create()
+    services.workspace_create(slug="takenco", name="Taken Co", owner_email="first@taken.test", method=Method.POOL)
+    spare = provisioning.spare_create()
+    before = _counts()
+
+    with pytest.raises(SubdomainTaken, match="takenco"):
+        services.workspace_create(slug="takenco", name="Again", owner_email="second@taken.test", method=Method.POOL)
+
+    spare.refresh_from_db()
+    assert (spare.status, spare.name) == (TenantStatus.SPARE, "Spare")
+    assert _counts() == before
+    assert not User.objects.filter(email="second@taken.test").exists()
+    assert [r for r in caplog.records if r.name == "psycopg"] == []  # no second error logged on the way out
+    created, _owner = services.workspace_create(slug="nextco", name="Next", owner_email="n@taken.test")
+    assert created.pk == spare.pk  # the connection is fine for the next signup
 
 
 @pytest.mark.usefixtures("empty_pool")

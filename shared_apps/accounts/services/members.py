@@ -23,6 +23,7 @@ from shared_apps.accounts.selectors import membership_for
 from tenant_apps.audit.actions import AuditAction
 from tenant_apps.audit.events import EventType, event_emit
 from tenant_apps.audit.services import audit_record
+from tenants.db import insert_one
 from tenants.models import Tenant
 
 
@@ -34,7 +35,7 @@ def membership_create(*, user: User, tenant: Tenant, role: str = Role.MEMBER) ->
     No seat change is announced: a workspace being made has no subscription yet, and its trial starts after the
     transaction commits with the seats it has then."""
     try:
-        membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+        membership = insert_one(Membership(user=user, tenant=tenant, role=role))
     except IntegrityError as exc:
         raise AccountError(
             _("%(email)s is already a member of %(name)s.") % {"email": user.email, "name": tenant.name}

@@ -15,6 +15,7 @@ from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.accounts.services.sessions import sessions_end_all
 from shared_apps.core.text import has_control_characters
 from shared_apps.core.transactions import enqueue_on_commit
+from tenants.db import connection, insert_one, insert_parts, row_shape, table_sql
 
 
 def user_get_or_create(
@@ -30,18 +31,55 @@ def user_get_or_create(
         validate_email(email)
     except ValidationError as exc:
         raise AccountError(gettext("“%(email)s” is not a valid email address.") % {"email": email}) from exc
+    if password is None:
+        return _found_or_made(email=email, name=name, email_verified=email_verified)
     existing = user_get_by_email(email=email)
     if existing is not None:
         return existing, False
-    if password is not None:
-        try:
-            validate_password(password, User(email=email, name=name))
-        except ValidationError as exc:
-            raise AccountError(" ".join(exc.messages)) from exc
-
-    user = User.objects.create_user(email=email, password=password, name=name)
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    try:
+        validate_password(password, User(email=email, name=name))
+    except ValidationError as exc:
+        raise AccountError(" ".join(exc.messages)) from exc
+    user = _new_user(email=email, name=name, password=password)
+    insert_one(user)
+    insert_one(EmailAddress(user=user, email=user.email, primary=True, verified=email_verified))
     return user, True
+
+
+def _new_user(*, email: str, name: str, password: str | None) -> User:
+    """What `User.objects.create_user` would save: the address normalised, `password` hashed (None: unusable)."""
+    user = User(email=User.objects.normalize_email(email).lower(), name=name)
+    user.set_password(password)
+    return user
+
+
+# The account whose lower(email) matches (the unique index's expression), else a new one with its primary address:
+# one statement. Two transactions making the same new account at once: the unique index fails the second, as it
+# would fail a second INSERT.
+_FOUND_OR_MADE = (
+    "WITH found AS (SELECT {columns} FROM {users} WHERE lower(email) = lower(%s) ORDER BY id LIMIT 1),"
+    " made AS (INSERT INTO {users} ({insert_columns}) SELECT {placeholders} WHERE NOT EXISTS (SELECT FROM found)"
+    " RETURNING {columns}),"
+    ' address AS (INSERT INTO {addresses} (user_id, email, verified, "primary") SELECT id, email, %s, true FROM made)'
+    " SELECT false, {columns} FROM found UNION ALL SELECT true, {columns} FROM made"
+)
+
+
+def _found_or_made(*, email: str, name: str, email_verified: bool) -> tuple[User, bool]:
+    user = _new_user(email=email, name=name, password=None)
+    insert = insert_parts(user)
+    columns, names = row_shape(User)
+    sql = _FOUND_OR_MADE.format(
+        columns=columns,
+        users=insert.table,
+        insert_columns=insert.columns,
+        placeholders=insert.placeholders,
+        addresses=table_sql(EmailAddress),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [email, *insert.values, email_verified])
+        created, *row = cursor.fetchone()
+    return User.from_db(connection.alias, names, row), created
 
 
 def operator_ensure(*, email: str, password: str) -> User:
