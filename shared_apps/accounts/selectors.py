@@ -74,7 +74,10 @@ def workspace_switcher(*, user: User) -> list[SwitcherItem]:
 def user_get_by_email(*, email: str) -> User | None:
     """The account for an address, case-insensitively: `lower(email)`, the expression of the unique index that makes
     addresses unique whatever their case (`email__iexact` compares upper() and would read the whole table)."""
-    return User.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email.strip()))).first()
+    # No ORDER BY (an address names one account at most): `.first()` would order by id, and a planner that reads the
+    # primary key's index in order, filtering each row, is then a plan it may pick on a table with many accounts.
+    found = User.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email.strip())))[:1]
+    return next(iter(found), None)
 
 
 # --- members -----------------------------------------------------------------------------------------------------
