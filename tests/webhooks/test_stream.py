@@ -140,12 +140,15 @@ def test_concurrent_commits_share_dispatches_and_every_event_is_handed_out_once(
         results = run_concurrently([functools.partial(writer, n) for n in range(4)])
         assert not [r for r in results if isinstance(r, Exception)], results
         emitted = [event_id for made in results for event_id in made]
-        wait_until("every event handed out", lambda: len(seen) >= len(emitted), timeout=30)
+        wanted = set(emitted)
+        # The consumer is also handed what earlier tests left undispatched in this workspace's stream (a long run
+        # leaves some): only this test's events are counted.
+        wait_until("every event handed out", lambda: wanted <= set(seen), timeout=30)
         for pool in list(coalesce._pools.values()):
             pool.shutdown(wait=True)
-        assert sorted(seen) == sorted(emitted)  # none lost, none twice
+        assert sorted(e for e in seen if e in wanted) == sorted(emitted)  # none lost, none twice
         assert len(runs) < len(emitted)  # commits shared dispatches
-        assert sum(batches) == len(emitted)
+        assert sum(batches) == len(seen)  # every batch handed over whole, once
     finally:
         for pool in list(coalesce._pools.values()):
             pool.shutdown(wait=True)
