@@ -13,29 +13,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from billing.plans import Limit, Resource
-from shared_apps.core.l10n import number_text
+from shared_apps.core.l10n import number_text, size_text
 
 __all__ = ["limit_text", "money_text", "number_text", "size_text"]
-
-SIZE_UNITS = (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024))
 
 
 def money_text(cents: int | float | None, *, decimals: int = 2) -> str:
     """1200 → "$12.00" (en), "12,00 $" (de); `decimals=0` for whole dollars (prices, MRR)."""
     amount = number_text(Decimal(str(cents or 0)) / 100, decimals=decimals)
     return _("$%(amount)s") % {"amount": amount}
-
-
-def size_text(value: int | None) -> str:
-    """Bytes in the largest unit that keeps a whole number before the point: "50 GB", "1.5 MB" ("1,5 MB" in de)."""
-    if value is None:
-        return _("Unlimited")
-    for unit, size in SIZE_UNITS:
-        if value >= size:
-            amount = value / size
-            whole = amount == int(amount) or amount >= 10
-            return f"{number_text(amount, decimals=0 if whole else 1)} {unit}"
-    return f"{number_text(value)} B"
 
 
 def limit_text(resource: Resource, limit: Limit) -> str:

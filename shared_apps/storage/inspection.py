@@ -23,11 +23,11 @@ import filetype
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from shared_apps.core.errors import ApplicationError
-from shared_apps.core.l10n import number_text
+from shared_apps.core.l10n import number_text, size_text
 from shared_apps.core.text import has_control_characters
 from shared_apps.storage.backends import TenantStorage
 
@@ -204,18 +204,6 @@ def _extension_of(name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
-def human_size(size: int) -> str:
-    """A file's size in the reader's language: "1.5 MB", "1,5 MB", "1.000 Bytes"."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            if unit == "bytes":
-                return ngettext("%(count)s byte", "%(count)s bytes", size) % {"count": number_text(size)}
-            return f"{number_text(value, decimals=1)} {unit}"
-        value /= 1024
-    return str(size)  # pragma: no cover
-
-
 def _sniff(head: bytes, *, complete: bool, declared_ext: str) -> FileType:
     kind = filetype.guess(head) if head else None
     if kind is not None:
@@ -373,7 +361,7 @@ def inspect_upload(source: Source, *, declared_name: str, max_bytes: int) -> Ins
     if source.size > max_bytes:
         raise UploadRefused(
             _("This file is %(human_size)s; files can be at most %(human_size2)s.")
-            % {"human_size": human_size(source.size), "human_size2": human_size(max_bytes)}
+            % {"human_size": size_text(source.size), "human_size2": size_text(max_bytes)}
         )
     declared_ext = _extension_of(name)
     complete = source.size <= HEAD_BYTES

@@ -79,7 +79,7 @@ def test_a_purge_deletes_exactly_the_workspaces_prefix_with_progress(
         call_command("tenant", "purge", "doomed", "--yes", stdout=out)
 
     assert sorted(stored_keys(moto)) == sorted(kept)
-    assert "files: 6 deleted, 600 bytes of ~600 bytes" in out.getvalue()
+    assert "files: 6 deleted, 600 B of ~600 B" in out.getvalue()
     assert not StorageUsage.objects.filter(prefix=schema).exists()
     record = StoragePurge.objects.get(prefix=schema)
     assert (record.deleted_objects, record.deleted_bytes, record.finished_at is not None) == (6, 600, True)

@@ -27,6 +27,7 @@ from billing.entitlements import entitlement_require
 from billing.plans import Resource
 from shared_apps.accounts.models import User
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.l10n import size_text
 from shared_apps.core.transactions import enqueue_on_commit
 from shared_apps.storage import accounting as storage_accounting
 from shared_apps.storage.backends import TenantStorage, UploadForm, files
@@ -39,7 +40,6 @@ from shared_apps.storage.inspection import (
     UploadRefused,
     allowed_summary,
     clean_name,
-    human_size,
     inspect_upload,
 )
 from shared_apps.storage.keys import key_new, prefix_check, thumbnail_key_for
@@ -195,7 +195,7 @@ def document_upload_start(
     if size > maximum:
         raise DocumentRefused(
             gettext("This file is %(human_size)s; files can be at most %(human_size2)s.")
-            % {"human_size": human_size(size), "human_size2": human_size(maximum)}
+            % {"human_size": size_text(size), "human_size2": size_text(maximum)}
         )
     extension = display.rpartition(".")[2].lower() if "." in display else ""
     declared = next((t for t in ALLOWED.values() if extension in t.extensions), None)
@@ -255,7 +255,7 @@ def document_upload_confirm(*, document: Document, acting_user: User) -> Documen
         if size != document.size:
             raise UploadRefused(
                 gettext("The stored file is %(human_size)s, not the %(human_size2)s that was signed for.")
-                % {"human_size": human_size(size), "human_size2": human_size(document.size)}
+                % {"human_size": size_text(size), "human_size2": size_text(document.size)}
             )
         inspected = inspect_upload(
             StoredSource(storage, key, size), declared_name=document.name, max_bytes=document.size

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.entitlements import LimitReached
 from shared_apps.accounts.http import MemberRequest
+from shared_apps.core.l10n import size_text
 from shared_apps.core.text import without_nul
 from shared_apps.storage.backends import TenantStorage, files
-from shared_apps.storage.inspection import ALLOWED, accept_attribute, allowed_summary, human_size
+from shared_apps.storage.inspection import ALLOWED, accept_attribute, allowed_summary
 from tenant_apps.projects import selectors, services
 from tenant_apps.projects.forms import DirectUploadForm, DocumentDeleteForm, DocumentUploadForm
 from tenant_apps.projects.models import Document, Project, Task
@@ -37,7 +38,7 @@ def _document_row(document: Document, storage: TenantStorage, schema_name: str) 
     return {
         "document": document,
         "type_label": file_type.label if file_type else document.file_type,
-        "size": human_size(document.size),
+        "size": size_text(document.size),
         "thumbnail_url": thumbnail,
         "opens_inline": bool(file_type and file_type.inline),
     }
@@ -50,7 +51,7 @@ def _upload_context(
         "upload_form": form or DocumentUploadForm(initial={"task": task.pk if task else None}),
         "upload_accept": accept_attribute(),
         "upload_help": _("Up to %(size)s: %(types)s.")
-        % {"size": human_size(int(settings.STORAGE_UPLOAD_MAX_BYTES)), "types": allowed_summary()},
+        % {"size": size_text(int(settings.STORAGE_UPLOAD_MAX_BYTES)), "types": allowed_summary()},
         "upload_task": task,
     }
 
@@ -224,6 +225,6 @@ def document_delete(request: MemberRequest, project_id: int, document_id: int) -
             messages.success(request, _("“%(name)s” was deleted.") % {"name": document.name})
             return redirect(back)
     context = project_context(
-        project, access, "documents", document=document, form=form, back=back, size=human_size(document.size)
+        project, access, "documents", document=document, form=form, back=back, size=size_text(document.size)
     )
     return render(request, "tenant/projects/document_delete.html", context, status=400 if form.errors else 200)

@@ -19,8 +19,8 @@ from django.utils.crypto import get_random_string
 
 from shared_apps.accounts.selectors import user_get_by_email
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.l10n import size_text
 from shared_apps.storage import purge as storage_purge
-from shared_apps.storage.inspection import human_size as human_bytes
 from shared_apps.workspaces import selectors as workspace_selectors
 from shared_apps.workspaces import services
 from shared_apps.workspaces.metrics import metrics_refresh
@@ -236,8 +236,8 @@ class Command(BaseCommand):
             elapsed = max(time.monotonic() - started, 1e-6)
             bar = "#" * filled + "-" * (width - filled)
             self.stdout.write(
-                f"\r[{bar}] files: {done.objects} deleted, {human_bytes(done.bytes)} "
-                f"of ~{human_bytes(done.expected_bytes)}  {done.objects / elapsed:.0f}/s",
+                f"\r[{bar}] files: {done.objects} deleted, {size_text(done.bytes)} "
+                f"of ~{size_text(done.expected_bytes)}  {done.objects / elapsed:.0f}/s",
                 ending="",
             )
             self.stdout.flush()
@@ -263,7 +263,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {result.tenant.name} at {selectors.tenant_url(host)}/ : {result.rows} rows, "
-                f"{result.files} file(s) ({human_bytes(result.files_bytes)}), {len(result.members)} member(s) "
+                f"{result.files} file(s) ({size_text(result.files_bytes)}), {len(result.members)} member(s) "
                 f"re-linked, {len(result.invited)} invited."
             )
         )

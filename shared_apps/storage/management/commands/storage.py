@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from shared_apps.core.errors import ApplicationError
+from shared_apps.core.l10n import size_text
 from shared_apps.storage import accounting, purge
-from shared_apps.storage.inspection import human_size
 from shared_apps.storage.models import StorageUsage
 
 
@@ -31,8 +31,8 @@ class Command(BaseCommand):
 
     def _usage(self, options: dict[str, Any]) -> None:
         for row in StorageUsage.objects.order_by("prefix"):
-            reserved = f" + {human_size(row.reserved_bytes)} uploading" if row.reserved_bytes else ""
-            self.stdout.write(f"{row.prefix}  {human_size(row.committed_bytes)}{reserved}  {row.object_count} objects")
+            reserved = f" + {size_text(row.reserved_bytes)} uploading" if row.reserved_bytes else ""
+            self.stdout.write(f"{row.prefix}  {size_text(row.committed_bytes)}{reserved}  {row.object_count} objects")
 
     def _reconcile(self, options: dict[str, Any]) -> None:
         for prefix in options["prefix"] or accounting.prefixes_with_usage():
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         for prefix in pending:
 
             def progress(done: purge.PurgeProgress, prefix: str = prefix) -> None:
-                self.stdout.write(f"\r{prefix}: {done.objects} objects, {human_size(done.bytes)} deleted", ending="")
+                self.stdout.write(f"\r{prefix}: {done.objects} objects, {size_text(done.bytes)} deleted", ending="")
                 self.stdout.flush()
 
             result = purge.purge_run(prefix, progress=progress)
